@@ -1,0 +1,70 @@
+//! Command-line definitions, dispatch and exit codes.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+/// Exit codes, as documented in README: 0 done, 1 error, 2 usage, 3 a check failed.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CHECK_FAILED: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "postcall", version, about = "Post-call metrics for call transcripts, from any OpenAI-compatible LLM endpoint")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask the model every metric of every call and write reports.
+    Run(cmd::run::Args),
+    /// Check a metric file and print its metrics as a table.
+    Validate(cmd::validate::Args),
+    /// Write a starter metric file from a built-in template.
+    Init(cmd::init::Args),
+    /// List the calls found in files or directories, with sizes and errors.
+    Inspect(cmd::inspect::Args),
+    /// Print the JSON Schema of the answer the model must give.
+    Schema(cmd::schema::Args),
+    /// Print the exact chat messages one call would send.
+    Prompt(cmd::prompt::Args),
+}
+
+/// Entry point: parses flags, runs the command, prints an error once with its context.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => cmd::run::run(args),
+        Command::Validate(args) => cmd::validate::run(args),
+        Command::Init(args) => cmd::init::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Schema(args) => cmd::schema::run(args),
+        Command::Prompt(args) => cmd::prompt::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

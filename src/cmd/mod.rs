@@ -1,0 +1,8 @@
+//! One file per subcommand, each an `Args` struct and a `run(args)`.
+
+pub mod init;
+pub mod inspect;
+pub mod prompt;
+pub mod run;
+pub mod schema;
+pub mod validate;

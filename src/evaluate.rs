@@ -1,0 +1,1 @@
+//! The scheduler: work units on a dedicated rayon pool, progress, cancellation.

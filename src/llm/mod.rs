@@ -1,0 +1,1 @@
+//! The endpoint client (OpenAI-compatible), request building and response parsing.

@@ -1,0 +1,1 @@
+//! Turning a call and a metric group into chat messages.

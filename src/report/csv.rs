@@ -1,0 +1,1 @@
+//! CSV for spreadsheets: one row per call, formula-safe cells.

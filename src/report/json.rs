@@ -1,0 +1,1 @@
+//! `.json` (whole report) and `.jsonl` (one call per line) writers.

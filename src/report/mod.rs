@@ -1,0 +1,252 @@
+//! What a run produces, and the writers that put it where users work.
+//!
+//! The types here are the wire format of `.json` / `.jsonl` reports: `diff`, `eval`,
+//! `stats` and `convert` read them back, so they change only on purpose. Writers only read
+//! results; they never compute them.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{Metric, Strategy};
+
+pub mod csv;
+pub mod json;
+pub mod summary;
+
+/// Bumped when the report's shape changes incompatibly.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// A whole report: run header, metric definitions, calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub postcall: RunHeader,
+    pub metrics: Vec<Metric>,
+    pub calls: Vec<CallResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHeader {
+    pub version: String,
+    pub report_format: u32,
+    pub started_at: jiff::Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<jiff::Timestamp>,
+    /// False when the run was interrupted; `calls_not_done` says how many are missing.
+    pub complete: bool,
+    #[serde(default)]
+    pub calls_not_done: usize,
+    pub base_url: String,
+    pub model: String,
+    pub strategy: Strategy,
+    pub structured_output: crate::spec::StructuredOutput,
+    /// sha256 of the metric file's bytes, to tell which definitions produced the values.
+    pub metrics_sha256: String,
+    pub calls: usize,
+    pub failed_calls: usize,
+    pub invalid_values: usize,
+    pub usage: Usage,
+    /// USD; `None` when no price was configured ("unknown", never 0).
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// Files that could not be read as calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_errors: Vec<InputError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputError {
+    pub source: String,
+    pub message: String,
+}
+
+/// Token and request counts, summed per call and per run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Requests sent to the endpoint (re-asks and retries included).
+    pub requests: u64,
+    /// Answers served from the cache (priced at 0).
+    pub cached: u64,
+    pub retries: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: &Usage) {
+        self.requests += other.requests;
+        self.cached += other.cached;
+        self.retries += other.retries;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
+}
+
+/// Everything postcall learned about one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallResult {
+    pub call_id: String,
+    pub source: String,
+    pub format: crate::transcript::Format,
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// In metric-file order. A metric whose request failed is absent; `errors` says why.
+    pub metrics: IndexMap<String, MetricResult>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<CallError>,
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+impl CallResult {
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+/// Why (part of) a call has no answer: the call was too long, the endpoint kept failing…
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallError {
+    /// The metric concerned, or `None` for the whole call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    pub message: String,
+}
+
+/// One metric's answer for one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MetricResult {
+    /// A value of the metric's type.
+    Ok {
+        value: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reasoning: Option<String>,
+    },
+    /// The transcript does not say (allowed only for metrics that are not required).
+    Null {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reasoning: Option<String>,
+    },
+    /// The metric's `applies_when` condition does not hold for this call.
+    NotApplicable {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reasoning: Option<String>,
+    },
+    /// The model never gave a valid answer; the reason and its last raw answer are kept.
+    Invalid {
+        reason: String,
+        raw: String,
+    },
+}
+
+impl MetricResult {
+    pub fn status(&self) -> Status {
+        match self {
+            MetricResult::Ok { .. } => Status::Ok,
+            MetricResult::Null { .. } => Status::Null,
+            MetricResult::NotApplicable { .. } => Status::NotApplicable,
+            MetricResult::Invalid { .. } => Status::Invalid,
+        }
+    }
+
+    pub fn value(&self) -> Option<&Value> {
+        match self {
+            MetricResult::Ok { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn confidence(&self) -> Option<f64> {
+        match self {
+            MetricResult::Ok { confidence, .. }
+            | MetricResult::Null { confidence, .. }
+            | MetricResult::NotApplicable { confidence, .. } => *confidence,
+            MetricResult::Invalid { .. } => None,
+        }
+    }
+
+    pub fn reasoning(&self) -> Option<&str> {
+        match self {
+            MetricResult::Ok { reasoning, .. }
+            | MetricResult::Null { reasoning, .. }
+            | MetricResult::NotApplicable { reasoning, .. } => reasoning.as_deref(),
+            MetricResult::Invalid { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Null,
+    NotApplicable,
+    Invalid,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Null => "null",
+            Status::NotApplicable => "not_applicable",
+            Status::Invalid => "invalid",
+        }
+    }
+}
+
+/// A validated value. Enum choices are stored in their canonical spelling, dates as
+/// `YYYY-MM-DD` and date-times as RFC 3339 text, so the JSON form round-trips.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Number(f64),
+    Text(String),
+    List(Vec<String>),
+}
+
+impl Value {
+    /// The text a CSV cell or a terminal table shows: lists joined with `; `.
+    pub fn display(&self) -> String {
+        match self {
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::Text(s) => s.clone(),
+            Value::List(items) => items.join("; "),
+        }
+    }
+}
+
+/// Everything a writer needs to start a report before any call is done.
+#[derive(Debug, Clone)]
+pub struct ReportHead<'a> {
+    pub header: &'a RunHeader,
+    pub metrics: &'a [Metric],
+    pub has_summary: bool,
+}
+
+/// A report destination. The run opens every sink before the first request (so a bad path
+/// fails early), feeds calls in input order as they finish, and finishes each one once.
+pub trait Sink: Send {
+    fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()>;
+    fn call(&mut self, call: &CallResult) -> anyhow::Result<()>;
+    /// Writes the final header and moves the finished file into place.
+    fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()>;
+}
+
+/// Output formats, from `--format` or the output path's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Jsonl,
+    Csv,
+}

@@ -1,0 +1,213 @@
+//! The metric file: what the user wants to know about each call.
+//!
+//! A [`Spec`] is the checked, normalised form of a metric file, whichever dialect it was
+//! written in (postcall's own YAML, Smallest AI Atoms `dispositionMetrics`, Dialgen custom
+//! metrics). Everything downstream (prompt, schema, validation, reports) reads only these
+//! types, so a metric that reaches them is already known to be well-formed.
+
+use serde::{Deserialize, Serialize};
+
+pub mod lint;
+pub mod parse;
+pub mod platform;
+pub mod schema;
+pub mod templates;
+
+pub use parse::{load_spec, parse_spec, SpecError};
+
+/// A checked metric file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub version: u32,
+    /// The `llm:` section as written; flags and environment override it later.
+    pub llm: LlmSection,
+    pub strategy: Strategy,
+    /// Free text put in the system message ("These are calls to Acme's billing line").
+    pub context: Option<String>,
+    pub summary: Option<Summary>,
+    pub metrics: Vec<Metric>,
+    /// Which dialect the file was written in.
+    pub dialect: Dialect,
+}
+
+/// Where the metric definitions came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    Postcall,
+    Atoms,
+    Dialgen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Strategy {
+    /// One request answers every metric of a call.
+    #[default]
+    PerCall,
+    /// One request per metric: isolated answers, cache-friendly when one prompt changes.
+    PerMetric,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub prompt: String,
+}
+
+/// One question asked of every call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub id: String,
+    #[serde(flatten)]
+    pub kind: MetricKind,
+    pub prompt: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Condition under which the metric applies; the model answers `applicable` first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_when: Option<String>,
+    /// Per-metric model override; splits a call's work into one request per model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Accuracy expectation used by `postcall eval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+/// The metric's type, carrying only the options that type allows: `choices` exist only on
+/// enum and list, `range` only on integer and number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MetricKind {
+    String,
+    Boolean,
+    Integer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<[i64; 2]>,
+    },
+    Number {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<[f64; 2]>,
+    },
+    Enum {
+        choices: Vec<String>,
+    },
+    Datetime,
+    /// A list of strings; with `choices` it is a multi-select.
+    List {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        choices: Option<Vec<String>>,
+    },
+}
+
+impl MetricKind {
+    /// The name used in the metric file and in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MetricKind::String => "string",
+            MetricKind::Boolean => "boolean",
+            MetricKind::Integer { .. } => "integer",
+            MetricKind::Number { .. } => "number",
+            MetricKind::Enum { .. } => "enum",
+            MetricKind::Datetime => "datetime",
+            MetricKind::List { .. } => "list",
+        }
+    }
+
+    pub fn choices(&self) -> Option<&[String]> {
+        match self {
+            MetricKind::Enum { choices } => Some(choices),
+            MetricKind::List { choices: Some(c) } => Some(c),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expect {
+    pub min_accuracy: f64,
+}
+
+/// The metric file's `llm:` section. Every field is optional: flags, environment and
+/// built-in defaults fill the rest (resolved in `llm::config`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Name of the environment variable holding the key, never the key itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_api_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured_output: Option<StructuredOutput>,
+    /// Vendor options merged into the request body as-is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// A managed local model (llama-server + GGUF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalModel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalModel {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+}
+
+/// USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+/// How the answer's shape is enforced by the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum StructuredOutput {
+    /// `response_format: json_schema`, strict.
+    #[default]
+    JsonSchema,
+    /// `response_format: json_object`; the schema is described in the prompt.
+    JsonObject,
+    /// A forced function call whose parameters are the schema.
+    Tools,
+    /// Nothing enforced by the endpoint; the schema is described in the prompt.
+    Prompt,
+}
+
+/// A lint finding that does not stop the file from loading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// Where: `metrics[2].prompt`, or a metric id.
+    pub at: String,
+    pub message: String,
+}

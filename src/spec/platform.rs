@@ -1,0 +1,1 @@
+//! Smallest AI Atoms and Dialgen metric definitions, converted to postcall's own.

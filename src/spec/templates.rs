@@ -1,0 +1,1 @@
+//! Built-in starter metric files for `postcall init`.

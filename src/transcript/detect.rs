@@ -1,0 +1,1 @@
+//! Format detection from a JSON document's structure.

@@ -1,0 +1,186 @@
+//! Call transcripts: the [`Call`] model every source format is normalised into.
+//!
+//! Each platform's export shape lives in its own file under `formats/`; `detect` picks
+//! one from the JSON's structure, and `load` walks inputs (files, directories, stdin) into
+//! calls and per-file errors. Bad input is data: a broken file becomes a [`LoadError`] and
+//! every other file is still read.
+
+use serde::{Deserialize, Serialize};
+
+pub mod detect;
+pub mod formats;
+pub mod load;
+
+pub use load::{Catalog, LoadError, LoadOptions, SourceRef};
+
+/// One call, in the shape every later stage reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// Unique within a run (a duplicate id is suffixed and warned about by the loader).
+    pub id: String,
+    /// Where it came from: `path`, `path:LINE` for JSONL, `path[INDEX]` for a JSON array.
+    pub source: String,
+    pub format: Format,
+    /// When the call started, if the source says; anchors relative dates ("next Tuesday").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<jiff::Timestamp>,
+    pub turns: Vec<Turn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub speaker: Speaker,
+    pub text: String,
+    /// Seconds from the start of the call, when the source gives timing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_secs: Option<f64>,
+}
+
+/// Who spoke. Platform roles (`bot`, `assistant`, `user`, `AGENT`, `CUSTOMER`, channel
+/// numbers through `--speaker-map`) all normalise to these four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Agent,
+    Customer,
+    System,
+    Tool,
+}
+
+impl Speaker {
+    pub fn label(self) -> &'static str {
+        match self {
+            Speaker::Agent => "agent",
+            Speaker::Customer => "customer",
+            Speaker::System => "system",
+            Speaker::Tool => "tool",
+        }
+    }
+
+    /// System prompts and tool traffic are kept in the model but left out of prompts by
+    /// default: they are not what was said on the call.
+    pub fn is_conversational(self) -> bool {
+        matches!(self, Speaker::Agent | Speaker::Customer)
+    }
+}
+
+impl Call {
+    /// Turns that were actually spoken between agent and customer.
+    pub fn conversation(&self) -> impl Iterator<Item = &Turn> {
+        self.turns.iter().filter(|t| t.speaker.is_conversational())
+    }
+
+    /// Characters of spoken text.
+    pub fn chars(&self) -> usize {
+        self.conversation().map(|t| t.text.chars().count()).sum()
+    }
+
+    /// A cheap token estimate (about four characters a token for English), used for the
+    /// long-call check and `--dry-run` costs; close enough to plan, not to bill.
+    pub fn estimated_tokens(&self) -> u64 {
+        estimate_tokens_for_chars(self.chars() + 8 * self.conversation().count())
+    }
+}
+
+/// The token estimate used everywhere, so `inspect`, `--dry-run` and the long-call check agree.
+pub fn estimate_tokens_for_chars(chars: usize) -> u64 {
+    (chars as u64).div_ceil(4)
+}
+
+/// The source formats postcall recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Format {
+    /// `{call_id, transcript: [{role, content}]}`
+    Generic,
+    /// OpenAI chat messages, as `{messages: [...]}` or a bare array.
+    OpenaiMessages,
+    /// Smallest AI Atoms: GET conversation and the post-conversation webhook.
+    Atoms,
+    /// Dialgen onCallComplete webhook / get-metric (`callData.transcription`).
+    Dialgen,
+    /// Vapi end-of-call-report.
+    Vapi,
+    /// Retell call webhook / GET call (`transcript_object`).
+    Retell,
+    /// ElevenLabs post_call_transcription.
+    Elevenlabs,
+    /// Bland call details (`transcripts`).
+    Bland,
+    /// AWS Transcribe Call Analytics output.
+    AwsTranscribe,
+    /// Amazon Connect Contact Lens output.
+    AwsConnect,
+    /// Twilio Conversational Intelligence sentences (roles from the transcript's participants
+    /// or `--speaker-map`).
+    TwilioIntelligence,
+    /// A logged Twilio ConversationRelay WebSocket session.
+    TwilioRelay,
+    /// Deepgram diarized utterances (roles from `--speaker-map`).
+    Deepgram,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Generic => "generic",
+            Format::OpenaiMessages => "openai_messages",
+            Format::Atoms => "atoms",
+            Format::Dialgen => "dialgen",
+            Format::Vapi => "vapi",
+            Format::Retell => "retell",
+            Format::Elevenlabs => "elevenlabs",
+            Format::Bland => "bland",
+            Format::AwsTranscribe => "aws_transcribe",
+            Format::AwsConnect => "aws_connect",
+            Format::TwilioIntelligence => "twilio_intelligence",
+            Format::TwilioRelay => "twilio_relay",
+            Format::Deepgram => "deepgram",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `--speaker-map 0=agent,1=customer`: roles for formats whose speakers are only numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpeakerMap(pub Vec<(String, Speaker)>);
+
+impl SpeakerMap {
+    pub fn get(&self, key: &str) -> Option<Speaker> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, s)| *s)
+    }
+}
+
+impl std::str::FromStr for SpeakerMap {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut map = Vec::new();
+        for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, role) = pair.split_once('=').ok_or_else(|| {
+                format!("`{pair}` is not KEY=ROLE; write e.g. --speaker-map 0=agent,1=customer")
+            })?;
+            let speaker = match role.trim().to_ascii_lowercase().as_str() {
+                "agent" => Speaker::Agent,
+                "customer" => Speaker::Customer,
+                "system" => Speaker::System,
+                "tool" => Speaker::Tool,
+                other => {
+                    return Err(format!(
+                        "unknown role `{other}` for speaker {key}; use agent, customer, system or tool"
+                    ));
+                }
+            };
+            map.push((key.trim().to_string(), speaker));
+        }
+        if map.is_empty() {
+            return Err("empty speaker map; write e.g. --speaker-map 0=agent,1=customer".into());
+        }
+        Ok(SpeakerMap(map))
+    }
+}

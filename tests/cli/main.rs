@@ -1,0 +1,7 @@
+//! One integration-test binary, a module per command or concern.
+
+mod common;
+mod report;
+mod run;
+mod spec;
+mod transcripts;
