@@ -18,3 +18,9 @@ pub fn check_answer(metrics: &[&Metric], want_summary: bool, raw: &str) -> Check
     let _ = (metrics, want_summary, raw);
     todo!("validate helper")
 }
+
+/// Plain words for what a metric accepts ("an integer from 1 to 5").
+pub fn describe_allowed(metric: &Metric) -> String {
+    let _ = metric;
+    todo!("validate helper")
+}

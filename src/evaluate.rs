@@ -1,1 +1,0 @@
-//! The scheduler: work units on a dedicated rayon pool, progress, cancellation.

@@ -1,0 +1,345 @@
+//! The scheduler: every (call, request group) unit on a dedicated rayon pool, answers
+//! assembled per call and streamed in input order to one writer (the caller's thread).
+//!
+//! Workers pull units from one shared counter, so work proceeds roughly in input order
+//! and the reorder buffer in front of the writer stays small even for 100k calls. A halt
+//! (Ctrl-C, or an endpoint that refuses us) stops scheduling; in-flight units get a grace
+//! period to finish, and whatever is complete is written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::cache::Cache;
+use crate::llm::{ApiError, Client};
+use crate::prompt::{truncate_call, PromptOptions};
+use crate::report::{CallError, CallResult, MetricResult, Usage};
+use crate::spec::Spec;
+use crate::transcript::{Catalog, LoadOptions};
+
+pub mod plan;
+pub mod progress;
+pub mod unit;
+
+pub use plan::{plan_groups, GroupPlan};
+use unit::{evaluate_unit, PreparedCall, UnitContext, UnitOutcome};
+
+/// How long in-flight requests may finish after a halt before reports are written anyway.
+pub const HALT_GRACE: Duration = Duration::from_secs(10);
+
+/// What to do with a call whose transcript is over `max_input_tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LongCalls {
+    /// Record the call as failed, with the reason.
+    #[default]
+    Fail,
+    /// Keep the start and the end, cut the middle, and say so in the report.
+    Truncate,
+    /// Leave the call out of the questions; the report says it was skipped.
+    Skip,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub concurrency: usize,
+    pub max_reask: u32,
+    pub long_calls: LongCalls,
+    pub max_input_tokens: u64,
+    pub prompt_options: PromptOptions,
+    pub load_options: LoadOptions,
+    pub refresh: bool,
+}
+
+/// Everything the workers share. Owned (not borrowed) so that workers still finishing a
+/// request after the grace period can outlive the writer without holding it up.
+pub struct Evaluation {
+    pub spec: Spec,
+    pub catalog: Catalog,
+    pub client: Client,
+    pub cache: Option<Cache>,
+    pub groups: Vec<GroupPlan>,
+    pub schemas: Vec<serde_json::Value>,
+    /// Catalog indices of the calls to evaluate, in report order.
+    pub calls: Vec<usize>,
+    pub settings: Settings,
+}
+
+/// Flags shared with the Ctrl-C handler.
+#[derive(Debug, Default)]
+pub struct Halt {
+    /// Stop scheduling new work (set by Ctrl-C or a refusal).
+    pub halted: AtomicBool,
+    /// Set by Ctrl-C only, to tell an interruption from a refusal.
+    pub interrupted: AtomicBool,
+}
+
+impl Halt {
+    pub fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub calls_done: usize,
+    pub calls_not_done: usize,
+    /// The first refusal, which stopped the run.
+    pub refusal: Option<ApiError>,
+    pub interrupted: bool,
+    pub usage: Usage,
+}
+
+enum Event {
+    Unit { pos: usize, outcome: UnitOutcome },
+    WorkerExit,
+}
+
+struct Shared {
+    eval: Evaluation,
+    halt: Arc<Halt>,
+    next_unit: AtomicUsize,
+    prepared: Mutex<HashMap<usize, (Arc<Result<PreparedCall, String>>, usize)>>,
+    refusal: Mutex<Option<ApiError>>,
+}
+
+/// Runs every unit and hands each finished call, in input order, to `emit`.
+pub fn run(
+    eval: Evaluation,
+    halt: Arc<Halt>,
+    progress: &progress::Progress,
+    mut emit: impl FnMut(CallResult) -> anyhow::Result<()>,
+) -> anyhow::Result<RunOutcome> {
+    let total_calls = eval.calls.len();
+    let groups_per_call = eval.groups.len();
+    let concurrency = eval.settings.concurrency.max(1);
+    let shared = Arc::new(Shared {
+        eval,
+        halt,
+        next_unit: AtomicUsize::new(0),
+        prepared: Mutex::new(HashMap::new()),
+        refusal: Mutex::new(None),
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(concurrency)
+        .thread_name(|i| format!("postcall-worker-{i}"))
+        .build()?;
+    let (tx, rx) = mpsc::channel::<Event>();
+    let tx = Mutex::new(tx);
+    {
+        let shared = Arc::clone(&shared);
+        pool.spawn_broadcast(move |_| {
+            let tx = tx.lock().expect("sender lock").clone();
+            worker(&shared, &tx);
+            let _ = tx.send(Event::WorkerExit);
+        });
+    }
+
+    let mut assembling: HashMap<usize, Assembly> = HashMap::new();
+    let mut ready: BTreeMap<usize, CallResult> = BTreeMap::new();
+    let mut next_emit = 0usize;
+    let mut emitted = 0usize;
+    let mut usage = Usage::default();
+    let mut workers_left = concurrency;
+    let mut halted_at: Option<Instant> = None;
+    while workers_left > 0 {
+        if halted_at.is_none() && shared.halt.is_halted() {
+            halted_at = Some(Instant::now());
+        }
+        if halted_at.is_some_and(|t| t.elapsed() > HALT_GRACE) {
+            break;
+        }
+        let event = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(event) => event,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                progress.tick(&shared.eval.client);
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        let (pos, outcome) = match event {
+            Event::WorkerExit => {
+                workers_left -= 1;
+                continue;
+            }
+            Event::Unit { pos, outcome } => (pos, outcome),
+        };
+        let entry = assembling.entry(pos).or_insert_with(|| Assembly::new(&shared.eval, pos, groups_per_call));
+        entry.merge(outcome);
+        if entry.remaining == 0 {
+            let result = assembling.remove(&pos).expect("entry present").finish(&shared.eval.spec);
+            ready.insert(pos, result);
+            while let Some(result) = ready.remove(&next_emit) {
+                usage.add(&result.usage);
+                emit(result)?;
+                emitted += 1;
+                next_emit += 1;
+                progress.call_done(&shared.eval.client, &usage);
+            }
+        }
+    }
+    // After a halt, calls behind a gap are complete too: write them in order.
+    for (_, result) in std::mem::take(&mut ready) {
+        usage.add(&result.usage);
+        emit(result)?;
+        emitted += 1;
+    }
+    progress.finish();
+    let refusal = shared.refusal.lock().expect("refusal lock").clone();
+    Ok(RunOutcome {
+        calls_done: emitted,
+        calls_not_done: total_calls - emitted,
+        refusal,
+        interrupted: shared.halt.interrupted.load(Ordering::Relaxed),
+        usage,
+    })
+}
+
+fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
+    let eval = &shared.eval;
+    let groups = eval.groups.len().max(1);
+    let total_units = eval.calls.len() * eval.groups.len();
+    let ctx = UnitContext {
+        spec: &eval.spec,
+        client: &eval.client,
+        cache: eval.cache.as_ref(),
+        refresh: eval.settings.refresh,
+        max_reask: eval.settings.max_reask,
+        prompt_options: eval.settings.prompt_options,
+        cancel: &shared.halt.halted,
+    };
+    loop {
+        if shared.halt.is_halted() {
+            return;
+        }
+        let unit = shared.next_unit.fetch_add(1, Ordering::Relaxed);
+        if unit >= total_units {
+            return;
+        }
+        let (pos, group_index) = (unit / groups, unit % groups);
+        let prepared = prepare(shared, pos);
+        let outcome = match prepared.as_ref() {
+            Ok(call) => evaluate_unit(&ctx, call, &eval.groups[group_index], &eval.schemas[group_index]),
+            // A call that cannot be asked fails once, on its first unit.
+            Err(message) => UnitOutcome {
+                errors: if group_index == 0 { vec![CallError { metric: None, message: message.clone() }] } else { vec![] },
+                ..UnitOutcome::default()
+            },
+        };
+        if let Some(refusal) = &outcome.refusal {
+            let mut first = shared.refusal.lock().expect("refusal lock");
+            if first.is_none() {
+                *first = Some(refusal.clone());
+            }
+            shared.halt.halted.store(true, Ordering::Relaxed);
+            // The refused unit's call is not done; it will be asked again on a re-run.
+            return;
+        }
+        // A unit cut short by the halt is not an answer: leave the call not done, so a
+        // re-run (which finds the finished units in the cache) completes it.
+        if shared.halt.is_halted() && !outcome.errors.is_empty() {
+            return;
+        }
+        if tx.send(Event::Unit { pos, outcome }).is_err() {
+            return;
+        }
+    }
+}
+
+/// Loads (once per call, shared by its units) and applies the long-call policy.
+fn prepare(shared: &Shared, pos: usize) -> Arc<Result<PreparedCall, String>> {
+    let groups = shared.eval.groups.len();
+    {
+        let mut map = shared.prepared.lock().expect("prepared lock");
+        if let Some((call, remaining)) = map.get_mut(&pos) {
+            let call = Arc::clone(call);
+            *remaining -= 1;
+            if *remaining == 0 {
+                map.remove(&pos);
+            }
+            return call;
+        }
+    }
+    let loaded = Arc::new(load_and_fit(&shared.eval, pos));
+    if groups > 1 {
+        let mut map = shared.prepared.lock().expect("prepared lock");
+        let entry = map.entry(pos).or_insert_with(|| (Arc::clone(&loaded), groups));
+        entry.1 -= 1;
+        let call = Arc::clone(&entry.0);
+        if entry.1 == 0 {
+            map.remove(&pos);
+        }
+        return call;
+    }
+    loaded
+}
+
+fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, String> {
+    let index = eval.calls[pos];
+    let call = eval.catalog.load(index, &eval.settings.load_options).map_err(|e| e.to_string())?;
+    let tokens = call.estimated_tokens();
+    let max = eval.settings.max_input_tokens;
+    if tokens <= max {
+        return Ok(PreparedCall { call, cut: None });
+    }
+    match eval.settings.long_calls {
+        LongCalls::Fail => Err(format!(
+            "the transcript has ~{tokens} tokens, over max_input_tokens {max}: raise llm.max_input_tokens, or pass --long-calls truncate (keeps start and end) or --long-calls skip"
+        )),
+        LongCalls::Skip => Err(format!("skipped: the transcript has ~{tokens} tokens, over max_input_tokens {max} (--long-calls skip)")),
+        LongCalls::Truncate => {
+            let (call, cut) = truncate_call(&call, max);
+            Ok(PreparedCall { call, cut })
+        }
+    }
+}
+
+/// A call whose units are still arriving.
+struct Assembly {
+    result: CallResult,
+    /// By metric index, so the report keeps metric-file order.
+    metrics: Vec<Option<MetricResult>>,
+    remaining: usize,
+}
+
+impl Assembly {
+    fn new(eval: &Evaluation, pos: usize, units: usize) -> Assembly {
+        let entry = &eval.catalog.entries[eval.calls[pos]];
+        Assembly {
+            result: CallResult {
+                call_id: entry.id.clone(),
+                source: entry.source_display.clone(),
+                format: entry.format,
+                summary: None,
+                metrics: Default::default(),
+                errors: Vec::new(),
+                usage: Usage::default(),
+            },
+            metrics: vec![None; eval.spec.metrics.len()],
+            remaining: units,
+        }
+    }
+
+    fn merge(&mut self, outcome: UnitOutcome) {
+        self.remaining -= 1;
+        self.result.usage.add(&outcome.usage);
+        self.result.errors.extend(outcome.errors);
+        if outcome.summary.is_some() {
+            self.result.summary = outcome.summary;
+        }
+        for (index, metric) in outcome.results {
+            self.metrics[index] = Some(metric);
+        }
+    }
+
+    fn finish(mut self, spec: &Spec) -> CallResult {
+        self.result.metrics = spec
+            .metrics
+            .iter()
+            .zip(self.metrics)
+            .filter_map(|(metric, result)| Some((metric.id.clone(), result?)))
+            .collect();
+        self.result
+    }
+}

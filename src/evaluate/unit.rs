@@ -1,0 +1,151 @@
+//! One request group for one call: ask, validate, re-ask what was invalid.
+
+use std::sync::atomic::AtomicBool;
+
+use crate::cache::Cache;
+use crate::llm::{ApiError, ChatRequest, Client, Completion, ErrorKind, Message};
+use crate::prompt::{self, Cut, Group, PromptOptions};
+use crate::report::{CallError, MetricResult, Usage};
+use crate::spec::{Metric, Spec};
+use crate::transcript::Call;
+use crate::validate::check_answer;
+
+use super::plan::GroupPlan;
+
+/// Output-token room given to an answer that was cut off, when no limit was configured.
+const DEFAULT_RAISED_MAX_TOKENS: u32 = 2048;
+
+/// Everything a unit needs that is the same for the whole run.
+pub struct UnitContext<'a> {
+    pub spec: &'a Spec,
+    pub client: &'a Client,
+    pub cache: Option<&'a Cache>,
+    /// Re-ask and overwrite cached answers.
+    pub refresh: bool,
+    pub max_reask: u32,
+    pub prompt_options: PromptOptions,
+    pub cancel: &'a AtomicBool,
+}
+
+/// What one group's request(s) produced.
+#[derive(Debug, Default)]
+pub struct UnitOutcome {
+    /// (index into spec.metrics, result)
+    pub results: Vec<(usize, MetricResult)>,
+    pub summary: Option<String>,
+    pub errors: Vec<CallError>,
+    pub usage: Usage,
+    /// The endpoint refused us in a way that will not change: stop the run.
+    pub refusal: Option<ApiError>,
+}
+
+/// A call ready to be asked about: possibly shortened, with the note saying so.
+pub struct PreparedCall {
+    pub call: Call,
+    pub cut: Option<Cut>,
+}
+
+pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &GroupPlan, schema: &serde_json::Value) -> UnitOutcome {
+    let metrics: Vec<&Metric> = group.metrics.iter().map(|&i| &ctx.spec.metrics[i]).collect();
+    let prompt_group = Group { metrics: metrics.clone(), summary: if group.summary { ctx.spec.summary.as_ref() } else { None } };
+    let mode = ctx.client.config().structured_output;
+    let base = prompt::build_messages(ctx.spec, &prepared.call, prepared.cut.as_ref(), &prompt_group, mode, schema, ctx.prompt_options);
+
+    let mut outcome = UnitOutcome::default();
+    // Metrics still without a valid answer, with their latest invalid result.
+    let mut pending: Vec<(usize, Option<MetricResult>)> = group.metrics.iter().map(|&i| (i, None)).collect();
+    let mut want_summary = group.summary;
+    let mut messages = base.clone();
+    let mut max_tokens = None;
+
+    for attempt in 0..=ctx.max_reask {
+        let request = ChatRequest { model: group.model.clone(), messages: messages.clone(), schema: schema.clone(), max_tokens };
+        let (completion, store_key) = match ask(ctx, &request, &mut outcome.usage) {
+            Ok(answer) => answer,
+            Err(err) => {
+                fail_pending(&mut outcome, &pending, ctx.spec, want_summary, &err);
+                if matches!(err.kind, ErrorKind::Refused(_)) {
+                    outcome.refusal = Some(err);
+                }
+                return outcome;
+            }
+        };
+        let pending_metrics: Vec<&Metric> = pending.iter().map(|(i, _)| &ctx.spec.metrics[*i]).collect();
+        let checked = check_answer(&pending_metrics, want_summary, &completion.content);
+        if want_summary && checked.summary.is_some() {
+            outcome.summary = checked.summary;
+            want_summary = false;
+        }
+        let mut still = Vec::new();
+        for ((index, _), (_, result)) in pending.iter().zip(checked.metrics) {
+            match result {
+                MetricResult::Invalid { .. } => still.push((*index, Some(result))),
+                valid => outcome.results.push((*index, valid)),
+            }
+        }
+        let truncated = completion.truncated();
+        // Only clean answers are cached: errors and invalid answers never are.
+        if let (Some(cache), Some(key)) = (ctx.cache, store_key)
+            && still.is_empty()
+            && !truncated
+            && let Err(e) = cache.put(&key, &completion)
+        {
+            eprintln!("warning: could not write to the cache in {}: {e}", cache.dir().display());
+        }
+        pending = still;
+        if truncated {
+            max_tokens = Some(max_tokens.or(ctx.client.config().params.max_tokens).map_or(DEFAULT_RAISED_MAX_TOKENS, |m| m.saturating_mul(2)));
+        }
+        if pending.is_empty() || attempt == ctx.max_reask {
+            break;
+        }
+        let problems: Vec<(&Metric, &str)> = pending
+            .iter()
+            .filter_map(|(i, r)| match r {
+                Some(MetricResult::Invalid { reason, .. }) => Some((&ctx.spec.metrics[*i], reason.as_str())),
+                _ => None,
+            })
+            .collect();
+        messages = base.clone();
+        messages.push(Message::assistant(completion.content.clone()));
+        messages.push(Message::user(prompt::reask_message(&problems, truncated)));
+    }
+    for (index, last) in pending {
+        outcome.results.push((index, last.unwrap_or_else(|| MetricResult::Invalid { reason: "no answer".into(), raw: String::new() })));
+    }
+    outcome.results.sort_by_key(|(i, _)| *i);
+    outcome
+}
+
+/// Asks the cache, then the endpoint. Returns the cache key under which a fresh answer
+/// may be stored once it has been checked.
+fn ask(ctx: &UnitContext<'_>, request: &ChatRequest, usage: &mut Usage) -> Result<(Completion, Option<String>), ApiError> {
+    let key = ctx.cache.map(|_| {
+        let config = ctx.client.config();
+        let body = crate::llm::request::build_body(config, request);
+        Cache::key(&format!("{}|{:?}", config.base_url, config.provider), &body)
+    });
+    if let (Some(cache), Some(key)) = (ctx.cache, key.as_deref())
+        && !ctx.refresh
+        && let Some(hit) = cache.get(key)
+    {
+        usage.cached += 1;
+        return Ok((hit, None));
+    }
+    let attempted = ctx.client.complete(request, ctx.cancel);
+    usage.requests += attempted.requests;
+    usage.retries += attempted.retries;
+    let completion = attempted.result?;
+    usage.prompt_tokens += completion.usage.prompt_tokens;
+    usage.completion_tokens += completion.usage.completion_tokens;
+    Ok((completion, key))
+}
+
+fn fail_pending(outcome: &mut UnitOutcome, pending: &[(usize, Option<MetricResult>)], spec: &Spec, want_summary: bool, err: &ApiError) {
+    for (i, _) in pending {
+        outcome.errors.push(CallError { metric: Some(spec.metrics[*i].id.clone()), message: err.to_string() });
+    }
+    if want_summary {
+        outcome.errors.push(CallError { metric: Some("summary".into()), message: err.to_string() });
+    }
+}

@@ -1,0 +1,344 @@
+//! The thin layer that sends requests: blocking reqwest with connection reuse, retries with
+//! jittered exponential backoff, and a [`Gate`] shared by all workers that pauses everyone
+//! after a 429 and adapts how many requests are in flight.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::config::{EndpointConfig, Provider, CONNECT_TIMEOUT};
+use super::error::{classify_status, parse_retry_after, ApiError, ErrorKind};
+use super::request::{build_body, ChatRequest};
+use super::response::{parse_completion, Completion};
+use super::redact;
+
+pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
+pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_RETRIES: u32 = 6;
+
+/// Counters shown on the progress line and in the summary; updated by every worker.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub prompt_tokens: AtomicU64,
+    pub completion_tokens: AtomicU64,
+}
+
+/// The outcome of one logical request, with how many HTTP attempts it took.
+#[derive(Debug)]
+pub struct Attempted {
+    pub result: Result<Completion, ApiError>,
+    pub requests: u64,
+    pub retries: u64,
+}
+
+pub struct Client {
+    http: reqwest::blocking::Client,
+    config: EndpointConfig,
+    max_retries: u32,
+    pub gate: Gate,
+    pub stats: Stats,
+}
+
+impl Client {
+    pub fn new(config: EndpointConfig, concurrency: usize, max_retries: u32) -> anyhow::Result<Client> {
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(config.timeout)
+            .pool_max_idle_per_host(concurrency.max(1))
+            .user_agent(concat!("postcall/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        Ok(Client { http, config, max_retries, gate: Gate::new(concurrency), stats: Stats::default() })
+    }
+
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Sends `request`, retrying what is worth retrying. Returns early (with the last
+    /// error) when `cancel` is set.
+    pub fn complete(&self, request: &ChatRequest, cancel: &AtomicBool) -> Attempted {
+        let body = build_body(&self.config, request);
+        let url = self.config.completions_url(&request.model);
+        let mut requests = 0;
+        let mut attempt = 0u32;
+        loop {
+            let Some(permit) = self.gate.acquire(cancel) else {
+                return Attempted { result: Err(ApiError::transient("cancelled")), requests, retries: attempt as u64 };
+            };
+            requests += 1;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let result = self.send_once(&url, &body);
+            match &result {
+                Ok(completion) => {
+                    self.gate.succeeded(permit);
+                    self.stats.prompt_tokens.fetch_add(completion.usage.prompt_tokens, Ordering::Relaxed);
+                    self.stats.completion_tokens.fetch_add(completion.usage.completion_tokens, Ordering::Relaxed);
+                }
+                Err(err) if err.kind == ErrorKind::RateLimited => {
+                    self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    let wait = err.retry_after.unwrap_or_else(|| backoff(attempt));
+                    self.gate.rate_limited(permit, wait);
+                }
+                Err(_) => self.gate.release(permit),
+            }
+            match result {
+                Err(err) if err.is_retryable() && attempt < self.max_retries && !cancel.load(Ordering::Relaxed) => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    // A rate limit already paused everyone through the gate.
+                    if err.kind != ErrorKind::RateLimited {
+                        sleep_cancellable(err.retry_after.unwrap_or_else(|| backoff(attempt)), cancel);
+                    }
+                    attempt += 1;
+                }
+                result => return Attempted { result, requests, retries: attempt as u64 },
+            }
+        }
+    }
+
+    fn send_once(&self, url: &str, body: &serde_json::Value) -> Result<Completion, ApiError> {
+        let key = self.config.api_key.as_ref();
+        let mut builder = self.http.post(url).json(body);
+        if let Some(key) = key {
+            builder = match self.config.provider {
+                Provider::Azure { .. } => builder.header("api-key", key.expose()),
+                _ => builder.bearer_auth(key.expose()),
+            };
+        }
+        let response = builder.send().map_err(|e| transport_error(&e, key))?;
+        let status = response.status().as_u16();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = parse_retry_after(header("retry-after-ms").as_deref(), header("retry-after").as_deref(), jiff::Timestamp::now());
+        let should_retry = header("x-should-retry").map(|v| v.eq_ignore_ascii_case("true"));
+        let text = response.text().map_err(|e| transport_error(&e, key))?;
+        let text = redact(&text, key);
+        if (200..300).contains(&status) {
+            parse_completion(&text)
+        } else {
+            Err(classify_status(status, &text, should_retry, retry_after))
+        }
+    }
+}
+
+fn transport_error(err: &reqwest::Error, key: Option<&super::ApiKey>) -> ApiError {
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "connection failed"
+    };
+    // reqwest's Display includes the URL; the full chain says why.
+    let mut detail = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ApiError::transient(redact(&format!("{what}: {detail}"), key))
+}
+
+/// Full-jitter exponential backoff: uniform in [d/2, d] with d = base · 2^attempt, capped.
+pub fn backoff(attempt: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.min(16)).min(BACKOFF_CAP);
+    let jitter = 0.5 + 0.5 * random_unit();
+    exp.mul_f64(jitter)
+}
+
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is randomly keyed per process; hashing a counter gives cheap jitter
+    // without a dependency.
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn sleep_cancellable(total: Duration, cancel: &AtomicBool) {
+    let until = Instant::now() + total;
+    while !cancel.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now >= until {
+            return;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(100)));
+    }
+}
+
+/// Admission control shared by every worker.
+///
+/// One "not before" instant: a 429 pauses all workers until its retry time, not only the
+/// one that saw it. And an additive-increase / multiplicative-decrease limit on requests
+/// in flight: a 429 halves it (never below 1), and it grows back by one after as many
+/// successes as the current limit, up to `--concurrency` — so throughput settles just
+/// under the endpoint's limit instead of oscillating through 429 storms.
+pub struct Gate {
+    max: usize,
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+struct GateState {
+    limit: usize,
+    in_flight: usize,
+    not_before: Option<Instant>,
+    successes: usize,
+    /// Bumped on every decrease, so a burst of 429s from requests sent under the same
+    /// limit halves it once, not once per request.
+    epoch: u64,
+}
+
+/// A slot taken from the gate; hand it back with one of the gate's methods.
+#[derive(Debug)]
+pub struct Permit {
+    epoch: u64,
+}
+
+impl Gate {
+    pub fn new(max: usize) -> Gate {
+        let max = max.max(1);
+        Gate {
+            max,
+            state: Mutex::new(GateState { limit: max, in_flight: 0, not_before: None, successes: 0, epoch: 0 }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// The current limit on requests in flight.
+    pub fn limit(&self) -> usize {
+        self.state.lock().expect("gate lock").limit
+    }
+
+    /// Waits for a slot and for any rate-limit pause to pass. `None` when cancelled.
+    pub fn acquire(&self, cancel: &AtomicBool) -> Option<Permit> {
+        let mut state = self.state.lock().expect("gate lock");
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let now = Instant::now();
+            let wait = match state.not_before {
+                Some(t) if t > now => Some(t - now),
+                _ => None,
+            };
+            match wait {
+                None if state.in_flight < state.limit => {
+                    state.in_flight += 1;
+                    return Some(Permit { epoch: state.epoch });
+                }
+                // Wake periodically to notice cancellation.
+                _ => {
+                    let nap = wait.unwrap_or(Duration::from_millis(100)).min(Duration::from_millis(100));
+                    state = self.changed.wait_timeout(state, nap).expect("gate lock").0;
+                }
+            }
+        }
+    }
+
+    pub fn release(&self, _permit: Permit) {
+        let mut state = self.state.lock().expect("gate lock");
+        state.in_flight -= 1;
+        drop(state);
+        self.changed.notify_one();
+    }
+
+    pub fn succeeded(&self, _permit: Permit) {
+        let mut state = self.state.lock().expect("gate lock");
+        state.in_flight -= 1;
+        state.successes += 1;
+        if state.successes >= state.limit && state.limit < self.max {
+            state.limit += 1;
+            state.successes = 0;
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    pub fn rate_limited(&self, permit: Permit, wait: Duration) {
+        let mut state = self.state.lock().expect("gate lock");
+        state.in_flight -= 1;
+        let until = Instant::now() + wait;
+        if state.not_before.is_none_or(|t| t < until) {
+            state.not_before = Some(until);
+        }
+        if permit.epoch == state.epoch {
+            state.limit = (state.limit / 2).max(1);
+            state.successes = 0;
+            state.epoch += 1;
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 0..20 {
+            let d = backoff(attempt);
+            let full = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_CAP);
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
+        }
+        assert!(backoff(30) <= BACKOFF_CAP);
+    }
+
+    #[test]
+    fn a_burst_of_429s_halves_the_limit_once_and_successes_grow_it_back() {
+        let gate = Gate::new(8);
+        let cancel = AtomicBool::new(false);
+        let permits: Vec<_> = (0..8).map(|_| gate.acquire(&cancel).unwrap()).collect();
+        for p in permits {
+            gate.rate_limited(p, Duration::ZERO);
+        }
+        assert_eq!(gate.limit(), 4);
+        for _ in 0..4 {
+            let p = gate.acquire(&cancel).unwrap();
+            gate.succeeded(p);
+        }
+        assert_eq!(gate.limit(), 5);
+    }
+
+    #[test]
+    fn limit_never_drops_below_one() {
+        let gate = Gate::new(2);
+        let cancel = AtomicBool::new(false);
+        for _ in 0..5 {
+            let p = gate.acquire(&cancel).unwrap();
+            gate.rate_limited(p, Duration::ZERO);
+        }
+        assert_eq!(gate.limit(), 1);
+    }
+
+    #[test]
+    fn a_429_pauses_every_worker_until_its_retry_time() {
+        let gate = Gate::new(4);
+        let cancel = AtomicBool::new(false);
+        let p = gate.acquire(&cancel).unwrap();
+        gate.rate_limited(p, Duration::from_millis(300));
+        let start = Instant::now();
+        let p = gate.acquire(&cancel).unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(250), "{:?}", start.elapsed());
+        gate.release(p);
+    }
+
+    #[test]
+    fn cancellation_unblocks_waiters() {
+        let gate = Gate::new(1);
+        let cancel = AtomicBool::new(false);
+        let _held = gate.acquire(&cancel).unwrap();
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| gate.acquire(&cancel).is_none());
+            std::thread::sleep(Duration::from_millis(50));
+            cancel.store(true, Ordering::Relaxed);
+            assert!(waiter.join().unwrap());
+        });
+    }
+}
