@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod cmd;
 pub mod evaluate;
+pub mod fake_llm;
 pub mod llm;
 pub mod prompt;
 pub mod report;

@@ -4,5 +4,6 @@ pub mod init;
 pub mod inspect;
 pub mod prompt;
 pub mod run;
+mod run_dry;
 pub mod schema;
 pub mod validate;

@@ -1,0 +1,453 @@
+//! A fake OpenAI-compatible endpoint on 127.0.0.1, for tests and the benchmark.
+//!
+//! Its answers are a pure function of the transcript it receives and the schema it is
+//! asked to fill ([`fake_answer`]), so a test can check that every call's values are the
+//! ones the endpoint gave for that call's transcript. Faults (429 with Retry-After in
+//! seconds or as an HTTP date, 5xx, dropped connections, malformed answers, stalls, a
+//! token-bucket rate limit, refusals) are injected at configurable rates. It never binds
+//! anything but loopback.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::prompt::{SCHEMA_CLOSE, SCHEMA_OPEN, TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN};
+
+/// A refusal the endpoint gives to every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refuse {
+    /// 401 invalid key.
+    Auth,
+    /// 429 insufficient_quota.
+    Quota,
+    /// 404 model not found.
+    ModelNotFound,
+    /// 400 response_format unsupported.
+    SchemaUnsupported,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FakeConfig {
+    pub latency: Duration,
+    pub jitter: Duration,
+    /// Share of requests answered 429 with `Retry-After: 1`.
+    pub rate_429_seconds: f64,
+    /// Share of requests answered 429 with `Retry-After` as an HTTP date.
+    pub rate_429_date: f64,
+    /// Share answered 500 or 503.
+    pub rate_5xx: f64,
+    /// Share whose connection is closed without an answer.
+    pub rate_drop: f64,
+    /// Share of first asks answered with a wrong-typed value or non-JSON text.
+    pub rate_malformed: f64,
+    /// Share of requests that stall for `stall` before answering.
+    pub rate_stall: f64,
+    pub stall: Duration,
+    /// Token-bucket limit in requests per second (429 with retry-after-ms beyond it).
+    pub rate_limit: Option<f64>,
+    pub refuse: Option<Refuse>,
+    /// Keep every request body (for assertions on what was sent).
+    pub record: bool,
+    pub seed: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeStats {
+    /// Chat completion requests received (faulted ones included).
+    pub requests: AtomicU64,
+    /// Requests answered with a 200.
+    pub answered: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub bytes_received: AtomicU64,
+}
+
+struct State {
+    config: FakeConfig,
+    stats: Arc<FakeStats>,
+    recorded: Mutex<Vec<RecordedRequest>>,
+    bucket: Mutex<(f64, Instant)>,
+    counter: AtomicU64,
+    stop: AtomicBool,
+}
+
+/// One request as the endpoint saw it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+pub struct FakeServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+}
+
+impl FakeServer {
+    /// Starts the endpoint on a free loopback port.
+    pub fn start(config: FakeConfig) -> std::io::Result<FakeServer> {
+        Self::start_on(config, 0)
+    }
+
+    pub fn start_on(config: FakeConfig, port: u16) -> std::io::Result<FakeServer> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let addr = listener.local_addr()?;
+        let burst = config.rate_limit.unwrap_or(0.0).max(1.0);
+        let state = Arc::new(State {
+            config,
+            stats: Arc::new(FakeStats::default()),
+            recorded: Mutex::new(Vec::new()),
+            bucket: Mutex::new((burst, Instant::now())),
+            counter: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let accept_state = Arc::clone(&state);
+        std::thread::Builder::new().name("fake-llm-accept".into()).spawn(move || {
+            for stream in listener.incoming() {
+                if accept_state.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let state = Arc::clone(&accept_state);
+                let _ = std::thread::Builder::new().name("fake-llm-conn".into()).spawn(move || serve(stream, &state));
+            }
+        })?;
+        Ok(FakeServer { addr, state })
+    }
+
+    /// `http://127.0.0.1:PORT/v1`
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn stats(&self) -> &FakeStats {
+        &self.state.stats
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.state.stats.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn recorded(&self) -> Vec<RecordedRequest> {
+        self.state.recorded.lock().expect("recorded lock").clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve(stream: TcpStream, state: &State) {
+    let _ = stream.set_nodelay(true);
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut writer = stream;
+    loop {
+        let Some((path, headers, body)) = read_request(&mut reader) else { return };
+        if state.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        match respond(state, &path, &headers, &body) {
+            Reply::Drop => return,
+            Reply::Http { status, headers, body } => {
+                let mut out = format!("HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", reason(status), body.len());
+                for (k, v) in headers {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                out.push_str("\r\n");
+                if writer.write_all(out.as_bytes()).and_then(|_| writer.write_all(body.as_bytes())).and_then(|_| writer.flush()).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut headers = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 {
+            return None;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+            if k == "content-length" {
+                length = v.parse().ok()?;
+            }
+            headers.push((k, v));
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((path, headers, body))
+}
+
+enum Reply {
+    Http { status: u16, headers: Vec<(String, String)>, body: String },
+    Drop,
+}
+
+fn json_reply(status: u16, body: Value) -> Reply {
+    Reply::Http { status, headers: vec![], body: body.to_string() }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8]) -> Reply {
+    if path.ends_with("/health") {
+        return json_reply(200, json!({"status": "ok"}));
+    }
+    if !path.contains("/chat/completions") {
+        return json_reply(404, json!({"error": {"message": format!("no route {path}")}}));
+    }
+    let stats = &state.stats;
+    stats.requests.fetch_add(1, Ordering::Relaxed);
+    stats.bytes_received.fetch_add(body.len() as u64, Ordering::Relaxed);
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return json_reply(400, json!({"error": {"message": "body is not JSON"}}));
+    };
+    if state.config.record {
+        state.recorded.lock().expect("recorded lock").push(RecordedRequest { path: path.to_string(), headers: headers.to_vec(), body: request.clone() });
+    }
+    let cfg = &state.config;
+    if let Some(refuse) = cfg.refuse {
+        return match refuse {
+            Refuse::Auth => json_reply(401, json!({"error": {"message": "Incorrect API key provided: sk-te****7890.", "type": "invalid_request_error", "code": "invalid_api_key"}})),
+            Refuse::Quota => json_reply(429, json!({"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "code": "insufficient_quota"}})),
+            Refuse::ModelNotFound => json_reply(404, json!({"error": {"message": format!("The model `{}` does not exist or you do not have access to it.", request["model"].as_str().unwrap_or("?")), "code": "model_not_found"}})),
+            Refuse::SchemaUnsupported => json_reply(400, json!({"error": {"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "param": "response_format"}})),
+        };
+    }
+    if let Some(rate) = cfg.rate_limit {
+        let mut bucket = state.bucket.lock().expect("bucket lock");
+        let now = Instant::now();
+        let burst = rate.max(1.0);
+        bucket.0 = (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * rate).min(burst);
+        bucket.1 = now;
+        if bucket.0 < 1.0 {
+            let wait_ms = ((1.0 - bucket.0) / rate * 1000.0).ceil() as u64;
+            stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Reply::Http { status: 429, headers: vec![("retry-after-ms".into(), wait_ms.to_string())], body: json!({"error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}}).to_string() };
+        }
+        bucket.0 -= 1.0;
+    }
+    let n = state.counter.fetch_add(1, Ordering::Relaxed);
+    let roll = unit_hash(cfg.seed, n, 1);
+    let mut edge = 0.0;
+    let mut hit = |rate: f64| {
+        let inside = roll >= edge && roll < edge + rate;
+        edge += rate;
+        inside
+    };
+    if hit(cfg.rate_429_seconds) {
+        stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        return Reply::Http { status: 429, headers: vec![("retry-after".into(), "1".into())], body: json!({"error": {"message": "Rate limit reached"}}).to_string() };
+    }
+    if hit(cfg.rate_429_date) {
+        stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&when).unwrap_or_default();
+        return Reply::Http { status: 429, headers: vec![("retry-after".into(), date)], body: json!({"error": {"message": "Rate limit reached"}}).to_string() };
+    }
+    if hit(cfg.rate_5xx) {
+        let status = if n % 2 == 0 { 500 } else { 503 };
+        return json_reply(status, json!({"error": {"message": "The server had an error while processing your request."}}));
+    }
+    if hit(cfg.rate_drop) {
+        return Reply::Drop;
+    }
+    let stalled = hit(cfg.rate_stall);
+    // Uniform in latency ± jitter.
+    let delay = if cfg.jitter.is_zero() { cfg.latency } else { cfg.latency.saturating_sub(cfg.jitter) + cfg.jitter.mul_f64(unit_hash(cfg.seed, n, 2) * 2.0) };
+    if stalled {
+        std::thread::sleep(cfg.stall);
+    } else if !delay.is_zero() {
+        std::thread::sleep(delay);
+    }
+
+    let answer = answer_for(&request, cfg, n);
+    stats.answered.fetch_add(1, Ordering::Relaxed);
+    let prompt_chars: usize = request["messages"].as_array().map_or(0, |m| m.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum());
+    let usage = json!({"prompt_tokens": prompt_chars.div_ceil(4), "completion_tokens": answer.len().div_ceil(4), "total_tokens": prompt_chars.div_ceil(4) + answer.len().div_ceil(4)});
+    let uses_tools = request.get("tools").is_some();
+    let message = if uses_tools {
+        json!({"role": "assistant", "content": null, "tool_calls": [{"id": format!("call_{n}"), "type": "function", "function": {"name": "post_call_metrics", "arguments": answer}}]})
+    } else {
+        json!({"role": "assistant", "content": answer})
+    };
+    json_reply(200, json!({
+        "id": format!("chatcmpl-fake-{n}"),
+        "object": "chat.completion",
+        "model": request["model"],
+        "choices": [{"index": 0, "message": message, "finish_reason": if uses_tools { "tool_calls" } else { "stop" }}],
+        "usage": usage,
+    }))
+}
+
+/// The answer text for a request: malformed on some first asks, otherwise the pure
+/// [`fake_answer`] of its transcript and schema.
+fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> String {
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let text: String = messages.iter().filter_map(|m| m["content"].as_str()).collect::<Vec<_>>().join("\n");
+    let transcript = between(&text, TRANSCRIPT_OPEN, TRANSCRIPT_CLOSE).unwrap_or("");
+    let schema = request
+        .pointer("/response_format/json_schema/schema")
+        .or_else(|| request.pointer("/tools/0/function/parameters"))
+        .cloned()
+        .or_else(|| between(&text, SCHEMA_OPEN, SCHEMA_CLOSE).and_then(|s| serde_json::from_str(s.trim()).ok()))
+        .unwrap_or(json!({}));
+    let answer = fake_answer(&schema, transcript);
+    let first_ask = !messages.iter().any(|m| m["role"] == "assistant");
+    if first_ask && unit_hash(cfg.seed, n, 3) < cfg.rate_malformed {
+        return malformed(&answer, n);
+    }
+    answer.to_string()
+}
+
+/// A wrong answer of one of the kinds models give: not JSON, a fenced answer with a bad
+/// enum value, a wrong type, an out-of-range number.
+fn malformed(answer: &Value, n: u64) -> String {
+    match n % 4 {
+        0 => "I'm sorry, I can't determine that from the call.".to_string(),
+        kind => {
+            let mut bad = answer.clone();
+            if let Some(obj) = bad.as_object_mut() {
+                for (_, field) in obj.iter_mut() {
+                    if let Some(value) = field.get_mut("value") {
+                        *value = match (kind, &*value) {
+                            (1, Value::String(_)) => json!("definitely-not-a-choice"),
+                            (2, Value::Number(_)) => json!(9999),
+                            (_, Value::Bool(_)) => json!("maybe"),
+                            (_, Value::Number(_)) => json!("lots"),
+                            (_, Value::Array(_)) => json!(42),
+                            (_, other) => json!({"unexpected": other}),
+                        };
+                        break;
+                    }
+                }
+            }
+            if kind == 1 { format!("```json\n{bad}\n```") } else { bad.to_string() }
+        }
+    }
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(&text[start..end])
+}
+
+/// The answer a well-behaved model would give: a pure function of the schema and the
+/// transcript text, so tests can recompute what every call should hold.
+pub fn fake_answer(schema: &Value, transcript: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return Value::Object(out) };
+    for (id, prop) in props {
+        let h = hash64(transcript, id);
+        if id == "summary" && prop.get("properties").is_none() {
+            out.insert(id.clone(), json!(format!("Summary {:08x}", h as u32)));
+            continue;
+        }
+        let Some(fields) = prop.get("properties").and_then(Value::as_object) else { continue };
+        let mut answer = serde_json::Map::new();
+        let applicable = h % 5 != 0;
+        if fields.contains_key("applicable") {
+            answer.insert("applicable".into(), json!(applicable));
+        }
+        answer.insert("reasoning".into(), json!(format!("Because {:06x}.", h & 0xff_ffff)));
+        let value = if fields.contains_key("applicable") && !applicable { Value::Null } else { value_for(&fields["value"], h) };
+        answer.insert("value".into(), value);
+        answer.insert("confidence".into(), json!(((h >> 8) % 101) as f64 / 100.0));
+        out.insert(id.clone(), Value::Object(answer));
+    }
+    Value::Object(out)
+}
+
+fn value_for(schema: &Value, h: u64) -> Value {
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let non_null = types.iter().copied().find(|t| *t != "null").unwrap_or("string");
+    if let Some(choices) = schema["enum"].as_array() {
+        let real: Vec<&Value> = choices.iter().filter(|c| !c.is_null()).collect();
+        if !real.is_empty() {
+            return real[(h % real.len() as u64) as usize].clone();
+        }
+    }
+    match non_null {
+        "integer" => {
+            let lo = schema["minimum"].as_i64().unwrap_or(0);
+            let hi = schema["maximum"].as_i64().unwrap_or(lo + 100);
+            json!(lo + (h % (hi - lo + 1) as u64) as i64)
+        }
+        "number" => {
+            let lo = schema["minimum"].as_f64().unwrap_or(0.0);
+            let hi = schema["maximum"].as_f64().unwrap_or(lo + 100.0);
+            json!(((lo + (h % 1001) as f64 / 1000.0 * (hi - lo)) * 100.0).round() / 100.0)
+        }
+        "boolean" => json!(h & 1 == 1),
+        "array" => {
+            if let Some(choices) = schema.pointer("/items/enum").and_then(Value::as_array) {
+                let picked: Vec<&Value> = choices.iter().enumerate().filter(|(i, _)| (h >> i) & 1 == 1).map(|(_, c)| c).collect();
+                json!(picked)
+            } else {
+                json!((0..(h % 3)).map(|i| format!("item {:04x}", (h >> (i * 16)) & 0xffff)).collect::<Vec<_>>())
+            }
+        }
+        _ if schema["format"] == "date-time" || schema["format"] == "date" => {
+            json!(format!("2024-06-{:02}", 1 + h % 28))
+        }
+        _ => json!(format!("text {:08x}", (h >> 16) as u32)),
+    }
+}
+
+fn hash64(a: &str, b: &str) -> u64 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(a.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(b.as_bytes());
+    u64::from_le_bytes(hasher.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+fn unit_hash(seed: u64, n: u64, salt: u64) -> f64 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&seed.to_le_bytes());
+    hasher.update(&n.to_le_bytes());
+    hasher.update(&salt.to_le_bytes());
+    let x = u64::from_le_bytes(hasher.finalize().as_bytes()[..8].try_into().expect("8 bytes"));
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
