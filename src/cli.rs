@@ -36,6 +36,8 @@ pub enum Command {
     Schema(cmd::schema::Args),
     /// Print the exact chat messages one call would send.
     Prompt(cmd::prompt::Args),
+    /// Show or prune the answer cache.
+    Cache(cmd::cache::Args),
 }
 
 /// Entry point: parses flags, runs the command, prints an error once with its context.
@@ -48,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Schema(args) => cmd::schema::run(args),
         Command::Prompt(args) => cmd::prompt::run(args),
+        Command::Cache(args) => cmd::cache::run(args),
     };
     match result {
         Ok(code) => code,

@@ -244,7 +244,12 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     let cfg = &state.config;
     if let Some(refuse) = cfg.refuse {
         return match refuse {
-            Refuse::Auth => json_reply(401, json!({"error": {"message": "Incorrect API key provided: sk-te****7890.", "type": "invalid_request_error", "code": "invalid_api_key"}})),
+            // Echoes the key it was sent, as some providers and proxies do, so tests can
+            // check that postcall redacts it.
+            Refuse::Auth => {
+                let key = headers.iter().find(|(k, _)| k == "authorization" || k == "api-key").map_or("", |(_, v)| v.trim_start_matches("Bearer "));
+                json_reply(401, json!({"error": {"message": format!("Incorrect API key provided: {key}."), "type": "invalid_request_error", "code": "invalid_api_key"}}))
+            }
             Refuse::Quota => json_reply(429, json!({"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "code": "insufficient_quota"}})),
             Refuse::ModelNotFound => json_reply(404, json!({"error": {"message": format!("The model `{}` does not exist or you do not have access to it.", request["model"].as_str().unwrap_or("?")), "code": "model_not_found"}})),
             Refuse::SchemaUnsupported => json_reply(400, json!({"error": {"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "param": "response_format"}})),
@@ -321,7 +326,7 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
 fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> String {
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
     let text: String = messages.iter().filter_map(|m| m["content"].as_str()).collect::<Vec<_>>().join("\n");
-    let transcript = between(&text, TRANSCRIPT_OPEN, TRANSCRIPT_CLOSE).unwrap_or("");
+    let transcript = transcript_in(&text);
     let schema = request
         .pointer("/response_format/json_schema/schema")
         .or_else(|| request.pointer("/tools/0/function/parameters"))
@@ -361,6 +366,11 @@ fn malformed(answer: &Value, n: u64) -> String {
             if kind == 1 { format!("```json\n{bad}\n```") } else { bad.to_string() }
         }
     }
+}
+
+/// The transcript text the endpoint answers from, out of a rendered prompt.
+pub fn transcript_in(prompt_text: &str) -> &str {
+    between(prompt_text, TRANSCRIPT_OPEN, TRANSCRIPT_CLOSE).unwrap_or("")
 }
 
 fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {

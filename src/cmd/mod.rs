@@ -1,5 +1,6 @@
 //! One file per subcommand, each an `Args` struct and a `run(args)`.
 
+pub mod cache;
 pub mod init;
 pub mod inspect;
 pub mod prompt;

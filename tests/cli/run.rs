@@ -1,1 +1,413 @@
-//! Tests for run.
+//! `postcall run` end to end against the fake endpoint on 127.0.0.1.
+
+use std::path::Path;
+
+use postcall::fake_llm::{fake_answer, transcript_in, FakeConfig, FakeServer, Refuse};
+use postcall::prompt::{render_transcript, PromptOptions};
+use postcall::report::{MetricResult, Report, Value};
+use postcall::transcript::{Catalog, LoadOptions};
+
+use crate::common::TestDir;
+
+/// Every metric type, a condition, a summary.
+pub const SPEC: &str = r#"version: 1
+strategy: per_call
+context: Calls to Northwind Home's support line.
+summary:
+  prompt: Summarize the call in two sentences.
+metrics:
+  - id: call_outcome
+    type: enum
+    choices: [resolved, escalated, transferred, abandoned, callback_scheduled]
+    prompt: What was the outcome of this call?
+    required: true
+  - id: satisfaction_score
+    type: integer
+    range: [1, 5]
+    prompt: Rate the customer's apparent satisfaction from 1 to 5.
+  - id: refund_amount
+    type: number
+    range: [0, 1000]
+    prompt: How much money, in dollars, was refunded to the customer?
+  - id: follow_up_needed
+    type: boolean
+    prompt: Did the agent commit to any follow-up action after the call?
+  - id: customer_name
+    type: string
+    prompt: What is the customer's full name, as they gave it?
+  - id: promised_date
+    type: datetime
+    prompt: By what date did the agent promise the refund would arrive?
+  - id: mentioned_issues
+    type: list
+    prompt: List each distinct problem the customer reported on the call.
+  - id: channels_offered
+    type: list
+    choices: [email, sms, phone, letter]
+    prompt: Which contact channels did the agent offer for updates?
+  - id: caller_verified
+    type: boolean
+    prompt: Was the caller verified with at least two identifying details?
+    applies_when: The agent tried to verify the caller's identity.
+"#;
+
+/// Writes `n` calls in the generic format, each with its own wording.
+pub fn write_calls(dir: &TestDir, n: usize) {
+    for i in 0..n {
+        let call = serde_json::json!({
+            "call_id": format!("call-{i:04}"),
+            "transcript": [
+                {"role": "agent", "content": format!("Thanks for calling Northwind, this is agent {i}. How can I help?")},
+                {"role": "user", "content": format!("Hi, my order {} never arrived and I want a refund.", 100000 + i * 7)},
+                {"role": "agent", "content": format!("I've issued refund number {i}; you'll see it within {} days.", i % 9 + 1)},
+                {"role": "user", "content": "Thanks, bye."}
+            ]
+        });
+        dir.write(&format!("calls/{:02}/call-{i:04}.json", i % 7), serde_json::to_vec_pretty(&call).unwrap());
+    }
+}
+
+pub fn read_json_report(path: &Path) -> Report {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}\n{text}", path.display()))
+}
+
+/// What the fake endpoint answers for each call, keyed by call id: (metric id → answer).
+fn expected_answers(dir: &TestDir, schema: &serde_json::Value) -> std::collections::HashMap<String, serde_json::Value> {
+    let catalog = Catalog::scan(&[dir.join("calls")], &LoadOptions::default());
+    assert!(catalog.errors.is_empty(), "{:?}", catalog.errors);
+    (0..catalog.entries.len())
+        .map(|i| {
+            let call = catalog.load(i, &LoadOptions::default()).unwrap();
+            let rendered = render_transcript(&call, PromptOptions::default(), None);
+            (call.id.clone(), fake_answer(schema, transcript_in(&rendered)))
+        })
+        .collect()
+}
+
+fn full_schema(dir: &TestDir) -> serde_json::Value {
+    let out = dir.postcall().args(["schema", "-m", "metrics.yaml"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Asserts every value in the report is exactly what the endpoint gave for that call.
+fn assert_values_match(report: &Report, expected: &std::collections::HashMap<String, serde_json::Value>) {
+    assert_eq!(report.calls.len(), expected.len());
+    for call in &report.calls {
+        let answer = &expected[&call.call_id];
+        assert!(call.errors.is_empty(), "{}: {:?}", call.call_id, call.errors);
+        assert_eq!(call.summary.as_deref(), answer["summary"].as_str(), "{}", call.call_id);
+        for (id, result) in &call.metrics {
+            let want = &answer[id];
+            match result {
+                MetricResult::Ok { value, confidence, reasoning } => {
+                    let want_value: Value = serde_json::from_value(want["value"].clone()).unwrap();
+                    assert_eq!(value, &want_value, "{} {id}", call.call_id);
+                    assert_eq!(*confidence, want["confidence"].as_f64(), "{} {id}", call.call_id);
+                    assert_eq!(reasoning.as_deref(), want["reasoning"].as_str());
+                }
+                MetricResult::NotApplicable { .. } => assert_eq!(want["applicable"], false, "{} {id}", call.call_id),
+                MetricResult::Null { .. } => assert!(want["value"].is_null() || want["value"] == "", "{} {id}: {want}", call.call_id),
+                MetricResult::Invalid { reason, raw } => panic!("{} {id} invalid: {reason} ({raw})", call.call_id),
+            }
+        }
+        assert_eq!(call.metrics.len(), 9, "{}", call.call_id);
+    }
+}
+
+#[test]
+fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() {
+    let fake = FakeServer::start(FakeConfig { record: true, ..Default::default() }).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 40);
+    let expected = expected_answers(&dir, &full_schema(&dir));
+    for strategy in ["per_call", "per_metric"] {
+        for mode in ["json_schema", "json_object", "tools", "prompt"] {
+            let out = format!("{strategy}-{mode}.json");
+            let assert = dir
+                .postcall()
+                .args(["run", "-m", "metrics.yaml", "calls", "-o", &out, "--concurrency", "32", "--no-cache", "--quiet"])
+                .args(["--base-url", &fake.base_url(), "--model", "test-model", "--strategy", strategy, "--structured-output", mode])
+                .assert();
+            let output = assert.get_output();
+            assert!(output.status.success(), "{strategy}/{mode}: {}", String::from_utf8_lossy(&output.stderr));
+            let report = read_json_report(&dir.join(&out));
+            assert_values_match(&report, &expected);
+            assert_eq!(report.postcall.strategy.to_string_lossy(), strategy);
+            let per_call = if strategy == "per_call" { 1 } else { 10 };
+            assert_eq!(report.postcall.usage.requests, 40 * per_call, "{strategy}/{mode}");
+        }
+    }
+}
+
+trait StrategyName {
+    fn to_string_lossy(&self) -> String;
+}
+
+impl StrategyName for postcall::spec::Strategy {
+    fn to_string_lossy(&self) -> String {
+        serde_json::to_value(self).unwrap().as_str().unwrap().to_string()
+    }
+}
+
+#[test]
+fn the_request_carries_the_schema_temperature_and_model_configured() {
+    let fake = FakeServer::start(FakeConfig { record: true, ..Default::default() }).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 2);
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--temperature", "0.3", "--llm-seed", "42"])
+        .args(["--base-url", &fake.base_url(), "--model", "gpt-test-mini"])
+        .assert()
+        .success();
+    let schema = full_schema(&dir);
+    let recorded = fake.recorded();
+    assert_eq!(recorded.len(), 2);
+    for request in recorded {
+        assert_eq!(request.path, "/v1/chat/completions");
+        assert_eq!(request.body["model"], "gpt-test-mini");
+        assert_eq!(request.body["temperature"], 0.3);
+        assert_eq!(request.body["seed"], 42);
+        assert_eq!(request.body["response_format"]["type"], "json_schema");
+        assert_eq!(request.body["response_format"]["json_schema"]["strict"], true);
+        assert_eq!(request.body["response_format"]["json_schema"]["schema"], schema);
+        let system = request.body["messages"][0]["content"].as_str().unwrap();
+        assert!(system.contains("Northwind Home"), "context is in the system message");
+        assert!(system.contains("untrusted"), "the transcript is labelled untrusted");
+    }
+}
+
+#[test]
+fn malformed_answers_are_re_asked_and_end_ok() {
+    let fake = FakeServer::start(FakeConfig { rate_malformed: 1.0, record: true, ..Default::default() }).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 12);
+    let expected = expected_answers(&dir, &full_schema(&dir));
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--concurrency", "4"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .assert()
+        .success();
+    let report = read_json_report(&dir.join("r.json"));
+    assert_values_match(&report, &expected);
+    // Every call needed exactly one re-ask, which carried the validator's message.
+    assert_eq!(report.postcall.usage.requests, 24);
+    let reasks: Vec<_> = fake.recorded().into_iter().filter(|r| r.body["messages"].as_array().unwrap().len() == 4).collect();
+    assert_eq!(reasks.len(), 12);
+    let follow_up = reasks[0].body["messages"][3]["content"].as_str().unwrap();
+    assert!(follow_up.contains("not valid") || follow_up.contains("JSON"), "{follow_up}");
+}
+
+#[test]
+fn answers_still_invalid_after_the_last_re_ask_keep_reason_and_raw_and_strict_exits_3() {
+    let fake = FakeServer::start(FakeConfig { rate_malformed: 1.0, ..Default::default() }).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 8);
+    let output = dir
+        .postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--max-reask", "0", "--strict"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = read_json_report(&dir.join("r.json"));
+    let invalid: Vec<(&str, &str)> = report
+        .calls
+        .iter()
+        .flat_map(|c| c.metrics.values())
+        .filter_map(|m| match m {
+            MetricResult::Invalid { reason, raw } => Some((reason.as_str(), raw.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert!(!invalid.is_empty());
+    assert!(invalid.iter().all(|(reason, raw)| !reason.is_empty() && !raw.is_empty()));
+    assert!(report.postcall.invalid_values >= invalid.len());
+    // The non-JSON answer is kept verbatim.
+    assert!(invalid.iter().any(|(_, raw)| raw.contains("I'm sorry")), "{invalid:?}");
+}
+
+#[test]
+fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 10);
+    // A call id that a spreadsheet would evaluate.
+    dir.write("calls/evil.json", r#"{"call_id": "=HYPERLINK(\"http://x\")", "transcript": [{"role": "agent", "content": "Hello"}, {"role": "user", "content": "@SUM(1,2) is my name"}]}"#);
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "-o", "r.csv", "--no-cache", "--quiet"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .assert()
+        .success();
+    let report = read_json_report(&dir.join("r.json"));
+    let mut reader = csv::Reader::from_path(dir.join("r.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let ids: Vec<&str> = headers.iter().collect();
+    assert_eq!(&ids[..3], ["call_id", "source", "summary"]);
+    assert_eq!(&ids[3..12], ["call_outcome", "satisfaction_score", "refund_amount", "follow_up_needed", "customer_name", "promised_date", "mentioned_issues", "channels_offered", "caller_verified"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), report.calls.len());
+    for (row, call) in rows.iter().zip(&report.calls) {
+        let id = row.get(0).unwrap();
+        assert_eq!(id.trim_start_matches('\''), call.call_id);
+        for (col, metric) in ids.iter().enumerate().skip(3).take(9) {
+            let cell = row.get(col).unwrap();
+            let want = call.metrics.get(*metric).and_then(|m| m.value()).map(|v| v.display()).unwrap_or_default();
+            assert_eq!(cell.trim_start_matches('\''), want, "{} {metric}", call.call_id);
+        }
+        for cell in row.iter() {
+            let numeric = cell.parse::<f64>().is_ok();
+            assert!(numeric || !cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "formula-like cell {cell:?}");
+        }
+    }
+    assert!(rows.iter().any(|r| r.get(0) == Some("'=HYPERLINK(\"http://x\")")));
+}
+
+#[test]
+fn the_api_key_appears_nowhere() {
+    const KEY: &str = "sk-test-SECRET-0123456789abcdef";
+    let fake = FakeServer::start(FakeConfig { refuse: Some(Refuse::Auth), ..Default::default() }).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 5);
+    let output = dir
+        .postcall()
+        .env("OPENAI_API_KEY", KEY)
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "-o", "r.csv", "-o", "r.jsonl", "--no-cache"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("401") && stderr.contains("[REDACTED]"), "{stderr}");
+    let mut everything = String::from_utf8_lossy(&output.stdout).to_string() + &stderr;
+    for f in ["r.json", "r.csv", "r.jsonl"] {
+        everything += &std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+    }
+    assert!(!everything.contains(KEY) && !everything.contains("SECRET-0123456789"), "key leaked");
+}
+
+#[test]
+fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
+    for (refuse, words) in [
+        (Refuse::Auth, "check the API key"),
+        (Refuse::Quota, "quota"),
+        (Refuse::ModelNotFound, "does not exist"),
+        (Refuse::SchemaUnsupported, "--structured-output json_object"),
+    ] {
+        let fake = FakeServer::start(FakeConfig { refuse: Some(refuse), ..Default::default() }).unwrap();
+        let dir = TestDir::new();
+        dir.write("metrics.yaml", SPEC);
+        write_calls(&dir, 60);
+        let output = dir
+            .postcall()
+            .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--concurrency", "4"])
+            .args(["--base-url", &fake.base_url(), "--model", "m"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{refuse:?}: {stderr}");
+        assert!(fake.requests() <= 4, "{refuse:?}: {} requests", fake.requests());
+        assert!(stderr.contains(words), "{refuse:?}: {stderr}");
+        assert_eq!(stderr.matches("refused").count(), 1, "one message, not one per call: {stderr}");
+        let report = read_json_report(&dir.join("r.json"));
+        assert!(!report.postcall.complete);
+    }
+}
+
+#[test]
+fn a_second_run_answers_from_the_cache_and_sends_nothing() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 15);
+    let run = |out: &str| {
+        dir.postcall()
+            .args(["run", "-m", "metrics.yaml", "calls", "-o", out, "--quiet"])
+            .args(["--base-url", &fake.base_url(), "--model", "m"])
+            .assert()
+            .success();
+    };
+    run("first.json");
+    assert_eq!(fake.requests(), 15);
+    run("second.json");
+    assert_eq!(fake.requests(), 15, "the warm run sent requests");
+    let (first, second) = (read_json_report(&dir.join("first.json")), read_json_report(&dir.join("second.json")));
+    assert_eq!(first.calls.iter().map(|c| &c.metrics).collect::<Vec<_>>(), second.calls.iter().map(|c| &c.metrics).collect::<Vec<_>>());
+    assert_eq!(second.postcall.usage.cached, 15);
+    assert_eq!(second.postcall.usage.requests, 0);
+}
+
+#[test]
+fn dry_run_sends_nothing_and_estimates() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 6);
+    let output = dir
+        .postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "--dry-run", "--price", "0.15,0.60", "--strategy", "per_metric"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("requests        60"), "{stdout}");
+    assert!(stdout.contains("cost            ~$"), "{stdout}");
+    assert_eq!(fake.requests(), 0);
+}
+
+#[test]
+fn limit_and_sample_run_a_subset() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 20);
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "a.json", "--no-cache", "--quiet", "--sample", "5", "--seed", "3"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .assert()
+        .success();
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "b.json", "--no-cache", "--quiet", "--limit", "3"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .assert()
+        .success();
+    assert_eq!(read_json_report(&dir.join("a.json")).calls.len(), 5);
+    let b = read_json_report(&dir.join("b.json"));
+    assert_eq!(b.calls.iter().map(|c| c.call_id.as_str()).collect::<Vec<_>>(), ["call-0000", "call-0007", "call-0014"]);
+}
+
+#[test]
+fn a_bad_output_path_fails_before_any_request() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 3);
+    let output = dir
+        .postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "no/such/dir/r.csv", "--no-cache"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no/such/dir/r.csv"));
+    assert_eq!(fake.requests(), 0);
+}
+
+#[test]
+fn no_endpoint_configured_names_both_ways_forward() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 1);
+    let output = dir.postcall().args(["run", "-m", "metrics.yaml", "calls"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--base-url") && stderr.contains("install-local-model.sh"), "{stderr}");
+}

