@@ -17,7 +17,8 @@ use crate::cache::{Cache, DEFAULT_DIR};
 use crate::cli::exit;
 use crate::evaluate::progress::Progress;
 use crate::evaluate::{self, plan_groups, Evaluation, Halt, LongCalls, Settings};
-use crate::llm::config::{self, EndpointFlags, ProcessEnv};
+use crate::llm::config::{self, EndpointFlags, Env, ProcessEnv};
+use crate::llm::local::{self, LocalServer};
 use crate::llm::{redact, Client};
 use crate::prompt::PromptOptions;
 use crate::report::summary::{render_summary, SummaryCounts};
@@ -83,6 +84,10 @@ pub struct Args {
     /// Transcripts longer than this (estimated tokens) are handled by --long-calls [default: 100000]
     #[arg(long, value_name = "N")]
     pub max_input_tokens: Option<u64>,
+    /// Run this GGUF model with a managed local llama-server (default when no endpoint is
+    /// configured and scripts/install-local-model.sh has been run).
+    #[arg(long, value_name = "GGUF", conflicts_with = "base_url")]
+    pub local_model: Option<PathBuf>,
 
     /// Override the metric file's strategy.
     #[arg(long, value_enum)]
@@ -165,7 +170,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
     }
-    let flags = endpoint_flags(&args);
+    let outputs = if args.dry_run { Vec::new() } else { open_outputs(&args, &spec)? };
+    let mut flags = endpoint_flags(&args);
+    // Started after the outputs are opened (a bad path costs no server start) and stopped,
+    // by drop, on every way out.
+    let _local_server = match local_choice(&args, &spec, &ProcessEnv) {
+        Some((server, model)) if !args.dry_run => {
+            let log_dir = args.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR)).parent().unwrap_or(Path::new(".")).join("logs");
+            let running = LocalServer::start(&server, &model, args.concurrency as usize, &log_dir)?;
+            if !args.quiet {
+                eprintln!("using the local model {} (llama-server at {}, log in {})", model.display(), running.base_url, running.log.display());
+            }
+            flags.base_url = Some(running.base_url.clone());
+            flags.model.get_or_insert_with(|| local::LOCAL_MODEL_NAME.to_string());
+            Some(running)
+        }
+        _ => None,
+    };
     let endpoint = match config::resolve(&flags, &spec.llm, &ProcessEnv) {
         Ok(endpoint) => Some(endpoint),
         Err(err) if args.dry_run => {
@@ -174,7 +195,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(err) => return Err(err.into()),
     };
-    let outputs = if args.dry_run { Vec::new() } else { open_outputs(&args, &spec)? };
 
     let load_options = LoadOptions { format: args.transcript_format, speaker_map: args.speaker_map.clone() };
     let catalog = Catalog::scan(&args.paths, &load_options);
@@ -303,6 +323,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(exit::OK))
 }
 
+/// The local server and model to run, when the run should use one: asked for with
+/// `--local-model` or `llm.local`, or by default when no endpoint is configured anywhere
+/// and the install script has been run.
+fn local_choice(args: &Args, spec: &Spec, env: &dyn Env) -> Option<(PathBuf, PathBuf)> {
+    let installed = local::installed();
+    let configured = spec.llm.local.as_ref();
+    let explicit_url = args.base_url.is_some() || env.var("POSTCALL_BASE_URL").is_some() || spec.llm.base_url.is_some();
+    if args.local_model.is_none() && (explicit_url || (configured.is_none() && installed.is_none())) {
+        return None;
+    }
+    let default_server = || installed.as_ref().map(|(s, _)| s.clone()).or_else(|| local::install_dir().map(|d| d.join("bin/llama-server")));
+    let server = configured.and_then(|l| l.server.clone()).map(PathBuf::from).or_else(default_server)?;
+    let model = args
+        .local_model
+        .clone()
+        .or_else(|| configured.and_then(|l| l.model.clone()).map(PathBuf::from))
+        .or_else(|| installed.as_ref().map(|(_, m)| m.clone()))?;
+    Some((server, model))
+}
+
 fn endpoint_flags(args: &Args) -> EndpointFlags {
     EndpointFlags {
         base_url: args.base_url.clone(),
@@ -360,6 +400,7 @@ fn install_ctrlc(halt: &Arc<Halt>) {
     let result = ctrlc::set_handler(move || {
         if halt.interrupted.swap(true, Ordering::SeqCst) {
             eprintln!("\ninterrupted again: exiting now (finished answers are in the cache)");
+            local::stop_running_server();
             std::process::exit(exit::INTERRUPTED as i32);
         }
         halt.halted.store(true, Ordering::SeqCst);

@@ -1,0 +1,143 @@
+//! A managed local endpoint: postcall starts llama.cpp's `llama-server` on a free
+//! 127.0.0.1 port, waits for it to be ready, and stops it on every exit path.
+//!
+//! Call transcripts hold names, phone numbers and card digits; a local model keeps them on
+//! the machine, and lets a new user see postcall work before wiring up a key.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+/// The model name sent in requests (llama-server serves whatever it loaded).
+pub const LOCAL_MODEL_NAME: &str = "smollm2-135m-instruct";
+/// Context per slot; SmolLM2 was trained with 8k, and calls rarely need more than 4k.
+pub const CONTEXT_PER_SLOT: u32 = 4096;
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The pid of the running server, for the Ctrl-C handler's immediate-exit path (which
+/// skips destructors).
+static SERVER_PID: AtomicI32 = AtomicI32::new(0);
+
+/// Where `scripts/install-local-model.sh` puts things.
+pub fn install_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("POSTCALL_LOCAL_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(cache.join("postcall").join("local"))
+}
+
+/// The installed server and model, if both are there.
+pub fn installed() -> Option<(PathBuf, PathBuf)> {
+    let dir = install_dir()?;
+    let server = dir.join("bin").join("llama-server");
+    let model = dir.join("models").join(MODEL_FILE);
+    (server.is_file() && model.is_file()).then_some((server, model))
+}
+
+/// A running llama-server, stopped when dropped.
+pub struct LocalServer {
+    child: Child,
+    pub base_url: String,
+    pub log: PathBuf,
+}
+
+impl LocalServer {
+    /// Starts `server` with `model`, one slot per unit of concurrency.
+    pub fn start(server: &Path, model: &Path, slots: usize, log_dir: &Path) -> anyhow::Result<LocalServer> {
+        anyhow::ensure!(server.is_file(), "llama-server not found at {}: run scripts/install-local-model.sh, or set llm.local.server", server.display());
+        anyhow::ensure!(model.is_file(), "model file not found at {}: run scripts/install-local-model.sh, or pass --local-model PATH", model.display());
+        let port = free_port()?;
+        std::fs::create_dir_all(log_dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_dir.display()))?;
+        let log = log_dir.join("llama-server.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", log.display()))?;
+        let slots = slots.clamp(1, 64);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut command = Command::new(server);
+        command
+            .arg("-m")
+            .arg(model)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["-c", &(CONTEXT_PER_SLOT as usize * slots).to_string()])
+            .args(["-np", &slots.to_string()])
+            .args(["-t", &threads.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file.try_clone()?))
+            .stderr(Stdio::from(log_file));
+        die_with_parent(&mut command);
+        let child = command.spawn().map_err(|e| anyhow::anyhow!("cannot start {}: {e}", server.display()))?;
+        SERVER_PID.store(child.id() as i32, Ordering::SeqCst);
+        let mut running = LocalServer { child, base_url: format!("http://127.0.0.1:{port}/v1"), log };
+        running.wait_ready(port)?;
+        Ok(running)
+    }
+
+    fn wait_ready(&mut self, port: u16) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let url = format!("http://127.0.0.1:{port}/health");
+        while started.elapsed() < READY_TIMEOUT {
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!("llama-server exited during start-up ({status}); its log is {}", self.log.display());
+            }
+            if client.get(&url).send().is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        anyhow::bail!("llama-server was not ready after {} s; its log is {}", READY_TIMEOUT.as_secs(), self.log.display())
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        stop(self.child.id() as i32);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                SERVER_PID.store(0, Ordering::SeqCst);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        SERVER_PID.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Stops the server from a signal handler's exit path, where destructors do not run.
+pub fn stop_running_server() {
+    let pid = SERVER_PID.swap(0, Ordering::SeqCst);
+    if pid > 0 {
+        stop(pid);
+    }
+}
+
+fn stop(pid: i32) {
+    // SAFETY: kill(2) with a pid we spawned; at worst the process is already gone.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// If postcall dies without cleaning up (SIGKILL), the kernel stops the server too.
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child being set up.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}

@@ -1,0 +1,178 @@
+//! End to end against the real local model (llama-server + SmolLM2-135M), as README's
+//! first command runs it. Needs `scripts/install-local-model.sh` to have run (README's
+//! test command does that first). Asserts shape, types, statuses, usage and exit codes —
+//! never the model's verdicts: a 135M model shows the pipeline, not good answers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use postcall::report::{MetricResult, Report, Value};
+
+/// One llama-server at a time: the machine has two cores, and the orphan checks below
+/// look at every llama-server process.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const SPEC: &str = r#"version: 1
+context: Customer-service conversations.
+metrics:
+  - id: call_outcome
+    type: enum
+    choices: [resolved, unresolved, abandoned]
+    prompt: Was the customer's problem resolved by the end of the conversation?
+  - id: satisfaction_score
+    type: integer
+    range: [1, 5]
+    prompt: Rate the customer's apparent satisfaction from 1 (angry) to 5 (delighted).
+  - id: follow_up_needed
+    type: boolean
+    prompt: Does the agent or the customer still need to do something after the conversation?
+"#;
+
+fn installed() -> (PathBuf, PathBuf) {
+    postcall::llm::local::installed().expect(
+        "the local model is not installed: run scripts/install-local-model.sh (README's test command does this first)",
+    )
+}
+
+fn postcall(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_postcall"));
+    cmd.current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("POSTCALL_") && key != "POSTCALL_LOCAL_DIR" || key.ends_with("_API_KEY") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/transcripts")
+}
+
+/// Every llama-server process running now.
+fn llama_servers() -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        if String::from_utf8_lossy(argv0).ends_with("llama-server") {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn assert_no_server_left() {
+    // The server gets SIGTERM on the way out; give it a moment to go.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !llama_servers().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(llama_servers(), Vec::<u32>::new(), "llama-server left running");
+}
+
+fn read_report(path: &Path) -> Report {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn check_report(report: &Report, calls: usize) {
+    assert_eq!(report.calls.len(), calls);
+    assert!(report.postcall.complete);
+    assert_eq!(report.postcall.model, postcall::llm::local::LOCAL_MODEL_NAME);
+    assert!(report.postcall.usage.requests >= calls as u64);
+    assert!(report.postcall.usage.prompt_tokens > 0 && report.postcall.usage.completion_tokens > 0);
+    for call in &report.calls {
+        assert!(call.errors.is_empty(), "{}: {:?}", call.call_id, call.errors);
+        assert_eq!(call.metrics.keys().collect::<Vec<_>>(), ["call_outcome", "satisfaction_score", "follow_up_needed"]);
+        assert!(call.usage.prompt_tokens > 0);
+        for (id, result) in &call.metrics {
+            match result {
+                MetricResult::Ok { value, confidence, .. } => {
+                    match (id.as_str(), value) {
+                        ("call_outcome", Value::Text(v)) => assert!(["resolved", "unresolved", "abandoned"].contains(&v.as_str())),
+                        ("satisfaction_score", Value::Int(v)) => assert!((1..=5).contains(v)),
+                        ("follow_up_needed", Value::Bool(_)) => {}
+                        other => panic!("{}: wrong type {other:?}", call.call_id),
+                    }
+                    assert!(confidence.is_none_or(|c| (0.0..=1.0).contains(&c)));
+                }
+                MetricResult::Null { .. } | MetricResult::NotApplicable { .. } => {}
+                MetricResult::Invalid { reason, raw } => assert!(!reason.is_empty() && !raw.is_empty(), "{}: {id}", call.call_id),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    installed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    for (strategy, mode) in [("per_call", "json_schema"), ("per_call", "json_object"), ("per_metric", "json_schema"), ("per_metric", "json_object")] {
+        let out = dir.path().join(format!("{strategy}-{mode}.json"));
+        let started = Instant::now();
+        let output = postcall(dir.path())
+            .args(["run", "-m", "metrics.yaml", "--limit", "3", "--no-cache", "--quiet", "--max-tokens", "512"])
+            .args(["--strategy", strategy, "--structured-output", mode, "-o"])
+            .arg(&out)
+            .arg(examples())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{strategy}/{mode}: {stderr}");
+        let report = read_report(&out);
+        check_report(&report, 3);
+        let per_call = if strategy == "per_call" { 1 } else { 3 };
+        assert!(report.postcall.usage.requests >= 3 * per_call, "{strategy}/{mode}");
+        eprintln!("{strategy}/{mode}: 3 calls in {:.1} s, {} requests", started.elapsed().as_secs_f64(), report.postcall.usage.requests);
+        assert_no_server_left();
+    }
+}
+
+#[test]
+fn no_server_is_left_after_a_failed_run() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    installed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    std::fs::create_dir(dir.path().join("calls")).unwrap();
+    std::fs::write(dir.path().join("calls/broken.json"), "{ not json").unwrap();
+    let output = postcall(dir.path()).args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no calls to evaluate"));
+    assert_no_server_left();
+}
+
+#[test]
+fn no_server_is_left_after_ctrl_c_and_the_report_says_incomplete() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    installed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    let mut child = postcall(dir.path())
+        .args(["run", "-m", "metrics.yaml", "--no-cache", "--quiet", "--strategy", "per_metric", "--concurrency", "1", "-o", "r.json"])
+        .arg(examples())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the server is up and answering, then interrupt.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while llama_servers().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!llama_servers().is_empty(), "llama-server never started");
+    std::thread::sleep(Duration::from_secs(3));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_no_server_left();
+    let report = read_report(&dir.path().join("r.json"));
+    assert!(!report.postcall.complete);
+    assert_eq!(report.postcall.calls_not_done + report.calls.len(), 12);
+}
