@@ -250,6 +250,26 @@ mod tests {
     }
 
     #[test]
+    fn no_text_cell_starts_a_formula() {
+        let starts = [
+            "", "=", "+", "-", "@", "\t", "\r", "'", " ", "a", "1", "\n", "==",
+        ];
+        let bodies = ["", "1+1", "SUM(A1:A2)", "cmd|' /C calc'!A0", "x\ny"];
+        for start in starts {
+            for body in bodies {
+                let text = format!("{start}{body}");
+                let cell = text_cell(&text);
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{text:?}"
+                );
+                // Only the one quote is added, and only when needed.
+                assert!(cell == text || cell == format!("'{text}"), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn numbers_stay_numbers_and_text_is_quoted() {
         assert_eq!(value_cell(&Value::Int(-3)), "-3");
         assert_eq!(value_cell(&Value::Number(-0.5)), "-0.5");

@@ -410,3 +410,63 @@ fn show_cuts_long_values() {
     assert_eq!(shown.chars().count(), 81);
     assert!(shown.ends_with('…'));
 }
+
+// Generated checks: the same rule over many inputs, without a property-testing crate.
+
+#[test]
+fn every_spelling_of_a_whole_number_is_that_integer() {
+    for n in -300i64..=300 {
+        for given in [
+            json!(n),
+            json!(n as f64),
+            json!(n.to_string()),
+            json!(format!(" {n}.0 ")),
+        ] {
+            assert_eq!(ok(&INT, given.clone()), Value::Int(n), "{given}");
+        }
+        let half = json!(n as f64 + 0.5);
+        assert!(
+            err(&INT, half.clone()).contains("is not a whole number"),
+            "{half}"
+        );
+    }
+}
+
+#[test]
+fn range_check_agrees_with_inclusive_bounds() {
+    for n in -10i64..=10 {
+        let inside = (1..=5).contains(&n);
+        assert_eq!(coerce(&SCORE, &json!(n)).is_ok(), inside, "{n}");
+        let kind = MetricKind::Number {
+            range: Some([1.0, 5.0]),
+        };
+        assert_eq!(
+            coerce(&kind, &json!(n as f64 / 2.0)).is_ok(),
+            (2..=10).contains(&n),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn every_loose_spelling_of_a_choice_finds_it() {
+    let choices = strings(&[
+        "callback_scheduled",
+        "resolved",
+        "Escalated To Tier 2",
+        "no-answer",
+    ]);
+    for choice in &choices {
+        let words: Vec<String> = choice.split(['_', '-', ' ']).map(str::to_string).collect();
+        for separator in ["_", "-", " ", "  ", " - "] {
+            for case in [str::to_lowercase as fn(&str) -> String, str::to_uppercase] {
+                let given = format!("  {} ", case(&words.join(separator)));
+                assert_eq!(
+                    match_choice(&given, &choices),
+                    Ok(choice.as_str()),
+                    "{given:?}"
+                );
+            }
+        }
+    }
+}

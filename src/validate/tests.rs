@@ -473,3 +473,24 @@ fn datetime_metric_end_to_end() {
         "`promised_date`: \"next Tuesday\" is not an ISO 8601 date (YYYY-MM-DD) or date-time"
     ));
 }
+
+#[test]
+fn every_prefix_of_an_answer_is_checked_without_panicking() {
+    // A truncated stream or a max_tokens cut: each prefix must yield a verdict per metric.
+    let (a, b, c) = (score(), outcome(), authenticated());
+    let full = "Sure:\n```json\n{\"summary\": \"Paid — thanks\", \"satisfaction_score\": \
+                {\"reasoning\": \"calm\", \"value\": \"4\", \"confidence\": 0.7}, \"call_outcome\": \
+                {\"value\": \"Resolved\"}, \"caller_authenticated\": {\"applicable\": false}}\n```";
+    for (cut, _) in full.char_indices().chain([(full.len(), ' ')]) {
+        let checked = check_answer(&[&a, &b, &c], true, &full[..cut]);
+        assert_eq!(checked.metrics.len(), 3);
+        for (_, result) in &checked.metrics {
+            if let MetricResult::Invalid { reason, .. } = result {
+                assert!(!reason.is_empty());
+            }
+        }
+    }
+    let whole = check_answer(&[&a, &b, &c], true, full);
+    assert_eq!(whole.invalid().count(), 0);
+    assert_eq!(whole.summary.as_deref(), Some("Paid — thanks"));
+}
