@@ -8,10 +8,10 @@
 //! what is allowed.
 //!
 //! Leniency, all of it deliberate:
-//! - the JSON may sit in a markdown fence or in prose (see [`extract`]);
+//! - the JSON may sit in a markdown fence or in prose (see `extract.rs`);
 //! - a metric property that is not an object is taken as the bare value, with no confidence
 //!   or reasoning (small models often answer `"call_outcome": "resolved"`);
-//! - values are coerced per the table in [`coerce`], and nothing else;
+//! - values are coerced per the table in `coerce.rs`, and nothing else;
 //! - `confidence` outside 0..1, or not a number, becomes `None` rather than invalid: it is
 //!   advisory and not worth a re-ask; a numeric string is read as a number;
 //! - `applicable` is read like a boolean; when missing or null the metric applies. It is
