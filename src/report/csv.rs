@@ -1,1 +1,386 @@
 //! CSV for spreadsheets: one row per call, formula-safe cells.
+//!
+//! Columns, in a stable order: `call_id`, `source`, `summary` (always present, empty when no
+//! summary was asked for, so the layout does not depend on the metric file's options), one
+//! column per metric id in metric-file order, and a trailing `errors` column with the call's
+//! errors joined by `; ` (`metric: message` when an error concerns one metric). With
+//! `detail`, each metric column is followed by `<id>__status` (`ok`, `null`,
+//! `not_applicable`, `invalid` or `missing`), `<id>__confidence` and `<id>__reasoning`; for
+//! an invalid answer the reasoning column holds the reason it was refused.
+//!
+//! A value cell is empty unless the status is `ok`; lists are joined with `; `. Text that a
+//! spreadsheet would evaluate as a formula (it starts with `=`, `+`, `-`, `@`, tab or
+//! carriage return) gets a leading `'`, which Excel and Google Sheets treat as "this is
+//! text". Cells rendered from numbers and booleans are left alone, so `-3` stays a number.
+//!
+//! Encoding is UTF-8; the optional byte-order mark is what makes Excel on Windows read it
+//! as UTF-8 instead of the local code page. Rows go to a temporary file beside the
+//! destination, renamed over it at `finish`; `-` streams to stdout.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::pending::TempFile;
+use super::{CallResult, MetricResult, ReportHead, RunHeader, Sink, Value};
+
+/// CSV layout options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// Start the file with a UTF-8 byte-order mark, for Excel.
+    pub bom: bool,
+    /// Add status, confidence and reasoning columns after each metric.
+    pub detail: bool,
+}
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// Where the rows end up.
+enum Target {
+    /// A temporary file renamed over `dest` at finish; `file` is kept to sync it first.
+    File {
+        temp: TempFile,
+        file: File,
+        dest: PathBuf,
+    },
+    Stdout,
+}
+
+pub struct CsvSink {
+    options: CsvOptions,
+    target: Target,
+    /// Holds the raw output until `begin` wraps it in a CSV writer (after the BOM).
+    raw: Option<Box<dyn Write + Send>>,
+    writer: Option<::csv::Writer<Box<dyn Write + Send>>>,
+    metric_ids: Vec<String>,
+    /// Reused for every row: the run may write 100k+ of them.
+    row: Vec<String>,
+}
+
+impl CsvSink {
+    /// Creates the temporary file beside `dest` now, so a bad path fails before any work.
+    pub fn create(dest: &Path, options: CsvOptions) -> anyhow::Result<CsvSink> {
+        super::json::refuse_directory(dest)?;
+        let (temp, file) = TempFile::beside(dest)
+            .with_context(|| format!("cannot write the report to {}", dest.display()))?;
+        let writer = file
+            .try_clone()
+            .with_context(|| format!("cannot write the report to {}", dest.display()))?;
+        Ok(CsvSink::new(
+            options,
+            Target::File {
+                temp,
+                file,
+                dest: dest.to_path_buf(),
+            },
+            Box::new(BufWriter::new(writer)),
+        ))
+    }
+
+    pub fn stdout(options: CsvOptions) -> CsvSink {
+        CsvSink::new(options, Target::Stdout, Box::new(io::stdout()))
+    }
+
+    fn new(options: CsvOptions, target: Target, raw: Box<dyn Write + Send>) -> CsvSink {
+        CsvSink {
+            options,
+            target,
+            raw: Some(raw),
+            writer: None,
+            metric_ids: Vec::new(),
+            row: Vec::new(),
+        }
+    }
+
+    fn label(&self) -> String {
+        match &self.target {
+            Target::File { dest, .. } => dest.display().to_string(),
+            Target::Stdout => "standard output".to_string(),
+        }
+    }
+}
+
+/// The header row for these metric ids.
+pub fn header_row(metric_ids: &[String], detail: bool) -> Vec<String> {
+    let mut row = vec![
+        "call_id".to_string(),
+        "source".to_string(),
+        "summary".to_string(),
+    ];
+    for id in metric_ids {
+        row.push(id.clone());
+        if detail {
+            row.extend([
+                format!("{id}__status"),
+                format!("{id}__confidence"),
+                format!("{id}__reasoning"),
+            ]);
+        }
+    }
+    row.push("errors".to_string());
+    row
+}
+
+/// Fills `row` with the cells for `call`, matching [`header_row`].
+pub fn fill_row(row: &mut Vec<String>, call: &CallResult, metric_ids: &[String], detail: bool) {
+    row.clear();
+    row.push(text_cell(&call.call_id));
+    row.push(text_cell(&call.source));
+    row.push(text_cell(call.summary.as_deref().unwrap_or("")));
+    for id in metric_ids {
+        let result = call.metrics.get(id);
+        row.push(
+            result
+                .and_then(MetricResult::value)
+                .map(value_cell)
+                .unwrap_or_default(),
+        );
+        if detail {
+            row.push(result.map_or("missing", |r| r.status().label()).to_string());
+            row.push(
+                result
+                    .and_then(MetricResult::confidence)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            );
+            let reasoning = match result {
+                Some(MetricResult::Invalid { reason, .. }) => Some(reason.as_str()),
+                Some(other) => other.reasoning(),
+                None => None,
+            };
+            row.push(text_cell(reasoning.unwrap_or("")));
+        }
+    }
+    let errors: Vec<String> = call
+        .errors
+        .iter()
+        .map(|e| match &e.metric {
+            Some(metric) => format!("{metric}: {}", e.message),
+            None => e.message.clone(),
+        })
+        .collect();
+    row.push(text_cell(&errors.join("; ")));
+}
+
+/// A value's cell: numbers and booleans as they are, text made formula-safe.
+pub fn value_cell(value: &Value) -> String {
+    match value {
+        Value::Bool(_) | Value::Int(_) | Value::Number(_) => value.display(),
+        Value::Text(_) | Value::List(_) => text_cell(&value.display()),
+    }
+}
+
+/// Text a spreadsheet will show as text: a leading `'` when it would start a formula.
+pub fn text_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+impl Sink for CsvSink {
+    fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        let label = self.label();
+        let mut raw = self.raw.take().context("the CSV report was begun twice")?;
+        if self.options.bom {
+            raw.write_all(BOM)
+                .with_context(|| format!("cannot write the report to {label}"))?;
+        }
+        let mut writer = ::csv::Writer::from_writer(raw);
+        self.metric_ids = head.metrics.iter().map(|m| m.id.clone()).collect();
+        writer
+            .write_record(header_row(&self.metric_ids, self.options.detail))
+            .with_context(|| format!("cannot write the report to {label}"))?;
+        self.writer = Some(writer);
+        Ok(())
+    }
+
+    fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {
+        let label = self.label();
+        let writer = self
+            .writer
+            .as_mut()
+            .context("a call was written to the CSV report before begin")?;
+        fill_row(&mut self.row, call, &self.metric_ids, self.options.detail);
+        writer
+            .write_record(&self.row)
+            .with_context(|| format!("cannot write call {} to {label}", call.call_id))
+    }
+
+    fn finish(mut self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
+        let label = self.label();
+        let context = || format!("cannot write the report to {label}");
+        let writer = self
+            .writer
+            .take()
+            .context("the CSV report was finished before begin")?;
+        let mut raw = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(context)?;
+        raw.flush().with_context(context)?;
+        drop(raw);
+        match self.target {
+            Target::Stdout => Ok(()),
+            Target::File { temp, file, dest } => {
+                file.sync_all().with_context(context)?;
+                temp.persist(&dest).with_context(context)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{CallError, Usage};
+    use indexmap::IndexMap;
+
+    #[test]
+    fn formula_starts_are_quoted() {
+        for text in ["=SUM(A1)", "+1", "-cmd", "@x", "\tx", "\rx"] {
+            assert_eq!(text_cell(text), format!("'{text}"));
+        }
+        for text in ["plain", "", " =1", "'quoted", "1+1"] {
+            assert_eq!(text_cell(text), text);
+        }
+    }
+
+    #[test]
+    fn no_text_cell_starts_a_formula() {
+        let starts = [
+            "", "=", "+", "-", "@", "\t", "\r", "'", " ", "a", "1", "\n", "==",
+        ];
+        let bodies = ["", "1+1", "SUM(A1:A2)", "cmd|' /C calc'!A0", "x\ny"];
+        for start in starts {
+            for body in bodies {
+                let text = format!("{start}{body}");
+                let cell = text_cell(&text);
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{text:?}"
+                );
+                // Only the one quote is added, and only when needed.
+                assert!(cell == text || cell == format!("'{text}"), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_stay_numbers_and_text_is_quoted() {
+        assert_eq!(value_cell(&Value::Int(-3)), "-3");
+        assert_eq!(value_cell(&Value::Number(-0.5)), "-0.5");
+        assert_eq!(value_cell(&Value::Number(4.0)), "4");
+        assert_eq!(value_cell(&Value::Bool(false)), "false");
+        assert_eq!(value_cell(&Value::Text("-3".into())), "'-3");
+        assert_eq!(
+            value_cell(&Value::List(vec!["=a".into(), "b".into()])),
+            "'=a; b"
+        );
+        assert_eq!(value_cell(&Value::List(vec![])), "");
+    }
+
+    #[test]
+    fn header_with_and_without_detail() {
+        let ids = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(
+            header_row(&ids, false),
+            ["call_id", "source", "summary", "a", "b", "errors"]
+        );
+        assert_eq!(
+            header_row(&ids, true),
+            [
+                "call_id",
+                "source",
+                "summary",
+                "a",
+                "a__status",
+                "a__confidence",
+                "a__reasoning",
+                "b",
+                "b__status",
+                "b__confidence",
+                "b__reasoning",
+                "errors"
+            ]
+        );
+    }
+
+    #[test]
+    fn row_cells_by_status() {
+        let mut metrics = IndexMap::new();
+        metrics.insert(
+            "a".to_string(),
+            MetricResult::Ok {
+                value: Value::Int(2),
+                confidence: Some(0.5),
+                reasoning: Some("-why".into()),
+            },
+        );
+        metrics.insert(
+            "b".to_string(),
+            MetricResult::Invalid {
+                reason: "bad".into(),
+                raw: "{}".into(),
+            },
+        );
+        let call = CallResult {
+            call_id: "c1".into(),
+            source: "calls/c1.json".into(),
+            format: crate::transcript::Format::Generic,
+            summary: None,
+            metrics,
+            errors: vec![
+                CallError {
+                    metric: Some("c".into()),
+                    message: "timed out".into(),
+                },
+                CallError {
+                    metric: None,
+                    message: "too long".into(),
+                },
+            ],
+            usage: Usage::default(),
+        };
+        let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let mut row = Vec::new();
+        fill_row(&mut row, &call, &ids, true);
+        assert_eq!(
+            row,
+            [
+                "c1",
+                "calls/c1.json",
+                "",
+                "2",
+                "ok",
+                "0.5",
+                "'-why",
+                "",
+                "invalid",
+                "",
+                "bad",
+                "",
+                "missing",
+                "",
+                "",
+                "c: timed out; too long"
+            ]
+        );
+        fill_row(&mut row, &call, &ids, false);
+        assert_eq!(
+            row,
+            [
+                "c1",
+                "calls/c1.json",
+                "",
+                "2",
+                "",
+                "",
+                "c: timed out; too long"
+            ]
+        );
+    }
+}

@@ -1,1 +1,274 @@
 //! `.json` (whole report) and `.jsonl` (one call per line) writers.
+//!
+//! A `.json` report is one document, `{"postcall": header, "metrics": [...], "calls":
+//! [...]}`, pretty-printed so a baseline report checked into a repository diffs readably.
+//! Its header is only final when the run ends, yet a run may hold 100k+ calls, so calls are
+//! streamed to a temporary file as they arrive and the document is assembled at `finish`
+//! into a second temporary file beside the destination, then renamed over it. Memory stays
+//! constant and the destination never holds half a document.
+//!
+//! A `.jsonl` report is the calls only, one compact `CallResult` per line, written and
+//! flushed as each call arrives, straight to the destination: a killed run leaves a valid
+//! prefix that pipelines can read. It has no header line (the header is not known until
+//! the end, and a first line of a different shape would trip line-oriented consumers);
+//! `read_report` synthesises one.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::pending::{self, TempFile};
+use super::{CallResult, ReportHead, RunHeader, Sink};
+use crate::spec::Metric;
+
+/// Writes a whole `.json` report at `finish`, holding only the metric definitions in memory.
+pub struct JsonSink {
+    /// `None` writes the finished document to stdout.
+    dest: Option<PathBuf>,
+    calls: BufWriter<File>,
+    calls_file: TempFile,
+    calls_written: u64,
+    metrics: Vec<Metric>,
+}
+
+impl JsonSink {
+    /// Creates the calls buffer beside `dest` now, so an unwritable directory fails before
+    /// any work is done.
+    pub fn create(dest: &Path) -> anyhow::Result<JsonSink> {
+        refuse_directory(dest)?;
+        let (calls_file, file) = TempFile::beside(dest)
+            .with_context(|| format!("cannot write the report to {}", dest.display()))?;
+        Ok(JsonSink::with_buffer(
+            Some(dest.to_path_buf()),
+            calls_file,
+            file,
+        ))
+    }
+
+    /// Buffers calls in the system temporary directory and prints the document at `finish`.
+    pub fn stdout() -> anyhow::Result<JsonSink> {
+        let dir = std::env::temp_dir();
+        let (calls_file, file) = TempFile::create_in(&dir, "postcall-report")
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        Ok(JsonSink::with_buffer(None, calls_file, file))
+    }
+
+    fn with_buffer(dest: Option<PathBuf>, calls_file: TempFile, file: File) -> JsonSink {
+        JsonSink {
+            dest,
+            calls: BufWriter::new(file),
+            calls_file,
+            calls_written: 0,
+            metrics: Vec::new(),
+        }
+    }
+
+    fn label(&self) -> String {
+        match &self.dest {
+            Some(dest) => dest.display().to_string(),
+            None => "standard output".to_string(),
+        }
+    }
+
+    fn write_call(&mut self, call: &CallResult) -> io::Result<()> {
+        let separator: &[u8] = if self.calls_written == 0 { b"" } else { b",\n" };
+        self.calls.write_all(separator)?;
+        self.calls.write_all(CALL_INDENT)?;
+        write_pretty(&mut self.calls, CALL_INDENT, call)?;
+        self.calls_written += 1;
+        Ok(())
+    }
+
+    /// Header, metrics, then the buffered calls, into `out`.
+    fn write_document(&self, header: &RunHeader, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(b"{\n  \"postcall\": ")?;
+        write_pretty(out, b"  ", header)?;
+        out.write_all(b",\n  \"metrics\": ")?;
+        write_pretty(out, b"  ", &self.metrics)?;
+        out.write_all(b",\n  \"calls\": ")?;
+        if self.calls_written == 0 {
+            out.write_all(b"[]")?;
+        } else {
+            out.write_all(b"[\n")?;
+            io::copy(
+                &mut BufReader::new(File::open(self.calls_file.path())?),
+                out,
+            )?;
+            out.write_all(b"\n  ]")?;
+        }
+        out.write_all(b"\n}\n")?;
+        out.flush()
+    }
+}
+
+impl Sink for JsonSink {
+    fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        self.metrics = head.metrics.to_vec();
+        Ok(())
+    }
+
+    fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {
+        self.write_call(call)
+            .with_context(|| format!("cannot write call {} to {}", call.call_id, self.label()))
+    }
+
+    fn finish(mut self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
+        let label = self.label();
+        self.calls
+            .flush()
+            .with_context(|| format!("cannot write the report to {label}"))?;
+        match &self.dest {
+            None => {
+                let stdout = io::stdout();
+                let mut out = BufWriter::new(stdout.lock());
+                self.write_document(header, &mut out)
+                    .context("cannot write the report to standard output")
+            }
+            Some(dest) => {
+                let written = (|| -> io::Result<()> {
+                    let (doc, file) = TempFile::beside(dest)?;
+                    let mut out = BufWriter::new(file);
+                    self.write_document(header, &mut out)?;
+                    out.into_inner()
+                        .map_err(io::IntoInnerError::into_error)?
+                        .sync_all()?;
+                    doc.persist(dest)
+                })();
+                written.with_context(|| format!("cannot write the report to {label}"))
+            }
+        }
+    }
+}
+
+/// Indentation of each call inside `"calls": [ … ]`.
+const CALL_INDENT: &[u8] = b"    ";
+
+/// Pretty JSON of `value`, every line after the first indented by `indent`, so it nests
+/// inside a hand-written outer document.
+fn write_pretty(out: &mut impl Write, indent: &[u8], value: &impl Serialize) -> io::Result<()> {
+    let mut indented = Indented { inner: out, indent };
+    serde_json::to_writer_pretty(&mut indented, value).map_err(io::Error::from)
+}
+
+/// Inserts `indent` after every newline. Safe for JSON: newlines inside strings are
+/// escaped, so every raw newline is between tokens.
+struct Indented<'a, W: Write> {
+    inner: &'a mut W,
+    indent: &'a [u8],
+}
+
+impl<W: Write> Write for Indented<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(newline) = rest.iter().position(|b| *b == b'\n') {
+            self.inner.write_all(&rest[..=newline])?;
+            self.inner.write_all(self.indent)?;
+            rest = &rest[newline + 1..];
+        }
+        self.inner.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Appends one call per line to the destination (or stdout), flushed as it goes.
+pub struct JsonlSink {
+    out: Box<dyn Write + Send>,
+    label: String,
+}
+
+impl JsonlSink {
+    /// Creates (or truncates) `dest` now: the lines go straight into it.
+    pub fn create(dest: &Path) -> anyhow::Result<JsonlSink> {
+        refuse_directory(dest)?;
+        let file = File::create(dest)
+            .with_context(|| format!("cannot write the report to {}", dest.display()))?;
+        Ok(JsonlSink {
+            out: Box::new(BufWriter::new(file)),
+            label: dest.display().to_string(),
+        })
+    }
+
+    pub fn stdout() -> JsonlSink {
+        JsonlSink {
+            out: Box::new(io::stdout()),
+            label: "standard output".to_string(),
+        }
+    }
+}
+
+impl Sink for JsonlSink {
+    fn begin(&mut self, _head: &ReportHead<'_>) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {
+        let written = (|| -> io::Result<()> {
+            serde_json::to_writer(&mut self.out, call)?;
+            self.out.write_all(b"\n")?;
+            // Flushed per call so that a killed run leaves only whole lines behind.
+            self.out.flush()
+        })();
+        written.with_context(|| format!("cannot write call {} to {}", call.call_id, self.label))
+    }
+
+    fn finish(mut self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("cannot write the report to {}", self.label))
+    }
+}
+
+/// A destination that is a directory would only fail at the final rename; say so now.
+pub(super) fn refuse_directory(dest: &Path) -> anyhow::Result<()> {
+    if dest.is_dir() {
+        anyhow::bail!(
+            "cannot write the report to {}: it is a directory; give a file name",
+            dest.display()
+        );
+    }
+    let dir = pending::parent_dir(dest);
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write the report to {}: the directory {} does not exist; create it first",
+            dest.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indented_writer_indents_after_each_newline() {
+        let mut out = Vec::new();
+        write_pretty(&mut out, b"  ", &serde_json::json!({"a": [1], "b": "x\ny"})).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "{\n    \"a\": [\n      1\n    ],\n    \"b\": \"x\\ny\"\n  }"
+        );
+    }
+
+    #[test]
+    fn directory_destination_is_refused_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = JsonSink::create(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("it is a directory"), "{err}");
+        let missing = dir.path().join("nope/report.json");
+        let err = JsonlSink::create(&missing).err().unwrap().to_string();
+        assert!(
+            err.contains("nope/report.json") && err.contains("does not exist"),
+            "{err}"
+        );
+    }
+}

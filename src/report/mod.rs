@@ -11,7 +11,13 @@ use crate::spec::{Metric, Strategy};
 
 pub mod csv;
 pub mod json;
+pub mod open;
+mod pending;
 pub mod summary;
+
+pub use self::csv::CsvOptions;
+pub use self::open::{format_for_path, open_sink, read_report};
+pub use self::summary::{SummaryCounts, render_summary};
 
 /// Bumped when the report's shape changes incompatibly.
 pub const REPORT_FORMAT_VERSION: u32 = 1;
@@ -139,10 +145,7 @@ pub enum MetricResult {
         reasoning: Option<String>,
     },
     /// The model never gave a valid answer; the reason and its last raw answer are kept.
-    Invalid {
-        reason: String,
-        raw: String,
-    },
+    Invalid { reason: String, raw: String },
 }
 
 impl MetricResult {

@@ -1,1 +1,225 @@
 //! The end-of-run table on stderr.
+//!
+//! [`SummaryCounts`] is fed every call by the writer thread, so it holds counters only: one
+//! row per metric and a few totals, whatever the number of calls. [`render_summary`] turns
+//! them and the run header into plain aligned text (no colour, so it reads the same in a
+//! terminal, a CI log or a file).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use super::{CallResult, MetricResult, RunHeader};
+use crate::spec::Metric;
+
+/// How one metric's answers ended up, over all calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub ok: u64,
+    pub null: u64,
+    pub not_applicable: u64,
+    pub invalid: u64,
+    /// No result at all: the request for it failed (the call's `errors` say why).
+    pub missing: u64,
+}
+
+/// Running totals for the summary table; O(metrics) memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryCounts {
+    metrics: IndexMap<String, StatusCounts>,
+    calls: u64,
+    failed_calls: u64,
+}
+
+impl SummaryCounts {
+    /// Counters for these metrics; results for other ids are not counted.
+    pub fn new(metrics: &[Metric]) -> SummaryCounts {
+        let metrics = metrics
+            .iter()
+            .map(|m| (m.id.clone(), StatusCounts::default()))
+            .collect();
+        SummaryCounts {
+            metrics,
+            calls: 0,
+            failed_calls: 0,
+        }
+    }
+
+    pub fn add(&mut self, call: &CallResult) {
+        self.calls += 1;
+        if call.failed() {
+            self.failed_calls += 1;
+        }
+        for (id, counts) in &mut self.metrics {
+            let slot = match call.metrics.get(id) {
+                None => &mut counts.missing,
+                Some(MetricResult::Ok { .. }) => &mut counts.ok,
+                Some(MetricResult::Null { .. }) => &mut counts.null,
+                Some(MetricResult::NotApplicable { .. }) => &mut counts.not_applicable,
+                Some(MetricResult::Invalid { .. }) => &mut counts.invalid,
+            };
+            *slot += 1;
+        }
+    }
+
+    pub fn metric(&self, id: &str) -> Option<&StatusCounts> {
+        self.metrics.get(id)
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    pub fn failed_calls(&self) -> u64 {
+        self.failed_calls
+    }
+
+    /// Invalid answers over all metrics (for `--strict` and the header).
+    pub fn invalid_values(&self) -> u64 {
+        self.metrics.values().map(|c| c.invalid).sum()
+    }
+
+    /// Results with no value at all (for `--strict`).
+    pub fn missing_values(&self) -> u64 {
+        self.metrics.values().map(|c| c.missing).sum()
+    }
+}
+
+/// The end-of-run table: per-metric counts (in `metrics` order), then the run's totals.
+/// Cost is `unknown` when no price was configured, never `$0`.
+pub fn render_summary(
+    metrics: &[Metric],
+    calls: &SummaryCounts,
+    header: &RunHeader,
+    elapsed: Duration,
+) -> String {
+    let mut out = String::new();
+    if !metrics.is_empty() {
+        let mut rows =
+            vec![["metric", "ok", "null", "n/a", "invalid", "missing"].map(String::from)];
+        for metric in metrics {
+            let c = calls.metric(&metric.id).copied().unwrap_or_default();
+            rows.push([
+                metric.id.clone(),
+                grouped(c.ok),
+                grouped(c.null),
+                grouped(c.not_applicable),
+                grouped(c.invalid),
+                grouped(c.missing),
+            ]);
+        }
+        let widths: Vec<usize> = (0..6)
+            .map(|col| {
+                rows.iter()
+                    .map(|r| r[col].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for row in &rows {
+            let mut line = format!("{:<w$}", row[0], w = widths[0]);
+            for (cell, width) in row.iter().zip(&widths).skip(1) {
+                let _ = write!(line, "  {cell:>width$}");
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+
+    let usage = &header.usage;
+    let mut totals = vec![
+        ("calls done", grouped(calls.calls())),
+        ("calls failed", grouped(calls.failed_calls())),
+    ];
+    if !header.complete {
+        totals.push((
+            "not done",
+            format!("{} (interrupted)", grouped(header.calls_not_done as u64)),
+        ));
+    }
+    if !header.input_errors.is_empty() {
+        totals.push((
+            "unreadable files",
+            grouped(header.input_errors.len() as u64),
+        ));
+    }
+    totals.extend([
+        ("requests", grouped(usage.requests)),
+        ("cached", grouped(usage.cached)),
+        ("retries", grouped(usage.retries)),
+        ("prompt tokens", grouped(usage.prompt_tokens)),
+        ("completion tokens", grouped(usage.completion_tokens)),
+        ("cost", cost(header.cost_usd)),
+        ("wall time", wall_time(elapsed)),
+    ]);
+    let width = totals
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
+    for (label, value) in totals {
+        let _ = writeln!(out, "{label:<width$}  {value}");
+    }
+    out
+}
+
+/// `1234567` → `1,234,567`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn cost(usd: Option<f64>) -> String {
+    match usd {
+        None => "unknown (no price configured)".to_string(),
+        // Small runs cost fractions of a cent; two decimals would print $0.00.
+        Some(usd) if usd < 1.0 => format!("${usd:.4}"),
+        Some(usd) => format!("${usd:.2}"),
+    }
+}
+
+fn wall_time(elapsed: Duration) -> String {
+    let secs = elapsed.as_secs();
+    match secs {
+        0..60 => format!("{:.1}s", elapsed.as_secs_f64()),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m {:02}s", secs / 3600, secs / 60 % 60, secs % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn cost_is_unknown_never_zero() {
+        assert_eq!(cost(None), "unknown (no price configured)");
+        assert_eq!(cost(Some(0.0)), "$0.0000");
+        assert_eq!(cost(Some(0.01234)), "$0.0123");
+        assert_eq!(cost(Some(12.5)), "$12.50");
+    }
+
+    #[test]
+    fn wall_time_units() {
+        assert_eq!(wall_time(Duration::from_millis(400)), "0.4s");
+        assert_eq!(wall_time(Duration::from_secs(245)), "4m 05s");
+        assert_eq!(wall_time(Duration::from_secs(3723)), "1h 02m 03s");
+    }
+}

@@ -1,0 +1,238 @@
+//! Choosing and opening a report destination, and reading a report back.
+//!
+//! These are the edges the `run`, `diff`, `eval` and `convert` commands call; the writers
+//! themselves live in `json.rs` and `csv.rs`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+use super::csv::{CsvOptions, CsvSink};
+use super::json::{JsonSink, JsonlSink};
+use super::{
+    CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage,
+};
+
+/// The format for `path`: `explicit` (`--format`) when given, else by extension (`.json`,
+/// `.jsonl` / `.ndjson`, `.csv`, any case). `-` (stdout) has no extension and needs
+/// `--format`.
+pub fn format_for_path(
+    path: &Path,
+    explicit: Option<OutputFormat>,
+) -> anyhow::Result<OutputFormat> {
+    if let Some(format) = explicit {
+        return Ok(format);
+    }
+    if is_stdout(path) {
+        bail!("writing a report to standard output (`-`) needs `--format json|jsonl|csv`");
+    }
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("json") => Ok(OutputFormat::Json),
+        Some("jsonl" | "ndjson") => Ok(OutputFormat::Jsonl),
+        Some("csv") => Ok(OutputFormat::Csv),
+        _ => bail!(
+            "cannot tell the report format of {} from its extension (expected .json, .jsonl, \
+             .ndjson or .csv); pass `--format json|jsonl|csv`",
+            path.display()
+        ),
+    }
+}
+
+/// Opens a report sink. The destination (or, for `.json` and `.csv`, a temporary file
+/// beside it) is created now, so a bad path fails before the run starts; `-` is stdout.
+pub fn open_sink(
+    path: &Path,
+    format: OutputFormat,
+    options: &CsvOptions,
+) -> anyhow::Result<Box<dyn Sink>> {
+    let stdout = is_stdout(path);
+    Ok(match format {
+        OutputFormat::Json if stdout => Box::new(JsonSink::stdout()?),
+        OutputFormat::Json => Box::new(JsonSink::create(path)?),
+        OutputFormat::Jsonl if stdout => Box::new(JsonlSink::stdout()),
+        OutputFormat::Jsonl => Box::new(JsonlSink::create(path)?),
+        OutputFormat::Csv if stdout => Box::new(CsvSink::stdout(*options)),
+        OutputFormat::Csv => Box::new(CsvSink::create(path, *options)?),
+    })
+}
+
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Reads a `.json` report, or a `.jsonl` one.
+///
+/// A `.jsonl` file has no header, so one is synthesised: counts and usage are summed from
+/// the calls, `metrics` is empty, and what cannot be known is left blank (`version`,
+/// `model`, `base_url`, `metrics_sha256` empty; `started_at` the Unix epoch; `complete`
+/// false; `cost_usd` unknown). A last line cut short by a killed run (no final newline, not
+/// JSON) is skipped; any other bad line is an error naming its line number.
+///
+/// Files with another extension are recognised by content: a report document starts with
+/// its `"postcall"` header.
+pub fn read_report(path: &Path) -> anyhow::Result<Report> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let is_document = match extension.as_deref() {
+        Some("json") => true,
+        Some("jsonl" | "ndjson") => false,
+        _ => starts_like_document(path)?,
+    };
+    if is_document {
+        read_document(path)
+    } else {
+        read_lines(path)
+    }
+}
+
+fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
+    let file =
+        File::open(path).with_context(|| format!("cannot read the report {}", path.display()))?;
+    Ok(BufReader::new(file))
+}
+
+fn starts_like_document(path: &Path) -> anyhow::Result<bool> {
+    let mut start = Vec::with_capacity(64);
+    open(path)?
+        .take(64)
+        .read_to_end(&mut start)
+        .with_context(|| format!("cannot read the report {}", path.display()))?;
+    let text = String::from_utf8_lossy(&start);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    Ok(text
+        .strip_prefix('{')
+        .is_some_and(|rest| rest.trim_start().starts_with("\"postcall\"")))
+}
+
+fn read_document(path: &Path) -> anyhow::Result<Report> {
+    let report: Report = serde_json::from_reader(open(path)?).with_context(|| {
+        format!(
+            "{} is not a postcall .json report (is it a .jsonl file?)",
+            path.display()
+        )
+    })?;
+    if report.postcall.report_format > REPORT_FORMAT_VERSION {
+        bail!(
+            "{} uses report format {}, newer than this postcall reads ({REPORT_FORMAT_VERSION}); \
+             upgrade postcall",
+            path.display(),
+            report.postcall.report_format
+        );
+    }
+    Ok(report)
+}
+
+fn read_lines(path: &Path) -> anyhow::Result<Report> {
+    let mut reader = open(path)?;
+    let mut calls = Vec::new();
+    let mut line = String::new();
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let read = reader.read_line(&mut line).with_context(|| {
+            format!(
+                "cannot read the report {} at line {}",
+                path.display(),
+                number + 1
+            )
+        })?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<CallResult>(&line) {
+            Ok(call) => calls.push(call),
+            Err(_) if !line.ends_with('\n') => break,
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!(
+                        "{}:{number}: not a postcall call result (one JSON object per line)",
+                        path.display()
+                    )
+                });
+            }
+        }
+    }
+    Ok(Report {
+        postcall: synthesized_header(&calls),
+        metrics: Vec::new(),
+        calls,
+    })
+}
+
+/// A header for calls read without one; see [`read_report`].
+fn synthesized_header(calls: &[CallResult]) -> RunHeader {
+    let mut usage = Usage::default();
+    for call in calls {
+        usage.add(&call.usage);
+    }
+    let invalid_values = calls
+        .iter()
+        .flat_map(|c| c.metrics.values())
+        .filter(|r| matches!(r, MetricResult::Invalid { .. }))
+        .count();
+    RunHeader {
+        version: String::new(),
+        report_format: REPORT_FORMAT_VERSION,
+        started_at: jiff::Timestamp::UNIX_EPOCH,
+        finished_at: None,
+        complete: false,
+        calls_not_done: 0,
+        base_url: String::new(),
+        model: String::new(),
+        strategy: Default::default(),
+        structured_output: Default::default(),
+        metrics_sha256: String::new(),
+        calls: calls.len(),
+        failed_calls: calls.iter().filter(|c| c.failed()).count(),
+        invalid_values,
+        usage,
+        cost_usd: None,
+        input_errors: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_by_extension_any_case() {
+        let f = |p: &str| format_for_path(Path::new(p), None).unwrap();
+        assert_eq!(f("out/r.json"), OutputFormat::Json);
+        assert_eq!(f("r.JSONL"), OutputFormat::Jsonl);
+        assert_eq!(f("r.ndjson"), OutputFormat::Jsonl);
+        assert_eq!(f("r.Csv"), OutputFormat::Csv);
+    }
+
+    #[test]
+    fn explicit_format_wins() {
+        let got = format_for_path(Path::new("r.txt"), Some(OutputFormat::Csv)).unwrap();
+        assert_eq!(got, OutputFormat::Csv);
+        let got = format_for_path(Path::new("-"), Some(OutputFormat::Jsonl)).unwrap();
+        assert_eq!(got, OutputFormat::Jsonl);
+    }
+
+    #[test]
+    fn unknown_extension_asks_for_format() {
+        for path in ["r.txt", "report", "-"] {
+            let err = format_for_path(Path::new(path), None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--format json|jsonl|csv"), "{err}");
+        }
+        let err = format_for_path(Path::new("r.xlsx"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("r.xlsx"), "{err}");
+    }
+}

@@ -1,0 +1,206 @@
+//! Finding the answer object in a model's text.
+//!
+//! Endpoints without structured output often wrap the JSON in a markdown fence or put a
+//! sentence before or after it. That wrapping says nothing about the answer's quality, so
+//! it is peeled off here instead of costing a re-ask. What is looked for, in order:
+//!
+//! 1. the whole text (trimmed) as JSON;
+//! 2. the contents of each markdown fence (```` ```json … ``` ```` or ```` ``` … ``` ````);
+//! 3. the first `{…}` object that parses, wherever it starts in the prose.
+//!
+//! When none of these is JSON, the error reported is the one for the first fence (the
+//! model clearly meant that to be the answer) or else for the whole text.
+
+use serde_json::{Map, Value as Json};
+
+/// Longest raw text kept in an `Invalid` result, in characters: enough to see what went
+/// wrong, small enough that a report with many bad answers stays readable.
+pub(crate) const RAW_LIMIT: usize = 2000;
+
+/// The answer as a JSON object, or the reason (shared by every metric) why it is not one.
+pub(super) fn answer_object(raw: &str) -> Result<Map<String, Json>, String> {
+    match find_json(raw) {
+        Ok(Json::Object(map)) => Ok(map),
+        Ok(other) => Err(format!(
+            "the answer is not a JSON object: got {}; answer with one object that has a \
+             property per metric id",
+            json_kind(&other)
+        )),
+        Err(err) => Err(format!("the answer is not JSON: {err}")),
+    }
+}
+
+/// The first interpretation of `raw` that is JSON, per the order in the module doc.
+fn find_json(raw: &str) -> Result<Json, serde_json::Error> {
+    // A byte-order mark is invisible in logs and not JSON; some local servers emit one.
+    let text = raw.trim_start_matches('\u{feff}').trim();
+    let whole = match serde_json::from_str::<Json>(text) {
+        Ok(json) => return Ok(json),
+        Err(err) => err,
+    };
+
+    let mut first_fence_error = None;
+    for inner in fences(text) {
+        match serde_json::from_str::<Json>(inner.trim()) {
+            Ok(json) => return Ok(json),
+            Err(err) => {
+                first_fence_error.get_or_insert(err);
+            }
+        }
+    }
+
+    if let Some(object) = first_object_in_prose(text) {
+        return Ok(object);
+    }
+    Err(first_fence_error.unwrap_or(whole))
+}
+
+/// The contents of each markdown fence in `text`, in order. An unterminated fence (a
+/// truncated answer) runs to the end of the text.
+fn fences(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("```") {
+        let after = &rest[open + 3..];
+        let line_end = after.find('\n').unwrap_or(after.len());
+        // An info string (`json`, `JSON5`, `jsonc`) is skipped; anything else on the opening
+        // line (```{"a": 1}```) is content.
+        let is_info = after[..line_end]
+            .trim()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '.'));
+        let body = if is_info { &after[line_end..] } else { after };
+        match body.find("```") {
+            Some(close) => {
+                found.push(&body[..close]);
+                rest = &body[close + 3..];
+            }
+            None => {
+                found.push(body);
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// The first JSON object embedded in prose ("Here is my answer: {…} Hope this helps").
+fn first_object_in_prose(text: &str) -> Option<Json> {
+    // Bounded so a long non-JSON answer full of braces cannot make this quadratic.
+    const MAX_STARTS: usize = 32;
+    text.match_indices('{')
+        .take(MAX_STARTS)
+        .find_map(|(start, _)| {
+            let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Json>();
+            match stream.next() {
+                Some(Ok(json @ Json::Object(_))) => Some(json),
+                _ => None,
+            }
+        })
+}
+
+/// "an array", "a string"… for messages about a value of the wrong shape.
+pub(crate) fn json_kind(json: &Json) -> &'static str {
+    match json {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// `text` cut to [`RAW_LIMIT`] characters, saying so when it was cut.
+pub(crate) fn truncate_raw(text: &str) -> String {
+    match text.char_indices().nth(RAW_LIMIT) {
+        None => text.to_string(),
+        Some((cut, _)) => {
+            let total = text.chars().count();
+            format!("{}… (truncated; {total} characters in all)", &text[..cut])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bare_json_is_taken_as_is() {
+        assert_eq!(find_json(" \n{\"a\": 1}\n ").unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn json_fence_is_unwrapped() {
+        let raw = "```json\n{\"a\": 1}\n```";
+        assert_eq!(find_json(raw).unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn plain_fence_is_unwrapped() {
+        assert_eq!(find_json("```\n{\"a\": 1}\n```").unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn fence_with_prose_around_is_unwrapped() {
+        let raw = "Sure! Here is the analysis:\n\n```JSON\n{\"a\": [1, 2]}\n```\n\nLet me know.";
+        assert_eq!(find_json(raw).unwrap(), json!({"a": [1, 2]}));
+    }
+
+    #[test]
+    fn one_line_fence_is_unwrapped() {
+        assert_eq!(find_json("```{\"a\": 1}```").unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn unterminated_fence_is_read_to_the_end() {
+        assert_eq!(find_json("```json\n{\"a\": 1}\n").unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn second_fence_is_tried_when_first_is_not_json() {
+        let raw = "```text\nnot json\n```\nand\n```json\n{\"a\": 1}\n```";
+        assert_eq!(find_json(raw).unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn object_in_prose_without_fence_is_found() {
+        let raw = "My answer is {\"a\": {\"b\": \"}\"}} — hope that helps {x}";
+        assert_eq!(find_json(raw).unwrap(), json!({"a": {"b": "}"}}));
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        assert_eq!(find_json("\u{feff}{\"a\": 1}").unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn prose_only_is_not_json() {
+        let err = answer_object("I could not determine the outcome.").unwrap_err();
+        assert!(err.starts_with("the answer is not JSON: "), "{err}");
+    }
+
+    #[test]
+    fn broken_fence_reports_the_fence_error() {
+        let err = answer_object("```json\n{\"a\": 1,,}\n```").unwrap_err();
+        assert!(err.starts_with("the answer is not JSON: "), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn array_is_json_but_not_an_object() {
+        let err = answer_object("[1, 2]").unwrap_err();
+        assert!(err.contains("not a JSON object: got an array"), "{err}");
+    }
+
+    #[test]
+    fn truncation_keeps_short_text_and_marks_long_text() {
+        assert_eq!(truncate_raw("short"), "short");
+        let long = "é".repeat(RAW_LIMIT + 5);
+        let cut = truncate_raw(&long);
+        assert!(cut.starts_with(&"é".repeat(RAW_LIMIT)));
+        assert!(cut.ends_with(&format!("(truncated; {} characters in all)", RAW_LIMIT + 5)));
+    }
+}
