@@ -289,8 +289,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         complete: outcome.calls_not_done == 0,
         calls_not_done: outcome.calls_not_done,
         calls: outcome.calls_done,
-        failed_calls: counts.failed_calls(),
-        invalid_values: counts.invalid_values(),
+        failed_calls: counts.failed_calls() as usize,
+        invalid_values: counts.invalid_values() as usize,
         usage: outcome.usage,
         cost_usd: price.map(|p| config::cost(&p, outcome.usage.prompt_tokens, outcome.usage.completion_tokens)),
         ..header_base
@@ -313,8 +313,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("interrupted: {} of {total} calls written; re-run the same command to finish (cached answers are not asked again)", outcome.calls_done);
         return Ok(ExitCode::from(exit::INTERRUPTED));
     }
-    if args.strict && (counts.invalid_values() > 0 || counts.missing_required() > 0) {
-        eprintln!("--strict: {} invalid value(s), {} required value(s) missing", counts.invalid_values(), counts.missing_required());
+    let missing_required: u64 = spec_for_report
+        .metrics
+        .iter()
+        .filter(|m| m.required)
+        .filter_map(|m| counts.metric(&m.id))
+        .map(|c| c.missing)
+        .sum();
+    if args.strict && (counts.invalid_values() > 0 || missing_required > 0) {
+        eprintln!("--strict: {} invalid value(s), {missing_required} required value(s) missing", counts.invalid_values());
         return Ok(ExitCode::from(exit::CHECK_FAILED));
     }
     if counts.failed_calls() > 0 || input_errors > 0 {
