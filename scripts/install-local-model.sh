@@ -57,20 +57,21 @@ if [[ -x "$server" ]] && "$server" --version >/dev/null 2>&1; then
 else
   say "building llama-server from llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION (about 4 minutes on 2 cores)"
   tools="$dest/buildtools"
-  if [[ ! -x "$tools/bin/cmake" || ! -x "$tools/bin/ninja" ]]; then
+  if ! "$tools/bin/cmake" --version >/dev/null 2>&1 || ! "$tools/bin/ninja" --version >/dev/null 2>&1; then
+    rm -rf "$tools"
     "$python" -m pip install --quiet --target "$tools/py" cmake ninja
+    # Link the wheels' own executables: their Python entry points look for `ninja` on
+    # PATH and would find a wrapper of ours, calling itself.
     mkdir -p "$tools/bin"
-    for t in cmake ninja; do
-      cat > "$tools/bin/$t" <<SH
-#!/usr/bin/env bash
-PYTHONPATH="$tools/py\${PYTHONPATH:+:\$PYTHONPATH}" exec "$python" -c 'import sys,$t; sys.argv[0]="$t"; sys.exit($t.$t())' "\$@"
-SH
-      chmod +x "$tools/bin/$t"
-    done
+    ln -sf "$tools/py/cmake/data/bin/cmake" "$tools/bin/cmake"
+    ninja_bin=$(find "$tools/py" -type f -name ninja -perm -u+x | while read -r f; do head -c 4 "$f" | grep -q ELF && echo "$f"; done | head -n1)
+    [[ -n "$ninja_bin" ]] || die "no ninja executable in the ninja wheel"
+    ln -sf "$ninja_bin" "$tools/bin/ninja"
+    "$tools/bin/cmake" --version >/dev/null && "$tools/bin/ninja" --version >/dev/null || die "cmake/ninja from PyPI do not run here"
   fi
   export PATH="$tools/bin:$PATH"
   rm -rf "$work/src" && mkdir -p "$work/src"
-  "$python" -m pip download --quiet --no-deps --no-binary :all: --dest "$work/src" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
+  "$python" -m pip download --quiet --no-deps --no-binary llama-cpp-python --dest "$work/src" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
   tar -xzf "$work/src"/llama_cpp_python-*.tar.gz -C "$work/src"
   llama="$(ls -d "$work/src"/llama_cpp_python-*/vendor/llama.cpp)"
   # The default native build crashed here on prompts longer than one token; a portable
