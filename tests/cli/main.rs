@@ -2,6 +2,7 @@
 
 mod common;
 mod report;
+mod resilience;
 mod run;
 mod spec;
 mod transcripts;

@@ -1,0 +1,273 @@
+//! Never lose work: faults, rate limits, kills, interrupts, stalls and shared caches, each
+//! checked value for value against a fault-free run.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use postcall::fake_llm::{FakeConfig, FakeServer};
+use postcall::report::{CallResult, MetricResult, Report};
+
+use crate::common::TestDir;
+use crate::run::{read_json_report, write_calls, SPEC};
+
+/// What a call's answers are, without the usage counters (which differ by design).
+fn answers(report: &Report) -> Vec<(String, Option<String>, Vec<(String, MetricResult)>)> {
+    report.calls.iter().map(answer_of).collect()
+}
+
+fn answer_of(call: &CallResult) -> (String, Option<String>, Vec<(String, MetricResult)>) {
+    (call.call_id.clone(), call.summary.clone(), call.metrics.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn fault_free_report(dir: &TestDir, extra: &[&str]) -> Report {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "clean.json", "--no-cache", "--quiet", "--concurrency", "16"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .args(extra)
+        .assert()
+        .success();
+    read_json_report(&dir.join("clean.json"))
+}
+
+#[test]
+fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 220);
+    let clean = fault_free_report(&dir, &[]);
+    let fake = FakeServer::start(FakeConfig {
+        rate_429_seconds: 0.05,
+        rate_429_date: 0.05,
+        rate_5xx: 0.05,
+        rate_drop: 0.02,
+        rate_malformed: 0.10,
+        seed: 11,
+        ..Default::default()
+    })
+    .unwrap();
+    let started = Instant::now();
+    let output = dir
+        .postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "faulty.json", "--no-cache", "--quiet", "--concurrency", "16"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let faulty = read_json_report(&dir.join("faulty.json"));
+    assert_eq!(answers(&faulty), answers(&clean));
+    let mut ids: Vec<&str> = faulty.calls.iter().map(|c| c.call_id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 220, "every call present once");
+    assert!(faulty.postcall.usage.retries > 0, "faults were injected and retried");
+    eprintln!(
+        "faulty run: {} requests for 220 calls, {} retries, {} rate-limited, {:.1} s",
+        fake.requests(),
+        faulty.postcall.usage.retries,
+        fake.stats().rate_limited.load(std::sync::atomic::Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn throughput_settles_just_under_a_rate_limit() {
+    const RATE: f64 = 20.0;
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 240);
+    let fake = FakeServer::start(FakeConfig { rate_limit: Some(RATE), latency: Duration::from_millis(100), ..Default::default() }).unwrap();
+    let started = Instant::now();
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--concurrency", "128"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .assert()
+        .success();
+    let elapsed = started.elapsed().as_secs_f64();
+    let answered = fake.stats().answered.load(std::sync::atomic::Ordering::Relaxed) as f64;
+    let limited = fake.stats().rate_limited.load(std::sync::atomic::Ordering::Relaxed) as f64;
+    let throughput = answered / elapsed;
+    eprintln!("rate limit {RATE}/s: {throughput:.1} answered/s, {limited} of {} requests got 429", fake.requests());
+    assert!(throughput >= 0.85 * RATE, "throughput {throughput:.1}/s under 0.85 × {RATE}");
+    assert!(limited < 0.10 * fake.requests() as f64, "{limited} 429s of {} requests", fake.requests());
+}
+
+fn spawn_run(dir: &TestDir, base_url: &str, out: &str) -> Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_postcall"));
+    cmd.current_dir(dir.path())
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", out, "--quiet", "--concurrency", "4", "--strategy", "per_metric"])
+        .args(["--base-url", base_url, "--model", "m"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("POSTCALL_") || key.ends_with("_API_KEY") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.spawn().unwrap()
+}
+
+fn cache_entries(dir: &TestDir) -> u64 {
+    let mut n = 0;
+    let root = dir.join(".postcall/cache");
+    for shard in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        n += std::fs::read_dir(shard.path()).map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0) as u64;
+    }
+    n
+}
+
+fn wait_for_requests(fake: &FakeServer, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fake.requests() < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Units in the per_metric run of SPEC: 9 metrics + the summary, per call.
+const UNITS_PER_CALL: u64 = 10;
+
+#[test]
+fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 40);
+    let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
+    let fake = FakeServer::start(FakeConfig { latency: Duration::from_millis(20), ..Default::default() }).unwrap();
+    let mut child = spawn_run(&dir, &fake.base_url(), "r.jsonl");
+    wait_for_requests(&fake, 120);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let first = fake.requests();
+    assert!(first < 40 * UNITS_PER_CALL, "the run finished before it was killed");
+    // The JSONL written so far is a valid prefix: every line parses.
+    let jsonl = std::fs::read_to_string(dir.join("r.jsonl")).unwrap_or_default();
+    for line in jsonl.lines() {
+        serde_json::from_str::<CallResult>(line).unwrap_or_else(|e| panic!("torn JSONL line {line:?}: {e}"));
+    }
+    let cached = cache_entries(&dir);
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--quiet", "--concurrency", "4", "--strategy", "per_metric"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .assert()
+        .success();
+    let second = fake.requests() - first;
+    assert_eq!(second, 40 * UNITS_PER_CALL - cached, "re-run sent {second} requests with {cached} cached");
+    assert_eq!(answers(&read_json_report(&dir.join("r.json"))), answers(&clean));
+}
+
+#[test]
+fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 40);
+    let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
+    let fake = FakeServer::start(FakeConfig { latency: Duration::from_millis(20), ..Default::default() }).unwrap();
+    let child = spawn_run(&dir, &fake.base_url(), "r.json");
+    wait_for_requests(&fake, 120);
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("re-run"), "{stderr}");
+    let partial = read_json_report(&dir.join("r.json"));
+    assert!(!partial.postcall.complete);
+    assert_eq!(partial.postcall.calls_not_done + partial.calls.len(), 40);
+    assert!(partial.postcall.calls_not_done > 0);
+    // What was written is right.
+    let clean_answers = answers(&clean);
+    for call in &partial.calls {
+        assert!(clean_answers.contains(&answer_of(call)), "{} differs", call.call_id);
+    }
+    let first = fake.requests();
+    let cached = cache_entries(&dir);
+    dir.postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--quiet", "--concurrency", "4", "--strategy", "per_metric"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .assert()
+        .success();
+    assert_eq!(fake.requests() - first, 40 * UNITS_PER_CALL - cached);
+    let done = read_json_report(&dir.join("r.json"));
+    assert!(done.postcall.complete);
+    assert_eq!(answers(&done), clean_answers);
+}
+
+#[test]
+fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 20);
+    let clean = fault_free_report(&dir, &[]);
+    let fake = FakeServer::start(FakeConfig { rate_stall: 0.2, stall: Duration::from_secs(5), seed: 3, ..Default::default() }).unwrap();
+    let output = dir
+        .postcall()
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--concurrency", "8", "--timeout", "1"])
+        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = read_json_report(&dir.join("r.json"));
+    assert!(report.postcall.usage.retries > 0, "no request timed out");
+    assert_eq!(answers(&report), answers(&clean));
+}
+
+#[test]
+fn two_runs_sharing_a_cache_at_the_same_time_both_succeed() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 60);
+    let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
+    let fake = FakeServer::start(FakeConfig { latency: Duration::from_millis(5), ..Default::default() }).unwrap();
+    let a = spawn_run(&dir, &fake.base_url(), "a.json");
+    let b = spawn_run(&dir, &fake.base_url(), "b.json");
+    for child in [a, b] {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert_eq!(answers(&read_json_report(&dir.join("a.json"))), answers(&clean));
+    assert_eq!(answers(&read_json_report(&dir.join("b.json"))), answers(&clean));
+    assert_eq!(cache_entries(&dir), 60 * UNITS_PER_CALL);
+}
+
+#[test]
+fn editing_one_prompt_in_per_metric_re_asks_only_that_metric() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 10);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let run = || {
+        dir.postcall()
+            .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--quiet", "--strategy", "per_metric"])
+            .args(["--base-url", &fake.base_url(), "--model", "m"])
+            .assert()
+            .success();
+    };
+    run();
+    assert_eq!(fake.requests(), 10 * UNITS_PER_CALL);
+    dir.write("metrics.yaml", SPEC.replace("Rate the customer's apparent satisfaction from 1 to 5.", "How satisfied did the customer sound, from 1 to 5?"));
+    run();
+    assert_eq!(fake.requests(), 10 * UNITS_PER_CALL + 10, "only satisfaction_score is asked again");
+}
+
+#[test]
+fn refresh_asks_again_and_no_cache_leaves_no_entries() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 5);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let run = |extra: &[&str]| {
+        dir.postcall()
+            .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--quiet"])
+            .args(["--base-url", &fake.base_url(), "--model", "m"])
+            .args(extra)
+            .assert()
+            .success();
+    };
+    run(&["--no-cache"]);
+    assert_eq!(cache_entries(&dir), 0);
+    run(&[]);
+    run(&["--refresh"]);
+    assert_eq!(fake.requests(), 15);
+    let stats = dir.postcall().args(["cache", "stats"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&stats.stdout).contains("5 entries"), "{}", String::from_utf8_lossy(&stats.stdout));
+}
