@@ -15,7 +15,7 @@ pub(crate) mod raw;
 pub mod schema;
 pub mod templates;
 
-pub use parse::{SpecError, load_spec, parse_spec};
+pub use parse::{SpecError, SpecErrors, load_spec, parse_spec};
 
 /// A checked metric file. Serializes as the normalised file (`postcall validate --json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

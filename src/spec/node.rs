@@ -210,9 +210,12 @@ fn syntax_error(err: serde_saphyr::Error) -> SyntaxError {
                 Some(i) => text[..i].to_owned(),
                 None => text,
             };
-            format!(
-                "invalid YAML: {text}; check indentation, quoting and brackets around this point"
-            )
+            let next = if text.contains("tab") {
+                "indent with spaces, not tabs"
+            } else {
+                "check indentation, quoting and brackets around this point"
+            };
+            format!("invalid YAML: {text}; {next}")
         }
     };
     SyntaxError { pos, message }

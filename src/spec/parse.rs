@@ -33,6 +33,30 @@ impl SpecError {
     }
 }
 
+/// Every error of one metric file, as one error value: each on its own line as
+/// `file:line:col: message`. For commands that only need the spec and stop when it is bad
+/// (`load_spec(p).map_err(SpecErrors)?` with anyhow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+impl std::fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "{one}"),
+            all => {
+                write!(
+                    f,
+                    "{} errors in the metric file; fix them and run `postcall validate`:",
+                    all.len()
+                )?;
+                all.iter().try_for_each(|e| write!(f, "\n{e}"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
 fn position(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
         (Some(l), Some(c)) => format!(":{l}:{c}"),
