@@ -166,7 +166,7 @@ mod tests {
         let text = "version: 1
 metrics:
   - {id: outcome, type: enum, choices: [resolved, escalated], prompt: What was the outcome of the call?, required: true}
-  - {id: score, type: integer, range: [1, 5], prompt: Rate the customer's apparent satisfaction from one to five, please be careful., applies_when: Customer spoke., model: big}
+  - {id: score, type: integer, range: [1, 5], prompt: Rate the customer's apparent satisfaction from one to five and be careful about it., applies_when: Customer spoke., model: big}
 ";
         let (spec, _) = parse_spec(text, "m.yaml").unwrap();
         let table = render_table(&spec);

@@ -159,7 +159,11 @@ impl Findings {
     }
 
     pub fn unknown_key(&mut self, key: &Key, known: &[&str], place: &str) {
-        let hint = super::lint::hint(&key.name, known);
+        let mut hint = super::lint::hint(&key.name, known);
+        if key.name.contains(' ') {
+            // Usually not a key at all: text with a comma inside `{ ... }` was split there.
+            hint.push_str(" (if this is part of a text value, quote that text: in `{ }` a comma ends a value)");
+        }
         self.error(
             key.pos,
             format!("unknown key `{}` in {place}; {hint}", key.name),

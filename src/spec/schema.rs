@@ -76,7 +76,10 @@ pub fn metric_schema(metric: &Metric) -> Value {
             "applicable".into(),
             json!({
                 "type": "boolean",
-                "description": format!("Whether this metric applies to the call: {condition} If false, value is null."),
+                "description": format!(
+                    "Whether this metric applies to the call: {} If false, value is null.",
+                    sentence(condition)
+                ),
             }),
         );
     }
@@ -138,6 +141,16 @@ pub fn value_schema(kind: &MetricKind, nullable: bool) -> Value {
             };
             json!({"type": ty("array"), "items": items})
         }
+    }
+}
+
+/// `text` ending with punctuation, so it reads as a sentence before the next one.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    if text.ends_with(['.', '?', '!']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
     }
 }
 

@@ -437,3 +437,15 @@ fn missing_file_suggests_init() {
     );
     assert!(e[0].message.contains("postcall init"));
 }
+
+#[test]
+fn comma_inside_a_flow_mapping_gets_a_quoting_hint() {
+    let e = errors(
+        "version: 1\nmetrics:\n  - {id: a, type: string, prompt: Who called, and why did they call?}\n",
+    );
+    assert_has(
+        &e,
+        "unknown key `and why did they call?` in metric `a`; expected one of:",
+    );
+    assert_has(&e, "quote that text: in `{ }` a comma ends a value");
+}

@@ -196,3 +196,16 @@ fn per_metric_gives_one_group_each() {
     );
     assert_eq!(request_groups(&s).len(), 2);
 }
+
+#[test]
+fn applies_when_reads_as_a_sentence_in_the_description() {
+    let m = Metric {
+        applies_when: Some("A refund was discussed".into()),
+        ..metric("r", MetricKind::Boolean)
+    };
+    let schema = metric_schema(&m);
+    assert_eq!(
+        schema["properties"]["applicable"]["description"],
+        "Whether this metric applies to the call: A refund was discussed. If false, value is null."
+    );
+}
