@@ -203,6 +203,9 @@ fn syntax_error(err: serde_saphyr::Error) -> SyntaxError {
             None => "duplicate key; each key may appear once per mapping, remove or rename one"
                 .to_owned(),
         },
+        serde_saphyr::Error::MultipleDocuments { .. } => {
+            "the file holds more than one YAML document (a second `---`); keep one metric file per file".to_owned()
+        }
         other => {
             let text = other.to_string();
             // The position is reported separately as `file:line:col`; drop the trailing copy.
@@ -329,6 +332,18 @@ mod tests {
         assert_eq!(err.pos, Some(Pos { line: 3, column: 1 }));
         assert!(
             err.message.starts_with("duplicate key `a`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_second_document_is_rejected_in_plain_words() {
+        let err = Node::parse("a: 1\n---\na: 2\n").unwrap_err();
+        assert_eq!(err.pos, Some(Pos { line: 3, column: 1 }));
+        assert!(
+            err.message
+                .starts_with("the file holds more than one YAML document"),
             "{}",
             err.message
         );
