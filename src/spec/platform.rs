@@ -23,7 +23,7 @@ use super::raw::{At, Findings, KindName, RawMetric, RawSpec};
 ///   has `dataType`, or a `name` and no `id`; or a top-level list whose first item has
 ///   `dataType` or `name`.
 /// - **postcall** otherwise (its reader reports what is missing).
-pub fn detect(node: &Node) -> Dialect {
+pub(crate) fn detect(node: &Node) -> Dialect {
     let first_item =
         |list: Option<&Node>| list.and_then(Node::as_seq).and_then(|s| s.first()).cloned();
     if let Some(seq) = node.as_seq() {
