@@ -1,11 +1,57 @@
-//! `postcall schema`.
+//! `postcall schema`: print the JSON Schema of the answer the model must give.
+//!
+//! The schema printed is exactly the one sent with `response_format: json_schema`, so what
+//! you see here is what the model is held to.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
+
+use crate::spec::schema::answer_schema;
+use crate::spec::{Metric, SpecErrors, lint, load_spec};
+
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The metric file.
+    #[arg(short = 'm', long = "metrics", value_name = "FILE")]
+    pub metrics: PathBuf,
+    /// Only this metric (repeatable); the summary is left out.
+    #[arg(long = "metric", value_name = "ID")]
+    pub metric: Vec<String>,
+}
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    todo!()
+    let (spec, _warnings) = load_spec(&args.metrics).map_err(SpecErrors)?;
+    let selected: Vec<&Metric> = if args.metric.is_empty() {
+        spec.metrics.iter().collect()
+    } else {
+        let ids: Vec<&str> = spec.metrics.iter().map(|m| m.id.as_str()).collect();
+        for wanted in &args.metric {
+            if !ids.contains(&wanted.as_str()) {
+                let hint = match lint::did_you_mean(wanted, &ids) {
+                    Some(id) => format!("did you mean `{id}`?"),
+                    None => format!("the ids are: {}", ids.join(", ")),
+                };
+                bail!("no metric `{wanted}` in {}; {hint}", args.metrics.display());
+            }
+        }
+        // File order, whatever order the flags came in: the schema is the same either way.
+        spec.metrics
+            .iter()
+            .filter(|m| args.metric.contains(&m.id))
+            .collect()
+    };
+    let summary = if args.metric.is_empty() {
+        spec.summary.as_ref()
+    } else {
+        None
+    };
+    let schema = answer_schema(&selected, summary);
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &schema)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -8,15 +8,17 @@
 use serde::{Deserialize, Serialize};
 
 pub mod lint;
+pub(crate) mod node;
 pub mod parse;
 pub mod platform;
+pub(crate) mod raw;
 pub mod schema;
 pub mod templates;
 
-pub use parse::{load_spec, parse_spec, SpecError};
+pub use parse::{SpecError, SpecErrors, load_spec, parse_spec};
 
-/// A checked metric file.
-#[derive(Debug, Clone, PartialEq)]
+/// A checked metric file. Serializes as the normalised file (`postcall validate --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
     pub version: u32,
     /// The `llm:` section as written; flags and environment override it later.
@@ -210,4 +212,47 @@ pub struct Warning {
     /// Where: `metrics[2].prompt`, or a metric id.
     pub at: String,
     pub message: String,
+    /// 1-based position in the metric file, when known (printed as `file:line:col`).
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl Warning {
+    /// A warning without a position.
+    pub fn new(at: impl Into<String>, message: impl Into<String>) -> Warning {
+        Warning {
+            at: at.into(),
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    pub(crate) fn located(
+        at: impl Into<String>,
+        message: impl Into<String>,
+        pos: Option<node::Pos>,
+    ) -> Warning {
+        Warning {
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            ..Warning::new(at, message)
+        }
+    }
+
+    /// `file:line:col: warning: at: message`, the form `validate` and `run` print.
+    pub fn display_in(&self, path: &str) -> String {
+        let position = match (self.line, self.column) {
+            (Some(l), Some(c)) => format!(":{l}:{c}"),
+            (Some(l), None) => format!(":{l}"),
+            _ => String::new(),
+        };
+        format!("{path}{position}: warning: {}: {}", self.at, self.message)
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.at, self.message)
+    }
 }

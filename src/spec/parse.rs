@@ -1,8 +1,15 @@
 //! Reading a metric file (postcall YAML, or a platform's JSON/YAML) into a checked [`Spec`].
+//!
+//! The text becomes a positioned [`Node`] tree (syntax errors and duplicate keys stop here),
+//! the dialect is detected ([`platform::detect`]), the matching reader checks shape and
+//! spelling into a [`RawSpec`], and [`lint::check`] checks meaning. Every error found on the
+//! way is returned, sorted by position, not just the first.
 
 use std::path::Path;
 
-use super::{Spec, Warning};
+use super::node::{Key, Node, Pos, Value};
+use super::raw::{At, Findings, KindName, Num, RawMetric, RawSpec};
+use super::{Dialect, Expect, LlmSection, Spec, Strategy, Summary, Warning, lint, platform};
 
 /// A metric file that cannot be used. Carries file, line and column where known, and
 /// what to do about it.
@@ -15,6 +22,41 @@ pub struct SpecError {
     pub message: String,
 }
 
+impl SpecError {
+    pub(crate) fn at(path: &str, pos: Option<Pos>, message: impl Into<String>) -> SpecError {
+        SpecError {
+            path: path.to_owned(),
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            message: message.into(),
+        }
+    }
+}
+
+/// Every error of one metric file, as one error value: each on its own line as
+/// `file:line:col: message`. For commands that only need the spec and stop when it is bad
+/// (`load_spec(p).map_err(SpecErrors)?` with anyhow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+impl std::fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "{one}"),
+            all => {
+                write!(
+                    f,
+                    "{} errors in the metric file; fix them and run `postcall validate`:",
+                    all.len()
+                )?;
+                all.iter().try_for_each(|e| write!(f, "\n{e}"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
 fn position(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
         (Some(l), Some(c)) => format!(":{l}:{c}"),
@@ -23,15 +65,541 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
     }
 }
 
+/// Keys accepted at the top of a postcall metric file.
+pub const TOP_KEYS: &[&str] = &[
+    "version", "llm", "strategy", "context", "summary", "metrics",
+];
+/// Keys accepted in one metric.
+pub const METRIC_KEYS: &[&str] = &[
+    "id",
+    "type",
+    "prompt",
+    "choices",
+    "range",
+    "required",
+    "description",
+    "applies_when",
+    "model",
+    "expect",
+];
+/// Keys accepted in `llm:` (mirrors [`LlmSection`]).
+pub const LLM_KEYS: &[&str] = &[
+    "base_url",
+    "model",
+    "api_key_env",
+    "provider",
+    "azure_api_version",
+    "temperature",
+    "seed",
+    "max_tokens",
+    "max_input_tokens",
+    "reasoning_effort",
+    "structured_output",
+    "extra_body",
+    "price",
+    "timeout_secs",
+    "local",
+];
+/// Metric file versions this build reads.
+pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+
 /// Parses and lints `text`. `Err` holds every error found (lint errors are collected, not
 /// stopped at the first); `Ok` holds the spec and its warnings.
 pub fn parse_spec(text: &str, path: &str) -> Result<(Spec, Vec<Warning>), Vec<SpecError>> {
-    let _ = (text, path);
-    todo!("spec helper")
+    let node = Node::parse(text).map_err(|e| vec![SpecError::at(path, e.pos, e.message)])?;
+    if node.is_null() {
+        return Err(vec![SpecError::at(
+            path,
+            None,
+            "the file is empty; add `version: 1` and a `metrics:` list, or run `postcall init` for a starter file",
+        )]);
+    }
+    let mut found = Findings::default();
+    let raw = match platform::detect(&node) {
+        Dialect::Postcall => read_postcall(&node, &mut found),
+        Dialect::Atoms => platform::read_atoms(&node, &mut found),
+        Dialect::Dialgen => platform::read_dialgen(&node, &mut found),
+    };
+    let spec = lint::check(raw, &mut found);
+    match spec {
+        Some(spec) if found.errors.is_empty() => {
+            let mut warnings = found.warnings;
+            warnings.sort_by_key(|w| (w.line.is_none(), w.line, w.column));
+            Ok((spec, warnings))
+        }
+        _ => {
+            let mut errors = found.errors;
+            // Stable sort: problems without a position keep their order, after the rest.
+            errors.sort_by_key(|(pos, _)| (pos.is_none(), *pos));
+            Err(errors
+                .into_iter()
+                .map(|(pos, msg)| SpecError::at(path, pos, msg))
+                .collect())
+        }
+    }
 }
 
 /// Reads the file at `path` and parses it.
 pub fn load_spec(path: &Path) -> Result<(Spec, Vec<Warning>), Vec<SpecError>> {
-    let _ = path;
-    todo!("spec helper")
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let next = match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "check the path, or run `postcall init` to create a starter metric file"
+            }
+            std::io::ErrorKind::InvalidData => "save the file as UTF-8",
+            _ => "check that the file exists and is readable",
+        };
+        vec![SpecError::at(
+            &shown,
+            None,
+            format!("cannot read the metric file: {e}; {next}"),
+        )]
+    })?;
+    parse_spec(&text, &shown)
 }
+
+/// postcall's own format (see DESIGN.md, "The metric file").
+fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
+    let mut raw = RawSpec::new(Dialect::Postcall);
+    let Some(map) = node.as_map() else {
+        found.error(
+            node.pos,
+            format!("expected a mapping with `version` and `metrics` at the top level, found {}; run `postcall init` to see the format", node.kind()),
+        );
+        return raw;
+    };
+    found.unknown_keys(map, TOP_KEYS, "the top level");
+    match node.get("version") {
+        None => found.error(node.pos, "missing `version`; add `version: 1` at the top of the file"),
+        Some(v) => match v.value {
+            Value::Int(n) if SUPPORTED_VERSIONS.iter().any(|s| i64::from(*s) == n) => raw.version = n as u32,
+            _ => found.error(
+                v.pos,
+                format!(
+                    "unsupported version `{}`; this postcall reads version 1 only, set `version: 1`",
+                    v.as_text().unwrap_or_else(|| v.kind().to_owned())
+                ),
+            ),
+        },
+    }
+    if let Some(llm) = node.get("llm") {
+        raw.llm = read_llm(llm, found);
+    }
+    if let Some(s) = node
+        .get("strategy")
+        .and_then(|n| text(n, "`strategy`", found))
+    {
+        match s.value.as_str() {
+            "per_call" => raw.strategy = Strategy::PerCall,
+            "per_metric" => raw.strategy = Strategy::PerMetric,
+            other => found.error(
+                s.pos,
+                format!(
+                    "unknown strategy `{other}`; {}",
+                    lint::hint(other, &["per_call", "per_metric"])
+                ),
+            ),
+        }
+    }
+    raw.context = node
+        .get("context")
+        .and_then(|n| text(n, "`context`", found))
+        .map(|t| t.value);
+    if let Some(s) = node.get("summary") {
+        raw.summary = read_summary(s, found);
+    }
+    match node.get("metrics") {
+        None => found.error(
+            node.pos,
+            "missing `metrics`; add a `metrics:` list with at least one metric",
+        ),
+        Some(list) => {
+            raw.metrics_pos = list.pos;
+            match list.as_seq() {
+                Some([]) => found.error(list.pos, "`metrics` is empty; add at least one metric"),
+                Some(items) => {
+                    raw.metrics = items
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, n)| read_metric(i, n, found))
+                        .collect();
+                }
+                None => found.error(
+                    list.pos,
+                    format!(
+                        "`metrics` should be a list (each item starting with `- id:`), found {}",
+                        list.kind()
+                    ),
+                ),
+            }
+        }
+    }
+    raw
+}
+
+/// `summary: {prompt: ...}`, or the shorthand `summary: <prompt>`.
+fn read_summary(node: &Node, found: &mut Findings) -> Option<At<Summary>> {
+    if node.is_null() {
+        return None;
+    }
+    if let Some(map) = node.as_map() {
+        found.unknown_keys(map, &["prompt"], "`summary`");
+        return match node
+            .get("prompt")
+            .and_then(|p| text(p, "`summary.prompt`", found))
+        {
+            Some(p) if !p.value.trim().is_empty() => Some(At::new(
+                Summary {
+                    prompt: p.value.trim().to_owned(),
+                },
+                p.pos,
+            )),
+            Some(p) => {
+                found.error(p.pos, "`summary.prompt` is empty; say what the summary should contain, or remove `summary`");
+                None
+            }
+            None => {
+                found.error(node.pos, "`summary` needs a `prompt`, e.g. `prompt: Summarize the call in two sentences.`");
+                None
+            }
+        };
+    }
+    let p = text(node, "`summary`", found)?;
+    if p.value.trim().is_empty() {
+        found.error(
+            p.pos,
+            "`summary` is empty; say what the summary should contain, or remove it",
+        );
+        return None;
+    }
+    Some(At::new(
+        Summary {
+            prompt: p.value.trim().to_owned(),
+        },
+        p.pos,
+    ))
+}
+
+fn read_metric(index: usize, node: &Node, found: &mut Findings) -> Option<RawMetric> {
+    let Some(map) = node.as_map() else {
+        found.error(
+            node.pos,
+            format!(
+                "metrics[{index}] should be a mapping with `id`, `type` and `prompt`, found {}",
+                node.kind()
+            ),
+        );
+        return None;
+    };
+    let mut m = RawMetric {
+        index,
+        pos: node.pos,
+        ..RawMetric::default()
+    };
+    m.id = node
+        .get("id")
+        .and_then(|n| text(n, &format!("metrics[{index}].id"), found));
+    if m.id.is_none() {
+        found.error(
+            node.pos,
+            format!("metrics[{index}] has no `id`; add one like `id: call_outcome`"),
+        );
+    }
+    let label = m.label();
+    found.unknown_keys(map, METRIC_KEYS, &label);
+
+    match node
+        .get("type")
+        .and_then(|n| text(n, &format!("{label}: `type`"), found))
+    {
+        Some(t) => m.kind = read_kind(&label, t, found),
+        None => found.error(
+            node.pos,
+            format!(
+                "{label} has no `type`; add one of: {}",
+                KindName::ALL.map(|(n, _)| n).join(", ")
+            ),
+        ),
+    }
+    match node.get("prompt") {
+        // An empty `prompt:` is a prompt with no words; the lint rule says so.
+        Some(p) if p.is_null() => m.prompt = Some(At::new(String::new(), p.pos)),
+        Some(p) => m.prompt = text(p, &format!("{label}: `prompt`"), found),
+        None => found.error(
+            node.pos,
+            format!("{label} has no `prompt`; add the question the model should answer"),
+        ),
+    }
+    if let Some(c) = node.get("choices").filter(|n| !n.is_null()) {
+        m.choices = read_choices(&label, c, found);
+    }
+    if let Some(r) = node.get("range").filter(|n| !n.is_null()) {
+        m.range = read_range(&label, r, found);
+    }
+    if let Some(r) = node.get("required").filter(|n| !n.is_null()) {
+        match r.value {
+            Value::Bool(b) => m.required = b,
+            _ => found.error(
+                r.pos,
+                format!(
+                    "{label}: `required` should be true or false, found {}",
+                    shown(r)
+                ),
+            ),
+        }
+    }
+    m.description = node
+        .get("description")
+        .and_then(|n| text(n, &format!("{label}: `description`"), found))
+        .map(|t| t.value);
+    m.applies_when = node
+        .get("applies_when")
+        .and_then(|n| text(n, &format!("{label}: `applies_when`"), found));
+    m.model = node
+        .get("model")
+        .and_then(|n| text(n, &format!("{label}: `model`"), found))
+        .map(|t| t.value);
+    if let Some(e) = node.get("expect").filter(|n| !n.is_null()) {
+        m.expect = read_expect(&label, e, found);
+    }
+    Some(m)
+}
+
+/// Type names people reach for that are spelled differently here.
+const TYPE_ALIASES: &[(&str, &str)] = &[
+    ("float", "number"),
+    ("double", "number"),
+    ("decimal", "number"),
+    ("text", "string"),
+    ("str", "string"),
+    ("bool", "boolean"),
+    ("int", "integer"),
+    ("date", "datetime"),
+    ("timestamp", "datetime"),
+    ("array", "list"),
+    ("select", "enum"),
+    ("multiselect", "list"),
+];
+
+fn read_kind(label: &str, t: At<String>, found: &mut Findings) -> Option<At<KindName>> {
+    if let Some(k) = KindName::from_name(&t.value) {
+        return Some(At::new(k, t.pos));
+    }
+    let names = KindName::ALL.map(|(n, _)| n);
+    let suggestion = TYPE_ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(&t.value))
+        .map(|(_, name)| *name)
+        .or_else(|| lint::did_you_mean(&t.value, &names));
+    let hint = match suggestion {
+        Some("list") if t.value.to_ascii_lowercase().contains("multi") => {
+            " did you mean `list` (with `choices` for a multi-select)?".to_owned()
+        }
+        Some(s) => format!(" did you mean `{s}`?"),
+        None => String::new(),
+    };
+    found.error(
+        t.pos,
+        format!(
+            "{label}: unknown type `{}`; the types are {}.{hint}",
+            t.value,
+            names.join(", ")
+        ),
+    );
+    None
+}
+
+pub(crate) fn read_choices(
+    label: &str,
+    node: &Node,
+    found: &mut Findings,
+) -> Option<At<Vec<At<String>>>> {
+    let Some(items) = node.as_seq() else {
+        found.error(node.pos, format!("{label}: `choices` should be a list, like `choices: [resolved, escalated]`, found {}", shown(node)));
+        return None;
+    };
+    let mut choices = Vec::with_capacity(items.len());
+    for item in items {
+        match item.as_text() {
+            Some(t) => choices.push(At::new(t, item.pos)),
+            None => found.error(
+                item.pos,
+                format!(
+                    "{label}: each choice should be a word or short phrase, found {}",
+                    item.kind()
+                ),
+            ),
+        }
+    }
+    Some(At::new(choices, node.pos))
+}
+
+fn read_range(label: &str, node: &Node, found: &mut Findings) -> Option<At<[Num; 2]>> {
+    let num = |n: &Node| match n.value {
+        Value::Int(i) => Some(Num::Int(i)),
+        Value::Float(f) if f.is_finite() => Some(Num::Float(f)),
+        _ => None,
+    };
+    if let Some([lo, hi]) = node.as_seq()
+        && let (Some(lo), Some(hi)) = (num(lo), num(hi))
+    {
+        return Some(At::new([lo, hi], node.pos));
+    }
+    found.error(
+        node.pos,
+        format!("{label}: `range` should be two numbers, lowest first, like `range: [1, 5]`"),
+    );
+    None
+}
+
+fn read_expect(label: &str, node: &Node, found: &mut Findings) -> Option<At<Expect>> {
+    let Some(map) = node.as_map() else {
+        found.error(node.pos, format!("{label}: `expect` should be a mapping like `expect: {{min_accuracy: 0.9}}`, found {}", shown(node)));
+        return None;
+    };
+    found.unknown_keys(map, &["min_accuracy"], &format!("{label}: `expect`"));
+    match node.get("min_accuracy") {
+        Some(Node {
+            value: Value::Int(i),
+            pos,
+            ..
+        }) => Some(At::new(
+            Expect {
+                min_accuracy: *i as f64,
+            },
+            *pos,
+        )),
+        Some(Node {
+            value: Value::Float(f),
+            pos,
+            ..
+        }) => Some(At::new(Expect { min_accuracy: *f }, *pos)),
+        Some(other) => {
+            found.error(
+                other.pos,
+                format!(
+                    "{label}: `expect.min_accuracy` should be a number between 0 and 1, found {}",
+                    shown(other)
+                ),
+            );
+            None
+        }
+        None => {
+            found.error(
+                node.pos,
+                format!(
+                    "{label}: `expect` needs `min_accuracy`, e.g. `expect: {{min_accuracy: 0.9}}`"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The `llm:` section. Each key is decoded on its own so a bad value is reported at its own
+/// line, and the rest of the section still loads.
+fn read_llm(node: &Node, found: &mut Findings) -> LlmSection {
+    if node.is_null() {
+        return LlmSection::default();
+    }
+    let Some(map) = node.as_map() else {
+        found.error(
+            node.pos,
+            format!(
+                "`llm` should be a mapping (base_url, model, api_key_env, ...), found {}",
+                node.kind()
+            ),
+        );
+        return LlmSection::default();
+    };
+    let mut good = serde_json::Map::new();
+    for (key, value) in map {
+        match key.name.as_str() {
+            "api_key" => found.error(
+                key.pos,
+                "`llm.api_key`: never put an API key in the metric file (it ends up in version control and shared files); export it in an environment variable and name that variable with `api_key_env: OPENAI_API_KEY`",
+            ),
+            name if LLM_KEYS.contains(&name) => {
+                if let Some(inner) = value.as_map() {
+                    let nested: &[&str] = match name {
+                        "price" => &["input_per_mtok", "output_per_mtok"],
+                        "local" => &["model", "server"],
+                        _ => &[],
+                    };
+                    if !nested.is_empty() {
+                        found.unknown_keys(inner, nested, &format!("`llm.{name}`"));
+                    }
+                }
+                if let Some(v) = decode_llm_key(key, value, found) {
+                    good.insert(key.name.clone(), v);
+                }
+            }
+            _ => found.unknown_key(key, LLM_KEYS, "`llm`"),
+        }
+    }
+    if let Some(env) = good.get("api_key_env").and_then(|v| v.as_str())
+        && !is_env_var_name(env)
+    {
+        let pos = node.get("api_key_env").and_then(|n| n.pos);
+        found.error(
+            pos,
+            "`llm.api_key_env` should be the name of an environment variable (like OPENAI_API_KEY), not the key itself; remove the key from this file",
+        );
+        good.remove("api_key_env");
+    }
+    serde_json::from_value(serde_json::Value::Object(good)).unwrap_or_default()
+}
+
+/// Decodes `{key: value}` as an [`LlmSection`]: every field is optional, so this succeeds
+/// exactly when this one value is valid.
+fn decode_llm_key(key: &Key, value: &Node, found: &mut Findings) -> Option<serde_json::Value> {
+    let json = value.to_json();
+    let mut one = serde_json::Map::new();
+    one.insert(key.name.clone(), json.clone());
+    match serde_json::from_value::<LlmSection>(serde_json::Value::Object(one)) {
+        Ok(_) => Some(json),
+        Err(e) if e.to_string().starts_with("unknown field") => None, // reported by unknown_keys
+        Err(e) => {
+            found.error(value.pos.or(key.pos), format!("`llm.{}` has a wrong value: {e}; see `postcall init` for an example `llm:` section", key.name));
+            None
+        }
+    }
+}
+
+fn is_env_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Reads a text field; `None` (and nothing reported) for null, an error for lists and maps.
+pub(crate) fn text(node: &Node, what: &str, found: &mut Findings) -> Option<At<String>> {
+    if node.is_null() {
+        return None;
+    }
+    match node.as_text() {
+        Some(t) => Some(At::new(t, node.pos)),
+        None => {
+            found.error(
+                node.pos,
+                format!("{what} should be text, found {}", node.kind()),
+            );
+            None
+        }
+    }
+}
+
+/// A value as shown in a message: its kind, plus the text for scalars (`text "maybe"`).
+pub(crate) fn shown(node: &Node) -> String {
+    match &node.value {
+        Value::Str(s) => format!("text \"{s}\""),
+        Value::Seq(_) | Value::Map(_) | Value::Null => node.kind().to_owned(),
+        _ => format!("{} `{}`", node.kind(), node.as_text().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

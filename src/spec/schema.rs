@@ -1,12 +1,172 @@
-//! The JSON Schema of the answer the model must give.
+//! The JSON Schema of the answer the model must give, and which metrics share a request.
+//!
+//! The same schema is sent as `response_format: json_schema` (strict), described in the
+//! prompt for endpoints without structured outputs, and printed by `postcall schema`, so it
+//! is built in one pure function. Property order matters to the model: it writes fields in
+//! schema order, so `reasoning` comes before `value` (it thinks before it answers) and
+//! `applicable` comes first when the metric has a condition.
 
-use super::{Metric, Summary};
+use serde_json::{Map, Value, json};
+
+use super::{Metric, MetricKind, Spec, Strategy, Summary};
+
+/// Said of every datetime value, because strict mode's `format` cannot express "date or
+/// date-time" and a promised day often has no time.
+pub const DATETIME_DESCRIPTION: &str = "ISO 8601 date (YYYY-MM-DD) or date-time";
+
+/// Metrics answered by one request: those sharing a model with `per_call`, or a single
+/// metric with `per_metric`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestGroup<'a> {
+    /// The per-metric `model` override; `None` means the run's default model.
+    pub model: Option<&'a str>,
+    /// In file order.
+    pub metrics: Vec<&'a Metric>,
+}
+
+/// How a call's metrics split into requests. Groups come in the order their first metric
+/// appears in the file; metrics keep file order inside a group.
+pub fn request_groups(spec: &Spec) -> Vec<RequestGroup<'_>> {
+    let mut groups: Vec<RequestGroup<'_>> = Vec::new();
+    for metric in &spec.metrics {
+        let model = metric.model.as_deref();
+        match spec.strategy {
+            Strategy::PerMetric => groups.push(RequestGroup {
+                model,
+                metrics: vec![metric],
+            }),
+            Strategy::PerCall => match groups.iter_mut().find(|g| g.model == model) {
+                Some(group) => group.metrics.push(metric),
+                None => groups.push(RequestGroup {
+                    model,
+                    metrics: vec![metric],
+                }),
+            },
+        }
+    }
+    groups
+}
 
 /// One object with a property per metric id (each `{reasoning, value, confidence}`, with
 /// `applicable` first when `applies_when` is set) and `summary` when asked for. Strict-mode
 /// compatible: every property required, `additionalProperties: false`, nullable values for
 /// metrics that are not required.
-pub fn answer_schema(metrics: &[&Metric], summary: Option<&Summary>) -> serde_json::Value {
-    let _ = (metrics, summary);
-    todo!("spec helper")
+///
+/// `summary` comes first: writing it makes the model read the whole call before it judges
+/// any metric.
+pub fn answer_schema(metrics: &[&Metric], summary: Option<&Summary>) -> Value {
+    let mut properties = Map::new();
+    if let Some(summary) = summary {
+        properties.insert(
+            "summary".into(),
+            json!({"type": "string", "description": summary.prompt}),
+        );
+    }
+    for metric in metrics {
+        properties.insert(metric.id.clone(), metric_schema(metric));
+    }
+    object(properties, None)
 }
+
+/// The object answering one metric.
+pub fn metric_schema(metric: &Metric) -> Value {
+    let mut properties = Map::new();
+    if let Some(condition) = &metric.applies_when {
+        properties.insert(
+            "applicable".into(),
+            json!({
+                "type": "boolean",
+                "description": format!(
+                    "Whether this metric applies to the call: {} If false, value is null.",
+                    sentence(condition)
+                ),
+            }),
+        );
+    }
+    properties.insert("reasoning".into(), json!({"type": "string"}));
+    // A not-applicable answer carries null, so a conditional metric's value is nullable
+    // even when it is required.
+    let nullable = !metric.required || metric.applies_when.is_some();
+    properties.insert("value".into(), value_schema(&metric.kind, nullable));
+    properties.insert(
+        "confidence".into(),
+        json!({"type": "number", "minimum": 0, "maximum": 1}),
+    );
+    object(properties, Some(&metric.prompt))
+}
+
+/// The typed `value` of a metric's answer.
+pub fn value_schema(kind: &MetricKind, nullable: bool) -> Value {
+    let ty = |name: &str| {
+        if nullable {
+            json!([name, "null"])
+        } else {
+            json!(name)
+        }
+    };
+    match kind {
+        MetricKind::String => json!({"type": ty("string")}),
+        MetricKind::Boolean => json!({"type": ty("boolean")}),
+        MetricKind::Integer { range } => {
+            let mut schema = json!({"type": ty("integer")});
+            if let Some([lo, hi]) = range {
+                schema["minimum"] = json!(lo);
+                schema["maximum"] = json!(hi);
+            }
+            schema
+        }
+        MetricKind::Number { range } => {
+            let mut schema = json!({"type": ty("number")});
+            if let Some([lo, hi]) = range {
+                schema["minimum"] = json!(lo);
+                schema["maximum"] = json!(hi);
+            }
+            schema
+        }
+        MetricKind::Enum { choices } => {
+            let mut options: Vec<Value> = choices.iter().map(|c| json!(c)).collect();
+            if nullable {
+                // Strict mode checks `enum` on its own: null must be listed to be allowed.
+                options.push(Value::Null);
+            }
+            json!({"type": ty("string"), "enum": options})
+        }
+        MetricKind::Datetime => {
+            json!({"type": ty("string"), "format": "date-time", "description": DATETIME_DESCRIPTION})
+        }
+        MetricKind::List { choices } => {
+            let items = match choices {
+                Some(c) => json!({"type": "string", "enum": c}),
+                None => json!({"type": "string"}),
+            };
+            json!({"type": ty("array"), "items": items})
+        }
+    }
+}
+
+/// `text` ending with punctuation, so it reads as a sentence before the next one.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    if text.ends_with(['.', '?', '!']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
+/// A strict object: every property required, nothing else allowed.
+fn object(properties: Map<String, Value>, description: Option<&str>) -> Value {
+    let required: Vec<Value> = properties.keys().map(|k| json!(k)).collect();
+    let mut schema = Map::new();
+    schema.insert("type".into(), json!("object"));
+    if let Some(d) = description {
+        schema.insert("description".into(), json!(d));
+    }
+    schema.insert("properties".into(), Value::Object(properties));
+    schema.insert("required".into(), Value::Array(required));
+    schema.insert("additionalProperties".into(), json!(false));
+    Value::Object(schema)
+}
+
+#[cfg(test)]
+mod tests;

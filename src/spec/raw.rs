@@ -1,0 +1,172 @@
+//! The metric file as read, before the lint rules run: every dialect's reader produces this.
+//!
+//! Readers (`parse` for postcall's own format, `platform` for Atoms and Dialgen) check shape
+//! and spelling; [`super::lint`] checks meaning (ids, choices, ranges, prompts) once, the same
+//! way for every dialect. Each field keeps the position it was written at so a rule can point
+//! at it. A field a reader could not read is `None` and its error is already recorded, so the
+//! lint rules never report the same problem twice.
+
+use super::node::{Key, Node, Pos};
+use super::{Dialect, Expect, LlmSection, Strategy, Summary, Warning};
+
+/// A value with the position it was written at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct At<T> {
+    pub value: T,
+    pub pos: Option<Pos>,
+}
+
+impl<T> At<T> {
+    pub fn new(value: T, pos: Option<Pos>) -> At<T> {
+        At { value, pos }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSpec {
+    pub version: u32,
+    pub llm: LlmSection,
+    pub strategy: Strategy,
+    pub context: Option<String>,
+    pub summary: Option<At<Summary>>,
+    /// Where the metric list starts (group-size warnings point here).
+    pub metrics_pos: Option<Pos>,
+    pub metrics: Vec<RawMetric>,
+    pub dialect: Dialect,
+}
+
+impl RawSpec {
+    pub fn new(dialect: Dialect) -> RawSpec {
+        RawSpec {
+            version: 1,
+            llm: LlmSection::default(),
+            strategy: Strategy::default(),
+            context: None,
+            summary: None,
+            metrics_pos: None,
+            metrics: Vec::new(),
+            dialect,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawMetric {
+    /// Position in the file's metric list, for messages when the id is unknown.
+    pub index: usize,
+    pub pos: Option<Pos>,
+    pub id: Option<At<String>>,
+    pub kind: Option<At<KindName>>,
+    pub prompt: Option<At<String>>,
+    pub choices: Option<At<Vec<At<String>>>>,
+    pub range: Option<At<[Num; 2]>>,
+    pub required: bool,
+    pub description: Option<String>,
+    pub applies_when: Option<At<String>>,
+    pub model: Option<String>,
+    pub expect: Option<At<Expect>>,
+}
+
+impl RawMetric {
+    /// How messages name this metric: by id when it has one, else by its place in the list.
+    pub fn label(&self) -> String {
+        match &self.id {
+            Some(id) if !id.value.is_empty() => format!("metric `{}`", id.value),
+            _ => format!("metrics[{}]", self.index),
+        }
+    }
+}
+
+/// A metric type's name, before its options are attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindName {
+    String,
+    Boolean,
+    Integer,
+    Number,
+    Enum,
+    Datetime,
+    List,
+}
+
+impl KindName {
+    pub const ALL: [(&'static str, KindName); 7] = [
+        ("string", KindName::String),
+        ("boolean", KindName::Boolean),
+        ("integer", KindName::Integer),
+        ("number", KindName::Number),
+        ("enum", KindName::Enum),
+        ("datetime", KindName::Datetime),
+        ("list", KindName::List),
+    ];
+
+    pub fn from_name(name: &str) -> Option<KindName> {
+        KindName::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+    }
+
+    pub fn name(self) -> &'static str {
+        KindName::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+}
+
+/// A number as written: `range: [1, 5]` must stay integers for an integer metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+impl Num {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(f) => f,
+        }
+    }
+}
+
+/// Errors and warnings collected while reading and linting one file.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub errors: Vec<(Option<Pos>, String)>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Findings {
+    pub fn error(&mut self, pos: Option<Pos>, message: impl Into<String>) {
+        self.errors.push((pos, message.into()));
+    }
+
+    pub fn warn(&mut self, pos: Option<Pos>, at: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Warning::located(at, message, pos));
+    }
+
+    /// Reports every key of `map` not in `known`, with a did-you-mean hint. `place` names the
+    /// mapping in the message ("the top level", "`llm`", "metric `x`").
+    pub fn unknown_keys(&mut self, map: &[(Key, Node)], known: &[&str], place: &str) {
+        for (key, _) in map {
+            if !known.contains(&key.name.as_str()) {
+                self.unknown_key(key, known, place);
+            }
+        }
+    }
+
+    pub fn unknown_key(&mut self, key: &Key, known: &[&str], place: &str) {
+        let mut hint = super::lint::hint(&key.name, known);
+        if key.name.contains(' ') {
+            // Usually not a key at all: text with a comma inside `{ ... }` was split there.
+            hint.push_str(" (if this is part of a text value, quote that text: in `{ }` a comma ends a value)");
+        }
+        self.error(
+            key.pos,
+            format!("unknown key `{}` in {place}; {hint}", key.name),
+        );
+    }
+}

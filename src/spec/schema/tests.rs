@@ -1,0 +1,211 @@
+//! Unit tests for the answer schema: exact JSON for a small spec, and the strict-mode rules.
+
+use serde_json::json;
+
+use super::*;
+use crate::spec::{Dialect, LlmSection};
+
+fn metric(id: &str, kind: MetricKind) -> Metric {
+    Metric {
+        id: id.into(),
+        kind,
+        prompt: format!("Question about {id}?"),
+        required: false,
+        description: None,
+        applies_when: None,
+        model: None,
+        expect: None,
+    }
+}
+
+fn spec(strategy: Strategy, metrics: Vec<Metric>) -> Spec {
+    Spec {
+        version: 1,
+        llm: LlmSection::default(),
+        strategy,
+        context: None,
+        summary: None,
+        metrics,
+        dialect: Dialect::Postcall,
+    }
+}
+
+#[test]
+fn exact_schema_for_a_small_spec() {
+    let outcome = Metric {
+        required: true,
+        ..metric(
+            "outcome",
+            MetricKind::Enum {
+                choices: vec!["resolved".into(), "escalated".into()],
+            },
+        )
+    };
+    let score = metric(
+        "score",
+        MetricKind::Integer {
+            range: Some([1, 5]),
+        },
+    );
+    let verified = Metric {
+        required: true,
+        applies_when: Some("Identity was checked.".into()),
+        ..metric("verified", MetricKind::Boolean)
+    };
+    let summary = Summary {
+        prompt: "Summarize.".into(),
+    };
+    let schema = answer_schema(&[&outcome, &score, &verified], Some(&summary));
+    let confidence = json!({"type": "number", "minimum": 0, "maximum": 1});
+    let expected = json!({
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string", "description": "Summarize."},
+            "outcome": {
+                "type": "object",
+                "description": "Question about outcome?",
+                "properties": {
+                    "reasoning": {"type": "string"},
+                    "value": {"type": "string", "enum": ["resolved", "escalated"]},
+                    "confidence": confidence
+                },
+                "required": ["reasoning", "value", "confidence"],
+                "additionalProperties": false
+            },
+            "score": {
+                "type": "object",
+                "description": "Question about score?",
+                "properties": {
+                    "reasoning": {"type": "string"},
+                    "value": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
+                    "confidence": confidence
+                },
+                "required": ["reasoning", "value", "confidence"],
+                "additionalProperties": false
+            },
+            "verified": {
+                "type": "object",
+                "description": "Question about verified?",
+                "properties": {
+                    "applicable": {
+                        "type": "boolean",
+                        "description": "Whether this metric applies to the call: Identity was checked. If false, value is null."
+                    },
+                    "reasoning": {"type": "string"},
+                    "value": {"type": ["boolean", "null"]},
+                    "confidence": confidence
+                },
+                "required": ["applicable", "reasoning", "value", "confidence"],
+                "additionalProperties": false
+            }
+        },
+        "required": ["summary", "outcome", "score", "verified"],
+        "additionalProperties": false
+    });
+    assert_eq!(schema, expected);
+    // Order is part of the contract (the model writes in schema order); `==` on maps ignores it.
+    assert_eq!(
+        serde_json::to_string(&schema).unwrap(),
+        serde_json::to_string(&expected).unwrap()
+    );
+}
+
+#[test]
+fn value_types_follow_the_metric_kind() {
+    assert_eq!(
+        value_schema(&MetricKind::String, false),
+        json!({"type": "string"})
+    );
+    assert_eq!(
+        value_schema(
+            &MetricKind::Number {
+                range: Some([0.0, 2.5])
+            },
+            true
+        ),
+        json!({"type": ["number", "null"], "minimum": 0.0, "maximum": 2.5})
+    );
+    assert_eq!(
+        value_schema(&MetricKind::Integer { range: None }, false),
+        json!({"type": "integer"})
+    );
+    assert_eq!(
+        value_schema(
+            &MetricKind::Enum {
+                choices: vec!["a".into(), "b".into()]
+            },
+            true
+        ),
+        json!({"type": ["string", "null"], "enum": ["a", "b", null]})
+    );
+    assert_eq!(
+        value_schema(&MetricKind::Datetime, false),
+        json!({"type": "string", "format": "date-time", "description": "ISO 8601 date (YYYY-MM-DD) or date-time"})
+    );
+    assert_eq!(
+        value_schema(&MetricKind::List { choices: None }, true),
+        json!({"type": ["array", "null"], "items": {"type": "string"}})
+    );
+    assert_eq!(
+        value_schema(
+            &MetricKind::List {
+                choices: Some(vec!["x".into()])
+            },
+            false
+        ),
+        json!({"type": "array", "items": {"type": "string", "enum": ["x"]}})
+    );
+}
+
+#[test]
+fn no_summary_no_summary_property() {
+    let m = metric("a", MetricKind::String);
+    let schema = answer_schema(&[&m], None);
+    assert_eq!(schema["required"], json!(["a"]));
+    assert!(schema["properties"].get("summary").is_none());
+}
+
+#[test]
+fn per_call_groups_by_model_in_file_order() {
+    let mut b = metric("b", MetricKind::String);
+    b.model = Some("big".into());
+    let s = spec(
+        Strategy::PerCall,
+        vec![
+            metric("a", MetricKind::String),
+            b,
+            metric("c", MetricKind::Boolean),
+        ],
+    );
+    let groups = request_groups(&s);
+    let shape: Vec<(Option<&str>, Vec<&str>)> = groups
+        .iter()
+        .map(|g| (g.model, g.metrics.iter().map(|m| m.id.as_str()).collect()))
+        .collect();
+    assert_eq!(shape, [(None, vec!["a", "c"]), (Some("big"), vec!["b"])]);
+}
+
+#[test]
+fn per_metric_gives_one_group_each() {
+    let s = spec(
+        Strategy::PerMetric,
+        vec![
+            metric("a", MetricKind::String),
+            metric("b", MetricKind::String),
+        ],
+    );
+    assert_eq!(request_groups(&s).len(), 2);
+}
+
+#[test]
+fn applies_when_reads_as_a_sentence_in_the_description() {
+    let m = Metric {
+        applies_when: Some("A refund was discussed".into()),
+        ..metric("r", MetricKind::Boolean)
+    };
+    let schema = metric_schema(&m);
+    assert_eq!(
+        schema["properties"]["applicable"]["description"],
+        "Whether this metric applies to the call: A refund was discussed. If false, value is null."
+    );
+}
