@@ -165,7 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     for warning in &warnings {
-        eprintln!("warning: {}: {}: {}", args.metrics.display(), warning.at, warning.message);
+        eprintln!("{}", warning.display_in(&args.metrics.display().to_string()));
     }
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
