@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub mod detect;
 pub mod formats;
 pub mod load;
+mod scan;
 
 pub use load::{Catalog, LoadError, LoadOptions, SourceRef};
 
