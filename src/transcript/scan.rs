@@ -53,9 +53,22 @@ enum Outcome {
 /// Where one call-sized document came from.
 struct Unit {
     source: SourceRef,
+    /// `path`, `path[INDEX]` or `path:LINE`, as entries show it.
     display: String,
     fallback_id: String,
     line: Option<usize>,
+}
+
+impl Unit {
+    /// Errors name the file and carry the line in its own field (so `--json` readers get
+    /// it as a number), rather than repeating it inside the source.
+    fn error(self, message: String) -> LoadError {
+        let mut display = self.display;
+        if let Some(line) = self.line {
+            display.truncate(display.len() - format!(":{line}").len());
+        }
+        LoadError::new(display, message).at(self.line, None)
+    }
 }
 
 struct Scanner<'o> {
@@ -310,8 +323,8 @@ impl Scanner<'_> {
         let format = match (self.options.format, shape) {
             (Some(format), _) | (None, Shape::Call(format)) => format,
             _ => {
-                let error = LoadError::new(&unit.display, detect::describe_unknown(value));
-                return self.error(error.at(unit.line, None));
+                let message = detect::describe_unknown(value);
+                return self.error(unit.error(message));
             }
         };
         let waits_for_companion = format == Format::TwilioIntelligence
@@ -387,7 +400,7 @@ fn outcome(built: Result<Call, String>, unit: Unit) -> Outcome {
             source_display: unit.display,
             source: unit.source,
         }),
-        Err(message) => Outcome::Error(LoadError::new(unit.display, message).at(unit.line, None)),
+        Err(message) => Outcome::Error(unit.error(message)),
     }
 }
 
