@@ -226,3 +226,40 @@ pub mod wire {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::LoadError;
+
+    fn render(catalog: &Catalog) -> String {
+        let mut out = Vec::new();
+        write_table(&mut out, catalog).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_empty_catalog_prints_only_totals() {
+        let text = render(&Catalog::default());
+        assert_eq!(
+            text.trim(),
+            "total: 0 call(s), 0 turns, 0 characters, ~0 tokens; 0 error(s), 0 companion(s), 0 skipped"
+        );
+    }
+
+    #[test]
+    fn errors_and_skips_are_listed_after_the_table() {
+        let catalog = Catalog {
+            errors: vec![LoadError::new("a.jsonl", "invalid JSON: x").at(Some(2), Some(5))],
+            skipped_non_json: 3,
+            ..Catalog::default()
+        };
+        let text = render(&catalog);
+        assert!(
+            text.contains("errors (1):\n  a.jsonl:2:5: invalid JSON: x\n"),
+            "{text}"
+        );
+        assert!(text.contains("skipped 3 non-JSON file(s)"), "{text}");
+        assert_eq!(totals(&catalog).errors, 1);
+    }
+}

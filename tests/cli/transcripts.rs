@@ -748,3 +748,19 @@ fn generate_calls_for_timing() {
     }
     eprintln!("wrote {count} calls under {}", dir.display());
 }
+
+#[test]
+fn jsonl_with_a_bom_and_crlf_reloads_each_line() {
+    let t = TestDir::new();
+    let line = |id: &str| {
+        format!(r#"{{"call_id": "{id}", "transcript": [{{"role": "agent", "content": "Hi"}}]}}"#)
+    };
+    let body = format!("\u{FEFF}{}\r\n{}\r\n", line("first"), line("second"));
+    t.write("export.jsonl", body);
+    let catalog = Catalog::scan(&[t.join("export.jsonl")], &options(None));
+    assert!(catalog.errors.is_empty(), "{:#?}", catalog.errors);
+    let ids: Vec<String> = (0..2)
+        .map(|i| catalog.load(i, &options(None)).unwrap().id)
+        .collect();
+    assert_eq!(ids, ["first", "second"]);
+}
