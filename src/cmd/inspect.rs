@@ -1,11 +1,265 @@
-//! `postcall inspect`.
+//! `postcall inspect PATH...`: lists the calls found in files or directories, with sizes
+//! and every per-file error, so an archive can be checked before any request is paid for.
+//!
+//! Thin edge over [`Catalog::scan`]: the table and the JSON document are rendered by pure
+//! functions into any writer; `run` only hands them a locked, buffered stdout (a 100k-row
+//! table must not pay a syscall per line) and returns write errors, so `main` can treat a
+//! closed pipe (`| head`) as success.
 
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::exit;
+use crate::transcript::load::CallEntry;
+use crate::transcript::{Catalog, Format, LoadOptions, SpeakerMap};
+
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Transcript files or directories (walked recursively, in sorted order); `-` reads stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print one JSON document (calls, errors, warnings, totals) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Read every input as this format instead of detecting it.
+    #[arg(long, value_name = "NAME")]
+    pub transcript_format: Option<Format>,
+    /// Roles for numbered speakers (Deepgram, Twilio) or unknown role names, e.g. 0=agent,1=customer.
+    #[arg(long, value_name = "KEY=ROLE,...")]
+    pub speaker_map: Option<SpeakerMap>,
+}
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    todo!()
+    let options = LoadOptions {
+        format: args.transcript_format,
+        speaker_map: args.speaker_map,
+    };
+    let catalog = Catalog::scan(&args.paths, &options);
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    if args.json {
+        write_json(&mut out, &catalog)?;
+    } else {
+        write_table(&mut out, &catalog)?;
+    }
+    out.flush()?;
+    // Every problem was printed above; the exit code only says whether there was one.
+    Ok(if catalog.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::ERROR)
+    })
+}
+
+/// Sums over the calls, so the numbers shown agree with the per-call rows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    pub calls: usize,
+    pub turns: usize,
+    pub chars: usize,
+    pub estimated_tokens: u64,
+    pub errors: usize,
+    pub companions: usize,
+    pub skipped_non_json: usize,
+}
+
+pub fn totals(catalog: &Catalog) -> Totals {
+    Totals {
+        calls: catalog.entries.len(),
+        turns: catalog.entries.iter().map(|e| e.turns).sum(),
+        chars: catalog.entries.iter().map(|e| e.chars).sum(),
+        estimated_tokens: catalog.entries.iter().map(|e| e.estimated_tokens).sum(),
+        errors: catalog.errors.len(),
+        companions: catalog.companions.len(),
+        skipped_non_json: catalog.skipped_non_json,
+    }
+}
+
+/// The human report: a row per call, then errors, companions, skips, warnings and totals.
+pub fn write_table(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
+    let headers = ["SOURCE", "FORMAT", "CALL ID", "TURNS", "CHARS", "TOKENS"];
+    if !catalog.entries.is_empty() {
+        let width = |header: &str, cell: &dyn Fn(&CallEntry) -> usize| {
+            catalog
+                .entries
+                .iter()
+                .map(cell)
+                .max()
+                .unwrap_or(0)
+                .max(header.len())
+        };
+        let source_w = width(headers[0], &|e| e.source_display.chars().count());
+        let format_w = width(headers[1], &|e| e.format.name().len());
+        let id_w = width(headers[2], &|e| e.id.chars().count());
+        writeln!(
+            out,
+            "{:source_w$}  {:format_w$}  {:id_w$}  {:>6}  {:>8}  {:>7}",
+            headers[0], headers[1], headers[2], headers[3], headers[4], headers[5]
+        )?;
+        for e in &catalog.entries {
+            writeln!(
+                out,
+                "{:source_w$}  {:format_w$}  {:id_w$}  {:>6}  {:>8}  {:>7}",
+                e.source_display,
+                e.format.name(),
+                e.id,
+                e.turns,
+                e.chars,
+                e.estimated_tokens
+            )?;
+        }
+    }
+    if !catalog.errors.is_empty() {
+        writeln!(out, "\nerrors ({}):", catalog.errors.len())?;
+        for error in &catalog.errors {
+            writeln!(out, "  {error}")?;
+        }
+    }
+    if !catalog.companions.is_empty() {
+        writeln!(
+            out,
+            "\ncompanions ({}): metadata that belongs with a call, neither a call nor an error:",
+            catalog.companions.len()
+        )?;
+        for companion in &catalog.companions {
+            writeln!(out, "  {companion}")?;
+        }
+    }
+    if catalog.skipped_non_json > 0 {
+        writeln!(
+            out,
+            "\nskipped {} non-JSON file(s) (not .json, .jsonl or .ndjson)",
+            catalog.skipped_non_json
+        )?;
+    }
+    if !catalog.warnings.is_empty() {
+        writeln!(out, "\nwarnings ({}):", catalog.warnings.len())?;
+        for warning in &catalog.warnings {
+            writeln!(out, "  {warning}")?;
+        }
+    }
+    let t = totals(catalog);
+    writeln!(
+        out,
+        "\ntotal: {} call(s), {} turns, {} characters, ~{} tokens; {} error(s), {} companion(s), {} skipped",
+        t.calls, t.turns, t.chars, t.estimated_tokens, t.errors, t.companions, t.skipped_non_json
+    )
+}
+
+/// The machine report, one JSON document. Its types live in [`wire`] so the shape only
+/// changes on purpose.
+pub fn write_json(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
+    let report = wire::Report::new(catalog, totals(catalog));
+    serde_json::to_writer(&mut *out, &report)?;
+    writeln!(out)
+}
+
+/// `inspect --json` output types.
+pub mod wire {
+    use serde::Serialize;
+
+    use super::Totals;
+    use crate::transcript::{Catalog, Format};
+
+    #[derive(Debug, Serialize)]
+    pub struct Report<'a> {
+        pub calls: Vec<Call<'a>>,
+        pub errors: Vec<Error<'a>>,
+        pub companions: &'a [String],
+        pub skipped_non_json: usize,
+        pub warnings: &'a [String],
+        pub totals: Totals,
+    }
+
+    #[derive(Debug, Serialize)]
+    pub struct Call<'a> {
+        pub source: &'a str,
+        pub call_id: &'a str,
+        pub format: Format,
+        pub turns: usize,
+        pub chars: usize,
+        pub estimated_tokens: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub started_at: Option<jiff::Timestamp>,
+    }
+
+    #[derive(Debug, Serialize)]
+    pub struct Error<'a> {
+        pub source: &'a str,
+        pub line: Option<usize>,
+        pub column: Option<usize>,
+        pub message: &'a str,
+    }
+
+    impl<'a> Report<'a> {
+        pub fn new(catalog: &'a Catalog, totals: Totals) -> Report<'a> {
+            Report {
+                calls: catalog
+                    .entries
+                    .iter()
+                    .map(|e| Call {
+                        source: &e.source_display,
+                        call_id: &e.id,
+                        format: e.format,
+                        turns: e.turns,
+                        chars: e.chars,
+                        estimated_tokens: e.estimated_tokens,
+                        started_at: e.started_at,
+                    })
+                    .collect(),
+                errors: catalog
+                    .errors
+                    .iter()
+                    .map(|e| Error {
+                        source: &e.source_display,
+                        line: e.line,
+                        column: e.column,
+                        message: &e.message,
+                    })
+                    .collect(),
+                companions: &catalog.companions,
+                skipped_non_json: catalog.skipped_non_json,
+                warnings: &catalog.warnings,
+                totals,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::LoadError;
+
+    fn render(catalog: &Catalog) -> String {
+        let mut out = Vec::new();
+        write_table(&mut out, catalog).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_empty_catalog_prints_only_totals() {
+        let text = render(&Catalog::default());
+        assert_eq!(
+            text.trim(),
+            "total: 0 call(s), 0 turns, 0 characters, ~0 tokens; 0 error(s), 0 companion(s), 0 skipped"
+        );
+    }
+
+    #[test]
+    fn errors_and_skips_are_listed_after_the_table() {
+        let catalog = Catalog {
+            errors: vec![LoadError::new("a.jsonl", "invalid JSON: x").at(Some(2), Some(5))],
+            skipped_non_json: 3,
+            ..Catalog::default()
+        };
+        let text = render(&catalog);
+        assert!(
+            text.contains("errors (1):\n  a.jsonl:2:5: invalid JSON: x\n"),
+            "{text}"
+        );
+        assert!(text.contains("skipped 3 non-JSON file(s)"), "{text}");
+        assert_eq!(totals(&catalog).errors, 1);
+    }
 }

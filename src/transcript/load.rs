@@ -2,10 +2,19 @@
 //!
 //! A run over 100k+ calls cannot hold every transcript in memory, so [`Catalog::scan`]
 //! parses each input once to check it and keeps only a small [`CallEntry`] per call; the
-//! evaluator re-reads a call with [`Catalog::load`] when it is its turn.
+//! evaluator re-reads a call with [`Catalog::load`] when it is its turn. `load` takes `&self`
+//! and touches nothing shared but read-only data, so many threads may call it at once.
+//!
+//! The walking itself lives in `scan`; this file holds the types callers see, re-reading one
+//! call, and the decoding steps both share, so a call reads the same at scan and at load.
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 
+use serde_json::Value;
+
+use super::formats::{self, Context, TwilioCompanion};
 use super::{Call, Format, SpeakerMap};
 
 #[derive(Debug, Clone, Default)]
@@ -43,9 +52,12 @@ pub struct CallEntry {
     pub source_display: String,
     pub source: SourceRef,
     pub format: Format,
+    /// Agent and customer turns (system and tool turns are not counted: they are not sent).
     pub turns: usize,
     pub chars: usize,
     pub estimated_tokens: u64,
+    /// When the call started, if the source says.
+    pub started_at: Option<jiff::Timestamp>,
 }
 
 /// A file (or line) that could not be read as a call. Never fatal to the run.
@@ -66,6 +78,23 @@ fn location(source: &str, line: Option<usize>, column: Option<usize>) -> String 
     }
 }
 
+impl LoadError {
+    pub(crate) fn new(source_display: impl Into<String>, message: impl Into<String>) -> LoadError {
+        LoadError {
+            source_display: source_display.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn at(mut self, line: Option<usize>, column: Option<usize>) -> LoadError {
+        self.line = line;
+        self.column = column;
+        self
+    }
+}
+
 /// Every call found in the inputs, the errors, and what was skipped.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -75,20 +104,221 @@ pub struct Catalog {
     pub skipped_non_json: usize,
     /// Non-fatal notes, e.g. duplicate call ids that were made unique.
     pub warnings: Vec<String>,
+    /// Inputs that belong with a call without being one (a Twilio Transcript resource, an
+    /// Atoms analytics webhook): neither calls nor errors, listed so nothing goes unseen.
+    pub companions: Vec<String>,
     pub(crate) stdin: Option<std::sync::Arc<[u8]>>,
+    /// Twilio Transcript resources by SID, which give roles to their sentences pages.
+    pub(crate) twilio: HashMap<String, TwilioCompanion>,
 }
 
 impl Catalog {
     /// Reads every input once, in a reproducible order. Never fails as a whole: problems
     /// with individual inputs land in `errors`.
     pub fn scan(inputs: &[PathBuf], options: &LoadOptions) -> Catalog {
-        let _ = (inputs, options);
-        todo!("transcript helper")
+        super::scan::scan(inputs, options)
     }
 
-    /// Reads one call again, by its index in `entries`.
+    /// Reads one call again, by its index in `entries`, with the id the scan gave it.
     pub fn load(&self, index: usize, options: &LoadOptions) -> Result<Call, LoadError> {
-        let _ = (index, options);
-        todo!("transcript helper")
+        let entry = self.entries.get(index).ok_or_else(|| {
+            LoadError::new(
+                format!("#{index}"),
+                format!(
+                    "no call with index {index} (the catalog has {})",
+                    self.entries.len()
+                ),
+            )
+        })?;
+        let value = self.read_value(&entry.source, &entry.source_display)?;
+        let mut call = self
+            .build_call(
+                &value,
+                entry.format,
+                options,
+                entry.id.clone(),
+                &entry.source_display,
+            )
+            .map_err(|message| {
+                LoadError::new(&entry.source_display, format!("{message} (on re-reading)"))
+            })?;
+        // Detection and parsing are deterministic, so only the id's duplicate suffix differs.
+        call.id = entry.id.clone();
+        Ok(call)
+    }
+
+    /// Parses `value` as `format` into a call, rejecting calls with nothing said in them.
+    pub(crate) fn build_call(
+        &self,
+        value: &Value,
+        format: Format,
+        options: &LoadOptions,
+        fallback_id: String,
+        source_display: &str,
+    ) -> Result<Call, String> {
+        let cx = Context {
+            speaker_map: options.speaker_map.as_ref(),
+            twilio: Some(&self.twilio),
+        };
+        let parsed = formats::parse(format, value, cx)?;
+        let call = Call {
+            id: parsed.id.unwrap_or(fallback_id),
+            source: source_display.to_string(),
+            format,
+            started_at: parsed.started_at,
+            turns: parsed.turns,
+        };
+        if call.conversation().next().is_none() {
+            return Err(format!(
+                "empty transcript: no agent or customer turns ({} other turns) as {format}",
+                call.turns.len()
+            ));
+        }
+        Ok(call)
+    }
+
+    /// The JSON document of one call, read again from its file (or the kept stdin bytes).
+    pub(crate) fn read_value(&self, source: &SourceRef, display: &str) -> Result<Value, LoadError> {
+        let reread = |e: std::io::Error| {
+            LoadError::new(
+                display,
+                format!("cannot re-read: {e}; was the file changed or removed after the scan?"),
+            )
+        };
+        let bytes: std::borrow::Cow<'_, [u8]> = match (&source.path, source.locator) {
+            (Some(path), Locator::Line { offset, .. }) => {
+                let mut file = std::fs::File::open(path).map_err(reread)?;
+                file.seek(SeekFrom::Start(offset)).map_err(reread)?;
+                let mut line = Vec::new();
+                BufReader::new(file)
+                    .read_until(b'\n', &mut line)
+                    .map_err(reread)?;
+                line.into()
+            }
+            (Some(path), _) => std::fs::read(path).map_err(reread)?.into(),
+            (None, locator) => {
+                let all: &[u8] = self.stdin.as_deref().unwrap_or_default();
+                match locator {
+                    Locator::Line { offset, .. } => {
+                        let rest = all.get(offset as usize..).unwrap_or_default();
+                        let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                        rest[..end].into()
+                    }
+                    _ => all.into(),
+                }
+            }
+        };
+        let text = decode(&bytes).map_err(|e| e.into_load_error(display))?;
+        let mut value = parse_json(text).map_err(|e| e.into_load_error(display))?;
+        match source.locator {
+            Locator::ArrayIndex(i) => value.get_mut(i).map(Value::take).ok_or_else(|| {
+                LoadError::new(
+                    display,
+                    format!("element {i} is gone; was the file changed after the scan?"),
+                )
+            }),
+            _ => Ok(value),
+        }
+    }
+}
+
+/// Why some bytes are not a JSON document, with a position when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DecodeError {
+    pub message: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl DecodeError {
+    pub(crate) fn into_load_error(self, display: &str) -> LoadError {
+        LoadError::new(display, self.message).at(self.line, self.column)
+    }
+}
+
+/// Bytes to text: rejects empty input and non-UTF-8 (with where), drops a UTF-8 BOM that
+/// Windows tools like to write.
+pub(crate) fn decode(bytes: &[u8]) -> Result<&str, DecodeError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError {
+            message: "file is empty; expected a JSON call transcript".into(),
+            line: None,
+            column: None,
+        });
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1;
+        DecodeError {
+            message: format!(
+                "not UTF-8 text (invalid byte 0x{:02X}); re-export as UTF-8, e.g. \
+                 iconv -f WINDOWS-1252 -t UTF-8",
+                bytes[e.valid_up_to()]
+            ),
+            line: Some(line),
+            column: Some(column),
+        }
+    })
+}
+
+/// Text to JSON, with serde_json's line and column moved out of the message into fields.
+pub(crate) fn parse_json(text: &str) -> Result<Value, DecodeError> {
+    serde_json::from_str(text).map_err(|e| json_error(&e))
+}
+
+pub(crate) fn json_error(e: &serde_json::Error) -> DecodeError {
+    let full = e.to_string();
+    let reason = full
+        .rfind(" at line ")
+        .map_or(full.as_str(), |i| &full[..i]);
+    DecodeError {
+        message: format!("invalid JSON: {reason}"),
+        line: Some(e.line()),
+        column: Some(e.column()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_rejects_empty_and_locates_bad_bytes() {
+        assert!(
+            decode(b"  \n")
+                .unwrap_err()
+                .message
+                .contains("file is empty")
+        );
+        let err = decode(b"{\"a\":\n \"caf\xE9\"}").unwrap_err();
+        assert!(
+            err.message.contains("not UTF-8") && err.message.contains("0xE9"),
+            "{err:?}"
+        );
+        assert_eq!((err.line, err.column), (Some(2), Some(6)));
+        assert_eq!(decode(b"\xEF\xBB\xBF{}").unwrap(), "{}");
+    }
+
+    #[test]
+    fn json_errors_carry_line_and_column_outside_the_message() {
+        let err = parse_json("{\n  \"a\": ,\n}").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(
+            err.message.starts_with("invalid JSON: expected value"),
+            "{err:?}"
+        );
+        assert!(!err.message.contains("at line"), "{err:?}");
+    }
+
+    #[test]
+    fn load_error_display_includes_the_position() {
+        let err = LoadError::new("a.jsonl", "bad").at(Some(3), Some(7));
+        assert_eq!(err.to_string(), "a.jsonl:3:7: bad");
     }
 }

@@ -1,8 +1,9 @@
 //! Call transcripts: the [`Call`] model every source format is normalised into.
 //!
-//! Each platform's export shape lives in its own file under `formats/`; `detect` picks
-//! one from the JSON's structure, and `load` walks inputs (files, directories, stdin) into
-//! calls and per-file errors. Bad input is data: a broken file becomes a [`LoadError`] and
+//! Each platform's export shape lives in a file under `formats/` (one per format family);
+//! `detect` picks one from the JSON's structure; `scan` walks inputs (files, directories,
+//! stdin) into a [`Catalog`] of small entries and per-file errors; `load` holds the types
+//! callers see and re-reads one call on demand. Bad input is data: a broken file becomes a [`LoadError`] and
 //! every other file is still read.
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub mod detect;
 pub mod formats;
 pub mod load;
+mod scan;
 
 pub use load::{Catalog, LoadError, LoadOptions, SourceRef};
 

@@ -1,1 +1,0 @@
-//! One parser per platform export shape.

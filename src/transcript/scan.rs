@@ -1,0 +1,481 @@
+//! The scan behind [`Catalog::scan`]: walks inputs in a reproducible order, parses each
+//! document once, and turns it into a [`CallEntry`], a [`LoadError`], or a companion.
+//!
+//! Order matters twice. Directories are walked with entries sorted by name so two runs see
+//! calls in the same order. And a Twilio sentences page may come before the Transcript
+//! resource that gives it roles (`twilio_intelligence.json` sorts before
+//! `twilio_intelligence_transcript.json`), so such pages are deferred and resolved once every
+//! input has been read, in their original place in the order.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::detect::{self, Companion, Shape};
+use super::formats;
+use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, SourceRef};
+use super::load::{decode, json_error, parse_json};
+use super::{Call, Format};
+
+/// How a file's bytes are split into call documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `.json`: one document (a call, or an array of calls).
+    Json,
+    /// `.jsonl` / `.ndjson`: one call per line.
+    Lines,
+    /// stdin or an explicit file with another extension: JSON, unless it is several
+    /// documents on separate lines.
+    Sniff,
+}
+
+fn layout_for(path: &Path) -> Option<Layout> {
+    let ext = path.extension()?.to_str()?;
+    if ext.eq_ignore_ascii_case("json") {
+        Some(Layout::Json)
+    } else if ext.eq_ignore_ascii_case("jsonl") || ext.eq_ignore_ascii_case("ndjson") {
+        Some(Layout::Lines)
+    } else {
+        None
+    }
+}
+
+enum Outcome {
+    Entry(CallEntry),
+    Error(LoadError),
+    /// A Twilio sentences page whose transcript resource may still come.
+    Deferred(Unit),
+}
+
+/// Where one call-sized document came from.
+struct Unit {
+    source: SourceRef,
+    /// `path`, `path[INDEX]` or `path:LINE`, as entries show it.
+    display: String,
+    fallback_id: String,
+    line: Option<usize>,
+}
+
+impl Unit {
+    /// Errors name the file and carry the line in its own field (so `--json` readers get
+    /// it as a number), rather than repeating it inside the source.
+    fn error(self, message: String) -> LoadError {
+        let mut display = self.display;
+        if let Some(line) = self.line {
+            display.truncate(display.len() - format!(":{line}").len());
+        }
+        LoadError::new(display, message).at(self.line, None)
+    }
+}
+
+struct Scanner<'o> {
+    options: &'o LoadOptions,
+    outcomes: Vec<Outcome>,
+    catalog: Catalog,
+}
+
+pub(super) fn scan(inputs: &[PathBuf], options: &LoadOptions) -> Catalog {
+    let mut scanner = Scanner {
+        options,
+        outcomes: Vec::new(),
+        catalog: Catalog::default(),
+    };
+    for input in inputs {
+        scanner.input(input);
+    }
+    scanner.finish()
+}
+
+impl Scanner<'_> {
+    fn input(&mut self, input: &Path) {
+        if input.as_os_str() == "-" {
+            return self.stdin();
+        }
+        let display = input.display().to_string();
+        match std::fs::metadata(input) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.error(LoadError::new(
+                display,
+                "no such file or directory; check the path (inputs are files, directories, or - for stdin)",
+            )),
+            Err(e) => self.error(LoadError::new(display, format!("cannot read: {e}"))),
+            Ok(meta) if meta.is_dir() => self.walk(input),
+            // Named explicitly: read it whatever its extension, the user asked for it.
+            Ok(_) => self.file(input, layout_for(input).unwrap_or(Layout::Sniff)),
+        }
+    }
+
+    fn stdin(&mut self) {
+        let bytes = match &self.catalog.stdin {
+            Some(bytes) => bytes.clone(),
+            None => {
+                let mut buf = Vec::new();
+                if let Err(e) = std::io::stdin().lock().read_to_end(&mut buf) {
+                    return self.error(LoadError::new("-", format!("cannot read stdin: {e}")));
+                }
+                let bytes: Arc<[u8]> = buf.into();
+                self.catalog.stdin = Some(bytes.clone());
+                bytes
+            }
+        };
+        self.document(None, &bytes, Layout::Sniff, "-", "stdin");
+    }
+
+    fn walk(&mut self, dir: &Path) {
+        let listing = match std::fs::read_dir(dir) {
+            Ok(listing) => listing,
+            Err(e) => {
+                return self.error(LoadError::new(
+                    dir.display().to_string(),
+                    format!("cannot list directory: {e}"),
+                ));
+            }
+        };
+        let mut children: Vec<(PathBuf, std::fs::FileType)> = Vec::new();
+        for child in listing {
+            match child.and_then(|c| Ok((c.path(), c.file_type()?))) {
+                Ok(child) => children.push(child),
+                Err(e) => self.error(LoadError::new(
+                    dir.display().to_string(),
+                    format!("cannot list directory: {e}"),
+                )),
+            }
+        }
+        children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (path, kind) in children {
+            // Symlinked files are read; symlinked directories are not entered, which rules
+            // out cycles without tracking every directory visited.
+            let is_dir = kind.is_dir();
+            let is_linked_dir = kind.is_symlink() && path.is_dir();
+            if is_dir {
+                self.walk(&path);
+            } else if is_linked_dir {
+                self.catalog.warnings.push(format!(
+                    "{}: symlinked directory not followed; name it on the command line to include it",
+                    path.display()
+                ));
+            } else if let Some(layout) = layout_for(&path) {
+                self.file(&path, layout);
+            } else {
+                self.catalog.skipped_non_json += 1;
+            }
+        }
+    }
+
+    fn file(&mut self, path: &Path, layout: Layout) {
+        let display = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| display.clone());
+                self.document(Some(path), &bytes, layout, &display, &stem);
+            }
+            Err(e) => self.error(LoadError::new(display, format!("cannot read: {e}"))),
+        }
+    }
+
+    fn document(
+        &mut self,
+        path: Option<&Path>,
+        bytes: &[u8],
+        layout: Layout,
+        display: &str,
+        stem: &str,
+    ) {
+        if layout == Layout::Lines {
+            return self.lines(path, bytes, display, stem);
+        }
+        let text = match decode(bytes) {
+            Ok(text) => text,
+            Err(e) => return self.error(e.into_load_error(display)),
+        };
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => self.json(path, value, display, stem),
+            // Several documents one after another: JSONL without the extension (stdin).
+            Err(e)
+                if layout == Layout::Sniff && e.to_string().starts_with("trailing characters") =>
+            {
+                self.lines(path, bytes, display, stem)
+            }
+            Err(e) => self.error(json_error(&e).into_load_error(display)),
+        }
+    }
+
+    fn lines(&mut self, path: Option<&Path>, bytes: &[u8], display: &str, stem: &str) {
+        // A BOM belongs to no line; skipping it keeps line 1's offset pointing at its `{`.
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let mut offset = bom;
+        let mut any = false;
+        for (index, raw) in bytes[bom..].split_inclusive(|&b| b == b'\n').enumerate() {
+            let (start, number) = (offset, index + 1);
+            offset += raw.len();
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            any = true;
+            let value = decode(raw).and_then(parse_json);
+            let value = match value {
+                Ok(value) => value,
+                Err(mut e) => {
+                    // Within a line, serde's "line 1" is this line.
+                    e.line = Some(number);
+                    self.error(e.into_load_error(display));
+                    continue;
+                }
+            };
+            let unit = Unit {
+                source: SourceRef {
+                    path: path.map(Path::to_path_buf),
+                    locator: Locator::Line {
+                        number,
+                        offset: start as u64,
+                    },
+                },
+                display: format!("{display}:{number}"),
+                fallback_id: format!("{stem}:{number}"),
+                line: Some(number),
+            };
+            self.unit(&value, unit);
+        }
+        if !any {
+            self.error(LoadError::new(
+                display,
+                "file is empty; expected one JSON call per line",
+            ));
+        }
+    }
+
+    fn json(&mut self, path: Option<&Path>, value: Value, display: &str, stem: &str) {
+        let array_of_calls = match (self.options.format, &value) {
+            (Some(Format::OpenaiMessages), _) => false,
+            (Some(_), Value::Array(_)) => true,
+            (Some(_), _) => false,
+            (None, _) => detect::detect(&value) == Shape::ArrayOfCalls,
+        };
+        let whole = |fallback_id: String| Unit {
+            source: SourceRef {
+                path: path.map(Path::to_path_buf),
+                locator: Locator::Whole,
+            },
+            display: display.to_string(),
+            fallback_id,
+            line: None,
+        };
+        let Value::Array(items) = &value else {
+            return self.unit(&value, whole(stem.to_string()));
+        };
+        if !array_of_calls {
+            return self.unit(&value, whole(stem.to_string()));
+        }
+        if items.is_empty() {
+            return self.error(LoadError::new(display, "empty JSON array: no calls in it"));
+        }
+        // A list of something else (an index, a config) is one error, not one per element.
+        let nothing_matches = self.options.format.is_none()
+            && items
+                .iter()
+                .all(|item| matches!(detect::detect(item), Shape::Unknown | Shape::ArrayOfCalls));
+        if nothing_matches {
+            return self.error(LoadError::new(
+                display,
+                format!(
+                    "JSON array of {} items, none of them a call; first item: {}",
+                    items.len(),
+                    detect::describe_unknown(&items[0])
+                ),
+            ));
+        }
+        for (index, item) in items.iter().enumerate() {
+            let unit = Unit {
+                source: SourceRef {
+                    path: path.map(Path::to_path_buf),
+                    locator: Locator::ArrayIndex(index),
+                },
+                display: format!("{display}[{index}]"),
+                fallback_id: format!("{stem}[{index}]"),
+                line: None,
+            };
+            self.unit(item, unit);
+        }
+    }
+
+    /// One call-sized document: a companion, a call, a deferred Twilio page, or an error.
+    fn unit(&mut self, value: &Value, unit: Unit) {
+        let shape = detect::detect(value);
+        if let Shape::Companion(kind) = shape {
+            if kind == Companion::TwilioTranscript
+                && let (Some(sid), Some(companion)) =
+                    (formats::twilio_sid(value), formats::twilio_companion(value))
+            {
+                self.catalog.twilio.insert(sid, companion);
+            }
+            self.catalog.companions.push(unit.display);
+            return;
+        }
+        let format = match (self.options.format, shape) {
+            (Some(format), _) | (None, Shape::Call(format)) => format,
+            _ => {
+                let message = detect::describe_unknown(value);
+                return self.error(unit.error(message));
+            }
+        };
+        let waits_for_companion = format == Format::TwilioIntelligence
+            && formats::twilio_needs_companion(value)
+            && !formats::twilio_sid(value)
+                .is_some_and(|sid| self.catalog.twilio.contains_key(&sid));
+        if waits_for_companion {
+            self.outcomes.push(Outcome::Deferred(unit));
+            return;
+        }
+        let built = self.catalog.build_call(
+            value,
+            format,
+            self.options,
+            unit.fallback_id.clone(),
+            &unit.display,
+        );
+        self.outcomes.push(outcome(built, unit));
+    }
+
+    fn error(&mut self, error: LoadError) {
+        self.outcomes.push(Outcome::Error(error));
+    }
+
+    fn finish(self) -> Catalog {
+        let Scanner {
+            options,
+            outcomes,
+            mut catalog,
+        } = self;
+        for outcome_ in outcomes {
+            match outcome_ {
+                Outcome::Entry(entry) => catalog.entries.push(entry),
+                Outcome::Error(error) => catalog.errors.push(error),
+                // Every transcript resource has been seen now; this is the page's last chance.
+                Outcome::Deferred(unit) => {
+                    let built = catalog
+                        .read_value(&unit.source, &unit.display)
+                        .map_err(|e| e.message)
+                        .and_then(|value| {
+                            let id = unit.fallback_id.clone();
+                            catalog.build_call(
+                                &value,
+                                Format::TwilioIntelligence,
+                                options,
+                                id,
+                                &unit.display,
+                            )
+                        });
+                    match outcome(built, unit) {
+                        Outcome::Entry(entry) => catalog.entries.push(entry),
+                        Outcome::Error(error) => catalog.errors.push(error),
+                        Outcome::Deferred(_) => unreachable!("outcome() never defers"),
+                    }
+                }
+            }
+        }
+        let warnings = make_ids_unique(&mut catalog.entries);
+        catalog.warnings.extend(warnings);
+        catalog
+    }
+}
+
+fn outcome(built: Result<Call, String>, unit: Unit) -> Outcome {
+    match built {
+        Ok(call) => Outcome::Entry(CallEntry {
+            turns: call.conversation().count(),
+            chars: call.chars(),
+            estimated_tokens: call.estimated_tokens(),
+            started_at: call.started_at,
+            format: call.format,
+            id: call.id,
+            source_display: unit.display,
+            source: unit.source,
+        }),
+        Err(message) => Outcome::Error(unit.error(message)),
+    }
+}
+
+/// Gives every later duplicate of an id a `#N` suffix (one no other call uses), so reports,
+/// caches and `Catalog::load` all agree on one id per call. Returns a warning per rename.
+pub(crate) fn make_ids_unique(entries: &mut [CallEntry]) -> Vec<String> {
+    let taken: HashSet<String> = entries.iter().map(|e| e.id.clone()).collect();
+    if taken.len() == entries.len() {
+        return Vec::new();
+    }
+    let mut first_seen: HashMap<String, String> = HashMap::new();
+    let mut used: HashSet<String> = HashSet::new();
+    let mut warnings = Vec::new();
+    for entry in entries.iter_mut() {
+        if used.insert(entry.id.clone()) {
+            first_seen.insert(entry.id.clone(), entry.source_display.clone());
+            continue;
+        }
+        let unique = (2..)
+            .map(|n| format!("{}#{n}", entry.id))
+            .find(|id| !taken.contains(id) && !used.contains(id))
+            .expect("an unused suffix exists");
+        warnings.push(format!(
+            "duplicate call id `{}`: {} has the same id as {}; it is `{unique}` in this run",
+            entry.id, entry.source_display, first_seen[&entry.id]
+        ));
+        used.insert(unique.clone());
+        entry.id = unique;
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, source: &str) -> CallEntry {
+        CallEntry {
+            id: id.into(),
+            source_display: source.into(),
+            source: SourceRef {
+                path: None,
+                locator: Locator::Whole,
+            },
+            format: Format::Generic,
+            turns: 1,
+            chars: 1,
+            estimated_tokens: 1,
+            started_at: None,
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_get_a_suffix_no_one_else_uses() {
+        let mut entries = vec![
+            entry("a", "x.json"),
+            entry("a", "y.json"),
+            entry("a#2", "z.json"),
+            entry("a", "w.json"),
+        ];
+        let warnings = make_ids_unique(&mut entries);
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["a", "a#3", "a#2", "a#4"]);
+        assert_eq!(warnings.len(), 2);
+        assert!(
+            warnings[0].contains("y.json has the same id as x.json"),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
+    fn layout_follows_the_extension() {
+        assert_eq!(layout_for(Path::new("a.JSON")), Some(Layout::Json));
+        assert_eq!(layout_for(Path::new("a.ndjson")), Some(Layout::Lines));
+        assert_eq!(layout_for(Path::new("a.txt")), None);
+    }
+}
