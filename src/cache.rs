@@ -42,8 +42,12 @@ pub struct CacheStats {
 impl Cache {
     /// Opens (creating) the cache directory.
     pub fn open(dir: &Path) -> anyhow::Result<Cache> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create the cache directory {}: {e} (use --cache-dir DIR or --no-cache)", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the cache directory {}: {e} (use --cache-dir DIR or --no-cache)",
+                dir.display()
+            )
+        })?;
         Ok(Cache { dir: dir.to_path_buf() })
     }
 
@@ -69,7 +73,10 @@ impl Cache {
         (entry.version == CACHE_FORMAT_VERSION).then(|| Completion {
             content: entry.content,
             finish_reason: entry.finish_reason,
-            usage: TokenUsage { prompt_tokens: entry.prompt_tokens, completion_tokens: entry.completion_tokens },
+            usage: TokenUsage {
+                prompt_tokens: entry.prompt_tokens,
+                completion_tokens: entry.completion_tokens,
+            },
         })
     }
 
@@ -142,7 +149,9 @@ pub fn parse_age(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not an age; write e.g. 30d, 12h, 45m"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not an age; write e.g. 30d, 12h, 45m"))?;
     let secs = match unit {
         "d" => n * 86_400,
         "h" => n * 3_600,
@@ -158,7 +167,14 @@ mod tests {
     use super::*;
 
     fn completion() -> Completion {
-        Completion { content: "{\"a\":1}".into(), finish_reason: Some("stop".into()), usage: TokenUsage { prompt_tokens: 10, completion_tokens: 3 } }
+        Completion {
+            content: "{\"a\":1}".into(),
+            finish_reason: Some("stop".into()),
+            usage: TokenUsage {
+                prompt_tokens: 10,
+                completion_tokens: 3,
+            },
+        }
     }
 
     #[test]
@@ -171,7 +187,10 @@ mod tests {
         cache.put(&key, &completion()).unwrap();
         assert_eq!(cache.get(&key), Some(completion()));
         assert_ne!(key, Cache::key("http://b/v1", &body));
-        assert_ne!(key, Cache::key("http://a/v1", &serde_json::json!({"model": "m2", "messages": []})));
+        assert_ne!(
+            key,
+            Cache::key("http://a/v1", &serde_json::json!({"model": "m2", "messages": []}))
+        );
         assert_eq!(cache.stats().unwrap().entries, 1);
     }
 
@@ -192,7 +211,9 @@ mod tests {
     fn prune_removes_old_entries_only() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
-        cache.put(&Cache::key("e", &serde_json::json!(1)), &completion()).unwrap();
+        cache
+            .put(&Cache::key("e", &serde_json::json!(1)), &completion())
+            .unwrap();
         assert_eq!(cache.prune(Duration::from_secs(3600)).unwrap().entries, 0);
         assert_eq!(cache.prune(Duration::ZERO).unwrap().entries, 1);
         assert_eq!(cache.stats().unwrap().entries, 0);

@@ -16,7 +16,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "postcall", version, about = "Post-call metrics for call transcripts, from any OpenAI-compatible LLM endpoint")]
+#[command(
+    name = "postcall",
+    version,
+    about = "Post-call metrics for call transcripts, from any OpenAI-compatible LLM endpoint"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::prompt::{SCHEMA_CLOSE, SCHEMA_OPEN, TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN};
 
@@ -106,16 +106,20 @@ impl FakeServer {
             stop: AtomicBool::new(false),
         });
         let accept_state = Arc::clone(&state);
-        std::thread::Builder::new().name("fake-llm-accept".into()).spawn(move || {
-            for stream in listener.incoming() {
-                if accept_state.stop.load(Ordering::Relaxed) {
-                    break;
+        std::thread::Builder::new()
+            .name("fake-llm-accept".into())
+            .spawn(move || {
+                for stream in listener.incoming() {
+                    if accept_state.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let state = Arc::clone(&accept_state);
+                    let _ = std::thread::Builder::new()
+                        .name("fake-llm-conn".into())
+                        .spawn(move || serve(stream, &state));
                 }
-                let Ok(stream) = stream else { continue };
-                let state = Arc::clone(&accept_state);
-                let _ = std::thread::Builder::new().name("fake-llm-conn".into()).spawn(move || serve(stream, &state));
-            }
-        })?;
+            })?;
         Ok(FakeServer { addr, state })
     }
 
@@ -153,19 +157,30 @@ fn serve(stream: TcpStream, state: &State) {
     });
     let mut writer = stream;
     loop {
-        let Some((path, headers, body)) = read_request(&mut reader) else { return };
+        let Some((path, headers, body)) = read_request(&mut reader) else {
+            return;
+        };
         if state.stop.load(Ordering::Relaxed) {
             return;
         }
         match respond(state, &path, &headers, &body) {
             Reply::Drop => return,
             Reply::Http { status, headers, body } => {
-                let mut out = format!("HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", reason(status), body.len());
+                let mut out = format!(
+                    "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                    reason(status),
+                    body.len()
+                );
                 for (k, v) in headers {
                     out.push_str(&format!("{k}: {v}\r\n"));
                 }
                 out.push_str("\r\n");
-                if writer.write_all(out.as_bytes()).and_then(|_| writer.write_all(body.as_bytes())).and_then(|_| writer.flush()).is_err() {
+                if writer
+                    .write_all(out.as_bytes())
+                    .and_then(|_| writer.write_all(body.as_bytes()))
+                    .and_then(|_| writer.flush())
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -204,12 +219,20 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<(Strin
 }
 
 enum Reply {
-    Http { status: u16, headers: Vec<(String, String)>, body: String },
+    Http {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     Drop,
 }
 
 fn json_reply(status: u16, body: Value) -> Reply {
-    Reply::Http { status, headers: vec![], body: body.to_string() }
+    Reply::Http {
+        status,
+        headers: vec![],
+        body: body.to_string(),
+    }
 }
 
 fn reason(status: u16) -> &'static str {
@@ -239,7 +262,11 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
         return json_reply(400, json!({"error": {"message": "body is not JSON"}}));
     };
     if state.config.record {
-        state.recorded.lock().expect("recorded lock").push(RecordedRequest { path: path.to_string(), headers: headers.to_vec(), body: request.clone() });
+        state.recorded.lock().expect("recorded lock").push(RecordedRequest {
+            path: path.to_string(),
+            headers: headers.to_vec(),
+            body: request.clone(),
+        });
     }
     let cfg = &state.config;
     if let Some(refuse) = cfg.refuse {
@@ -247,12 +274,27 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
             // Echoes the key it was sent, as some providers and proxies do, so tests can
             // check that postcall redacts it.
             Refuse::Auth => {
-                let key = headers.iter().find(|(k, _)| k == "authorization" || k == "api-key").map_or("", |(_, v)| v.trim_start_matches("Bearer "));
-                json_reply(401, json!({"error": {"message": format!("Incorrect API key provided: {key}."), "type": "invalid_request_error", "code": "invalid_api_key"}}))
+                let key = headers
+                    .iter()
+                    .find(|(k, _)| k == "authorization" || k == "api-key")
+                    .map_or("", |(_, v)| v.trim_start_matches("Bearer "));
+                json_reply(
+                    401,
+                    json!({"error": {"message": format!("Incorrect API key provided: {key}."), "type": "invalid_request_error", "code": "invalid_api_key"}}),
+                )
             }
-            Refuse::Quota => json_reply(429, json!({"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "code": "insufficient_quota"}})),
-            Refuse::ModelNotFound => json_reply(404, json!({"error": {"message": format!("The model `{}` does not exist or you do not have access to it.", request["model"].as_str().unwrap_or("?")), "code": "model_not_found"}})),
-            Refuse::SchemaUnsupported => json_reply(400, json!({"error": {"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "param": "response_format"}})),
+            Refuse::Quota => json_reply(
+                429,
+                json!({"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "code": "insufficient_quota"}}),
+            ),
+            Refuse::ModelNotFound => json_reply(
+                404,
+                json!({"error": {"message": format!("The model `{}` does not exist or you do not have access to it.", request["model"].as_str().unwrap_or("?")), "code": "model_not_found"}}),
+            ),
+            Refuse::SchemaUnsupported => json_reply(
+                400,
+                json!({"error": {"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "param": "response_format"}}),
+            ),
         };
     }
     if let Some(rate) = cfg.rate_limit {
@@ -278,24 +320,41 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     };
     if hit(cfg.rate_429_seconds) {
         stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-        return Reply::Http { status: 429, headers: vec![("retry-after".into(), "1".into())], body: json!({"error": {"message": "Rate limit reached"}}).to_string() };
+        return Reply::Http {
+            status: 429,
+            headers: vec![("retry-after".into(), "1".into())],
+            body: json!({"error": {"message": "Rate limit reached"}}).to_string(),
+        };
     }
     if hit(cfg.rate_429_date) {
         stats.rate_limited.fetch_add(1, Ordering::Relaxed);
         let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
-        let date = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&when).unwrap_or_default();
-        return Reply::Http { status: 429, headers: vec![("retry-after".into(), date)], body: json!({"error": {"message": "Rate limit reached"}}).to_string() };
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&when)
+            .unwrap_or_default();
+        return Reply::Http {
+            status: 429,
+            headers: vec![("retry-after".into(), date)],
+            body: json!({"error": {"message": "Rate limit reached"}}).to_string(),
+        };
     }
     if hit(cfg.rate_5xx) {
         let status = if n % 2 == 0 { 500 } else { 503 };
-        return json_reply(status, json!({"error": {"message": "The server had an error while processing your request."}}));
+        return json_reply(
+            status,
+            json!({"error": {"message": "The server had an error while processing your request."}}),
+        );
     }
     if hit(cfg.rate_drop) {
         return Reply::Drop;
     }
     let stalled = hit(cfg.rate_stall);
     // Uniform in latency ± jitter.
-    let delay = if cfg.jitter.is_zero() { cfg.latency } else { cfg.latency.saturating_sub(cfg.jitter) + cfg.jitter.mul_f64(unit_hash(cfg.seed, n, 2) * 2.0) };
+    let delay = if cfg.jitter.is_zero() {
+        cfg.latency
+    } else {
+        cfg.latency.saturating_sub(cfg.jitter) + cfg.jitter.mul_f64(unit_hash(cfg.seed, n, 2) * 2.0)
+    };
     if stalled {
         std::thread::sleep(cfg.stall);
     } else if !delay.is_zero() {
@@ -304,7 +363,9 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
 
     let answer = answer_for(&request, cfg, n);
     stats.answered.fetch_add(1, Ordering::Relaxed);
-    let prompt_chars: usize = request["messages"].as_array().map_or(0, |m| m.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum());
+    let prompt_chars: usize = request["messages"].as_array().map_or(0, |m| {
+        m.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum()
+    });
     let usage = json!({"prompt_tokens": prompt_chars.div_ceil(4), "completion_tokens": answer.len().div_ceil(4), "total_tokens": prompt_chars.div_ceil(4) + answer.len().div_ceil(4)});
     let uses_tools = request.get("tools").is_some();
     let message = if uses_tools {
@@ -312,20 +373,27 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     } else {
         json!({"role": "assistant", "content": answer})
     };
-    json_reply(200, json!({
-        "id": format!("chatcmpl-fake-{n}"),
-        "object": "chat.completion",
-        "model": request["model"],
-        "choices": [{"index": 0, "message": message, "finish_reason": if uses_tools { "tool_calls" } else { "stop" }}],
-        "usage": usage,
-    }))
+    json_reply(
+        200,
+        json!({
+            "id": format!("chatcmpl-fake-{n}"),
+            "object": "chat.completion",
+            "model": request["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": if uses_tools { "tool_calls" } else { "stop" }}],
+            "usage": usage,
+        }),
+    )
 }
 
 /// The answer text for a request: malformed on some first asks, otherwise the pure
 /// [`fake_answer`] of its transcript and schema.
 fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> String {
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
-    let text: String = messages.iter().filter_map(|m| m["content"].as_str()).collect::<Vec<_>>().join("\n");
+    let text: String = messages
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let transcript = transcript_in(&text);
     let schema = request
         .pointer("/response_format/json_schema/schema")
@@ -363,7 +431,11 @@ fn malformed(answer: &Value, n: u64) -> String {
                     }
                 }
             }
-            if kind == 1 { format!("```json\n{bad}\n```") } else { bad.to_string() }
+            if kind == 1 {
+                format!("```json\n{bad}\n```")
+            } else {
+                bad.to_string()
+            }
         }
     }
 }
@@ -383,21 +455,29 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
 /// transcript text, so tests can recompute what every call should hold.
 pub fn fake_answer(schema: &Value, transcript: &str) -> Value {
     let mut out = serde_json::Map::new();
-    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return Value::Object(out) };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return Value::Object(out);
+    };
     for (id, prop) in props {
         let h = hash64(transcript, id);
         if id == "summary" && prop.get("properties").is_none() {
             out.insert(id.clone(), json!(format!("Summary {:08x}", h as u32)));
             continue;
         }
-        let Some(fields) = prop.get("properties").and_then(Value::as_object) else { continue };
+        let Some(fields) = prop.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
         let mut answer = serde_json::Map::new();
         let applicable = h % 5 != 0;
         if fields.contains_key("applicable") {
             answer.insert("applicable".into(), json!(applicable));
         }
         answer.insert("reasoning".into(), json!(format!("Because {:06x}.", h & 0xff_ffff)));
-        let value = if fields.contains_key("applicable") && !applicable { Value::Null } else { value_for(&fields["value"], h) };
+        let value = if fields.contains_key("applicable") && !applicable {
+            Value::Null
+        } else {
+            value_for(&fields["value"], h)
+        };
         answer.insert("value".into(), value);
         answer.insert("confidence".into(), json!(((h >> 8) % 101) as f64 / 100.0));
         out.insert(id.clone(), Value::Object(answer));
@@ -432,10 +512,19 @@ fn value_for(schema: &Value, h: u64) -> Value {
         "boolean" => json!(h & 1 == 1),
         "array" => {
             if let Some(choices) = schema.pointer("/items/enum").and_then(Value::as_array) {
-                let picked: Vec<&Value> = choices.iter().enumerate().filter(|(i, _)| (h >> i) & 1 == 1).map(|(_, c)| c).collect();
+                let picked: Vec<&Value> = choices
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| (h >> i) & 1 == 1)
+                    .map(|(_, c)| c)
+                    .collect();
                 json!(picked)
             } else {
-                json!((0..(h % 3)).map(|i| format!("item {:04x}", (h >> (i * 16)) & 0xffff)).collect::<Vec<_>>())
+                json!(
+                    (0..(h % 3))
+                        .map(|i| format!("item {:04x}", (h >> (i * 16)) & 0xffff))
+                        .collect::<Vec<_>>()
+                )
             }
         }
         _ if schema["format"] == "date-time" || schema["format"] == "date" => {

@@ -8,7 +8,7 @@
 
 use crate::llm::Message;
 use crate::spec::{Metric, Spec, StructuredOutput, Summary};
-use crate::transcript::{estimate_tokens_for_chars, Call, Turn};
+use crate::transcript::{Call, Turn, estimate_tokens_for_chars};
 use crate::validate::describe_allowed;
 
 /// Marks around the transcript. Lines inside that look like the closing mark are
@@ -92,7 +92,10 @@ pub fn render_transcript(call: &Call, options: PromptOptions, cut: Option<&Cut>)
     s.push('\n');
     for (i, turn) in call.turns.iter().enumerate() {
         if let Some(cut) = cut.filter(|c| c.at == i) {
-            s.push_str(&format!("[… {} turns (~{} tokens) cut from the middle of this call …]\n", cut.turns, cut.tokens));
+            s.push_str(&format!(
+                "[… {} turns (~{} tokens) cut from the middle of this call …]\n",
+                cut.turns, cut.tokens
+            ));
         }
         if options.all_speakers || turn.speaker.is_conversational() {
             push_turn(&mut s, turn, options);
@@ -131,19 +134,35 @@ fn push_turn(s: &mut String, turn: &Turn, options: PromptOptions) {
 pub fn render_questions(group: &Group<'_>, mode: StructuredOutput, schema: &serde_json::Value) -> String {
     let mut s = String::from("\nAnswer these questions about the call above.\n");
     for (i, metric) in group.metrics.iter().enumerate() {
-        s.push_str(&format!("\n{}. `{}` ({}{}): {}\n", i + 1, metric.id, describe_allowed(metric), if metric.required { "; required, never null" } else { "; null if the transcript does not say" }, metric.prompt.trim()));
+        s.push_str(&format!(
+            "\n{}. `{}` ({}{}): {}\n",
+            i + 1,
+            metric.id,
+            describe_allowed(metric),
+            if metric.required {
+                "; required, never null"
+            } else {
+                "; null if the transcript does not say"
+            },
+            metric.prompt.trim()
+        ));
         if let Some(cond) = &metric.applies_when {
             s.push_str(&format!("   Applies when: {}\n", cond.trim()));
         }
     }
     if let Some(summary) = group.summary {
-        s.push_str(&format!("\nAlso fill `summary` (a string): {}\n", summary.prompt.trim()));
+        s.push_str(&format!(
+            "\nAlso fill `summary` (a string): {}\n",
+            summary.prompt.trim()
+        ));
     }
     s.push_str("\nReply with one JSON object with a key per metric id");
     if group.summary.is_some() {
         s.push_str(" (and `summary`)");
     }
-    s.push_str(". Each metric's value is an object {\"reasoning\": string, \"value\": …, \"confidence\": number from 0 to 1}");
+    s.push_str(
+        ". Each metric's value is an object {\"reasoning\": string, \"value\": …, \"confidence\": number from 0 to 1}",
+    );
     if group.metrics.iter().any(|m| m.applies_when.is_some()) {
         s.push_str(", with \"applicable\": true or false first for metrics that have a condition");
     }
@@ -184,7 +203,12 @@ pub fn reask_message(problems: &[(&Metric, &str)], truncated: bool) -> String {
     if !problems.is_empty() {
         s.push_str("Some values in your answer are not valid:\n");
         for (metric, reason) in problems {
-            s.push_str(&format!("- `{}`: {} Allowed: {}.\n", metric.id, reason.trim_end_matches('.'), describe_allowed(metric)));
+            s.push_str(&format!(
+                "- `{}`: {} Allowed: {}.\n",
+                metric.id,
+                reason.trim_end_matches('.'),
+                describe_allowed(metric)
+            ));
         }
     }
     s.push_str("Reply again with the complete JSON object, every metric included, fixing these.");
@@ -235,8 +259,18 @@ pub fn truncate_call(call: &Call, max_tokens: u64) -> (Call, Option<Cut>) {
             j -= 1;
         }
     }
-    let cut = (j > i).then(|| Cut { at: head.len(), turns: j - i, tokens: spoken[i..j].iter().map(|t| tokens(t)).sum() });
+    let cut = (j > i).then(|| Cut {
+        at: head.len(),
+        turns: j - i,
+        tokens: spoken[i..j].iter().map(|t| tokens(t)).sum(),
+    });
     tail.reverse();
     head.extend(tail);
-    (Call { turns: head, ..call.clone() }, cut)
+    (
+        Call {
+            turns: head,
+            ..call.clone()
+        },
+        cut,
+    )
 }

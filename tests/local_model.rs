@@ -55,7 +55,9 @@ fn examples() -> PathBuf {
 fn llama_servers() -> Vec<u32> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
         if String::from_utf8_lossy(argv0).ends_with("llama-server") {
@@ -86,13 +88,18 @@ fn check_report(report: &Report, calls: usize) {
     assert!(report.postcall.usage.prompt_tokens > 0 && report.postcall.usage.completion_tokens > 0);
     for call in &report.calls {
         assert!(call.errors.is_empty(), "{}: {:?}", call.call_id, call.errors);
-        assert_eq!(call.metrics.keys().collect::<Vec<_>>(), ["call_outcome", "satisfaction_score", "follow_up_needed"]);
+        assert_eq!(
+            call.metrics.keys().collect::<Vec<_>>(),
+            ["call_outcome", "satisfaction_score", "follow_up_needed"]
+        );
         assert!(call.usage.prompt_tokens > 0);
         for (id, result) in &call.metrics {
             match result {
                 MetricResult::Ok { value, confidence, .. } => {
                     match (id.as_str(), value) {
-                        ("call_outcome", Value::Text(v)) => assert!(["resolved", "unresolved", "abandoned"].contains(&v.as_str())),
+                        ("call_outcome", Value::Text(v)) => {
+                            assert!(["resolved", "unresolved", "abandoned"].contains(&v.as_str()))
+                        }
                         ("satisfaction_score", Value::Int(v)) => assert!((1..=5).contains(v)),
                         ("follow_up_needed", Value::Bool(_)) => {}
                         other => panic!("{}: wrong type {other:?}", call.call_id),
@@ -100,7 +107,9 @@ fn check_report(report: &Report, calls: usize) {
                     assert!(confidence.is_none_or(|c| (0.0..=1.0).contains(&c)));
                 }
                 MetricResult::Null { .. } | MetricResult::NotApplicable { .. } => {}
-                MetricResult::Invalid { reason, raw } => assert!(!reason.is_empty() && !raw.is_empty(), "{}: {id}", call.call_id),
+                MetricResult::Invalid { reason, raw } => {
+                    assert!(!reason.is_empty() && !raw.is_empty(), "{}: {id}", call.call_id)
+                }
             }
         }
     }
@@ -112,11 +121,26 @@ fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
     installed();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
-    for (strategy, mode) in [("per_call", "json_schema"), ("per_call", "json_object"), ("per_metric", "json_schema"), ("per_metric", "json_object")] {
+    for (strategy, mode) in [
+        ("per_call", "json_schema"),
+        ("per_call", "json_object"),
+        ("per_metric", "json_schema"),
+        ("per_metric", "json_object"),
+    ] {
         let out = dir.path().join(format!("{strategy}-{mode}.json"));
         let started = Instant::now();
         let output = postcall(dir.path())
-            .args(["run", "-m", "metrics.yaml", "--limit", "3", "--no-cache", "--quiet", "--max-tokens", "512"])
+            .args([
+                "run",
+                "-m",
+                "metrics.yaml",
+                "--limit",
+                "3",
+                "--no-cache",
+                "--quiet",
+                "--max-tokens",
+                "512",
+            ])
             .args(["--strategy", strategy, "--structured-output", mode, "-o"])
             .arg(&out)
             .arg(examples())
@@ -128,7 +152,11 @@ fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
         check_report(&report, 3);
         let per_call = if strategy == "per_call" { 1 } else { 3 };
         assert!(report.postcall.usage.requests >= 3 * per_call, "{strategy}/{mode}");
-        eprintln!("{strategy}/{mode}: 3 calls in {:.1} s, {} requests", started.elapsed().as_secs_f64(), report.postcall.usage.requests);
+        eprintln!(
+            "{strategy}/{mode}: 3 calls in {:.1} s, {} requests",
+            started.elapsed().as_secs_f64(),
+            report.postcall.usage.requests
+        );
         assert_no_server_left();
     }
 }
@@ -141,8 +169,16 @@ fn no_server_is_left_after_a_failed_run() {
     std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
     std::fs::create_dir(dir.path().join("calls")).unwrap();
     std::fs::write(dir.path().join("calls/broken.json"), "{ not json").unwrap();
-    let output = postcall(dir.path()).args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = postcall(dir.path())
+        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("no calls to evaluate"));
     assert_no_server_left();
 }
@@ -154,7 +190,19 @@ fn no_server_is_left_after_ctrl_c_and_the_report_says_incomplete() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
     let mut child = postcall(dir.path())
-        .args(["run", "-m", "metrics.yaml", "--no-cache", "--quiet", "--strategy", "per_metric", "--concurrency", "1", "-o", "r.json"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "--no-cache",
+            "--quiet",
+            "--strategy",
+            "per_metric",
+            "--concurrency",
+            "1",
+            "-o",
+            "r.json",
+        ])
         .arg(examples())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -20,13 +20,16 @@ fn main() {
             "--malformed-rate" => config.rate_malformed = fraction(&value()),
             "--seed" => config.seed = number(&value()),
             "-h" | "--help" => {
-                println!("postcall-fake-llm [--port P] [--latency-ms MS] [--jitter-ms MS] [--error-rate F] [--rate-limit RPS] [--malformed-rate F] [--seed N]");
+                println!(
+                    "postcall-fake-llm [--port P] [--latency-ms MS] [--jitter-ms MS] [--error-rate F] [--rate-limit RPS] [--malformed-rate F] [--seed N]"
+                );
                 return;
             }
             other => die(&format!("unknown flag {other}; see --help")),
         }
     }
-    let server = FakeServer::start_on(config, port).unwrap_or_else(|e| die(&format!("cannot listen on 127.0.0.1:{port}: {e}")));
+    let server =
+        FakeServer::start_on(config, port).unwrap_or_else(|e| die(&format!("cannot listen on 127.0.0.1:{port}: {e}")));
     println!("{}", server.base_url());
     loop {
         std::thread::sleep(Duration::from_secs(3600));
@@ -38,11 +41,17 @@ fn number(s: &str) -> u64 {
 }
 
 fn fraction(s: &str) -> f64 {
-    s.parse::<f64>().ok().filter(|f| (0.0..=1.0).contains(f)).unwrap_or_else(|| die(&format!("`{s}` is not a fraction 0..1")))
+    s.parse::<f64>()
+        .ok()
+        .filter(|f| (0.0..=1.0).contains(f))
+        .unwrap_or_else(|| die(&format!("`{s}` is not a fraction 0..1")))
 }
 
 fn fraction_or_rate(s: &str) -> f64 {
-    s.parse::<f64>().ok().filter(|f| *f > 0.0).unwrap_or_else(|| die(&format!("`{s}` is not a positive rate")))
+    s.parse::<f64>()
+        .ok()
+        .filter(|f| *f > 0.0)
+        .unwrap_or_else(|| die(&format!("`{s}` is not a positive rate")))
 }
 
 fn die(message: &str) -> ! {

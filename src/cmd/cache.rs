@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cache::{parse_age, Cache, DEFAULT_DIR};
+use crate::cache::{Cache, DEFAULT_DIR, parse_age};
 use crate::cli::exit;
 
 #[derive(Debug, clap::Args)]
@@ -32,11 +32,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
         Action::Stats => {
             let stats = cache.stats()?;
-            println!("{}: {} entries, {}", dir.display(), stats.entries, human_bytes(stats.bytes));
+            println!(
+                "{}: {} entries, {}",
+                dir.display(),
+                stats.entries,
+                human_bytes(stats.bytes)
+            );
         }
         Action::Prune { older_than } => {
             let removed = cache.prune(older_than)?;
-            println!("{}: removed {} entries ({})", dir.display(), removed.entries, human_bytes(removed.bytes));
+            println!(
+                "{}: removed {} entries ({})",
+                dir.display(),
+                removed.entries,
+                human_bytes(removed.bytes)
+            );
         }
     }
     Ok(ExitCode::from(exit::OK))

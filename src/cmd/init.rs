@@ -28,11 +28,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     if args.list {
-        let width = templates::TEMPLATES
-            .iter()
-            .map(|t| t.name.len())
-            .max()
-            .unwrap_or(0);
+        let width = templates::TEMPLATES.iter().map(|t| t.name.len()).max().unwrap_or(0);
         for t in templates::TEMPLATES {
             let default = if t.name == templates::DEFAULT_TEMPLATE {
                 " (default)"
@@ -43,8 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let template =
-        templates::find(&args.template).context("unknown template; see `postcall init --list`")?;
+    let template = templates::find(&args.template).context("unknown template; see `postcall init --list`")?;
     if args.path.as_os_str() == "-" {
         out.write_all(template.text.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
@@ -62,9 +57,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             template.name
         ),
         Err(e) => {
-            return Err(e).with_context(|| {
-                format!("cannot create {shown}; check that its directory exists and is writable")
-            });
+            return Err(e)
+                .with_context(|| format!("cannot create {shown}; check that its directory exists and is writable"));
         }
     };
     file.write_all(template.text.as_bytes())

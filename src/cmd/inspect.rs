@@ -81,13 +81,7 @@ pub fn write_table(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
     let headers = ["SOURCE", "FORMAT", "CALL ID", "TURNS", "CHARS", "TOKENS"];
     if !catalog.entries.is_empty() {
         let width = |header: &str, cell: &dyn Fn(&CallEntry) -> usize| {
-            catalog
-                .entries
-                .iter()
-                .map(cell)
-                .max()
-                .unwrap_or(0)
-                .max(header.len())
+            catalog.entries.iter().map(cell).max().unwrap_or(0).max(header.len())
         };
         let source_w = width(headers[0], &|e| e.source_display.chars().count());
         let format_w = width(headers[1], &|e| e.format.name().len());
@@ -255,10 +249,7 @@ mod tests {
             ..Catalog::default()
         };
         let text = render(&catalog);
-        assert!(
-            text.contains("errors (1):\n  a.jsonl:2:5: invalid JSON: x\n"),
-            "{text}"
-        );
+        assert!(text.contains("errors (1):\n  a.jsonl:2:5: invalid JSON: x\n"), "{text}");
         assert!(text.contains("skipped 3 non-JSON file(s)"), "{text}");
         assert_eq!(totals(&catalog).errors, 1);
     }

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use crate::cli::exit;
 use crate::evaluate::plan_groups;
 use crate::llm::config::{self, EndpointConfig, EndpointFlags, ProcessEnv};
-use crate::llm::request::{build_body, ChatRequest};
-use crate::prompt::{build_messages, Group, PromptOptions};
+use crate::llm::request::{ChatRequest, build_body};
+use crate::prompt::{Group, PromptOptions, build_messages};
 use crate::spec::{self, Strategy, StructuredOutput};
 use crate::transcript::{Catalog, Format, LoadOptions, SpeakerMap};
 
@@ -60,7 +60,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
     }
-    let options = LoadOptions { format: args.transcript_format, speaker_map: args.speaker_map.clone() };
+    let options = LoadOptions {
+        format: args.transcript_format,
+        speaker_map: args.speaker_map.clone(),
+    };
     let catalog = Catalog::scan(std::slice::from_ref(&args.call), &options);
     if let Some(error) = catalog.errors.first() {
         anyhow::bail!("{error}");
@@ -68,7 +71,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let index = match &args.call_id {
         Some(id) => catalog.entries.iter().position(|e| &e.id == id).ok_or_else(|| {
             let ids: Vec<&str> = catalog.entries.iter().map(|e| e.id.as_str()).take(10).collect();
-            anyhow::anyhow!("no call `{id}` in {}; it holds: {}", args.call.display(), ids.join(", "))
+            anyhow::anyhow!(
+                "no call `{id}` in {}; it holds: {}",
+                args.call.display(),
+                ids.join(", ")
+            )
         })?,
         None => 0,
     };
@@ -76,14 +83,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let call = catalog.load(index, &options)?;
 
     // The endpoint only shapes the body; without one configured, show a placeholder.
-    let flags = EndpointFlags { model: args.model.clone(), structured_output: args.structured_output, ..Default::default() };
+    let flags = EndpointFlags {
+        model: args.model.clone(),
+        structured_output: args.structured_output,
+        ..Default::default()
+    };
     let endpoint = config::resolve(&flags, &spec.llm, &ProcessEnv).unwrap_or_else(|_| {
         let mut e = EndpointConfig::for_tests("http://127.0.0.1/v1");
-        e.model = args.model.clone().or_else(|| spec.llm.model.clone()).unwrap_or_else(|| "MODEL".into());
-        e.structured_output = args.structured_output.or(spec.llm.structured_output).unwrap_or_default();
+        e.model = args
+            .model
+            .clone()
+            .or_else(|| spec.llm.model.clone())
+            .unwrap_or_else(|| "MODEL".into());
+        e.structured_output = args
+            .structured_output
+            .or(spec.llm.structured_output)
+            .unwrap_or_default();
         e
     });
-    let prompt_options = PromptOptions { timestamps: args.timestamps, all_speakers: args.all_speakers };
+    let prompt_options = PromptOptions {
+        timestamps: args.timestamps,
+        all_speakers: args.all_speakers,
+    };
     let groups = plan_groups(&spec, &endpoint.model);
     let mut out = String::new();
     for (n, plan) in groups.iter().enumerate() {
@@ -91,18 +112,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let summary = if plan.summary { spec.summary.as_ref() } else { None };
         let schema = spec::schema::answer_schema(&metrics, summary);
         let group = Group { metrics, summary };
-        let messages = build_messages(&spec, &call, None, &group, endpoint.structured_output, &schema, prompt_options);
+        let messages = build_messages(
+            &spec,
+            &call,
+            None,
+            &group,
+            endpoint.structured_output,
+            &schema,
+            prompt_options,
+        );
         if args.json {
-            let request = ChatRequest { model: plan.model.clone(), messages, schema, max_tokens: None };
+            let request = ChatRequest {
+                model: plan.model.clone(),
+                messages,
+                schema,
+                max_tokens: None,
+            };
             out.push_str(&serde_json::to_string_pretty(&build_body(&endpoint, &request))?);
             out.push('\n');
             continue;
         }
         if groups.len() > 1 {
-            out.push_str(&format!("=== request {} of {} (model {}) ===\n", n + 1, groups.len(), plan.model));
+            out.push_str(&format!(
+                "=== request {} of {} (model {}) ===\n",
+                n + 1,
+                groups.len(),
+                plan.model
+            ));
         }
         for message in messages {
-            out.push_str(&format!("--- {} ---\n{}\n", serde_json::to_value(message.role)?.as_str().unwrap_or("?"), message.content));
+            out.push_str(&format!(
+                "--- {} ---\n{}\n",
+                serde_json::to_value(message.role)?.as_str().unwrap_or("?"),
+                message.content
+            ));
         }
     }
     use std::io::Write;

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -16,13 +16,13 @@ use sha2::Digest;
 use crate::cache::{Cache, DEFAULT_DIR};
 use crate::cli::exit;
 use crate::evaluate::progress::Progress;
-use crate::evaluate::{self, plan_groups, Evaluation, Halt, LongCalls, Settings};
+use crate::evaluate::{self, Evaluation, Halt, LongCalls, Settings, plan_groups};
 use crate::llm::config::{self, EndpointFlags, Env, ProcessEnv};
 use crate::llm::local::{self, LocalServer};
-use crate::llm::{redact, Client};
+use crate::llm::{Client, redact};
 use crate::prompt::PromptOptions;
-use crate::report::summary::{render_summary, SummaryCounts};
-use crate::report::{self, CsvOptions, InputError, OutputFormat, RunHeader, Sink, Usage, REPORT_FORMAT_VERSION};
+use crate::report::summary::{SummaryCounts, render_summary};
+use crate::report::{self, CsvOptions, InputError, OutputFormat, REPORT_FORMAT_VERSION, RunHeader, Sink, Usage};
 use crate::spec::{self, Price, Spec, Strategy, StructuredOutput};
 use crate::transcript::{Catalog, Format, LoadOptions, SpeakerMap};
 
@@ -153,14 +153,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started_at = jiff::Timestamp::now();
 
     // Stage 1: everything that can fail fast.
-    let spec_bytes = std::fs::read(&args.metrics).with_context(|| format!("cannot read the metric file {}", args.metrics.display()))?;
+    let spec_bytes = std::fs::read(&args.metrics)
+        .with_context(|| format!("cannot read the metric file {}", args.metrics.display()))?;
     let (mut spec, warnings) = match spec::load_spec(&args.metrics) {
         Ok(loaded) => loaded,
         Err(errors) => {
             for error in &errors {
                 eprintln!("error: {error}");
             }
-            eprintln!("{} error(s) in {}; fix them and run again (`postcall validate {}` checks the file alone)", errors.len(), args.metrics.display(), args.metrics.display());
+            eprintln!(
+                "{} error(s) in {}; fix them and run again (`postcall validate {}` checks the file alone)",
+                errors.len(),
+                args.metrics.display(),
+                args.metrics.display()
+            );
             return Ok(ExitCode::from(exit::ERROR));
         }
     };
@@ -170,16 +176,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
     }
-    let outputs = if args.dry_run { Vec::new() } else { open_outputs(&args, &spec)? };
+    let outputs = if args.dry_run {
+        Vec::new()
+    } else {
+        open_outputs(&args, &spec)?
+    };
     let mut flags = endpoint_flags(&args);
     // Started after the outputs are opened (a bad path costs no server start) and stopped,
     // by drop, on every way out.
     let _local_server = match local_choice(&args, &spec, &ProcessEnv) {
         Some((server, model)) if !args.dry_run => {
-            let log_dir = args.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR)).parent().unwrap_or(Path::new(".")).join("logs");
+            let log_dir = args
+                .cache_dir
+                .as_deref()
+                .unwrap_or(Path::new(DEFAULT_DIR))
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("logs");
             let running = LocalServer::start(&server, &model, args.concurrency as usize, &log_dir)?;
             if !args.quiet {
-                eprintln!("using the local model {} (llama-server at {}, log in {})", model.display(), running.base_url, running.log.display());
+                eprintln!(
+                    "using the local model {} (llama-server at {}, log in {})",
+                    model.display(),
+                    running.base_url,
+                    running.log.display()
+                );
             }
             flags.base_url = Some(running.base_url.clone());
             flags.model.get_or_insert_with(|| local::LOCAL_MODEL_NAME.to_string());
@@ -196,7 +217,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(err) => return Err(err.into()),
     };
 
-    let load_options = LoadOptions { format: args.transcript_format, speaker_map: args.speaker_map.clone() };
+    let load_options = LoadOptions {
+        format: args.transcript_format,
+        speaker_map: args.speaker_map.clone(),
+    };
     let catalog = Catalog::scan(&args.paths, &load_options);
     for error in &catalog.errors {
         eprintln!("warning: skipping {error}");
@@ -205,7 +229,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {warning}");
     }
     let calls = select_calls(catalog.entries.len(), args.limit, args.sample, args.seed);
-    let default_model = endpoint.as_ref().map_or_else(|| "unknown".to_string(), |e| e.model.clone());
+    let default_model = endpoint
+        .as_ref()
+        .map_or_else(|| "unknown".to_string(), |e| e.model.clone());
     let groups = plan_groups(&spec, &default_model);
     let schemas: Vec<serde_json::Value> = groups
         .iter()
@@ -215,22 +241,50 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let price = endpoint.as_ref().and_then(|e| e.price);
-    let max_input_tokens = endpoint.as_ref().map_or(args.max_input_tokens.or(spec.llm.max_input_tokens).unwrap_or(config::DEFAULT_MAX_INPUT_TOKENS), |e| e.max_input_tokens);
+    let max_input_tokens = endpoint.as_ref().map_or(
+        args.max_input_tokens
+            .or(spec.llm.max_input_tokens)
+            .unwrap_or(config::DEFAULT_MAX_INPUT_TOKENS),
+        |e| e.max_input_tokens,
+    );
 
     if args.dry_run {
-        super::run_dry::print_dry_run(&spec, &catalog, &calls, &groups, &schemas, endpoint.as_ref(), max_input_tokens, args.long_calls);
-        return Ok(ExitCode::from(if catalog.errors.is_empty() { exit::OK } else { exit::ERROR }));
+        super::run_dry::print_dry_run(
+            &spec,
+            &catalog,
+            &calls,
+            &groups,
+            &schemas,
+            endpoint.as_ref(),
+            max_input_tokens,
+            args.long_calls,
+        );
+        return Ok(ExitCode::from(if catalog.errors.is_empty() {
+            exit::OK
+        } else {
+            exit::ERROR
+        }));
     }
     let endpoint = endpoint.expect("resolved unless dry run");
     if calls.is_empty() {
         anyhow::bail!(
             "no calls to evaluate in {}: {} input error(s), {} non-JSON file(s) skipped (`postcall inspect` shows what was found)",
-            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             catalog.errors.len(),
             catalog.skipped_non_json
         );
     }
-    let cache = if args.no_cache { None } else { Some(Cache::open(args.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR)))?) };
+    let cache = if args.no_cache {
+        None
+    } else {
+        Some(Cache::open(
+            args.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR)),
+        )?)
+    };
     let header_base = RunHeader {
         version: env!("CARGO_PKG_VERSION").to_string(),
         report_format: REPORT_FORMAT_VERSION,
@@ -248,7 +302,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         invalid_values: 0,
         usage: Usage::default(),
         cost_usd: None,
-        input_errors: catalog.errors.iter().map(|e| InputError { source: e.source_display.clone(), message: e.message.clone() }).collect(),
+        input_errors: catalog
+            .errors
+            .iter()
+            .map(|e| InputError {
+                source: e.source_display.clone(),
+                message: e.message.clone(),
+            })
+            .collect(),
     };
     let input_errors = catalog.errors.len();
 
@@ -258,7 +319,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let client = Client::new(endpoint.clone(), args.concurrency as usize, args.max_retries)?;
     let progress = Progress::new(calls.len(), args.quiet, price);
     let mut sinks = outputs;
-    let head = report::ReportHead { header: &header_base, metrics: &spec.metrics, has_summary: spec.summary.is_some() };
+    let head = report::ReportHead {
+        header: &header_base,
+        metrics: &spec.metrics,
+        has_summary: spec.summary.is_some(),
+    };
     for sink in &mut sinks {
         sink.begin(&head)?;
     }
@@ -269,12 +334,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_reask: args.max_reask,
         long_calls: args.long_calls,
         max_input_tokens,
-        prompt_options: PromptOptions { timestamps: args.timestamps, all_speakers: args.all_speakers },
+        prompt_options: PromptOptions {
+            timestamps: args.timestamps,
+            all_speakers: args.all_speakers,
+        },
         load_options,
         refresh: args.refresh,
     };
     let total = calls.len();
-    let eval = Evaluation { spec, catalog, client, cache, groups, schemas, calls, settings };
+    let eval = Evaluation {
+        spec,
+        catalog,
+        client,
+        cache,
+        groups,
+        schemas,
+        calls,
+        settings,
+    };
     let outcome = evaluate::run(eval, Arc::clone(&halt), &progress, |call| {
         counts.add(&call);
         for sink in &mut sinks {
@@ -298,7 +375,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for sink in sinks {
         sink.finish(&header)?;
     }
-    eprint!("{}", render_summary(&spec_for_report.metrics, &counts, &header, started.elapsed()));
+    eprint!(
+        "{}",
+        render_summary(&spec_for_report.metrics, &counts, &header, started.elapsed())
+    );
 
     if let Some(refusal) = &outcome.refusal {
         eprintln!(
@@ -310,7 +390,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(exit::ERROR));
     }
     if outcome.interrupted {
-        eprintln!("interrupted: {} of {total} calls written; re-run the same command to finish (cached answers are not asked again)", outcome.calls_done);
+        eprintln!(
+            "interrupted: {} of {total} calls written; re-run the same command to finish (cached answers are not asked again)",
+            outcome.calls_done
+        );
         return Ok(ExitCode::from(exit::INTERRUPTED));
     }
     let missing_required: u64 = spec_for_report
@@ -321,7 +404,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|c| c.missing)
         .sum();
     if args.strict && (counts.invalid_values() > 0 || missing_required > 0) {
-        eprintln!("--strict: {} invalid value(s), {missing_required} required value(s) missing", counts.invalid_values());
+        eprintln!(
+            "--strict: {} invalid value(s), {missing_required} required value(s) missing",
+            counts.invalid_values()
+        );
         return Ok(ExitCode::from(exit::CHECK_FAILED));
     }
     if counts.failed_calls() > 0 || input_errors > 0 {
@@ -340,8 +426,16 @@ fn local_choice(args: &Args, spec: &Spec, env: &dyn Env) -> Option<(PathBuf, Pat
     if args.local_model.is_none() && (explicit_url || (configured.is_none() && installed.is_none())) {
         return None;
     }
-    let default_server = || installed.as_ref().map(|(s, _)| s.clone()).or_else(|| local::install_dir().map(|d| d.join("bin/llama-server")));
-    let server = configured.and_then(|l| l.server.clone()).map(PathBuf::from).or_else(default_server)?;
+    let default_server = || {
+        installed
+            .as_ref()
+            .map(|(s, _)| s.clone())
+            .or_else(|| local::install_dir().map(|d| d.join("bin/llama-server")))
+    };
+    let server = configured
+        .and_then(|l| l.server.clone())
+        .map(PathBuf::from)
+        .or_else(default_server)?;
     let model = args
         .local_model
         .clone()
@@ -369,9 +463,16 @@ fn endpoint_flags(args: &Args) -> EndpointFlags {
 
 /// Opens every output before any request, so a bad path fails before money is spent.
 fn open_outputs(args: &Args, _spec: &Spec) -> anyhow::Result<Vec<Box<dyn Sink>>> {
-    let csv = CsvOptions { bom: args.csv_bom, detail: args.csv_detail };
+    let csv = CsvOptions {
+        bom: args.csv_bom,
+        detail: args.csv_detail,
+    };
     if args.outputs.is_empty() {
-        return Ok(vec![report::open_sink(Path::new("-"), args.format.unwrap_or(OutputFormat::Jsonl), &csv)?]);
+        return Ok(vec![report::open_sink(
+            Path::new("-"),
+            args.format.unwrap_or(OutputFormat::Jsonl),
+            &csv,
+        )?]);
     }
     args.outputs
         .iter()

@@ -1,11 +1,11 @@
 //! `postcall run --dry-run`: what a run would send and cost, without sending anything.
 
 use crate::evaluate::{GroupPlan, LongCalls};
-use crate::llm::config::cost;
 use crate::llm::EndpointConfig;
+use crate::llm::config::cost;
 use crate::prompt::{self, Group, PromptOptions};
 use crate::spec::{Spec, StructuredOutput};
-use crate::transcript::{estimate_tokens_for_chars, Call, Catalog, Format};
+use crate::transcript::{Call, Catalog, Format, estimate_tokens_for_chars};
 
 /// Rough output size of one answered metric (reasoning sentence + value + confidence).
 const OUTPUT_TOKENS_PER_METRIC: u64 = 80;
@@ -24,7 +24,13 @@ pub fn print_dry_run(
 ) {
     let mode = endpoint.map_or(StructuredOutput::JsonSchema, |e| e.structured_output);
     // The fixed part of each request: system message and questions around an empty transcript.
-    let empty = Call { id: String::new(), source: String::new(), format: Format::Generic, started_at: None, turns: vec![] };
+    let empty = Call {
+        id: String::new(),
+        source: String::new(),
+        format: Format::Generic,
+        started_at: None,
+        turns: vec![],
+    };
     let overhead: Vec<u64> = groups
         .iter()
         .zip(schemas)
@@ -41,7 +47,9 @@ pub fn print_dry_run(
         .collect();
     let output_per_call: u64 = groups
         .iter()
-        .map(|g| g.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if g.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 })
+        .map(|g| {
+            g.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if g.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 }
+        })
         .sum();
     let (mut input, mut long, mut asked) = (0u64, 0usize, 0usize);
     for &index in calls {
@@ -61,8 +69,17 @@ pub fn print_dry_run(
     let output = output_per_call * asked as u64;
     let requests = asked * groups.len();
     println!("dry run: nothing was sent");
-    println!("  calls           {} ({} input error(s), {} non-JSON file(s) skipped)", calls.len(), catalog.errors.len(), catalog.skipped_non_json);
-    println!("  requests        {requests} ({} per call, {} strategy; re-asks not counted)", groups.len(), strategy_name(spec));
+    println!(
+        "  calls           {} ({} input error(s), {} non-JSON file(s) skipped)",
+        calls.len(),
+        catalog.errors.len(),
+        catalog.skipped_non_json
+    );
+    println!(
+        "  requests        {requests} ({} per call, {} strategy; re-asks not counted)",
+        groups.len(),
+        strategy_name(spec)
+    );
     println!("  input tokens    ~{input} (estimated)");
     println!("  output tokens   ~{output} (estimated, ~{OUTPUT_TOKENS_PER_METRIC} per metric)");
     match endpoint.and_then(|e| e.price) {
@@ -74,7 +91,10 @@ pub fn print_dry_run(
         ),
         None => println!("  cost            unknown: pass --price IN,OUT (USD per million tokens) or set llm.price"),
     }
-    println!("  long calls      {long} over max_input_tokens {max_input_tokens} (--long-calls {})", long_calls_name(long_calls));
+    println!(
+        "  long calls      {long} over max_input_tokens {max_input_tokens} (--long-calls {})",
+        long_calls_name(long_calls)
+    );
     if let Some(endpoint) = endpoint {
         println!("  endpoint        {} model {}", endpoint.base_url, endpoint.model);
     }

@@ -38,10 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         // File order, whatever order the flags came in: the schema is the same either way.
-        spec.metrics
-            .iter()
-            .filter(|m| args.metric.contains(&m.id))
-            .collect()
+        spec.metrics.iter().filter(|m| args.metric.contains(&m.id)).collect()
     };
     let summary = if args.metric.is_empty() {
         spec.summary.as_ref()

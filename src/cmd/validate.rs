@@ -99,16 +99,9 @@ pub fn render_table(spec: &Spec) -> String {
     let mut rows = vec![header.to_vec()];
     for m in &spec.metrics {
         let options = match &m.kind {
-            MetricKind::Enum { choices }
-            | MetricKind::List {
-                choices: Some(choices),
-            } => choices.join(", "),
-            MetricKind::Integer {
-                range: Some([lo, hi]),
-            } => format!("{lo}..{hi}"),
-            MetricKind::Number {
-                range: Some([lo, hi]),
-            } => format!("{lo}..{hi}"),
+            MetricKind::Enum { choices } | MetricKind::List { choices: Some(choices) } => choices.join(", "),
+            MetricKind::Integer { range: Some([lo, hi]) } => format!("{lo}..{hi}"),
+            MetricKind::Number { range: Some([lo, hi]) } => format!("{lo}..{hi}"),
             _ => "-".into(),
         };
         let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
@@ -119,10 +112,7 @@ pub fn render_table(spec: &Spec) -> String {
             yes_no(m.required),
             yes_no(m.applies_when.is_some()),
             m.model.clone().unwrap_or_else(|| "-".into()),
-            truncate(
-                &m.prompt.split_whitespace().collect::<Vec<_>>().join(" "),
-                PROMPT_WIDTH,
-            ),
+            truncate(&m.prompt.split_whitespace().collect::<Vec<_>>().join(" "), PROMPT_WIDTH),
         ]);
     }
     let columns = rows[0].len();
@@ -135,10 +125,7 @@ pub fn render_table(spec: &Spec) -> String {
         for (c, cell) in row.iter().enumerate() {
             line.push_str(cell);
             if c + 1 < columns {
-                line.extend(std::iter::repeat_n(
-                    ' ',
-                    widths[c] - cell.chars().count() + 2,
-                ));
+                line.extend(std::iter::repeat_n(' ', widths[c] - cell.chars().count() + 2));
             }
         }
         out.push_str(line.trim_end());
@@ -173,27 +160,18 @@ metrics:
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(
-            lines[0].starts_with(
-                "ID       TYPE     CHOICES/RANGE        REQUIRED  APPLIES_WHEN  MODEL  PROMPT"
-            ),
+            lines[0].starts_with("ID       TYPE     CHOICES/RANGE        REQUIRED  APPLIES_WHEN  MODEL  PROMPT"),
             "{table}"
         );
         assert!(
-            lines[1].starts_with(
-                "outcome  enum     resolved, escalated  yes       no            -      What was"
-            ),
+            lines[1].starts_with("outcome  enum     resolved, escalated  yes       no            -      What was"),
             "{table}"
         );
         assert!(
-            lines[2].starts_with(
-                "score    integer  1..5                 no        yes           big    Rate"
-            ),
+            lines[2].starts_with("score    integer  1..5                 no        yes           big    Rate"),
             "{table}"
         );
         assert!(lines[2].ends_with('…'), "{table}");
-        assert_eq!(
-            lines[2].split("Rate").nth(1).unwrap().chars().count() + 4,
-            PROMPT_WIDTH
-        );
+        assert_eq!(lines[2].split("Rate").nth(1).unwrap().chars().count() + 4, PROMPT_WIDTH);
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
 use crate::llm::{ApiError, Client};
-use crate::prompt::{truncate_call, PromptOptions};
+use crate::prompt::{PromptOptions, truncate_call};
 use crate::report::{CallError, CallResult, MetricResult, Usage};
 use crate::spec::Spec;
 use crate::transcript::{Catalog, LoadOptions};
@@ -23,8 +23,8 @@ pub mod plan;
 pub mod progress;
 pub mod unit;
 
-pub use plan::{plan_groups, GroupPlan};
-use unit::{evaluate_unit, PreparedCall, UnitContext, UnitOutcome};
+pub use plan::{GroupPlan, plan_groups};
+use unit::{PreparedCall, UnitContext, UnitOutcome, evaluate_unit};
 
 /// How long in-flight requests may finish after a halt before reports are written anyway.
 pub const HALT_GRACE: Duration = Duration::from_secs(10);
@@ -165,10 +165,15 @@ pub fn run(
             }
             Event::Unit { pos, outcome } => (pos, outcome),
         };
-        let entry = assembling.entry(pos).or_insert_with(|| Assembly::new(&shared.eval, pos, groups_per_call));
+        let entry = assembling
+            .entry(pos)
+            .or_insert_with(|| Assembly::new(&shared.eval, pos, groups_per_call));
         entry.merge(outcome);
         if entry.remaining == 0 {
-            let result = assembling.remove(&pos).expect("entry present").finish(&shared.eval.spec);
+            let result = assembling
+                .remove(&pos)
+                .expect("entry present")
+                .finish(&shared.eval.spec);
             ready.insert(pos, result);
             while let Some(result) = ready.remove(&next_emit) {
                 usage.add(&result.usage);
@@ -223,7 +228,14 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
             Ok(call) => evaluate_unit(&ctx, call, &eval.groups[group_index], &eval.schemas[group_index]),
             // A call that cannot be asked fails once, on its first unit.
             Err(message) => UnitOutcome {
-                errors: if group_index == 0 { vec![CallError { metric: None, message: message.clone() }] } else { vec![] },
+                errors: if group_index == 0 {
+                    vec![CallError {
+                        metric: None,
+                        message: message.clone(),
+                    }]
+                } else {
+                    vec![]
+                },
                 ..UnitOutcome::default()
             },
         };
@@ -277,7 +289,10 @@ fn prepare(shared: &Shared, pos: usize) -> Arc<Result<PreparedCall, String>> {
 
 fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, String> {
     let index = eval.calls[pos];
-    let call = eval.catalog.load(index, &eval.settings.load_options).map_err(|e| e.to_string())?;
+    let call = eval
+        .catalog
+        .load(index, &eval.settings.load_options)
+        .map_err(|e| e.to_string())?;
     let tokens = call.estimated_tokens();
     let max = eval.settings.max_input_tokens;
     if tokens <= max {
@@ -287,7 +302,9 @@ fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, String> {
         LongCalls::Fail => Err(format!(
             "the transcript has ~{tokens} tokens, over max_input_tokens {max}: raise llm.max_input_tokens, or pass --long-calls truncate (keeps start and end) or --long-calls skip"
         )),
-        LongCalls::Skip => Err(format!("skipped: the transcript has ~{tokens} tokens, over max_input_tokens {max} (--long-calls skip)")),
+        LongCalls::Skip => Err(format!(
+            "skipped: the transcript has ~{tokens} tokens, over max_input_tokens {max} (--long-calls skip)"
+        )),
         LongCalls::Truncate => {
             let (call, cut) = truncate_call(&call, max);
             Ok(PreparedCall { call, cut })

@@ -17,7 +17,12 @@ pub struct GroupPlan {
 /// the summary riding with the default model's group. per_metric: one group per metric,
 /// and the summary on its own.
 pub fn plan_groups(spec: &Spec, default_model: &str) -> Vec<GroupPlan> {
-    let model_of = |i: usize| spec.metrics[i].model.clone().unwrap_or_else(|| default_model.to_string());
+    let model_of = |i: usize| {
+        spec.metrics[i]
+            .model
+            .clone()
+            .unwrap_or_else(|| default_model.to_string())
+    };
     let mut groups: Vec<GroupPlan> = Vec::new();
     match spec.strategy {
         Strategy::PerCall => {
@@ -25,20 +30,38 @@ pub fn plan_groups(spec: &Spec, default_model: &str) -> Vec<GroupPlan> {
                 let model = model_of(i);
                 match groups.iter_mut().find(|g| g.model == model) {
                     Some(group) => group.metrics.push(i),
-                    None => groups.push(GroupPlan { metrics: vec![i], summary: false, model }),
+                    None => groups.push(GroupPlan {
+                        metrics: vec![i],
+                        summary: false,
+                        model,
+                    }),
                 }
             }
             if spec.summary.is_some() {
                 match groups.iter_mut().find(|g| g.model == default_model) {
                     Some(group) => group.summary = true,
-                    None => groups.push(GroupPlan { metrics: vec![], summary: true, model: default_model.to_string() }),
+                    None => groups.push(GroupPlan {
+                        metrics: vec![],
+                        summary: true,
+                        model: default_model.to_string(),
+                    }),
                 }
             }
         }
         Strategy::PerMetric => {
-            groups = (0..spec.metrics.len()).map(|i| GroupPlan { metrics: vec![i], summary: false, model: model_of(i) }).collect();
+            groups = (0..spec.metrics.len())
+                .map(|i| GroupPlan {
+                    metrics: vec![i],
+                    summary: false,
+                    model: model_of(i),
+                })
+                .collect();
             if spec.summary.is_some() {
-                groups.push(GroupPlan { metrics: vec![], summary: true, model: default_model.to_string() });
+                groups.push(GroupPlan {
+                    metrics: vec![],
+                    summary: true,
+                    model: default_model.to_string(),
+                });
             }
         }
     }
@@ -69,7 +92,9 @@ mod tests {
             llm: LlmSection::default(),
             strategy,
             context: None,
-            summary: Some(Summary { prompt: "Summarize.".into() }),
+            summary: Some(Summary {
+                prompt: "Summarize.".into(),
+            }),
             metrics,
             dialect: Dialect::Postcall,
         }
@@ -77,11 +102,28 @@ mod tests {
 
     #[test]
     fn per_call_splits_by_model_and_summary_rides_with_the_default() {
-        let s = spec(Strategy::PerCall, vec![metric("a", None), metric("b", Some("big")), metric("c", None)]);
+        let s = spec(
+            Strategy::PerCall,
+            vec![metric("a", None), metric("b", Some("big")), metric("c", None)],
+        );
         let groups = plan_groups(&s, "small");
         assert_eq!(groups.len(), 2);
-        assert_eq!(groups[0], GroupPlan { metrics: vec![0, 2], summary: true, model: "small".into() });
-        assert_eq!(groups[1], GroupPlan { metrics: vec![1], summary: false, model: "big".into() });
+        assert_eq!(
+            groups[0],
+            GroupPlan {
+                metrics: vec![0, 2],
+                summary: true,
+                model: "small".into()
+            }
+        );
+        assert_eq!(
+            groups[1],
+            GroupPlan {
+                metrics: vec![1],
+                summary: false,
+                model: "big".into()
+            }
+        );
     }
 
     #[test]

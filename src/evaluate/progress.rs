@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::llm::config::cost;
 use crate::llm::Client;
+use crate::llm::config::cost;
 use crate::report::Usage;
 use crate::spec::Price;
 
@@ -22,7 +22,11 @@ impl Progress {
         let visible = !quiet && std::io::stderr().is_terminal();
         let bar = ProgressBar::with_draw_target(
             Some(total_calls as u64),
-            if visible { ProgressDrawTarget::stderr_with_hz(4) } else { ProgressDrawTarget::hidden() },
+            if visible {
+                ProgressDrawTarget::stderr_with_hz(4)
+            } else {
+                ProgressDrawTarget::hidden()
+            },
         );
         bar.set_style(
             ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} calls · {msg} · ETA {eta}")

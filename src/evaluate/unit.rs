@@ -45,11 +45,27 @@ pub struct PreparedCall {
     pub cut: Option<Cut>,
 }
 
-pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &GroupPlan, schema: &serde_json::Value) -> UnitOutcome {
+pub fn evaluate_unit(
+    ctx: &UnitContext<'_>,
+    prepared: &PreparedCall,
+    group: &GroupPlan,
+    schema: &serde_json::Value,
+) -> UnitOutcome {
     let metrics: Vec<&Metric> = group.metrics.iter().map(|&i| &ctx.spec.metrics[i]).collect();
-    let prompt_group = Group { metrics: metrics.clone(), summary: if group.summary { ctx.spec.summary.as_ref() } else { None } };
+    let prompt_group = Group {
+        metrics: metrics.clone(),
+        summary: if group.summary { ctx.spec.summary.as_ref() } else { None },
+    };
     let mode = ctx.client.config().structured_output;
-    let base = prompt::build_messages(ctx.spec, &prepared.call, prepared.cut.as_ref(), &prompt_group, mode, schema, ctx.prompt_options);
+    let base = prompt::build_messages(
+        ctx.spec,
+        &prepared.call,
+        prepared.cut.as_ref(),
+        &prompt_group,
+        mode,
+        schema,
+        ctx.prompt_options,
+    );
 
     let mut outcome = UnitOutcome::default();
     // Metrics still without a valid answer, with their latest invalid result.
@@ -59,7 +75,12 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
     let mut max_tokens = None;
 
     for attempt in 0..=ctx.max_reask {
-        let request = ChatRequest { model: group.model.clone(), messages: messages.clone(), schema: schema.clone(), max_tokens };
+        let request = ChatRequest {
+            model: group.model.clone(),
+            messages: messages.clone(),
+            schema: schema.clone(),
+            max_tokens,
+        };
         let (completion, store_key) = match ask(ctx, &request, &mut outcome.usage) {
             Ok(answer) => answer,
             Err(err) => {
@@ -90,11 +111,18 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
             && !truncated
             && let Err(e) = cache.put(&key, &completion)
         {
-            eprintln!("warning: could not write to the cache in {}: {e}", cache.dir().display());
+            eprintln!(
+                "warning: could not write to the cache in {}: {e}",
+                cache.dir().display()
+            );
         }
         pending = still;
         if truncated {
-            max_tokens = Some(max_tokens.or(ctx.client.config().params.max_tokens).map_or(DEFAULT_RAISED_MAX_TOKENS, |m| m.saturating_mul(2)));
+            max_tokens = Some(
+                max_tokens
+                    .or(ctx.client.config().params.max_tokens)
+                    .map_or(DEFAULT_RAISED_MAX_TOKENS, |m| m.saturating_mul(2)),
+            );
         }
         if pending.is_empty() || attempt == ctx.max_reask {
             break;
@@ -111,7 +139,13 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
         messages.push(Message::user(prompt::reask_message(&problems, truncated)));
     }
     for (index, last) in pending {
-        outcome.results.push((index, last.unwrap_or_else(|| MetricResult::Invalid { reason: "no answer".into(), raw: String::new() })));
+        outcome.results.push((
+            index,
+            last.unwrap_or_else(|| MetricResult::Invalid {
+                reason: "no answer".into(),
+                raw: String::new(),
+            }),
+        ));
     }
     outcome.results.sort_by_key(|(i, _)| *i);
     outcome
@@ -119,7 +153,11 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
 
 /// Asks the cache, then the endpoint. Returns the cache key under which a fresh answer
 /// may be stored once it has been checked.
-fn ask(ctx: &UnitContext<'_>, request: &ChatRequest, usage: &mut Usage) -> Result<(Completion, Option<String>), ApiError> {
+fn ask(
+    ctx: &UnitContext<'_>,
+    request: &ChatRequest,
+    usage: &mut Usage,
+) -> Result<(Completion, Option<String>), ApiError> {
     let key = ctx.cache.map(|_| {
         let config = ctx.client.config();
         let body = crate::llm::request::build_body(config, request);
@@ -141,11 +179,23 @@ fn ask(ctx: &UnitContext<'_>, request: &ChatRequest, usage: &mut Usage) -> Resul
     Ok((completion, key))
 }
 
-fn fail_pending(outcome: &mut UnitOutcome, pending: &[(usize, Option<MetricResult>)], spec: &Spec, want_summary: bool, err: &ApiError) {
+fn fail_pending(
+    outcome: &mut UnitOutcome,
+    pending: &[(usize, Option<MetricResult>)],
+    spec: &Spec,
+    want_summary: bool,
+    err: &ApiError,
+) {
     for (i, _) in pending {
-        outcome.errors.push(CallError { metric: Some(spec.metrics[*i].id.clone()), message: err.to_string() });
+        outcome.errors.push(CallError {
+            metric: Some(spec.metrics[*i].id.clone()),
+            message: err.to_string(),
+        });
     }
     if want_summary {
-        outcome.errors.push(CallError { metric: Some("summary".into()), message: err.to_string() });
+        outcome.errors.push(CallError {
+            metric: Some("summary".into()),
+            message: err.to_string(),
+        });
     }
 }

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::config::{EndpointConfig, Provider, CONNECT_TIMEOUT};
-use super::error::{classify_status, parse_retry_after, ApiError, ErrorKind};
-use super::request::{build_body, ChatRequest};
-use super::response::{parse_completion, Completion};
+use super::config::{CONNECT_TIMEOUT, EndpointConfig, Provider};
+use super::error::{ApiError, ErrorKind, classify_status, parse_retry_after};
 use super::redact;
+use super::request::{ChatRequest, build_body};
+use super::response::{Completion, parse_completion};
 
 pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
@@ -51,7 +51,13 @@ impl Client {
             .user_agent(concat!("postcall/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-        Ok(Client { http, config, max_retries, gate: Gate::new(concurrency), stats: Stats::default() })
+        Ok(Client {
+            http,
+            config,
+            max_retries,
+            gate: Gate::new(concurrency),
+            stats: Stats::default(),
+        })
     }
 
     pub fn config(&self) -> &EndpointConfig {
@@ -67,7 +73,11 @@ impl Client {
         let mut attempt = 0u32;
         loop {
             let Some(permit) = self.gate.acquire(cancel) else {
-                return Attempted { result: Err(ApiError::transient("cancelled")), requests, retries: attempt as u64 };
+                return Attempted {
+                    result: Err(ApiError::transient("cancelled")),
+                    requests,
+                    retries: attempt as u64,
+                };
             };
             requests += 1;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -75,8 +85,12 @@ impl Client {
             match &result {
                 Ok(completion) => {
                     self.gate.succeeded(permit);
-                    self.stats.prompt_tokens.fetch_add(completion.usage.prompt_tokens, Ordering::Relaxed);
-                    self.stats.completion_tokens.fetch_add(completion.usage.completion_tokens, Ordering::Relaxed);
+                    self.stats
+                        .prompt_tokens
+                        .fetch_add(completion.usage.prompt_tokens, Ordering::Relaxed);
+                    self.stats
+                        .completion_tokens
+                        .fetch_add(completion.usage.completion_tokens, Ordering::Relaxed);
                 }
                 Err(err) if err.kind == ErrorKind::RateLimited => {
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -94,7 +108,13 @@ impl Client {
                     }
                     attempt += 1;
                 }
-                result => return Attempted { result, requests, retries: attempt as u64 },
+                result => {
+                    return Attempted {
+                        result,
+                        requests,
+                        retries: attempt as u64,
+                    };
+                }
             }
         }
     }
@@ -110,8 +130,18 @@ impl Client {
         }
         let response = builder.send().map_err(|e| transport_error(&e, key))?;
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let retry_after = parse_retry_after(header("retry-after-ms").as_deref(), header("retry-after").as_deref(), jiff::Timestamp::now());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = parse_retry_after(
+            header("retry-after-ms").as_deref(),
+            header("retry-after").as_deref(),
+            jiff::Timestamp::now(),
+        );
         let should_retry = header("x-should-retry").map(|v| v.eq_ignore_ascii_case("true"));
         let text = response.text().map_err(|e| transport_error(&e, key))?;
         let text = redact(&text, key);
@@ -204,7 +234,13 @@ impl Gate {
         let max = max.max(1);
         Gate {
             max,
-            state: Mutex::new(GateState { limit: max, in_flight: 0, not_before: None, successes: 0, epoch: 0 }),
+            state: Mutex::new(GateState {
+                limit: max,
+                in_flight: 0,
+                not_before: None,
+                successes: 0,
+                epoch: 0,
+            }),
             changed: Condvar::new(),
         }
     }
@@ -233,7 +269,9 @@ impl Gate {
                 }
                 // Wake periodically to notice cancellation.
                 _ => {
-                    let nap = wait.unwrap_or(Duration::from_millis(100)).min(Duration::from_millis(100));
+                    let nap = wait
+                        .unwrap_or(Duration::from_millis(100))
+                        .min(Duration::from_millis(100));
                     state = self.changed.wait_timeout(state, nap).expect("gate lock").0;
                 }
             }

@@ -88,7 +88,10 @@ impl EndpointConfig {
                 if self.base_url.contains("/openai/deployments/") {
                     format!("{}/chat/completions?api-version={api_version}", self.base_url)
                 } else {
-                    format!("{}/openai/deployments/{model}/chat/completions?api-version={api_version}", self.base_url)
+                    format!(
+                        "{}/openai/deployments/{model}/chat/completions?api-version={api_version}",
+                        self.base_url
+                    )
                 }
             }
             _ => format!("{}/chat/completions", self.base_url),
@@ -139,11 +142,15 @@ pub enum ConfigError {
          local model with scripts/install-local-model.sh"
     )]
     NoEndpoint,
-    #[error("no model is configured for {base_url}: pass --model NAME, set POSTCALL_MODEL, or set `llm.model` in the metric file")]
+    #[error(
+        "no model is configured for {base_url}: pass --model NAME, set POSTCALL_MODEL, or set `llm.model` in the metric file"
+    )]
     NoModel { base_url: String },
     #[error("{base_url} is not an http(s) URL: pass a base URL such as https://api.openai.com/v1")]
     BadUrl { base_url: String },
-    #[error("{base_url} needs an API key, but ${var} is not set: export {var}=… (or set `llm.api_key_env` to the variable that holds it)")]
+    #[error(
+        "{base_url} needs an API key, but ${var} is not set: export {var}=… (or set `llm.api_key_env` to the variable that holds it)"
+    )]
     MissingKey { base_url: String, var: String },
     #[error("temperature {0} is outside 0..2")]
     BadTemperature(f64),
@@ -181,24 +188,34 @@ pub fn resolve(flags: &EndpointFlags, file: &LlmSection, env: &dyn Env) -> Resul
         .clone()
         .or_else(|| env.var("POSTCALL_MODEL"))
         .or_else(|| file.model.clone())
-        .ok_or_else(|| ConfigError::NoModel { base_url: base_url.clone() })?;
+        .ok_or_else(|| ConfigError::NoModel {
+            base_url: base_url.clone(),
+        })?;
     let api_key_env = flags
         .api_key_env
         .clone()
         .or_else(|| file.api_key_env.clone())
         .unwrap_or_else(|| DEFAULT_API_KEY_ENV.to_string());
     let api_key = env.var(&api_key_env).map(ApiKey::new);
-    let azure_version = flags.azure_api_version.clone().or_else(|| file.azure_api_version.clone());
+    let azure_version = flags
+        .azure_api_version
+        .clone()
+        .or_else(|| file.azure_api_version.clone());
     let provider = match azure_version {
         Some(api_version) => Provider::Azure { api_version },
         None if base_url.contains("api.openai.com") => Provider::OpenAi,
-        None if file.provider.as_deref() == Some("azure") => Provider::Azure { api_version: "2024-10-21".into() },
+        None if file.provider.as_deref() == Some("azure") => Provider::Azure {
+            api_version: "2024-10-21".into(),
+        },
         None => Provider::Compatible,
     };
     // Hosted endpoints always need a key; local servers usually don't.
     let hosted = matches!(provider, Provider::OpenAi | Provider::Azure { .. }) || base_url.contains("openrouter.ai");
     if hosted && api_key.is_none() {
-        return Err(ConfigError::MissingKey { base_url, var: api_key_env });
+        return Err(ConfigError::MissingKey {
+            base_url,
+            var: api_key_env,
+        });
     }
     let temperature = flags.temperature.or(file.temperature).unwrap_or(0.0);
     if !(0.0..=2.0).contains(&temperature) {
@@ -218,17 +235,23 @@ pub fn resolve(flags: &EndpointFlags, file: &LlmSection, env: &dyn Env) -> Resul
             extra_body: file.extra_body.clone().unwrap_or_default(),
         },
         structured_output: flags.structured_output.or(file.structured_output).unwrap_or_default(),
-        timeout: flags.timeout.or(file.timeout_secs.map(Duration::from_secs)).unwrap_or(DEFAULT_TIMEOUT),
-        max_input_tokens: flags.max_input_tokens.or(file.max_input_tokens).unwrap_or(DEFAULT_MAX_INPUT_TOKENS),
+        timeout: flags
+            .timeout
+            .or(file.timeout_secs.map(Duration::from_secs))
+            .unwrap_or(DEFAULT_TIMEOUT),
+        max_input_tokens: flags
+            .max_input_tokens
+            .or(file.max_input_tokens)
+            .unwrap_or(DEFAULT_MAX_INPUT_TOKENS),
         price: flags.price.or(file.price),
     })
 }
 
 /// Parses `--price 0.15,0.60` (USD per million input, output tokens).
 pub fn parse_price(text: &str) -> Result<Price, String> {
-    let (input, output) = text
-        .split_once(',')
-        .ok_or_else(|| format!("`{text}` is not INPUT,OUTPUT; write e.g. --price 0.15,0.60 (USD per million tokens)"))?;
+    let (input, output) = text.split_once(',').ok_or_else(|| {
+        format!("`{text}` is not INPUT,OUTPUT; write e.g. --price 0.15,0.60 (USD per million tokens)")
+    })?;
     let parse = |s: &str| {
         s.trim()
             .parse::<f64>()
@@ -236,7 +259,10 @@ pub fn parse_price(text: &str) -> Result<Price, String> {
             .filter(|v| v.is_finite() && *v >= 0.0)
             .ok_or_else(|| format!("`{s}` is not a price; write e.g. --price 0.15,0.60"))
     };
-    Ok(Price { input_per_mtok: parse(input)?, output_per_mtok: parse(output)? })
+    Ok(Price {
+        input_per_mtok: parse(input)?,
+        output_per_mtok: parse(output)?,
+    })
 }
 
 /// USD for the given token counts.
@@ -262,20 +288,41 @@ mod tests {
 
     #[test]
     fn flags_beat_environment_beat_file() {
-        let file = LlmSection { base_url: Some("http://file/v1".into()), model: Some("file-model".into()), ..Default::default() };
+        let file = LlmSection {
+            base_url: Some("http://file/v1".into()),
+            model: Some("file-model".into()),
+            ..Default::default()
+        };
         let e = env(&[("POSTCALL_BASE_URL", "http://env/v1"), ("POSTCALL_MODEL", "env-model")]);
         let cfg = resolve(&EndpointFlags::default(), &file, &e).unwrap();
-        assert_eq!((cfg.base_url.as_str(), cfg.model.as_str()), ("http://env/v1", "env-model"));
-        let flags = EndpointFlags { base_url: Some("http://flag/v1/".into()), ..Default::default() };
+        assert_eq!(
+            (cfg.base_url.as_str(), cfg.model.as_str()),
+            ("http://env/v1", "env-model")
+        );
+        let flags = EndpointFlags {
+            base_url: Some("http://flag/v1/".into()),
+            ..Default::default()
+        };
         let cfg = resolve(&flags, &file, &e).unwrap();
-        assert_eq!((cfg.base_url.as_str(), cfg.model.as_str()), ("http://flag/v1", "env-model"));
+        assert_eq!(
+            (cfg.base_url.as_str(), cfg.model.as_str()),
+            ("http://flag/v1", "env-model")
+        );
         let cfg = resolve(&EndpointFlags::default(), &file, &env(&[])).unwrap();
-        assert_eq!((cfg.base_url.as_str(), cfg.model.as_str()), ("http://file/v1", "file-model"));
+        assert_eq!(
+            (cfg.base_url.as_str(), cfg.model.as_str()),
+            ("http://file/v1", "file-model")
+        );
     }
 
     #[test]
     fn key_comes_from_the_named_variable_and_never_prints() {
-        let file = LlmSection { base_url: Some("https://api.openai.com/v1".into()), model: Some("gpt-4o-mini".into()), api_key_env: Some("MY_KEY".into()), ..Default::default() };
+        let file = LlmSection {
+            base_url: Some("https://api.openai.com/v1".into()),
+            model: Some("gpt-4o-mini".into()),
+            api_key_env: Some("MY_KEY".into()),
+            ..Default::default()
+        };
         let cfg = resolve(&EndpointFlags::default(), &file, &env(&[("MY_KEY", "sk-secret-123")])).unwrap();
         assert_eq!(cfg.api_key.as_ref().unwrap().expose(), "sk-secret-123");
         assert_eq!(cfg.provider, Provider::OpenAi);
@@ -288,7 +335,10 @@ mod tests {
     fn nothing_configured_names_both_ways_forward() {
         let err = resolve(&EndpointFlags::default(), &LlmSection::default(), &env(&[])).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("--base-url") && text.contains("install-local-model.sh"), "{text}");
+        assert!(
+            text.contains("--base-url") && text.contains("install-local-model.sh"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -44,7 +44,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn transient(message: impl Into<String>) -> ApiError {
-        ApiError { kind: ErrorKind::Transient, status: None, message: message.into(), retry_after: None }
+        ApiError {
+            kind: ErrorKind::Transient,
+            status: None,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub fn is_retryable(&self) -> bool {
@@ -61,10 +66,16 @@ impl ApiError {
     /// What the user should do about a refusal.
     pub fn advice(&self) -> &'static str {
         match self.kind {
-            ErrorKind::Refused(Refusal::Auth) => "check the API key (the variable named by --api-key-env / llm.api_key_env) and that it may use this model",
+            ErrorKind::Refused(Refusal::Auth) => {
+                "check the API key (the variable named by --api-key-env / llm.api_key_env) and that it may use this model"
+            }
             ErrorKind::Refused(Refusal::NotFound) => "check --model and --base-url (the base URL usually ends in /v1)",
-            ErrorKind::Refused(Refusal::Quota) => "the account's quota or credit is used up: add credit or use another key; finished answers are cached, so re-running resumes",
-            ErrorKind::Refused(Refusal::Unsupported) => "this endpoint does not support that request option: try --structured-output json_object (or prompt)",
+            ErrorKind::Refused(Refusal::Quota) => {
+                "the account's quota or credit is used up: add credit or use another key; finished answers are cached, so re-running resumes"
+            }
+            ErrorKind::Refused(Refusal::Unsupported) => {
+                "this endpoint does not support that request option: try --structured-output json_object (or prompt)"
+            }
             ErrorKind::Rejected => "this request was rejected; other calls continue",
             ErrorKind::Transient | ErrorKind::RateLimited => "retrying",
         }
@@ -76,7 +87,9 @@ pub fn classify_status(status: u16, body: &str, should_retry: Option<bool>, retr
     let message = provider_message(body);
     let lower = body.to_ascii_lowercase();
     let kind = match status {
-        429 if lower.contains("insufficient_quota") || lower.contains("exceeded your current quota") => ErrorKind::Refused(Refusal::Quota),
+        429 if lower.contains("insufficient_quota") || lower.contains("exceeded your current quota") => {
+            ErrorKind::Refused(Refusal::Quota)
+        }
         429 => ErrorKind::RateLimited,
         401 | 403 => ErrorKind::Refused(Refusal::Auth),
         404 => ErrorKind::Refused(Refusal::NotFound),
@@ -91,16 +104,37 @@ pub fn classify_status(status: u16, body: &str, should_retry: Option<bool>, retr
         (Some(false), ErrorKind::Transient | ErrorKind::RateLimited) => ErrorKind::Rejected,
         (_, kind) => kind,
     };
-    ApiError { kind, status: Some(status), message, retry_after }
+    ApiError {
+        kind,
+        status: Some(status),
+        message,
+        retry_after,
+    }
 }
 
 fn mentions_unsupported_option(lower: &str) -> bool {
-    let about_option = ["response_format", "json_schema", "tool_choice", "tools", "structured output", "reasoning_effort", "seed"]
-        .iter()
-        .any(|k| lower.contains(k));
-    let unsupported = ["unsupported", "not supported", "does not support", "invalid schema", "unrecognized", "unknown parameter", "not allowed"]
-        .iter()
-        .any(|k| lower.contains(k));
+    let about_option = [
+        "response_format",
+        "json_schema",
+        "tool_choice",
+        "tools",
+        "structured output",
+        "reasoning_effort",
+        "seed",
+    ]
+    .iter()
+    .any(|k| lower.contains(k));
+    let unsupported = [
+        "unsupported",
+        "not supported",
+        "does not support",
+        "invalid schema",
+        "unrecognized",
+        "unknown parameter",
+        "not allowed",
+    ]
+    .iter()
+    .any(|k| lower.contains(k));
     about_option && unsupported
 }
 
@@ -115,7 +149,10 @@ pub fn provider_message(body: &str) -> String {
             .or_else(|| error.as_str())
             .or_else(|| value.get("detail").and_then(|d| d.as_str()));
         if let Some(text) = text {
-            let code = error.get("code").and_then(|c| c.as_str()).or_else(|| error.get("type").and_then(|c| c.as_str()));
+            let code = error
+                .get("code")
+                .and_then(|c| c.as_str())
+                .or_else(|| error.get("type").and_then(|c| c.as_str()));
             return match code {
                 Some(code) if !text.contains(code) => format!("{} ({code})", excerpt(text, 300)),
                 _ => excerpt(text, 300),
@@ -161,8 +198,15 @@ pub fn excerpt(text: &str, max: usize) -> String {
 }
 
 /// Reads `retry-after-ms`, then `retry-after` (seconds or an HTTP date), relative to `now`.
-pub fn parse_retry_after(retry_after_ms: Option<&str>, retry_after: Option<&str>, now: jiff::Timestamp) -> Option<Duration> {
-    if let Some(ms) = retry_after_ms.and_then(|v| v.trim().parse::<f64>().ok()).filter(|v| v.is_finite() && *v >= 0.0) {
+pub fn parse_retry_after(
+    retry_after_ms: Option<&str>,
+    retry_after: Option<&str>,
+    now: jiff::Timestamp,
+) -> Option<Duration> {
+    if let Some(ms) = retry_after_ms
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+    {
         return Some(Duration::from_secs_f64(ms / 1000.0));
     }
     let value = retry_after?.trim();
@@ -180,12 +224,54 @@ mod tests {
 
     #[test]
     fn statuses_map_to_what_the_run_does() {
-        assert_eq!(classify_status(401, r#"{"error":{"message":"Incorrect API key"}}"#, None, None).kind, ErrorKind::Refused(Refusal::Auth));
-        assert_eq!(classify_status(404, r#"{"error":{"message":"The model `x` does not exist","code":"model_not_found"}}"#, None, None).kind, ErrorKind::Refused(Refusal::NotFound));
-        assert_eq!(classify_status(429, r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota"}}"#, None, None).kind, ErrorKind::Refused(Refusal::Quota));
-        assert_eq!(classify_status(429, r#"{"error":{"message":"Rate limit reached"}}"#, None, None).kind, ErrorKind::RateLimited);
-        assert_eq!(classify_status(400, r#"{"error":{"message":"'response_format' of type 'json_schema' is not supported with this model"}}"#, None, None).kind, ErrorKind::Refused(Refusal::Unsupported));
-        assert_eq!(classify_status(400, r#"{"error":{"message":"maximum context length is 8192 tokens"}}"#, None, None).kind, ErrorKind::Rejected);
+        assert_eq!(
+            classify_status(401, r#"{"error":{"message":"Incorrect API key"}}"#, None, None).kind,
+            ErrorKind::Refused(Refusal::Auth)
+        );
+        assert_eq!(
+            classify_status(
+                404,
+                r#"{"error":{"message":"The model `x` does not exist","code":"model_not_found"}}"#,
+                None,
+                None
+            )
+            .kind,
+            ErrorKind::Refused(Refusal::NotFound)
+        );
+        assert_eq!(
+            classify_status(
+                429,
+                r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota"}}"#,
+                None,
+                None
+            )
+            .kind,
+            ErrorKind::Refused(Refusal::Quota)
+        );
+        assert_eq!(
+            classify_status(429, r#"{"error":{"message":"Rate limit reached"}}"#, None, None).kind,
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            classify_status(
+                400,
+                r#"{"error":{"message":"'response_format' of type 'json_schema' is not supported with this model"}}"#,
+                None,
+                None
+            )
+            .kind,
+            ErrorKind::Refused(Refusal::Unsupported)
+        );
+        assert_eq!(
+            classify_status(
+                400,
+                r#"{"error":{"message":"maximum context length is 8192 tokens"}}"#,
+                None,
+                None
+            )
+            .kind,
+            ErrorKind::Rejected
+        );
         for s in [408, 409, 500, 502, 503, 504] {
             assert_eq!(classify_status(s, "", None, None).kind, ErrorKind::Transient, "{s}");
         }
@@ -193,14 +279,22 @@ mod tests {
 
     #[test]
     fn x_should_retry_overrides_status_but_not_refusals() {
-        assert_eq!(classify_status(400, "oops", Some(true), None).kind, ErrorKind::Transient);
+        assert_eq!(
+            classify_status(400, "oops", Some(true), None).kind,
+            ErrorKind::Transient
+        );
         assert_eq!(classify_status(503, "", Some(false), None).kind, ErrorKind::Rejected);
-        assert_eq!(classify_status(401, "", Some(true), None).kind, ErrorKind::Refused(Refusal::Auth));
+        assert_eq!(
+            classify_status(401, "", Some(true), None).kind,
+            ErrorKind::Refused(Refusal::Auth)
+        );
     }
 
     #[test]
     fn html_pages_become_a_short_excerpt() {
-        let msg = provider_message("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>nginx</body></html>");
+        let msg = provider_message(
+            "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>nginx</body></html>",
+        );
         assert!(msg.starts_with("non-JSON response (HTML): 502 Bad Gateway"), "{msg}");
         assert!(msg.len() < 260);
     }
@@ -208,10 +302,19 @@ mod tests {
     #[test]
     fn retry_after_in_ms_seconds_and_http_date() {
         let now: jiff::Timestamp = "2024-06-10T15:00:00Z".parse().unwrap();
-        assert_eq!(parse_retry_after(Some("1500"), Some("9"), now), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry_after(Some("1500"), Some("9"), now),
+            Some(Duration::from_millis(1500))
+        );
         assert_eq!(parse_retry_after(None, Some("2"), now), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after(None, Some("Mon, 10 Jun 2024 15:00:03 GMT"), now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(None, Some("Mon, 10 Jun 2024 14:00:00 GMT"), now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after(None, Some("Mon, 10 Jun 2024 15:00:03 GMT"), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after(None, Some("Mon, 10 Jun 2024 14:00:00 GMT"), now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after(None, Some("soon"), now), None);
     }
 }

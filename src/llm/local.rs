@@ -49,12 +49,21 @@ pub struct LocalServer {
 impl LocalServer {
     /// Starts `server` with `model`, one slot per unit of concurrency.
     pub fn start(server: &Path, model: &Path, slots: usize, log_dir: &Path) -> anyhow::Result<LocalServer> {
-        anyhow::ensure!(server.is_file(), "llama-server not found at {}: run scripts/install-local-model.sh, or set llm.local.server", server.display());
-        anyhow::ensure!(model.is_file(), "model file not found at {}: run scripts/install-local-model.sh, or pass --local-model PATH", model.display());
+        anyhow::ensure!(
+            server.is_file(),
+            "llama-server not found at {}: run scripts/install-local-model.sh, or set llm.local.server",
+            server.display()
+        );
+        anyhow::ensure!(
+            model.is_file(),
+            "model file not found at {}: run scripts/install-local-model.sh, or pass --local-model PATH",
+            model.display()
+        );
         let port = free_port()?;
         std::fs::create_dir_all(log_dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_dir.display()))?;
         let log = log_dir.join("llama-server.log");
-        let log_file = std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", log.display()))?;
+        let log_file =
+            std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", log.display()))?;
         let slots = slots.clamp(1, 64);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mut command = Command::new(server);
@@ -69,27 +78,42 @@ impl LocalServer {
             .stdout(Stdio::from(log_file.try_clone()?))
             .stderr(Stdio::from(log_file));
         die_with_parent(&mut command);
-        let child = command.spawn().map_err(|e| anyhow::anyhow!("cannot start {}: {e}", server.display()))?;
+        let child = command
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", server.display()))?;
         SERVER_PID.store(child.id() as i32, Ordering::SeqCst);
-        let mut running = LocalServer { child, base_url: format!("http://127.0.0.1:{port}/v1"), log };
+        let mut running = LocalServer {
+            child,
+            base_url: format!("http://127.0.0.1:{port}/v1"),
+            log,
+        };
         running.wait_ready(port)?;
         Ok(running)
     }
 
     fn wait_ready(&mut self, port: u16) -> anyhow::Result<()> {
         let started = Instant::now();
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
         let url = format!("http://127.0.0.1:{port}/health");
         while started.elapsed() < READY_TIMEOUT {
             if let Some(status) = self.child.try_wait()? {
-                anyhow::bail!("llama-server exited during start-up ({status}); its log is {}", self.log.display());
+                anyhow::bail!(
+                    "llama-server exited during start-up ({status}); its log is {}",
+                    self.log.display()
+                );
             }
             if client.get(&url).send().is_ok_and(|r| r.status().is_success()) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        anyhow::bail!("llama-server was not ready after {} s; its log is {}", READY_TIMEOUT.as_secs(), self.log.display())
+        anyhow::bail!(
+            "llama-server was not ready after {} s; its log is {}",
+            READY_TIMEOUT.as_secs(),
+            self.log.display()
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 //! parameters, the messages and the answer schema.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::config::{EndpointConfig, Provider};
 use crate::spec::StructuredOutput;
@@ -26,13 +26,22 @@ pub struct Message {
 
 impl Message {
     pub fn system(content: impl Into<String>) -> Message {
-        Message { role: Role::System, content: content.into() }
+        Message {
+            role: Role::System,
+            content: content.into(),
+        }
     }
     pub fn user(content: impl Into<String>) -> Message {
-        Message { role: Role::User, content: content.into() }
+        Message {
+            role: Role::User,
+            content: content.into(),
+        }
     }
     pub fn assistant(content: impl Into<String>) -> Message {
-        Message { role: Role::Assistant, content: content.into() }
+        Message {
+            role: Role::Assistant,
+            content: content.into(),
+        }
     }
 }
 
@@ -52,7 +61,10 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
     let mut body = Map::new();
     // Azure routes by deployment in the URL; the model field is ignored there but harmless.
     body.insert("model".into(), json!(request.model));
-    body.insert("messages".into(), serde_json::to_value(&request.messages).expect("messages serialize"));
+    body.insert(
+        "messages".into(),
+        serde_json::to_value(&request.messages).expect("messages serialize"),
+    );
     let params = &config.params;
     body.insert("temperature".into(), json!(params.temperature));
     if let Some(seed) = params.seed {
@@ -60,7 +72,11 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
     }
     if let Some(max) = request.max_tokens.or(params.max_tokens) {
         // OpenAI's newer models reject `max_tokens`; everyone else reads it.
-        let key = if config.provider == Provider::OpenAi { "max_completion_tokens" } else { "max_tokens" };
+        let key = if config.provider == Provider::OpenAi {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
         body.insert(key.into(), json!(max));
     }
     if let Some(effort) = &params.reasoning_effort {
@@ -85,7 +101,10 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
                     "strict": true,
                     "parameters": request.schema}}]),
             );
-            body.insert("tool_choice".into(), json!({"type": "function", "function": {"name": ANSWER_NAME}}));
+            body.insert(
+                "tool_choice".into(),
+                json!({"type": "function", "function": {"name": ANSWER_NAME}}),
+            );
         }
         StructuredOutput::Prompt => {}
     }
@@ -103,7 +122,12 @@ mod tests {
     fn config(mode: StructuredOutput) -> EndpointConfig {
         EndpointConfig {
             structured_output: mode,
-            params: RequestParams { temperature: 0.0, seed: Some(7), max_tokens: Some(800), ..Default::default() },
+            params: RequestParams {
+                temperature: 0.0,
+                seed: Some(7),
+                max_tokens: Some(800),
+                ..Default::default()
+            },
             ..EndpointConfig::for_tests("http://127.0.0.1:9/v1")
         }
     }
@@ -122,7 +146,10 @@ mod tests {
         let body = build_body(&config(StructuredOutput::JsonSchema), &request());
         assert_eq!(body["response_format"]["type"], "json_schema");
         assert_eq!(body["response_format"]["json_schema"]["strict"], true);
-        assert_eq!(body["response_format"]["json_schema"]["schema"], json!({"type": "object"}));
+        assert_eq!(
+            body["response_format"]["json_schema"]["schema"],
+            json!({"type": "object"})
+        );
         assert_eq!(body["temperature"], 0.0);
         assert_eq!(body["seed"], 7);
         assert_eq!(body["max_tokens"], 800);

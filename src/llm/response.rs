@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::error::{provider_message, ApiError, ErrorKind};
+use super::error::{ApiError, ErrorKind, provider_message};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenUsage {
@@ -75,17 +75,28 @@ struct Usage {
 /// truncated stream) is a transient error with a short excerpt, never a panic.
 pub fn parse_completion(body: &str) -> Result<Completion, ApiError> {
     let parsed: Body = serde_json::from_str(body).map_err(|e| {
-        ApiError::transient(format!("the endpoint's response is not a chat completion ({e}): {}", provider_message(body)))
+        ApiError::transient(format!(
+            "the endpoint's response is not a chat completion ({e}): {}",
+            provider_message(body)
+        ))
     })?;
     let usage = parsed
         .usage
-        .map(|u| TokenUsage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens })
+        .map(|u| TokenUsage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        })
         .unwrap_or_default();
     let Some(choice) = parsed.choices.into_iter().next() else {
-        return Err(ApiError::transient(format!("the endpoint returned no choices: {}", provider_message(body))));
+        return Err(ApiError::transient(format!(
+            "the endpoint returned no choices: {}",
+            provider_message(body)
+        )));
     };
     let finish_reason = choice.finish_reason;
-    let message = choice.message.ok_or_else(|| ApiError::transient("the endpoint returned a choice without a message"))?;
+    let message = choice
+        .message
+        .ok_or_else(|| ApiError::transient("the endpoint returned a choice without a message"))?;
     let content = if let Some(call) = message.tool_calls.into_iter().next() {
         call.function.arguments
     } else {
@@ -99,13 +110,22 @@ pub fn parse_completion(body: &str) -> Result<Completion, ApiError> {
                 .join(""),
             _ => match message.refusal {
                 Some(refusal) => {
-                    return Err(ApiError { kind: ErrorKind::Rejected, status: None, message: format!("the model refused: {refusal}"), retry_after: None });
+                    return Err(ApiError {
+                        kind: ErrorKind::Rejected,
+                        status: None,
+                        message: format!("the model refused: {refusal}"),
+                        retry_after: None,
+                    });
                 }
                 None => String::new(),
             },
         }
     };
-    Ok(Completion { content, finish_reason, usage })
+    Ok(Completion {
+        content,
+        finish_reason,
+        usage,
+    })
 }
 
 #[cfg(test)]
@@ -116,7 +136,13 @@ mod tests {
     fn content_and_usage_are_read() {
         let c = parse_completion(r#"{"choices":[{"message":{"role":"assistant","content":"{\"a\":1}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":5}}"#).unwrap();
         assert_eq!(c.content, r#"{"a":1}"#);
-        assert_eq!(c.usage, TokenUsage { prompt_tokens: 12, completion_tokens: 5 });
+        assert_eq!(
+            c.usage,
+            TokenUsage {
+                prompt_tokens: 12,
+                completion_tokens: 5
+            }
+        );
         assert!(!c.truncated());
     }
 
@@ -128,7 +154,8 @@ mod tests {
 
     #[test]
     fn length_cut_is_flagged() {
-        let c = parse_completion(r#"{"choices":[{"message":{"content":"{\"a\":"},"finish_reason":"length"}]}"#).unwrap();
+        let c =
+            parse_completion(r#"{"choices":[{"message":{"content":"{\"a\":"},"finish_reason":"length"}]}"#).unwrap();
         assert!(c.truncated());
     }
 

@@ -63,8 +63,8 @@ impl CsvSink {
     /// Creates the temporary file beside `dest` now, so a bad path fails before any work.
     pub fn create(dest: &Path, options: CsvOptions) -> anyhow::Result<CsvSink> {
         super::json::refuse_directory(dest)?;
-        let (temp, file) = TempFile::beside(dest)
-            .with_context(|| format!("cannot write the report to {}", dest.display()))?;
+        let (temp, file) =
+            TempFile::beside(dest).with_context(|| format!("cannot write the report to {}", dest.display()))?;
         let writer = file
             .try_clone()
             .with_context(|| format!("cannot write the report to {}", dest.display()))?;
@@ -104,11 +104,7 @@ impl CsvSink {
 
 /// The header row for these metric ids.
 pub fn header_row(metric_ids: &[String], detail: bool) -> Vec<String> {
-    let mut row = vec![
-        "call_id".to_string(),
-        "source".to_string(),
-        "summary".to_string(),
-    ];
+    let mut row = vec!["call_id".to_string(), "source".to_string(), "summary".to_string()];
     for id in metric_ids {
         row.push(id.clone());
         if detail {
@@ -131,12 +127,7 @@ pub fn fill_row(row: &mut Vec<String>, call: &CallResult, metric_ids: &[String],
     row.push(text_cell(call.summary.as_deref().unwrap_or("")));
     for id in metric_ids {
         let result = call.metrics.get(id);
-        row.push(
-            result
-                .and_then(MetricResult::value)
-                .map(value_cell)
-                .unwrap_or_default(),
-        );
+        row.push(result.and_then(MetricResult::value).map(value_cell).unwrap_or_default());
         if detail {
             row.push(result.map_or("missing", |r| r.status().label()).to_string());
             row.push(
@@ -213,14 +204,8 @@ impl Sink for CsvSink {
     fn finish(mut self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
         let label = self.label();
         let context = || format!("cannot write the report to {label}");
-        let writer = self
-            .writer
-            .take()
-            .context("the CSV report was finished before begin")?;
-        let mut raw = writer
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(context)?;
+        let writer = self.writer.take().context("the CSV report was finished before begin")?;
+        let mut raw = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
         raw.flush().with_context(context)?;
         drop(raw);
         match self.target {
@@ -251,18 +236,13 @@ mod tests {
 
     #[test]
     fn no_text_cell_starts_a_formula() {
-        let starts = [
-            "", "=", "+", "-", "@", "\t", "\r", "'", " ", "a", "1", "\n", "==",
-        ];
+        let starts = ["", "=", "+", "-", "@", "\t", "\r", "'", " ", "a", "1", "\n", "=="];
         let bodies = ["", "1+1", "SUM(A1:A2)", "cmd|' /C calc'!A0", "x\ny"];
         for start in starts {
             for body in bodies {
                 let text = format!("{start}{body}");
                 let cell = text_cell(&text);
-                assert!(
-                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
-                    "{text:?}"
-                );
+                assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{text:?}");
                 // Only the one quote is added, and only when needed.
                 assert!(cell == text || cell == format!("'{text}"), "{text:?}");
             }
@@ -276,10 +256,7 @@ mod tests {
         assert_eq!(value_cell(&Value::Number(4.0)), "4");
         assert_eq!(value_cell(&Value::Bool(false)), "false");
         assert_eq!(value_cell(&Value::Text("-3".into())), "'-3");
-        assert_eq!(
-            value_cell(&Value::List(vec!["=a".into(), "b".into()])),
-            "'=a; b"
-        );
+        assert_eq!(value_cell(&Value::List(vec!["=a".into(), "b".into()])), "'=a; b");
         assert_eq!(value_cell(&Value::List(vec![])), "");
     }
 
@@ -370,17 +347,6 @@ mod tests {
             ]
         );
         fill_row(&mut row, &call, &ids, false);
-        assert_eq!(
-            row,
-            [
-                "c1",
-                "calls/c1.json",
-                "",
-                "2",
-                "",
-                "",
-                "c: timed out; too long"
-            ]
-        );
+        assert_eq!(row, ["c1", "calls/c1.json", "", "2", "", "", "c: timed out; too long"]);
     }
 }

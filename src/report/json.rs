@@ -39,13 +39,9 @@ impl JsonSink {
     /// any work is done.
     pub fn create(dest: &Path) -> anyhow::Result<JsonSink> {
         refuse_directory(dest)?;
-        let (calls_file, file) = TempFile::beside(dest)
-            .with_context(|| format!("cannot write the report to {}", dest.display()))?;
-        Ok(JsonSink::with_buffer(
-            Some(dest.to_path_buf()),
-            calls_file,
-            file,
-        ))
+        let (calls_file, file) =
+            TempFile::beside(dest).with_context(|| format!("cannot write the report to {}", dest.display()))?;
+        Ok(JsonSink::with_buffer(Some(dest.to_path_buf()), calls_file, file))
     }
 
     /// Buffers calls in the system temporary directory and prints the document at `finish`.
@@ -93,10 +89,7 @@ impl JsonSink {
             out.write_all(b"[]")?;
         } else {
             out.write_all(b"[\n")?;
-            io::copy(
-                &mut BufReader::new(File::open(self.calls_file.path())?),
-                out,
-            )?;
+            io::copy(&mut BufReader::new(File::open(self.calls_file.path())?), out)?;
             out.write_all(b"\n  ]")?;
         }
         out.write_all(b"\n}\n")?;
@@ -132,9 +125,7 @@ impl Sink for JsonSink {
                     let (doc, file) = TempFile::beside(dest)?;
                     let mut out = BufWriter::new(file);
                     self.write_document(header, &mut out)?;
-                    out.into_inner()
-                        .map_err(io::IntoInnerError::into_error)?
-                        .sync_all()?;
+                    out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
                     doc.persist(dest)
                 })();
                 written.with_context(|| format!("cannot write the report to {label}"))
@@ -187,8 +178,7 @@ impl JsonlSink {
     /// Creates (or truncates) `dest` now: the lines go straight into it.
     pub fn create(dest: &Path) -> anyhow::Result<JsonlSink> {
         refuse_directory(dest)?;
-        let file = File::create(dest)
-            .with_context(|| format!("cannot write the report to {}", dest.display()))?;
+        let file = File::create(dest).with_context(|| format!("cannot write the report to {}", dest.display()))?;
         Ok(JsonlSink {
             out: Box::new(BufWriter::new(file)),
             label: dest.display().to_string(),
@@ -253,10 +243,7 @@ mod tests {
         let mut out = Vec::new();
         write_pretty(&mut out, b"  ", &serde_json::json!({"a": [1], "b": "x\ny"})).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert_eq!(
-            text,
-            "{\n    \"a\": [\n      1\n    ],\n    \"b\": \"x\\ny\"\n  }"
-        );
+        assert_eq!(text, "{\n    \"a\": [\n      1\n    ],\n    \"b\": \"x\\ny\"\n  }");
     }
 
     #[test]

@@ -11,26 +11,19 @@ use anyhow::{Context as _, bail};
 
 use super::csv::{CsvOptions, CsvSink};
 use super::json::{JsonSink, JsonlSink};
-use super::{
-    CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage,
-};
+use super::{CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage};
 
 /// The format for `path`: `explicit` (`--format`) when given, else by extension (`.json`,
 /// `.jsonl` / `.ndjson`, `.csv`, any case). `-` (stdout) has no extension and needs
 /// `--format`.
-pub fn format_for_path(
-    path: &Path,
-    explicit: Option<OutputFormat>,
-) -> anyhow::Result<OutputFormat> {
+pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::Result<OutputFormat> {
     if let Some(format) = explicit {
         return Ok(format);
     }
     if is_stdout(path) {
         bail!("writing a report to standard output (`-`) needs `--format json|jsonl|csv`");
     }
-    let extension = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
     match extension.as_deref() {
         Some("json") => Ok(OutputFormat::Json),
         Some("jsonl" | "ndjson") => Ok(OutputFormat::Jsonl),
@@ -45,11 +38,7 @@ pub fn format_for_path(
 
 /// Opens a report sink. The destination (or, for `.json` and `.csv`, a temporary file
 /// beside it) is created now, so a bad path fails before the run starts; `-` is stdout.
-pub fn open_sink(
-    path: &Path,
-    format: OutputFormat,
-    options: &CsvOptions,
-) -> anyhow::Result<Box<dyn Sink>> {
+pub fn open_sink(path: &Path, format: OutputFormat, options: &CsvOptions) -> anyhow::Result<Box<dyn Sink>> {
     let stdout = is_stdout(path);
     Ok(match format {
         OutputFormat::Json if stdout => Box::new(JsonSink::stdout()?),
@@ -76,9 +65,7 @@ fn is_stdout(path: &Path) -> bool {
 /// Files with another extension are recognised by content: a report document starts with
 /// its `"postcall"` header.
 pub fn read_report(path: &Path) -> anyhow::Result<Report> {
-    let extension = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
     let is_document = match extension.as_deref() {
         Some("json") => true,
         Some("jsonl" | "ndjson") => false,
@@ -92,8 +79,7 @@ pub fn read_report(path: &Path) -> anyhow::Result<Report> {
 }
 
 fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
-    let file =
-        File::open(path).with_context(|| format!("cannot read the report {}", path.display()))?;
+    let file = File::open(path).with_context(|| format!("cannot read the report {}", path.display()))?;
     Ok(BufReader::new(file))
 }
 
@@ -135,13 +121,9 @@ fn read_lines(path: &Path) -> anyhow::Result<Report> {
     let mut number = 0usize;
     loop {
         line.clear();
-        let read = reader.read_line(&mut line).with_context(|| {
-            format!(
-                "cannot read the report {} at line {}",
-                path.display(),
-                number + 1
-            )
-        })?;
+        let read = reader
+            .read_line(&mut line)
+            .with_context(|| format!("cannot read the report {} at line {}", path.display(), number + 1))?;
         if read == 0 {
             break;
         }
@@ -225,14 +207,10 @@ mod tests {
     #[test]
     fn unknown_extension_asks_for_format() {
         for path in ["r.txt", "report", "-"] {
-            let err = format_for_path(Path::new(path), None)
-                .unwrap_err()
-                .to_string();
+            let err = format_for_path(Path::new(path), None).unwrap_err().to_string();
             assert!(err.contains("--format json|jsonl|csv"), "{err}");
         }
-        let err = format_for_path(Path::new("r.xlsx"), None)
-            .unwrap_err()
-            .to_string();
+        let err = format_for_path(Path::new("r.xlsx"), None).unwrap_err().to_string();
         assert!(err.contains("r.xlsx"), "{err}");
     }
 }

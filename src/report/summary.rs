@@ -88,16 +88,10 @@ impl SummaryCounts {
 
 /// The end-of-run table: per-metric counts (in `metrics` order), then the run's totals.
 /// Cost is `unknown` when no price was configured, never `$0`.
-pub fn render_summary(
-    metrics: &[Metric],
-    calls: &SummaryCounts,
-    header: &RunHeader,
-    elapsed: Duration,
-) -> String {
+pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHeader, elapsed: Duration) -> String {
     let mut out = String::new();
     if !metrics.is_empty() {
-        let mut rows =
-            vec![["metric", "ok", "null", "n/a", "invalid", "missing"].map(String::from)];
+        let mut rows = vec![["metric", "ok", "null", "n/a", "invalid", "missing"].map(String::from)];
         for metric in metrics {
             let c = calls.metric(&metric.id).copied().unwrap_or_default();
             rows.push([
@@ -110,12 +104,7 @@ pub fn render_summary(
             ]);
         }
         let widths: Vec<usize> = (0..6)
-            .map(|col| {
-                rows.iter()
-                    .map(|r| r[col].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
+            .map(|col| rows.iter().map(|r| r[col].chars().count()).max().unwrap_or(0))
             .collect();
         for row in &rows {
             let mut line = format!("{:<w$}", row[0], w = widths[0]);
@@ -140,10 +129,7 @@ pub fn render_summary(
         ));
     }
     if !header.input_errors.is_empty() {
-        totals.push((
-            "unreadable files",
-            grouped(header.input_errors.len() as u64),
-        ));
+        totals.push(("unreadable files", grouped(header.input_errors.len() as u64)));
     }
     totals.extend([
         ("requests", grouped(usage.requests)),
@@ -154,11 +140,7 @@ pub fn render_summary(
         ("cost", cost(header.cost_usd)),
         ("wall time", wall_time(elapsed)),
     ]);
-    let width = totals
-        .iter()
-        .map(|(label, _)| label.len())
-        .max()
-        .unwrap_or(0);
+    let width = totals.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     for (label, value) in totals {
         let _ = writeln!(out, "{label:<width$}  {value}");
     }

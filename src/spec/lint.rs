@@ -41,10 +41,7 @@ pub fn snake_case(name: &str) -> String {
             let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             // `callOutcome` → call_outcome; `HTTPStatus` → http_status (the acronym ends
             // where a capital is followed by a lowercase letter).
-            if prev.is_ascii_lowercase()
-                || prev.is_ascii_digit()
-                || (prev.is_ascii_uppercase() && next_is_lower)
-            {
+            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_is_lower) {
                 out.push('_');
             }
         }
@@ -136,7 +133,13 @@ pub(crate) fn check(raw: RawSpec, found: &mut Findings) -> Option<Spec> {
         if let Some(expect) = &m.expect {
             let acc = expect.value.min_accuracy;
             if !(0.0..=1.0).contains(&acc) {
-                found.error(expect.pos, format!("{}: `expect.min_accuracy` is {acc}; use a fraction between 0 and 1 (e.g. 0.9)", m.label()));
+                found.error(
+                    expect.pos,
+                    format!(
+                        "{}: `expect.min_accuracy` is {acc}; use a fraction between 0 and 1 (e.g. 0.9)",
+                        m.label()
+                    ),
+                );
             }
         }
     }
@@ -149,11 +152,7 @@ pub(crate) fn check(raw: RawSpec, found: &mut Findings) -> Option<Spec> {
     Some(spec)
 }
 
-fn check_id<'a>(
-    m: &'a RawMetric,
-    first_seen: &mut HashMap<&'a str, Option<usize>>,
-    found: &mut Findings,
-) {
+fn check_id<'a>(m: &'a RawMetric, first_seen: &mut HashMap<&'a str, Option<usize>>, found: &mut Findings) {
     let Some(id) = &m.id else { return };
     if !is_valid_id(&id.value) {
         let suggestion = snake_case(&id.value);
@@ -172,15 +171,10 @@ fn check_id<'a>(
     }
     match first_seen.get(id.value.as_str()) {
         Some(first) => {
-            let first = first.map_or_else(String::new, |line| {
-                format!(" (first defined on line {line})")
-            });
+            let first = first.map_or_else(String::new, |line| format!(" (first defined on line {line})"));
             found.error(
                 id.pos,
-                format!(
-                    "duplicate id `{}`{first}; ids must be unique, rename one",
-                    id.value
-                ),
+                format!("duplicate id `{}`{first}; ids must be unique, rename one", id.value),
             );
         }
         None => {
@@ -229,10 +223,7 @@ fn check_choices(label: &str, kind: KindName, choices: &At<Vec<At<String>>>, fou
     for choice in &choices.value {
         let text = choice.value.as_str();
         if text.trim().is_empty() {
-            found.error(
-                choice.pos,
-                format!("{label}: empty choice; every choice needs a name"),
-            );
+            found.error(choice.pos, format!("{label}: empty choice; every choice needs a name"));
         } else if seen.contains(&text) {
             found.error(
                 choice.pos,
@@ -272,8 +263,12 @@ fn check_prompt(m: &RawMetric, found: &mut Findings) {
     } else if words < MIN_PROMPT_WORDS {
         found.warn(
             prompt.pos,
-            m.id.as_ref().map_or_else(|| format!("metrics[{}]", m.index), |id| id.value.clone()),
-            format!("prompt has {words} word{}; vague prompts give noisy answers, say exactly what to look for", if words == 1 { "" } else { "s" }),
+            m.id.as_ref()
+                .map_or_else(|| format!("metrics[{}]", m.index), |id| id.value.clone()),
+            format!(
+                "prompt has {words} word{}; vague prompts give noisy answers, say exactly what to look for",
+                if words == 1 { "" } else { "s" }
+            ),
         );
     }
 }
@@ -285,10 +280,9 @@ fn check_group_sizes(spec: &Spec, pos: Option<super::node::Pos>, found: &mut Fin
     }
     for group in super::schema::request_groups(spec) {
         if group.metrics.len() > MAX_METRICS_PER_REQUEST {
-            let model = group.model.map_or_else(
-                || "the default model".to_owned(),
-                |m| format!("model `{m}`"),
-            );
+            let model = group
+                .model
+                .map_or_else(|| "the default model".to_owned(), |m| format!("model `{m}`"));
             found.warn(
                 pos,
                 "metrics",
@@ -310,11 +304,7 @@ fn fmt_num(n: Num) -> String {
 
 /// Assembles the spec; `None` if a metric lacks a part (its error is already recorded).
 fn build(raw: RawSpec) -> Option<Spec> {
-    let metrics = raw
-        .metrics
-        .into_iter()
-        .map(build_metric)
-        .collect::<Option<Vec<_>>>()?;
+    let metrics = raw.metrics.into_iter().map(build_metric).collect::<Option<Vec<_>>>()?;
     Some(Spec {
         version: raw.version,
         llm: raw.llm,
@@ -392,9 +382,7 @@ mod tests {
 
     #[test]
     fn did_you_mean_finds_typos_case_and_abbreviations() {
-        let types = [
-            "string", "boolean", "integer", "number", "enum", "datetime", "list",
-        ];
+        let types = ["string", "boolean", "integer", "number", "enum", "datetime", "list"];
         assert_eq!(did_you_mean("strng", &types), Some("string"));
         assert_eq!(did_you_mean("Enum", &types), Some("enum"));
         assert_eq!(did_you_mean("int", &types), Some("integer"));

@@ -228,11 +228,7 @@ impl Warning {
         }
     }
 
-    pub(crate) fn located(
-        at: impl Into<String>,
-        message: impl Into<String>,
-        pos: Option<node::Pos>,
-    ) -> Warning {
+    pub(crate) fn located(at: impl Into<String>, message: impl Into<String>, pos: Option<node::Pos>) -> Warning {
         Warning {
             line: pos.map(|p| p.line),
             column: pos.map(|p| p.column),

@@ -77,9 +77,7 @@ impl Node {
             RawNode::Int(i) => Value::Int(i),
             RawNode::Float(f) => Value::Float(f),
             RawNode::Str(s) => Value::Str(s),
-            RawNode::Seq(items) => {
-                Value::Seq(items.into_iter().map(|n| Node::from_raw(n, text)).collect())
-            }
+            RawNode::Seq(items) => Value::Seq(items.into_iter().map(|n| Node::from_raw(n, text)).collect()),
             RawNode::Map(entries) => Value::Map(
                 entries
                     .into_iter()
@@ -148,10 +146,7 @@ impl Node {
 
     /// The value of `key` when this node is a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     /// Text as the user wrote it: a string, or any other scalar's source text (so that an
@@ -176,12 +171,7 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
         }
     }
 }
@@ -197,11 +187,8 @@ fn syntax_error(err: serde_saphyr::Error) -> SyntaxError {
     let inner = err.without_snippet();
     let message = match inner {
         serde_saphyr::Error::DuplicateMappingKey { key, .. } => match key {
-            Some(k) => format!(
-                "duplicate key `{k}`; each key may appear once per mapping, remove or rename one"
-            ),
-            None => "duplicate key; each key may appear once per mapping, remove or rename one"
-                .to_owned(),
+            Some(k) => format!("duplicate key `{k}`; each key may appear once per mapping, remove or rename one"),
+            None => "duplicate key; each key may appear once per mapping, remove or rename one".to_owned(),
         },
         serde_saphyr::Error::MultipleDocuments { .. } => {
             "the file holds more than one YAML document (a second `---`); keep one metric file per file".to_owned()
@@ -317,24 +304,14 @@ mod tests {
         let metric = &node.get("metrics").unwrap().as_seq().unwrap()[0];
         let (key, value) = &metric.as_map().unwrap()[1];
         assert_eq!(key.pos, Some(Pos { line: 4, column: 5 }));
-        assert_eq!(
-            value.pos,
-            Some(Pos {
-                line: 4,
-                column: 11
-            })
-        );
+        assert_eq!(value.pos, Some(Pos { line: 4, column: 11 }));
     }
 
     #[test]
     fn duplicate_keys_are_rejected_with_their_position() {
         let err = Node::parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.pos, Some(Pos { line: 3, column: 1 }));
-        assert!(
-            err.message.starts_with("duplicate key `a`"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.starts_with("duplicate key `a`"), "{}", err.message);
     }
 
     #[test]
@@ -342,8 +319,7 @@ mod tests {
         let err = Node::parse("a: 1\n---\na: 2\n").unwrap_err();
         assert_eq!(err.pos, Some(Pos { line: 3, column: 1 }));
         assert!(
-            err.message
-                .starts_with("the file holds more than one YAML document"),
+            err.message.starts_with("the file holds more than one YAML document"),
             "{}",
             err.message
         );

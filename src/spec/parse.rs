@@ -66,9 +66,7 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 }
 
 /// Keys accepted at the top of a postcall metric file.
-pub const TOP_KEYS: &[&str] = &[
-    "version", "llm", "strategy", "context", "summary", "metrics",
-];
+pub const TOP_KEYS: &[&str] = &["version", "llm", "strategy", "context", "summary", "metrics"];
 /// Keys accepted in one metric.
 pub const METRIC_KEYS: &[&str] = &[
     "id",
@@ -144,9 +142,7 @@ pub fn load_spec(path: &Path) -> Result<(Spec, Vec<Warning>), Vec<SpecError>> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         let next = match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                "check the path, or run `postcall init` to create a starter metric file"
-            }
+            std::io::ErrorKind::NotFound => "check the path, or run `postcall init` to create a starter metric file",
             std::io::ErrorKind::InvalidData => "save the file as UTF-8",
             _ => "check that the file exists and is readable",
         };
@@ -186,10 +182,7 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
     if let Some(llm) = node.get("llm") {
         raw.llm = read_llm(llm, found);
     }
-    if let Some(s) = node
-        .get("strategy")
-        .and_then(|n| text(n, "`strategy`", found))
-    {
+    if let Some(s) = node.get("strategy").and_then(|n| text(n, "`strategy`", found)) {
         match s.value.as_str() {
             "per_call" => raw.strategy = Strategy::PerCall,
             "per_metric" => raw.strategy = Strategy::PerMetric,
@@ -245,10 +238,7 @@ fn read_summary(node: &Node, found: &mut Findings) -> Option<At<Summary>> {
     }
     if let Some(map) = node.as_map() {
         found.unknown_keys(map, &["prompt"], "`summary`");
-        return match node
-            .get("prompt")
-            .and_then(|p| text(p, "`summary.prompt`", found))
-        {
+        return match node.get("prompt").and_then(|p| text(p, "`summary.prompt`", found)) {
             Some(p) if !p.value.trim().is_empty() => Some(At::new(
                 Summary {
                     prompt: p.value.trim().to_owned(),
@@ -256,11 +246,17 @@ fn read_summary(node: &Node, found: &mut Findings) -> Option<At<Summary>> {
                 p.pos,
             )),
             Some(p) => {
-                found.error(p.pos, "`summary.prompt` is empty; say what the summary should contain, or remove `summary`");
+                found.error(
+                    p.pos,
+                    "`summary.prompt` is empty; say what the summary should contain, or remove `summary`",
+                );
                 None
             }
             None => {
-                found.error(node.pos, "`summary` needs a `prompt`, e.g. `prompt: Summarize the call in two sentences.`");
+                found.error(
+                    node.pos,
+                    "`summary` needs a `prompt`, e.g. `prompt: Summarize the call in two sentences.`",
+                );
                 None
             }
         };
@@ -342,10 +338,7 @@ fn read_metric(index: usize, node: &Node, found: &mut Findings) -> Option<RawMet
             Value::Bool(b) => m.required = b,
             _ => found.error(
                 r.pos,
-                format!(
-                    "{label}: `required` should be true or false, found {}",
-                    shown(r)
-                ),
+                format!("{label}: `required` should be true or false, found {}", shown(r)),
             ),
         }
     }
@@ -410,13 +403,15 @@ fn read_kind(label: &str, t: At<String>, found: &mut Findings) -> Option<At<Kind
     None
 }
 
-pub(crate) fn read_choices(
-    label: &str,
-    node: &Node,
-    found: &mut Findings,
-) -> Option<At<Vec<At<String>>>> {
+pub(crate) fn read_choices(label: &str, node: &Node, found: &mut Findings) -> Option<At<Vec<At<String>>>> {
     let Some(items) = node.as_seq() else {
-        found.error(node.pos, format!("{label}: `choices` should be a list, like `choices: [resolved, escalated]`, found {}", shown(node)));
+        found.error(
+            node.pos,
+            format!(
+                "{label}: `choices` should be a list, like `choices: [resolved, escalated]`, found {}",
+                shown(node)
+            ),
+        );
         return None;
     };
     let mut choices = Vec::with_capacity(items.len());
@@ -455,7 +450,13 @@ fn read_range(label: &str, node: &Node, found: &mut Findings) -> Option<At<[Num;
 
 fn read_expect(label: &str, node: &Node, found: &mut Findings) -> Option<At<Expect>> {
     let Some(map) = node.as_map() else {
-        found.error(node.pos, format!("{label}: `expect` should be a mapping like `expect: {{min_accuracy: 0.9}}`, found {}", shown(node)));
+        found.error(
+            node.pos,
+            format!(
+                "{label}: `expect` should be a mapping like `expect: {{min_accuracy: 0.9}}`, found {}",
+                shown(node)
+            ),
+        );
         return None;
     };
     found.unknown_keys(map, &["min_accuracy"], &format!("{label}: `expect`"));
@@ -488,9 +489,7 @@ fn read_expect(label: &str, node: &Node, found: &mut Findings) -> Option<At<Expe
         None => {
             found.error(
                 node.pos,
-                format!(
-                    "{label}: `expect` needs `min_accuracy`, e.g. `expect: {{min_accuracy: 0.9}}`"
-                ),
+                format!("{label}: `expect` needs `min_accuracy`, e.g. `expect: {{min_accuracy: 0.9}}`"),
             );
             None
         }
@@ -561,7 +560,13 @@ fn decode_llm_key(key: &Key, value: &Node, found: &mut Findings) -> Option<serde
         Ok(_) => Some(json),
         Err(e) if e.to_string().starts_with("unknown field") => None, // reported by unknown_keys
         Err(e) => {
-            found.error(value.pos.or(key.pos), format!("`llm.{}` has a wrong value: {e}; see `postcall init` for an example `llm:` section", key.name));
+            found.error(
+                value.pos.or(key.pos),
+                format!(
+                    "`llm.{}` has a wrong value: {e}; see `postcall init` for an example `llm:` section",
+                    key.name
+                ),
+            );
             None
         }
     }
@@ -569,9 +574,7 @@ fn decode_llm_key(key: &Key, value: &Node, found: &mut Findings) -> Option<serde
 
 fn is_env_var_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -583,10 +586,7 @@ pub(crate) fn text(node: &Node, what: &str, found: &mut Findings) -> Option<At<S
     match node.as_text() {
         Some(t) => Some(At::new(t, node.pos)),
         None => {
-            found.error(
-                node.pos,
-                format!("{what} should be text, found {}", node.kind()),
-            );
+            found.error(node.pos, format!("{what} should be text, found {}", node.kind()));
             None
         }
     }

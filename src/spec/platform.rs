@@ -24,14 +24,11 @@ use super::raw::{At, Findings, KindName, RawMetric, RawSpec};
 ///   `dataType` or `name`.
 /// - **postcall** otherwise (its reader reports what is missing).
 pub(crate) fn detect(node: &Node) -> Dialect {
-    let first_item =
-        |list: Option<&Node>| list.and_then(Node::as_seq).and_then(|s| s.first()).cloned();
+    let first_item = |list: Option<&Node>| list.and_then(Node::as_seq).and_then(|s| s.first()).cloned();
     if let Some(seq) = node.as_seq() {
         return match seq.first() {
             Some(item) if is_atoms_item(item) => Dialect::Atoms,
-            Some(item) if item.get("dataType").is_some() || item.get("name").is_some() => {
-                Dialect::Dialgen
-            }
+            Some(item) if item.get("dataType").is_some() || item.get("name").is_some() => Dialect::Dialgen,
             _ => Dialect::Postcall,
         };
     }
@@ -42,10 +39,7 @@ pub(crate) fn detect(node: &Node) -> Dialect {
         return Dialect::Dialgen;
     }
     match first_item(node.get("metrics")) {
-        Some(item)
-            if item.get("dataType").is_some()
-                || (item.get("name").is_some() && item.get("id").is_none()) =>
-        {
+        Some(item) if item.get("dataType").is_some() || (item.get("name").is_some() && item.get("id").is_none()) => {
             Dialect::Dialgen
         }
         _ => Dialect::Postcall,
@@ -53,13 +47,9 @@ pub(crate) fn detect(node: &Node) -> Dialect {
 }
 
 fn is_atoms_item(item: &Node) -> bool {
-    [
-        "identifier",
-        "dispositionMetricType",
-        "dispositionMetricPrompt",
-    ]
-    .iter()
-    .any(|k| item.get(k).is_some())
+    ["identifier", "dispositionMetricType", "dispositionMetricPrompt"]
+        .iter()
+        .any(|k| item.get(k).is_some())
 }
 
 /// Atoms `dispositionMetricType` values.
@@ -108,10 +98,7 @@ pub(crate) fn read_atoms(node: &Node, found: &mut Findings) -> RawSpec {
                 found.warn(
                     ident.pos,
                     id.clone(),
-                    format!(
-                        "identifier `{}` is not a valid postcall id; using `{id}`",
-                        ident.value
-                    ),
+                    format!("identifier `{}` is not a valid postcall id; using `{id}`", ident.value),
                 );
                 m.id = Some(At::new(id, ident.pos));
             } else {
@@ -150,8 +137,7 @@ pub(crate) fn read_dialgen(node: &Node, found: &mut Findings) -> RawSpec {
             ..RawMetric::default()
         };
         let place = format!("metrics[{index}]");
-        m.id = required_text(item, "name", &place, found)
-            .map(|n| At::new(snake_case(&n.value), n.pos));
+        m.id = required_text(item, "name", &place, found).map(|n| At::new(snake_case(&n.value), n.pos));
         let label = m.label();
         m.prompt = required_text(item, "prompt", &label, found);
         m.kind = required_text(item, "dataType", &label, found)
@@ -161,10 +147,7 @@ pub(crate) fn read_dialgen(node: &Node, found: &mut Findings) -> RawSpec {
                 super::node::Value::Bool(b) => m.required = b,
                 _ => found.error(
                     r.pos,
-                    format!(
-                        "{label}: `isRequired` should be true or false, found {}",
-                        r.kind()
-                    ),
+                    format!("{label}: `isRequired` should be true or false, found {}", r.kind()),
                 ),
             }
         }
@@ -201,10 +184,7 @@ fn read_platform(
         return raw;
     };
     if items.is_empty() {
-        found.error(
-            list.pos,
-            format!("{place} is empty; add at least one metric"),
-        );
+        found.error(list.pos, format!("{place} is empty; add at least one metric"));
     }
     for (index, item) in items.iter().enumerate() {
         if item.as_map().is_none() {
@@ -224,9 +204,7 @@ fn read_platform(
 }
 
 fn required_text(item: &Node, key: &str, label: &str, found: &mut Findings) -> Option<At<String>> {
-    let value = item
-        .get(key)
-        .and_then(|n| text(n, &format!("{label}: `{key}`"), found));
+    let value = item.get(key).and_then(|n| text(n, &format!("{label}: `{key}`"), found));
     if value.is_none() && item.get(key).is_none_or(Node::is_null) {
         found.error(item.pos, format!("{label} has no `{key}`; add it"));
     }
@@ -240,10 +218,7 @@ fn platform_kind(
     table: &[(&str, KindName)],
     found: &mut Findings,
 ) -> Option<At<KindName>> {
-    match table
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(t.value.trim()))
-    {
+    match table.iter().find(|(name, _)| name.eq_ignore_ascii_case(t.value.trim())) {
         Some((_, kind)) => Some(At::new(*kind, t.pos)),
         None => {
             let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
@@ -270,10 +245,7 @@ mod tests {
 
     #[test]
     fn detects_each_dialect_from_its_shape() {
-        assert_eq!(
-            dialect("version: 1\nmetrics:\n  - id: a\n"),
-            Dialect::Postcall
-        );
+        assert_eq!(dialect("version: 1\nmetrics:\n  - id: a\n"), Dialect::Postcall);
         assert_eq!(
             dialect("postCallAnalyticsConfig:\n  dispositionMetrics: []\n"),
             Dialect::Atoms
@@ -285,10 +257,7 @@ mod tests {
             dialect("metrics:\n  - name: Call outcome\n    dataType: string\n"),
             Dialect::Dialgen
         );
-        assert_eq!(
-            dialect("- name: Call outcome\n  dataType: string\n"),
-            Dialect::Dialgen
-        );
+        assert_eq!(dialect("- name: Call outcome\n  dataType: string\n"), Dialect::Dialgen);
         assert_eq!(dialect("just text"), Dialect::Postcall);
     }
 }

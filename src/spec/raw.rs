@@ -101,10 +101,7 @@ impl KindName {
     ];
 
     pub fn from_name(name: &str) -> Option<KindName> {
-        KindName::ALL
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, k)| *k)
+        KindName::ALL.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
     }
 
     pub fn name(self) -> &'static str {
@@ -164,9 +161,6 @@ impl Findings {
             // Usually not a key at all: text with a comma inside `{ ... }` was split there.
             hint.push_str(" (if this is part of a text value, quote that text: in `{ }` a comma ends a value)");
         }
-        self.error(
-            key.pos,
-            format!("unknown key `{}` in {place}; {hint}", key.name),
-        );
+        self.error(key.pos, format!("unknown key `{}` in {place}; {hint}", key.name));
     }
 }

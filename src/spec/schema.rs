@@ -98,11 +98,7 @@ pub fn metric_schema(metric: &Metric) -> Value {
 /// The typed `value` of a metric's answer.
 pub fn value_schema(kind: &MetricKind, nullable: bool) -> Value {
     let ty = |name: &str| {
-        if nullable {
-            json!([name, "null"])
-        } else {
-            json!(name)
-        }
+        if nullable { json!([name, "null"]) } else { json!(name) }
     };
     match kind {
         MetricKind::String => json!({"type": ty("string")}),

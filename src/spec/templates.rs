@@ -55,15 +55,10 @@ mod tests {
     #[test]
     fn every_template_validates_without_warnings() {
         for t in TEMPLATES {
-            let (spec, warnings) =
-                parse_spec(t.text, t.name).unwrap_or_else(|e| panic!("{}: {e:?}", t.name));
+            let (spec, warnings) = parse_spec(t.text, t.name).unwrap_or_else(|e| panic!("{}: {e:?}", t.name));
             assert!(warnings.is_empty(), "{}: {warnings:?}", t.name);
             assert!(!spec.metrics.is_empty());
-            assert!(
-                t.text.contains("# llm:"),
-                "{} lacks a commented llm section",
-                t.name
-            );
+            assert!(t.text.contains("# llm:"), "{} lacks a commented llm section", t.name);
         }
     }
 

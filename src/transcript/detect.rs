@@ -57,11 +57,7 @@ pub fn detect(value: &Value) -> Shape {
 
 fn detect_object(v: &Value) -> Shape {
     let has = |pointer: &str| v.pointer(pointer).is_some();
-    let first = |pointer: &str| {
-        v.pointer(pointer)
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-    };
+    let first = |pointer: &str| v.pointer(pointer).and_then(Value::as_array).and_then(|a| a.first());
     let call = Shape::Call;
 
     if first("/messages").is_some_and(|m| m.get("direction").is_some()) {
@@ -70,10 +66,7 @@ fn detect_object(v: &Value) -> Shape {
     if has("/message/artifact") || has("/artifact/messages") {
         return call(Format::Vapi);
     }
-    if has("/call/transcript_object")
-        || has("/call/transcript_with_tool_calls")
-        || has("/transcript_object")
-    {
+    if has("/call/transcript_object") || has("/call/transcript_with_tool_calls") || has("/transcript_object") {
         return call(Format::Retell);
     }
     if has("/callData/transcription") {
@@ -99,9 +92,7 @@ fn detect_object(v: &Value) -> Shape {
     {
         return Shape::Companion(Companion::AtomsAnalytics);
     }
-    if first("/transcripts").is_some_and(|t| t.get("user").is_some())
-        || has("/concatenated_transcript")
-    {
+    if first("/transcripts").is_some_and(|t| t.get("user").is_some()) || has("/concatenated_transcript") {
         return call(Format::Bland);
     }
     if let Some(segment) = first("/Transcript") {
@@ -158,13 +149,11 @@ mod tests {
 
     #[test]
     fn specific_shapes_win_over_generic_ones() {
-        let vapi =
-            json!({"message": {"artifact": {"messages": [], "messagesOpenAIFormatted": []}}});
+        let vapi = json!({"message": {"artifact": {"messages": [], "messagesOpenAIFormatted": []}}});
         assert_eq!(detect(&vapi), Shape::Call(Format::Vapi));
         let eleven = json!({"data": {"conversation_id": "c", "transcript": [{"role": "agent", "message": "hi"}]}});
         assert_eq!(detect(&eleven), Shape::Call(Format::Elevenlabs));
-        let atoms =
-            json!({"data": {"callId": "c", "transcript": [{"role": "agent", "content": "hi"}]}});
+        let atoms = json!({"data": {"callId": "c", "transcript": [{"role": "agent", "content": "hi"}]}});
         assert_eq!(detect(&atoms), Shape::Call(Format::Atoms));
         let generic = json!({"call_id": "c", "transcript": [{"role": "agent", "content": "hi"}]});
         assert_eq!(detect(&generic), Shape::Call(Format::Generic));
@@ -182,10 +171,7 @@ mod tests {
     #[test]
     fn twilio_resource_is_a_companion_and_the_page_a_call() {
         let resource = json!({"sid": "GT1", "channel": {"participants": []}});
-        assert_eq!(
-            detect(&resource),
-            Shape::Companion(Companion::TwilioTranscript)
-        );
+        assert_eq!(detect(&resource), Shape::Companion(Companion::TwilioTranscript));
         let combined = json!({"sid": "GT1", "channel": {"participants": []}, "sentences": []});
         assert_eq!(detect(&combined), Shape::Call(Format::TwilioIntelligence));
     }

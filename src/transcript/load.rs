@@ -124,24 +124,13 @@ impl Catalog {
         let entry = self.entries.get(index).ok_or_else(|| {
             LoadError::new(
                 format!("#{index}"),
-                format!(
-                    "no call with index {index} (the catalog has {})",
-                    self.entries.len()
-                ),
+                format!("no call with index {index} (the catalog has {})", self.entries.len()),
             )
         })?;
         let value = self.read_value(&entry.source, &entry.source_display)?;
         let mut call = self
-            .build_call(
-                &value,
-                entry.format,
-                options,
-                entry.id.clone(),
-                &entry.source_display,
-            )
-            .map_err(|message| {
-                LoadError::new(&entry.source_display, format!("{message} (on re-reading)"))
-            })?;
+            .build_call(&value, entry.format, options, entry.id.clone(), &entry.source_display)
+            .map_err(|message| LoadError::new(&entry.source_display, format!("{message} (on re-reading)")))?;
         // Detection and parsing are deterministic, so only the id's duplicate suffix differs.
         call.id = entry.id.clone();
         Ok(call)
@@ -190,9 +179,7 @@ impl Catalog {
                 let mut file = std::fs::File::open(path).map_err(reread)?;
                 file.seek(SeekFrom::Start(offset)).map_err(reread)?;
                 let mut line = Vec::new();
-                BufReader::new(file)
-                    .read_until(b'\n', &mut line)
-                    .map_err(reread)?;
+                BufReader::new(file).read_until(b'\n', &mut line).map_err(reread)?;
                 line.into()
             }
             (Some(path), _) => std::fs::read(path).map_err(reread)?.into(),
@@ -251,10 +238,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<&str, DecodeError> {
         let valid = &bytes[..e.valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
         let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let column = String::from_utf8_lossy(&valid[line_start..])
-            .chars()
-            .count()
-            + 1;
+        let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
         DecodeError {
             message: format!(
                 "not UTF-8 text (invalid byte 0x{:02X}); re-export as UTF-8, e.g. \
@@ -274,9 +258,7 @@ pub(crate) fn parse_json(text: &str) -> Result<Value, DecodeError> {
 
 pub(crate) fn json_error(e: &serde_json::Error) -> DecodeError {
     let full = e.to_string();
-    let reason = full
-        .rfind(" at line ")
-        .map_or(full.as_str(), |i| &full[..i]);
+    let reason = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]);
     DecodeError {
         message: format!("invalid JSON: {reason}"),
         line: Some(e.line()),
@@ -290,12 +272,7 @@ mod tests {
 
     #[test]
     fn decode_rejects_empty_and_locates_bad_bytes() {
-        assert!(
-            decode(b"  \n")
-                .unwrap_err()
-                .message
-                .contains("file is empty")
-        );
+        assert!(decode(b"  \n").unwrap_err().message.contains("file is empty"));
         let err = decode(b"{\"a\":\n \"caf\xE9\"}").unwrap_err();
         assert!(
             err.message.contains("not UTF-8") && err.message.contains("0xE9"),
@@ -309,10 +286,7 @@ mod tests {
     fn json_errors_carry_line_and_column_outside_the_message() {
         let err = parse_json("{\n  \"a\": ,\n}").unwrap_err();
         assert_eq!(err.line, Some(2));
-        assert!(
-            err.message.starts_with("invalid JSON: expected value"),
-            "{err:?}"
-        );
+        assert!(err.message.starts_with("invalid JSON: expected value"), "{err:?}");
         assert!(!err.message.contains("at line"), "{err:?}");
     }
 

@@ -164,9 +164,9 @@ impl std::str::FromStr for SpeakerMap {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut map = Vec::new();
         for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, role) = pair.split_once('=').ok_or_else(|| {
-                format!("`{pair}` is not KEY=ROLE; write e.g. --speaker-map 0=agent,1=customer")
-            })?;
+            let (key, role) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` is not KEY=ROLE; write e.g. --speaker-map 0=agent,1=customer"))?;
             let speaker = match role.trim().to_ascii_lowercase().as_str() {
                 "agent" => Speaker::Agent,
                 "customer" => Speaker::Customer,

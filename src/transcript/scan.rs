@@ -178,14 +178,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn document(
-        &mut self,
-        path: Option<&Path>,
-        bytes: &[u8],
-        layout: Layout,
-        display: &str,
-        stem: &str,
-    ) {
+    fn document(&mut self, path: Option<&Path>, bytes: &[u8], layout: Layout, display: &str, stem: &str) {
         if layout == Layout::Lines {
             return self.lines(path, bytes, display, stem);
         }
@@ -196,9 +189,7 @@ impl Scanner<'_> {
         match serde_json::from_str::<Value>(text) {
             Ok(value) => self.json(path, value, display, stem),
             // Several documents one after another: JSONL without the extension (stdin).
-            Err(e)
-                if layout == Layout::Sniff && e.to_string().starts_with("trailing characters") =>
-            {
+            Err(e) if layout == Layout::Sniff && e.to_string().starts_with("trailing characters") => {
                 self.lines(path, bytes, display, stem)
             }
             Err(e) => self.error(json_error(&e).into_load_error(display)),
@@ -207,11 +198,7 @@ impl Scanner<'_> {
 
     fn lines(&mut self, path: Option<&Path>, bytes: &[u8], display: &str, stem: &str) {
         // A BOM belongs to no line; skipping it keeps line 1's offset pointing at its `{`.
-        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
         let mut offset = bom;
         let mut any = false;
         for (index, raw) in bytes[bom..].split_inclusive(|&b| b == b'\n').enumerate() {
@@ -312,8 +299,7 @@ impl Scanner<'_> {
         let shape = detect::detect(value);
         if let Shape::Companion(kind) = shape {
             if kind == Companion::TwilioTranscript
-                && let (Some(sid), Some(companion)) =
-                    (formats::twilio_sid(value), formats::twilio_companion(value))
+                && let (Some(sid), Some(companion)) = (formats::twilio_sid(value), formats::twilio_companion(value))
             {
                 self.catalog.twilio.insert(sid, companion);
             }
@@ -329,19 +315,14 @@ impl Scanner<'_> {
         };
         let waits_for_companion = format == Format::TwilioIntelligence
             && formats::twilio_needs_companion(value)
-            && !formats::twilio_sid(value)
-                .is_some_and(|sid| self.catalog.twilio.contains_key(&sid));
+            && !formats::twilio_sid(value).is_some_and(|sid| self.catalog.twilio.contains_key(&sid));
         if waits_for_companion {
             self.outcomes.push(Outcome::Deferred(unit));
             return;
         }
-        let built = self.catalog.build_call(
-            value,
-            format,
-            self.options,
-            unit.fallback_id.clone(),
-            &unit.display,
-        );
+        let built = self
+            .catalog
+            .build_call(value, format, self.options, unit.fallback_id.clone(), &unit.display);
         self.outcomes.push(outcome(built, unit));
     }
 
@@ -366,13 +347,7 @@ impl Scanner<'_> {
                         .map_err(|e| e.message)
                         .and_then(|value| {
                             let id = unit.fallback_id.clone();
-                            catalog.build_call(
-                                &value,
-                                Format::TwilioIntelligence,
-                                options,
-                                id,
-                                &unit.display,
-                            )
+                            catalog.build_call(&value, Format::TwilioIntelligence, options, id, &unit.display)
                         });
                     match outcome(built, unit) {
                         Outcome::Entry(entry) => catalog.entries.push(entry),

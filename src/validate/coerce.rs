@@ -27,20 +27,14 @@ pub(crate) fn describe_kind(kind: &MetricKind) -> String {
     match kind {
         MetricKind::String => "a string".to_string(),
         MetricKind::Boolean => "true or false".to_string(),
-        MetricKind::Integer {
-            range: Some([lo, hi]),
-        } => format!("an integer from {lo} to {hi}"),
+        MetricKind::Integer { range: Some([lo, hi]) } => format!("an integer from {lo} to {hi}"),
         MetricKind::Integer { range: None } => "an integer".to_string(),
-        MetricKind::Number {
-            range: Some([lo, hi]),
-        } => format!("a number from {lo} to {hi}"),
+        MetricKind::Number { range: Some([lo, hi]) } => format!("a number from {lo} to {hi}"),
         MetricKind::Number { range: None } => "a number".to_string(),
         MetricKind::Enum { choices } => format!("one of: {}", choices.join(", ")),
         MetricKind::Datetime => DATETIME_FORMATS.to_string(),
         MetricKind::List { choices: None } => "a list of strings".to_string(),
-        MetricKind::List {
-            choices: Some(choices),
-        } => {
+        MetricKind::List { choices: Some(choices) } => {
             format!("a list drawn from: {}", choices.join(", "))
         }
     }
@@ -124,17 +118,11 @@ fn integer(kind: &MetricKind, json: &Json) -> Result<i64, String> {
     let from_float = |f: f64| -> Result<i64, String> {
         // i64::MAX as f64 rounds up to 2^63, hence the strict upper bound.
         if f.fract() != 0.0 {
-            Err(format!(
-                "{f} is not a whole number; expected {}",
-                describe_kind(kind)
-            ))
+            Err(format!("{f} is not a whole number; expected {}", describe_kind(kind)))
         } else if f >= i64::MIN as f64 && f < i64::MAX as f64 {
             Ok(f as i64)
         } else {
-            Err(format!(
-                "{f} is too large; expected {}",
-                describe_kind(kind)
-            ))
+            Err(format!("{f} is too large; expected {}", describe_kind(kind)))
         }
     };
     match json {
@@ -195,9 +183,7 @@ pub(super) fn match_choice<'c>(given: &str, choices: &'c [String]) -> Result<&'c
             [] => continue,
             [one] => return Ok(one),
             many => {
-                return Err(ChoiceMiss::Ambiguous(
-                    many.iter().map(|c| c.to_string()).collect(),
-                ));
+                return Err(ChoiceMiss::Ambiguous(many.iter().map(|c| c.to_string()).collect()));
             }
         }
     }
@@ -206,10 +192,7 @@ pub(super) fn match_choice<'c>(given: &str, choices: &'c [String]) -> Result<&'c
 
 /// Lowercase, trimmed, inner whitespace runs as one space: "Callback  Scheduled".
 fn fold_case_and_space(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// As [`fold_case_and_space`], with `_`, `-` and whitespace all one separator:
@@ -267,10 +250,7 @@ fn list(kind: &MetricKind, choices: Option<&[String]>, json: &Json) -> Result<Va
     match (unknown.as_slice(), ambiguous.first()) {
         ([], None) => Ok(Value::List(picked)),
         ([], Some(first)) => Err(format!("list item {first}")),
-        ([one], _) => Err(format!(
-            "list item {one} is not one of: {}",
-            choices.join(", ")
-        )),
+        ([one], _) => Err(format!("list item {one} is not one of: {}", choices.join(", "))),
         (many, _) => Err(format!(
             "list items {} are not among: {}",
             many.join(", "),
@@ -294,9 +274,7 @@ fn datetime(s: &str) -> Option<String> {
     let civil = date.to_datetime(time);
     match pieces.offset() {
         None => Some(civil.to_string()),
-        Some(PiecesOffset::Zulu) => {
-            Some(jiff::tz::Offset::UTC.to_timestamp(civil).ok()?.to_string())
-        }
+        Some(PiecesOffset::Zulu) => Some(jiff::tz::Offset::UTC.to_timestamp(civil).ok()?.to_string()),
         Some(offset) => {
             let offset = offset.to_numeric_offset();
             let instant = offset.to_timestamp(civil).ok()?;

@@ -23,9 +23,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 }
 
 const INT: MetricKind = MetricKind::Integer { range: None };
-const SCORE: MetricKind = MetricKind::Integer {
-    range: Some([1, 5]),
-};
+const SCORE: MetricKind = MetricKind::Integer { range: Some([1, 5]) };
 const NUM: MetricKind = MetricKind::Number { range: None };
 
 fn outcome() -> MetricKind {
@@ -75,10 +73,7 @@ fn integer_refuses_words_and_other_types() {
     );
     assert!(err(&INT, json!("NaN")).contains("is not an integer"));
     assert!(err(&INT, json!("inf")).contains("is not an integer"));
-    assert_eq!(
-        err(&SCORE, json!(true)),
-        "expected an integer from 1 to 5, got true"
-    );
+    assert_eq!(err(&SCORE, json!(true)), "expected an integer from 1 to 5, got true");
     assert_eq!(err(&INT, json!([4])), "expected an integer, got [4]");
 }
 
@@ -106,10 +101,7 @@ fn number_accepts_numbers_and_numeric_strings() {
 
 #[test]
 fn number_refuses_non_numbers() {
-    assert_eq!(
-        err(&NUM, json!("about 3")),
-        "expected a number, got \"about 3\""
-    );
+    assert_eq!(err(&NUM, json!("about 3")), "expected a number, got \"about 3\"");
     assert_eq!(err(&NUM, json!("NaN")), "expected a number, got \"NaN\"");
     assert_eq!(err(&NUM, json!(false)), "expected a number, got false");
 }
@@ -140,10 +132,7 @@ fn boolean_accepts_words_in_any_case() {
 
 #[test]
 fn boolean_refuses_numbers_and_other_words() {
-    assert_eq!(
-        err(&MetricKind::Boolean, json!(1)),
-        "expected true or false, got 1"
-    );
+    assert_eq!(err(&MetricKind::Boolean, json!(1)), "expected true or false, got 1");
     assert_eq!(
         err(&MetricKind::Boolean, json!("maybe")),
         "expected true or false, got \"maybe\""
@@ -156,18 +145,9 @@ fn boolean_refuses_numbers_and_other_words() {
 
 #[test]
 fn enum_returns_the_canonical_spelling() {
-    assert_eq!(
-        ok(&outcome(), json!("resolved")),
-        Value::Text("resolved".into())
-    );
-    assert_eq!(
-        ok(&outcome(), json!(" Resolved ")),
-        Value::Text("resolved".into())
-    );
-    assert_eq!(
-        ok(&outcome(), json!("ESCALATED")),
-        Value::Text("escalated".into())
-    );
+    assert_eq!(ok(&outcome(), json!("resolved")), Value::Text("resolved".into()));
+    assert_eq!(ok(&outcome(), json!(" Resolved ")), Value::Text("resolved".into()));
+    assert_eq!(ok(&outcome(), json!("ESCALATED")), Value::Text("escalated".into()));
 }
 
 #[test]
@@ -231,10 +211,7 @@ fn list_trims_items_and_drops_empty_ones() {
     );
     assert_eq!(ok(&kind, json!([])), Value::List(vec![]));
     // Free lists keep what the model said, duplicates included.
-    assert_eq!(
-        ok(&kind, json!(["a", "a"])),
-        Value::List(strings(&["a", "a"]))
-    );
+    assert_eq!(ok(&kind, json!(["a", "a"])), Value::List(strings(&["a", "a"])));
 }
 
 #[test]
@@ -253,10 +230,7 @@ fn list_refuses_non_string_items_naming_the_item() {
         err(&kind, json!(["a", 5])),
         "list item 2 (5) is not a string; expected a list of strings"
     );
-    assert_eq!(
-        err(&kind, json!({"a": 1})),
-        "expected a list of strings, got {\"a\":1}"
-    );
+    assert_eq!(err(&kind, json!({"a": 1})), "expected a list of strings, got {\"a\":1}");
 }
 
 #[test]
@@ -264,13 +238,7 @@ fn list_with_choices_canonicalises_and_deduplicates() {
     assert_eq!(
         ok(
             &issues(),
-            json!([
-                "Billing",
-                "network outage",
-                "billing",
-                "slow speed",
-                "network_outage"
-            ])
+            json!(["Billing", "network outage", "billing", "slow speed", "network_outage"])
         ),
         Value::List(strings(&["billing", "network_outage", "Slow Speed"]))
     );
@@ -303,14 +271,8 @@ fn datetime_keeps_a_date_as_a_date() {
 #[test]
 fn datetime_with_offset_is_normalised_rfc3339() {
     let dt = |s: &str| ok(&MetricKind::Datetime, json!(s));
-    assert_eq!(
-        dt("2024-06-14T10:00:00Z"),
-        Value::Text("2024-06-14T10:00:00Z".into())
-    );
-    assert_eq!(
-        dt("2024-06-14t10:00z"),
-        Value::Text("2024-06-14T10:00:00Z".into())
-    );
+    assert_eq!(dt("2024-06-14T10:00:00Z"), Value::Text("2024-06-14T10:00:00Z".into()));
+    assert_eq!(dt("2024-06-14t10:00z"), Value::Text("2024-06-14T10:00:00Z".into()));
     assert_eq!(
         dt("2024-06-14T10:00:00-04:00"),
         Value::Text("2024-06-14T10:00:00-04:00".into())
@@ -324,14 +286,8 @@ fn datetime_with_offset_is_normalised_rfc3339() {
 #[test]
 fn datetime_without_offset_stays_civil() {
     let dt = |s: &str| ok(&MetricKind::Datetime, json!(s));
-    assert_eq!(
-        dt("2024-06-14T10:00:00"),
-        Value::Text("2024-06-14T10:00:00".into())
-    );
-    assert_eq!(
-        dt("2024-06-14T10:00"),
-        Value::Text("2024-06-14T10:00:00".into())
-    );
+    assert_eq!(dt("2024-06-14T10:00:00"), Value::Text("2024-06-14T10:00:00".into()));
+    assert_eq!(dt("2024-06-14T10:00"), Value::Text("2024-06-14T10:00:00".into()));
 }
 
 #[test]
@@ -358,15 +314,9 @@ fn datetime_refuses_prose_and_says_the_format() {
 
 #[test]
 fn string_is_trimmed_and_empty_is_no_answer() {
-    assert_eq!(
-        ok(&MetricKind::String, json!("  hi  ")),
-        Value::Text("hi".into())
-    );
+    assert_eq!(ok(&MetricKind::String, json!("  hi  ")), Value::Text("hi".into()));
     assert_eq!(coerce(&MetricKind::String, &json!("   ")), Ok(None));
-    assert_eq!(
-        err(&MetricKind::String, json!(5)),
-        "expected a string, got 5"
-    );
+    assert_eq!(err(&MetricKind::String, json!(5)), "expected a string, got 5");
 }
 
 #[test]
@@ -386,14 +336,8 @@ fn describe_kind_phrases() {
         }),
         "one of: a, b, c"
     );
-    assert!(
-        describe_kind(&MetricKind::Datetime)
-            .starts_with("an ISO 8601 date (YYYY-MM-DD) or date-time")
-    );
-    assert_eq!(
-        describe_kind(&MetricKind::List { choices: None }),
-        "a list of strings"
-    );
+    assert!(describe_kind(&MetricKind::Datetime).starts_with("an ISO 8601 date (YYYY-MM-DD) or date-time"));
+    assert_eq!(describe_kind(&MetricKind::List { choices: None }), "a list of strings");
     assert_eq!(
         describe_kind(&MetricKind::List {
             choices: Some(strings(&["a", "b"]))
@@ -425,10 +369,7 @@ fn every_spelling_of_a_whole_number_is_that_integer() {
             assert_eq!(ok(&INT, given.clone()), Value::Int(n), "{given}");
         }
         let half = json!(n as f64 + 0.5);
-        assert!(
-            err(&INT, half.clone()).contains("is not a whole number"),
-            "{half}"
-        );
+        assert!(err(&INT, half.clone()).contains("is not a whole number"), "{half}");
     }
 }
 
@@ -450,22 +391,13 @@ fn range_check_agrees_with_inclusive_bounds() {
 
 #[test]
 fn every_loose_spelling_of_a_choice_finds_it() {
-    let choices = strings(&[
-        "callback_scheduled",
-        "resolved",
-        "Escalated To Tier 2",
-        "no-answer",
-    ]);
+    let choices = strings(&["callback_scheduled", "resolved", "Escalated To Tier 2", "no-answer"]);
     for choice in &choices {
         let words: Vec<String> = choice.split(['_', '-', ' ']).map(str::to_string).collect();
         for separator in ["_", "-", " ", "  ", " - "] {
             for case in [str::to_lowercase as fn(&str) -> String, str::to_uppercase] {
                 let given = format!("  {} ", case(&words.join(separator)));
-                assert_eq!(
-                    match_choice(&given, &choices),
-                    Ok(choice.as_str()),
-                    "{given:?}"
-                );
+                assert_eq!(match_choice(&given, &choices), Ok(choice.as_str()), "{given:?}");
             }
         }
     }

@@ -88,15 +88,13 @@ fn fences(text: &str) -> Vec<&str> {
 fn first_object_in_prose(text: &str) -> Option<Json> {
     // Bounded so a long non-JSON answer full of braces cannot make this quadratic.
     const MAX_STARTS: usize = 32;
-    text.match_indices('{')
-        .take(MAX_STARTS)
-        .find_map(|(start, _)| {
-            let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Json>();
-            match stream.next() {
-                Some(Ok(json @ Json::Object(_))) => Some(json),
-                _ => None,
-            }
-        })
+    text.match_indices('{').take(MAX_STARTS).find_map(|(start, _)| {
+        let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Json>();
+        match stream.next() {
+            Some(Ok(json @ Json::Object(_))) => Some(json),
+            _ => None,
+        }
+    })
 }
 
 /// "an array", "a string"… for messages about a value of the wrong shape.

@@ -150,10 +150,7 @@ fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>) 
             Some(flag) => match coerce::boolean(flag) {
                 Some(true) => {}
                 Some(false) => {
-                    return MetricResult::NotApplicable {
-                        confidence,
-                        reasoning,
-                    };
+                    return MetricResult::NotApplicable { confidence, reasoning };
                 }
                 None => {
                     return invalid(format!(
@@ -172,10 +169,7 @@ fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>) 
                 describe_allowed(metric)
             ))
         } else {
-            MetricResult::Null {
-                confidence,
-                reasoning,
-            }
+            MetricResult::Null { confidence, reasoning }
         }
     };
     match value {

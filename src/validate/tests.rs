@@ -39,12 +39,7 @@ fn outcome() -> Metric {
 }
 
 fn score() -> Metric {
-    metric(
-        "satisfaction_score",
-        MetricKind::Integer {
-            range: Some([1, 5]),
-        },
-    )
+    metric("satisfaction_score", MetricKind::Integer { range: Some([1, 5]) })
 }
 
 fn authenticated() -> Metric {
@@ -93,12 +88,7 @@ fn results_follow_the_order_of_the_metrics_given() {
     let checked = check_answer(&[&a, &b], false, raw);
     let ids: Vec<&str> = checked.metrics.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(ids, ["satisfaction_score", "call_outcome"]);
-    assert!(
-        checked
-            .metrics
-            .iter()
-            .all(|(_, r)| r.status() == Status::Ok)
-    );
+    assert!(checked.metrics.iter().all(|(_, r)| r.status() == Status::Ok));
     assert_eq!(checked.invalid().count(), 0);
 }
 
@@ -139,11 +129,7 @@ fn fenced_answer_with_prose_is_not_invalid() {
 #[test]
 fn plain_fence_and_surrounding_whitespace_are_tolerated() {
     let m = score();
-    let checked = check_answer(
-        &[&m],
-        false,
-        "\n\n```\n{\"satisfaction_score\": 3}\n```\n  ",
-    );
+    let checked = check_answer(&[&m], false, "\n\n```\n{\"satisfaction_score\": 3}\n```\n  ");
     assert_eq!(checked.metrics[0].1.value(), Some(&Value::Int(3)));
 }
 
@@ -192,10 +178,7 @@ fn json_that_is_not_an_object_is_invalid() {
 
 #[test]
 fn missing_metric_is_invalid_and_names_unexpected_keys() {
-    let result = check_one(
-        &score(),
-        json!({"satisfactionScore": {"value": 4}, "summary": "x"}),
-    );
+    let result = check_one(&score(), json!({"satisfactionScore": {"value": 4}, "summary": "x"}));
     let (reason, raw) = reason_of(&result);
     assert_eq!(
         reason,
@@ -209,10 +192,7 @@ fn missing_metric_is_invalid_and_names_unexpected_keys() {
 
 #[test]
 fn object_without_value_is_invalid() {
-    let result = check_one(
-        &score(),
-        json!({"satisfaction_score": {"reasoning": "happy"}}),
-    );
+    let result = check_one(&score(), json!({"satisfaction_score": {"reasoning": "happy"}}));
     let (reason, raw) = reason_of(&result);
     assert_eq!(
         reason,
@@ -328,10 +308,7 @@ fn confidence_as_numeric_string_is_read() {
         json!({"satisfaction_score": {"value": 3, "confidence": " 0.8 "}}),
     );
     assert_eq!(result.confidence(), Some(0.8));
-    let result = check_one(
-        &score(),
-        json!({"satisfaction_score": {"value": 3, "confidence": 0}}),
-    );
+    let result = check_one(&score(), json!({"satisfaction_score": {"value": 3, "confidence": 0}}));
     assert_eq!(result.confidence(), Some(0.0));
 }
 
@@ -430,10 +407,7 @@ fn summary_is_read_only_when_asked_and_a_string() {
     let checked = check_answer(&[&m], true, r#"{"summary": 5, "satisfaction_score": 4}"#);
     assert_eq!(checked.summary, None);
     assert_eq!(checked.metrics[0].1.status(), Status::Ok);
-    assert_eq!(
-        check_answer(&[&m], true, r#"{"satisfaction_score": 4}"#).summary,
-        None
-    );
+    assert_eq!(check_answer(&[&m], true, r#"{"satisfaction_score": 4}"#).summary, None);
 }
 
 #[test]
@@ -449,10 +423,7 @@ fn one_bad_metric_does_not_spoil_the_others() {
     let raw = r#"{"satisfaction_score": {"value": 9}, "call_outcome": {"value": "escalated"}}"#;
     let checked = check_answer(&[&a, &b], false, raw);
     assert_eq!(checked.metrics[0].1.status(), Status::Invalid);
-    assert_eq!(
-        checked.metrics[1].1.value(),
-        Some(&Value::Text("escalated".into()))
-    );
+    assert_eq!(checked.metrics[1].1.value(), Some(&Value::Text("escalated".into())));
     let invalid: Vec<&str> = checked.invalid().map(|(id, _)| id).collect();
     assert_eq!(invalid, ["satisfaction_score"]);
 }
@@ -469,9 +440,11 @@ fn datetime_metric_end_to_end() {
     let ok = check_one(&m, json!({"promised_date": {"value": "2024-06-14"}}));
     assert_eq!(ok.value(), Some(&Value::Text("2024-06-14".into())));
     let bad = check_one(&m, json!({"promised_date": {"value": "next Tuesday"}}));
-    assert!(reason_of(&bad).0.starts_with(
-        "`promised_date`: \"next Tuesday\" is not an ISO 8601 date (YYYY-MM-DD) or date-time"
-    ));
+    assert!(
+        reason_of(&bad)
+            .0
+            .starts_with("`promised_date`: \"next Tuesday\" is not an ISO 8601 date (YYYY-MM-DD) or date-time")
+    );
 }
 
 #[test]

@@ -13,7 +13,9 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new() -> TestDir {
-        TestDir { dir: tempfile::tempdir().expect("temp dir") }
+        TestDir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -40,7 +42,11 @@ impl TestDir {
         let mut cmd = Command::cargo_bin("postcall").expect("binary");
         cmd.current_dir(self.path());
         for (key, _) in std::env::vars() {
-            if key.starts_with("POSTCALL_") || key.ends_with("_API_KEY") || key.contains("PROXY") || key.contains("proxy") {
+            if key.starts_with("POSTCALL_")
+                || key.ends_with("_API_KEY")
+                || key.contains("PROXY")
+                || key.contains("proxy")
+            {
                 cmd.env_remove(key);
             }
         }

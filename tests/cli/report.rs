@@ -8,8 +8,8 @@ use std::path::Path;
 use indexmap::IndexMap;
 use postcall::report::summary::SummaryCounts;
 use postcall::report::{
-    CallError, CallResult, CsvOptions, MetricResult, OutputFormat, Report, ReportHead, RunHeader,
-    Usage, Value, format_for_path, open_sink, read_report, render_summary,
+    CallError, CallResult, CsvOptions, MetricResult, OutputFormat, Report, ReportHead, RunHeader, Usage, Value,
+    format_for_path, open_sink, read_report, render_summary,
 };
 use postcall::spec::{Metric, MetricKind, Strategy, StructuredOutput};
 use postcall::transcript::Format;
@@ -42,12 +42,7 @@ fn metrics() -> Vec<Metric> {
                 },
             )
         },
-        metric(
-            "satisfaction_score",
-            MetricKind::Integer {
-                range: Some([-5, 5]),
-            },
-        ),
+        metric("satisfaction_score", MetricKind::Integer { range: Some([-5, 5]) }),
         metric(
             "sentiment",
             MetricKind::Number {
@@ -119,14 +114,8 @@ fn calls() -> Vec<CallResult> {
             "@two issues",
         ),
     );
-    first.insert(
-        "caller_authenticated".into(),
-        ok(Value::Bool(true), 1.0, "DOB and PIN"),
-    );
-    first.insert(
-        "notes".into(),
-        ok(Value::Text("\tcallback @ 5".into()), 0.4, "\rodd"),
-    );
+    first.insert("caller_authenticated".into(), ok(Value::Bool(true), 1.0, "DOB and PIN"));
+    first.insert("notes".into(), ok(Value::Text("\tcallback @ 5".into()), 0.4, "\rodd"));
 
     let mut second = IndexMap::new();
     second.insert(
@@ -150,10 +139,7 @@ fn calls() -> Vec<CallResult> {
             reasoning: Some("No verification.".into()),
         },
     );
-    second.insert(
-        "mentioned_issues".into(),
-        ok(Value::List(vec![]), 0.9, "none"),
-    );
+    second.insert("mentioned_issues".into(), ok(Value::List(vec![]), 0.9, "none"));
 
     vec![
         CallResult {
@@ -208,12 +194,7 @@ fn calls() -> Vec<CallResult> {
 }
 
 /// Runs a sink the way the run does; `before_finish` sees the file system mid-run.
-fn write_report(
-    path: &Path,
-    format: OutputFormat,
-    options: CsvOptions,
-    before_finish: impl FnOnce(),
-) {
+fn write_report(path: &Path, format: OutputFormat, options: CsvOptions, before_finish: impl FnOnce()) {
     let metrics = metrics();
     let calls = calls();
     let mut sink = open_sink(path, format, &options).expect("open sink");
@@ -254,11 +235,7 @@ fn json_report_round_trips_through_read_report() {
             calls: calls()
         }
     );
-    assert_eq!(
-        dir_entries(t.path()),
-        ["report.json"],
-        "temporary files are cleaned up"
-    );
+    assert_eq!(dir_entries(t.path()), ["report.json"], "temporary files are cleaned up");
 }
 
 #[test]
@@ -267,12 +244,7 @@ fn json_report_keys_come_in_documented_order() {
     let path = t.join("report.json");
     write_report(&path, OutputFormat::Json, CsvOptions::default(), || {});
     let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-    let keys: Vec<&str> = doc
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["postcall", "metrics", "calls"]);
     assert_eq!(doc["metrics"][0]["type"], "enum");
     assert_eq!(doc["calls"][0]["metrics"]["call_outcome"]["status"], "ok");
@@ -337,11 +309,7 @@ fn abandoned_sink_leaves_no_files_behind() {
         drop(sink);
         assert!(!path.exists(), "{name}");
     }
-    assert!(
-        dir_entries(t.path()).is_empty(),
-        "{:?}",
-        dir_entries(t.path())
-    );
+    assert!(dir_entries(t.path()).is_empty(), "{:?}", dir_entries(t.path()));
 }
 
 #[test]
@@ -361,10 +329,7 @@ fn jsonl_lines_are_written_and_flushed_per_call() {
         sink.call(call).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.ends_with('\n'));
-        let lines: Vec<CallResult> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines: Vec<CallResult> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines, calls[..=done], "after call {done}");
     }
     sink.finish(&header(3)).unwrap();
@@ -438,9 +403,7 @@ fn read_report_recognises_content_when_extension_is_unknown() {
 fn read_csv(path: &Path) -> (Vec<u8>, Vec<Vec<String>>) {
     let bytes = fs::read(path).unwrap();
     let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(body);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(body);
     let rows = reader
         .records()
         .map(|r| r.unwrap().iter().map(String::from).collect())
@@ -454,10 +417,7 @@ fn csv_parses_back_to_the_same_cells() {
     let path = t.join("report.csv");
     write_report(&path, OutputFormat::Csv, CsvOptions::default(), || {});
     let (bytes, rows) = read_csv(&path);
-    assert!(
-        !bytes.starts_with("\u{feff}".as_bytes()),
-        "no BOM without the flag"
-    );
+    assert!(!bytes.starts_with("\u{feff}".as_bytes()), "no BOM without the flag");
     assert_eq!(
         rows,
         [
@@ -556,14 +516,10 @@ fn csv_detail_columns_only_with_the_flag() {
             "call_outcome__reasoning"
         ]
     );
-    let cell =
-        |row: usize, name: &str| rows[row][header.iter().position(|h| h == name).unwrap()].clone();
+    let cell = |row: usize, name: &str| rows[row][header.iter().position(|h| h == name).unwrap()].clone();
     assert_eq!(cell(1, "call_outcome__confidence"), "0.92");
     assert_eq!(cell(1, "call_outcome__reasoning"), "Bill fixed.\nThanks.");
-    assert_eq!(
-        cell(1, "satisfaction_score__reasoning"),
-        "'=HYPERLINK(\"x\")"
-    );
+    assert_eq!(cell(1, "satisfaction_score__reasoning"), "'=HYPERLINK(\"x\")");
     assert_eq!(cell(2, "call_outcome__status"), "invalid");
     assert!(cell(2, "call_outcome__reasoning").contains("\"fixed\" is not one of"));
     assert_eq!(cell(2, "satisfaction_score__status"), "null");
@@ -588,11 +544,7 @@ fn csv_cells_never_start_a_formula_except_numbers() {
         || {},
     );
     let (_, rows) = read_csv(&path);
-    let numeric_columns = [
-        "satisfaction_score",
-        "sentiment",
-        "satisfaction_score__confidence",
-    ];
+    let numeric_columns = ["satisfaction_score", "sentiment", "satisfaction_score__confidence"];
     for row in &rows[1..] {
         for (name, cell) in rows[0].iter().zip(row) {
             if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -602,10 +554,7 @@ fn csv_cells_never_start_a_formula_except_numbers() {
         }
     }
     assert_eq!(
-        rows[1][rows[0]
-            .iter()
-            .position(|h| h == "satisfaction_score")
-            .unwrap()],
+        rows[1][rows[0].iter().position(|h| h == "satisfaction_score").unwrap()],
         "-3"
     );
 }
@@ -653,9 +602,7 @@ fn format_comes_from_extension_or_flag() {
         format_for_path(Path::new("out/r.ndjson"), None).unwrap(),
         OutputFormat::Jsonl
     );
-    let err = format_for_path(Path::new("out/r.tsv"), None)
-        .unwrap_err()
-        .to_string();
+    let err = format_for_path(Path::new("out/r.tsv"), None).unwrap_err().to_string();
     assert!(err.contains("pass `--format json|jsonl|csv`"), "{err}");
     assert_eq!(
         format_for_path(Path::new("-"), Some(OutputFormat::Csv)).unwrap(),
@@ -671,36 +618,15 @@ fn summary_table_counts_every_status() {
         counts.add(call);
     }
     assert_eq!(
-        (
-            counts.calls(),
-            counts.failed_calls(),
-            counts.invalid_values()
-        ),
+        (counts.calls(), counts.failed_calls(), counts.invalid_values()),
         (3, 2, 1)
     );
-    let table = render_summary(
-        &metrics,
-        &counts,
-        &header(3),
-        std::time::Duration::from_secs(75),
-    );
+    let table = render_summary(&metrics, &counts, &header(3), std::time::Duration::from_secs(75));
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(
-        lines[0],
-        "metric                ok  null  n/a  invalid  missing"
-    );
-    assert_eq!(
-        lines[1],
-        "call_outcome           1     0    0        1        1"
-    );
-    assert_eq!(
-        lines[3],
-        "sentiment              1     0    0        0        2"
-    );
-    assert_eq!(
-        lines[5],
-        "caller_authenticated   1     0    1        0        1"
-    );
+    assert_eq!(lines[0], "metric                ok  null  n/a  invalid  missing");
+    assert_eq!(lines[1], "call_outcome           1     0    0        1        1");
+    assert_eq!(lines[3], "sentiment              1     0    0        0        2");
+    assert_eq!(lines[5], "caller_authenticated   1     0    1        0        1");
     for expected in [
         "calls done         3",
         "calls failed       2",
@@ -712,10 +638,7 @@ fn summary_table_counts_every_status() {
         "cost               unknown (no price configured)",
         "wall time          1m 15s",
     ] {
-        assert!(
-            lines.contains(&expected),
-            "missing {expected:?} in\n{table}"
-        );
+        assert!(lines.contains(&expected), "missing {expected:?} in\n{table}");
     }
 }
 
@@ -729,16 +652,8 @@ fn summary_table_shows_a_priced_interrupted_run() {
         cost_usd: Some(0.5),
         ..header(0)
     };
-    let table = render_summary(
-        &metrics,
-        &counts,
-        &header,
-        std::time::Duration::from_millis(1500),
-    );
-    assert!(
-        table.contains("not done           1,500 (interrupted)"),
-        "{table}"
-    );
+    let table = render_summary(&metrics, &counts, &header, std::time::Duration::from_millis(1500));
+    assert!(table.contains("not done           1,500 (interrupted)"), "{table}");
     assert!(table.contains("cost               $0.5000"), "{table}");
     assert!(table.contains("wall time          1.5s"), "{table}");
 }
@@ -753,10 +668,6 @@ fn whole_valued_numbers_stay_numbers_through_json() {
         Value::Number(1e-7),
     ] {
         let text = serde_json::to_string(&value).unwrap();
-        assert_eq!(
-            serde_json::from_str::<Value>(&text).unwrap(),
-            value,
-            "{text}"
-        );
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value, "{text}");
     }
 }

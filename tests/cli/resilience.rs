@@ -8,7 +8,7 @@ use postcall::fake_llm::{FakeConfig, FakeServer};
 use postcall::report::{CallResult, MetricResult, Report};
 
 use crate::common::TestDir;
-use crate::run::{read_json_report, write_calls, SPEC};
+use crate::run::{SPEC, read_json_report, write_calls};
 
 /// What a call's answers are, without the usage counters (which differ by design).
 fn answers(report: &Report) -> Vec<(String, Option<String>, Vec<(String, MetricResult)>)> {
@@ -16,13 +16,28 @@ fn answers(report: &Report) -> Vec<(String, Option<String>, Vec<(String, MetricR
 }
 
 fn answer_of(call: &CallResult) -> (String, Option<String>, Vec<(String, MetricResult)>) {
-    (call.call_id.clone(), call.summary.clone(), call.metrics.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    (
+        call.call_id.clone(),
+        call.summary.clone(),
+        call.metrics.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    )
 }
 
 fn fault_free_report(dir: &TestDir, extra: &[&str]) -> Report {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "clean.json", "--no-cache", "--quiet", "--concurrency", "16"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "clean.json",
+            "--no-cache",
+            "--quiet",
+            "--concurrency",
+            "16",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .args(extra)
         .assert()
@@ -49,7 +64,18 @@ fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run(
     let started = Instant::now();
     let output = dir
         .postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "faulty.json", "--no-cache", "--quiet", "--concurrency", "16"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "faulty.json",
+            "--no-cache",
+            "--quiet",
+            "--concurrency",
+            "16",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .output()
         .unwrap();
@@ -75,10 +101,26 @@ fn throughput_settles_just_under_a_rate_limit() {
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 240);
-    let fake = FakeServer::start(FakeConfig { rate_limit: Some(RATE), latency: Duration::from_millis(100), ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        rate_limit: Some(RATE),
+        latency: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .unwrap();
     let started = Instant::now();
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--concurrency", "128"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "--no-cache",
+            "--quiet",
+            "--concurrency",
+            "128",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .assert()
         .success();
@@ -86,15 +128,37 @@ fn throughput_settles_just_under_a_rate_limit() {
     let answered = fake.stats().answered.load(std::sync::atomic::Ordering::Relaxed) as f64;
     let limited = fake.stats().rate_limited.load(std::sync::atomic::Ordering::Relaxed) as f64;
     let throughput = answered / elapsed;
-    eprintln!("rate limit {RATE}/s: {throughput:.1} answered/s, {limited} of {} requests got 429", fake.requests());
-    assert!(throughput >= 0.85 * RATE, "throughput {throughput:.1}/s under 0.85 × {RATE}");
-    assert!(limited < 0.10 * fake.requests() as f64, "{limited} 429s of {} requests", fake.requests());
+    eprintln!(
+        "rate limit {RATE}/s: {throughput:.1} answered/s, {limited} of {} requests got 429",
+        fake.requests()
+    );
+    assert!(
+        throughput >= 0.85 * RATE,
+        "throughput {throughput:.1}/s under 0.85 × {RATE}"
+    );
+    assert!(
+        limited < 0.10 * fake.requests() as f64,
+        "{limited} 429s of {} requests",
+        fake.requests()
+    );
 }
 
 fn spawn_run(dir: &TestDir, base_url: &str, out: &str) -> Child {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_postcall"));
     cmd.current_dir(dir.path())
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", out, "--quiet", "--concurrency", "4", "--strategy", "per_metric"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            out,
+            "--quiet",
+            "--concurrency",
+            "4",
+            "--strategy",
+            "per_metric",
+        ])
         .args(["--base-url", base_url, "--model", "m"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -110,7 +174,13 @@ fn cache_entries(dir: &TestDir) -> u64 {
     let mut n = 0;
     let root = dir.join(".postcall/cache");
     for shard in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        n += std::fs::read_dir(shard.path()).map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0) as u64;
+        n += std::fs::read_dir(shard.path())
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .count()
+            })
+            .unwrap_or(0) as u64;
     }
     n
 }
@@ -131,7 +201,11 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 40);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
-    let fake = FakeServer::start(FakeConfig { latency: Duration::from_millis(20), ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    })
+    .unwrap();
     let mut child = spawn_run(&dir, &fake.base_url(), "r.jsonl");
     wait_for_requests(&fake, 120);
     child.kill().unwrap();
@@ -145,12 +219,28 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
     }
     let cached = cache_entries(&dir);
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--quiet", "--concurrency", "4", "--strategy", "per_metric"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "--quiet",
+            "--concurrency",
+            "4",
+            "--strategy",
+            "per_metric",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .assert()
         .success();
     let second = fake.requests() - first;
-    assert_eq!(second, 40 * UNITS_PER_CALL - cached, "re-run sent {second} requests with {cached} cached");
+    assert_eq!(
+        second,
+        40 * UNITS_PER_CALL - cached,
+        "re-run sent {second} requests with {cached} cached"
+    );
     assert_eq!(answers(&read_json_report(&dir.join("r.json"))), answers(&clean));
 }
 
@@ -160,7 +250,11 @@ fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 40);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
-    let fake = FakeServer::start(FakeConfig { latency: Duration::from_millis(20), ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    })
+    .unwrap();
     let child = spawn_run(&dir, &fake.base_url(), "r.json");
     wait_for_requests(&fake, 120);
     unsafe {
@@ -182,7 +276,19 @@ fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
     let first = fake.requests();
     let cached = cache_entries(&dir);
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--quiet", "--concurrency", "4", "--strategy", "per_metric"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "--quiet",
+            "--concurrency",
+            "4",
+            "--strategy",
+            "per_metric",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .assert()
         .success();
@@ -198,10 +304,29 @@ fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 20);
     let clean = fault_free_report(&dir, &[]);
-    let fake = FakeServer::start(FakeConfig { rate_stall: 0.2, stall: Duration::from_secs(5), seed: 3, ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        rate_stall: 0.2,
+        stall: Duration::from_secs(5),
+        seed: 3,
+        ..Default::default()
+    })
+    .unwrap();
     let output = dir
         .postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--concurrency", "8", "--timeout", "1"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "--no-cache",
+            "--quiet",
+            "--concurrency",
+            "8",
+            "--timeout",
+            "1",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .output()
         .unwrap();
@@ -217,7 +342,11 @@ fn two_runs_sharing_a_cache_at_the_same_time_both_succeed() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 60);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
-    let fake = FakeServer::start(FakeConfig { latency: Duration::from_millis(5), ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        latency: Duration::from_millis(5),
+        ..Default::default()
+    })
+    .unwrap();
     let a = spawn_run(&dir, &fake.base_url(), "a.json");
     let b = spawn_run(&dir, &fake.base_url(), "b.json");
     for child in [a, b] {
@@ -237,16 +366,36 @@ fn editing_one_prompt_in_per_metric_re_asks_only_that_metric() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let run = || {
         dir.postcall()
-            .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--quiet", "--strategy", "per_metric"])
+            .args([
+                "run",
+                "-m",
+                "metrics.yaml",
+                "calls",
+                "-o",
+                "r.json",
+                "--quiet",
+                "--strategy",
+                "per_metric",
+            ])
             .args(["--base-url", &fake.base_url(), "--model", "m"])
             .assert()
             .success();
     };
     run();
     assert_eq!(fake.requests(), 10 * UNITS_PER_CALL);
-    dir.write("metrics.yaml", SPEC.replace("Rate the customer's apparent satisfaction from 1 to 5.", "How satisfied did the customer sound, from 1 to 5?"));
+    dir.write(
+        "metrics.yaml",
+        SPEC.replace(
+            "Rate the customer's apparent satisfaction from 1 to 5.",
+            "How satisfied did the customer sound, from 1 to 5?",
+        ),
+    );
     run();
-    assert_eq!(fake.requests(), 10 * UNITS_PER_CALL + 10, "only satisfaction_score is asked again");
+    assert_eq!(
+        fake.requests(),
+        10 * UNITS_PER_CALL + 10,
+        "only satisfaction_score is asked again"
+    );
 }
 
 #[test]
@@ -269,5 +418,9 @@ fn refresh_asks_again_and_no_cache_leaves_no_entries() {
     run(&["--refresh"]);
     assert_eq!(fake.requests(), 15);
     let stats = dir.postcall().args(["cache", "stats"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&stats.stdout).contains("5 entries"), "{}", String::from_utf8_lossy(&stats.stdout));
+    assert!(
+        String::from_utf8_lossy(&stats.stdout).contains("5 entries"),
+        "{}",
+        String::from_utf8_lossy(&stats.stdout)
+    );
 }

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use postcall::fake_llm::{fake_answer, transcript_in, FakeConfig, FakeServer, Refuse};
-use postcall::prompt::{render_transcript, PromptOptions};
+use postcall::fake_llm::{FakeConfig, FakeServer, Refuse, fake_answer, transcript_in};
+use postcall::prompt::{PromptOptions, render_transcript};
 use postcall::report::{MetricResult, Report, Value};
 use postcall::transcript::{Catalog, LoadOptions};
 
@@ -63,7 +63,10 @@ pub fn write_calls(dir: &TestDir, n: usize) {
                 {"role": "user", "content": "Thanks, bye."}
             ]
         });
-        dir.write(&format!("calls/{:02}/call-{i:04}.json", i % 7), serde_json::to_vec_pretty(&call).unwrap());
+        dir.write(
+            &format!("calls/{:02}/call-{i:04}.json", i % 7),
+            serde_json::to_vec_pretty(&call).unwrap(),
+        );
     }
 }
 
@@ -101,14 +104,22 @@ fn assert_values_match(report: &Report, expected: &std::collections::HashMap<Str
         for (id, result) in &call.metrics {
             let want = &answer[id];
             match result {
-                MetricResult::Ok { value, confidence, reasoning } => {
+                MetricResult::Ok {
+                    value,
+                    confidence,
+                    reasoning,
+                } => {
                     let want_value: Value = serde_json::from_value(want["value"].clone()).unwrap();
                     assert_eq!(value, &want_value, "{} {id}", call.call_id);
                     assert_eq!(*confidence, want["confidence"].as_f64(), "{} {id}", call.call_id);
                     assert_eq!(reasoning.as_deref(), want["reasoning"].as_str());
                 }
                 MetricResult::NotApplicable { .. } => assert_eq!(want["applicable"], false, "{} {id}", call.call_id),
-                MetricResult::Null { .. } => assert!(want["value"].is_null() || want["value"] == "", "{} {id}: {want}", call.call_id),
+                MetricResult::Null { .. } => assert!(
+                    want["value"].is_null() || want["value"] == "",
+                    "{} {id}: {want}",
+                    call.call_id
+                ),
                 MetricResult::Invalid { reason, raw } => panic!("{} {id} invalid: {reason} ({raw})", call.call_id),
             }
         }
@@ -118,7 +129,11 @@ fn assert_values_match(report: &Report, expected: &std::collections::HashMap<Str
 
 #[test]
 fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() {
-    let fake = FakeServer::start(FakeConfig { record: true, ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        record: true,
+        ..Default::default()
+    })
+    .unwrap();
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 40);
@@ -128,11 +143,35 @@ fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() 
             let out = format!("{strategy}-{mode}.json");
             let assert = dir
                 .postcall()
-                .args(["run", "-m", "metrics.yaml", "calls", "-o", &out, "--concurrency", "32", "--no-cache", "--quiet"])
-                .args(["--base-url", &fake.base_url(), "--model", "test-model", "--strategy", strategy, "--structured-output", mode])
+                .args([
+                    "run",
+                    "-m",
+                    "metrics.yaml",
+                    "calls",
+                    "-o",
+                    &out,
+                    "--concurrency",
+                    "32",
+                    "--no-cache",
+                    "--quiet",
+                ])
+                .args([
+                    "--base-url",
+                    &fake.base_url(),
+                    "--model",
+                    "test-model",
+                    "--strategy",
+                    strategy,
+                    "--structured-output",
+                    mode,
+                ])
                 .assert();
             let output = assert.get_output();
-            assert!(output.status.success(), "{strategy}/{mode}: {}", String::from_utf8_lossy(&output.stderr));
+            assert!(
+                output.status.success(),
+                "{strategy}/{mode}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
             let report = read_json_report(&dir.join(&out));
             assert_values_match(&report, &expected);
             assert_eq!(report.postcall.strategy.to_string_lossy(), strategy);
@@ -154,12 +193,29 @@ impl StrategyName for postcall::spec::Strategy {
 
 #[test]
 fn the_request_carries_the_schema_temperature_and_model_configured() {
-    let fake = FakeServer::start(FakeConfig { record: true, ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        record: true,
+        ..Default::default()
+    })
+    .unwrap();
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 2);
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--temperature", "0.3", "--llm-seed", "42"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "--no-cache",
+            "--quiet",
+            "--temperature",
+            "0.3",
+            "--llm-seed",
+            "42",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "gpt-test-mini"])
         .assert()
         .success();
@@ -182,13 +238,29 @@ fn the_request_carries_the_schema_temperature_and_model_configured() {
 
 #[test]
 fn malformed_answers_are_re_asked_and_end_ok() {
-    let fake = FakeServer::start(FakeConfig { rate_malformed: 1.0, record: true, ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        rate_malformed: 1.0,
+        record: true,
+        ..Default::default()
+    })
+    .unwrap();
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 12);
     let expected = expected_answers(&dir, &full_schema(&dir));
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--concurrency", "4"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "--no-cache",
+            "--quiet",
+            "--concurrency",
+            "4",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .assert()
         .success();
@@ -196,25 +268,53 @@ fn malformed_answers_are_re_asked_and_end_ok() {
     assert_values_match(&report, &expected);
     // Every call needed exactly one re-ask, which carried the validator's message.
     assert_eq!(report.postcall.usage.requests, 24);
-    let reasks: Vec<_> = fake.recorded().into_iter().filter(|r| r.body["messages"].as_array().unwrap().len() == 4).collect();
+    let reasks: Vec<_> = fake
+        .recorded()
+        .into_iter()
+        .filter(|r| r.body["messages"].as_array().unwrap().len() == 4)
+        .collect();
     assert_eq!(reasks.len(), 12);
     let follow_up = reasks[0].body["messages"][3]["content"].as_str().unwrap();
-    assert!(follow_up.contains("not valid") || follow_up.contains("JSON"), "{follow_up}");
+    assert!(
+        follow_up.contains("not valid") || follow_up.contains("JSON"),
+        "{follow_up}"
+    );
 }
 
 #[test]
 fn answers_still_invalid_after_the_last_re_ask_keep_reason_and_raw_and_strict_exits_3() {
-    let fake = FakeServer::start(FakeConfig { rate_malformed: 1.0, ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        rate_malformed: 1.0,
+        ..Default::default()
+    })
+    .unwrap();
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 8);
     let output = dir
         .postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--quiet", "--max-reask", "0", "--strict"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "--no-cache",
+            "--quiet",
+            "--max-reask",
+            "0",
+            "--strict",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = read_json_report(&dir.join("r.json"));
     let invalid: Vec<(&str, &str)> = report
         .calls
@@ -226,7 +326,11 @@ fn answers_still_invalid_after_the_last_re_ask_keep_reason_and_raw_and_strict_ex
         })
         .collect();
     assert!(!invalid.is_empty());
-    assert!(invalid.iter().all(|(reason, raw)| !reason.is_empty() && !raw.is_empty()));
+    assert!(
+        invalid
+            .iter()
+            .all(|(reason, raw)| !reason.is_empty() && !raw.is_empty())
+    );
     assert!(report.postcall.invalid_values >= invalid.len());
     // The non-JSON answer is kept verbatim.
     assert!(invalid.iter().any(|(_, raw)| raw.contains("I'm sorry")), "{invalid:?}");
@@ -241,7 +345,18 @@ fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
     // A call id that a spreadsheet would evaluate.
     dir.write("calls/evil.json", r#"{"call_id": "=HYPERLINK(\"http://x\")", "transcript": [{"role": "agent", "content": "Hello"}, {"role": "user", "content": "@SUM(1,2) is my name"}]}"#);
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "-o", "r.csv", "--no-cache", "--quiet"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "-o",
+            "r.csv",
+            "--no-cache",
+            "--quiet",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .assert()
         .success();
@@ -250,7 +365,20 @@ fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
     let headers = reader.headers().unwrap().clone();
     let ids: Vec<&str> = headers.iter().collect();
     assert_eq!(&ids[..3], ["call_id", "source", "summary"]);
-    assert_eq!(&ids[3..12], ["call_outcome", "satisfaction_score", "refund_amount", "follow_up_needed", "customer_name", "promised_date", "mentioned_issues", "channels_offered", "caller_verified"]);
+    assert_eq!(
+        &ids[3..12],
+        [
+            "call_outcome",
+            "satisfaction_score",
+            "refund_amount",
+            "follow_up_needed",
+            "customer_name",
+            "promised_date",
+            "mentioned_issues",
+            "channels_offered",
+            "caller_verified"
+        ]
+    );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), report.calls.len());
     for (row, call) in rows.iter().zip(&report.calls) {
@@ -258,12 +386,20 @@ fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
         assert_eq!(id.trim_start_matches('\''), call.call_id);
         for (col, metric) in ids.iter().enumerate().skip(3).take(9) {
             let cell = row.get(col).unwrap();
-            let want = call.metrics.get(*metric).and_then(|m| m.value()).map(|v| v.display()).unwrap_or_default();
+            let want = call
+                .metrics
+                .get(*metric)
+                .and_then(|m| m.value())
+                .map(|v| v.display())
+                .unwrap_or_default();
             assert_eq!(cell.trim_start_matches('\''), want, "{} {metric}", call.call_id);
         }
         for cell in row.iter() {
             let numeric = cell.parse::<f64>().is_ok();
-            assert!(numeric || !cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "formula-like cell {cell:?}");
+            assert!(
+                numeric || !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "formula-like cell {cell:?}"
+            );
         }
     }
     assert!(rows.iter().any(|r| r.get(0) == Some("'=HYPERLINK(\"http://x\")")));
@@ -272,14 +408,30 @@ fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
 #[test]
 fn the_api_key_appears_nowhere() {
     const KEY: &str = "sk-test-SECRET-0123456789abcdef";
-    let fake = FakeServer::start(FakeConfig { refuse: Some(Refuse::Auth), ..Default::default() }).unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        refuse: Some(Refuse::Auth),
+        ..Default::default()
+    })
+    .unwrap();
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 5);
     let output = dir
         .postcall()
         .env("OPENAI_API_KEY", KEY)
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "-o", "r.csv", "-o", "r.jsonl", "--no-cache"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "-o",
+            "r.csv",
+            "-o",
+            "r.jsonl",
+            "--no-cache",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .output()
         .unwrap();
@@ -290,7 +442,10 @@ fn the_api_key_appears_nowhere() {
     for f in ["r.json", "r.csv", "r.jsonl"] {
         everything += &std::fs::read_to_string(dir.join(f)).unwrap_or_default();
     }
-    assert!(!everything.contains(KEY) && !everything.contains("SECRET-0123456789"), "key leaked");
+    assert!(
+        !everything.contains(KEY) && !everything.contains("SECRET-0123456789"),
+        "key leaked"
+    );
 }
 
 #[test]
@@ -301,13 +456,27 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
         (Refuse::ModelNotFound, "does not exist"),
         (Refuse::SchemaUnsupported, "--structured-output json_object"),
     ] {
-        let fake = FakeServer::start(FakeConfig { refuse: Some(refuse), ..Default::default() }).unwrap();
+        let fake = FakeServer::start(FakeConfig {
+            refuse: Some(refuse),
+            ..Default::default()
+        })
+        .unwrap();
         let dir = TestDir::new();
         dir.write("metrics.yaml", SPEC);
         write_calls(&dir, 60);
         let output = dir
             .postcall()
-            .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache", "--concurrency", "4"])
+            .args([
+                "run",
+                "-m",
+                "metrics.yaml",
+                "calls",
+                "-o",
+                "r.json",
+                "--no-cache",
+                "--concurrency",
+                "4",
+            ])
             .args(["--base-url", &fake.base_url(), "--model", "m"])
             .output()
             .unwrap();
@@ -315,7 +484,11 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
         assert_eq!(output.status.code(), Some(1), "{refuse:?}: {stderr}");
         assert!(fake.requests() <= 4, "{refuse:?}: {} requests", fake.requests());
         assert!(stderr.contains(words), "{refuse:?}: {stderr}");
-        assert_eq!(stderr.matches("refused").count(), 1, "one message, not one per call: {stderr}");
+        assert_eq!(
+            stderr.matches("refused").count(),
+            1,
+            "one message, not one per call: {stderr}"
+        );
         let report = read_json_report(&dir.join("r.json"));
         assert!(!report.postcall.complete);
     }
@@ -338,8 +511,14 @@ fn a_second_run_answers_from_the_cache_and_sends_nothing() {
     assert_eq!(fake.requests(), 15);
     run("second.json");
     assert_eq!(fake.requests(), 15, "the warm run sent requests");
-    let (first, second) = (read_json_report(&dir.join("first.json")), read_json_report(&dir.join("second.json")));
-    assert_eq!(first.calls.iter().map(|c| &c.metrics).collect::<Vec<_>>(), second.calls.iter().map(|c| &c.metrics).collect::<Vec<_>>());
+    let (first, second) = (
+        read_json_report(&dir.join("first.json")),
+        read_json_report(&dir.join("second.json")),
+    );
+    assert_eq!(
+        first.calls.iter().map(|c| &c.metrics).collect::<Vec<_>>(),
+        second.calls.iter().map(|c| &c.metrics).collect::<Vec<_>>()
+    );
     assert_eq!(second.postcall.usage.cached, 15);
     assert_eq!(second.postcall.usage.requests, 0);
 }
@@ -352,7 +531,17 @@ fn dry_run_sends_nothing_and_estimates() {
     write_calls(&dir, 6);
     let output = dir
         .postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "--dry-run", "--price", "0.15,0.60", "--strategy", "per_metric"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "--dry-run",
+            "--price",
+            "0.15,0.60",
+            "--strategy",
+            "per_metric",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .output()
         .unwrap();
@@ -370,18 +559,45 @@ fn limit_and_sample_run_a_subset() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 20);
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "a.json", "--no-cache", "--quiet", "--sample", "5", "--seed", "3"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "a.json",
+            "--no-cache",
+            "--quiet",
+            "--sample",
+            "5",
+            "--seed",
+            "3",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .assert()
         .success();
     dir.postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "b.json", "--no-cache", "--quiet", "--limit", "3"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "b.json",
+            "--no-cache",
+            "--quiet",
+            "--limit",
+            "3",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .assert()
         .success();
     assert_eq!(read_json_report(&dir.join("a.json")).calls.len(), 5);
     let b = read_json_report(&dir.join("b.json"));
-    assert_eq!(b.calls.iter().map(|c| c.call_id.as_str()).collect::<Vec<_>>(), ["call-0000", "call-0007", "call-0014"]);
+    assert_eq!(
+        b.calls.iter().map(|c| c.call_id.as_str()).collect::<Vec<_>>(),
+        ["call-0000", "call-0007", "call-0014"]
+    );
 }
 
 #[test]
@@ -392,7 +608,15 @@ fn a_bad_output_path_fails_before_any_request() {
     write_calls(&dir, 3);
     let output = dir
         .postcall()
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "no/such/dir/r.csv", "--no-cache"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "no/such/dir/r.csv",
+            "--no-cache",
+        ])
         .args(["--base-url", &fake.base_url(), "--model", "m"])
         .output()
         .unwrap();
@@ -406,8 +630,15 @@ fn no_endpoint_configured_names_both_ways_forward() {
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 1);
-    let output = dir.postcall().args(["run", "-m", "metrics.yaml", "calls"]).output().unwrap();
+    let output = dir
+        .postcall()
+        .args(["run", "-m", "metrics.yaml", "calls"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--base-url") && stderr.contains("install-local-model.sh"), "{stderr}");
+    assert!(
+        stderr.contains("--base-url") && stderr.contains("install-local-model.sh"),
+        "{stderr}"
+    );
 }

@@ -46,11 +46,7 @@ fn validate_json(path: &std::path::Path) -> Value {
         .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("validate --json prints JSON")
 }
 
@@ -78,10 +74,7 @@ fn example_file_validates_without_warnings() {
     ] {
         assert!(stdout.contains(id), "{id} missing from\n{stdout}");
     }
-    assert!(
-        stdout.lines().next().unwrap().starts_with("ID "),
-        "{stdout}"
-    );
+    assert!(stdout.lines().next().unwrap().starts_with("ID "), "{stdout}");
     assert!(
         stdout.contains("ok, 9 metrics (postcall format, strategy per_call), 0 warnings"),
         "{stdout}"
@@ -97,9 +90,7 @@ fn example_file_uses_every_metric_type() {
         .iter()
         .map(|m| m["type"].as_str().unwrap())
         .collect();
-    for t in [
-        "string", "boolean", "integer", "number", "enum", "datetime", "list",
-    ] {
+    for t in ["string", "boolean", "integer", "number", "enum", "datetime", "list"] {
         assert!(types.contains(&t), "no {t} metric in {types:?}");
     }
     let metrics = spec["metrics"].as_array().unwrap();
@@ -171,8 +162,7 @@ fn tab_indentation_says_to_use_spaces() {
     let (code, _, stderr) = validate("version: 1\nmetrics:\n  - id: a\n\ttype: enum\n");
     assert_eq!(code, 1);
     assert!(
-        stderr.starts_with("m.yaml:3:9: invalid YAML:")
-            && stderr.contains("indent with spaces, not tabs"),
+        stderr.starts_with("m.yaml:3:9: invalid YAML:") && stderr.contains("indent with spaces, not tabs"),
         "{stderr}"
     );
 }
@@ -180,9 +170,7 @@ fn tab_indentation_says_to_use_spaces() {
 #[test]
 fn duplicate_key_is_rejected() {
     assert_error(
-        &one_metric(
-            "    type: string\n    prompt: What did the customer want?\n    prompt: Why did they call?\n",
-        ),
+        &one_metric("    type: string\n    prompt: What did the customer want?\n    prompt: Why did they call?\n"),
         "m.yaml:6:5: duplicate key `prompt`; each key may appear once per mapping, remove or rename one",
     );
 }
@@ -190,15 +178,11 @@ fn duplicate_key_is_rejected() {
 #[test]
 fn wrong_value_type_is_reported_where_written() {
     assert_error(
-        &one_metric(
-            "    type: string\n    prompt: What did the customer want?\n    required: maybe\n",
-        ),
+        &one_metric("    type: string\n    prompt: What did the customer want?\n    required: maybe\n"),
         "m.yaml:6:15: metric `m`: `required` should be true or false, found text \"maybe\"",
     );
     assert_error(
-        &one_metric(
-            "    type: integer\n    prompt: How many times did they call?\n    range: low\n",
-        ),
+        &one_metric("    type: integer\n    prompt: How many times did they call?\n    range: low\n"),
         "m.yaml:6:12: metric `m`: `range` should be two numbers, lowest first, like `range: [1, 5]`",
     );
 }
@@ -256,9 +240,7 @@ fn ids_must_be_unique() {
 #[test]
 fn enum_needs_two_distinct_choices() {
     assert_error(
-        &one_metric(
-            "    type: enum\n    choices: [resolved]\n    prompt: What was the outcome of the call?\n",
-        ),
+        &one_metric("    type: enum\n    choices: [resolved]\n    prompt: What was the outcome of the call?\n"),
         "m.yaml:5:14: metric `m`: an enum needs at least 2 distinct choices, found 1; add the other options (or use `type: boolean` for yes/no)",
     );
 }
@@ -266,9 +248,7 @@ fn enum_needs_two_distinct_choices() {
 #[test]
 fn choices_only_on_enum_and_list() {
     assert_error(
-        &one_metric(
-            "    type: string\n    choices: [a, b]\n    prompt: What was the outcome of the call?\n",
-        ),
+        &one_metric("    type: string\n    choices: [a, b]\n    prompt: What was the outcome of the call?\n"),
         "m.yaml:5:14: metric `m`: `choices` only applies to enum and list metrics, this one is `string`; remove `choices` or change `type` to enum",
     );
 }
@@ -276,9 +256,7 @@ fn choices_only_on_enum_and_list() {
 #[test]
 fn range_only_on_integer_and_number() {
     assert_error(
-        &one_metric(
-            "    type: boolean\n    range: [0, 1]\n    prompt: Did the customer get a refund?\n",
-        ),
+        &one_metric("    type: boolean\n    range: [0, 1]\n    prompt: Did the customer get a refund?\n"),
         "m.yaml:5:12: metric `m`: `range` only applies to integer and number metrics, this one is `boolean`; remove `range` or change `type`",
     );
 }
@@ -286,9 +264,7 @@ fn range_only_on_integer_and_number() {
 #[test]
 fn range_low_must_not_exceed_high() {
     assert_error(
-        &one_metric(
-            "    type: number\n    range: [10, 1.5]\n    prompt: How long did the customer wait?\n",
-        ),
+        &one_metric("    type: number\n    range: [10, 1.5]\n    prompt: How long did the customer wait?\n"),
         "m.yaml:5:12: metric `m`: `range` goes from 10 down to 1.5; write the lowest value first",
     );
 }
@@ -349,10 +325,7 @@ fn api_key_in_the_file_is_refused_without_echoing_it() {
         "{stderr}"
     );
     assert!(stderr.contains("api_key_env: OPENAI_API_KEY"), "{stderr}");
-    assert!(
-        !stderr.contains("sk-secret-123"),
-        "the key was echoed: {stderr}"
-    );
+    assert!(!stderr.contains("sk-secret-123"), "the key was echoed: {stderr}");
 }
 
 #[test]
@@ -366,10 +339,7 @@ fn every_error_is_reported_not_just_the_first() {
     assert!(lines[0].starts_with("m.yaml:3:"));
     assert!(lines[1].starts_with("m.yaml:4:"));
     assert!(lines[2].starts_with("m.yaml:5:"));
-    assert_eq!(
-        lines[3],
-        "m.yaml: 3 errors; the file cannot be used until fixed"
-    );
+    assert_eq!(lines[3], "m.yaml: 3 errors; the file cannot be used until fixed");
 }
 
 // ---- validate: platform dialects ----
@@ -389,9 +359,7 @@ fn ids_and_types(spec: &Value) -> Vec<(String, String)> {
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
+    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
 }
 
 #[test]
@@ -412,10 +380,7 @@ fn atoms_yaml_under_post_call_analytics_config_loads() {
         spec["metrics"][0]["choices"],
         serde_json::json!(["resolved", "escalated", "callback_scheduled"])
     );
-    assert_eq!(
-        spec["metrics"][0]["prompt"],
-        "What was the outcome of this call?"
-    );
+    assert_eq!(spec["metrics"][0]["prompt"], "What was the outcome of this call?");
     assert!(
         spec["metrics"][1].get("choices").is_none(),
         "empty choices on a non-enum are dropped"
@@ -508,10 +473,7 @@ fn init_writes_each_template_and_each_validates_without_warnings() {
                 "wrote out.yaml from the `{template}` template"
             )));
         let text = std::fs::read_to_string(dir.join("out.yaml")).unwrap();
-        assert!(
-            text.contains("# llm:"),
-            "{template} has no commented llm section"
-        );
+        assert!(text.contains("# llm:"), "{template} has no commented llm section");
         dir.postcall()
             .args(["validate", "out.yaml"])
             .assert()
@@ -565,10 +527,7 @@ fn init_dialgen_defaults_has_its_metrics() {
 #[test]
 fn init_qa_has_a_conditional_verification_check() {
     let dir = TestDir::new();
-    dir.postcall()
-        .args(["init", "qa.yaml", "-t", "qa"])
-        .assert()
-        .success();
+    dir.postcall().args(["init", "qa.yaml", "-t", "qa"]).assert().success();
     let spec = validate_json(&dir.join("qa.yaml"));
     let verified = spec["metrics"]
         .as_array()
@@ -591,10 +550,7 @@ fn init_refuses_to_overwrite() {
             "metrics.yaml already exists; not overwriting it",
         ))
         .stderr(predicate::str::contains("postcall init metrics-basic.yaml"));
-    assert_eq!(
-        std::fs::read_to_string(dir.join("metrics.yaml")).unwrap(),
-        "mine\n"
-    );
+    assert_eq!(std::fs::read_to_string(dir.join("metrics.yaml")).unwrap(), "mine\n");
 }
 
 #[test]
@@ -641,11 +597,7 @@ fn schema(args: &[&str]) -> Value {
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("schema prints JSON")
 }
 
@@ -696,10 +648,7 @@ fn schema_has_a_strict_object_per_metric_in_file_order() {
             .iter()
             .find(|x| x["id"] == *id)
             .unwrap()["prompt"];
-        assert_eq!(
-            &m["description"], prompt,
-            "the prompt is the description of {id}"
-        );
+        assert_eq!(&m["description"], prompt, "the prompt is the description of {id}");
     }
 }
 
@@ -712,10 +661,7 @@ fn schema_values_are_typed_and_nullable_unless_required() {
         value("call_outcome"),
         serde_json::json!({"type": "string", "enum": ["resolved", "escalated", "transferred", "abandoned", "callback_scheduled"]})
     );
-    assert_eq!(
-        value("follow_up_needed"),
-        serde_json::json!({"type": "boolean"})
-    );
+    assert_eq!(value("follow_up_needed"), serde_json::json!({"type": "boolean"}));
     // Not required: null allowed, in `type` and in `enum`.
     assert_eq!(
         value("satisfaction_score"),
@@ -725,10 +671,7 @@ fn schema_values_are_typed_and_nullable_unless_required() {
         value("refund_amount"),
         serde_json::json!({"type": ["number", "null"], "minimum": 0.0, "maximum": 100000.0})
     );
-    assert_eq!(
-        value("call_reason"),
-        serde_json::json!({"type": ["string", "null"]})
-    );
+    assert_eq!(value("call_reason"), serde_json::json!({"type": ["string", "null"]}));
     assert_eq!(value("promised_date")["format"], "date-time");
     assert_eq!(
         value("promised_date")["description"],
@@ -753,11 +696,7 @@ fn schema_for_a_required_enum_with_applies_when_includes_null() {
         "m.yaml",
         one_metric("    type: enum\n    choices: [yes, no]\n    prompt: Was the refund approved on the call?\n    required: true\n    applies_when: A refund was discussed.\n"),
     );
-    let out = dir
-        .postcall()
-        .args(["schema", "-m", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = dir.postcall().args(["schema", "-m", "m.yaml"]).output().unwrap();
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         s["properties"]["m"]["properties"]["value"],
@@ -783,8 +722,7 @@ fn schema_unknown_metric_suggests_the_id() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("no metric `topic` in")
-                .and(predicate::str::contains("did you mean `topics`?")),
+            predicate::str::contains("no metric `topic` in").and(predicate::str::contains("did you mean `topics`?")),
         );
 }
 
@@ -800,7 +738,5 @@ fn schema_of_an_invalid_file_prints_its_errors() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr(predicate::str::contains(
-            "m.yaml:4:11: metric `m`: unknown type `bool`",
-        ));
+        .stderr(predicate::str::contains("m.yaml:4:11: metric `m`: unknown type `bool`"));
 }

@@ -40,9 +40,7 @@ fn only_call(paths: &[PathBuf], options: &LoadOptions) -> (CallEntry, Call) {
 }
 
 fn spoken(call: &Call) -> Vec<(Speaker, String)> {
-    call.conversation()
-        .map(|t| (t.speaker, t.text.clone()))
-        .collect()
+    call.conversation().map(|t| (t.speaker, t.text.clone())).collect()
 }
 
 /// The nine turns every file in `fixtures/formats` must yield, from the generic file.
@@ -64,31 +62,19 @@ fn assert_same_call_with(
     started_at: Option<&str>,
     timed: bool,
 ) {
-    let paths: Vec<PathBuf> = files
-        .iter()
-        .map(|f| fixture(&format!("formats/{f}")))
-        .collect();
+    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(&format!("formats/{f}"))).collect();
     let (entry, call) = only_call(&paths, options);
     let truth = ground_truth();
     assert_eq!(spoken(&call), spoken(&truth), "{files:?}");
     assert_eq!(spoken(&call).len(), 9);
     assert_eq!(entry.format, format);
     assert_eq!(call.id, id);
-    assert_eq!(
-        call.started_at.map(|t| t.to_string()).as_deref(),
-        started_at
-    );
+    assert_eq!(call.started_at.map(|t| t.to_string()).as_deref(), started_at);
     for (turn, truth) in call.conversation().zip(truth.conversation()) {
         if timed {
-            let (got, want) = (
-                turn.offset_secs.expect("offset kept"),
-                truth.offset_secs.unwrap(),
-            );
+            let (got, want) = (turn.offset_secs.expect("offset kept"), truth.offset_secs.unwrap());
             // ElevenLabs rounds to whole seconds; everyone else keeps tenths.
-            assert!(
-                (got - want).abs() < 1.0,
-                "{files:?}: offset {got} vs {want}"
-            );
+            assert!((got - want).abs() < 1.0, "{files:?}: offset {got} vs {want}");
         } else {
             assert_eq!(turn.offset_secs, None);
         }
@@ -132,13 +118,7 @@ fn openai_messages_object_and_bare_array() {
 #[test]
 fn atoms_get_conversation() {
     let id = "CALL-1718031731000-4f9a2c";
-    assert_same_call(
-        "smallest_atoms.json",
-        Format::Atoms,
-        id,
-        Some(STARTED_AT),
-        true,
-    );
+    assert_same_call("smallest_atoms.json", Format::Atoms, id, Some(STARTED_AT), true);
 }
 
 #[test]
@@ -156,27 +136,16 @@ fn atoms_post_conversation_webhook() {
 #[test]
 fn atoms_analytics_webhook_is_a_companion_not_a_call() {
     let catalog = Catalog::scan(
-        &[fixture(
-            "formats/smallest_atoms_webhook_analytics_completed.json",
-        )],
+        &[fixture("formats/smallest_atoms_webhook_analytics_completed.json")],
         &options(None),
     );
-    assert!(
-        catalog.entries.is_empty() && catalog.errors.is_empty(),
-        "{catalog:#?}"
-    );
+    assert!(catalog.entries.is_empty() && catalog.errors.is_empty(), "{catalog:#?}");
     assert_eq!(catalog.companions.len(), 1);
 }
 
 #[test]
 fn dialgen_call_data() {
-    assert_same_call(
-        "dialgen.json",
-        Format::Dialgen,
-        "call_8c1e2f",
-        Some(STARTED_AT),
-        false,
-    );
+    assert_same_call("dialgen.json", Format::Dialgen, "call_8c1e2f", Some(STARTED_AT), false);
 }
 
 #[test]
@@ -184,11 +153,7 @@ fn vapi_end_of_call_report() {
     let id = "8f0f3c52-6b1e-4f0e-9b51-2b7d0c3a9e11";
     assert_same_call("vapi.json", Format::Vapi, id, Some(STARTED_AT), true);
     let (_, call) = only_call(&[fixture("formats/vapi.json")], &options(None));
-    assert_eq!(
-        call.turns.len(),
-        12,
-        "system prompt and two tool turns are kept"
-    );
+    assert_eq!(call.turns.len(), 12, "system prompt and two tool turns are kept");
 }
 
 #[test]
@@ -212,13 +177,7 @@ fn retell_transfer_target_speaks_for_the_business() {
 #[test]
 fn elevenlabs_post_call_transcription() {
     let id = "conv_01hzz9a1b2c3d4e5f6g7h8j9k0";
-    assert_same_call(
-        "elevenlabs.json",
-        Format::Elevenlabs,
-        id,
-        Some(STARTED_AT),
-        true,
-    );
+    assert_same_call("elevenlabs.json", Format::Elevenlabs, id, Some(STARTED_AT), true);
 }
 
 #[test]
@@ -242,13 +201,7 @@ fn aws_transcribe_call_analytics() {
 #[test]
 fn aws_connect_contact_lens() {
     let id = "11111111-2222-3333-4444-555555555555";
-    assert_same_call(
-        "aws_connect_contact_lens.json",
-        Format::AwsConnect,
-        id,
-        None,
-        true,
-    );
+    assert_same_call("aws_connect_contact_lens.json", Format::AwsConnect, id, None, true);
 }
 
 #[test]
@@ -267,17 +220,11 @@ const TWILIO_SID: &str = "GT0123456789abcdef0123456789abcdef";
 
 #[test]
 fn twilio_sentences_alone_ask_for_a_speaker_map() {
-    let catalog = Catalog::scan(
-        &[fixture("formats/twilio_intelligence.json")],
-        &options(None),
-    );
+    let catalog = Catalog::scan(&[fixture("formats/twilio_intelligence.json")], &options(None));
     assert!(catalog.entries.is_empty());
     let message = &catalog.errors[0].message;
     assert!(message.contains("saw 1, 2"), "{message}");
-    assert!(
-        message.contains("--speaker-map 1=agent,2=customer"),
-        "{message}"
-    );
+    assert!(message.contains("--speaker-map 1=agent,2=customer"), "{message}");
     assert!(message.contains("transcript resource"), "{message}");
 }
 
@@ -285,41 +232,18 @@ fn twilio_sentences_alone_ask_for_a_speaker_map() {
 fn twilio_sentences_with_a_speaker_map() {
     let map = options(Some("2=agent,1=customer"));
     let files = ["twilio_intelligence.json"];
-    assert_same_call_with(
-        &files,
-        &map,
-        Format::TwilioIntelligence,
-        TWILIO_SID,
-        None,
-        true,
-    );
+    assert_same_call_with(&files, &map, Format::TwilioIntelligence, TWILIO_SID, None, true);
 }
 
 #[test]
 fn twilio_sentences_get_roles_from_their_transcript_resource_in_either_order() {
     for files in [
-        [
-            "twilio_intelligence.json",
-            "twilio_intelligence_transcript.json",
-        ],
-        [
-            "twilio_intelligence_transcript.json",
-            "twilio_intelligence.json",
-        ],
+        ["twilio_intelligence.json", "twilio_intelligence_transcript.json"],
+        ["twilio_intelligence_transcript.json", "twilio_intelligence.json"],
     ] {
         let none = options(None);
-        assert_same_call_with(
-            &files,
-            &none,
-            Format::TwilioIntelligence,
-            TWILIO_SID,
-            None,
-            true,
-        );
-        let paths: Vec<PathBuf> = files
-            .iter()
-            .map(|f| fixture(&format!("formats/{f}")))
-            .collect();
+        assert_same_call_with(&files, &none, Format::TwilioIntelligence, TWILIO_SID, None, true);
+        let paths: Vec<PathBuf> = files.iter().map(|f| fixture(&format!("formats/{f}"))).collect();
         assert_eq!(Catalog::scan(&paths, &none).companions.len(), 1);
     }
 }
@@ -345,10 +269,7 @@ fn deepgram_without_a_speaker_map_says_which_flag_to_pass() {
     assert!(catalog.entries.is_empty());
     let message = &catalog.errors[0].message;
     assert!(message.contains("saw 0, 1"), "{message}");
-    assert!(
-        message.contains("--speaker-map 0=agent,1=customer"),
-        "{message}"
-    );
+    assert!(message.contains("--speaker-map 0=agent,1=customer"), "{message}");
 }
 
 #[test]
@@ -366,16 +287,10 @@ fn inspect_formats_folder_lists_every_call_and_the_two_that_need_help() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("total: 14 call(s)"))
-        .stdout(predicate::str::contains(
-            "deepgram.json: Deepgram utterances",
-        ))
-        .stdout(predicate::str::contains(
-            "_ground_truth.json: shape matches no known",
-        ))
+        .stdout(predicate::str::contains("deepgram.json: Deepgram utterances"))
+        .stdout(predicate::str::contains("_ground_truth.json: shape matches no known"))
         .stdout(predicate::str::contains("companions (2)"))
-        .stdout(predicate::str::contains(
-            "twilio_intelligence  GT0123456789abcdef",
-        ));
+        .stdout(predicate::str::contains("twilio_intelligence  GT0123456789abcdef"));
     TestDir::new()
         .postcall()
         .args(["inspect", "--speaker-map", "0=agent,1=customer"])
@@ -394,9 +309,7 @@ fn transcript_format_flag_overrides_detection() {
     };
     let catalog = Catalog::scan(std::slice::from_ref(&path), &forced);
     assert!(
-        catalog.errors[0]
-            .message
-            .contains("`/transcripts` is missing"),
+        catalog.errors[0].message.contains("`/transcripts` is missing"),
         "{:?}",
         catalog.errors
     );
@@ -449,11 +362,7 @@ fn all_63_labelled_dialogues_load_with_their_turn_counts() {
                 .source_display
                 .ends_with(expected["file"].as_str().unwrap())
         );
-        assert_eq!(
-            catalog.load(at, &options(None)).unwrap().turns.len(),
-            n_turns,
-            "{id}"
-        );
+        assert_eq!(catalog.load(at, &options(None)).unwrap().turns.len(), n_turns, "{id}");
     }
 }
 
@@ -598,9 +507,7 @@ fn missing_file_named_on_the_command_line_is_an_error_naming_it() {
         .args(["inspect", "good.json", "no-such-file.json"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains(
-            "no-such-file.json: no such file or directory",
-        ))
+        .stdout(predicate::str::contains("no-such-file.json: no such file or directory"))
         .stdout(predicate::str::contains("good-1"));
 }
 
@@ -618,20 +525,14 @@ fn jsonl_bad_lines_are_their_own_errors_and_good_lines_load() {
         .args(["inspect", "calls"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains(
-            "calls/batch.jsonl:2:13: invalid JSON",
-        ))
-        .stdout(predicate::str::contains(
-            "calls/batch.jsonl:5: shape matches no known",
-        ))
+        .stdout(predicate::str::contains("calls/batch.jsonl:2:13: invalid JSON"))
+        .stdout(predicate::str::contains("calls/batch.jsonl:5: shape matches no known"))
         .stdout(predicate::str::contains("calls/batch.jsonl:1 "))
         .stdout(predicate::str::contains("calls/batch.jsonl:4 "))
         .stdout(predicate::str::contains("total: 3 call(s)"));
     // Each line re-reads from its own offset.
     let catalog = Catalog::scan(&[t.join("calls/batch.jsonl")], &options(None));
-    let ids: Vec<String> = (0..2)
-        .map(|i| catalog.load(i, &options(None)).unwrap().id)
-        .collect();
+    let ids: Vec<String> = (0..2).map(|i| catalog.load(i, &options(None)).unwrap().id).collect();
     assert_eq!(ids, ["good-1", "good-2"]);
 }
 
@@ -689,11 +590,7 @@ fn inspect_json_is_one_document_for_machines() {
     t.write("calls/good.json", GOOD);
     t.write("calls/bad.json", "{");
     t.write("calls/readme.md", "#");
-    let output = t
-        .postcall()
-        .args(["inspect", "--json", "calls"])
-        .output()
-        .unwrap();
+    let output = t.postcall().args(["inspect", "--json", "calls"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
     assert_eq!(doc["calls"][0]["call_id"], "good-1");
@@ -734,8 +631,7 @@ fn inspect_without_paths_is_a_usage_error() {
 #[ignore]
 fn generate_calls_for_timing() {
     let dir = PathBuf::from(std::env::var("POSTCALL_BENCH_DIR").expect("set POSTCALL_BENCH_DIR"));
-    let count: usize =
-        std::env::var("POSTCALL_BENCH_CALLS").map_or(100_000, |n| n.parse().unwrap());
+    let count: usize = std::env::var("POSTCALL_BENCH_CALLS").map_or(100_000, |n| n.parse().unwrap());
     let template = std::fs::read_to_string(fixture("formats/generic.json")).unwrap();
     for i in 0..count {
         // 100 files a folder, like a dated export tree.
@@ -752,15 +648,11 @@ fn generate_calls_for_timing() {
 #[test]
 fn jsonl_with_a_bom_and_crlf_reloads_each_line() {
     let t = TestDir::new();
-    let line = |id: &str| {
-        format!(r#"{{"call_id": "{id}", "transcript": [{{"role": "agent", "content": "Hi"}}]}}"#)
-    };
+    let line = |id: &str| format!(r#"{{"call_id": "{id}", "transcript": [{{"role": "agent", "content": "Hi"}}]}}"#);
     let body = format!("\u{FEFF}{}\r\n{}\r\n", line("first"), line("second"));
     t.write("export.jsonl", body);
     let catalog = Catalog::scan(&[t.join("export.jsonl")], &options(None));
     assert!(catalog.errors.is_empty(), "{:#?}", catalog.errors);
-    let ids: Vec<String> = (0..2)
-        .map(|i| catalog.load(i, &options(None)).unwrap().id)
-        .collect();
+    let ids: Vec<String> = (0..2).map(|i| catalog.load(i, &options(None)).unwrap().id).collect();
     assert_eq!(ids, ["first", "second"]);
 }

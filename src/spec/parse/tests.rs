@@ -73,12 +73,7 @@ metrics:
         }
     );
     assert!(spec.metrics[0].required);
-    assert_eq!(
-        spec.metrics[1].kind,
-        MetricKind::Integer {
-            range: Some([1, 5])
-        }
-    );
+    assert_eq!(spec.metrics[1].kind, MetricKind::Integer { range: Some([1, 5]) });
     assert_eq!(spec.metrics[1].expect.as_ref().unwrap().min_accuracy, 0.9);
     assert_eq!(
         spec.metrics[2].kind,
@@ -116,9 +111,7 @@ fn duplicate_keys_are_rejected() {
     ));
     assert_eq!(
         e,
-        [
-            "m.yaml:5:5: duplicate key `type`; each key may appear once per mapping, remove or rename one"
-        ]
+        ["m.yaml:5:5: duplicate key `type`; each key may appear once per mapping, remove or rename one"]
     );
 }
 
@@ -129,14 +122,10 @@ fn empty_file_says_how_to_start() {
 
 #[test]
 fn version_must_be_one() {
-    let e = errors(
-        "version: 2\nmetrics:\n  - {id: a, type: string, prompt: What did they want today?}\n",
-    );
+    let e = errors("version: 2\nmetrics:\n  - {id: a, type: string, prompt: What did they want today?}\n");
     assert_eq!(
         e,
-        [
-            "m.yaml:1:10: unsupported version `2`; this postcall reads version 1 only, set `version: 1`"
-        ]
+        ["m.yaml:1:10: unsupported version `2`; this postcall reads version 1 only, set `version: 1`"]
     );
     assert_has(
         &errors("metrics:\n  - {id: a, type: string, prompt: What did they want today?}\n"),
@@ -162,10 +151,7 @@ metrics:
         &e,
         "m.yaml:2:1: unknown key `metrix` in the top level; did you mean `metrics`?",
     );
-    assert_has(
-        &e,
-        "m.yaml:4:3: unknown key `modle` in `llm`; did you mean `model`?",
-    );
+    assert_has(&e, "m.yaml:4:3: unknown key `modle` in `llm`; did you mean `model`?");
     assert_has(
         &e,
         "unknown key `output_per_mtk` in `llm.price`; did you mean `output_per_mtok`?",
@@ -205,9 +191,7 @@ fn unknown_type_lists_types_and_suggests() {
         ]
     );
     assert_has(
-        &errors(&one_metric(
-            "    type: float\n    prompt: What did the customer pay?\n",
-        )),
+        &errors(&one_metric("    type: float\n    prompt: What did the customer pay?\n")),
         "did you mean `number`?",
     );
 }
@@ -252,8 +236,7 @@ metrics:
 
 #[test]
 fn missing_id_is_named_by_position() {
-    let e =
-        errors("version: 1\nmetrics:\n  - type: string\n    prompt: What was the call outcome?\n");
+    let e = errors("version: 1\nmetrics:\n  - type: string\n    prompt: What was the call outcome?\n");
     assert_eq!(
         e,
         ["m.yaml:3:5: metrics[0] has no `id`; add one like `id: call_outcome`"]
@@ -268,9 +251,7 @@ fn enum_needs_two_distinct_choices() {
     assert_has(&e, "choice `yes` is listed twice");
     assert_has(&e, "an enum needs at least 2 distinct choices, found 1");
     assert_has(
-        &errors(&one_metric(
-            "    type: enum\n    prompt: Was the caller happy today?\n",
-        )),
+        &errors(&one_metric("    type: enum\n    prompt: Was the caller happy today?\n")),
         "an enum needs `choices`",
     );
 }
@@ -324,9 +305,7 @@ fn empty_prompt_is_an_error_and_short_prompt_a_warning() {
     let e = errors(&one_metric("    type: string\n    prompt: \"  \"\n"));
     assert_eq!(
         e,
-        [
-            "m.yaml:5:13: metric `m`: `prompt` is empty; write the question the model should answer about each call"
-        ]
+        ["m.yaml:5:13: metric `m`: `prompt` is empty; write the question the model should answer about each call"]
     );
     assert_has(
         &errors(&one_metric("    type: string\n    prompt:\n")),
@@ -378,10 +357,7 @@ fn metric_named_summary_collides_with_top_level_summary() {
         &errors(text),
         "m.yaml:4:10: metric id `summary` collides with the top-level `summary:`",
     );
-    let (spec, _) = ok(&text.replace(
-        "summary: Summarize the call briefly please.\nmetrics",
-        "metrics",
-    ));
+    let (spec, _) = ok(&text.replace("summary: Summarize the call briefly please.\nmetrics", "metrics"));
     assert_eq!(spec.metrics[0].id, "summary");
 }
 
@@ -440,9 +416,7 @@ fn missing_file_suggests_init() {
 
 #[test]
 fn comma_inside_a_flow_mapping_gets_a_quoting_hint() {
-    let e = errors(
-        "version: 1\nmetrics:\n  - {id: a, type: string, prompt: Who called, and why did they call?}\n",
-    );
+    let e = errors("version: 1\nmetrics:\n  - {id: a, type: string, prompt: Who called, and why did they call?}\n");
     assert_has(
         &e,
         "unknown key `and why did they call?` in metric `a`; expected one of:",

@@ -41,12 +41,7 @@ fn exact_schema_for_a_small_spec() {
             },
         )
     };
-    let score = metric(
-        "score",
-        MetricKind::Integer {
-            range: Some([1, 5]),
-        },
-    );
+    let score = metric("score", MetricKind::Integer { range: Some([1, 5]) });
     let verified = Metric {
         required: true,
         applies_when: Some("Identity was checked.".into()),
@@ -112,10 +107,7 @@ fn exact_schema_for_a_small_spec() {
 
 #[test]
 fn value_types_follow_the_metric_kind() {
-    assert_eq!(
-        value_schema(&MetricKind::String, false),
-        json!({"type": "string"})
-    );
+    assert_eq!(value_schema(&MetricKind::String, false), json!({"type": "string"}));
     assert_eq!(
         value_schema(
             &MetricKind::Number {
@@ -171,11 +163,7 @@ fn per_call_groups_by_model_in_file_order() {
     b.model = Some("big".into());
     let s = spec(
         Strategy::PerCall,
-        vec![
-            metric("a", MetricKind::String),
-            b,
-            metric("c", MetricKind::Boolean),
-        ],
+        vec![metric("a", MetricKind::String), b, metric("c", MetricKind::Boolean)],
     );
     let groups = request_groups(&s);
     let shape: Vec<(Option<&str>, Vec<&str>)> = groups
@@ -189,10 +177,7 @@ fn per_call_groups_by_model_in_file_order() {
 fn per_metric_gives_one_group_each() {
     let s = spec(
         Strategy::PerMetric,
-        vec![
-            metric("a", MetricKind::String),
-            metric("b", MetricKind::String),
-        ],
+        vec![metric("a", MetricKind::String), metric("b", MetricKind::String)],
     );
     assert_eq!(request_groups(&s).len(), 2);
 }

@@ -4,9 +4,7 @@
 
 use serde_json::Value;
 
-use super::{
-    Context, Parsed, array_at, content_text, id_at, named_speaker, number, push_turn, str_field,
-};
+use super::{Context, Parsed, array_at, content_text, id_at, named_speaker, number, push_turn, str_field};
 use crate::transcript::Format;
 
 /// AWS Transcribe Call Analytics output: `Transcript[]` with `ParticipantRole`.
@@ -18,12 +16,7 @@ pub(super) fn transcribe(value: &Value, cx: Context<'_>) -> Result<Parsed, Strin
             .ok_or_else(|| format!("segment {} has no ParticipantRole (aws_transcribe)", i + 1))?;
         let speaker = named_speaker(role, i + 1, cx)?;
         let offset = number(item.get("BeginOffsetMillis")).map(|ms| ms / 1000.0);
-        push_turn(
-            &mut turns,
-            speaker,
-            content_text(item.get("Content")),
-            offset,
-        );
+        push_turn(&mut turns, speaker, content_text(item.get("Content")), offset);
     }
     Ok(Parsed {
         id: id_at(value, &["/JobName"]),
@@ -52,12 +45,7 @@ pub(super) fn connect(value: &Value, cx: Context<'_>) -> Result<Parsed, String> 
         let role = role_of(id).unwrap_or_else(|| id.to_string());
         let speaker = named_speaker(&role, i + 1, cx)?;
         let offset = number(item.get("BeginOffsetMillis")).map(|ms| ms / 1000.0);
-        push_turn(
-            &mut turns,
-            speaker,
-            content_text(item.get("Content")),
-            offset,
-        );
+        push_turn(&mut turns, speaker, content_text(item.get("Content")), offset);
     }
     Ok(Parsed {
         id: id_at(value, &["/CustomerMetadata/ContactId", "/ContactId"]),

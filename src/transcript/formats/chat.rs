@@ -7,8 +7,8 @@
 use serde_json::Value;
 
 use super::{
-    Context, Parsed, array_at, content_text, id_at, named_speaker, number, offset_from, push_turn,
-    str_field, timestamp, tool_call_text,
+    Context, Parsed, array_at, content_text, id_at, named_speaker, number, offset_from, push_turn, str_field,
+    timestamp, tool_call_text,
 };
 use crate::transcript::{Format, Speaker};
 
@@ -21,8 +21,8 @@ pub(super) fn generic(value: &Value, cx: Context<'_>) -> Result<Parsed, String> 
         .or(first_stamp);
     let mut turns = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let role = str_field(item, &["role", "speaker"])
-            .ok_or_else(|| format!("turn {} has no `role` (generic)", i + 1))?;
+        let role =
+            str_field(item, &["role", "speaker"]).ok_or_else(|| format!("turn {} has no `role` (generic)", i + 1))?;
         let speaker = named_speaker(role, i + 1, cx)?;
         let text = content_text(item.get("content"))
             .or_else(|| content_text(item.get("text")))
@@ -51,12 +51,7 @@ pub(super) fn openai_messages(value: &Value, cx: Context<'_>) -> Result<Parsed, 
         let role = str_field(message, &["role"])
             .ok_or_else(|| format!("message {} has no `role` (openai_messages)", i + 1))?;
         let speaker = named_speaker(role, i + 1, cx)?;
-        push_turn(
-            &mut turns,
-            speaker,
-            content_text(message.get("content")),
-            None,
-        );
+        push_turn(&mut turns, speaker, content_text(message.get("content")), None);
         if let Some(Value::Array(calls)) = message.get("tool_calls") {
             for call in calls {
                 push_turn(&mut turns, Speaker::Tool, Some(tool_call_text(call)), None);
@@ -86,10 +81,7 @@ mod tests {
             {"role": "user", "content": "Hi", "timestamp": "2024-06-10T15:02:13.5Z"}]});
         let parsed = generic(&v, Context::default()).unwrap();
         assert_eq!(parsed.id.as_deref(), Some("c1"));
-        assert_eq!(
-            parsed.started_at.unwrap().to_string(),
-            "2024-06-10T15:02:11Z"
-        );
+        assert_eq!(parsed.started_at.unwrap().to_string(), "2024-06-10T15:02:11Z");
         assert_eq!(parsed.turns[1].speaker, Speaker::Customer);
         assert_eq!(parsed.turns[1].offset_secs, Some(2.5));
     }

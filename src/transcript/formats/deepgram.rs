@@ -7,15 +7,10 @@ use serde_json::Value;
 use super::{Context, Parsed, content_text, id_at, number, numbered_speakers, push_turn};
 
 pub(super) fn utterances(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
-    let Some(items) = value
-        .pointer("/results/utterances")
-        .and_then(Value::as_array)
-    else {
-        return Err(
-            "Deepgram response has no `results.utterances`; request the transcript \
+    let Some(items) = value.pointer("/results/utterances").and_then(Value::as_array) else {
+        return Err("Deepgram response has no `results.utterances`; request the transcript \
                     with utterances=true&diarize=true so turns and speakers are kept"
-                .into(),
-        );
+            .into());
     };
     let keys: Vec<String> = items
         .iter()

@@ -63,8 +63,8 @@ pub fn parse(format: Format, value: &Value, cx: Context<'_>) -> Result<Parsed, S
 pub(crate) fn common_role(raw: &str) -> Option<Speaker> {
     let lower = raw.trim().to_ascii_lowercase();
     Some(match lower.as_str() {
-        "agent" | "assistant" | "bot" | "ai" | "wizard" | "robot" | "transfer_target"
-        | "human_agent" | "supervisor" => Speaker::Agent,
+        "agent" | "assistant" | "bot" | "ai" | "wizard" | "robot" | "transfer_target" | "human_agent"
+        | "supervisor" => Speaker::Agent,
         "user" | "customer" | "caller" | "human" | "client" => Speaker::Customer,
         "system" | "developer" => Speaker::System,
         "tool"
@@ -96,11 +96,7 @@ pub(crate) fn named_speaker(raw: &str, turn: usize, cx: Context<'_>) -> Result<S
 
 /// Resolves numbered speakers (Deepgram, Twilio sentences) through a role map, refusing to
 /// guess: without a map the error names every key seen and the exact flag to pass.
-pub(crate) fn numbered_speakers(
-    keys: &[String],
-    map: Option<&SpeakerMap>,
-    what: &str,
-) -> Result<Vec<Speaker>, String> {
+pub(crate) fn numbered_speakers(keys: &[String], map: Option<&SpeakerMap>, what: &str) -> Result<Vec<Speaker>, String> {
     let mut seen: Vec<&str> = keys.iter().map(String::as_str).collect();
     seen.sort_unstable_by(|a, b| natural(a).cmp(&natural(b)));
     seen.dedup();
@@ -112,11 +108,7 @@ pub(crate) fn numbered_speakers(
             suggested_map(&seen)
         ));
     };
-    let missing: Vec<&str> = seen
-        .iter()
-        .copied()
-        .filter(|k| map.get(k).is_none())
-        .collect();
+    let missing: Vec<&str> = seen.iter().copied().filter(|k| map.get(k).is_none()).collect();
     if !missing.is_empty() {
         return Err(format!(
             "speaker {} not in --speaker-map (saw {}); pass e.g. --speaker-map {}",
@@ -125,10 +117,7 @@ pub(crate) fn numbered_speakers(
             suggested_map(&seen)
         ));
     }
-    Ok(keys
-        .iter()
-        .map(|k| map.get(k).expect("checked above"))
-        .collect())
+    Ok(keys.iter().map(|k| map.get(k).expect("checked above")).collect())
 }
 
 /// Numbers sort as numbers so `10` comes after `2` in messages.
@@ -146,27 +135,20 @@ fn suggested_map(seen: &[&str]) -> String {
 }
 
 /// The array at a JSON pointer, or an error naming the pointer and the format.
-pub(crate) fn array_at<'v>(
-    value: &'v Value,
-    pointer: &str,
-    format: Format,
-) -> Result<&'v Vec<Value>, String> {
+pub(crate) fn array_at<'v>(value: &'v Value, pointer: &str, format: Format) -> Result<&'v Vec<Value>, String> {
     match value.pointer(pointer) {
         Some(Value::Array(items)) => Ok(items),
         Some(other) => Err(format!(
             "`{pointer}` is {}, expected an array of turns ({format})",
             kind(other)
         )),
-        None => Err(format!(
-            "`{pointer}` is missing; expected an array of turns ({format})"
-        )),
+        None => Err(format!("`{pointer}` is missing; expected an array of turns ({format})")),
     }
 }
 
 /// The first of `keys` that holds a non-null string on `value`.
 pub(crate) fn str_field<'v>(value: &'v Value, keys: &[&str]) -> Option<&'v str> {
-    keys.iter()
-        .find_map(|k| value.get(k).and_then(Value::as_str))
+    keys.iter().find_map(|k| value.get(k).and_then(Value::as_str))
 }
 
 /// The first pointer holding a non-empty id (platforms use strings; a few use numbers).
@@ -236,12 +218,7 @@ pub(crate) fn tool_call_text(call: &Value) -> String {
 
 /// Adds a turn unless its text is empty: blank turns carry nothing for the model, and
 /// platforms emit them for interruptions and placeholders.
-pub(crate) fn push_turn(
-    turns: &mut Vec<Turn>,
-    speaker: Speaker,
-    text: Option<String>,
-    offset: Option<f64>,
-) {
+pub(crate) fn push_turn(turns: &mut Vec<Turn>, speaker: Speaker, text: Option<String>, offset: Option<f64>) {
     if let Some(text) = text.filter(|t| !t.is_empty()) {
         turns.push(Turn {
             speaker,

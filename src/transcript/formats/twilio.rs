@@ -14,8 +14,8 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::{
-    Context, Parsed, array_at, common_role, content_text, id_at, number, numbered_speakers,
-    push_turn, str_field, timestamp,
+    Context, Parsed, array_at, common_role, content_text, id_at, number, numbered_speakers, push_turn, str_field,
+    timestamp,
 };
 use crate::transcript::{Format, Speaker, SpeakerMap};
 
@@ -30,11 +30,7 @@ pub struct TwilioCompanion {
 
 /// The transcript SID a sentences page or transcript resource belongs to.
 pub fn twilio_sid(value: &Value) -> Option<String> {
-    if let Some(sid) = value
-        .get("sid")
-        .and_then(Value::as_str)
-        .filter(|s| s.starts_with("GT"))
-    {
+    if let Some(sid) = value.get("sid").and_then(Value::as_str).filter(|s| s.starts_with("GT")) {
         return Some(sid.to_string());
     }
     let url = value.pointer("/meta/url").and_then(Value::as_str)?;
@@ -77,13 +73,11 @@ pub(super) fn intelligence(value: &Value, cx: Context<'_>) -> Result<Parsed, Str
     let companion = own.or(joined);
     let keys: Vec<String> = items
         .iter()
-        .map(
-            |s| match s.get("media_channel").or_else(|| s.get("channel")) {
-                Some(Value::Number(n)) => n.to_string(),
-                Some(Value::String(s)) => s.clone(),
-                _ => "?".to_string(),
-            },
-        )
+        .map(|s| match s.get("media_channel").or_else(|| s.get("channel")) {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => s.clone(),
+            _ => "?".to_string(),
+        })
         .collect();
     let speakers = match (&companion, cx.speaker_map) {
         (Some(c), _) => numbered_speakers(&keys, Some(&c.participants), "Twilio sentences")
@@ -103,12 +97,7 @@ pub(super) fn intelligence(value: &Value, cx: Context<'_>) -> Result<Parsed, Str
     let mut turns = Vec::with_capacity(items.len());
     for (item, speaker) in items.iter().zip(speakers) {
         let offset = number(item.get("start_time"));
-        push_turn(
-            &mut turns,
-            speaker,
-            content_text(item.get("transcript")),
-            offset,
-        );
+        push_turn(&mut turns, speaker, content_text(item.get("transcript")), offset);
     }
     Ok(Parsed {
         id: sid,
@@ -132,24 +121,14 @@ pub(super) fn relay(value: &Value, _cx: Context<'_>) -> Result<Parsed, String> {
             Some("text") => {
                 agent.push_str(str_field(message, &["token"]).unwrap_or_default());
                 if last {
-                    push_turn(
-                        &mut turns,
-                        Speaker::Agent,
-                        Some(agent.trim().to_string()),
-                        None,
-                    );
+                    push_turn(&mut turns, Speaker::Agent, Some(agent.trim().to_string()), None);
                     agent.clear();
                 }
             }
             Some("prompt") => {
                 caller.push_str(str_field(message, &["voicePrompt"]).unwrap_or_default());
                 if last {
-                    push_turn(
-                        &mut turns,
-                        Speaker::Customer,
-                        Some(caller.trim().to_string()),
-                        None,
-                    );
+                    push_turn(&mut turns, Speaker::Customer, Some(caller.trim().to_string()), None);
                     caller.clear();
                 }
             }
@@ -157,18 +136,8 @@ pub(super) fn relay(value: &Value, _cx: Context<'_>) -> Result<Parsed, String> {
         }
     }
     // A session cut off mid-stream still said what it said.
-    push_turn(
-        &mut turns,
-        Speaker::Agent,
-        Some(agent.trim().to_string()),
-        None,
-    );
-    push_turn(
-        &mut turns,
-        Speaker::Customer,
-        Some(caller.trim().to_string()),
-        None,
-    );
+    push_turn(&mut turns, Speaker::Agent, Some(agent.trim().to_string()), None);
+    push_turn(&mut turns, Speaker::Customer, Some(caller.trim().to_string()), None);
     Ok(Parsed {
         id,
         started_at: None,
@@ -198,14 +167,7 @@ mod tests {
             {"direction": "twilio->app", "message": {"type": "prompt", "voicePrompt": "Hi", "last": true}}]});
         let parsed = relay(&log, Context::default()).unwrap();
         assert_eq!(parsed.id.as_deref(), Some("CA1"));
-        let texts: Vec<_> = parsed
-            .turns
-            .iter()
-            .map(|t| (t.speaker, t.text.as_str()))
-            .collect();
-        assert_eq!(
-            texts,
-            [(Speaker::Agent, "Hello there."), (Speaker::Customer, "Hi")]
-        );
+        let texts: Vec<_> = parsed.turns.iter().map(|t| (t.speaker, t.text.as_str())).collect();
+        assert_eq!(texts, [(Speaker::Agent, "Hello there."), (Speaker::Customer, "Hi")]);
     }
 }

@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use super::{
-    Context, Parsed, array_at, content_text, id_at, named_speaker, number, offset_from, push_turn,
-    str_field, timestamp, tool_call_text, unix_timestamp,
+    Context, Parsed, array_at, content_text, id_at, named_speaker, number, offset_from, push_turn, str_field,
+    timestamp, tool_call_text, unix_timestamp,
 };
 use crate::transcript::{Format, Speaker};
 
@@ -23,15 +23,12 @@ pub(super) fn atoms(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
     let items = array_at(base, "/transcript", Format::Atoms)?;
     // answerTime is when the callee picked up; the call_active event says the same on the
     // GET endpoint; a transcript alone at least has its first turn.
-    let call_active = base
-        .get("events")
-        .and_then(Value::as_array)
-        .and_then(|events| {
-            events
-                .iter()
-                .find(|e| e.get("eventType").and_then(Value::as_str) == Some("call_active"))
-                .and_then(|e| timestamp(e.get("eventTime")))
-        });
+    let call_active = base.get("events").and_then(Value::as_array).and_then(|events| {
+        events
+            .iter()
+            .find(|e| e.get("eventType").and_then(Value::as_str) == Some("call_active"))
+            .and_then(|e| timestamp(e.get("eventTime")))
+    });
     let started_at = timestamp(base.pointer("/callData/answerTime"))
         .or(call_active)
         .or_else(|| items.iter().find_map(|t| timestamp(t.get("timestamp"))));
@@ -70,10 +67,7 @@ pub(super) fn dialgen(value: &Value, cx: Context<'_>) -> Result<Parsed, String> 
 
 /// Vapi end-of-call-report (`message.artifact.messages`) or a GET call object.
 pub(super) fn vapi(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
-    let base = value
-        .get("message")
-        .filter(|m| m.is_object())
-        .unwrap_or(value);
+    let base = value.get("message").filter(|m| m.is_object()).unwrap_or(value);
     let pointer = if base.pointer("/artifact/messages").is_some() {
         "/artifact/messages"
     } else {
@@ -89,13 +83,7 @@ pub(super) fn vapi(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
             "tool_calls" => item
                 .get("toolCalls")
                 .and_then(Value::as_array)
-                .map(|calls| {
-                    calls
-                        .iter()
-                        .map(tool_call_text)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }),
+                .map(|calls| calls.iter().map(tool_call_text).collect::<Vec<_>>().join("\n")),
             "tool_call_result" => content_text(item.get("result")),
             _ => content_text(item.get("message")).or_else(|| content_text(item.get("content"))),
         };
@@ -103,8 +91,7 @@ pub(super) fn vapi(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
     }
     Ok(Parsed {
         id: id_at(base, &["/call/id", "/id", "/callId"]),
-        started_at: timestamp(base.get("startedAt"))
-            .or_else(|| timestamp(base.pointer("/call/startedAt"))),
+        started_at: timestamp(base.get("startedAt")).or_else(|| timestamp(base.pointer("/call/startedAt"))),
         turns,
     })
 }
@@ -128,10 +115,9 @@ pub(super) fn retell(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
             "tool_call_result" => (Speaker::Tool, content_text(item.get("content"))),
             // Flow bookkeeping (node_transition, dtmf, ...) is not speech; keep it visible
             // as a system turn rather than reject a whole call over it.
-            "agent" | "user" | "transfer_target" => (
-                named_speaker(role, i + 1, cx)?,
-                content_text(item.get("content")),
-            ),
+            "agent" | "user" | "transfer_target" => {
+                (named_speaker(role, i + 1, cx)?, content_text(item.get("content")))
+            }
             other => {
                 let speaker = named_speaker(other, i + 1, cx).unwrap_or(Speaker::System);
                 let text = content_text(item.get("content")).or_else(|| Some(other.to_string()));
@@ -157,19 +143,9 @@ pub(super) fn elevenlabs(value: &Value, cx: Context<'_>) -> Result<Parsed, Strin
         let role = str_field(item, &["role"]).ok_or_else(|| missing_role(i, Format::Elevenlabs))?;
         let speaker = named_speaker(role, i + 1, cx)?;
         let offset = number(item.get("time_in_call_secs"));
-        push_turn(
-            &mut turns,
-            speaker,
-            content_text(item.get("message")),
-            offset,
-        );
+        push_turn(&mut turns, speaker, content_text(item.get("message")), offset);
         for key in ["tool_calls", "tool_results"] {
-            for call in item
-                .get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for call in item.get(key).and_then(Value::as_array).into_iter().flatten() {
                 let text = match key {
                     "tool_calls" => tool_call_text(call),
                     _ => content_text(call.get("result_value")).unwrap_or_else(|| call.to_string()),
@@ -188,12 +164,11 @@ pub(super) fn elevenlabs(value: &Value, cx: Context<'_>) -> Result<Parsed, Strin
 /// Bland call details: `transcripts[]` with `user` as the role and wall-clock `created_at`.
 pub(super) fn bland(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
     let items = array_at(value, "/transcripts", Format::Bland)?;
-    let started_at = timestamp(value.get("started_at"))
-        .or_else(|| items.iter().find_map(|t| timestamp(t.get("created_at"))));
+    let started_at =
+        timestamp(value.get("started_at")).or_else(|| items.iter().find_map(|t| timestamp(t.get("created_at"))));
     let mut turns = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let role =
-            str_field(item, &["user", "role"]).ok_or_else(|| missing_role(i, Format::Bland))?;
+        let role = str_field(item, &["user", "role"]).ok_or_else(|| missing_role(i, Format::Bland))?;
         let speaker = named_speaker(role, i + 1, cx)?;
         let offset = offset_from(started_at, timestamp(item.get("created_at")));
         push_turn(&mut turns, speaker, content_text(item.get("text")), offset);
