@@ -70,7 +70,7 @@ impl Cache {
     pub fn get(&self, key: &str) -> Option<Completion> {
         let bytes = std::fs::read(self.path(key)).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        (entry.version == CACHE_FORMAT_VERSION).then(|| Completion {
+        (entry.version == CACHE_FORMAT_VERSION).then_some(Completion {
             content: entry.content,
             finish_reason: entry.finish_reason,
             usage: TokenUsage {

@@ -188,7 +188,10 @@ fn serve(stream: TcpStream, state: &State) {
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+/// Path, lower-cased headers and body of one HTTP request.
+type RawRequest = (String, Vec<(String, String)>, Vec<u8>);
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<RawRequest> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
@@ -339,7 +342,7 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
         };
     }
     if hit(cfg.rate_5xx) {
-        let status = if n % 2 == 0 { 500 } else { 503 };
+        let status = if n.is_multiple_of(2) { 500 } else { 503 };
         return json_reply(
             status,
             json!({"error": {"message": "The server had an error while processing your request."}}),
@@ -468,7 +471,7 @@ pub fn fake_answer(schema: &Value, transcript: &str) -> Value {
             continue;
         };
         let mut answer = serde_json::Map::new();
-        let applicable = h % 5 != 0;
+        let applicable = !h.is_multiple_of(5);
         if fields.contains_key("applicable") {
             answer.insert("applicable".into(), json!(applicable));
         }

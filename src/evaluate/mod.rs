@@ -96,11 +96,15 @@ enum Event {
     WorkerExit,
 }
 
+/// A loaded call (or why it cannot be asked), shared by the call's units.
+type SharedCall = Arc<Result<PreparedCall, String>>;
+
 struct Shared {
     eval: Evaluation,
     halt: Arc<Halt>,
     next_unit: AtomicUsize,
-    prepared: Mutex<HashMap<usize, (Arc<Result<PreparedCall, String>>, usize)>>,
+    /// Loaded calls shared by their units, with how many units have yet to take them.
+    prepared: Mutex<HashMap<usize, (SharedCall, usize)>>,
     refusal: Mutex<Option<ApiError>>,
 }
 
@@ -260,7 +264,7 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
 }
 
 /// Loads (once per call, shared by its units) and applies the long-call policy.
-fn prepare(shared: &Shared, pos: usize) -> Arc<Result<PreparedCall, String>> {
+fn prepare(shared: &Shared, pos: usize) -> SharedCall {
     let groups = shared.eval.groups.len();
     {
         let mut map = shared.prepared.lock().expect("prepared lock");

@@ -204,23 +204,47 @@ fn sleep_cancellable(total: Duration, cancel: &AtomicBool) {
 ///
 /// One "not before" instant: a 429 pauses all workers until its retry time, not only the
 /// one that saw it. And an additive-increase / multiplicative-decrease limit on requests
-/// in flight: a 429 halves it (never below 1), and it grows back by one after as many
-/// successes as the current limit, up to `--concurrency` — so throughput settles just
-/// under the endpoint's limit instead of oscillating through 429 storms.
+/// in flight, so throughput settles just under the endpoint's limit instead of
+/// oscillating through 429 storms:
+/// - it starts at [`INITIAL_LIMIT`] and grows by one per two successes (×1.5 every round
+///   trip) until the first 429 — so a run with `--concurrency 256` does not open with a
+///   burst of 256 requests against an endpoint that allows 20;
+/// - a 429 halves it (never below 1) and remembers the limit it had as the ceiling;
+/// - below that ceiling it grows back by one per `limit / 2` successes (quick recovery to
+///   what worked); at or above it, by one per `4 × limit` successes (cautious probing);
+/// - it never exceeds `--concurrency`.
 pub struct Gate {
     max: usize,
     state: Mutex<GateState>,
     changed: Condvar,
 }
 
+/// Where the in-flight limit starts.
+pub const INITIAL_LIMIT: usize = 4;
+
 struct GateState {
     limit: usize,
     in_flight: usize,
     not_before: Option<Instant>,
     successes: usize,
+    slow_start: bool,
+    /// The limit at the last 429.
+    ceiling: usize,
     /// Bumped on every decrease, so a burst of 429s from requests sent under the same
     /// limit halves it once, not once per request.
     epoch: u64,
+}
+
+impl GateState {
+    fn successes_per_step(&self) -> usize {
+        if self.slow_start {
+            2
+        } else if self.limit < self.ceiling {
+            (self.limit / 2).max(1)
+        } else {
+            4 * self.limit
+        }
+    }
 }
 
 /// A slot taken from the gate; hand it back with one of the gate's methods.
@@ -235,10 +259,12 @@ impl Gate {
         Gate {
             max,
             state: Mutex::new(GateState {
-                limit: max,
+                limit: INITIAL_LIMIT.min(max),
                 in_flight: 0,
                 not_before: None,
                 successes: 0,
+                slow_start: true,
+                ceiling: max,
                 epoch: 0,
             }),
             changed: Condvar::new(),
@@ -288,10 +314,12 @@ impl Gate {
     pub fn succeeded(&self, _permit: Permit) {
         let mut state = self.state.lock().expect("gate lock");
         state.in_flight -= 1;
-        state.successes += 1;
-        if state.successes >= state.limit && state.limit < self.max {
-            state.limit += 1;
-            state.successes = 0;
+        if state.limit < self.max {
+            state.successes += 1;
+            if state.successes >= state.successes_per_step() {
+                state.limit += 1;
+                state.successes = 0;
+            }
         }
         drop(state);
         self.changed.notify_all();
@@ -305,8 +333,10 @@ impl Gate {
             state.not_before = Some(until);
         }
         if permit.epoch == state.epoch {
+            state.ceiling = state.limit;
             state.limit = (state.limit / 2).max(1);
             state.successes = 0;
+            state.slow_start = false;
             state.epoch += 1;
         }
         drop(state);
@@ -328,20 +358,46 @@ mod tests {
         assert!(backoff(30) <= BACKOFF_CAP);
     }
 
-    #[test]
-    fn a_burst_of_429s_halves_the_limit_once_and_successes_grow_it_back() {
-        let gate = Gate::new(8);
+    /// Lets `n` requests succeed one after another.
+    fn succeed(gate: &Gate, n: usize) {
         let cancel = AtomicBool::new(false);
-        let permits: Vec<_> = (0..8).map(|_| gate.acquire(&cancel).unwrap()).collect();
-        for p in permits {
-            gate.rate_limited(p, Duration::ZERO);
-        }
-        assert_eq!(gate.limit(), 4);
-        for _ in 0..4 {
+        for _ in 0..n {
             let p = gate.acquire(&cancel).unwrap();
             gate.succeeded(p);
         }
-        assert_eq!(gate.limit(), 5);
+    }
+
+    #[test]
+    fn the_limit_starts_small_and_grows_by_half_per_round_trip_until_the_first_429() {
+        let gate = Gate::new(64);
+        assert_eq!(gate.limit(), INITIAL_LIMIT);
+        succeed(&gate, 4);
+        assert_eq!(gate.limit(), 6);
+        succeed(&gate, 200);
+        assert_eq!(gate.limit(), 64, "never above --concurrency");
+    }
+
+    #[test]
+    fn a_burst_of_429s_halves_the_limit_once_and_successes_grow_it_back() {
+        let gate = Gate::new(64);
+        succeed(&gate, 24);
+        assert_eq!(gate.limit(), 16);
+        let cancel = AtomicBool::new(false);
+        let permits: Vec<_> = (0..16).map(|_| gate.acquire(&cancel).unwrap()).collect();
+        for p in permits {
+            gate.rate_limited(p, Duration::ZERO);
+        }
+        assert_eq!(gate.limit(), 8, "halved once for the whole burst");
+        // Below the old ceiling (16) it recovers by one per limit/2 successes…
+        succeed(&gate, 4);
+        assert_eq!(gate.limit(), 9);
+        // …and above it probes slowly: one per 4 × limit.
+        succeed(&gate, 4 + 5 + 5 + 6 + 6 + 7 + 7);
+        assert_eq!(gate.limit(), 16);
+        succeed(&gate, 63);
+        assert_eq!(gate.limit(), 16);
+        succeed(&gate, 1);
+        assert_eq!(gate.limit(), 17);
     }
 
     #[test]

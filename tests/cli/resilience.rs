@@ -10,12 +10,15 @@ use postcall::report::{CallResult, MetricResult, Report};
 use crate::common::TestDir;
 use crate::run::{SPEC, read_json_report, write_calls};
 
-/// What a call's answers are, without the usage counters (which differ by design).
-fn answers(report: &Report) -> Vec<(String, Option<String>, Vec<(String, MetricResult)>)> {
+/// A call's answers without its usage counters (which differ by design): id, summary, metrics.
+type Answers = (String, Option<String>, Vec<(String, MetricResult)>);
+
+/// What every call's answers are, without the usage counters (which differ by design).
+fn answers(report: &Report) -> Vec<Answers> {
     report.calls.iter().map(answer_of).collect()
 }
 
-fn answer_of(call: &CallResult) -> (String, Option<String>, Vec<(String, MetricResult)>) {
+fn answer_of(call: &CallResult) -> Answers {
     (
         call.call_id.clone(),
         call.summary.clone(),
@@ -97,13 +100,14 @@ fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run(
 
 #[test]
 fn throughput_settles_just_under_a_rate_limit() {
-    const RATE: f64 = 20.0;
+    // 40 requests/s at 250 ms a request: about 10 in flight is right, 128 far too many.
+    const RATE: f64 = 40.0;
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 240);
+    write_calls(&dir, 320);
     let fake = FakeServer::start(FakeConfig {
         rate_limit: Some(RATE),
-        latency: Duration::from_millis(100),
+        latency: Duration::from_millis(250),
         ..Default::default()
     })
     .unwrap();
