@@ -51,8 +51,10 @@ fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/transcripts")
 }
 
-/// Every llama-server process running now.
-fn llama_servers() -> Vec<u32> {
+/// The llama-server processes started from `dir` (they inherit postcall's working
+/// directory), so servers of other runs on the machine do not count.
+fn llama_servers(dir: &Path) -> Vec<u32> {
+    let dir = dir.canonicalize().unwrap();
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -60,20 +62,21 @@ fn llama_servers() -> Vec<u32> {
         };
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
-        if String::from_utf8_lossy(argv0).ends_with("llama-server") {
+        let cwd = std::fs::read_link(entry.path().join("cwd")).ok();
+        if String::from_utf8_lossy(argv0).ends_with("llama-server") && cwd.as_deref() == Some(dir.as_path()) {
             pids.push(pid);
         }
     }
     pids
 }
 
-fn assert_no_server_left() {
+fn assert_no_server_left(dir: &Path) {
     // The server gets SIGTERM on the way out; give it a moment to go.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !llama_servers().is_empty() && Instant::now() < deadline {
+    while !llama_servers(dir).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(llama_servers(), Vec::<u32>::new(), "llama-server left running");
+    assert_eq!(llama_servers(dir), Vec::<u32>::new(), "llama-server left running");
 }
 
 fn read_report(path: &Path) -> Report {
@@ -157,7 +160,7 @@ fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
             started.elapsed().as_secs_f64(),
             report.postcall.usage.requests
         );
-        assert_no_server_left();
+        assert_no_server_left(dir.path());
     }
 }
 
@@ -167,20 +170,32 @@ fn no_server_is_left_after_a_failed_run() {
     installed();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
-    std::fs::create_dir(dir.path().join("calls")).unwrap();
-    std::fs::write(dir.path().join("calls/broken.json"), "{ not json").unwrap();
+    // Every call is over the input limit: the server starts, every call fails, exit 1.
     let output = postcall(dir.path())
-        .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--no-cache"])
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "-o",
+            "r.json",
+            "--no-cache",
+            "--max-input-tokens",
+            "10",
+        ])
+        .arg(examples())
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("using the local model"), "{stderr}");
+    let report = read_report(&dir.path().join("r.json"));
+    assert!(
+        report
+            .calls
+            .iter()
+            .all(|c| c.errors[0].message.contains("max_input_tokens"))
     );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no calls to evaluate"));
-    assert_no_server_left();
+    assert_no_server_left(dir.path());
 }
 
 #[test]
@@ -209,17 +224,17 @@ fn no_server_is_left_after_ctrl_c_and_the_report_says_incomplete() {
         .unwrap();
     // Wait until the server is up and answering, then interrupt.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while llama_servers().is_empty() && Instant::now() < deadline {
+    while llama_servers(dir.path()).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(!llama_servers().is_empty(), "llama-server never started");
+    assert!(!llama_servers(dir.path()).is_empty(), "llama-server never started");
     std::thread::sleep(Duration::from_secs(3));
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert_no_server_left();
+    assert_no_server_left(dir.path());
     let report = read_report(&dir.path().join("r.json"));
     assert!(!report.postcall.complete);
     assert_eq!(report.postcall.calls_not_done + report.calls.len(), 12);

@@ -151,6 +151,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
+    // Installed first, so a Ctrl-C while the local server starts is an orderly stop too.
+    let halt = Arc::new(Halt::default());
+    install_ctrlc(&halt);
 
     // Stage 1: everything that can fail fast.
     let spec_bytes = std::fs::read(&args.metrics)
@@ -176,14 +179,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
     }
+    let load_options = LoadOptions {
+        format: args.transcript_format,
+        speaker_map: args.speaker_map.clone(),
+    };
+    let catalog = Catalog::scan(&args.paths, &load_options);
+    for error in &catalog.errors {
+        eprintln!("warning: skipping {error}");
+    }
+    for warning in &catalog.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let calls = select_calls(catalog.entries.len(), args.limit, args.sample, args.seed);
+    if calls.is_empty() && !args.dry_run {
+        anyhow::bail!(
+            "no calls to evaluate in {}: {} input error(s), {} non-JSON file(s) skipped (`postcall inspect` shows what was found)",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            catalog.errors.len(),
+            catalog.skipped_non_json
+        );
+    }
     let outputs = if args.dry_run {
         Vec::new()
     } else {
         open_outputs(&args, &spec)?
     };
     let mut flags = endpoint_flags(&args);
-    // Started after the outputs are opened (a bad path costs no server start) and stopped,
-    // by drop, on every way out.
+    // Started once the inputs are known to hold calls and the outputs are open (a bad path
+    // costs no server start); stopped, by drop, on every way out.
     let _local_server = match local_choice(&args, &spec, &ProcessEnv) {
         Some((server, model)) if !args.dry_run => {
             let log_dir = args
@@ -204,6 +231,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             flags.base_url = Some(running.base_url.clone());
             flags.model.get_or_insert_with(|| local::LOCAL_MODEL_NAME.to_string());
+            // A small model can ramble until its context is full; bound each answer (an
+            // answer cut short is re-asked with twice the room).
+            if flags.max_tokens.is_none() && spec.llm.max_tokens.is_none() {
+                flags.max_tokens = Some(local::DEFAULT_MAX_TOKENS);
+            }
             Some(running)
         }
         _ => None,
@@ -217,18 +249,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(err) => return Err(err.into()),
     };
 
-    let load_options = LoadOptions {
-        format: args.transcript_format,
-        speaker_map: args.speaker_map.clone(),
-    };
-    let catalog = Catalog::scan(&args.paths, &load_options);
-    for error in &catalog.errors {
-        eprintln!("warning: skipping {error}");
-    }
-    for warning in &catalog.warnings {
-        eprintln!("warning: {warning}");
-    }
-    let calls = select_calls(catalog.entries.len(), args.limit, args.sample, args.seed);
     let default_model = endpoint
         .as_ref()
         .map_or_else(|| "unknown".to_string(), |e| e.model.clone());
@@ -266,18 +286,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }));
     }
     let endpoint = endpoint.expect("resolved unless dry run");
-    if calls.is_empty() {
-        anyhow::bail!(
-            "no calls to evaluate in {}: {} input error(s), {} non-JSON file(s) skipped (`postcall inspect` shows what was found)",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            catalog.errors.len(),
-            catalog.skipped_non_json
-        );
-    }
     let cache = if args.no_cache {
         None
     } else {
@@ -314,8 +322,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let input_errors = catalog.errors.len();
 
     // Stage 2: ask.
-    let halt = Arc::new(Halt::default());
-    install_ctrlc(&halt);
     let client = Client::new(endpoint.clone(), args.concurrency as usize, args.max_retries)?;
     let progress = Progress::new(calls.len(), args.quiet, price);
     let mut sinks = outputs;

@@ -15,6 +15,10 @@ pub const LOCAL_MODEL_NAME: &str = "smollm2-135m-instruct";
 /// Context per slot; SmolLM2 was trained with 8k, and calls rarely need more than 4k.
 pub const CONTEXT_PER_SLOT: u32 = 4096;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Output-token bound for local answers when none is configured.
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+/// How long the server may take to finish its current generation after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// The pid of the running server, for the Ctrl-C handler's immediate-exit path (which
 /// skips destructors).
@@ -120,7 +124,7 @@ impl LocalServer {
 impl Drop for LocalServer {
     fn drop(&mut self) {
         stop(self.child.id() as i32);
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + STOP_GRACE;
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
                 SERVER_PID.store(0, Ordering::SeqCst);
