@@ -106,7 +106,7 @@ impl Scenario {
             "overhead" => base(
                 "latency 0: postcall's own cost per request",
                 Kind::Cold,
-                20_000,
+                10_000,
                 8,
                 0,
                 0,
@@ -115,7 +115,7 @@ impl Scenario {
             "latency" => base(
                 "latency 200 ± 50 ms, concurrency 64",
                 Kind::Cold,
-                5_000,
+                3_000,
                 64,
                 200,
                 50,
@@ -124,7 +124,7 @@ impl Scenario {
             "rate-limit" => base(
                 "endpoint limit 50 req/s, concurrency 256 (adaptive concurrency)",
                 Kind::Cold,
-                750,
+                500,
                 256,
                 200,
                 50,

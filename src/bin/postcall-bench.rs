@@ -67,7 +67,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    let started = Instant::now();
+    let result = run(Args::parse());
+    eprintln!("postcall-bench: done in {:.0} s", started.elapsed().as_secs_f64());
+    match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("postcall-bench: {err:#}");
