@@ -293,13 +293,13 @@ impl Bench {
             Some(dir) => cmd.arg("--cache-dir").arg(dir),
             None => cmd.arg("--no-cache"),
         };
-        cmd.stdout(Stdio::null()).stderr(std::fs::File::create(&stderr_path)?);
+        let stderr = Stdio::from(std::fs::File::create(&stderr_path)?);
 
         let stats = server.stats();
         let before = Counters::read(server);
         let load_before = load_average();
         let cpu_before = child::own_cpu();
-        let usage = child::run_measured(&mut cmd).context("cannot start postcall")?;
+        let usage = self.measure(&cmd, stderr).context("cannot start postcall")?;
         let endpoint_cpu = child::own_cpu().saturating_sub(cpu_before);
         let after = Counters::read(server);
         let delta = after.minus(&before);
@@ -328,10 +328,15 @@ impl Bench {
     pub fn validate_once(&self) -> anyhow::Result<ChildUsage> {
         let mut cmd = self.postcall_command();
         cmd.arg("validate").arg(&self.example_metrics);
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        let usage = child::run_measured(&mut cmd)?;
+        let usage = self.measure(&cmd, Stdio::null())?;
         anyhow::ensure!(usage.exit_code == 0, "postcall validate exited {}", usage.exit_code);
         Ok(usage)
+    }
+
+    /// Runs `cmd` through this binary's measuring wrapper (see [`child::run_measured_clean`]).
+    fn measure(&self, cmd: &Command, stderr: Stdio) -> std::io::Result<ChildUsage> {
+        let me = std::env::current_exe()?;
+        child::run_measured_clean(&me, cmd, &self.work.path().join("usage.txt"), Stdio::null(), stderr)
     }
 
     /// A `postcall` command that cannot pick up the user's endpoint, keys or proxies.
