@@ -208,8 +208,9 @@ fn judge(result: &mut ScenarioResult) {
             result.checks.push(Check::new(
                 format!("latency 0, {}, 5 metrics: ≥ 2,000 requests/s sustained", s.strategy),
                 format!(
-                    "{rps:.0} req/s sustained, {:.0} over the whole wall time (median of {n})",
-                    med.rps
+                    "{rps:.0} req/s sustained, {:.0} over the whole wall time (median of {n}); CPU-bound capacity {:.0} req/s",
+                    med.rps,
+                    cpu_capacity(&med)
                 ),
                 Some(rps >= 2000.0),
             ));
@@ -284,4 +285,13 @@ fn judge(result: &mut ScenarioResult) {
         }
         _ => {}
     }
+}
+
+/// Requests/s the machine could sustain if postcall and the fake endpoint had every core to
+/// themselves: cores ÷ (postcall's CPU + the endpoint's CPU per request). Unlike the measured
+/// rate, it does not depend on what else the machine is doing.
+pub fn cpu_capacity(med: &Medians) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let per_request = med.cpu_s_per_1k_requests.unwrap_or(0.0) / 1000.0 + med.endpoint_cpu_s / med.requests.max(1.0);
+    if per_request > 0.0 { cores / per_request } else { 0.0 }
 }
