@@ -63,6 +63,23 @@ pub struct FakeStats {
     pub answered: AtomicU64,
     pub rate_limited: AtomicU64,
     pub bytes_received: AtomicU64,
+    /// When the first chat completion request arrived, in nanoseconds since the server
+    /// started, plus one (0: none yet). With `last_reply_ns`, the window in which the
+    /// endpoint was busy, so the benchmark can measure sustained throughput apart from the
+    /// client's startup and shutdown.
+    pub first_request_ns: AtomicU64,
+    /// When the latest chat completion reply (of any status) was ready, in nanoseconds
+    /// since the server started.
+    pub last_reply_ns: AtomicU64,
+}
+
+impl FakeStats {
+    /// The time from the first request to the latest reply, if any request arrived.
+    pub fn busy_window(&self) -> Option<Duration> {
+        let first = self.first_request_ns.load(Ordering::Relaxed);
+        let last = self.last_reply_ns.load(Ordering::Relaxed);
+        (first > 0 && last + 1 >= first).then(|| Duration::from_nanos(last + 1 - first))
+    }
 }
 
 struct State {
@@ -72,6 +89,7 @@ struct State {
     bucket: Mutex<(f64, Instant)>,
     counter: AtomicU64,
     stop: AtomicBool,
+    started: Instant,
 }
 
 /// One request as the endpoint saw it.
@@ -104,6 +122,7 @@ impl FakeServer {
             bucket: Mutex::new((burst, Instant::now())),
             counter: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            started: Instant::now(),
         });
         let accept_state = Arc::clone(&state);
         std::thread::Builder::new()
@@ -163,7 +182,12 @@ fn serve(stream: TcpStream, state: &State) {
         if state.stop.load(Ordering::Relaxed) {
             return;
         }
-        match respond(state, &path, &headers, &body) {
+        let reply = respond(state, &path, &headers, &body);
+        if path.contains("/chat/completions") {
+            let now = state.started.elapsed().as_nanos() as u64;
+            state.stats.last_reply_ns.fetch_max(now, Ordering::Relaxed);
+        }
+        match reply {
             Reply::Drop => return,
             Reply::Http { status, headers, body } => {
                 let mut out = format!(
@@ -259,6 +283,10 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
         return json_reply(404, json!({"error": {"message": format!("no route {path}")}}));
     }
     let stats = &state.stats;
+    let arrived = state.started.elapsed().as_nanos() as u64 + 1;
+    let _ = stats
+        .first_request_ns
+        .compare_exchange(0, arrived, Ordering::Relaxed, Ordering::Relaxed);
     stats.requests.fetch_add(1, Ordering::Relaxed);
     stats.bytes_received.fetch_add(body.len() as u64, Ordering::Relaxed);
     let Ok(request) = serde_json::from_slice::<Value>(body) else {

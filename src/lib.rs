@@ -3,6 +3,7 @@
 //! Data flows one way: `spec` + `transcript` → `evaluate` (with `prompt`, `llm`,
 //! `validate`) → `report`. `cli` and `cmd` are the edges that parse flags and print.
 
+pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod cmd;

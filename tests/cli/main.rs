@@ -1,5 +1,6 @@
 //! One integration-test binary, a module per command or concern.
 
+mod bench;
 mod common;
 mod report;
 mod resilience;

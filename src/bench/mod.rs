@@ -1,0 +1,297 @@
+//! The benchmark behind `postcall-bench`: synthetic calls, a fast fake endpoint in-process,
+//! `postcall run` as a child process, and the targets each scenario is judged against.
+//!
+//! It lives in the library (not only in the binary) so tests can reuse the generator
+//! ([`generate::write_calls`]) and the measured child runner ([`child::run_measured`]).
+
+pub mod child;
+pub mod generate;
+pub mod report;
+pub mod scenario;
+
+use serde::Serialize;
+
+use generate::SetStats;
+use scenario::{Bench, Kind, Measurement, Scenario, median};
+
+/// Every run of one scenario, their medians, and the verdict on its targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub scenario: Scenario,
+    pub set: Option<SetStats>,
+    pub runs: Vec<Measurement>,
+    /// The scale scenario's runs over a set ten times smaller.
+    pub small_runs: Vec<Measurement>,
+    pub median: Option<Medians>,
+    pub small_median: Option<Medians>,
+    /// The startup scenario's wall times, in milliseconds.
+    pub startup_ms: Vec<f64>,
+    pub checks: Vec<Check>,
+}
+
+/// The median of each figure over a scenario's runs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Medians {
+    pub requests: f64,
+    pub wall_s: f64,
+    pub rps: f64,
+    pub sustained_rps: Option<f64>,
+    pub efficiency: Option<f64>,
+    pub wall_efficiency: Option<f64>,
+    pub cpu_s_per_1k_requests: Option<f64>,
+    pub peak_rss_mb: f64,
+    pub bytes_sent_per_call: f64,
+    pub endpoint_cpu_s: f64,
+    pub rate_limited: f64,
+    pub failed_calls: f64,
+}
+
+impl Medians {
+    fn of(runs: &[Measurement]) -> Option<Medians> {
+        let m = |f: fn(&Measurement) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
+        let opt = |f: fn(&Measurement) -> Option<f64>| median(&runs.iter().filter_map(f).collect::<Vec<_>>());
+        Some(Medians {
+            requests: m(|r| r.requests as f64)?,
+            wall_s: m(|r| r.wall_s)?,
+            rps: m(|r| r.rps)?,
+            sustained_rps: opt(|r| r.sustained_rps),
+            efficiency: opt(|r| r.efficiency),
+            wall_efficiency: opt(|r| r.wall_efficiency),
+            cpu_s_per_1k_requests: opt(|r| r.cpu_s_per_1k_requests),
+            peak_rss_mb: m(|r| r.peak_rss_mb)?,
+            bytes_sent_per_call: m(|r| r.bytes_sent_per_call)?,
+            endpoint_cpu_s: m(|r| r.endpoint_cpu_s)?,
+            rate_limited: m(|r| r.rate_limited as f64)?,
+            failed_calls: m(|r| r.failed_calls as f64)?,
+        })
+    }
+}
+
+/// One target and how the runs did against it. `pass` is `None` for figures reported
+/// without a target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub target: String,
+    pub measured: String,
+    pub pass: Option<bool>,
+}
+
+impl Check {
+    fn new(target: impl Into<String>, measured: impl Into<String>, pass: Option<bool>) -> Check {
+        Check {
+            target: target.into(),
+            measured: measured.into(),
+            pass,
+        }
+    }
+}
+
+/// Runs `scenario` `bench.runs` times (more for the cheap startup scenario) and judges it.
+pub fn run_scenario(bench: &mut Bench, scenario: &Scenario) -> anyhow::Result<ScenarioResult> {
+    let mut result = ScenarioResult {
+        scenario: scenario.clone(),
+        set: None,
+        runs: Vec::new(),
+        small_runs: Vec::new(),
+        median: None,
+        small_median: None,
+        startup_ms: Vec::new(),
+        checks: Vec::new(),
+    };
+    let runs = bench.runs;
+    match scenario.kind {
+        Kind::Startup => {
+            // Two unmeasured runs warm the page cache; then enough runs for a stable median.
+            for _ in 0..2 {
+                bench.validate_once()?;
+            }
+            for _ in 0..(runs * 7).max(15) {
+                result
+                    .startup_ms
+                    .push(bench.validate_once()?.wall.as_secs_f64() * 1000.0);
+            }
+            let ms = median(&result.startup_ms).unwrap_or(f64::NAN);
+            eprintln!(
+                "{}: median {ms:.1} ms over {} runs",
+                scenario.name,
+                result.startup_ms.len()
+            );
+            result.checks.push(Check::new(
+                "startup + `validate` of the example metric file < 20 ms",
+                format!("{ms:.1} ms (median of {})", result.startup_ms.len()),
+                Some(ms < 20.0),
+            ));
+        }
+        Kind::Cold => {
+            let (set, stats) = bench.set(scenario.calls)?;
+            result.set = Some(stats);
+            for run in 0..runs {
+                let server = bench.server(scenario)?;
+                let m = bench.run_once(scenario, &set, scenario.calls, &server, None)?;
+                progress(scenario, run, runs, "", &m);
+                result.runs.push(m);
+            }
+        }
+        Kind::WarmCache => {
+            let (set, stats) = bench.set(scenario.calls)?;
+            result.set = Some(stats);
+            let cache = bench.cache_dir();
+            let _ = std::fs::remove_dir_all(&cache);
+            let server = bench.server(scenario)?;
+            let fill = bench.run_once(scenario, &set, scenario.calls, &server, Some(&cache))?;
+            progress(scenario, 0, 1, " (filling the cache)", &fill);
+            for run in 0..runs {
+                let m = bench.run_once(scenario, &set, scenario.calls, &server, Some(&cache))?;
+                progress(scenario, run, runs, " (warm)", &m);
+                result.runs.push(m);
+            }
+        }
+        Kind::Scale => {
+            let small_calls = (scenario.calls / 10).max(1);
+            let (small, _) = bench.set(small_calls)?;
+            let (large, stats) = bench.set(scenario.calls)?;
+            result.set = Some(stats);
+            // Alternate small and large runs, so a change in the machine's load hits both.
+            for run in 0..runs {
+                let server = bench.server(scenario)?;
+                let m = bench.run_once(scenario, &small, small_calls, &server, None)?;
+                progress(scenario, run, runs, &format!(" ({small_calls} calls)"), &m);
+                result.small_runs.push(m);
+                let server = bench.server(scenario)?;
+                let m = bench.run_once(scenario, &large, scenario.calls, &server, None)?;
+                progress(scenario, run, runs, &format!(" ({} calls)", scenario.calls), &m);
+                result.runs.push(m);
+            }
+        }
+    }
+    result.median = Medians::of(&result.runs);
+    result.small_median = Medians::of(&result.small_runs);
+    judge(&mut result);
+    Ok(result)
+}
+
+fn progress(scenario: &Scenario, run: usize, runs: usize, note: &str, m: &Measurement) {
+    eprintln!(
+        "{} run {}/{runs}{note}: {} calls, {} requests ({} answered, {} rate-limited) in {:.2} s; {:.0} req/s sustained, CPU {:.2} s, peak RSS {:.1} MB, endpoint CPU {:.2} s, load {:.2}",
+        scenario.name,
+        run + 1,
+        m.calls,
+        m.requests,
+        m.answered,
+        m.rate_limited,
+        m.wall_s,
+        m.sustained_rps.unwrap_or(0.0),
+        m.cpu_s,
+        m.peak_rss_mb,
+        m.endpoint_cpu_s,
+        m.load_before,
+    );
+}
+
+/// The targets, applied to the medians (and to the worst run where a bound must
+/// hold every time).
+fn judge(result: &mut ScenarioResult) {
+    let Some(med) = result.median.clone() else { return };
+    let s = &result.scenario;
+    let n = result.runs.len();
+    let failed: usize = result.runs.iter().map(|r| r.failed_calls).sum();
+    if failed > 0 {
+        result.checks.push(Check::new(
+            "every call answered",
+            format!("{failed} failed calls over {n} runs"),
+            Some(false),
+        ));
+    }
+    match (s.name.as_str(), s.kind) {
+        ("overhead", _) => {
+            let rps = med.sustained_rps.unwrap_or(0.0);
+            result.checks.push(Check::new(
+                format!("latency 0, {}, 5 metrics: ≥ 2,000 requests/s sustained", s.strategy),
+                format!(
+                    "{rps:.0} req/s sustained, {:.0} over the whole wall time (median of {n}); CPU-bound capacity {:.0} req/s",
+                    med.rps,
+                    cpu_capacity(&med)
+                ),
+                Some(rps >= 2000.0),
+            ));
+        }
+        ("latency", _) => {
+            let e = med.efficiency.unwrap_or(0.0);
+            result.checks.push(Check::new(
+                format!(
+                    "latency {} ± {} ms, concurrency {}: efficiency ≥ 0.95",
+                    s.latency.as_millis(),
+                    s.jitter.as_millis(),
+                    s.concurrency
+                ),
+                format!(
+                    "{e:.3} while sending, {:.3} over the whole wall time (median of {n})",
+                    med.wall_efficiency.unwrap_or(0.0)
+                ),
+                Some(e >= 0.95),
+            ));
+        }
+        ("rate-limit", _) => {
+            let limit = s.rate_limit.unwrap_or(0.0);
+            result.checks.push(Check::new(
+                format!(
+                    "limit {limit:.0} req/s, concurrency {}: throughput near the limit",
+                    s.concurrency
+                ),
+                format!(
+                    "{:.1} req/s sustained = {:.2} of the limit; {:.0} 429s per {:.0} answers (median of {n})",
+                    med.sustained_rps.unwrap_or(0.0),
+                    med.efficiency.unwrap_or(0.0),
+                    med.rate_limited,
+                    med.requests - med.rate_limited
+                ),
+                None,
+            ));
+        }
+        (_, Kind::WarmCache) => {
+            let most_requests = result.runs.iter().map(|r| r.requests).max().unwrap_or(0);
+            result.checks.push(Check::new(
+                format!("warm cache re-run of {} calls: under 5 s, 0 requests", s.calls),
+                format!(
+                    "{:.2} s, {most_requests} requests (median of {n}; max requests over runs)",
+                    med.wall_s
+                ),
+                Some(med.wall_s < 5.0 && most_requests == 0),
+            ));
+        }
+        (_, Kind::Scale) => {
+            let peak = result.runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
+            result.checks.push(Check::new(
+                format!("{} calls: peak RSS ≤ 150 MB", s.calls),
+                format!("{peak:.1} MB (largest of {n})"),
+                Some(peak <= 150.0),
+            ));
+            if let Some(small) = &result.small_median {
+                let small_calls = result.small_runs.first().map_or(1, |r| r.calls) as f64;
+                let per_small = small.wall_s / small_calls;
+                let per_large = med.wall_s / s.calls as f64;
+                let ratio = per_large / per_small;
+                result.checks.push(Check::new(
+                    format!("time linear from {small_calls:.0} to {} calls (± 15 %)", s.calls),
+                    format!(
+                        "{:.0} µs/call at {small_calls:.0}, {:.0} µs/call at {}: ratio {ratio:.2} (medians of {n})",
+                        per_small * 1e6,
+                        per_large * 1e6,
+                        s.calls
+                    ),
+                    Some((0.85..=1.15).contains(&ratio)),
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Requests/s the machine could sustain if postcall and the fake endpoint had every core to
+/// themselves: cores ÷ (postcall's CPU + the endpoint's CPU per request). Unlike the measured
+/// rate, it does not depend on what else the machine is doing.
+pub fn cpu_capacity(med: &Medians) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let per_request = med.cpu_s_per_1k_requests.unwrap_or(0.0) / 1000.0 + med.endpoint_cpu_s / med.requests.max(1.0);
+    if per_request > 0.0 { cores / per_request } else { 0.0 }
+}

@@ -1,0 +1,33 @@
+//! The benchmark's pieces, reused: a generated archive and the fake endpoint, end to end.
+
+use postcall::bench::generate::{METRICS_YAML, write_calls};
+use postcall::fake_llm::{FakeConfig, FakeServer};
+
+use crate::common::TestDir;
+
+#[test]
+fn a_generated_archive_runs_end_to_end_with_one_request_per_call() {
+    let t = TestDir::new();
+    let stats = write_calls(&t.join("calls"), 120, 9).unwrap();
+    assert_eq!(stats.calls, 120);
+    t.write("metrics.yaml", METRICS_YAML);
+    let server = FakeServer::start(FakeConfig::default()).unwrap();
+    t.postcall()
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "report.jsonl",
+            "--quiet",
+            "--no-cache",
+        ])
+        .args(["--model", "bench", "--base-url", &server.base_url(), "-j", "4"])
+        .assert()
+        .success();
+    let report = std::fs::read_to_string(t.join("report.jsonl")).unwrap();
+    assert_eq!(report.lines().count(), 120);
+    assert_eq!(server.requests(), 120);
+    assert!(server.stats().busy_window().is_some());
+}
