@@ -124,12 +124,9 @@ fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
     installed();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
-    for (strategy, mode) in [
-        ("per_call", "json_schema"),
-        ("per_call", "json_object"),
-        ("per_metric", "json_schema"),
-        ("per_metric", "json_object"),
-    ] {
+    // Both strategies and both grammar modes in two runs of two short calls: a 135M model
+    // on 2 cores takes seconds per answer.
+    for (strategy, mode) in [("per_call", "json_schema"), ("per_metric", "json_object")] {
         let out = dir.path().join(format!("{strategy}-{mode}.json"));
         let started = Instant::now();
         let output = postcall(dir.path())
@@ -138,27 +135,30 @@ fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
                 "-m",
                 "metrics.yaml",
                 "--limit",
-                "3",
+                "2",
                 "--no-cache",
                 "--quiet",
                 "--max-tokens",
-                "512",
+                "256",
             ])
             .args(["--strategy", strategy, "--structured-output", mode, "-o"])
             .arg(&out)
-            .arg(examples())
+            .arg(examples().join("platforms"))
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "{strategy}/{mode}: {stderr}");
         let report = read_report(&out);
-        check_report(&report, 3);
+        check_report(&report, 2);
         let per_call = if strategy == "per_call" { 1 } else { 3 };
-        assert!(report.postcall.usage.requests >= 3 * per_call, "{strategy}/{mode}");
+        assert!(report.postcall.usage.requests >= 2 * per_call, "{strategy}/{mode}");
+        let values: Vec<_> = report.calls.iter().flat_map(|c| c.metrics.values()).collect();
+        let ok = values.iter().filter(|m| matches!(m, MetricResult::Ok { .. })).count();
         eprintln!(
-            "{strategy}/{mode}: 3 calls in {:.1} s, {} requests",
+            "{strategy}/{mode}: 2 calls in {:.1} s, {} requests, {ok} of {} values ok",
             started.elapsed().as_secs_f64(),
-            report.postcall.usage.requests
+            report.postcall.usage.requests,
+            values.len()
         );
         assert_no_server_left(dir.path());
     }

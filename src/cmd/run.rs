@@ -236,6 +236,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if flags.max_tokens.is_none() && spec.llm.max_tokens.is_none() {
                 flags.max_tokens = Some(local::DEFAULT_MAX_TOKENS);
             }
+            // On a busy CPU an answer can take minutes; re-sending it would only add load.
+            if flags.timeout.is_none() && spec.llm.timeout_secs.is_none() {
+                flags.timeout = Some(local::DEFAULT_TIMEOUT);
+            }
             Some(running)
         }
         _ => None,

@@ -17,6 +17,8 @@ pub const CONTEXT_PER_SLOT: u32 = 4096;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Output-token bound for local answers when none is configured.
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+/// Request timeout for the local server when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long the server may take to finish its current generation after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
