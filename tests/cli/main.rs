@@ -2,6 +2,7 @@
 
 mod bench;
 mod common;
+mod prompt;
 mod report;
 mod resilience;
 mod run;
