@@ -83,7 +83,12 @@ impl Table {
             out.push('\n');
         };
         line(&mut out, &self.headers);
-        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        // No rule under a column without a header (a bar chart), so it reads as decoration.
+        let rule: Vec<String> = widths
+            .iter()
+            .zip(&self.headers)
+            .map(|(w, h)| if h.is_empty() { String::new() } else { "-".repeat(*w) })
+            .collect();
         line(&mut out, &rule);
         for row in &self.rows {
             line(&mut out, row);

@@ -12,3 +12,77 @@ pub enum Format {
     /// The full result as one JSON document.
     Json,
 }
+
+use super::percent;
+
+pub mod diff;
+pub mod eval;
+pub mod stats;
+
+/// How much detail the text and markdown forms show; JSON always holds everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detail {
+    /// Changed calls or misses listed per metric; 0 lists them all.
+    pub examples: usize,
+}
+
+impl Default for Detail {
+    fn default() -> Self {
+        Detail { examples: 10 }
+    }
+}
+
+impl Detail {
+    /// How many of `total` items to show.
+    pub fn shown(&self, total: usize) -> usize {
+        if self.examples == 0 {
+            total
+        } else {
+            total.min(self.examples)
+        }
+    }
+}
+
+/// A fraction as a percent, or `-` when there is none.
+pub fn pct(fraction: Option<f64>) -> String {
+    fraction.map_or_else(|| "-".to_string(), percent)
+}
+
+/// A number with two decimals, or `-`.
+pub fn num(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_string(), |x| format!("{x:.2}"))
+}
+
+/// `a, b, c`, or `(none)`; long lists are cut after `max` with a count of the rest.
+pub fn list_ids(ids: &[String], max: usize) -> String {
+    if ids.is_empty() {
+        return "(none)".to_string();
+    }
+    if ids.len() <= max {
+        return ids.join(", ");
+    }
+    format!("{}, … and {} more", ids[..max].join(", "), ids.len() - max)
+}
+
+/// A string of JSON, pretty and ending in a newline.
+pub fn json<T: serde::Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("comparison results serialize");
+    text.push('\n');
+    text
+}
+
+/// A square matrix of counts as a table, rows labelled `rows \ columns`.
+pub fn matrix(corner: &str, categories: &[String], counts: &[Vec<usize>]) -> super::table::Table {
+    let mut headers = vec![corner.to_string()];
+    headers.extend(categories.iter().map(|c| format!(">{c}")));
+    let mut table = super::table::Table::new(&headers);
+    for (category, row) in categories.iter().zip(counts) {
+        let mut cells = vec![category.clone()];
+        cells.extend(
+            row.iter()
+                .map(|n| if *n == 0 { ".".to_string() } else { n.to_string() }),
+        );
+        table.row(cells);
+    }
+    table
+}
