@@ -22,6 +22,7 @@ pub mod diff;
 pub mod eval;
 pub mod filter;
 pub mod labels;
+pub mod load;
 pub mod render;
 pub mod stats;
 pub mod table;

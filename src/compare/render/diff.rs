@@ -8,7 +8,7 @@ use crate::compare::defs::choices_delta;
 use crate::compare::diff::{Diff, MetricDiff};
 use crate::compare::table::{Table, escape_markdown, shorten};
 
-use super::{Detail, Format, json, list_ids, matrix, num, pct};
+use super::{Detail, Format, json, list_ids, matrix_or_pairs, num, pct};
 
 pub fn render(diff: &Diff, format: Format, detail: Detail) -> String {
     match format {
@@ -182,8 +182,13 @@ fn text(diff: &Diff, detail: Detail) -> String {
             let _ = writeln!(out, "  {line}");
         }
         if let Some(t) = m.transitions.as_ref().filter(|_| m.changed > 0) {
-            out.push_str("  transitions (rows: base, columns: new)\n");
-            out.push_str(&matrix("base \\ new", &t.categories, &t.counts).text("    "));
+            let (note, table) = matrix_or_pairs("base \\ new", "base", "new", &t.categories, &t.counts);
+            let _ = writeln!(
+                out,
+                "  transitions ({})",
+                note.as_deref().unwrap_or("rows: base, columns: new")
+            );
+            out.push_str(&table.text("    "));
         }
         if let Some(table) = set_table(m) {
             out.push_str("  list items\n");
@@ -335,8 +340,13 @@ fn markdown(diff: &Diff, detail: Detail) -> String {
             let _ = writeln!(out, "- {line}");
         }
         if let Some(t) = m.transitions.as_ref().filter(|_| m.changed > 0) {
-            out.push_str("\nTransitions (rows: base, columns: new)\n\n");
-            out.push_str(&matrix("base \\ new", &t.categories, &t.counts).markdown());
+            let (note, table) = matrix_or_pairs("base \\ new", "base", "new", &t.categories, &t.counts);
+            let _ = writeln!(
+                out,
+                "\nTransitions ({})\n",
+                note.as_deref().unwrap_or("rows: base, columns: new")
+            );
+            out.push_str(&table.markdown());
         }
         if let Some(table) = set_table(m) {
             out.push('\n');

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::compare::eval::{Bucket, Eval, MetricEval};
 use crate::compare::table::{Table, escape_markdown, shorten};
 
-use super::{Detail, Format, json, list_ids, matrix, num, pct};
+use super::{Detail, Format, json, list_ids, matrix_or_pairs, num, pct};
 
 pub fn render(eval: &Eval, format: Format, detail: Detail) -> String {
     match format {
@@ -112,6 +112,17 @@ fn headline(m: &MetricEval) -> String {
     line
 }
 
+/// The confusion matrix with its title (for many classes, the most frequent confusions).
+fn confusion_table(m: &MetricEval) -> Option<(String, Table)> {
+    let c = m.confusion.as_ref()?;
+    let (note, table) = matrix_or_pairs("label \\ answer", "label", "answer", &c.classes, &c.counts);
+    let title = match note {
+        None => "confusion (rows: label, columns: answer)".to_string(),
+        Some(note) => format!("most frequent confusions ({note})"),
+    };
+    Some((title, table))
+}
+
 fn per_class(m: &MetricEval) -> Option<Table> {
     let confusion = m.confusion.as_ref()?;
     let mut table = Table::new(&["class", ">labelled", ">answered", ">precision", ">recall"]);
@@ -197,9 +208,9 @@ fn text(eval: &Eval, detail: Detail) -> String {
     }
     for m in &eval.metrics {
         let _ = writeln!(out, "\n{} ({}): {}", m.id, m.kind, headline(m));
-        if let Some(c) = &m.confusion {
-            out.push_str("  confusion (rows: label, columns: answer)\n");
-            out.push_str(&matrix("label \\ answer", &c.classes, &c.counts).text("    "));
+        if let Some((title, table)) = confusion_table(m) {
+            let _ = writeln!(out, "  {title}");
+            out.push_str(&table.text("    "));
         }
         if let Some(table) = per_class(m) {
             out.push_str("  per class\n");
@@ -248,9 +259,9 @@ fn markdown(eval: &Eval, detail: Detail) -> String {
             m.id,
             escape_markdown(&headline(m))
         );
-        if let Some(c) = &m.confusion {
-            out.push_str("Confusion (rows: label, columns: answer)\n\n");
-            out.push_str(&matrix("label \\ answer", &c.classes, &c.counts).markdown());
+        if let Some((title, table)) = confusion_table(m) {
+            let _ = writeln!(out, "{}\n", escape_markdown(&title));
+            out.push_str(&table.markdown());
             out.push('\n');
         }
         if let Some(table) = per_class(m) {

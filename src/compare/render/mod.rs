@@ -86,3 +86,38 @@ pub fn matrix(corner: &str, categories: &[String], counts: &[Vec<usize>]) -> sup
     }
     table
 }
+
+/// Above this many categories a matrix is too wide for a terminal or a PR comment.
+pub const MAX_MATRIX: usize = 8;
+
+/// The matrix, or for many categories its off-diagonal cells, largest first (`None` title
+/// suffix for a matrix). JSON output always keeps the whole matrix.
+pub fn matrix_or_pairs(
+    corner: &str,
+    row_name: &str,
+    column_name: &str,
+    categories: &[String],
+    counts: &[Vec<usize>],
+) -> (Option<String>, super::table::Table) {
+    if categories.len() <= MAX_MATRIX {
+        return (None, matrix(corner, categories, counts));
+    }
+    let mut cells: Vec<(usize, &String, &String)> = Vec::new();
+    for (r, row) in categories.iter().enumerate() {
+        for (k, column) in categories.iter().enumerate() {
+            if r != k && counts[r][k] > 0 {
+                cells.push((counts[r][k], row, column));
+            }
+        }
+    }
+    cells.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(b.2)));
+    let mut table = super::table::Table::new(&[row_name, column_name, ">calls"]);
+    for (n, row, column) in cells.iter().take(10) {
+        table.row(vec![row.to_string(), column.to_string(), n.to_string()]);
+    }
+    let note = format!(
+        "{} values: the most frequent pairs shown, the whole matrix is in --format json",
+        categories.len()
+    );
+    (Some(note), table)
+}
