@@ -192,6 +192,11 @@ pub fn diff(base_path: &str, base: &Report, new_path: &str, new: &Report, option
             metrics_added.push(id.clone());
             continue;
         }
+        // A .jsonl side only guesses types; the other side's definition knows them.
+        let kind = match base_metrics.definitions.get(id) {
+            Some(defined) if new_metrics.inferred.contains(id) => &defined.kind,
+            _ => kind,
+        };
         let mut metric = diff_metric(id, kind, &pairs, options.reasoning, &new_metrics, &base_metrics);
         metric.definition_changed = changed_fields(&changes, id);
         metric.max_changed = options.max_changed.for_metric(id);

@@ -1,6 +1,7 @@
 //! One integration-test binary, a module per command or concern.
 
 mod common;
+mod compare;
 mod report;
 mod resilience;
 mod run;

@@ -197,13 +197,11 @@ fn text(diff: &Diff, detail: Detail) -> String {
         let shown = detail.shown(m.changes.len());
         if shown > 0 {
             let _ = writeln!(out, "  changed calls ({} of {})", shown, m.changes.len());
-            let mut table = Table::new(&["call", "base", "", "new", "confidence"]);
+            let mut table = Table::new(&["call", "base → new", "confidence"]);
             for c in &m.changes[..shown] {
                 table.row(vec![
                     c.call_id.clone(),
-                    answer(&c.old),
-                    "→".into(),
-                    answer(&c.new),
+                    format!("{} → {}", answer(&c.old), answer(&c.new)),
                     confidence_change(c.old_confidence, c.new_confidence),
                 ]);
             }
@@ -429,7 +427,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("    resolved           1          1\n"), "{out}");
-        assert!(out.contains("    c2    resolved  →  escalated"), "{out}");
+        assert!(out.contains("    c2    resolved → escalated\n"), "{out}");
         assert!(
             out.ends_with("FAIL: outcome changed on 1 of 2 calls (50.0%), over --max-changed 40.0%\n"),
             "{out}"
