@@ -346,7 +346,7 @@ mod tests {
                             ok_conf(Value::Text(outcomes[i].into()), 0.5 + 0.1 * i as f64),
                         ),
                         ("score", ok(Value::Int(scores[i]))),
-                        ("follow_up", ok(Value::Bool(i % 2 == 0))),
+                        ("follow_up", ok(Value::Bool(i.is_multiple_of(2)))),
                         ("issues", ok(list(&["refund", ["late", "billing"][i % 2]]))),
                         ("name", ok_text(["Ann", "Bo"][i % 2])),
                     ],

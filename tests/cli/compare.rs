@@ -74,7 +74,7 @@ fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
 fn report(changed: usize, sha: &str) -> Report {
     let calls: Vec<CallResult> = (0..20)
         .map(|i| {
-            let mut outcome = if i % 4 == 0 { "escalated" } else { "resolved" };
+            let mut outcome = if i.is_multiple_of(4) { "escalated" } else { "resolved" };
             let mut score = 4;
             if i < changed {
                 outcome = "abandoned";
@@ -327,10 +327,10 @@ fn eval_dir() -> TestDir {
     for i in 0..20 {
         let outcome = match i {
             0..4 => "abandoned",
-            _ if i % 4 == 0 => "escalated",
+            _ if i.is_multiple_of(4) => "escalated",
             _ => "resolved",
         };
-        let score = if i % 2 == 0 { 4 } else { 5 };
+        let score = if i.is_multiple_of(2) { 4 } else { 5 };
         csv.push_str(&format!("c{i:02},{outcome},{score}\n"));
     }
     csv.push_str("ghost,resolved,\n");
@@ -512,7 +512,7 @@ fn eval_on_the_labelled_dialogues() {
             let derived = &entry["derived"];
             let label = derived["outcome"].as_str();
             let mut outcome = label.unwrap_or("success").to_string();
-            if i % 5 == 0 {
+            if i.is_multiple_of(5) {
                 outcome = if outcome == "failure" {
                     "success".into()
                 } else {
