@@ -72,7 +72,7 @@ fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
 /// 20 calls: outcome `resolved` except every 4th `escalated`; score 4; `shift` moves the
 /// outcome of the first `changed` calls to `abandoned` and adds 1 to their score.
 fn report(changed: usize, sha: &str) -> Report {
-    let calls: Vec<CallResult> = (0..20)
+    let calls: Vec<CallResult> = (0..20usize)
         .map(|i| {
             let mut outcome = if i.is_multiple_of(4) { "escalated" } else { "resolved" };
             let mut score = 4;
@@ -324,7 +324,7 @@ fn eval_dir() -> TestDir {
     r.metrics[0].expect = Some(Expect { min_accuracy: 0.8 });
     write_report(&dir, "report.json", &r);
     let mut csv = String::from("call_id,outcome,score\n");
-    for i in 0..20 {
+    for i in 0..20usize {
         let outcome = match i {
             0..4 => "abandoned",
             _ if i.is_multiple_of(4) => "escalated",

@@ -127,6 +127,9 @@ fn per_class(m: &MetricEval) -> Option<Table> {
     let confusion = m.confusion.as_ref()?;
     let mut table = Table::new(&["class", ">labelled", ">answered", ">precision", ">recall"]);
     for c in &confusion.per_class {
+        if c.support == 0 && matches!(c.class.as_str(), "invalid" | "missing") {
+            continue;
+        }
         table.row(vec![
             c.class.clone(),
             c.support.to_string(),
@@ -210,7 +213,11 @@ fn text(eval: &Eval, detail: Detail) -> String {
         let _ = writeln!(out, "\n{} ({}): {}", m.id, m.kind, headline(m));
         if let Some((title, table)) = confusion_table(m) {
             let _ = writeln!(out, "  {title}");
-            out.push_str(&table.text("    "));
+            if table.is_empty() {
+                out.push_str("    none: every answer matches its label\n");
+            } else {
+                out.push_str(&table.text("    "));
+            }
         }
         if let Some(table) = per_class(m) {
             out.push_str("  per class\n");
@@ -259,7 +266,7 @@ fn markdown(eval: &Eval, detail: Detail) -> String {
             m.id,
             escape_markdown(&headline(m))
         );
-        if let Some((title, table)) = confusion_table(m) {
+        if let Some((title, table)) = confusion_table(m).filter(|(_, t)| !t.is_empty()) {
             let _ = writeln!(out, "{}\n", escape_markdown(&title));
             out.push_str(&table.markdown());
             out.push('\n');

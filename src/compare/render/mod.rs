@@ -77,6 +77,10 @@ pub fn matrix(corner: &str, categories: &[String], counts: &[Vec<usize>]) -> sup
     headers.extend(categories.iter().map(|c| format!(">{c}")));
     let mut table = super::table::Table::new(&headers);
     for (category, row) in categories.iter().zip(counts) {
+        // A label is never `invalid` or `missing`: such a row would only ever hold zeros.
+        if matches!(category.as_str(), "invalid" | "missing") && row.iter().all(|n| *n == 0) {
+            continue;
+        }
         let mut cells = vec![category.clone()];
         cells.extend(
             row.iter()
