@@ -44,6 +44,16 @@ pub enum Command {
     Prompt(cmd::prompt::Args),
     /// Show or prune the answer cache.
     Cache(cmd::cache::Args),
+    /// Compare two reports metric by metric; exit 3 over --max-changed.
+    Diff(cmd::diff::Args),
+    /// Score a report against hand labels; exit 3 below the minimum accuracy.
+    Eval(cmd::eval::Args),
+    /// Show the distribution of every metric's answers in a report.
+    Stats(cmd::stats::Args),
+    /// Print the calls of a report whose answers match conditions.
+    Filter(cmd::filter::Args),
+    /// Re-export a report as JSON, JSONL or CSV without asking the model again.
+    Convert(cmd::convert::Args),
 }
 
 /// Entry point: parses flags, runs the command, prints an error once with its context.
@@ -57,6 +67,11 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => cmd::schema::run(args),
         Command::Prompt(args) => cmd::prompt::run(args),
         Command::Cache(args) => cmd::cache::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
+        Command::Filter(args) => cmd::filter::run(args),
+        Command::Convert(args) => cmd::convert::run(args),
     };
     match result {
         Ok(code) => code,

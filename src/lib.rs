@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod cmd;
+pub mod compare;
 pub mod evaluate;
 pub mod fake_llm;
 pub mod llm;

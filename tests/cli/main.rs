@@ -2,6 +2,7 @@
 
 mod bench;
 mod common;
+mod compare;
 mod prompt;
 mod report;
 mod resilience;

@@ -1,0 +1,135 @@
+//! `postcall eval REPORT --labels FILE`: how often the report agrees with hand labels, per
+//! metric, and exit 3 when a metric falls below its minimum (`expect.min_accuracy` in the
+//! metric file, or `--min-accuracy`).
+//!
+//! Thin edge over [`compare::eval`](crate::compare::eval): read the report, the optional
+//! metric file and the labels, then score and print.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cli::exit;
+use crate::compare::MetricSet;
+use crate::compare::eval::{EvalOptions, eval};
+use crate::compare::labels::parse_labels;
+use crate::compare::load::{load_metric_file, mismatch_warnings};
+use crate::compare::render::{self, Detail, Format};
+use crate::compare::threshold::{PerMetric, parse_amount, parse_fraction};
+use crate::report::read_report;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The report to score (.json or .jsonl).
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+    /// The right answers: CSV (a `call_id` column, one column per metric; empty cell = no
+    /// label) or JSONL (`{"call_id": …, "<metric>": value}` per line).
+    #[arg(long, value_name = "FILE")]
+    pub labels: PathBuf,
+    /// The metric file: its `expect.min_accuracy` thresholds are used, and a warning is
+    /// printed when the report was made with different definitions. Needed for exact types
+    /// when the report is .jsonl (which carries no definitions).
+    #[arg(short = 'm', long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Absolute tolerance for integer/number metrics: `1` for all, `ID=1` for one (repeatable).
+    #[arg(long, value_name = "[ID=]AMOUNT", value_parser = check_amount)]
+    pub tolerance: Vec<String>,
+    /// Exit 3 when a metric scores below this: `0.85` or `85%` for every metric without an
+    /// `expect`, `ID=0.9` for one (wins over `expect`; repeatable).
+    #[arg(long, value_name = "[ID=]SHARE", value_parser = check_share)]
+    pub min_accuracy: Vec<String>,
+    /// Output: aligned text, markdown for a pull-request comment, or JSON.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Wrong answers listed per metric in text and markdown (0: all; JSON lists all).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub examples: usize,
+}
+
+fn check_share(arg: &str) -> Result<String, String> {
+    PerMetric::parse(&[arg.to_string()], "--min-accuracy", parse_fraction)
+        .map(|_| arg.to_string())
+        .map_err(|e| format!("{:#}", e.root_cause()))
+}
+
+fn check_amount(arg: &str) -> Result<String, String> {
+    PerMetric::parse(&[arg.to_string()], "--tolerance", parse_amount)
+        .map(|_| arg.to_string())
+        .map_err(|e| format!("{:#}", e.root_cause()))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let tolerance = PerMetric::parse(&args.tolerance, "--tolerance", parse_amount)?;
+    let min_accuracy = PerMetric::parse(&args.min_accuracy, "--min-accuracy", parse_fraction)?;
+    let report_path = args.report.display().to_string();
+    let mut report = read_report(&args.report)?;
+
+    // Thresholds come from the metric file when given (it is what the PR edits), else from
+    // the definitions the report carries.
+    let mut definitions = report.metrics.clone();
+    if let Some(path) = &args.metrics {
+        let file = load_metric_file(path)?;
+        for warning in mismatch_warnings(&report_path, &report, &path.display().to_string(), &file) {
+            eprintln!("warning: {warning}");
+        }
+        if report.metrics.is_empty() {
+            report.metrics = file.metrics.clone();
+        }
+        definitions = file.metrics;
+    }
+    let metrics = MetricSet::of_report(&report);
+    if !metrics.inferred.is_empty() {
+        eprintln!(
+            "warning: {report_path} carries no definitions for {}; their types are guessed from the values \
+             (enums are compared as text). Pass --metrics FILE for exact types",
+            metrics.inferred.join(", ")
+        );
+    }
+    let ids = metrics.ids();
+    tolerance.check_ids("--tolerance", &ids)?;
+    min_accuracy.check_ids("--min-accuracy", &ids)?;
+
+    let labels_path = args.labels.display().to_string();
+    let text =
+        std::fs::read_to_string(&args.labels).with_context(|| format!("cannot read the labels file {labels_path}"))?;
+    let rows = match parse_labels(&labels_path, &text, &metrics) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "error: {} problem(s) in the labels file {labels_path}; fix them and run again",
+                errors.errors.len()
+            );
+            return Ok(ExitCode::from(exit::ERROR));
+        }
+    };
+
+    let options = EvalOptions {
+        tolerance,
+        min_accuracy,
+        expect: definitions
+            .iter()
+            .filter_map(|m| Some((m.id.clone(), m.expect.as_ref()?.min_accuracy)))
+            .collect(),
+    };
+    let result = eval(&report_path, &report, &labels_path, &rows, &options);
+    let text = render::eval::render(
+        &result,
+        args.format,
+        Detail {
+            examples: args.examples,
+        },
+    );
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .context("cannot write to standard output")?;
+    out.flush()?;
+    Ok(if result.failures().next().is_some() {
+        ExitCode::from(exit::CHECK_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

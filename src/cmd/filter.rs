@@ -1,0 +1,85 @@
+//! `postcall filter REPORT --where COND...`: the calls whose answers match, printed as a
+//! table (id, source, values) and optionally written as a smaller report with `-o`.
+//! The offline way to "sample conversations by metric value".
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+use crate::compare::MetricSet;
+use crate::compare::filter::{Condition, matches_all, parse_condition};
+use crate::compare::load::{fill_inferred_definitions, write_report};
+use crate::compare::render::stats::{calls_table, match_count};
+use crate::report::{CsvOptions, OutputFormat, Report, read_report};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The report (.json or .jsonl).
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+    /// A condition, repeatable (all must hold): METRIC=VALUE, with != < <= > >= or ~
+    /// (contains); METRIC:status=invalid picks by status (ok, null, not_applicable,
+    /// invalid, missing).
+    #[arg(long = "where", value_name = "COND", required = true)]
+    pub conditions: Vec<String>,
+    /// Metric columns to show, comma-separated (default: every metric).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Show at most N calls (the first N in report order).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Also write the matching calls as a report (.json, .jsonl or .csv), repeatable.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub outputs: Vec<PathBuf>,
+    /// Report format for outputs whose extension doesn't say.
+    #[arg(long, value_enum)]
+    pub output_format: Option<OutputFormat>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let report = read_report(&args.report)?;
+    let metrics = MetricSet::of_report(&report);
+    let conditions = args
+        .conditions
+        .iter()
+        .map(|c| parse_condition(c, &metrics))
+        .collect::<anyhow::Result<Vec<Condition>>>()?;
+    for column in &args.columns {
+        if !metrics.kinds.contains_key(column) {
+            bail!(
+                "--columns {column}: no metric `{column}` in the report; its metrics are: {}",
+                metrics.id_list()
+            );
+        }
+    }
+    let columns: Vec<String> = if args.columns.is_empty() {
+        metrics.kinds.keys().cloned().collect()
+    } else {
+        args.columns.clone()
+    };
+    let matching: Vec<&crate::report::CallResult> = report
+        .calls
+        .iter()
+        .filter(|call| matches_all(call, &conditions))
+        .take(args.limit.unwrap_or(usize::MAX))
+        .collect();
+    if !args.outputs.is_empty() {
+        let mut subset = Report {
+            postcall: report.postcall.clone(),
+            metrics: report.metrics.clone(),
+            calls: matching.iter().map(|c| (*c).clone()).collect(),
+        };
+        subset.postcall.calls = subset.calls.len();
+        subset.postcall.failed_calls = subset.calls.iter().filter(|c| c.failed()).count();
+        fill_inferred_definitions(&mut subset);
+        write_report(&subset, &args.outputs, args.output_format, CsvOptions::default())?;
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(calls_table(&matching, &columns).as_bytes())
+        .context("cannot write to standard output")?;
+    out.flush()?;
+    eprintln!("{}", match_count(matching.len(), report.calls.len()));
+    Ok(ExitCode::SUCCESS)
+}

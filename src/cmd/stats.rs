@@ -1,0 +1,36 @@
+//! `postcall stats REPORT`: the distribution of every metric's answers, and with
+//! `--by METRIC` every other metric split by one enum or boolean. Reads only the report.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::compare::render::{self, Format};
+use crate::compare::stats::stats;
+use crate::report::read_report;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The report (.json or .jsonl).
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+    /// Split every other metric by the values of this enum or boolean metric.
+    #[arg(long, value_name = "METRIC")]
+    pub by: Option<String>,
+    /// Output: aligned text with bars, markdown, or JSON.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let report = read_report(&args.report)?;
+    let result = stats(&args.report.display().to_string(), &report, args.by.as_deref())?;
+    let text = render::stats::render(&result, args.format);
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .context("cannot write to standard output")?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,271 @@
+//! A labelled sample seen through `eval`: known answers, known labels, every number checked.
+
+use super::*;
+use crate::compare::labels::parse_csv;
+use crate::compare::testing::*;
+use crate::compare::threshold::{parse_amount, parse_fraction};
+use crate::report::{MetricResult, Value};
+use crate::spec::Metric;
+
+fn definitions() -> Vec<Metric> {
+    vec![
+        enum_metric("outcome", &["success", "failure", "abandoned"]),
+        metric("score", MetricKind::Integer { range: Some([1, 5]) }),
+        metric("name", MetricKind::String),
+        metric("date", MetricKind::Datetime),
+        metric("issues", MetricKind::List { choices: None }),
+        metric("verified", MetricKind::Boolean),
+    ]
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.into())
+}
+
+/// Answers for calls c0..c10 (c10 has no label row).
+fn report() -> Report {
+    let outcome: [MetricResult; 11] = [
+        ok_conf(text("success"), 0.95),
+        ok_conf(text("success"), 0.95),
+        ok_conf(text("failure"), 0.92),
+        ok_conf(text("failure"), 0.85),
+        ok_conf(text("success"), 0.55),
+        invalid(),
+        ok_conf(text("abandoned"), 0.75),
+        MetricResult::Null {
+            confidence: Some(0.65),
+            reasoning: None,
+        },
+        ok_conf(text("success"), 0.98),
+        ok_conf(text("success"), 0.99),
+        ok_conf(text("success"), 0.99),
+    ];
+    let score = [4, 3, 3, 1, 5];
+    let names = [ok_text("crystal minh."), ok_text("Joyce"), null(), null()];
+    let dates = [ok_text("2019-03-13T15:30:00"), ok_text("2019-03-08"), not_applicable()];
+    let issues = [ok(list(&["refund"])), ok(list(&["Billing"]))];
+    let verified = [true, true, true];
+    let calls = outcome
+        .into_iter()
+        .enumerate()
+        .map(|(i, outcome)| {
+            let mut metrics = vec![("outcome", outcome)];
+            if let Some(s) = score.get(i) {
+                metrics.push(("score", ok(Value::Int(*s))));
+            }
+            if let Some(n) = names.get(i) {
+                metrics.push(("name", n.clone()));
+            }
+            if let Some(d) = dates.get(i) {
+                metrics.push(("date", d.clone()));
+            }
+            if let Some(l) = issues.get(i) {
+                metrics.push(("issues", l.clone()));
+            }
+            if let Some(v) = verified.get(i) {
+                metrics.push(("verified", ok(Value::Bool(*v))));
+            }
+            call(&format!("c{i}"), metrics)
+        })
+        .collect();
+    report_of(definitions(), calls)
+}
+
+const LABELS: &str = "\
+call_id,outcome,score,name,date,issues,verified
+c0,success,4,Crystal Minh,2019-03-13,refund; late delivery,true
+c1,success,5,Joyce Wu,2019-03-07,billing,false
+c2,success,2,null,n/a,,true
+c3,failure,1,Ann,,,
+c4,failure,3,,,,
+c5,failure,,,,,
+c6,abandoned,,,,,
+c7,null,,,,,
+c8,success,,,,,
+c9,,,,,,
+c99,success,,,,,
+";
+
+fn run(options: &EvalOptions) -> Eval {
+    let report = report();
+    let rows = parse_csv(LABELS, &MetricSet::of_report(&report)).unwrap();
+    eval("report.json", &report, "labels.csv", &rows, options)
+}
+
+fn metric_of<'a>(eval: &'a Eval, id: &str) -> &'a MetricEval {
+    eval.metrics.iter().find(|m| m.id == id).unwrap()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+#[test]
+fn labels_are_matched_to_calls_by_id() {
+    let e = run(&EvalOptions::default());
+    assert_eq!(e.label_rows, 11);
+    assert_eq!(e.matched_calls, 10);
+    assert_eq!(e.labels_not_in_report, ["c99"]);
+    assert_eq!(e.report_calls_without_labels, 1);
+    assert!(e.unlabelled_metrics.is_empty());
+}
+
+#[test]
+fn enum_accuracy_counts_invalid_as_wrong_and_null_as_a_value() {
+    let e = run(&EvalOptions::default());
+    let outcome = metric_of(&e, "outcome");
+    assert_eq!(outcome.labelled, 9);
+    assert_eq!((outcome.correct, outcome.invalid), (6, 1));
+    assert!(close(outcome.score.unwrap(), 6.0 / 9.0));
+    let misses: Vec<&str> = outcome.misses.iter().map(|m| m.call_id.as_str()).collect();
+    assert_eq!(misses, ["c2", "c4", "c5"]);
+}
+
+#[test]
+fn confusion_matrix_rows_are_labels_and_columns_answers() {
+    let e = run(&EvalOptions::default());
+    let c = metric_of(&e, "outcome").confusion.clone().unwrap();
+    assert_eq!(c.classes, ["success", "failure", "abandoned", "null", "invalid"]);
+    assert_eq!(
+        c.counts,
+        [
+            [3, 1, 0, 0, 0],
+            [1, 1, 0, 0, 1],
+            [0, 0, 1, 0, 0],
+            [0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0],
+        ]
+    );
+    assert_eq!(c.count("failure", "invalid"), 1);
+    let success = &c.per_class[0];
+    assert_eq!((success.support, success.predicted), (4, 4));
+    assert_eq!((success.precision, success.recall), (Some(0.75), Some(0.75)));
+    let failure = &c.per_class[1];
+    assert_eq!((failure.precision, failure.recall), (Some(0.5), Some(1.0 / 3.0)));
+    let invalid = &c.per_class[4];
+    assert_eq!((invalid.precision, invalid.recall), (Some(0.0), None));
+}
+
+#[test]
+fn boolean_precision_is_unknown_for_a_class_never_predicted() {
+    let e = run(&EvalOptions::default());
+    let verified = metric_of(&e, "verified");
+    assert!(close(verified.score.unwrap(), 2.0 / 3.0));
+    let c = verified.confusion.as_ref().unwrap();
+    assert_eq!(c.classes, ["true", "false"]);
+    assert_eq!(c.counts, [[2, 0], [1, 0]]);
+    assert_eq!(c.per_class[0].precision, Some(2.0 / 3.0));
+    assert_eq!(c.per_class[0].recall, Some(1.0));
+    assert_eq!((c.per_class[1].precision, c.per_class[1].recall), (None, Some(0.0)));
+}
+
+#[test]
+fn numbers_report_mean_absolute_error_and_within_tolerance() {
+    // errors (answer − label): 0, −2, +1, 0, +2
+    let exact = run(&EvalOptions::default());
+    let score = metric_of(&exact, "score");
+    let n = score.numeric.as_ref().unwrap();
+    assert_eq!((n.pairs, n.within_tolerance), (5, 2));
+    assert!(close(n.mean_absolute_error.unwrap(), 1.0));
+    assert!(close(n.mean_error.unwrap(), 0.2));
+    assert!(close(score.score.unwrap(), 0.4));
+
+    let options = EvalOptions {
+        tolerance: PerMetric::parse(&["score=1".to_string()], "--tolerance", parse_amount).unwrap(),
+        ..EvalOptions::default()
+    };
+    let lenient = run(&options);
+    let score = metric_of(&lenient, "score");
+    assert_eq!(score.numeric.as_ref().unwrap().within_tolerance, 3);
+    assert_eq!(score.numeric.as_ref().unwrap().tolerance, 1.0);
+    assert!(close(score.score.unwrap(), 0.6));
+}
+
+#[test]
+fn strings_match_after_normalising_and_dates_by_day() {
+    let e = run(&EvalOptions::default());
+    // "crystal minh." = "Crystal Minh"; "Joyce" ≠ "Joyce Wu"; null = null; null ≠ "Ann".
+    let name = metric_of(&e, "name");
+    assert_eq!((name.measure, name.labelled, name.correct), ("exact_match", 4, 2));
+    // same day despite the time; a day off; not_applicable = not_applicable.
+    let date = metric_of(&e, "date");
+    assert_eq!((date.measure, date.labelled, date.correct), ("same_date", 3, 2));
+}
+
+#[test]
+fn lists_score_the_mean_jaccard() {
+    let e = run(&EvalOptions::default());
+    let issues = metric_of(&e, "issues");
+    // {refund} vs {refund, late delivery} = 1/2; {billing} vs {Billing} = 1.
+    assert_eq!(issues.measure, "mean_jaccard");
+    assert!(close(issues.score.unwrap(), 0.75));
+    assert_eq!(issues.correct, 1);
+}
+
+#[test]
+fn confidence_buckets_show_accuracy_per_band() {
+    let e = run(&EvalOptions::default());
+    let got: Vec<(String, usize, f64)> = metric_of(&e, "outcome")
+        .calibration
+        .iter()
+        .map(|b| (b.label(), b.count, b.accuracy))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("0.5-0.6".to_string(), 1, 0.0),
+            ("0.6-0.7".to_string(), 1, 1.0),
+            ("0.7-0.8".to_string(), 1, 1.0),
+            ("0.8-0.9".to_string(), 1, 1.0),
+            ("0.9-1.0".to_string(), 4, 0.75),
+            ("none".to_string(), 1, 0.0),
+        ]
+    );
+    let top = &metric_of(&e, "outcome").calibration[4];
+    assert!(close(top.mean_confidence.unwrap(), 0.95));
+    // Pooled over every metric: only outcome carries confidences here.
+    assert_eq!(
+        e.calibration.iter().map(|b| b.count).sum::<usize>(),
+        9 + 5 + 4 + 3 + 2 + 3
+    );
+}
+
+#[test]
+fn thresholds_pass_at_the_line_and_fail_just_under_it() {
+    let with = |args: &[&str], expect: &[(&str, f64)]| {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let options = EvalOptions {
+            min_accuracy: PerMetric::parse(&args, "--min-accuracy", parse_fraction).unwrap(),
+            expect: expect.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            ..EvalOptions::default()
+        };
+        let e = run(&options);
+        let failing: Vec<String> = e.failures().map(|m| m.id.clone()).collect();
+        (e, failing)
+    };
+    // outcome scores exactly 2/3.
+    let (_, failing) = with(&[], &[("outcome", 2.0 / 3.0)]);
+    assert!(failing.is_empty(), "{failing:?}");
+    let (e, failing) = with(&[], &[("outcome", 0.67)]);
+    assert_eq!(failing, ["outcome"]);
+    assert_eq!(metric_of(&e, "outcome").threshold_from, Some("expect"));
+    // --min-accuracy ID= wins over expect; a bare --min-accuracy only fills in.
+    let (e, failing) = with(&["outcome=0.66", "0.5"], &[("outcome", 0.9)]);
+    assert_eq!(failing, ["score"]);
+    assert_eq!(metric_of(&e, "outcome").min_accuracy, Some(0.66));
+    assert_eq!(metric_of(&e, "name").min_accuracy, Some(0.5));
+    let (_, failing) = with(&["0.4"], &[]);
+    assert!(failing.is_empty(), "{failing:?}");
+    let (_, failing) = with(&["0.41"], &[]);
+    assert_eq!(failing, ["score"]);
+}
+
+#[test]
+fn a_failed_request_counts_as_wrong() {
+    let mut report = report();
+    report.calls[0].metrics.shift_remove("outcome");
+    let rows = parse_csv(LABELS, &MetricSet::of_report(&report)).unwrap();
+    let e = eval("r", &report, "l", &rows, &EvalOptions::default());
+    let outcome = metric_of(&e, "outcome");
+    assert_eq!((outcome.missing, outcome.correct), (1, 5));
+}

@@ -1,0 +1,503 @@
+//! Hand labels for `eval`: what the right answer was, per call and metric.
+//!
+//! Two shapes are read:
+//!
+//! - **CSV**: a `call_id` column and one column per metric id. An empty cell means "not
+//!   labelled". `null` and `not_applicable` (or `n/a`) are labels of their own. Lists are
+//!   written `a; b`. Columns a postcall CSV report has besides metrics (`source`,
+//!   `summary`, `errors`, `<id>__status`/`__confidence`/`__reasoning`) are ignored, so a
+//!   report exported with `convert` and corrected by hand is a labels file.
+//! - **JSONL**: one object per line, `{"call_id": "…", "<metric>": value, …}`; a missing key
+//!   is "not labelled", JSON `null` is a null label, lists are arrays.
+//!
+//! Every value is checked against its metric's type (an enum label must be one of the
+//! choices) and every problem is collected, so one run of `eval` lists them all, each with
+//! file, line, column, the value and what to do.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+
+use crate::report::Value;
+use crate::spec::MetricKind;
+
+use super::value::date_of;
+use super::{Answer, MetricSet};
+
+/// One labelled call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelRow {
+    pub call_id: String,
+    /// 1-based line in the labels file, for messages.
+    pub line: usize,
+    /// Only labelled metrics; values are `Ok`, `Null` or `NotApplicable`.
+    pub labels: IndexMap<String, Answer>,
+}
+
+/// One problem in a labels file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelError {
+    pub line: usize,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+/// Every problem found in a labels file, printed one per line as `file:line:col: message`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelErrors {
+    pub path: String,
+    pub errors: Vec<LabelError>,
+}
+
+impl fmt::Display for LabelErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match e.column {
+                Some(col) => write!(f, "{}:{}:{col}: {}", self.path, e.line, e.message)?,
+                None => write!(f, "{}:{}: {}", self.path, e.line, e.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LabelErrors {}
+
+/// Stop collecting after this many problems: by then the file is clearly of another kind.
+const MAX_ERRORS: usize = 20;
+
+/// Parses labels, choosing CSV or JSONL by the file's extension (`.jsonl`, `.ndjson` and
+/// `.json` are JSON lines; anything else CSV).
+pub fn parse_labels(path: &str, text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, LabelErrors> {
+    let lower = path.to_ascii_lowercase();
+    let errors = |errors| LabelErrors {
+        path: path.to_string(),
+        errors,
+    };
+    if [".jsonl", ".ndjson", ".json"].iter().any(|ext| lower.ends_with(ext)) {
+        parse_jsonl(text, metrics).map_err(errors)
+    } else {
+        parse_csv(text, metrics).map_err(errors)
+    }
+}
+
+/// Columns of postcall's own CSV that are not metrics.
+fn is_report_column(name: &str) -> bool {
+    matches!(name, "source" | "summary" | "errors")
+        || ["__status", "__confidence", "__reasoning"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
+pub fn parse_csv(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec<LabelError>> {
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut errors = Vec::new();
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(vec![error(1, None, format!("cannot read the header row: {e}"))]),
+    };
+    let mut id_column = None;
+    // (column index, metric id, kind)
+    let mut columns: Vec<(usize, String, &MetricKind)> = Vec::new();
+    for (i, name) in headers.iter().enumerate() {
+        let name = name.trim();
+        if name == "call_id" {
+            id_column = Some(i);
+        } else if let Some(kind) = metrics.kinds.get(name) {
+            columns.push((i, name.to_string(), kind));
+        } else if !is_report_column(name) {
+            errors.push(error(
+                1,
+                Some(i + 1),
+                format!(
+                    "column `{name}` names no metric of the report; its metrics are: {}. \
+                     Rename the column to a metric id, or remove it",
+                    metrics.id_list()
+                ),
+            ));
+        }
+    }
+    let Some(id_column) = id_column else {
+        errors.insert(
+            0,
+            error(
+                1,
+                None,
+                "no `call_id` column; the first row must name the columns, one `call_id` and one per metric id".into(),
+            ),
+        );
+        return Err(errors);
+    };
+    let mut rows: Vec<LabelRow> = Vec::new();
+    let mut seen: IndexMap<String, usize> = IndexMap::new();
+    for record in reader.records() {
+        if errors.len() >= MAX_ERRORS {
+            break;
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                errors.push(error(line, None, format!("not valid CSV: {e}")));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
+        let call_id = record.get(id_column).unwrap_or("").trim().to_string();
+        if call_id.is_empty() {
+            errors.push(error(
+                line,
+                Some(id_column + 1),
+                "empty `call_id`; every row needs the call it labels".into(),
+            ));
+            continue;
+        }
+        if let Some(first) = seen.insert(call_id.clone(), line) {
+            errors.push(error(
+                line,
+                Some(id_column + 1),
+                format!("call `{call_id}` is labelled twice (first on line {first}); keep one row per call"),
+            ));
+            continue;
+        }
+        let mut labels = IndexMap::new();
+        for (i, id, kind) in &columns {
+            let cell = record.get(*i).unwrap_or("").trim();
+            if cell.is_empty() {
+                continue;
+            }
+            match parse_text_label(kind, id, cell) {
+                Ok(answer) => {
+                    labels.insert(id.clone(), answer);
+                }
+                Err(message) => errors.push(error(line, Some(i + 1), message)),
+            }
+        }
+        rows.push(LabelRow { call_id, line, labels });
+    }
+    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+}
+
+pub fn parse_jsonl(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec<LabelError>> {
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    let mut seen: IndexMap<String, usize> = IndexMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        if errors.len() >= MAX_ERRORS {
+            break;
+        }
+        let line = index + 1;
+        let raw = raw.trim().trim_start_matches('\u{feff}');
+        if raw.is_empty() {
+            continue;
+        }
+        let object = match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => {
+                errors.push(error(
+                    line,
+                    None,
+                    "expected one JSON object per line, like {\"call_id\": \"…\", \"metric\": value}".into(),
+                ));
+                continue;
+            }
+            Err(e) => {
+                errors.push(error(line, Some(e.column()), format!("not JSON: {e}")));
+                continue;
+            }
+        };
+        let call_id = match object.get("call_id") {
+            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => {
+                errors.push(error(
+                    line,
+                    None,
+                    "no `call_id` string; every line needs the call it labels".into(),
+                ));
+                continue;
+            }
+        };
+        if let Some(first) = seen.insert(call_id.clone(), line) {
+            errors.push(error(
+                line,
+                None,
+                format!("call `{call_id}` is labelled twice (first on line {first}); keep one line per call"),
+            ));
+            continue;
+        }
+        let mut labels = IndexMap::new();
+        for (key, value) in &object {
+            if key == "call_id" || is_report_column(key) {
+                continue;
+            }
+            let Some(kind) = metrics.kinds.get(key) else {
+                errors.push(error(
+                    line,
+                    None,
+                    format!(
+                        "key `{key}` names no metric of the report; its metrics are: {}. Rename or remove it",
+                        metrics.id_list()
+                    ),
+                ));
+                continue;
+            };
+            match parse_json_label(kind, key, value) {
+                Ok(answer) => {
+                    labels.insert(key.clone(), answer);
+                }
+                Err(message) => errors.push(error(line, None, message)),
+            }
+        }
+        rows.push(LabelRow { call_id, line, labels });
+    }
+    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+}
+
+fn error(line: usize, column: Option<usize>, message: String) -> LabelError {
+    LabelError { line, column, message }
+}
+
+/// A label written as text (a CSV cell, or a JSON string).
+pub fn parse_text_label(kind: &MetricKind, metric: &str, text: &str) -> Result<Answer, String> {
+    let text = text.trim();
+    match text.to_ascii_lowercase().as_str() {
+        "null" => return Ok(Answer::Null),
+        "not_applicable" | "n/a" => return Ok(Answer::NotApplicable),
+        _ => {}
+    }
+    let value = match kind {
+        MetricKind::String => Value::Text(text.to_string()),
+        MetricKind::Enum { choices } => Value::Text(choice(choices, metric, text)?),
+        MetricKind::Boolean => Value::Bool(match text.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" => true,
+            "false" | "no" | "n" | "0" => false,
+            _ => return Err(format!("`{text}` is not a boolean for `{metric}`; write true or false")),
+        }),
+        MetricKind::Integer { .. } => {
+            let number: f64 = text
+                .parse()
+                .map_err(|_| format!("`{text}` is not an integer for `{metric}`"))?;
+            if number.fract() != 0.0 || !number.is_finite() {
+                return Err(format!(
+                    "`{text}` is not a whole number; `{metric}` is an integer metric"
+                ));
+            }
+            Value::Int(number as i64)
+        }
+        MetricKind::Number { .. } => Value::Number(
+            text.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("`{text}` is not a number for `{metric}`"))?,
+        ),
+        MetricKind::Datetime => {
+            if date_of(text).is_none() {
+                return Err(format!(
+                    "`{text}` is not an ISO 8601 date for `{metric}`; write it like 2024-03-15 or 2024-03-15T14:00:00Z"
+                ));
+            }
+            Value::Text(text.to_string())
+        }
+        MetricKind::List { choices } => {
+            let items: Vec<&str> = text.split(';').map(str::trim).filter(|s| !s.is_empty()).collect();
+            list_value(choices.as_deref(), metric, &items)?
+        }
+    };
+    Ok(Answer::Ok(value))
+}
+
+fn parse_json_label(kind: &MetricKind, metric: &str, value: &serde_json::Value) -> Result<Answer, String> {
+    use serde_json::Value as J;
+    match (kind, value) {
+        (_, J::Null) => Ok(Answer::Null),
+        (_, J::String(s)) => parse_text_label(kind, metric, s),
+        (MetricKind::Boolean, J::Bool(b)) => Ok(Answer::Ok(Value::Bool(*b))),
+        (MetricKind::Integer { .. } | MetricKind::Number { .. }, J::Number(n)) => {
+            parse_text_label(kind, metric, &n.to_string())
+        }
+        (MetricKind::List { choices }, J::Array(items)) => {
+            let mut texts = Vec::new();
+            for item in items {
+                match item {
+                    J::String(s) => texts.push(s.as_str()),
+                    other => {
+                        return Err(format!(
+                            "`{other}` in `{metric}` is not a string; list items are strings"
+                        ));
+                    }
+                }
+            }
+            Ok(Answer::Ok(list_value(choices.as_deref(), metric, &texts)?))
+        }
+        (kind, other) => Err(format!(
+            "`{other}` is not a valid label for `{metric}` (type {})",
+            kind.name()
+        )),
+    }
+}
+
+/// The canonical spelling of `text` among `choices`, ignoring case.
+fn choice(choices: &[String], metric: &str, text: &str) -> Result<String, String> {
+    choices
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(text))
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not one of the choices of `{metric}` ({}); fix the label, or add the choice to the metric file",
+                choices.join(", ")
+            )
+        })
+}
+
+fn list_value(choices: Option<&[String]>, metric: &str, items: &[&str]) -> Result<Value, String> {
+    let items = match choices {
+        Some(choices) => items
+            .iter()
+            .map(|item| choice(choices, metric, item))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => items.iter().map(|s| s.to_string()).collect(),
+    };
+    Ok(Value::List(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::testing::*;
+
+    fn metrics() -> MetricSet {
+        MetricSet::with_definitions(
+            &[
+                enum_metric("outcome", &["success", "failure", "abandoned"]),
+                metric("score", MetricKind::Integer { range: Some([1, 5]) }),
+                metric("name", MetricKind::String),
+                metric("verified", MetricKind::Boolean),
+                metric("date", MetricKind::Datetime),
+                metric(
+                    "channels",
+                    MetricKind::List {
+                        choices: Some(vec!["email".into(), "sms".into()]),
+                    },
+                ),
+            ],
+            &[],
+        )
+    }
+
+    #[test]
+    fn csv_labels_are_typed_and_empty_cells_are_unlabelled() {
+        let text = "call_id,outcome,score,name,verified,date,channels\n\
+                    c1,Success,4,Crystal Minh,yes,2019-03-13,SMS; email\n\
+                    c2,null,,,n/a,,\n";
+        let rows = parse_csv(text, &metrics()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].line, 2);
+        assert_eq!(rows[0].labels["outcome"], Answer::Ok(Value::Text("success".into())));
+        assert_eq!(rows[0].labels["score"], Answer::Ok(Value::Int(4)));
+        assert_eq!(rows[0].labels["verified"], Answer::Ok(Value::Bool(true)));
+        assert_eq!(rows[0].labels["channels"], Answer::Ok(list(&["sms", "email"])));
+        assert_eq!(rows[1].labels.len(), 2);
+        assert_eq!(rows[1].labels["outcome"], Answer::Null);
+        assert_eq!(rows[1].labels["verified"], Answer::NotApplicable);
+    }
+
+    #[test]
+    fn a_postcall_csv_report_reads_as_labels() {
+        let text = "call_id,source,summary,outcome,outcome__status,outcome__confidence,outcome__reasoning,errors\n\
+                    c1,calls/c1.json,,failure,ok,0.9,why,\n";
+        let rows = parse_csv(text, &metrics()).unwrap();
+        assert_eq!(rows[0].labels["outcome"], Answer::Ok(Value::Text("failure".into())));
+    }
+
+    #[test]
+    fn every_problem_is_named_with_line_column_and_value() {
+        let text = "call_id,outcome,mood,score\n\
+                    c1,succeeded,x,4.5\n\
+                    ,success,x,4\n\
+                    c1,success,x,4\n";
+        let errors = LabelErrors {
+            path: "labels.csv".into(),
+            errors: parse_csv(text, &metrics()).unwrap_err(),
+        };
+        let shown = errors.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 5, "{shown}");
+        assert!(
+            lines[0].starts_with("labels.csv:1:3: column `mood` names no metric"),
+            "{shown}"
+        );
+        assert!(
+            lines[0].contains("outcome, score, name, verified, date, channels"),
+            "{shown}"
+        );
+        assert!(
+            lines[1].starts_with(
+                "labels.csv:2:2: `succeeded` is not one of the choices of `outcome` (success, failure, abandoned)"
+            ),
+            "{shown}"
+        );
+        assert!(
+            lines[2].starts_with("labels.csv:2:4: `4.5` is not a whole number"),
+            "{shown}"
+        );
+        assert!(lines[3].starts_with("labels.csv:3:1: empty `call_id`"), "{shown}");
+        assert!(lines[4].contains("labelled twice (first on line 2)"), "{shown}");
+    }
+
+    #[test]
+    fn csv_without_call_id_says_what_the_header_needs() {
+        let errors = parse_csv("id,outcome\nc1,success\n", &metrics()).unwrap_err();
+        assert!(errors[0].message.contains("no `call_id` column"), "{errors:?}");
+    }
+
+    #[test]
+    fn jsonl_labels_take_json_types() {
+        let text = "{\"call_id\": \"c1\", \"outcome\": \"failure\", \"score\": 2, \"verified\": false, \"channels\": [\"email\"]}\n\
+                    \n\
+                    {\"call_id\": \"c2\", \"outcome\": null, \"name\": \"not_applicable\"}\n";
+        let rows = parse_jsonl(text, &metrics()).unwrap();
+        assert_eq!(rows[0].labels["score"], Answer::Ok(Value::Int(2)));
+        assert_eq!(rows[0].labels["verified"], Answer::Ok(Value::Bool(false)));
+        assert_eq!(rows[0].labels["channels"], Answer::Ok(list(&["email"])));
+        assert_eq!(rows[1].line, 3);
+        assert_eq!(rows[1].labels["outcome"], Answer::Null);
+        assert_eq!(rows[1].labels["name"], Answer::NotApplicable);
+    }
+
+    #[test]
+    fn jsonl_problems_name_the_line() {
+        let text = "{\"call_id\": \"c1\", \"outcome\": \"won\"}\n{\"call_id\": \"c2\", \"score\": true}\nnot json\n";
+        let errors = LabelErrors {
+            path: "l.jsonl".into(),
+            errors: parse_jsonl(text, &metrics()).unwrap_err(),
+        };
+        let shown = errors.to_string();
+        assert!(
+            shown.contains("l.jsonl:1: `won` is not one of the choices of `outcome`"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("l.jsonl:2: `true` is not a valid label for `score` (type integer)"),
+            "{shown}"
+        );
+        assert!(shown.contains("l.jsonl:3:2: not JSON"), "{shown}");
+    }
+
+    #[test]
+    fn the_extension_picks_the_parser() {
+        let jsonl = parse_labels("x.jsonl", "{\"call_id\": \"c1\", \"score\": 3}\n", &metrics()).unwrap();
+        assert_eq!(jsonl[0].labels["score"], Answer::Ok(Value::Int(3)));
+        let csv = parse_labels("x.csv", "call_id,score\nc1,3\n", &metrics()).unwrap();
+        assert_eq!(csv[0].labels, jsonl[0].labels);
+        assert_eq!((csv[0].line, jsonl[0].line), (2, 1));
+    }
+}

@@ -1,0 +1,364 @@
+//! `eval` as text, markdown (summary table first, per-metric details folded) or JSON.
+
+use std::fmt::Write as _;
+
+use crate::compare::eval::{Bucket, Eval, MetricEval};
+use crate::compare::table::{Table, escape_markdown, shorten};
+
+use super::{Detail, Format, json, list_ids, matrix_or_pairs, num, pct};
+
+pub fn render(eval: &Eval, format: Format, detail: Detail) -> String {
+    match format {
+        Format::Text => text(eval, detail),
+        Format::Markdown => markdown(eval, detail),
+        Format::Json => json(eval),
+    }
+}
+
+fn coverage(eval: &Eval) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{} label rows: {} matched to report calls, {} not in the report; {} report calls have no labels",
+        eval.label_rows,
+        eval.matched_calls,
+        eval.labels_not_in_report.len(),
+        eval.report_calls_without_labels
+    )];
+    if !eval.labels_not_in_report.is_empty() {
+        lines.push(format!(
+            "labelled calls not in the report: {}",
+            list_ids(&eval.labels_not_in_report, 10)
+        ));
+    }
+    if !eval.unlabelled_metrics.is_empty() {
+        lines.push(format!(
+            "metrics without labels: {}",
+            eval.unlabelled_metrics.join(", ")
+        ));
+    }
+    lines
+}
+
+fn measure(m: &MetricEval) -> String {
+    match (m.measure, &m.numeric) {
+        ("within_tolerance", Some(n)) if n.tolerance > 0.0 => format!("within ±{}", n.tolerance),
+        ("within_tolerance", _) => "exact".to_string(),
+        (other, _) => other.replace('_', " "),
+    }
+}
+
+fn threshold(m: &MetricEval) -> String {
+    match (m.min_accuracy, m.threshold_from) {
+        (Some(t), Some(from)) => format!("{} ({from})", pct(Some(t))),
+        _ => String::new(),
+    }
+}
+
+fn check(m: &MetricEval) -> &'static str {
+    match m.passed {
+        Some(true) => "ok",
+        Some(false) => "FAIL",
+        None => "",
+    }
+}
+
+fn summary_table(eval: &Eval) -> Table {
+    let mut table = Table::new(&[
+        "metric",
+        "type",
+        "measure",
+        ">labelled",
+        ">score",
+        ">correct",
+        ">invalid",
+        ">missing",
+        ">min",
+        "check",
+    ]);
+    for m in &eval.metrics {
+        table.row(vec![
+            m.id.clone(),
+            m.kind.to_string(),
+            measure(m),
+            m.labelled.to_string(),
+            pct(m.score),
+            m.correct.to_string(),
+            m.invalid.to_string(),
+            m.missing.to_string(),
+            threshold(m),
+            check(m).to_string(),
+        ]);
+    }
+    table
+}
+
+/// The line under a metric's name: its score in words, and for numbers the errors.
+fn headline(m: &MetricEval) -> String {
+    let mut line = format!(
+        "{} {} ({} of {} right)",
+        measure(m),
+        pct(m.score),
+        m.correct,
+        m.labelled
+    );
+    if let Some(n) = &m.numeric {
+        let _ = write!(
+            line,
+            "; mean absolute error {}, mean error {} (answer − label) over {} calls with numbers",
+            num(n.mean_absolute_error),
+            n.mean_error.map_or("-".to_string(), |e| format!("{e:+.2}")),
+            n.pairs
+        );
+    }
+    line
+}
+
+/// The confusion matrix with its title (for many classes, the most frequent confusions).
+fn confusion_table(m: &MetricEval) -> Option<(String, Table)> {
+    let c = m.confusion.as_ref()?;
+    let (note, table) = matrix_or_pairs("label \\ answer", "label", "answer", &c.classes, &c.counts);
+    let title = match note {
+        None => "confusion (rows: label, columns: answer)".to_string(),
+        Some(note) => format!("most frequent confusions ({note})"),
+    };
+    Some((title, table))
+}
+
+fn per_class(m: &MetricEval) -> Option<Table> {
+    let confusion = m.confusion.as_ref()?;
+    let mut table = Table::new(&["class", ">labelled", ">answered", ">precision", ">recall"]);
+    for c in &confusion.per_class {
+        if c.support == 0 && matches!(c.class.as_str(), "invalid" | "missing") {
+            continue;
+        }
+        table.row(vec![
+            c.class.clone(),
+            c.support.to_string(),
+            c.predicted.to_string(),
+            pct(c.precision),
+            pct(c.recall),
+        ]);
+    }
+    Some(table)
+}
+
+fn calibration(buckets: &[Bucket]) -> Table {
+    let mut table = Table::new(&["confidence", ">answers", ">mean confidence", ">accuracy"]);
+    for b in buckets {
+        table.row(vec![
+            b.label(),
+            b.count.to_string(),
+            num(b.mean_confidence),
+            pct(Some(b.accuracy)),
+        ]);
+    }
+    table
+}
+
+fn misses(m: &MetricEval, detail: Detail) -> Option<(usize, Table)> {
+    let shown = detail.shown(m.misses.len());
+    if shown == 0 {
+        return None;
+    }
+    let mut table = Table::new(&["call", "label", "answer", ">confidence", ">score"]);
+    for miss in &m.misses[..shown] {
+        table.row(vec![
+            miss.call_id.clone(),
+            shorten(&miss.label.display(), 50),
+            shorten(&miss.answer.display(), 50),
+            num(miss.confidence),
+            format!("{:.2}", miss.score),
+        ]);
+    }
+    Some((shown, table))
+}
+
+fn verdict(eval: &Eval) -> String {
+    let failures: Vec<&MetricEval> = eval.failures().collect();
+    let checked = eval.metrics.iter().filter(|m| m.passed.is_some()).count();
+    if failures.is_empty() {
+        return if checked == 0 {
+            "no threshold set (expect.min_accuracy in the metric file, or --min-accuracy)\n".to_string()
+        } else {
+            format!("ok: {checked} metric(s) at or above their minimum\n")
+        };
+    }
+    let mut out = String::new();
+    for m in failures {
+        let _ = writeln!(
+            out,
+            "FAIL: {} {} {} is below the minimum {} ({})",
+            m.id,
+            measure(m),
+            pct(m.score),
+            pct(m.min_accuracy),
+            m.threshold_from.unwrap_or("")
+        );
+    }
+    out
+}
+
+fn text(eval: &Eval, detail: Detail) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "postcall eval: {} against {}", eval.report, eval.labels);
+    for line in coverage(eval) {
+        let _ = writeln!(out, "  {line}");
+    }
+    out.push('\n');
+    if eval.metrics.is_empty() {
+        out.push_str("No labelled metric to evaluate.\n");
+    } else {
+        out.push_str(&summary_table(eval).text(""));
+    }
+    for m in &eval.metrics {
+        let _ = writeln!(out, "\n{} ({}): {}", m.id, m.kind, headline(m));
+        if let Some((title, table)) = confusion_table(m) {
+            let _ = writeln!(out, "  {title}");
+            if table.is_empty() {
+                out.push_str("    none: every answer matches its label\n");
+            } else {
+                out.push_str(&table.text("    "));
+            }
+        }
+        if let Some(table) = per_class(m) {
+            out.push_str("  per class\n");
+            out.push_str(&table.text("    "));
+        }
+        if !m.calibration.is_empty() {
+            out.push_str("  by confidence\n");
+            out.push_str(&calibration(&m.calibration).text("    "));
+        }
+        if let Some((shown, table)) = misses(m, detail) {
+            let _ = writeln!(out, "  wrong answers ({shown} of {})", m.misses.len());
+            out.push_str(&table.text("    "));
+        }
+    }
+    if !eval.calibration.is_empty() {
+        out.push_str("\nconfidence vs accuracy, all metrics\n");
+        out.push_str(&calibration(&eval.calibration).text("  "));
+    }
+    out.push('\n');
+    out.push_str(&verdict(eval));
+    out
+}
+
+fn markdown(eval: &Eval, detail: Detail) -> String {
+    let mut out = String::new();
+    let failures = eval.failures().count();
+    let status = if failures > 0 {
+        format!(" — {failures} metric(s) below the minimum")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "### postcall eval{status}\n");
+    if eval.metrics.is_empty() {
+        out.push_str("No labelled metric to evaluate.\n");
+    } else {
+        out.push_str(&summary_table(eval).markdown());
+    }
+    out.push('\n');
+    for line in coverage(eval) {
+        let _ = writeln!(out, "- {}", escape_markdown(&line));
+    }
+    for m in &eval.metrics {
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code>: {}</summary>\n",
+            m.id,
+            escape_markdown(&headline(m))
+        );
+        if let Some((title, table)) = confusion_table(m).filter(|(_, t)| !t.is_empty()) {
+            let _ = writeln!(out, "{}\n", escape_markdown(&title));
+            out.push_str(&table.markdown());
+            out.push('\n');
+        }
+        if let Some(table) = per_class(m) {
+            out.push_str(&table.markdown());
+            out.push('\n');
+        }
+        if !m.calibration.is_empty() {
+            out.push_str(&calibration(&m.calibration).markdown());
+            out.push('\n');
+        }
+        if let Some((shown, table)) = misses(m, detail) {
+            let _ = writeln!(out, "Wrong answers ({shown} of {}):\n", m.misses.len());
+            out.push_str(&table.markdown());
+        }
+        out.push_str("\n</details>\n");
+    }
+    if !eval.calibration.is_empty() {
+        out.push_str("\n<details><summary>Confidence vs accuracy, all metrics</summary>\n\n");
+        out.push_str(&calibration(&eval.calibration).markdown());
+        out.push_str("\n</details>\n");
+    }
+    out.push('\n');
+    for line in verdict(eval).lines() {
+        let _ = writeln!(out, "{}  ", escape_markdown(line));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::MetricSet;
+    use crate::compare::eval::{EvalOptions, eval};
+    use crate::compare::labels::parse_csv;
+    use crate::compare::testing::*;
+    use crate::report::Value;
+
+    fn sample() -> Eval {
+        let report = report_of(
+            vec![enum_metric("outcome", &["success", "failure"])],
+            vec![
+                call("c1", vec![("outcome", ok_conf(Value::Text("success".into()), 0.9))]),
+                call("c2", vec![("outcome", ok_conf(Value::Text("success".into()), 0.95))]),
+            ],
+        );
+        let rows = parse_csv(
+            "call_id,outcome\nc1,success\nc2,failure\n",
+            &MetricSet::of_report(&report),
+        )
+        .unwrap();
+        let options = EvalOptions {
+            expect: [("outcome".to_string(), 0.9)].into_iter().collect(),
+            ..EvalOptions::default()
+        };
+        eval("report.json", &report, "labels.csv", &rows, &options)
+    }
+
+    #[test]
+    fn text_shows_matrix_classes_calibration_and_verdict() {
+        let out = render(&sample(), Format::Text, Detail::default());
+        assert!(
+            out.contains("outcome  enum  accuracy         2  50.0%        1        0        0  90.0% (expect)  FAIL\n"),
+            "{out}"
+        );
+        assert!(out.contains("    label \\ answer  success  failure\n    --------------  -------  -------\n    success               1        .\n    failure               1        .\n"), "{out}");
+        assert!(
+            out.contains("    success         1         2      50.0%  100.0%\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("    0.9-1.0           2             0.93     50.0%\n"),
+            "{out}"
+        );
+        assert!(out.contains("    c2    failure  success        0.95   0.00\n"), "{out}");
+        assert!(
+            out.ends_with("FAIL: outcome accuracy 50.0% is below the minimum 90.0% (expect)\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn markdown_folds_details() {
+        let out = render(&sample(), Format::Markdown, Detail::default());
+        assert!(
+            out.starts_with("### postcall eval — 1 metric(s) below the minimum\n\n| metric |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<details><summary><code>outcome</code>: accuracy 50.0% (1 of 2 right)</summary>"),
+            "{out}"
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! Per-metric settings given on the command line: `--max-changed 5%`,
+//! `--max-changed call_outcome=2%`, `--min-accuracy 0.85`, `--tolerance satisfaction_score=1`.
+//!
+//! A bare value is the default for every metric; `id=value` sets one metric and wins over
+//! the default. Fractions are written `5%` or `0.05`; a bare `5` is refused because it is
+//! ambiguous (5% or 500%?).
+
+use anyhow::{Context as _, bail};
+use indexmap::IndexMap;
+
+/// A default plus per-metric overrides.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerMetric {
+    pub default: Option<f64>,
+    pub by_metric: IndexMap<String, f64>,
+}
+
+impl PerMetric {
+    /// Parses each `value` or `id=value` with `parse_value`; `flag` names the option in errors.
+    pub fn parse(args: &[String], flag: &str, parse_value: fn(&str) -> anyhow::Result<f64>) -> anyhow::Result<Self> {
+        let mut out = PerMetric::default();
+        for arg in args {
+            let (id, value) = match arg.split_once('=') {
+                Some((id, value)) => (Some(id.trim()), value),
+                None => (None, arg.as_str()),
+            };
+            let value = parse_value(value.trim()).with_context(|| format!("{flag} {arg}"))?;
+            match id {
+                Some("") => bail!("{flag} {arg}: the metric id before `=` is empty; write `{flag} ID=VALUE`"),
+                Some(id) => {
+                    out.by_metric.insert(id.to_string(), value);
+                }
+                None => out.default = Some(value),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn for_metric(&self, id: &str) -> Option<f64> {
+        self.by_metric.get(id).copied().or(self.default)
+    }
+
+    /// Refuses settings for metrics the reports do not have: a typo would otherwise
+    /// silently disable a CI check.
+    pub fn check_ids(&self, flag: &str, known: &[&str]) -> anyhow::Result<()> {
+        for id in self.by_metric.keys() {
+            if !known.contains(&id.as_str()) {
+                bail!(
+                    "{flag} {id}=…: no metric `{id}` in the report; its metrics are: {}",
+                    if known.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `5%`, `2.5%`, `0.05` → a fraction in 0..=1.
+pub fn parse_fraction(text: &str) -> anyhow::Result<f64> {
+    let (number, scale) = match text.strip_suffix('%') {
+        Some(number) => (number.trim(), 100.0),
+        None => (text, 1.0),
+    };
+    let value: f64 = number
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .with_context(|| format!("`{text}` is not a fraction; write it like 5% or 0.05"))?;
+    let fraction = value / scale;
+    if !(0.0..=1.0).contains(&fraction) {
+        if scale == 1.0 && value > 1.0 && value <= 100.0 {
+            bail!("`{text}` is more than 1; did you mean {text}%?");
+        }
+        bail!("`{text}` is outside 0%..100%");
+    }
+    Ok(fraction)
+}
+
+/// A non-negative absolute amount, in the metric's own unit (`1` point, `0.5` dollars).
+pub fn parse_amount(text: &str) -> anyhow::Result<f64> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .with_context(|| format!("`{text}` is not a non-negative number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn fractions_in_both_spellings() {
+        assert_eq!(parse_fraction("5%").unwrap(), 0.05);
+        assert_eq!(parse_fraction("0.05").unwrap(), 0.05);
+        assert_eq!(parse_fraction("100%").unwrap(), 1.0);
+        assert_eq!(parse_fraction("0").unwrap(), 0.0);
+        let err = parse_fraction("5").unwrap_err().to_string();
+        assert!(err.contains("did you mean 5%"), "{err}");
+        let err = parse_fraction("five").unwrap_err().to_string();
+        assert!(err.contains("like 5% or 0.05"), "{err}");
+        assert!(parse_fraction("120%").is_err());
+    }
+
+    #[test]
+    fn per_metric_overrides_the_default() {
+        let limits = PerMetric::parse(&strings(&["5%", "call_outcome=2%"]), "--max-changed", parse_fraction).unwrap();
+        assert_eq!(limits.for_metric("call_outcome"), Some(0.02));
+        assert_eq!(limits.for_metric("other"), Some(0.05));
+        let only = PerMetric::parse(&strings(&["a=0.1"]), "--max-changed", parse_fraction).unwrap();
+        assert_eq!(only.for_metric("b"), None);
+    }
+
+    #[test]
+    fn unknown_metric_ids_are_refused_with_the_list() {
+        let limits = PerMetric::parse(&strings(&["outcom=2%"]), "--max-changed", parse_fraction).unwrap();
+        let err = limits
+            .check_ids("--max-changed", &["outcome", "score"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no metric `outcom`"), "{err}");
+        assert!(err.contains("outcome, score"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let err = PerMetric::parse(&strings(&["x=abc"]), "--tolerance", parse_amount)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--tolerance x=abc"), "{err}");
+        let err = PerMetric::parse(&strings(&["=1"]), "--tolerance", parse_amount)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("empty"), "{err}");
+    }
+}
