@@ -239,3 +239,46 @@ fn no_server_is_left_after_ctrl_c_and_the_report_says_incomplete() {
     assert!(!report.postcall.complete);
     assert_eq!(report.postcall.calls_not_done + report.calls.len(), 12);
 }
+
+#[test]
+fn a_second_local_run_answers_from_the_cache_although_the_port_changed() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    installed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    let run = |out: &str| {
+        let output = postcall(dir.path())
+            .args([
+                "run",
+                "-m",
+                "metrics.yaml",
+                "--limit",
+                "1",
+                "--quiet",
+                "--max-tokens",
+                "256",
+                "-o",
+                out,
+            ])
+            .arg(examples().join("platforms"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        read_report(&dir.path().join(out))
+    };
+    let first = run("first.json");
+    let second = run("second.json");
+    assert!(first.postcall.usage.requests >= 1);
+    assert!(second.postcall.usage.cached >= 1, "nothing came from the cache");
+    // Invalid first answers are never cached, so only their asks may be sent again.
+    assert!(second.postcall.usage.requests < first.postcall.usage.requests);
+    if second.postcall.usage.requests == 0 {
+        assert_eq!(first.calls[0].metrics, second.calls[0].metrics);
+    }
+    assert_no_server_left(dir.path());
+}

@@ -211,7 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut flags = endpoint_flags(&args);
     // Started once the inputs are known to hold calls and the outputs are open (a bad path
     // costs no server start); stopped, by drop, on every way out.
-    let _local_server = match local_choice(&args, &spec, &ProcessEnv) {
+    let local_server = match local_choice(&args, &spec, &ProcessEnv) {
         Some((server, model)) if !args.dry_run => {
             let log_dir = args
                 .cache_dir
@@ -245,7 +245,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let endpoint = match config::resolve(&flags, &spec.llm, &ProcessEnv) {
-        Ok(endpoint) => Some(endpoint),
+        Ok(mut endpoint) => {
+            if let Some(running) = &local_server {
+                endpoint.identity = running.identity.clone();
+            }
+            Some(endpoint)
+        }
         Err(err) if args.dry_run => {
             eprintln!("note: {err}");
             None

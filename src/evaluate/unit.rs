@@ -161,7 +161,7 @@ fn ask(
     let key = ctx.cache.map(|_| {
         let config = ctx.client.config();
         let body = crate::llm::request::build_body(config, request);
-        Cache::key(&format!("{}|{:?}", config.base_url, config.provider), &body)
+        Cache::key(&config.identity, &body)
     });
     if let (Some(cache), Some(key)) = (ctx.cache, key.as_deref())
         && !ctx.refresh

@@ -68,6 +68,9 @@ pub struct RequestParams {
 pub struct EndpointConfig {
     /// Base URL without a trailing slash, e.g. `https://api.openai.com/v1`.
     pub base_url: String,
+    /// What the answer cache knows this endpoint by. The base URL, except for the managed
+    /// local server, whose port changes every run: there it names the model file instead.
+    pub identity: String,
     pub model: String,
     pub api_key: Option<ApiKey>,
     /// Name of the variable the key came from (for messages; never the key).
@@ -101,6 +104,7 @@ impl EndpointConfig {
     /// A config pointing at `base_url` with defaults everywhere else; for tests.
     pub fn for_tests(base_url: &str) -> EndpointConfig {
         EndpointConfig {
+            identity: base_url.trim_end_matches('/').to_string(),
             base_url: base_url.trim_end_matches('/').to_string(),
             model: "test-model".into(),
             api_key: None,
@@ -222,6 +226,7 @@ pub fn resolve(flags: &EndpointFlags, file: &LlmSection, env: &dyn Env) -> Resul
         return Err(ConfigError::BadTemperature(temperature));
     }
     Ok(EndpointConfig {
+        identity: format!("{base_url}|{provider:?}"),
         base_url,
         model,
         api_key,

@@ -49,6 +49,9 @@ pub fn installed() -> Option<(PathBuf, PathBuf)> {
 pub struct LocalServer {
     child: Child,
     pub base_url: String,
+    /// Stable across runs (the port is not): the model file's name and size, for the
+    /// answer cache's key.
+    pub identity: String,
     pub log: PathBuf,
 }
 
@@ -88,9 +91,15 @@ impl LocalServer {
             .spawn()
             .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", server.display()))?;
         SERVER_PID.store(child.id() as i32, Ordering::SeqCst);
+        let size = std::fs::metadata(model).map(|m| m.len()).unwrap_or(0);
+        let name = model
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut running = LocalServer {
             child,
             base_url: format!("http://127.0.0.1:{port}/v1"),
+            identity: format!("local-llama-server|{name}|{size}"),
             log,
         };
         running.wait_ready(port)?;

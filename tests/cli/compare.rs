@@ -734,9 +734,3 @@ fn convert_re_exports_without_the_model() {
     let back: Report = serde_json::from_str(&std::fs::read_to_string(dir.join("back.json")).unwrap()).unwrap();
     assert_eq!(back.calls, report(4, "").calls);
 }
-
-#[test]
-fn the_command_line_definitions_are_consistent() {
-    use clap::CommandFactory as _;
-    postcall::cli::Cli::command().debug_assert();
-}
