@@ -141,7 +141,15 @@ fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
                 "--max-tokens",
                 "256",
             ])
-            .args(["--strategy", strategy, "--structured-output", mode, "-o"])
+            .args([
+                "--strategy",
+                strategy,
+                "--structured-output",
+                mode,
+                "--max-reask",
+                "1",
+                "-o",
+            ])
             .arg(&out)
             .arg(examples().join("platforms"))
             .output()
