@@ -7,26 +7,15 @@ use std::process::ExitCode;
 
 use crate::compare::load::write_report;
 use crate::compare::load::{fill_inferred_definitions, load_metric_file, mismatch_warnings};
-use crate::report::{CsvOptions, OutputFormat, read_report};
+use crate::report::{OutputArgs, read_report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The report to convert (.json or .jsonl).
     #[arg(value_name = "REPORT")]
     pub report: PathBuf,
-    /// Where to write; repeat for several. Format from the extension (.json, .jsonl, .csv)
-    /// or --format; `-` is stdout.
-    #[arg(short = 'o', long = "output", value_name = "PATH", required = true)]
-    pub outputs: Vec<PathBuf>,
-    /// Report format, for outputs whose extension doesn't say.
-    #[arg(long, value_enum)]
-    pub format: Option<OutputFormat>,
-    /// Start CSV files with a UTF-8 byte-order mark (Excel needs it to read UTF-8).
-    #[arg(long)]
-    pub csv_bom: bool,
-    /// Add `<id>__status`, `<id>__confidence`, `<id>__reasoning` CSV columns.
-    #[arg(long)]
-    pub csv_detail: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Metric definitions for a .jsonl report (which has none): column order and types.
     #[arg(short = 'm', long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
@@ -53,10 +42,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             inferred.join(", ")
         );
     }
-    let csv = CsvOptions {
-        bom: args.csv_bom,
-        detail: args.csv_detail,
-    };
-    write_report(&report, &args.outputs, args.format, csv)?;
+    anyhow::ensure!(
+        !args.output.outputs.is_empty(),
+        "say where to write: -o out.csv (or .json, .jsonl; `-` for stdout)"
+    );
+    write_report(&report, args.output.open(None)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,13 +4,9 @@
 //! Thin edge over [`compare::diff`](crate::compare::diff): read both reports, compare,
 //! print in the chosen format.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
-use crate::cli::exit;
 use crate::compare::MetricSet;
 use crate::compare::diff::{DiffOptions, diff};
 use crate::compare::render::{self, Detail, Format};
@@ -73,13 +69,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             examples: args.examples,
         },
     );
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .context("cannot write to standard output")?;
-    out.flush()?;
-    Ok(if result.failures().next().is_some() {
-        ExitCode::from(exit::CHECK_FAILED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    super::print_verdict(&text, result.failures().next().is_some())
 }

@@ -5,7 +5,6 @@
 //! Thin edge over [`compare::eval`](crate::compare::eval): read the report, the optional
 //! metric file and the labels, then score and print.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -123,13 +122,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             examples: args.examples,
         },
     );
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .context("cannot write to standard output")?;
-    out.flush()?;
-    Ok(if result.failures().next().is_some() {
-        ExitCode::from(exit::CHECK_FAILED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    super::print_verdict(&text, result.failures().next().is_some())
 }

@@ -12,7 +12,7 @@ use crate::compare::MetricSet;
 use crate::compare::filter::{Condition, matches_all, parse_condition};
 use crate::compare::load::{fill_inferred_definitions, write_report};
 use crate::compare::render::stats::{calls_table, match_count};
-use crate::report::{CsvOptions, OutputFormat, Report, read_report};
+use crate::report::{OutputArgs, OutputFormat, Report, read_report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -74,7 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         subset.postcall.calls = subset.calls.len();
         subset.postcall.failed_calls = subset.calls.iter().filter(|c| c.failed()).count();
         fill_inferred_definitions(&mut subset);
-        write_report(&subset, &args.outputs, args.output_format, CsvOptions::default())?;
+        let output = OutputArgs {
+            outputs: args.outputs.clone(),
+            format: args.output_format,
+            ..OutputArgs::default()
+        };
+        write_report(&subset, output.open(None)?)?;
     }
     let mut out = std::io::stdout().lock();
     out.write_all(calls_table(&matching, &columns).as_bytes())

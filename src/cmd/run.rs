@@ -22,7 +22,7 @@ use crate::llm::local::{self, LocalServer};
 use crate::llm::{Client, redact};
 use crate::prompt::PromptOptions;
 use crate::report::summary::{SummaryCounts, render_summary};
-use crate::report::{self, CsvOptions, InputError, OutputFormat, REPORT_FORMAT_VERSION, RunHeader, Sink, Usage};
+use crate::report::{self, InputError, OutputArgs, OutputFormat, REPORT_FORMAT_VERSION, RunHeader, Usage};
 use crate::spec::{self, Price, Spec, Strategy, StructuredOutput};
 use crate::transcript::{Catalog, Format, LoadOptions, SpeakerMap};
 
@@ -34,19 +34,9 @@ pub struct Args {
     /// Transcript files or directories (walked recursively); `-` reads stdin.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Where to write the report; repeat for several. Format from the extension
-    /// (.json, .jsonl, .csv) or --format; `-` is stdout. Default: JSONL on stdout.
-    #[arg(short = 'o', long = "output", value_name = "PATH")]
-    pub outputs: Vec<PathBuf>,
-    /// Report format, for outputs whose extension doesn't say.
-    #[arg(long, value_enum)]
-    pub format: Option<OutputFormat>,
-    /// Start CSV files with a UTF-8 byte-order mark (Excel needs it to read UTF-8).
-    #[arg(long)]
-    pub csv_bom: bool,
-    /// Add `<id>__status`, `<id>__confidence`, `<id>__reasoning` CSV columns.
-    #[arg(long)]
-    pub csv_detail: bool,
+    /// Default when no -o is given: JSONL on stdout.
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// OpenAI-compatible base URL, e.g. https://api.openai.com/v1 [env: POSTCALL_BASE_URL]
     #[arg(long, value_name = "URL")]
@@ -206,7 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let outputs = if args.dry_run {
         Vec::new()
     } else {
-        open_outputs(&args, &spec)?
+        args.output.open(Some(OutputFormat::Jsonl))?
     };
     let mut flags = endpoint_flags(&args);
     // Started once the inputs are known to hold calls and the outputs are open (a bad path
@@ -474,28 +464,6 @@ fn endpoint_flags(args: &Args) -> EndpointFlags {
         price: args.price,
         timeout: args.timeout.map(Duration::from_secs),
     }
-}
-
-/// Opens every output before any request, so a bad path fails before money is spent.
-fn open_outputs(args: &Args, _spec: &Spec) -> anyhow::Result<Vec<Box<dyn Sink>>> {
-    let csv = CsvOptions {
-        bom: args.csv_bom,
-        detail: args.csv_detail,
-    };
-    if args.outputs.is_empty() {
-        return Ok(vec![report::open_sink(
-            Path::new("-"),
-            args.format.unwrap_or(OutputFormat::Jsonl),
-            &csv,
-        )?]);
-    }
-    args.outputs
-        .iter()
-        .map(|path| {
-            let format = report::format_for_path(path, args.format)?;
-            report::open_sink(path, format, &csv)
-        })
-        .collect()
 }
 
 /// `--limit` keeps the first N; `--sample` a reproducible random N (kept in input order).

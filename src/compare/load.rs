@@ -2,12 +2,12 @@
 //! checking a report against it, writing a report back out. Kept apart from the pure core
 //! so that everything else in `compare` stays free of I/O.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 use sha2::Digest as _;
 
-use crate::report::{CsvOptions, OutputFormat, Report, ReportHead, format_for_path, open_sink};
+use crate::report::{Report, ReportHead, Sink};
 use crate::spec::{Metric, load_spec};
 
 use super::MetricSet;
@@ -101,19 +101,9 @@ pub fn fill_inferred_definitions(report: &mut Report) -> Vec<String> {
     set.inferred
 }
 
-/// Writes `report` to every output (format by extension unless `format` is given). All are
-/// opened before any is written, so a bad path fails before anything is half-written.
-pub fn write_report(
-    report: &Report,
-    outputs: &[PathBuf],
-    format: Option<OutputFormat>,
-    csv: CsvOptions,
-) -> anyhow::Result<()> {
-    let mut sinks = Vec::new();
-    for path in outputs {
-        let format = format_for_path(path, format)?;
-        sinks.push(open_sink(path, format, &csv)?);
-    }
+/// Writes `report` to every sink (opened by the caller, all before any is written, so a
+/// bad path fails before anything is half-written).
+pub fn write_report(report: &Report, mut sinks: Vec<Box<dyn Sink>>) -> anyhow::Result<()> {
     let head = ReportHead {
         header: &report.postcall,
         metrics: &report.metrics,

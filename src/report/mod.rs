@@ -16,7 +16,7 @@ mod pending;
 pub mod summary;
 
 pub use self::csv::CsvOptions;
-pub use self::open::{format_for_path, open_sink, read_report};
+pub use self::open::{OutputArgs, format_for_path, open_sink, read_report};
 pub use self::summary::{SummaryCounts, render_summary};
 
 /// Bumped when the report's shape changes incompatibly.

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
@@ -212,5 +212,45 @@ mod tests {
         }
         let err = format_for_path(Path::new("r.xlsx"), None).unwrap_err().to_string();
         assert!(err.contains("r.xlsx"), "{err}");
+    }
+}
+
+/// The output flags of every command that writes reports (`run`, `convert`, `filter`), so
+/// `-o`, `--format`, `--csv-bom` and `--csv-detail` behave the same everywhere.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Where to write a report; repeat for several. Format from the extension (.json,
+    /// .jsonl, .csv) or --format; `-` is stdout.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub outputs: Vec<PathBuf>,
+    /// Report format, for outputs whose extension doesn't say.
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Start CSV files with a UTF-8 byte-order mark (Excel needs it to read UTF-8).
+    #[arg(long)]
+    pub csv_bom: bool,
+    /// Add `<id>__status`, `<id>__confidence`, `<id>__reasoning` CSV columns.
+    #[arg(long)]
+    pub csv_detail: bool,
+}
+
+impl OutputArgs {
+    /// Opens every output, or `fallback` on stdout when none was given. Everything is
+    /// opened before anything is written, so a bad path fails before work is done.
+    pub fn open(&self, fallback: Option<OutputFormat>) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+        let csv = CsvOptions {
+            bom: self.csv_bom,
+            detail: self.csv_detail,
+        };
+        if self.outputs.is_empty() {
+            return match fallback {
+                Some(format) => Ok(vec![open_sink(Path::new("-"), self.format.unwrap_or(format), &csv)?]),
+                None => Ok(Vec::new()),
+            };
+        }
+        self.outputs
+            .iter()
+            .map(|path| open_sink(path, format_for_path(path, self.format)?, &csv))
+            .collect()
     }
 }
