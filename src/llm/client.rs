@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_RETRIES: u32 = 6;
 #[derive(Debug, Default)]
 pub struct Stats {
     pub requests: AtomicU64,
+    /// Requests answered with a 2xx.
+    pub succeeded: AtomicU64,
     pub retries: AtomicU64,
     pub rate_limited: AtomicU64,
     pub prompt_tokens: AtomicU64,
@@ -84,6 +86,7 @@ impl Client {
             let result = self.send_once(&url, &body);
             match &result {
                 Ok(completion) => {
+                    self.stats.succeeded.fetch_add(1, Ordering::Relaxed);
                     self.gate.succeeded(permit);
                     self.stats
                         .prompt_tokens
@@ -110,13 +113,25 @@ impl Client {
                 }
                 result => {
                     return Attempted {
-                        result,
+                        result: result.map_err(|e| self.escalate(e)),
                         requests,
                         retries: attempt as u64,
                     };
                 }
             }
         }
+    }
+
+    /// An endpoint that has never answered and cannot be reached will not start answering
+    /// for the next call either: stop the run with one message instead of failing every
+    /// call after its retries.
+    fn escalate(&self, mut err: ApiError) -> ApiError {
+        if err.kind == ErrorKind::Unreachable && self.stats.succeeded.load(Ordering::Relaxed) == 0 {
+            err.kind = ErrorKind::Refused(super::error::Refusal::Unreachable);
+        } else if err.kind == ErrorKind::Unreachable {
+            err.kind = ErrorKind::Transient;
+        }
+        err
     }
 
     fn send_once(&self, url: &str, body: &serde_json::Value) -> Result<Completion, ApiError> {
@@ -169,7 +184,11 @@ fn transport_error(err: &reqwest::Error, key: Option<&super::ApiKey>) -> ApiErro
         detail.push_str(&cause.to_string());
         source = cause.source();
     }
-    ApiError::transient(redact(&format!("{what}: {detail}"), key))
+    let mut error = ApiError::transient(redact(&format!("{what}: {detail}"), key));
+    if err.is_connect() {
+        error.kind = ErrorKind::Unreachable;
+    }
+    error
 }
 
 /// Full-jitter exponential backoff: uniform in [d/2, d] with d = base · 2^attempt, capped.

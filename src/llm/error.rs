@@ -11,6 +11,9 @@ use std::time::Duration;
 pub enum ErrorKind {
     /// Worth trying again after a pause (connection reset, timeout, 5xx, 408, 409).
     Transient,
+    /// Nothing listens at the endpoint's address. Retried like a transient error; if no
+    /// request of the run has ever succeeded, it becomes [`Refusal::Unreachable`].
+    Unreachable,
     /// 429 rate limit: every worker waits until `retry_after`.
     RateLimited,
     /// The endpoint refuses us and will refuse every request: stop the run.
@@ -30,6 +33,8 @@ pub enum Refusal {
     Quota,
     /// 400 about `response_format`, tools or another parameter the endpoint doesn't support.
     Unsupported,
+    /// The endpoint could not be reached at all, and no request has ever succeeded.
+    Unreachable,
 }
 
 /// A failed request. `message` is already redacted and short enough for a terminal.
@@ -53,7 +58,10 @@ impl ApiError {
     }
 
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Transient | ErrorKind::RateLimited)
+        matches!(
+            self.kind,
+            ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::Unreachable
+        )
     }
 
     fn describe(&self) -> String {
@@ -76,8 +84,11 @@ impl ApiError {
             ErrorKind::Refused(Refusal::Unsupported) => {
                 "this endpoint does not support that request option: try --structured-output json_object (or prompt)"
             }
+            ErrorKind::Refused(Refusal::Unreachable) => {
+                "nothing answers at that address: is the server running, and is --base-url right?"
+            }
             ErrorKind::Rejected => "this request was rejected; other calls continue",
-            ErrorKind::Transient | ErrorKind::RateLimited => "retrying",
+            ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::Unreachable => "retrying",
         }
     }
 }

@@ -642,3 +642,44 @@ fn no_endpoint_configured_names_both_ways_forward() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_endpoint_that_is_down_from_the_start_stops_the_run_with_one_message() {
+    // A port nothing listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 30);
+    let started = std::time::Instant::now();
+    let output = dir
+        .postcall()
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "-o",
+            "r.json",
+            "--no-cache",
+            "--max-retries",
+            "1",
+        ])
+        .args(["--base-url", &format!("http://127.0.0.1:{port}/v1"), "--model", "m"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is the server running"), "{stderr}");
+    assert_eq!(stderr.matches("refused the request").count(), 1, "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    let report = read_json_report(&dir.join("r.json"));
+    assert!(!report.postcall.complete);
+}
