@@ -180,6 +180,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for warning in &catalog.warnings {
         eprintln!("warning: {warning}");
     }
+    if catalog.skipped_non_json > 0 && !args.quiet {
+        eprintln!(
+            "note: skipped {} file(s) that are not .json, .jsonl or .ndjson (`postcall inspect` lists what was read)",
+            catalog.skipped_non_json
+        );
+    }
     let calls = select_calls(catalog.entries.len(), args.limit, args.sample, args.seed);
     if calls.is_empty() && !args.dry_run {
         anyhow::bail!(
