@@ -52,18 +52,18 @@ pub fn request_groups(spec: &Spec) -> Vec<RequestGroup<'_>> {
 /// compatible: every property required, `additionalProperties: false`, nullable values for
 /// metrics that are not required.
 ///
-/// `summary` comes first: writing it makes the model read the whole call before it judges
-/// any metric.
+/// `summary` comes last: free text is where a model rambles, and an answer cut off there
+/// still holds every metric (the validator salvages complete metrics from a cut answer).
 pub fn answer_schema(metrics: &[&Metric], summary: Option<&Summary>) -> Value {
     let mut properties = Map::new();
+    for metric in metrics {
+        properties.insert(metric.id.clone(), metric_schema(metric));
+    }
     if let Some(summary) = summary {
         properties.insert(
             "summary".into(),
             json!({"type": "string", "description": summary.prompt}),
         );
-    }
-    for metric in metrics {
-        properties.insert(metric.id.clone(), metric_schema(metric));
     }
     object(properties, None)
 }

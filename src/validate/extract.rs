@@ -52,7 +52,53 @@ fn find_json(raw: &str) -> Result<Json, serde_json::Error> {
     if let Some(object) = first_object_in_prose(text) {
         return Ok(object);
     }
+    if let Some(object) = complete_part_of_cut_object(text) {
+        return Ok(object);
+    }
     Err(first_fence_error.unwrap_or(whole))
+}
+
+/// An answer cut off mid-object (by `max_tokens`) still holds the top-level properties
+/// written before the cut: keep those, so only the missing metrics are asked again.
+fn complete_part_of_cut_object(text: &str) -> Option<Json> {
+    let start = text.find('{')?;
+    let body = &text[start..];
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    // Byte offset just after the last complete top-level property value.
+    let mut last_complete = None;
+    for (i, c) in body.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' => depth += 1,
+            '}' | ']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 1 {
+                    last_complete = Some(i + 1);
+                }
+            }
+            ',' if depth == 1 => last_complete = Some(i),
+            _ => {}
+        }
+    }
+    // An object that closes is broken, not cut: leave its syntax error to be reported.
+    if depth == 0 {
+        return None;
+    }
+    let cut = last_complete?;
+    let candidate = format!("{}}}", body[..cut].trim_end().trim_end_matches(','));
+    match serde_json::from_str::<Json>(&candidate) {
+        Ok(Json::Object(map)) if !map.is_empty() => Some(Json::Object(map)),
+        _ => None,
+    }
 }
 
 /// The contents of each markdown fence in `text`, in order. An unterminated fence (a
@@ -117,6 +163,23 @@ pub(crate) fn truncate_raw(text: &str) -> String {
             let total = text.chars().count();
             format!("{}… (truncated; {total} characters in all)", &text[..cut])
         }
+    }
+}
+
+#[cfg(test)]
+mod cut_tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_answer_keeps_the_properties_completed_before_the_cut() {
+        let cut = r#"{"a": {"reasoning": "x, \"y\"}", "value": 1, "confidence": 0.5}, "b": {"reasoning": "loop loop"#;
+        let Json::Object(map) = complete_part_of_cut_object(cut).unwrap() else {
+            panic!()
+        };
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(map["a"]["value"], 1);
+        // Nothing complete yet: nothing to keep.
+        assert!(complete_part_of_cut_object(r#"{"a": {"reasoning": "lo"#).is_none());
     }
 }
 

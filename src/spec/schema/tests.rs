@@ -55,7 +55,6 @@ fn exact_schema_for_a_small_spec() {
     let expected = json!({
         "type": "object",
         "properties": {
-            "summary": {"type": "string", "description": "Summarize."},
             "outcome": {
                 "type": "object",
                 "description": "Question about outcome?",
@@ -92,9 +91,10 @@ fn exact_schema_for_a_small_spec() {
                 },
                 "required": ["applicable", "reasoning", "value", "confidence"],
                 "additionalProperties": false
-            }
+            },
+            "summary": {"type": "string", "description": "Summarize."}
         },
-        "required": ["summary", "outcome", "score", "verified"],
+        "required": ["outcome", "score", "verified", "summary"],
         "additionalProperties": false
     });
     assert_eq!(schema, expected);
