@@ -39,7 +39,13 @@ impl TestDir {
     /// `postcall` run inside this directory with an environment that cannot reach any
     /// real endpoint or pick up the developer's keys.
     pub fn postcall(&self) -> Command {
-        let mut cmd = Command::cargo_bin("postcall").expect("binary");
+        Command::from_std(self.postcall_process())
+    }
+
+    /// The same scrubbed `postcall`, as a plain process for tests that spawn it and signal
+    /// it while it runs.
+    pub fn postcall_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_postcall"));
         cmd.current_dir(self.path());
         for (key, _) in std::env::vars() {
             if key.starts_with("POSTCALL_")

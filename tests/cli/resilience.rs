@@ -148,8 +148,7 @@ fn throughput_settles_just_under_a_rate_limit() {
 }
 
 fn spawn_run(dir: &TestDir, base_url: &str, out: &str) -> Child {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_postcall"));
-    cmd.current_dir(dir.path())
+    dir.postcall_process()
         .args([
             "run",
             "-m",
@@ -165,13 +164,9 @@ fn spawn_run(dir: &TestDir, base_url: &str, out: &str) -> Child {
         ])
         .args(["--base-url", base_url, "--model", "m"])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("POSTCALL_") || key.ends_with("_API_KEY") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.spawn().unwrap()
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn cache_entries(dir: &TestDir) -> u64 {
