@@ -8,7 +8,7 @@ use crate::cli::exit;
 use crate::evaluate::plan_groups;
 use crate::llm::config::{self, EndpointConfig, EndpointFlags, ProcessEnv};
 use crate::llm::request::{ChatRequest, build_body};
-use crate::prompt::{Group, PromptOptions, build_messages};
+use crate::prompt::{PromptOptions, build_messages};
 use crate::spec::{self, Strategy, StructuredOutput};
 use crate::transcript::{Catalog, Format, LoadOptions, SpeakerMap};
 
@@ -108,10 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let groups = plan_groups(&spec, &endpoint.model);
     let mut out = String::new();
     for (n, plan) in groups.iter().enumerate() {
-        let metrics: Vec<_> = plan.metrics.iter().map(|&i| &spec.metrics[i]).collect();
-        let summary = if plan.summary { spec.summary.as_ref() } else { None };
-        let schema = spec::schema::answer_schema(&metrics, summary);
-        let group = Group { metrics, summary };
+        let schema = plan.schema(&spec);
+        let group = plan.questions(&spec);
         let messages = build_messages(
             &spec,
             &call,

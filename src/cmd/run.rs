@@ -258,13 +258,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map_or_else(|| "unknown".to_string(), |e| e.model.clone());
     let groups = plan_groups(&spec, &default_model);
-    let schemas: Vec<serde_json::Value> = groups
-        .iter()
-        .map(|g| {
-            let metrics: Vec<_> = g.metrics.iter().map(|&i| &spec.metrics[i]).collect();
-            spec::schema::answer_schema(&metrics, if g.summary { spec.summary.as_ref() } else { None })
-        })
-        .collect();
+    let schemas: Vec<serde_json::Value> = groups.iter().map(|g| g.schema(&spec)).collect();
     let price = endpoint.as_ref().and_then(|e| e.price);
     let max_input_tokens = endpoint.as_ref().map_or(
         args.max_input_tokens

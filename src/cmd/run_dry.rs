@@ -3,7 +3,7 @@
 use crate::evaluate::{GroupPlan, LongCalls};
 use crate::llm::EndpointConfig;
 use crate::llm::config::cost;
-use crate::prompt::{self, Group, PromptOptions};
+use crate::prompt::{self, PromptOptions};
 use crate::spec::{Spec, StructuredOutput};
 use crate::transcript::{Call, Catalog, Format, estimate_tokens_for_chars};
 
@@ -35,14 +35,18 @@ pub fn print_dry_run(
         .iter()
         .zip(schemas)
         .map(|(g, schema)| {
-            let group = Group {
-                metrics: g.metrics.iter().map(|&i| &spec.metrics[i]).collect(),
-                summary: if g.summary { spec.summary.as_ref() } else { None },
-            };
-            prompt::build_messages(spec, &empty, None, &group, mode, schema, PromptOptions::default())
-                .iter()
-                .map(|m| estimate_tokens_for_chars(m.content.len()))
-                .sum()
+            prompt::build_messages(
+                spec,
+                &empty,
+                None,
+                &g.questions(spec),
+                mode,
+                schema,
+                PromptOptions::default(),
+            )
+            .iter()
+            .map(|m| estimate_tokens_for_chars(m.content.len()))
+            .sum()
         })
         .collect();
     let output_per_call: u64 = groups

@@ -1,5 +1,6 @@
 //! Which requests a call needs: its metrics split into groups, one request each.
 
+use crate::prompt::Group;
 use crate::spec::{Spec, Strategy};
 
 /// The metrics answered together by one request. The same groups apply to every call.
@@ -11,6 +12,22 @@ pub struct GroupPlan {
     pub summary: bool,
     /// The model that answers it.
     pub model: String,
+}
+
+impl GroupPlan {
+    /// The metrics and summary this request asks, as the prompt builder takes them.
+    pub fn questions<'a>(&self, spec: &'a Spec) -> Group<'a> {
+        Group {
+            metrics: self.metrics.iter().map(|&i| &spec.metrics[i]).collect(),
+            summary: if self.summary { spec.summary.as_ref() } else { None },
+        }
+    }
+
+    /// The JSON Schema of this request's answer.
+    pub fn schema(&self, spec: &Spec) -> serde_json::Value {
+        let questions = self.questions(spec);
+        crate::spec::schema::answer_schema(&questions.metrics, questions.summary)
+    }
 }
 
 /// per_call: one group per model (metrics without an override share the default model),

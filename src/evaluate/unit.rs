@@ -4,7 +4,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::cache::Cache;
 use crate::llm::{ApiError, ChatRequest, Client, Completion, ErrorKind, Message};
-use crate::prompt::{self, Cut, Group, PromptOptions};
+use crate::prompt::{self, Cut, PromptOptions};
 use crate::report::{CallError, MetricResult, Usage};
 use crate::spec::{Metric, Spec};
 use crate::transcript::Call;
@@ -51,11 +51,7 @@ pub fn evaluate_unit(
     group: &GroupPlan,
     schema: &serde_json::Value,
 ) -> UnitOutcome {
-    let metrics: Vec<&Metric> = group.metrics.iter().map(|&i| &ctx.spec.metrics[i]).collect();
-    let prompt_group = Group {
-        metrics: metrics.clone(),
-        summary: if group.summary { ctx.spec.summary.as_ref() } else { None },
-    };
+    let prompt_group = group.questions(ctx.spec);
     let mode = ctx.client.config().structured_output;
     let base = prompt::build_messages(
         ctx.spec,
