@@ -266,29 +266,32 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
 /// Loads (once per call, shared by its units) and applies the long-call policy.
 fn prepare(shared: &Shared, pos: usize) -> SharedCall {
     let groups = shared.eval.groups.len();
-    {
-        let mut map = shared.prepared.lock().expect("prepared lock");
-        if let Some((call, remaining)) = map.get_mut(&pos) {
-            let call = Arc::clone(call);
-            *remaining -= 1;
-            if *remaining == 0 {
-                map.remove(&pos);
-            }
-            return call;
-        }
-    }
-    let loaded = Arc::new(load_and_fit(&shared.eval, pos));
-    if groups > 1 {
-        let mut map = shared.prepared.lock().expect("prepared lock");
-        let entry = map.entry(pos).or_insert_with(|| (Arc::clone(&loaded), groups));
-        entry.1 -= 1;
-        let call = Arc::clone(&entry.0);
-        if entry.1 == 0 {
-            map.remove(&pos);
-        }
+    if let Some(call) = take_shared(shared, pos, None) {
         return call;
     }
+    // Loaded outside the lock; if another unit of the call loaded it meanwhile, its copy
+    // wins and this one is dropped.
+    let loaded = Arc::new(load_and_fit(&shared.eval, pos));
+    if groups > 1 {
+        return take_shared(shared, pos, Some((loaded, groups))).expect("inserted if absent");
+    }
     loaded
+}
+
+/// Takes the call shared by `pos`'s units (inserting `fresh` with its unit count if
+/// absent), counting this unit off; the entry is dropped when the last unit has taken it.
+fn take_shared(shared: &Shared, pos: usize, fresh: Option<(SharedCall, usize)>) -> Option<SharedCall> {
+    let mut map = shared.prepared.lock().expect("prepared lock");
+    let entry = match fresh {
+        Some(fresh) => map.entry(pos).or_insert(fresh),
+        None => map.get_mut(&pos)?,
+    };
+    entry.1 -= 1;
+    let call = Arc::clone(&entry.0);
+    if entry.1 == 0 {
+        map.remove(&pos);
+    }
+    Some(call)
 }
 
 fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, String> {
