@@ -2,14 +2,14 @@
 //!
 //! Data flows one way: `spec` + `transcript` → `evaluate` (with `prompt`, `llm`,
 //! `validate`) → `report`. `cli` and `cmd` are the edges that parse flags and print.
+//! The fake endpoint and the benchmark live in `crates/postcall-testkit`, outside what
+//! `cargo install` ships.
 
-pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod cmd;
 pub mod compare;
 pub mod evaluate;
-pub mod fake_llm;
 pub mod llm;
 pub mod prompt;
 pub mod report;

@@ -1,7 +1,7 @@
 //! The benchmark's pieces, reused: a generated archive and the fake endpoint, end to end.
 
-use postcall::bench::generate::{METRICS_YAML, write_calls};
-use postcall::fake_llm::{FakeConfig, FakeServer};
+use postcall_testkit::bench::generate::{METRICS_YAML, write_calls};
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::TestDir;
 

@@ -4,8 +4,8 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use postcall::fake_llm::{FakeConfig, FakeServer};
 use postcall::report::{CallResult, MetricResult, Report};
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::TestDir;
 use crate::run::{SPEC, read_json_report, write_calls};

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use postcall::fake_llm::{FakeConfig, FakeServer, Refuse, fake_answer, transcript_in};
 use postcall::prompt::{PromptOptions, render_transcript};
 use postcall::report::{MetricResult, Report, Value};
 use postcall::transcript::{Catalog, LoadOptions};
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse, fake_answer, transcript_in};
 
 use crate::common::TestDir;
 

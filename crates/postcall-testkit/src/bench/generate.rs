@@ -260,11 +260,11 @@ mod tests {
         assert_eq!(stats.calls, 250);
         assert!(call_path(dir.path(), 249).exists());
         assert!(dir.path().join("0002").is_dir());
-        let options = crate::transcript::LoadOptions::default();
-        let catalog = crate::transcript::Catalog::scan(&[dir.path().to_path_buf()], &options);
+        let options = postcall::transcript::LoadOptions::default();
+        let catalog = postcall::transcript::Catalog::scan(&[dir.path().to_path_buf()], &options);
         assert!(catalog.errors.is_empty(), "{:?}", catalog.errors);
         assert_eq!(catalog.entries.len(), 250);
-        assert_eq!(catalog.entries[0].format, crate::transcript::Format::Generic);
+        assert_eq!(catalog.entries[0].format, postcall::transcript::Format::Generic);
         assert_eq!(catalog.entries[7].id, "call-000007");
     }
 }

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 
-use postcall::bench::child;
-use postcall::bench::report::{BenchReport, render_markdown};
-use postcall::bench::scenario::{ALL_SCENARIOS, Bench, DEFAULT_SCENARIOS, Overrides, Scenario};
-use postcall::bench::{ScenarioResult, run_scenario};
+use postcall_testkit::bench::child;
+use postcall_testkit::bench::report::{BenchReport, render_markdown};
+use postcall_testkit::bench::scenario::{ALL_SCENARIOS, Bench, DEFAULT_SCENARIOS, Overrides, Scenario};
+use postcall_testkit::bench::{ScenarioResult, run_scenario};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -170,7 +170,7 @@ fn resolve_scenarios(args: &Args) -> anyhow::Result<Vec<Scenario>> {
 }
 
 /// `--postcall`, or `postcall` next to this binary — with a note when it is older than this
-/// binary, since `cargo run --bin postcall-bench` builds only the benchmark.
+/// binary, since `cargo run -p postcall-testkit --bin postcall-bench` builds only the benchmark.
 fn locate_postcall(explicit: Option<&std::path::Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = explicit {
         anyhow::ensure!(path.is_file(), "--postcall {} is not a file", path.display());
@@ -181,13 +181,13 @@ fn locate_postcall(explicit: Option<&std::path::Path>) -> anyhow::Result<PathBuf
     let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     match (modified(&path), modified(&me)) {
         (None, _) => anyhow::bail!(
-            "no postcall binary at {}: build it with `cargo build --release --bins` (or pass --postcall PATH)",
+            "no postcall binary at {}: build it with `cargo build --release --locked --workspace --bins` (or pass --postcall PATH)",
             path.display()
         ),
         (Some(theirs), Some(mine)) if theirs + Duration::from_secs(60) < mine => {
             eprintln!(
                 "note: {} is older than this benchmark binary; if you changed postcall, run \
-                 `cargo build --release --bins` first so you measure the code you mean to",
+                 `cargo build --release --locked --workspace --bins` first so you measure the code you mean to",
                 path.display()
             );
             Ok(path)

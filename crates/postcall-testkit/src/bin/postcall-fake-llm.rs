@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use postcall::fake_llm::{FakeConfig, FakeServer};
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 fn main() {
     let mut config = FakeConfig::default();

@@ -1,8 +1,9 @@
 //! The benchmark behind `postcall-bench`: synthetic calls, a fast fake endpoint in-process,
 //! `postcall run` as a child process, and the targets each scenario is judged against.
 //!
-//! It lives in the library (not only in the binary) so tests can reuse the generator
-//! ([`generate::write_calls`]) and the measured child runner ([`child::run_measured`]).
+//! It lives in the testkit's library (not only in the binary) so postcall's tests can reuse
+//! the generator ([`generate::write_calls`]) and the measured child runner
+//! ([`child::run_measured`]).
 
 pub mod child;
 pub mod generate;

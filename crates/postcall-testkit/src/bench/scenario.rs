@@ -235,7 +235,8 @@ impl Bench {
         let metrics = work.path().join("metrics.yaml");
         std::fs::write(&metrics, generate::METRICS_YAML)?;
         let example_metrics = work.path().join("metrics.example.yaml");
-        std::fs::write(&example_metrics, include_str!("../../metrics.example.yaml"))?;
+        // The repository's example, which the startup target is about.
+        std::fs::write(&example_metrics, include_str!("../../../../metrics.example.yaml"))?;
         Ok(Bench {
             postcall,
             work,

@@ -1,0 +1,13 @@
+//! postcall's test and benchmark gear, kept out of the crate `cargo install` ships.
+//!
+//! - [`fake_llm`]: a fake OpenAI-compatible endpoint on 127.0.0.1 whose answers are a pure
+//!   function of the transcript and schema it receives, with injectable faults. postcall's
+//!   integration tests start one per test; `postcall-fake-llm` serves one until killed.
+//! - [`bench`]: the benchmark behind `postcall-bench` (synthetic calls, scenarios, the
+//!   measured child runner, the results table).
+//!
+//! It depends on postcall only for what must agree with it byte for byte (the prompt's
+//! fence markers) and, in its tests, to check that generated calls load.
+
+pub mod bench;
+pub mod fake_llm;
