@@ -6,5 +6,6 @@
 #   bench/run.sh -s overhead -n 50000 -r 5 --json > overhead.json
 set -eu
 cd "$(dirname "$0")/.."
-cargo build --release --locked --bins
+# --workspace: the benchmark is in crates/postcall-testkit, postcall at the root.
+cargo build --release --locked --workspace --bins
 exec target/release/postcall-bench "$@"
