@@ -12,18 +12,8 @@ fn a_generated_archive_runs_end_to_end_with_one_request_per_call() {
     assert_eq!(stats.calls, 120);
     t.write("metrics.yaml", METRICS_YAML);
     let server = FakeServer::start(FakeConfig::default()).unwrap();
-    t.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "report.jsonl",
-            "--quiet",
-            "--no-cache",
-        ])
-        .args(["--model", "bench", "--base-url", &server.base_url(), "-j", "4"])
+    t.run_at(&server.base_url(), "bench")
+        .args(["-o", "report.jsonl", "--quiet", "--no-cache", "-j", "4"])
         .assert()
         .success();
     let report = std::fs::read_to_string(t.join("report.jsonl")).unwrap();

@@ -1,10 +1,15 @@
-//! Shared test helpers: a scrubbed `postcall` command in a fresh temp directory.
+//! Shared test helpers: a scrubbed `postcall` command in a fresh temp directory, and the
+//! `postcall run` every end-to-end test starts from, pointed at a fake endpoint.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use postcall_testkit::fake_llm::FakeServer;
+
+/// The model name the run tests send; the fake endpoint answers any.
+pub const MODEL: &str = "m";
 
 /// A fresh temporary directory for one test, deleted when dropped.
 pub struct TestDir {
@@ -58,6 +63,27 @@ impl TestDir {
         }
         cmd.env("XDG_CACHE_HOME", self.join(".xdg-cache"));
         cmd.env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// `postcall run -m metrics.yaml calls` against `fake` with model [`MODEL`]: the test
+    /// adds its outputs and flags. The cache is the default one in this directory
+    /// (`.postcall/cache`), so runs in one test share it and tests never share one.
+    pub fn run_against(&self, fake: &FakeServer) -> Command {
+        self.run_at(&fake.base_url(), MODEL)
+    }
+
+    /// [`TestDir::run_against`] for any base URL and model: a named model, an endpoint
+    /// that is down.
+    pub fn run_at(&self, base_url: &str, model: &str) -> Command {
+        Command::from_std(self.run_process_at(base_url, model))
+    }
+
+    /// The same `run`, as a plain process for tests that spawn it and signal it.
+    pub fn run_process_at(&self, base_url: &str, model: &str) -> std::process::Command {
+        let mut cmd = self.postcall_process();
+        cmd.args(["run", "-m", "metrics.yaml", "calls"]);
+        cmd.args(["--base-url", base_url, "--model", model]);
         cmd
     }
 }

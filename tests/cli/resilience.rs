@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use postcall::report::{CallResult, MetricResult, Report};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
-use crate::common::TestDir;
+use crate::common::{MODEL, TestDir};
 use crate::run::{SPEC, read_json_report, write_calls};
 
 /// A call's answers without its usage counters (which differ by design): id, summary, metrics.
@@ -28,20 +28,8 @@ fn answer_of(call: &CallResult) -> Answers {
 
 fn fault_free_report(dir: &TestDir, extra: &[&str]) -> Report {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "clean.json",
-            "--no-cache",
-            "--quiet",
-            "--concurrency",
-            "16",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+    dir.run_against(&fake)
+        .args(["-o", "clean.json", "--no-cache", "--quiet", "--concurrency", "16"])
         .args(extra)
         .assert()
         .success();
@@ -66,20 +54,8 @@ fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run(
     .unwrap();
     let started = Instant::now();
     let output = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "faulty.json",
-            "--no-cache",
-            "--quiet",
-            "--concurrency",
-            "16",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .run_against(&fake)
+        .args(["-o", "faulty.json", "--no-cache", "--quiet", "--concurrency", "16"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -112,20 +88,8 @@ fn throughput_settles_just_under_a_rate_limit() {
     })
     .unwrap();
     let started = Instant::now();
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--no-cache",
-            "--quiet",
-            "--concurrency",
-            "128",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+    dir.run_against(&fake)
+        .args(["-o", "r.json", "--no-cache", "--quiet", "--concurrency", "128"])
         .assert()
         .success();
     let elapsed = started.elapsed().as_secs_f64();
@@ -147,22 +111,9 @@ fn throughput_settles_just_under_a_rate_limit() {
     );
 }
 
-fn spawn_run(dir: &TestDir, base_url: &str, out: &str) -> Child {
-    dir.postcall_process()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            out,
-            "--quiet",
-            "--concurrency",
-            "4",
-            "--strategy",
-            "per_metric",
-        ])
-        .args(["--base-url", base_url, "--model", "m"])
+fn spawn_run(dir: &TestDir, fake: &FakeServer, out: &str) -> Child {
+    dir.run_process_at(&fake.base_url(), MODEL)
+        .args(["-o", out, "--quiet", "--concurrency", "4", "--strategy", "per_metric"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -205,7 +156,7 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
         ..Default::default()
     })
     .unwrap();
-    let mut child = spawn_run(&dir, &fake.base_url(), "r.jsonl");
+    let mut child = spawn_run(&dir, &fake, "r.jsonl");
     wait_for_requests(&fake, 120);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -217,21 +168,9 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
         serde_json::from_str::<CallResult>(line).unwrap_or_else(|e| panic!("torn JSONL line {line:?}: {e}"));
     }
     let cached = cache_entries(&dir);
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--quiet",
-            "--concurrency",
-            "4",
-            "--strategy",
-            "per_metric",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+    dir.run_against(&fake)
+        .args(["-o", "r.json", "--quiet"])
+        .args(["--concurrency", "4", "--strategy", "per_metric"])
         .assert()
         .success();
     let second = fake.requests() - first;
@@ -254,7 +193,7 @@ fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
         ..Default::default()
     })
     .unwrap();
-    let child = spawn_run(&dir, &fake.base_url(), "r.json");
+    let child = spawn_run(&dir, &fake, "r.json");
     wait_for_requests(&fake, 120);
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
@@ -274,21 +213,9 @@ fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
     }
     let first = fake.requests();
     let cached = cache_entries(&dir);
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--quiet",
-            "--concurrency",
-            "4",
-            "--strategy",
-            "per_metric",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+    dir.run_against(&fake)
+        .args(["-o", "r.json", "--quiet"])
+        .args(["--concurrency", "4", "--strategy", "per_metric"])
         .assert()
         .success();
     assert_eq!(fake.requests() - first, 40 * UNITS_PER_CALL - cached);
@@ -311,22 +238,9 @@ fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
     })
     .unwrap();
     let output = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--no-cache",
-            "--quiet",
-            "--concurrency",
-            "8",
-            "--timeout",
-            "1",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .run_against(&fake)
+        .args(["-o", "r.json", "--no-cache", "--quiet"])
+        .args(["--concurrency", "8", "--timeout", "1"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -346,8 +260,8 @@ fn two_runs_sharing_a_cache_at_the_same_time_both_succeed() {
         ..Default::default()
     })
     .unwrap();
-    let a = spawn_run(&dir, &fake.base_url(), "a.json");
-    let b = spawn_run(&dir, &fake.base_url(), "b.json");
+    let a = spawn_run(&dir, &fake, "a.json");
+    let b = spawn_run(&dir, &fake, "b.json");
     for child in [a, b] {
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -364,19 +278,8 @@ fn editing_one_prompt_in_per_metric_re_asks_only_that_metric() {
     write_calls(&dir, 10);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let run = || {
-        dir.postcall()
-            .args([
-                "run",
-                "-m",
-                "metrics.yaml",
-                "calls",
-                "-o",
-                "r.json",
-                "--quiet",
-                "--strategy",
-                "per_metric",
-            ])
-            .args(["--base-url", &fake.base_url(), "--model", "m"])
+        dir.run_against(&fake)
+            .args(["-o", "r.json", "--quiet", "--strategy", "per_metric"])
             .assert()
             .success();
     };
@@ -404,9 +307,8 @@ fn refresh_asks_again_and_no_cache_leaves_no_entries() {
     write_calls(&dir, 5);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let run = |extra: &[&str]| {
-        dir.postcall()
-            .args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json", "--quiet"])
-            .args(["--base-url", &fake.base_url(), "--model", "m"])
+        dir.run_against(&fake)
+            .args(["-o", "r.json", "--quiet"])
             .args(extra)
             .assert()
             .success();

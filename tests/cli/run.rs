@@ -7,7 +7,7 @@ use postcall::report::{MetricResult, Report, Value};
 use postcall::transcript::{Catalog, LoadOptions};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse, fake_answer, transcript_in};
 
-use crate::common::TestDir;
+use crate::common::{MODEL, TestDir};
 
 /// Every metric type, a condition, a summary.
 pub const SPEC: &str = r#"version: 1
@@ -142,29 +142,9 @@ fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() 
         for mode in ["json_schema", "json_object", "tools", "prompt"] {
             let out = format!("{strategy}-{mode}.json");
             let assert = dir
-                .postcall()
-                .args([
-                    "run",
-                    "-m",
-                    "metrics.yaml",
-                    "calls",
-                    "-o",
-                    &out,
-                    "--concurrency",
-                    "32",
-                    "--no-cache",
-                    "--quiet",
-                ])
-                .args([
-                    "--base-url",
-                    &fake.base_url(),
-                    "--model",
-                    "test-model",
-                    "--strategy",
-                    strategy,
-                    "--structured-output",
-                    mode,
-                ])
+                .run_at(&fake.base_url(), "test-model")
+                .args(["-o", &out, "--concurrency", "32", "--no-cache", "--quiet"])
+                .args(["--strategy", strategy, "--structured-output", mode])
                 .assert();
             let output = assert.get_output();
             assert!(
@@ -201,22 +181,9 @@ fn the_request_carries_the_schema_temperature_and_model_configured() {
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 2);
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--no-cache",
-            "--quiet",
-            "--temperature",
-            "0.3",
-            "--llm-seed",
-            "42",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "gpt-test-mini"])
+    dir.run_at(&fake.base_url(), "gpt-test-mini")
+        .args(["-o", "r.json", "--no-cache", "--quiet"])
+        .args(["--temperature", "0.3", "--llm-seed", "42"])
         .assert()
         .success();
     let schema = full_schema(&dir);
@@ -248,20 +215,8 @@ fn malformed_answers_are_re_asked_and_end_ok() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 12);
     let expected = expected_answers(&dir, &full_schema(&dir));
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--no-cache",
-            "--quiet",
-            "--concurrency",
-            "4",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+    dir.run_against(&fake)
+        .args(["-o", "r.json", "--no-cache", "--quiet", "--concurrency", "4"])
         .assert()
         .success();
     let report = read_json_report(&dir.join("r.json"));
@@ -292,21 +247,8 @@ fn answers_still_invalid_after_the_last_re_ask_keep_reason_and_raw_and_strict_ex
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 8);
     let output = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--no-cache",
-            "--quiet",
-            "--max-reask",
-            "0",
-            "--strict",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .run_against(&fake)
+        .args(["-o", "r.json", "--no-cache", "--quiet", "--max-reask", "0", "--strict"])
         .output()
         .unwrap();
     assert_eq!(
@@ -344,20 +286,8 @@ fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
     write_calls(&dir, 10);
     // A call id that a spreadsheet would evaluate.
     dir.write("calls/evil.json", r#"{"call_id": "=HYPERLINK(\"http://x\")", "transcript": [{"role": "agent", "content": "Hello"}, {"role": "user", "content": "@SUM(1,2) is my name"}]}"#);
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "-o",
-            "r.csv",
-            "--no-cache",
-            "--quiet",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+    dir.run_against(&fake)
+        .args(["-o", "r.json", "-o", "r.csv", "--no-cache", "--quiet"])
         .assert()
         .success();
     let report = read_json_report(&dir.join("r.json"));
@@ -417,22 +347,9 @@ fn the_api_key_appears_nowhere() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 5);
     let output = dir
-        .postcall()
+        .run_against(&fake)
         .env("OPENAI_API_KEY", KEY)
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "-o",
-            "r.csv",
-            "-o",
-            "r.jsonl",
-            "--no-cache",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .args(["-o", "r.json", "-o", "r.csv", "-o", "r.jsonl", "--no-cache"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -465,19 +382,8 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
         dir.write("metrics.yaml", SPEC);
         write_calls(&dir, 60);
         let output = dir
-            .postcall()
-            .args([
-                "run",
-                "-m",
-                "metrics.yaml",
-                "calls",
-                "-o",
-                "r.json",
-                "--no-cache",
-                "--concurrency",
-                "4",
-            ])
-            .args(["--base-url", &fake.base_url(), "--model", "m"])
+            .run_against(&fake)
+            .args(["-o", "r.json", "--no-cache", "--concurrency", "4"])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -501,11 +407,7 @@ fn a_second_run_answers_from_the_cache_and_sends_nothing() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 15);
     let run = |out: &str| {
-        dir.postcall()
-            .args(["run", "-m", "metrics.yaml", "calls", "-o", out, "--quiet"])
-            .args(["--base-url", &fake.base_url(), "--model", "m"])
-            .assert()
-            .success();
+        dir.run_against(&fake).args(["-o", out, "--quiet"]).assert().success();
     };
     run("first.json");
     assert_eq!(fake.requests(), 15);
@@ -530,19 +432,8 @@ fn dry_run_sends_nothing_and_estimates() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 6);
     let output = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "--dry-run",
-            "--price",
-            "0.15,0.60",
-            "--strategy",
-            "per_metric",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .run_against(&fake)
+        .args(["--dry-run", "--price", "0.15,0.60", "--strategy", "per_metric"])
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -558,38 +449,12 @@ fn limit_and_sample_run_a_subset() {
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 20);
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "a.json",
-            "--no-cache",
-            "--quiet",
-            "--sample",
-            "5",
-            "--seed",
-            "3",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+    dir.run_against(&fake)
+        .args(["-o", "a.json", "--no-cache", "--quiet", "--sample", "5", "--seed", "3"])
         .assert()
         .success();
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "b.json",
-            "--no-cache",
-            "--quiet",
-            "--limit",
-            "3",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+    dir.run_against(&fake)
+        .args(["-o", "b.json", "--no-cache", "--quiet", "--limit", "3"])
         .assert()
         .success();
     assert_eq!(read_json_report(&dir.join("a.json")).calls.len(), 5);
@@ -607,17 +472,8 @@ fn a_bad_output_path_fails_before_any_request() {
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 3);
     let output = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "no/such/dir/r.csv",
-            "--no-cache",
-        ])
-        .args(["--base-url", &fake.base_url(), "--model", "m"])
+        .run_against(&fake)
+        .args(["-o", "no/such/dir/r.csv", "--no-cache"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -656,19 +512,8 @@ fn an_endpoint_that_is_down_from_the_start_stops_the_run_with_one_message() {
     write_calls(&dir, 30);
     let started = std::time::Instant::now();
     let output = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--no-cache",
-            "--max-retries",
-            "1",
-        ])
-        .args(["--base-url", &format!("http://127.0.0.1:{port}/v1"), "--model", "m"])
+        .run_at(&format!("http://127.0.0.1:{port}/v1"), MODEL)
+        .args(["-o", "r.json", "--no-cache", "--max-retries", "1"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
