@@ -220,9 +220,13 @@ impl Sink for CsvSink {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::report::{CallError, Usage};
+    use std::fs;
+
     use indexmap::IndexMap;
+
+    use super::*;
+    use crate::report::testing::{dir_entries, write_report};
+    use crate::report::{CallError, OutputFormat, Usage};
 
     #[test]
     fn formula_starts_are_quoted() {
@@ -348,5 +352,184 @@ mod tests {
         );
         fill_row(&mut row, &call, &ids, false);
         assert_eq!(row, ["c1", "calls/c1.json", "", "2", "", "", "c: timed out; too long"]);
+    }
+
+    // The sink as the run drives it, read back as a spreadsheet would.
+
+    fn read_csv(path: &Path) -> (Vec<u8>, Vec<Vec<String>>) {
+        let bytes = fs::read(path).unwrap();
+        let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(body);
+        let rows = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect();
+        (bytes, rows)
+    }
+
+    #[test]
+    fn csv_parses_back_to_the_same_cells() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("report.csv");
+        write_report(&path, OutputFormat::Csv, CsvOptions::default(), || {});
+        let (bytes, rows) = read_csv(&path);
+        assert!(!bytes.starts_with("\u{feff}".as_bytes()), "no BOM without the flag");
+        assert_eq!(
+            rows,
+            [
+                vec![
+                    "call_id",
+                    "source",
+                    "summary",
+                    "call_outcome",
+                    "satisfaction_score",
+                    "sentiment",
+                    "mentioned_issues",
+                    "caller_authenticated",
+                    "notes",
+                    "errors",
+                ],
+                vec![
+                    "call-001",
+                    "calls/a.json",
+                    "Customer's bill was corrected.",
+                    "resolved",
+                    "-3",
+                    "-0.25",
+                    "'-router; billing, \"late\"",
+                    "true",
+                    "'\tcallback @ 5",
+                    "",
+                ],
+                vec![
+                    "'=cmd|' /C calc'!A0",
+                    "calls/b.json",
+                    "'-",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "sentiment: endpoint kept failing: 503",
+                ],
+                vec![
+                    "call-003",
+                    "calls/c.json",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "'-transcript is empty"
+                ],
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_bom_only_with_the_flag() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("excel.csv");
+        write_report(
+            &path,
+            OutputFormat::Csv,
+            CsvOptions {
+                bom: true,
+                detail: false,
+            },
+            || {},
+        );
+        let (bytes, rows) = read_csv(&path);
+        assert!(bytes.starts_with("\u{feff}call_id,".as_bytes()));
+        assert_eq!(rows.len(), 4);
+    }
+
+    #[test]
+    fn csv_detail_columns_only_with_the_flag() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("detail.csv");
+        write_report(
+            &path,
+            OutputFormat::Csv,
+            CsvOptions {
+                bom: false,
+                detail: true,
+            },
+            || {},
+        );
+        let (_, rows) = read_csv(&path);
+        let header = &rows[0];
+        assert_eq!(header.len(), 3 + 6 * 4 + 1);
+        assert_eq!(
+            &header[3..7],
+            [
+                "call_outcome",
+                "call_outcome__status",
+                "call_outcome__confidence",
+                "call_outcome__reasoning"
+            ]
+        );
+        let cell = |row: usize, name: &str| rows[row][header.iter().position(|h| h == name).unwrap()].clone();
+        assert_eq!(cell(1, "call_outcome__confidence"), "0.92");
+        assert_eq!(cell(1, "call_outcome__reasoning"), "Bill fixed.\nThanks.");
+        assert_eq!(cell(1, "satisfaction_score__reasoning"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell(2, "call_outcome__status"), "invalid");
+        assert!(cell(2, "call_outcome__reasoning").contains("\"fixed\" is not one of"));
+        assert_eq!(cell(2, "satisfaction_score__status"), "null");
+        assert_eq!(cell(2, "caller_authenticated__status"), "not_applicable");
+        assert_eq!(cell(2, "sentiment__status"), "missing");
+        assert_eq!(cell(2, "mentioned_issues"), "");
+        assert_eq!(cell(2, "mentioned_issues__status"), "ok");
+        assert_eq!(cell(3, "notes__status"), "missing");
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula_except_numbers() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("safe.csv");
+        write_report(
+            &path,
+            OutputFormat::Csv,
+            CsvOptions {
+                bom: true,
+                detail: true,
+            },
+            || {},
+        );
+        let (_, rows) = read_csv(&path);
+        let numeric_columns = ["satisfaction_score", "sentiment", "satisfaction_score__confidence"];
+        for row in &rows[1..] {
+            for (name, cell) in rows[0].iter().zip(row) {
+                if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                    assert!(numeric_columns.contains(&name.as_str()), "{name}: {cell:?}");
+                    assert!(cell.parse::<f64>().is_ok(), "{name}: {cell:?}");
+                }
+            }
+        }
+        assert_eq!(
+            rows[1][rows[0].iter().position(|h| h == "satisfaction_score").unwrap()],
+            "-3"
+        );
+    }
+
+    #[test]
+    fn csv_destination_appears_only_at_finish() {
+        let t = tempfile::tempdir().unwrap();
+        let new = t.path().join("new.csv");
+        write_report(&new, OutputFormat::Csv, CsvOptions::default(), || {
+            assert!(!new.exists())
+        });
+        assert!(new.exists());
+
+        let old = t.path().join("old.csv");
+        fs::write(&old, "a,b\n1,2\n").unwrap();
+        write_report(&old, OutputFormat::Csv, CsvOptions::default(), || {
+            assert_eq!(fs::read_to_string(&old).unwrap(), "a,b\n1,2\n");
+        });
+        assert!(fs::read_to_string(&old).unwrap().starts_with("call_id,"));
+        assert_eq!(dir_entries(t.path()), ["new.csv", "old.csv"]);
     }
 }

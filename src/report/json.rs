@@ -236,7 +236,11 @@ pub(super) fn refuse_directory(dest: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::report::testing::{calls, dir_entries, header, metrics, write_report};
+    use crate::report::{CsvOptions, OutputFormat, Report, open_sink, read_report};
 
     #[test]
     fn indented_writer_indents_after_each_newline() {
@@ -257,5 +261,102 @@ mod tests {
             err.contains("nope/report.json") && err.contains("does not exist"),
             "{err}"
         );
+    }
+
+    // The sinks as the run drives them, read back as `diff`, `eval` or a pipeline would.
+
+    #[test]
+    fn json_report_round_trips_through_read_report() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("report.json");
+        write_report(&path, OutputFormat::Json, CsvOptions::default(), || {});
+        let read = read_report(&path).unwrap();
+        assert_eq!(
+            read,
+            Report {
+                postcall: header(3),
+                metrics: metrics(),
+                calls: calls()
+            }
+        );
+        assert_eq!(dir_entries(t.path()), ["report.json"], "temporary files are cleaned up");
+    }
+
+    #[test]
+    fn json_report_keys_come_in_documented_order() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("report.json");
+        write_report(&path, OutputFormat::Json, CsvOptions::default(), || {});
+        let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["postcall", "metrics", "calls"]);
+        assert_eq!(doc["metrics"][0]["type"], "enum");
+        assert_eq!(doc["calls"][0]["metrics"]["call_outcome"]["status"], "ok");
+        assert_eq!(
+            doc["calls"][1]["metrics"]["caller_authenticated"]["status"],
+            "not_applicable"
+        );
+    }
+
+    #[test]
+    fn json_report_with_no_calls_is_valid() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("empty.json");
+        let metrics = metrics();
+        let mut sink = open_sink(&path, OutputFormat::Json, &CsvOptions::default()).unwrap();
+        sink.begin(&ReportHead {
+            header: &header(0),
+            metrics: &metrics,
+            has_summary: false,
+        })
+        .unwrap();
+        sink.finish(&header(0)).unwrap();
+        let read = read_report(&path).unwrap();
+        assert!(read.calls.is_empty());
+        assert_eq!(read.metrics, metrics);
+    }
+
+    #[test]
+    fn json_destination_appears_only_at_finish() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("new.json");
+        write_report(&path, OutputFormat::Json, CsvOptions::default(), || {
+            assert!(!path.exists())
+        });
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn json_existing_destination_is_untouched_until_finish() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("old.json");
+        fs::write(&path, "previous report").unwrap();
+        write_report(&path, OutputFormat::Json, CsvOptions::default(), || {
+            assert_eq!(fs::read_to_string(&path).unwrap(), "previous report");
+        });
+        assert_eq!(read_report(&path).unwrap().calls.len(), 3);
+    }
+
+    #[test]
+    fn jsonl_lines_are_written_and_flushed_per_call() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("calls.jsonl");
+        let metrics = metrics();
+        let calls = calls();
+        let mut sink = open_sink(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
+        sink.begin(&ReportHead {
+            header: &header(0),
+            metrics: &metrics,
+            has_summary: true,
+        })
+        .unwrap();
+        for (done, call) in calls.iter().enumerate() {
+            sink.call(call).unwrap();
+            let text = fs::read_to_string(&path).unwrap();
+            assert!(text.ends_with('\n'));
+            let lines: Vec<CallResult> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            assert_eq!(lines, calls[..=done], "after call {done}");
+        }
+        sink.finish(&header(3)).unwrap();
     }
 }

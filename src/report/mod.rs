@@ -14,6 +14,8 @@ pub mod json;
 pub mod open;
 mod pending;
 pub mod summary;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use self::csv::CsvOptions;
 pub use self::open::{OutputArgs, format_for_path, open_sink, read_report};
@@ -252,4 +254,23 @@ pub enum OutputFormat {
     Json,
     Jsonl,
     Csv,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_valued_numbers_stay_numbers_through_json() {
+        // `Value` is untagged: 4.0 must not come back as the integer 4.
+        for value in [
+            Value::Number(4.0),
+            Value::Number(-0.0),
+            Value::Int(4),
+            Value::Number(1e-7),
+        ] {
+            let text = serde_json::to_string(&value).unwrap();
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value, "{text}");
+        }
+    }
 }

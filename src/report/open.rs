@@ -185,7 +185,11 @@ fn synthesized_header(calls: &[CallResult]) -> RunHeader {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::report::ReportHead;
+    use crate::report::testing::{calls, dir_entries, header, metrics, write_report};
 
     #[test]
     fn format_by_extension_any_case() {
@@ -212,6 +216,130 @@ mod tests {
         }
         let err = format_for_path(Path::new("r.xlsx"), None).unwrap_err().to_string();
         assert!(err.contains("r.xlsx"), "{err}");
+    }
+
+    // Opening sinks for every format, and reading reports back the way `diff`, `eval`,
+    // `stats` and `convert` do.
+
+    #[test]
+    fn format_comes_from_extension_or_flag() {
+        assert_eq!(
+            format_for_path(Path::new("out/r.ndjson"), None).unwrap(),
+            OutputFormat::Jsonl
+        );
+        let err = format_for_path(Path::new("out/r.tsv"), None).unwrap_err().to_string();
+        assert!(err.contains("pass `--format json|jsonl|csv`"), "{err}");
+        assert_eq!(
+            format_for_path(Path::new("-"), Some(OutputFormat::Csv)).unwrap(),
+            OutputFormat::Csv
+        );
+    }
+
+    #[test]
+    fn bad_output_path_fails_at_open_naming_it() {
+        let t = tempfile::tempdir().unwrap();
+        for (name, format) in [
+            ("missing/r.json", OutputFormat::Json),
+            ("missing/r.jsonl", OutputFormat::Jsonl),
+            ("missing/r.csv", OutputFormat::Csv),
+        ] {
+            let path = t.path().join(name);
+            let err = format!(
+                "{:#}",
+                open_sink(&path, format, &CsvOptions::default())
+                    .err()
+                    .expect("an error")
+            );
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains("does not exist"), "{err}");
+        }
+    }
+
+    #[test]
+    fn abandoned_sink_leaves_no_files_behind() {
+        let t = tempfile::tempdir().unwrap();
+        for (name, format) in [("r.json", OutputFormat::Json), ("r.csv", OutputFormat::Csv)] {
+            let path = t.path().join(name);
+            let metrics = metrics();
+            let mut sink = open_sink(&path, format, &CsvOptions::default()).unwrap();
+            sink.begin(&ReportHead {
+                header: &header(0),
+                metrics: &metrics,
+                has_summary: true,
+            })
+            .unwrap();
+            sink.call(&calls()[0]).unwrap();
+            drop(sink);
+            assert!(!path.exists(), "{name}");
+        }
+        assert!(dir_entries(t.path()).is_empty(), "{:?}", dir_entries(t.path()));
+    }
+
+    #[test]
+    fn jsonl_reads_back_with_a_synthesized_header() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("calls.jsonl");
+        write_report(&path, OutputFormat::Jsonl, CsvOptions::default(), || {});
+        let read = read_report(&path).unwrap();
+        assert_eq!(read.calls, calls());
+        assert!(read.metrics.is_empty());
+        let h = &read.postcall;
+        assert_eq!((h.calls, h.failed_calls, h.invalid_values), (3, 2, 1));
+        assert_eq!(h.usage.requests, 4);
+        assert_eq!(h.usage.cached, 1);
+        assert_eq!(h.cost_usd, None);
+        assert!(!h.complete);
+    }
+
+    #[test]
+    fn jsonl_cut_short_by_a_kill_reads_the_whole_lines() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("killed.jsonl");
+        write_report(&path, OutputFormat::Jsonl, CsvOptions::default(), || {});
+        let mut text = fs::read_to_string(&path).unwrap();
+        text.push_str("{\"call_id\": \"call-004\", \"sou");
+        fs::write(&path, text).unwrap();
+        assert_eq!(read_report(&path).unwrap().calls.len(), 3);
+    }
+
+    #[test]
+    fn jsonl_bad_line_is_named() {
+        let t = tempfile::tempdir().unwrap();
+        let good = serde_json::to_string(&calls()[0]).unwrap();
+        let path = t.path().join("bad.jsonl");
+        fs::write(&path, format!("{good}\n\nnot json\n{good}\n")).unwrap();
+        let err = format!("{:#}", read_report(&path).unwrap_err());
+        assert!(err.contains("bad.jsonl:3"), "{err}");
+    }
+
+    #[test]
+    fn read_report_errors_name_the_file() {
+        let t = tempfile::tempdir().unwrap();
+        let err = format!("{:#}", read_report(&t.path().join("absent.json")).unwrap_err());
+        assert!(err.contains("absent.json"), "{err}");
+        let path = t.path().join("broken.json");
+        fs::write(&path, "{\"postcall\": 1}").unwrap();
+        let err = format!("{:#}", read_report(&path).unwrap_err());
+        assert!(
+            err.contains("broken.json") && err.contains("not a postcall .json report"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn read_report_recognises_content_when_extension_is_unknown() {
+        let t = tempfile::tempdir().unwrap();
+        let json = t.path().join("report.json");
+        write_report(&json, OutputFormat::Json, CsvOptions::default(), || {});
+        let renamed = t.path().join("baseline.report");
+        fs::rename(&json, &renamed).unwrap();
+        assert_eq!(read_report(&renamed).unwrap().postcall, header(3));
+
+        let jsonl = t.path().join("calls.jsonl");
+        write_report(&jsonl, OutputFormat::Jsonl, CsvOptions::default(), || {});
+        let renamed = t.path().join("calls.log");
+        fs::rename(&jsonl, &renamed).unwrap();
+        assert_eq!(read_report(&renamed).unwrap().calls, calls());
     }
 }
 

@@ -181,6 +181,7 @@ fn wall_time(elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::testing::{calls, header, metrics};
 
     #[test]
     fn thousands_are_grouped() {
@@ -203,5 +204,53 @@ mod tests {
         assert_eq!(wall_time(Duration::from_millis(400)), "0.4s");
         assert_eq!(wall_time(Duration::from_secs(245)), "4m 05s");
         assert_eq!(wall_time(Duration::from_secs(3723)), "1h 02m 03s");
+    }
+
+    #[test]
+    fn summary_table_counts_every_status() {
+        let metrics = metrics();
+        let mut counts = SummaryCounts::new(&metrics);
+        for call in &calls() {
+            counts.add(call);
+        }
+        assert_eq!(
+            (counts.calls(), counts.failed_calls(), counts.invalid_values()),
+            (3, 2, 1)
+        );
+        let table = render_summary(&metrics, &counts, &header(3), Duration::from_secs(75));
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "metric                ok  null  n/a  invalid  missing");
+        assert_eq!(lines[1], "call_outcome           1     0    0        1        1");
+        assert_eq!(lines[3], "sentiment              1     0    0        0        2");
+        assert_eq!(lines[5], "caller_authenticated   1     0    1        0        1");
+        for expected in [
+            "calls done         3",
+            "calls failed       2",
+            "requests           4",
+            "cached             1",
+            "retries            2",
+            "prompt tokens      1,200",
+            "completion tokens  300",
+            "cost               unknown (no price configured)",
+            "wall time          1m 15s",
+        ] {
+            assert!(lines.contains(&expected), "missing {expected:?} in\n{table}");
+        }
+    }
+
+    #[test]
+    fn summary_table_shows_a_priced_interrupted_run() {
+        let metrics = metrics();
+        let counts = SummaryCounts::new(&metrics);
+        let header = RunHeader {
+            complete: false,
+            calls_not_done: 1500,
+            cost_usd: Some(0.5),
+            ..header(0)
+        };
+        let table = render_summary(&metrics, &counts, &header, Duration::from_millis(1500));
+        assert!(table.contains("not done           1,500 (interrupted)"), "{table}");
+        assert!(table.contains("cost               $0.5000"), "{table}");
+        assert!(table.contains("wall time          1.5s"), "{table}");
     }
 }

@@ -4,7 +4,6 @@ mod bench;
 mod common;
 mod compare;
 mod prompt;
-mod report;
 mod resilience;
 mod run;
 mod spec;

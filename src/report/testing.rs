@@ -1,0 +1,220 @@
+//! A report with known contents, shared by the unit tests of the writers and readers: six
+//! metrics of every kind, three calls covering every status, a failed request, and text
+//! that a spreadsheet would take for a formula; and a helper that feeds them to a sink
+//! the way the run does.
+
+use std::fs;
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+use super::{CallError, CallResult, CsvOptions, MetricResult, OutputFormat, ReportHead, RunHeader, Usage, Value};
+use crate::spec::{Metric, MetricKind, Strategy, StructuredOutput};
+use crate::transcript::Format;
+
+pub fn metric(id: &str, kind: MetricKind) -> Metric {
+    Metric {
+        id: id.to_string(),
+        kind,
+        prompt: format!("What about {id}?"),
+        required: false,
+        description: None,
+        applies_when: None,
+        model: None,
+        expect: None,
+    }
+}
+
+pub fn metrics() -> Vec<Metric> {
+    let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        Metric {
+            required: true,
+            description: Some("Used by the ops dashboard.".into()),
+            ..metric(
+                "call_outcome",
+                MetricKind::Enum {
+                    choices: strings(&["resolved", "escalated"]),
+                },
+            )
+        },
+        metric("satisfaction_score", MetricKind::Integer { range: Some([-5, 5]) }),
+        metric(
+            "sentiment",
+            MetricKind::Number {
+                range: Some([-1.0, 1.0]),
+            },
+        ),
+        metric("mentioned_issues", MetricKind::List { choices: None }),
+        Metric {
+            applies_when: Some("The agent tried to verify the caller.".into()),
+            ..metric("caller_authenticated", MetricKind::Boolean)
+        },
+        metric("notes", MetricKind::String),
+    ]
+}
+
+pub fn header(calls: usize) -> RunHeader {
+    RunHeader {
+        version: "0.1.0".into(),
+        report_format: super::REPORT_FORMAT_VERSION,
+        started_at: "2026-01-02T03:04:05Z".parse().unwrap(),
+        finished_at: Some("2026-01-02T03:14:05Z".parse().unwrap()),
+        complete: true,
+        calls_not_done: 0,
+        base_url: "http://127.0.0.1:1/v1".into(),
+        model: "test-model".into(),
+        strategy: Strategy::PerCall,
+        structured_output: StructuredOutput::JsonSchema,
+        metrics_sha256: "ab".repeat(32),
+        calls,
+        failed_calls: 1,
+        invalid_values: 1,
+        usage: Usage {
+            requests: 4,
+            cached: 1,
+            retries: 2,
+            prompt_tokens: 1200,
+            completion_tokens: 300,
+        },
+        cost_usd: None,
+        input_errors: Vec::new(),
+    }
+}
+
+pub fn ok(value: Value, confidence: f64, reasoning: &str) -> MetricResult {
+    MetricResult::Ok {
+        value,
+        confidence: Some(confidence),
+        reasoning: Some(reasoning.into()),
+    }
+}
+
+/// Three calls covering every status, a failed request, and text that looks like formulas.
+pub fn calls() -> Vec<CallResult> {
+    let mut first = IndexMap::new();
+    first.insert(
+        "call_outcome".into(),
+        ok(Value::Text("resolved".into()), 0.92, "Bill fixed.\nThanks."),
+    );
+    first.insert(
+        "satisfaction_score".into(),
+        ok(Value::Int(-3), 0.5, "=HYPERLINK(\"x\")"),
+    );
+    first.insert("sentiment".into(), ok(Value::Number(-0.25), 0.7, "+mild"));
+    first.insert(
+        "mentioned_issues".into(),
+        ok(
+            Value::List(vec!["-router".into(), "billing, \"late\"".into()]),
+            0.8,
+            "@two issues",
+        ),
+    );
+    first.insert("caller_authenticated".into(), ok(Value::Bool(true), 1.0, "DOB and PIN"));
+    first.insert("notes".into(), ok(Value::Text("\tcallback @ 5".into()), 0.4, "\rodd"));
+
+    let mut second = IndexMap::new();
+    second.insert(
+        "call_outcome".into(),
+        MetricResult::Invalid {
+            reason: "`call_outcome`: \"fixed\" is not one of: resolved, escalated".into(),
+            raw: "{\"value\":\"fixed\"}".into(),
+        },
+    );
+    second.insert(
+        "satisfaction_score".into(),
+        MetricResult::Null {
+            confidence: Some(0.1),
+            reasoning: None,
+        },
+    );
+    second.insert(
+        "caller_authenticated".into(),
+        MetricResult::NotApplicable {
+            confidence: None,
+            reasoning: Some("No verification.".into()),
+        },
+    );
+    second.insert("mentioned_issues".into(), ok(Value::List(vec![]), 0.9, "none"));
+
+    vec![
+        CallResult {
+            call_id: "call-001".into(),
+            source: "calls/a.json".into(),
+            format: Format::Vapi,
+            summary: Some("Customer's bill was corrected.".into()),
+            metrics: first,
+            errors: vec![],
+            usage: Usage {
+                requests: 1,
+                cached: 0,
+                retries: 0,
+                prompt_tokens: 400,
+                completion_tokens: 100,
+            },
+        },
+        CallResult {
+            call_id: "=cmd|' /C calc'!A0".into(),
+            source: "calls/b.json".into(),
+            format: Format::Generic,
+            summary: Some("-".into()),
+            metrics: second,
+            errors: vec![CallError {
+                metric: Some("sentiment".into()),
+                message: "endpoint kept failing: 503".into(),
+            }],
+            usage: Usage {
+                requests: 3,
+                cached: 0,
+                retries: 2,
+                prompt_tokens: 800,
+                completion_tokens: 200,
+            },
+        },
+        CallResult {
+            call_id: "call-003".into(),
+            source: "calls/c.json".into(),
+            format: Format::Retell,
+            summary: None,
+            metrics: IndexMap::new(),
+            errors: vec![CallError {
+                metric: None,
+                message: "-transcript is empty".into(),
+            }],
+            usage: Usage {
+                cached: 1,
+                ..Usage::default()
+            },
+        },
+    ]
+}
+
+/// Runs a sink the way the run does: open, `begin`, every call in order, `finish` with the
+/// final header. `before_finish` sees the file system mid-run.
+pub fn write_report(path: &Path, format: OutputFormat, options: CsvOptions, before_finish: impl FnOnce()) {
+    let metrics = metrics();
+    let calls = calls();
+    let mut sink = super::open_sink(path, format, &options).expect("open sink");
+    let head = header(0);
+    sink.begin(&ReportHead {
+        header: &head,
+        metrics: &metrics,
+        has_summary: true,
+    })
+    .unwrap();
+    for call in &calls {
+        sink.call(call).unwrap();
+    }
+    before_finish();
+    sink.finish(&header(calls.len())).unwrap();
+}
+
+/// The names in `dir`, sorted: to check that no temporary file is left behind.
+pub fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
