@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use crate::compare::MetricSet;
 use crate::compare::diff::{DiffOptions, diff};
 use crate::compare::render::{self, Detail, Format};
-use crate::compare::threshold::{PerMetric, parse_fraction};
+use crate::compare::threshold::{PerMetric, Setting};
 use crate::report::read_report;
 
 #[derive(Debug, clap::Args)]
@@ -23,8 +23,8 @@ pub struct Args {
     pub new: PathBuf,
     /// Exit 3 when a metric changed on more than this share of calls: `5%` or `0.05` for
     /// every metric, `ID=2%` for one (repeatable; the per-metric value wins).
-    #[arg(long, value_name = "[ID=]SHARE", value_parser = check_share)]
-    pub max_changed: Vec<String>,
+    #[arg(long, value_name = "[ID=]SHARE", value_parser = Setting::share)]
+    pub max_changed: Vec<Setting>,
     /// Output: aligned text, markdown for a pull-request comment, or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -36,15 +36,8 @@ pub struct Args {
     pub examples: usize,
 }
 
-/// Checks `--max-changed` while parsing flags, so a typo is a usage error (exit 2).
-fn check_share(arg: &str) -> Result<String, String> {
-    PerMetric::parse(&[arg.to_string()], "--max-changed", parse_fraction)
-        .map(|_| arg.to_string())
-        .map_err(|e| format!("{:#}", e.root_cause()))
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let max_changed = PerMetric::parse(&args.max_changed, "--max-changed", parse_fraction)?;
+    let max_changed = PerMetric::new(&args.max_changed);
     let base = read_report(&args.base)?;
     let new = read_report(&args.new)?;
     let mut known = MetricSet::of_report(&base)

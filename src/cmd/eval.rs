@@ -16,7 +16,7 @@ use crate::compare::eval::{EvalOptions, eval};
 use crate::compare::labels::parse_labels;
 use crate::compare::load::{load_metric_file, mismatch_warnings};
 use crate::compare::render::{self, Detail, Format};
-use crate::compare::threshold::{PerMetric, parse_amount, parse_fraction};
+use crate::compare::threshold::{PerMetric, Setting};
 use crate::report::read_report;
 
 #[derive(Debug, clap::Args)]
@@ -34,12 +34,12 @@ pub struct Args {
     #[arg(short = 'm', long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
     /// Absolute tolerance for integer/number metrics: `1` for all, `ID=1` for one (repeatable).
-    #[arg(long, value_name = "[ID=]AMOUNT", value_parser = check_amount)]
-    pub tolerance: Vec<String>,
+    #[arg(long, value_name = "[ID=]AMOUNT", value_parser = Setting::amount)]
+    pub tolerance: Vec<Setting>,
     /// Exit 3 when a metric scores below this: `0.85` or `85%` for every metric without an
     /// `expect`, `ID=0.9` for one (wins over `expect`; repeatable).
-    #[arg(long, value_name = "[ID=]SHARE", value_parser = check_share)]
-    pub min_accuracy: Vec<String>,
+    #[arg(long, value_name = "[ID=]SHARE", value_parser = Setting::share)]
+    pub min_accuracy: Vec<Setting>,
     /// Output: aligned text, markdown for a pull-request comment, or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -48,21 +48,9 @@ pub struct Args {
     pub examples: usize,
 }
 
-fn check_share(arg: &str) -> Result<String, String> {
-    PerMetric::parse(&[arg.to_string()], "--min-accuracy", parse_fraction)
-        .map(|_| arg.to_string())
-        .map_err(|e| format!("{:#}", e.root_cause()))
-}
-
-fn check_amount(arg: &str) -> Result<String, String> {
-    PerMetric::parse(&[arg.to_string()], "--tolerance", parse_amount)
-        .map(|_| arg.to_string())
-        .map_err(|e| format!("{:#}", e.root_cause()))
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let tolerance = PerMetric::parse(&args.tolerance, "--tolerance", parse_amount)?;
-    let min_accuracy = PerMetric::parse(&args.min_accuracy, "--min-accuracy", parse_fraction)?;
+    let tolerance = PerMetric::new(&args.tolerance);
+    let min_accuracy = PerMetric::new(&args.min_accuracy);
     let report_path = args.report.display().to_string();
     let mut report = read_report(&args.report)?;
 

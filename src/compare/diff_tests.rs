@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::compare::testing::*;
-use crate::compare::threshold::parse_fraction;
+use crate::compare::threshold::{Setting, settings};
 use crate::report::MetricResult;
 
 fn outcome_metric() -> crate::spec::Metric {
@@ -78,9 +78,8 @@ fn base_and_new() -> (Report, Report) {
 
 fn run(limits: &[&str]) -> Diff {
     let (base, new) = base_and_new();
-    let args: Vec<String> = limits.iter().map(|s| s.to_string()).collect();
     let options = DiffOptions {
-        max_changed: PerMetric::parse(&args, "--max-changed", parse_fraction).unwrap(),
+        max_changed: settings(limits, Setting::share),
         reasoning: false,
     };
     diff("base.json", &base, "new.json", &new, &options)

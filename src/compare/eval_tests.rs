@@ -3,7 +3,7 @@
 use super::*;
 use crate::compare::labels::parse_csv;
 use crate::compare::testing::*;
-use crate::compare::threshold::{parse_amount, parse_fraction};
+use crate::compare::threshold::{Setting, settings};
 use crate::report::{MetricResult, Value};
 use crate::spec::Metric;
 
@@ -171,7 +171,7 @@ fn numbers_report_mean_absolute_error_and_within_tolerance() {
     assert!(close(score.score.unwrap(), 0.4));
 
     let options = EvalOptions {
-        tolerance: PerMetric::parse(&["score=1".to_string()], "--tolerance", parse_amount).unwrap(),
+        tolerance: settings(&["score=1"], Setting::amount),
         ..EvalOptions::default()
     };
     let lenient = run(&options);
@@ -233,9 +233,8 @@ fn confidence_buckets_show_accuracy_per_band() {
 #[test]
 fn thresholds_pass_at_the_line_and_fail_just_under_it() {
     let with = |args: &[&str], expect: &[(&str, f64)]| {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let options = EvalOptions {
-            min_accuracy: PerMetric::parse(&args, "--min-accuracy", parse_fraction).unwrap(),
+            min_accuracy: settings(args, Setting::share),
             expect: expect.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             ..EvalOptions::default()
         };

@@ -8,6 +8,42 @@
 use anyhow::{Context as _, bail};
 use indexmap::IndexMap;
 
+/// One `[ID=]VALUE` as typed on the command line, parsed once, by clap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    /// `None` for a bare value: the default for every metric.
+    pub metric: Option<String>,
+    pub value: f64,
+}
+
+impl Setting {
+    /// clap's value parser for shares (`--max-changed`, `--min-accuracy`): `5%`, `0.05`,
+    /// `ID=2%`. A bad value is a usage error naming the flag (exit 2).
+    pub fn share(arg: &str) -> Result<Setting, String> {
+        Setting::parse(arg, parse_fraction)
+    }
+
+    /// clap's value parser for absolute amounts (`--tolerance`): `1`, `ID=0.5`.
+    pub fn amount(arg: &str) -> Result<Setting, String> {
+        Setting::parse(arg, parse_amount)
+    }
+
+    fn parse(arg: &str, parse_value: fn(&str) -> anyhow::Result<f64>) -> Result<Setting, String> {
+        let (metric, value) = match arg.split_once('=') {
+            Some((id, value)) => (Some(id.trim()), value),
+            None => (None, arg),
+        };
+        if metric == Some("") {
+            return Err("the metric id before `=` is empty; write ID=VALUE".to_string());
+        }
+        let value = parse_value(value.trim()).map_err(|e| format!("{e:#}"))?;
+        Ok(Setting {
+            metric: metric.map(str::to_string),
+            value,
+        })
+    }
+}
+
 /// A default plus per-metric overrides.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PerMetric {
@@ -16,24 +52,18 @@ pub struct PerMetric {
 }
 
 impl PerMetric {
-    /// Parses each `value` or `id=value` with `parse_value`; `flag` names the option in errors.
-    pub fn parse(args: &[String], flag: &str, parse_value: fn(&str) -> anyhow::Result<f64>) -> anyhow::Result<Self> {
+    /// The settings of one repeatable flag, in command-line order (a later one wins).
+    pub fn new(settings: &[Setting]) -> PerMetric {
         let mut out = PerMetric::default();
-        for arg in args {
-            let (id, value) = match arg.split_once('=') {
-                Some((id, value)) => (Some(id.trim()), value),
-                None => (None, arg.as_str()),
-            };
-            let value = parse_value(value.trim()).with_context(|| format!("{flag} {arg}"))?;
-            match id {
-                Some("") => bail!("{flag} {arg}: the metric id before `=` is empty; write `{flag} ID=VALUE`"),
+        for setting in settings {
+            match &setting.metric {
                 Some(id) => {
-                    out.by_metric.insert(id.to_string(), value);
+                    out.by_metric.insert(id.clone(), setting.value);
                 }
-                None => out.default = Some(value),
+                None => out.default = Some(setting.value),
             }
         }
-        Ok(out)
+        out
     }
 
     pub fn for_metric(&self, id: &str) -> Option<f64> {
@@ -89,12 +119,14 @@ pub fn parse_amount(text: &str) -> anyhow::Result<f64> {
 }
 
 #[cfg(test)]
+pub(crate) fn settings(args: &[&str], parse: fn(&str) -> Result<Setting, String>) -> PerMetric {
+    let parsed: Vec<Setting> = args.iter().map(|a| parse(a).unwrap()).collect();
+    PerMetric::new(&parsed)
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|s| s.to_string()).collect()
-    }
 
     #[test]
     fn fractions_in_both_spellings() {
@@ -111,16 +143,16 @@ mod tests {
 
     #[test]
     fn per_metric_overrides_the_default() {
-        let limits = PerMetric::parse(&strings(&["5%", "call_outcome=2%"]), "--max-changed", parse_fraction).unwrap();
+        let limits = settings(&["5%", "call_outcome=2%"], Setting::share);
         assert_eq!(limits.for_metric("call_outcome"), Some(0.02));
         assert_eq!(limits.for_metric("other"), Some(0.05));
-        let only = PerMetric::parse(&strings(&["a=0.1"]), "--max-changed", parse_fraction).unwrap();
+        let only = settings(&["a=0.1"], Setting::share);
         assert_eq!(only.for_metric("b"), None);
     }
 
     #[test]
     fn unknown_metric_ids_are_refused_with_the_list() {
-        let limits = PerMetric::parse(&strings(&["outcom=2%"]), "--max-changed", parse_fraction).unwrap();
+        let limits = settings(&["outcom=2%"], Setting::share);
         let err = limits
             .check_ids("--max-changed", &["outcome", "score"])
             .unwrap_err()
@@ -130,14 +162,17 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_name_the_flag() {
-        let err = PerMetric::parse(&strings(&["x=abc"]), "--tolerance", parse_amount)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--tolerance x=abc"), "{err}");
-        let err = PerMetric::parse(&strings(&["=1"]), "--tolerance", parse_amount)
-            .unwrap_err()
-            .to_string();
+    fn bad_values_say_what_is_wrong() {
+        let err = Setting::amount("x=abc").unwrap_err();
+        assert!(err.contains("`abc` is not a non-negative number"), "{err}");
+        let err = Setting::amount("=1").unwrap_err();
         assert!(err.contains("empty"), "{err}");
+        assert_eq!(
+            Setting::share(" score = 5% ").unwrap(),
+            Setting {
+                metric: Some("score".into()),
+                value: 0.05
+            }
+        );
     }
 }

@@ -391,7 +391,7 @@ mod tests {
     use super::*;
     use crate::compare::diff::{DiffOptions, diff};
     use crate::compare::testing::*;
-    use crate::compare::threshold::{PerMetric, parse_fraction};
+    use crate::compare::threshold::{Setting, settings};
 
     fn sample(limit: &str) -> Diff {
         let base = report_of(
@@ -405,7 +405,7 @@ mod tests {
         new.metrics[0].prompt = "How | did it end?".into();
         new.calls[1].metrics["outcome"] = ok_text("escalated");
         let options = DiffOptions {
-            max_changed: PerMetric::parse(&[limit.to_string()], "--max-changed", parse_fraction).unwrap(),
+            max_changed: settings(&[limit], Setting::share),
             reasoning: false,
         };
         diff("base.json", &base, "new.json", &new, &options)
