@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::compare::load::write_report;
-use crate::compare::load::{fill_inferred_definitions, load_metric_file, mismatch_warnings};
-use crate::report::{OutputArgs, read_report};
+use super::metric_file::load_metric_file;
+use crate::answer::fill_inferred_definitions;
+use crate::compare::defs::mismatch_warnings;
+use crate::report::{OutputArgs, read_report, write_report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,7 +27,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut report = read_report(&args.report)?;
     if let Some(path) = &args.metrics {
         let file = load_metric_file(path)?;
-        for warning in mismatch_warnings(&report_path, &report, &path.display().to_string(), &file) {
+        for warning in mismatch_warnings(
+            &report_path,
+            &report,
+            &path.display().to_string(),
+            &file.metrics,
+            &file.sha256,
+        ) {
             eprintln!("warning: {warning}");
         }
         if report.metrics.is_empty() {

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::compare::MetricSet;
+use crate::answer::MetricSet;
 use crate::compare::diff::{DiffOptions, diff};
 use crate::compare::render::{self, Detail, Format};
 use crate::compare::threshold::{PerMetric, Setting};

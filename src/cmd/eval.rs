@@ -10,11 +10,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use super::metric_file::load_metric_file;
+use crate::answer::MetricSet;
 use crate::cli::exit;
-use crate::compare::MetricSet;
+use crate::compare::defs::mismatch_warnings;
 use crate::compare::eval::{EvalOptions, eval};
 use crate::compare::labels::parse_labels;
-use crate::compare::load::{load_metric_file, mismatch_warnings};
 use crate::compare::render::{self, Detail, Format};
 use crate::compare::threshold::{PerMetric, Setting};
 use crate::report::read_report;
@@ -59,7 +60,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut definitions = report.metrics.clone();
     if let Some(path) = &args.metrics {
         let file = load_metric_file(path)?;
-        for warning in mismatch_warnings(&report_path, &report, &path.display().to_string(), &file) {
+        for warning in mismatch_warnings(
+            &report_path,
+            &report,
+            &path.display().to_string(),
+            &file.metrics,
+            &file.sha256,
+        ) {
             eprintln!("warning: {warning}");
         }
         if report.metrics.is_empty() {

@@ -8,11 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 
-use crate::compare::MetricSet;
-use crate::compare::filter::{Condition, matches_all, parse_condition};
-use crate::compare::load::{fill_inferred_definitions, write_report};
+use crate::answer::MetricSet;
+use crate::answer::fill_inferred_definitions;
 use crate::compare::render::stats::{calls_table, match_count};
-use crate::report::{OutputArgs, OutputFormat, Report, read_report};
+use crate::filter::{Condition, matches_all, parse_condition};
+use crate::report::{OutputArgs, OutputFormat, Report, read_report, write_report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

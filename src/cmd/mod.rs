@@ -7,6 +7,7 @@ pub mod eval;
 pub mod filter;
 pub mod init;
 pub mod inspect;
+mod metric_file;
 pub mod prompt;
 pub mod run;
 mod run_dry;

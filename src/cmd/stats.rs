@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::compare::render::{self, Format};
-use crate::compare::stats::stats;
 use crate::report::read_report;
+use crate::stats::stats;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

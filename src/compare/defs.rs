@@ -8,7 +8,10 @@
 
 use serde::Serialize;
 
+use crate::report::Report;
 use crate::spec::{Metric, MetricKind};
+
+use super::table::shorten;
 
 /// One field of one metric that differs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,10 +89,55 @@ pub fn choices_delta(change: &DefinitionChange) -> String {
     }
 }
 
+/// Warnings when `report` was not made with `file`: a different hash, and each definition
+/// that differs. A `.jsonl` report (no definitions, no hash) gets no warning: it takes the
+/// file's definitions.
+pub fn mismatch_warnings(
+    report_path: &str,
+    report: &Report,
+    metrics_path: &str,
+    file: &[Metric],
+    file_sha256: &str,
+) -> Vec<String> {
+    let sha = &report.postcall.metrics_sha256;
+    if sha.is_empty() || sha == file_sha256 {
+        return Vec::new();
+    }
+    let mut out = vec![format!(
+        "{report_path} was made with a different metric file than {metrics_path} (metrics_sha256 {} vs {}); \
+         scoring with the report's own definitions",
+        shorten(sha, 12),
+        shorten(file_sha256, 12)
+    )];
+    for change in definition_changes(&report.metrics, file) {
+        let what = match change.field {
+            "choices" => choices_delta(&change),
+            _ => format!(
+                "{:?} in the report, {:?} in the file",
+                shorten(&change.old, 60),
+                shorten(&change.new, 60)
+            ),
+        };
+        out.push(format!("  {}: {} differs: {what}", change.metric, change.field));
+    }
+    let in_report: Vec<&str> = report.metrics.iter().map(|m| m.id.as_str()).collect();
+    for m in file {
+        if !report.metrics.is_empty() && !in_report.contains(&m.id.as_str()) {
+            out.push(format!("  {}: in {metrics_path} but not in the report", m.id));
+        }
+    }
+    for id in &in_report {
+        if !file.iter().any(|m| m.id == *id) {
+            out.push(format!("  {id}: in the report but not in {metrics_path}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::testing::*;
+    use crate::answer::testing::*;
 
     #[test]
     fn prompt_choices_and_type_changes_are_listed() {
@@ -122,5 +170,26 @@ mod tests {
         assert_eq!(choices_delta(&changes[0]), "+callback -transferred");
         assert_eq!(changed_fields(&changes, "outcome"), ["choices", "prompt"]);
         assert!(changed_fields(&changes, "name").is_empty());
+    }
+
+    #[test]
+    fn a_report_from_another_metric_file_is_explained() {
+        let report = report_of(
+            vec![enum_metric("outcome", &["a", "b"]), enum_metric("gone", &["x"])],
+            vec![],
+        );
+        let mut changed = enum_metric("outcome", &["a", "c"]);
+        changed.prompt = "New?".into();
+        let file = vec![changed, enum_metric("fresh", &["y"])];
+        let warnings = mismatch_warnings("r.json", &report, "m.yaml", &file, &"f".repeat(64));
+        assert!(
+            warnings[0].contains("different metric file than m.yaml"),
+            "{warnings:?}"
+        );
+        assert_eq!(warnings[1], "  outcome: choices differs: +c -b");
+        assert!(warnings[2].contains("outcome: prompt differs"), "{warnings:?}");
+        assert_eq!(warnings[3], "  fresh: in m.yaml but not in the report");
+        assert_eq!(warnings[4], "  gone: in the report but not in m.yaml");
+        assert!(mismatch_warnings("r.json", &report, "m.yaml", &[], &"0".repeat(64)).is_empty());
     }
 }

@@ -19,8 +19,8 @@ use crate::spec::MetricKind;
 
 use super::defs::{DefinitionChange, changed_fields, definition_changes};
 use super::threshold::PerMetric;
-use super::value::{Shape, as_f64, item_set, normalize_text, same_answer, shape};
-use super::{Answer, MetricSet, ratio};
+use crate::answer::value::{Shape, as_f64, item_set, normalize_text, same_answer, shape};
+use crate::answer::{Answer, MetricSet, category, order_categories, ratio};
 
 /// What the user asked for besides the two reports.
 #[derive(Debug, Clone, Default)]
@@ -316,31 +316,6 @@ fn diff_metric(
         numeric: (shape == Shape::Numeric).then(|| numeric_shift(&answers)).flatten(),
         set_changes: (shape == Shape::Set).then(|| set_changes(&answers)),
     }
-}
-
-/// The category an answer falls in: its value text, or its status.
-pub fn category(answer: &Answer) -> String {
-    answer.display()
-}
-
-/// Orders categories: `choices` as defined (booleans true then false), then other values
-/// alphabetically, then statuses in a fixed order. Only categories that occur are kept.
-pub fn order_categories(seen: impl IntoIterator<Item = String>, choices: &[String]) -> Vec<String> {
-    let seen: std::collections::BTreeSet<String> = seen.into_iter().collect();
-    const STATUSES: [&str; 4] = ["null", "not_applicable", "invalid", "missing"];
-    let mut out: Vec<String> = Vec::new();
-    for c in choices.iter().map(String::as_str).chain(["true", "false"]) {
-        if seen.contains(c) && !out.iter().any(|o| o == c) {
-            out.push(c.to_string());
-        }
-    }
-    for c in &seen {
-        if !out.contains(c) && !STATUSES.contains(&c.as_str()) {
-            out.push(c.clone());
-        }
-    }
-    out.extend(STATUSES.iter().filter(|s| seen.contains(**s)).map(|s| s.to_string()));
-    out
 }
 
 fn transitions(answers: &[(&Answer, &Answer)], choices: &[String]) -> Transitions {

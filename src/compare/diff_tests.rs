@@ -2,7 +2,7 @@
 //! `diff` derives from them.
 
 use super::*;
-use crate::compare::testing::*;
+use crate::answer::testing::*;
 use crate::compare::threshold::{Setting, settings};
 use crate::report::MetricResult;
 

@@ -25,11 +25,11 @@ use serde::Serialize;
 use crate::report::Report;
 use crate::spec::MetricKind;
 
-use super::diff::{category, order_categories};
 use super::labels::LabelRow;
 use super::threshold::PerMetric;
-use super::value::{DateRule, Shape, as_f64, item_set, jaccard, numbers_close, same_value, shape};
-use super::{Answer, MetricSet, ratio};
+use crate::answer::value::{DateRule, Shape, as_f64, item_set, jaccard, numbers_close, same_value, shape};
+use crate::answer::{Answer, MetricSet, ratio};
+use crate::answer::{category, order_categories};
 
 #[derive(Debug, Clone, Default)]
 pub struct EvalOptions {

@@ -1,8 +1,8 @@
 //! A labelled sample seen through `eval`: known answers, known labels, every number checked.
 
 use super::*;
+use crate::answer::testing::*;
 use crate::compare::labels::parse_csv;
-use crate::compare::testing::*;
 use crate::compare::threshold::{Setting, settings};
 use crate::report::{MetricResult, Value};
 use crate::spec::Metric;

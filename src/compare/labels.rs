@@ -21,8 +21,8 @@ use indexmap::IndexMap;
 use crate::report::Value;
 use crate::spec::MetricKind;
 
-use super::value::date_of;
-use super::{Answer, MetricSet};
+use crate::answer::value::date_of;
+use crate::answer::{Answer, MetricSet};
 
 /// One labelled call.
 #[derive(Debug, Clone, PartialEq)]
@@ -372,7 +372,7 @@ fn list_value(choices: Option<&[String]>, metric: &str, items: &[&str]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::testing::*;
+    use crate::answer::testing::*;
 
     fn metrics() -> MetricSet {
         MetricSet::with_definitions(

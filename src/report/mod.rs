@@ -248,6 +248,28 @@ pub trait Sink: Send {
     fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()>;
 }
 
+/// Writes `report` to every sink (opened by the caller, all before any is written, so a
+/// bad path fails before anything is half-written).
+pub fn write_report(report: &Report, mut sinks: Vec<Box<dyn Sink>>) -> anyhow::Result<()> {
+    let head = ReportHead {
+        header: &report.postcall,
+        metrics: &report.metrics,
+        has_summary: report.calls.iter().any(|c| c.summary.is_some()),
+    };
+    for sink in &mut sinks {
+        sink.begin(&head)?;
+    }
+    for call in &report.calls {
+        for sink in &mut sinks {
+            sink.call(call)?;
+        }
+    }
+    for sink in sinks {
+        sink.finish(&report.postcall)?;
+    }
+    Ok(())
+}
+
 /// Output formats, from `--format` or the output path's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::compare::Answer;
+use crate::answer::Answer;
 use crate::compare::defs::choices_delta;
 use crate::compare::diff::{Diff, MetricDiff};
 use crate::compare::table::{Table, escape_markdown, shorten};
@@ -389,8 +389,8 @@ fn markdown(diff: &Diff, detail: Detail) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::testing::*;
     use crate::compare::diff::{DiffOptions, diff};
-    use crate::compare::testing::*;
     use crate::compare::threshold::{Setting, settings};
 
     fn sample(limit: &str) -> Diff {

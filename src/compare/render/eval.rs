@@ -300,10 +300,10 @@ fn markdown(eval: &Eval, detail: Detail) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::MetricSet;
+    use crate::answer::MetricSet;
+    use crate::answer::testing::*;
     use crate::compare::eval::{EvalOptions, eval};
     use crate::compare::labels::parse_csv;
-    use crate::compare::testing::*;
     use crate::report::Value;
 
     fn sample() -> Eval {

@@ -13,7 +13,7 @@ pub enum Format {
     Json,
 }
 
-use super::percent;
+use crate::answer::percent;
 
 pub mod diff;
 pub mod eval;

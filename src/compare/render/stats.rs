@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use crate::compare::stats::{Count, CrossMetric, Distribution, MetricStats, Stats, format_number};
+use crate::answer::{Answer, percent, ratio};
 use crate::compare::table::{Table, shorten};
-use crate::compare::{Answer, percent, ratio};
 use crate::report::CallResult;
+use crate::stats::{Count, CrossMetric, Distribution, MetricStats, Stats, format_number};
 
 use super::{Format, json, num, pct};
 
@@ -237,10 +237,10 @@ pub fn match_count(matched: usize, total: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::stats::stats;
-    use crate::compare::testing::*;
+    use crate::answer::testing::*;
     use crate::report::Value;
     use crate::spec::MetricKind;
+    use crate::stats::stats;
 
     fn sample() -> Stats {
         let report = report_of(

@@ -1,4 +1,5 @@
-//! Builders for reports with known contents, shared by the unit tests of `compare`.
+//! Builders for reports with known contents, shared by the unit tests of the modules that
+//! read reports back (`answer`, `compare`, `stats`, `filter`).
 
 use indexmap::IndexMap;
 

@@ -14,8 +14,8 @@ use anyhow::{Context as _, bail};
 use crate::report::{CallResult, Value};
 use crate::spec::MetricKind;
 
-use super::value::{DateRule, Shape, as_f64, date_of, item_set, normalize_text, same_value, shape};
-use super::{Answer, MetricSet};
+use crate::answer::value::{DateRule, Shape, as_f64, date_of, item_set, normalize_text, same_value, shape};
+use crate::answer::{Answer, MetricSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -249,7 +249,7 @@ fn compare(kind: &MetricKind, value: &Value, target: &Value) -> Option<std::cmp:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::testing::*;
+    use crate::answer::testing::*;
     use crate::report::Report;
 
     fn report() -> Report {

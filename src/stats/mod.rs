@@ -14,9 +14,9 @@ use serde::Serialize;
 use crate::report::{CallResult, Report, Value};
 use crate::spec::MetricKind;
 
-use super::diff::order_categories;
-use super::value::{Shape, as_f64, date_of, shape};
-use super::{Answer, MetricSet};
+use crate::answer::order_categories;
+use crate::answer::value::{Shape, as_f64, date_of, shape};
+use crate::answer::{Answer, MetricSet};
 
 /// How many of the most frequent texts, dates or list items are kept.
 pub const TOP: usize = 10;
@@ -331,7 +331,7 @@ fn top(items: impl Iterator<Item = String>) -> Distribution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::testing::*;
+    use crate::answer::testing::*;
 
     fn sample() -> Report {
         let outcomes = ["resolved", "resolved", "escalated", "resolved"];
