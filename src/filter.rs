@@ -11,6 +11,8 @@
 
 use anyhow::{Context as _, bail};
 
+use crate::answer::ratio;
+use crate::document::{Table, percent, shorten};
 use crate::report::{CallResult, Value};
 use crate::spec::MetricKind;
 
@@ -246,6 +248,27 @@ fn compare(kind: &MetricKind, value: &Value, target: &Value) -> Option<std::cmp:
     }
 }
 
+/// The calls `filter` matched: id, source, then one column per metric in `columns`.
+pub fn calls_table(calls: &[&CallResult], columns: &[String]) -> String {
+    let mut headers = vec!["call_id".to_string(), "source".to_string()];
+    headers.extend(columns.iter().cloned());
+    let mut table = Table::new(&headers);
+    for call in calls {
+        let mut row = vec![call.call_id.clone(), call.source.clone()];
+        row.extend(columns.iter().map(|id| shorten(&Answer::of(call, id).display(), 40)));
+        table.row(row);
+    }
+    crate::document::text::print_table(&table, "")
+}
+
+/// `3 of 120 calls match (2.5%)`.
+pub fn match_count(matched: usize, total: usize) -> String {
+    format!(
+        "{matched} of {total} calls match ({})",
+        ratio(matched, total).map_or("-".into(), percent)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +384,17 @@ mod tests {
         assert!(error("score").contains("no operator"));
         assert!(error("score~3").contains("contains"));
         assert!(e.starts_with("--where 'outcome:status=broken'"), "{e}");
+    }
+
+    #[test]
+    fn filter_lists_calls_with_values() {
+        let report = report_of(vec![], vec![call("c1", vec![("outcome", ok_text("escalated"))])]);
+        let calls: Vec<&CallResult> = report.calls.iter().collect();
+        let out = calls_table(&calls, &["outcome".to_string(), "score".to_string()]);
+        assert_eq!(
+            out,
+            "call_id  source         outcome    score\n-------  -------------  ---------  -------\nc1       calls/c1.json  escalated  missing\n"
+        );
+        assert_eq!(match_count(1, 4), "1 of 4 calls match (25.0%)");
     }
 }

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod cli;
 pub mod cmd;
 pub mod compare;
+pub mod document;
 pub mod evaluate;
 pub mod filter;
 pub mod llm;

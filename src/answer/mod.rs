@@ -188,11 +188,6 @@ pub fn order_categories(seen: impl IntoIterator<Item = String>, choices: &[Strin
     out
 }
 
-/// `0.953` → `95.3%`.
-pub fn percent(fraction: f64) -> String {
-    format!("{:.1}%", fraction * 100.0)
-}
-
 /// `part / whole`, or `None` when there is nothing to divide.
 pub fn ratio(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
@@ -247,9 +242,8 @@ mod tests {
     }
 
     #[test]
-    fn percents_have_one_decimal() {
-        assert_eq!(percent(0.953), "95.3%");
-        assert_eq!(percent(1.0), "100.0%");
+    fn ratios_need_a_whole() {
+        assert_eq!(ratio(1, 4), Some(0.25));
         assert_eq!(ratio(1, 0), None);
     }
 }

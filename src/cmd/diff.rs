@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 use crate::answer::MetricSet;
 use crate::compare::diff::{DiffOptions, diff};
-use crate::compare::render::{self, Detail, Format};
+use crate::compare::render::{self, Detail};
 use crate::compare::threshold::{PerMetric, Setting};
+use crate::document::Format;
 use crate::report::read_report;
 
 #[derive(Debug, clap::Args)]

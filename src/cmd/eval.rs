@@ -16,8 +16,9 @@ use crate::cli::exit;
 use crate::compare::defs::mismatch_warnings;
 use crate::compare::eval::{EvalOptions, eval};
 use crate::compare::labels::parse_labels;
-use crate::compare::render::{self, Detail, Format};
+use crate::compare::render::{self, Detail};
 use crate::compare::threshold::{PerMetric, Setting};
+use crate::document::Format;
 use crate::report::read_report;
 
 #[derive(Debug, clap::Args)]

@@ -10,8 +10,7 @@ use anyhow::{Context as _, bail};
 
 use crate::answer::MetricSet;
 use crate::answer::fill_inferred_definitions;
-use crate::compare::render::stats::{calls_table, match_count};
-use crate::filter::{Condition, matches_all, parse_condition};
+use crate::filter::{Condition, calls_table, match_count, matches_all, parse_condition};
 use crate::report::{OutputArgs, OutputFormat, Report, read_report, write_report};
 
 #[derive(Debug, clap::Args)]

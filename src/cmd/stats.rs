@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::compare::render::{self, Format};
+use crate::document::Format;
 use crate::report::read_report;
-use crate::stats::stats;
+use crate::stats::{render, stats};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,7 +27,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = read_report(&args.report)?;
     let result = stats(&args.report.display().to_string(), &report, args.by.as_deref())?;
-    let text = render::stats::render(&result, args.format);
+    let text = render::render(&result, args.format);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .context("cannot write to standard output")?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::report::Report;
 use crate::spec::{Metric, MetricKind};
 
-use super::table::shorten;
+use crate::document::shorten;
 
 /// One field of one metric that differs.
 #[derive(Debug, Clone, PartialEq, Serialize)]

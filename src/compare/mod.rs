@@ -11,5 +11,4 @@ pub mod diff;
 pub mod eval;
 pub mod labels;
 pub mod render;
-pub mod table;
 pub mod threshold;

@@ -18,6 +18,8 @@ use crate::answer::order_categories;
 use crate::answer::value::{Shape, as_f64, date_of, shape};
 use crate::answer::{Answer, MetricSet};
 
+pub mod render;
+
 /// How many of the most frequent texts, dates or list items are kept.
 pub const TOP: usize = 10;
 

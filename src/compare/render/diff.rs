@@ -1,20 +1,39 @@
-//! `diff` as text (terminal, CI log), markdown (a pull-request comment: the summary table
-//! first, each metric's details folded in `<details>`), or JSON.
-
-use std::fmt::Write as _;
+//! `diff` as a document: the title with the verdict in short, the summary table, what was
+//! compared, each metric with changes as a section (folded in markdown), the verdict.
 
 use crate::answer::Answer;
 use crate::compare::defs::choices_delta;
-use crate::compare::diff::{Diff, MetricDiff};
-use crate::compare::table::{Table, escape_markdown, shorten};
+use crate::compare::diff::{Diff, MetricDiff, Side};
+use crate::document::{Block, Cell, Document, Format, Heading, Role, Section, Span, Table, Text, num, pct, shorten};
 
-use super::{Detail, Format, json, list_ids, matrix_or_pairs, num, pct};
+use super::{Detail, list_ids, matrix_or_pairs};
 
 pub fn render(diff: &Diff, format: Format, detail: Detail) -> String {
-    match format {
-        Format::Text => text(diff, detail),
-        Format::Markdown => markdown(diff, detail),
-        Format::Json => json(diff),
+    format.render(diff, |diff| document(diff, detail))
+}
+
+pub fn document(diff: &Diff, detail: Detail) -> Document {
+    let failures = diff.failures().count();
+    let mut title = String::from("postcall diff");
+    if failures > 0 {
+        title.push_str(&format!(" — {failures} metric(s) over the limit"));
+    }
+    let mut blocks = vec![if diff.metrics.is_empty() {
+        Block::Paragraph("No metric is in both reports.".into())
+    } else {
+        Block::Table(summary_table(diff))
+    }];
+    blocks.push(Block::List(about(diff)));
+    blocks.extend(
+        diff.metrics
+            .iter()
+            .filter_map(|m| metric_section(diff, m, detail))
+            .map(Block::Section),
+    );
+    blocks.push(Block::Verdict(verdict(diff)));
+    Document {
+        title: title.into(),
+        blocks,
     }
 }
 
@@ -26,12 +45,12 @@ fn short_sha(sha: &str) -> String {
     }
 }
 
-fn sides(diff: &Diff) -> Vec<String> {
-    let side = |name: &str, s: &crate::compare::diff::Side| {
-        let model = if s.model.is_empty() { "unknown" } else { &s.model };
-        format!(
-            "{name}: {} — {} calls, model {model}, metric file {}{}",
-            s.path,
+fn side(name: &str, s: &Side) -> Text {
+    let model = if s.model.is_empty() { "unknown" } else { &s.model };
+    Text::plain(format!("{name}: "))
+        .push(Span::Code(s.path.clone()))
+        .push(Span::Plain(format!(
+            " — {} calls, model {model}, metric file {}{}",
             s.calls,
             short_sha(&s.metrics_sha256),
             if s.has_definitions {
@@ -39,27 +58,59 @@ fn sides(diff: &Diff) -> Vec<String> {
             } else {
                 " (no definitions: a .jsonl report)"
             }
-        )
-    };
+        )))
+}
+
+/// What was compared with what, and what could not be compared.
+fn about(diff: &Diff) -> Vec<Text> {
     let mut lines = vec![side("base", &diff.base), side("new ", &diff.new)];
-    lines.push(match diff.same_metric_file {
-        Some(true) if diff.definition_changes.is_empty() => "same metric file on both sides".to_string(),
-        Some(true) => "same metric file hash, yet the definitions differ (was a report edited?)".to_string(),
-        Some(false) if diff.definition_changes.is_empty() => {
-            "different metric files; no metric definition that affects answers changed".to_string()
+    lines.push(
+        match diff.same_metric_file {
+            Some(true) if diff.definition_changes.is_empty() => "same metric file on both sides".to_string(),
+            Some(true) => "same metric file hash, yet the definitions differ (was a report edited?)".to_string(),
+            Some(false) if diff.definition_changes.is_empty() => {
+                "different metric files; no metric definition that affects answers changed".to_string()
+            }
+            Some(false) => format!(
+                "different metric files; {} definition change(s), shown per metric",
+                diff.definition_changes.len()
+            ),
+            None => "cannot tell whether the metric files differ (a side has no header)".to_string(),
         }
-        Some(false) => format!(
-            "different metric files; {} definition change(s), shown per metric",
-            diff.definition_changes.len()
-        ),
-        None => "cannot tell whether the metric files differ (a side has no header)".to_string(),
-    });
-    lines.push(format!(
-        "{} calls compared; {} only in base, {} only in new",
-        diff.calls_compared,
-        diff.only_in_base.len(),
-        diff.only_in_new.len()
-    ));
+        .into(),
+    );
+    lines.push(
+        format!(
+            "{} calls compared; {} only in base, {} only in new",
+            diff.calls_compared,
+            diff.only_in_base.len(),
+            diff.only_in_new.len()
+        )
+        .into(),
+    );
+    if !diff.metrics_added.is_empty() {
+        lines.push(Text::ids("metrics added (only in new): ", &diff.metrics_added));
+    }
+    if !diff.metrics_removed.is_empty() {
+        lines.push(Text::ids("metrics removed (only in base): ", &diff.metrics_removed));
+    }
+    for (what, ids) in [
+        ("calls only in base", &diff.only_in_base),
+        ("calls only in new", &diff.only_in_new),
+    ] {
+        if !ids.is_empty() {
+            lines.push(format!("{what} ({}): {}", ids.len(), list_ids(ids, 10)).into());
+        }
+    }
+    if !diff.duplicate_call_ids.is_empty() {
+        lines.push(
+            format!(
+                "call ids used more than once (first occurrence compared): {}",
+                list_ids(&diff.duplicate_call_ids, 10)
+            )
+            .into(),
+        );
+    }
     lines
 }
 
@@ -114,276 +165,122 @@ fn headline(m: &MetricDiff) -> Option<String> {
     None
 }
 
-fn set_table(m: &MetricDiff) -> Option<Table> {
-    let changes = m.set_changes.as_ref().filter(|c| !c.is_empty())?;
-    let mut table = Table::new(&["item", ">added in", ">removed from"]);
-    for c in changes.iter().take(15) {
-        table.row(vec![c.item.clone(), c.added.to_string(), c.removed.to_string()]);
+/// A metric's changes; `None` when it has nothing to show.
+fn metric_section(diff: &Diff, m: &MetricDiff, detail: Detail) -> Option<Section> {
+    let mut facts: Vec<Text> = diff
+        .definition_changes
+        .iter()
+        .filter(|c| c.metric == m.id)
+        .map(|c| match c.field {
+            "choices" => format!("choices changed: {}", choices_delta(c)).into(),
+            field => Text::plain(format!("{field} changed: "))
+                .push(Span::Removed(c.old.clone()))
+                .push(Span::Plain(" → ".into()))
+                .push(Span::Added(c.new.clone())),
+        })
+        .collect();
+    facts.extend(headline(m).map(Text::from));
+    if m.changed == 0 && facts.is_empty() {
+        return None;
     }
-    Some(table)
-}
-
-fn confidence_change(old: Option<f64>, new: Option<f64>) -> String {
-    match (old, new) {
-        (None, None) => String::new(),
-        _ => format!("{} → {}", num(old), num(new)),
+    let mut blocks = Vec::new();
+    if !facts.is_empty() {
+        blocks.push(Block::List(facts));
     }
-}
-
-fn answer(a: &Answer) -> String {
-    shorten(&a.display(), 60)
-}
-
-fn text(diff: &Diff, detail: Detail) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "postcall diff");
-    for line in sides(diff) {
-        let _ = writeln!(out, "  {line}");
+    if let Some(t) = m.transitions.as_ref().filter(|_| m.changed > 0) {
+        let (note, table) = matrix_or_pairs("base \\ new", "base", "new", &t.categories, &t.counts);
+        let title = format!(
+            "transitions ({})",
+            note.as_deref().unwrap_or("rows: base, columns: new")
+        );
+        blocks.push(subsection(title, table));
     }
-    out.push('\n');
-    if diff.metrics.is_empty() {
-        out.push_str("No metric is in both reports.\n");
+    if let Some(changes) = m.set_changes.as_ref().filter(|c| !c.is_empty()) {
+        let mut table = Table::new(&["item", ">added in", ">removed from"]);
+        for c in changes.iter().take(15) {
+            table.row(vec![c.item.clone(), c.added.to_string(), c.removed.to_string()]);
+        }
+        blocks.push(subsection("list items".into(), table));
+    }
+    let shown = detail.shown(m.changes.len());
+    if shown > 0 {
+        let title = format!("changed calls ({shown} of {})", m.changes.len());
+        blocks.push(subsection(title, changed_calls(m, shown)));
+    }
+    let defs = if m.definition_changed.is_empty() {
+        String::new()
     } else {
-        out.push_str(&summary_table(diff).text(""));
+        format!(" ({} changed)", m.definition_changed.join(", "))
+    };
+    let heading = Heading::about(
+        &m.id,
+        m.kind,
+        format!(": {} of {} calls changed{defs}", m.changed, m.compared),
+    );
+    Some(Section::folded(heading, blocks))
+}
+
+fn subsection(title: String, table: Table) -> Block {
+    Block::Section(Section::new(Heading::plain(title), vec![Block::Table(table)]))
+}
+
+fn changed_calls(m: &MetricDiff, shown: usize) -> Table {
+    let answer = |a: &Answer| shorten(&a.display(), 60);
+    let with_reasoning = m
+        .changes
+        .iter()
+        .any(|c| c.old_reasoning.is_some() || c.new_reasoning.is_some());
+    let mut table = Table::new(&["call"])
+        .pair("base", "new")
+        .column("confidence", Role::Left);
+    if with_reasoning {
+        table = table
+            .column("base reasoning", Role::Long)
+            .column("new reasoning", Role::Long);
     }
-    if !diff.metrics_added.is_empty() {
-        let _ = writeln!(out, "metrics added (only in new): {}", diff.metrics_added.join(", "));
-    }
-    if !diff.metrics_removed.is_empty() {
-        let _ = writeln!(
-            out,
-            "metrics removed (only in base): {}",
-            diff.metrics_removed.join(", ")
-        );
-    }
-    for m in &diff.metrics {
-        let changes: Vec<_> = diff.definition_changes.iter().filter(|c| c.metric == m.id).collect();
-        if m.changed == 0 && changes.is_empty() && headline(m).is_none() {
-            continue;
+    for c in &m.changes[..shown] {
+        let confidence = match (c.old_confidence, c.new_confidence) {
+            (None, None) => String::new(),
+            (old, new) => format!("{} → {}", num(old), num(new)),
+        };
+        let mut row = vec![
+            Cell::Text(c.call_id.clone()),
+            Cell::Pair(answer(&c.old), answer(&c.new)),
+            Cell::Text(confidence),
+        ];
+        if with_reasoning {
+            row.push(Cell::Text(c.old_reasoning.clone().unwrap_or_default()));
+            row.push(Cell::Text(c.new_reasoning.clone().unwrap_or_default()));
         }
-        let _ = writeln!(
-            out,
-            "\n{} ({}): {} of {} calls changed",
-            m.id, m.kind, m.changed, m.compared
-        );
-        for c in &changes {
-            let _ = match c.field {
-                "choices" => writeln!(out, "  choices changed: {}", choices_delta(c)),
-                _ => writeln!(
-                    out,
-                    "  {} changed: {:?} → {:?}",
-                    c.field,
-                    shorten(&c.old, 70),
-                    shorten(&c.new, 70)
-                ),
-            };
-        }
-        if let Some(line) = headline(m) {
-            let _ = writeln!(out, "  {line}");
-        }
-        if let Some(t) = m.transitions.as_ref().filter(|_| m.changed > 0) {
-            let (note, table) = matrix_or_pairs("base \\ new", "base", "new", &t.categories, &t.counts);
-            let _ = writeln!(
-                out,
-                "  transitions ({})",
-                note.as_deref().unwrap_or("rows: base, columns: new")
-            );
-            out.push_str(&table.text("    "));
-        }
-        if let Some(table) = set_table(m) {
-            out.push_str("  list items\n");
-            out.push_str(&table.text("    "));
-        }
-        let shown = detail.shown(m.changes.len());
-        if shown > 0 {
-            let _ = writeln!(out, "  changed calls ({} of {})", shown, m.changes.len());
-            let mut table = Table::new(&["call", "base → new", "confidence"]);
-            for c in &m.changes[..shown] {
-                table.row(vec![
-                    c.call_id.clone(),
-                    format!("{} → {}", answer(&c.old), answer(&c.new)),
-                    confidence_change(c.old_confidence, c.new_confidence),
-                ]);
-            }
-            out.push_str(&table.text("    "));
-            for c in m.changes[..shown]
-                .iter()
-                .filter(|c| c.old_reasoning.is_some() || c.new_reasoning.is_some())
-            {
-                let _ = writeln!(out, "    {}", c.call_id);
-                let _ = writeln!(out, "      base: {}", c.old_reasoning.as_deref().unwrap_or("-"));
-                let _ = writeln!(out, "      new:  {}", c.new_reasoning.as_deref().unwrap_or("-"));
-            }
-        }
+        table.cells(row);
     }
-    let mut tail = String::new();
-    if !diff.only_in_base.is_empty() {
-        let _ = writeln!(
-            tail,
-            "calls only in base ({}): {}",
-            diff.only_in_base.len(),
-            list_ids(&diff.only_in_base, 10)
-        );
-    }
-    if !diff.only_in_new.is_empty() {
-        let _ = writeln!(
-            tail,
-            "calls only in new ({}): {}",
-            diff.only_in_new.len(),
-            list_ids(&diff.only_in_new, 10)
-        );
-    }
-    if !diff.duplicate_call_ids.is_empty() {
-        let _ = writeln!(
-            tail,
-            "call ids used more than once (first occurrence compared): {}",
-            list_ids(&diff.duplicate_call_ids, 10)
-        );
-    }
-    if !tail.is_empty() {
-        out.push('\n');
-        out.push_str(&tail);
-    }
-    out.push('\n');
-    out.push_str(&verdict(diff));
-    out
+    table
 }
 
 /// The last lines: what failed and why, or that every limit held.
-fn verdict(diff: &Diff) -> String {
+fn verdict(diff: &Diff) -> Vec<String> {
     let failures: Vec<&MetricDiff> = diff.failures().collect();
     let limited = diff.metrics.iter().filter(|m| m.max_changed.is_some()).count();
     if failures.is_empty() {
-        return if limited == 0 {
-            "no --max-changed limit set\n".to_string()
+        return vec![if limited == 0 {
+            "no --max-changed limit set".to_string()
         } else {
-            format!("ok: {limited} metric(s) within their --max-changed limit\n")
-        };
+            format!("ok: {limited} metric(s) within their --max-changed limit")
+        }];
     }
-    let mut out = String::new();
-    for m in failures {
-        let _ = writeln!(
-            out,
-            "FAIL: {} changed on {} of {} calls ({}), over --max-changed {}",
-            m.id,
-            m.changed,
-            m.compared,
-            pct(m.changed_rate),
-            pct(m.max_changed)
-        );
-    }
-    out
-}
-
-fn markdown(diff: &Diff, detail: Detail) -> String {
-    let mut out = String::new();
-    let failures = diff.failures().count();
-    let status = if failures > 0 {
-        format!(" — {failures} metric(s) over the limit")
-    } else {
-        String::new()
-    };
-    let _ = writeln!(out, "### postcall diff{status}\n");
-    if diff.metrics.is_empty() {
-        out.push_str("No metric is in both reports.\n");
-    } else {
-        out.push_str(&summary_table(diff).markdown());
-    }
-    out.push('\n');
-    for line in sides(diff) {
-        let _ = writeln!(out, "- {}", escape_markdown(&line));
-    }
-    if !diff.metrics_added.is_empty() {
-        let _ = writeln!(out, "- metrics added: `{}`", diff.metrics_added.join("`, `"));
-    }
-    if !diff.metrics_removed.is_empty() {
-        let _ = writeln!(out, "- metrics removed: `{}`", diff.metrics_removed.join("`, `"));
-    }
-    if !diff.only_in_base.is_empty() || !diff.only_in_new.is_empty() {
-        let _ = writeln!(
-            out,
-            "- calls only in base: {}; only in new: {}",
-            escape_markdown(&list_ids(&diff.only_in_base, 10)),
-            escape_markdown(&list_ids(&diff.only_in_new, 10))
-        );
-    }
-    for m in &diff.metrics {
-        let changes: Vec<_> = diff.definition_changes.iter().filter(|c| c.metric == m.id).collect();
-        if m.changed == 0 && changes.is_empty() && headline(m).is_none() {
-            continue;
-        }
-        let defs = if m.definition_changed.is_empty() {
-            String::new()
-        } else {
-            format!(" ({} changed)", m.definition_changed.join(", "))
-        };
-        let _ = writeln!(
-            out,
-            "\n<details><summary><code>{}</code>: {} of {} calls changed{}</summary>\n",
-            m.id, m.changed, m.compared, defs
-        );
-        for c in &changes {
-            let _ = match c.field {
-                "choices" => writeln!(out, "- choices: {}", escape_markdown(&choices_delta(c))),
-                _ => writeln!(
-                    out,
-                    "- {}: ~~{}~~ → {}",
-                    c.field,
-                    escape_markdown(&shorten(&c.old, 200)),
-                    escape_markdown(&shorten(&c.new, 200))
-                ),
-            };
-        }
-        if let Some(line) = headline(m) {
-            let _ = writeln!(out, "- {line}");
-        }
-        if let Some(t) = m.transitions.as_ref().filter(|_| m.changed > 0) {
-            let (note, table) = matrix_or_pairs("base \\ new", "base", "new", &t.categories, &t.counts);
-            let _ = writeln!(
-                out,
-                "\nTransitions ({})\n",
-                note.as_deref().unwrap_or("rows: base, columns: new")
-            );
-            out.push_str(&table.markdown());
-        }
-        if let Some(table) = set_table(m) {
-            out.push('\n');
-            out.push_str(&table.markdown());
-        }
-        let shown = detail.shown(m.changes.len());
-        if shown > 0 {
-            let with_reasoning = m
-                .changes
-                .iter()
-                .any(|c| c.old_reasoning.is_some() || c.new_reasoning.is_some());
-            let mut headers = vec!["call", "base", "new", "confidence"];
-            if with_reasoning {
-                headers.extend(["base reasoning", "new reasoning"]);
-            }
-            let mut table = Table::new(&headers);
-            for c in &m.changes[..shown] {
-                let mut row = vec![
-                    c.call_id.clone(),
-                    answer(&c.old),
-                    answer(&c.new),
-                    confidence_change(c.old_confidence, c.new_confidence),
-                ];
-                if with_reasoning {
-                    row.push(shorten(c.old_reasoning.as_deref().unwrap_or(""), 300));
-                    row.push(shorten(c.new_reasoning.as_deref().unwrap_or(""), 300));
-                }
-                table.row(row);
-            }
-            let _ = writeln!(out, "\nChanged calls ({shown} of {}):\n", m.changes.len());
-            out.push_str(&table.markdown());
-        }
-        out.push_str("\n</details>\n");
-    }
-    out.push('\n');
-    for line in verdict(diff).lines() {
-        let _ = writeln!(out, "{}  ", escape_markdown(line));
-    }
-    out
+    failures
+        .iter()
+        .map(|m| {
+            format!(
+                "FAIL: {} changed on {} of {} calls ({}), over --max-changed {}",
+                m.id,
+                m.changed,
+                m.compared,
+                pct(m.changed_rate),
+                pct(m.max_changed)
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -448,6 +345,11 @@ mod tests {
             out.contains("ok: 1 metric(s) within their --max-changed limit"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn text_and_markdown_show_the_same_sections_in_order() {
+        crate::document::assert_same_outline(&document(&sample("40%"), Detail::default()));
     }
 
     #[test]

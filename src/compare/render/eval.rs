@@ -1,64 +1,99 @@
-//! `eval` as text, markdown (summary table first, per-metric details folded) or JSON.
-
-use std::fmt::Write as _;
+//! `eval` as a document: the title with the verdict in short, the summary table, what was
+//! matched, each metric's confusion, classes, calibration and wrong answers as a section
+//! (folded in markdown), confidence against accuracy over all metrics, the verdict.
 
 use crate::compare::eval::{Bucket, Eval, MetricEval};
-use crate::compare::table::{Table, escape_markdown, shorten};
+use crate::document::{Block, Document, Format, Heading, Section, Table, Text, num, pct, shorten};
 
-use super::{Detail, Format, json, list_ids, matrix_or_pairs, num, pct};
+use super::{Detail, list_ids, matrix_or_pairs};
 
 pub fn render(eval: &Eval, format: Format, detail: Detail) -> String {
-    match format {
-        Format::Text => text(eval, detail),
-        Format::Markdown => markdown(eval, detail),
-        Format::Json => json(eval),
+    format.render(eval, |eval| document(eval, detail))
+}
+
+pub fn document(eval: &Eval, detail: Detail) -> Document {
+    let failures = eval.failures().count();
+    let mut title = String::from("postcall eval");
+    if failures > 0 {
+        title.push_str(&format!(" — {failures} metric(s) below the minimum"));
+    }
+    let mut blocks = vec![if eval.metrics.is_empty() {
+        Block::Paragraph("No labelled metric to evaluate.".into())
+    } else {
+        Block::Table(summary_table(eval))
+    }];
+    blocks.push(Block::List(coverage(eval)));
+    blocks.extend(eval.metrics.iter().map(|m| Block::Section(metric_section(m, detail))));
+    if !eval.calibration.is_empty() {
+        blocks.push(Block::Section(Section::folded(
+            Heading::plain("confidence vs accuracy, all metrics"),
+            vec![Block::Table(calibration(&eval.calibration))],
+        )));
+    }
+    blocks.push(Block::Verdict(verdict(eval)));
+    Document {
+        title: title.into(),
+        blocks,
     }
 }
 
-fn coverage(eval: &Eval) -> Vec<String> {
-    let mut lines = vec![format!(
-        "{} label rows: {} matched to report calls, {} not in the report; {} report calls have no labels",
-        eval.label_rows,
-        eval.matched_calls,
-        eval.labels_not_in_report.len(),
-        eval.report_calls_without_labels
-    )];
+/// What was scored against what, and what could not be matched.
+fn coverage(eval: &Eval) -> Vec<Text> {
+    let mut lines = vec![
+        format!("report: {}", eval.report).into(),
+        format!(
+            "labels: {} — {} label rows: {} matched to report calls, {} not in the report; {} report calls have no labels",
+            eval.labels,
+            eval.label_rows,
+            eval.matched_calls,
+            eval.labels_not_in_report.len(),
+            eval.report_calls_without_labels
+        )
+        .into(),
+    ];
     if !eval.labels_not_in_report.is_empty() {
-        lines.push(format!(
-            "labelled calls not in the report: {}",
-            list_ids(&eval.labels_not_in_report, 10)
-        ));
+        lines.push(
+            format!(
+                "labelled calls not in the report: {}",
+                list_ids(&eval.labels_not_in_report, 10)
+            )
+            .into(),
+        );
     }
     if !eval.unlabelled_metrics.is_empty() {
-        lines.push(format!(
-            "metrics without labels: {}",
-            eval.unlabelled_metrics.join(", ")
-        ));
+        lines.push(Text::ids("metrics without labels: ", &eval.unlabelled_metrics));
     }
     lines
 }
 
-fn measure(m: &MetricEval) -> String {
-    match (m.measure, &m.numeric) {
-        ("within_tolerance", Some(n)) if n.tolerance > 0.0 => format!("within ±{}", n.tolerance),
-        ("within_tolerance", _) => "exact".to_string(),
-        (other, _) => other.replace('_', " "),
+fn metric_section(m: &MetricEval, detail: Detail) -> Section {
+    let mut blocks = Vec::new();
+    if let Some((title, table)) = confusion_table(m) {
+        let body = if table.is_empty() {
+            Block::Paragraph("none: every answer matches its label".into())
+        } else {
+            Block::Table(table)
+        };
+        blocks.push(subsection(title, body));
     }
+    if let Some(table) = per_class(m) {
+        blocks.push(subsection("per class".into(), Block::Table(table)));
+    }
+    if !m.calibration.is_empty() {
+        blocks.push(subsection(
+            "by confidence".into(),
+            Block::Table(calibration(&m.calibration)),
+        ));
+    }
+    if let Some((shown, table)) = misses(m, detail) {
+        let title = format!("wrong answers ({shown} of {})", m.misses.len());
+        blocks.push(subsection(title, Block::Table(table)));
+    }
+    Section::folded(Heading::about(&m.id, m.kind, format!(": {}", headline(m))), blocks)
 }
 
-fn threshold(m: &MetricEval) -> String {
-    match (m.min_accuracy, m.threshold_from) {
-        (Some(t), Some(from)) => format!("{} ({from})", pct(Some(t))),
-        _ => String::new(),
-    }
-}
-
-fn check(m: &MetricEval) -> &'static str {
-    match m.passed {
-        Some(true) => "ok",
-        Some(false) => "FAIL",
-        None => "",
-    }
+fn subsection(title: String, body: Block) -> Block {
+    Block::Section(Section::new(Heading::plain(title), vec![body]))
 }
 
 fn summary_table(eval: &Eval) -> Table {
@@ -91,6 +126,29 @@ fn summary_table(eval: &Eval) -> Table {
     table
 }
 
+fn check(m: &MetricEval) -> &'static str {
+    match m.passed {
+        Some(true) => "ok",
+        Some(false) => "FAIL",
+        None => "",
+    }
+}
+
+fn measure(m: &MetricEval) -> String {
+    match (m.measure, &m.numeric) {
+        ("within_tolerance", Some(n)) if n.tolerance > 0.0 => format!("within ±{}", n.tolerance),
+        ("within_tolerance", _) => "exact".to_string(),
+        (other, _) => other.replace('_', " "),
+    }
+}
+
+fn threshold(m: &MetricEval) -> String {
+    match (m.min_accuracy, m.threshold_from) {
+        (Some(t), Some(from)) => format!("{} ({from})", pct(Some(t))),
+        _ => String::new(),
+    }
+}
+
 /// The line under a metric's name: its score in words, and for numbers the errors.
 fn headline(m: &MetricEval) -> String {
     let mut line = format!(
@@ -101,13 +159,12 @@ fn headline(m: &MetricEval) -> String {
         m.labelled
     );
     if let Some(n) = &m.numeric {
-        let _ = write!(
-            line,
+        line.push_str(&format!(
             "; mean absolute error {}, mean error {} (answer − label) over {} calls with numbers",
             num(n.mean_absolute_error),
             n.mean_error.map_or("-".to_string(), |e| format!("{e:+.2}")),
             n.pairs
-        );
+        ));
     }
     line
 }
@@ -172,129 +229,29 @@ fn misses(m: &MetricEval, detail: Detail) -> Option<(usize, Table)> {
     Some((shown, table))
 }
 
-fn verdict(eval: &Eval) -> String {
+fn verdict(eval: &Eval) -> Vec<String> {
     let failures: Vec<&MetricEval> = eval.failures().collect();
     let checked = eval.metrics.iter().filter(|m| m.passed.is_some()).count();
     if failures.is_empty() {
-        return if checked == 0 {
-            "no threshold set (expect.min_accuracy in the metric file, or --min-accuracy)\n".to_string()
+        return vec![if checked == 0 {
+            "no threshold set (expect.min_accuracy in the metric file, or --min-accuracy)".to_string()
         } else {
-            format!("ok: {checked} metric(s) at or above their minimum\n")
-        };
+            format!("ok: {checked} metric(s) at or above their minimum")
+        }];
     }
-    let mut out = String::new();
-    for m in failures {
-        let _ = writeln!(
-            out,
-            "FAIL: {} {} {} is below the minimum {} ({})",
-            m.id,
-            measure(m),
-            pct(m.score),
-            pct(m.min_accuracy),
-            m.threshold_from.unwrap_or("")
-        );
-    }
-    out
-}
-
-fn text(eval: &Eval, detail: Detail) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "postcall eval: {} against {}", eval.report, eval.labels);
-    for line in coverage(eval) {
-        let _ = writeln!(out, "  {line}");
-    }
-    out.push('\n');
-    if eval.metrics.is_empty() {
-        out.push_str("No labelled metric to evaluate.\n");
-    } else {
-        out.push_str(&summary_table(eval).text(""));
-    }
-    for m in &eval.metrics {
-        let _ = writeln!(out, "\n{} ({}): {}", m.id, m.kind, headline(m));
-        if let Some((title, table)) = confusion_table(m) {
-            let _ = writeln!(out, "  {title}");
-            if table.is_empty() {
-                out.push_str("    none: every answer matches its label\n");
-            } else {
-                out.push_str(&table.text("    "));
-            }
-        }
-        if let Some(table) = per_class(m) {
-            out.push_str("  per class\n");
-            out.push_str(&table.text("    "));
-        }
-        if !m.calibration.is_empty() {
-            out.push_str("  by confidence\n");
-            out.push_str(&calibration(&m.calibration).text("    "));
-        }
-        if let Some((shown, table)) = misses(m, detail) {
-            let _ = writeln!(out, "  wrong answers ({shown} of {})", m.misses.len());
-            out.push_str(&table.text("    "));
-        }
-    }
-    if !eval.calibration.is_empty() {
-        out.push_str("\nconfidence vs accuracy, all metrics\n");
-        out.push_str(&calibration(&eval.calibration).text("  "));
-    }
-    out.push('\n');
-    out.push_str(&verdict(eval));
-    out
-}
-
-fn markdown(eval: &Eval, detail: Detail) -> String {
-    let mut out = String::new();
-    let failures = eval.failures().count();
-    let status = if failures > 0 {
-        format!(" — {failures} metric(s) below the minimum")
-    } else {
-        String::new()
-    };
-    let _ = writeln!(out, "### postcall eval{status}\n");
-    if eval.metrics.is_empty() {
-        out.push_str("No labelled metric to evaluate.\n");
-    } else {
-        out.push_str(&summary_table(eval).markdown());
-    }
-    out.push('\n');
-    for line in coverage(eval) {
-        let _ = writeln!(out, "- {}", escape_markdown(&line));
-    }
-    for m in &eval.metrics {
-        let _ = writeln!(
-            out,
-            "\n<details><summary><code>{}</code>: {}</summary>\n",
-            m.id,
-            escape_markdown(&headline(m))
-        );
-        if let Some((title, table)) = confusion_table(m).filter(|(_, t)| !t.is_empty()) {
-            let _ = writeln!(out, "{}\n", escape_markdown(&title));
-            out.push_str(&table.markdown());
-            out.push('\n');
-        }
-        if let Some(table) = per_class(m) {
-            out.push_str(&table.markdown());
-            out.push('\n');
-        }
-        if !m.calibration.is_empty() {
-            out.push_str(&calibration(&m.calibration).markdown());
-            out.push('\n');
-        }
-        if let Some((shown, table)) = misses(m, detail) {
-            let _ = writeln!(out, "Wrong answers ({shown} of {}):\n", m.misses.len());
-            out.push_str(&table.markdown());
-        }
-        out.push_str("\n</details>\n");
-    }
-    if !eval.calibration.is_empty() {
-        out.push_str("\n<details><summary>Confidence vs accuracy, all metrics</summary>\n\n");
-        out.push_str(&calibration(&eval.calibration).markdown());
-        out.push_str("\n</details>\n");
-    }
-    out.push('\n');
-    for line in verdict(eval).lines() {
-        let _ = writeln!(out, "{}  ", escape_markdown(line));
-    }
-    out
+    failures
+        .iter()
+        .map(|m| {
+            format!(
+                "FAIL: {} {} {} is below the minimum {} ({})",
+                m.id,
+                measure(m),
+                pct(m.score),
+                pct(m.min_accuracy),
+                m.threshold_from.unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -347,6 +304,11 @@ mod tests {
             out.ends_with("FAIL: outcome accuracy 50.0% is below the minimum 90.0% (expect)\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn text_and_markdown_show_the_same_sections_in_order() {
+        crate::document::assert_same_outline(&document(&sample(), Detail::default()));
     }
 
     #[test]

@@ -1,23 +1,11 @@
-//! Turning comparison results into text for a terminal or CI log, markdown for a
-//! pull-request comment, or JSON for machines.
+//! `diff` and `eval` results as [`Document`](crate::document::Document)s: what each
+//! shows, in which order. How it looks is the printers' business (`document::text`,
+//! `document::markdown`); JSON is serde of the results themselves.
 
-/// `--format` of `diff`, `eval` and `stats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    /// Aligned tables for a terminal or a CI log.
-    #[default]
-    Text,
-    /// A short table, then details in `<details>`: for a pull-request comment.
-    Markdown,
-    /// The full result as one JSON document.
-    Json,
-}
-
-use crate::answer::percent;
+use crate::document::Table;
 
 pub mod diff;
 pub mod eval;
-pub mod stats;
 
 /// How much detail the text and markdown forms show; JSON always holds everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,16 +31,6 @@ impl Detail {
     }
 }
 
-/// A fraction as a percent, or `-` when there is none.
-pub fn pct(fraction: Option<f64>) -> String {
-    fraction.map_or_else(|| "-".to_string(), percent)
-}
-
-/// A number with two decimals, or `-`.
-pub fn num(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".to_string(), |x| format!("{x:.2}"))
-}
-
 /// `a, b, c`, or `(none)`; long lists are cut after `max` with a count of the rest.
 pub fn list_ids(ids: &[String], max: usize) -> String {
     if ids.is_empty() {
@@ -64,18 +42,11 @@ pub fn list_ids(ids: &[String], max: usize) -> String {
     format!("{}, … and {} more", ids[..max].join(", "), ids.len() - max)
 }
 
-/// A string of JSON, pretty and ending in a newline.
-pub fn json<T: serde::Serialize>(value: &T) -> String {
-    let mut text = serde_json::to_string_pretty(value).expect("comparison results serialize");
-    text.push('\n');
-    text
-}
-
 /// A square matrix of counts as a table, rows labelled `rows \ columns`.
-pub fn matrix(corner: &str, categories: &[String], counts: &[Vec<usize>]) -> super::table::Table {
+pub fn matrix(corner: &str, categories: &[String], counts: &[Vec<usize>]) -> Table {
     let mut headers = vec![corner.to_string()];
     headers.extend(categories.iter().map(|c| format!(">{c}")));
-    let mut table = super::table::Table::new(&headers);
+    let mut table = Table::new(&headers);
     for (category, row) in categories.iter().zip(counts) {
         // A label is never `invalid` or `missing`: such a row would only ever hold zeros.
         if matches!(category.as_str(), "invalid" | "missing") && row.iter().all(|n| *n == 0) {
@@ -102,7 +73,7 @@ pub fn matrix_or_pairs(
     column_name: &str,
     categories: &[String],
     counts: &[Vec<usize>],
-) -> (Option<String>, super::table::Table) {
+) -> (Option<String>, Table) {
     if categories.len() <= MAX_MATRIX {
         return (None, matrix(corner, categories, counts));
     }
@@ -115,7 +86,7 @@ pub fn matrix_or_pairs(
         }
     }
     cells.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(b.2)));
-    let mut table = super::table::Table::new(&[row_name, column_name, ">calls"]);
+    let mut table = Table::new(&[row_name, column_name, ">calls"]);
     for (n, row, column) in cells.iter().take(10) {
         table.row(vec![row.to_string(), column.to_string(), n.to_string()]);
     }

@@ -1,79 +1,47 @@
-//! `stats` as a terminal dashboard (counts, percentages and `#` bars), markdown or JSON;
-//! and the calls table `filter` prints.
+//! `stats` as a document: a terminal dashboard (counts, shares and `#` bars), a markdown
+//! comment (the same without bars), or JSON.
 
-use std::fmt::Write as _;
+use crate::answer::ratio;
+use crate::document::{Block, Cell, Document, Format, Heading, Role, Section, Span, Table, Text, num, pct, shorten};
 
-use crate::answer::{Answer, percent, ratio};
-use crate::compare::table::{Table, shorten};
-use crate::report::CallResult;
-use crate::stats::{Count, CrossMetric, Distribution, MetricStats, Stats, format_number};
-
-use super::{Format, json, num, pct};
-
-const BAR: usize = 30;
+use super::{Count, CrossMetric, Distribution, MetricStats, Stats, format_number};
 
 pub fn render(stats: &Stats, format: Format) -> String {
-    match format {
-        Format::Json => json(stats),
-        Format::Text => body(stats, false),
-        Format::Markdown => body(stats, true),
-    }
+    format.render(stats, document)
 }
 
-fn body(stats: &Stats, markdown: bool) -> String {
-    let mut out = String::new();
-    if markdown {
-        let _ = writeln!(out, "### postcall stats: `{}` ({} calls)\n", stats.report, stats.calls);
-    } else {
-        let _ = writeln!(out, "postcall stats: {} ({} calls)", stats.report, stats.calls);
-    }
+/// The document: a section per metric (its answers, summary line and distribution), then
+/// with `--by` a heading and a section per other metric split by the groups.
+pub fn document(stats: &Stats) -> Document {
+    let title = Text::plain("postcall stats: ")
+        .push(Span::Code(stats.report.clone()))
+        .push(Span::Plain(format!(" ({} calls)", stats.calls)));
+    let mut blocks = Vec::new();
     for m in &stats.metrics {
-        out.push('\n');
-        if markdown {
-            let _ = writeln!(out, "**{}** ({}): {}\n", m.id, m.kind, statuses(m));
-        } else {
-            let _ = writeln!(out, "{} ({}): {}", m.id, m.kind, statuses(m));
-        }
-        if let Some(line) = summary_line(m) {
-            let _ = writeln!(
-                out,
-                "{}{line}{}",
-                if markdown { "" } else { "  " },
-                if markdown { "\n" } else { "" }
-            );
-        }
-        let table = distribution_table(m, !markdown);
+        let mut body = Vec::new();
+        body.extend(summary_line(m).map(|line| Block::Paragraph(line.into())));
+        let table = distribution_table(m);
         if !table.is_empty() {
-            out.push_str(&if markdown { table.markdown() } else { table.text("  ") });
+            body.push(Block::Table(table));
         }
+        let heading = Heading::about(&m.id, m.kind, format!(": {}", statuses(m)));
+        blocks.push(Block::Section(Section::new(heading, body)));
     }
     if let Some(by) = &stats.by {
-        out.push('\n');
         let sizes: Vec<String> = by
             .groups
             .iter()
             .zip(&by.group_sizes)
             .map(|(g, n)| format!("{g} {n}"))
             .collect();
-        let title = format!("by {}: {}", by.by, sizes.join(", "));
-        if markdown {
-            let _ = writeln!(out, "#### {title}");
-        } else {
-            let _ = writeln!(out, "{title}");
-        }
+        blocks.push(Block::Heading(format!("by {}: {}", by.by, sizes.join(", ")).into()));
         for metric in &by.metrics {
-            out.push('\n');
             let table = cross_table(&by.by, &by.groups, &by.group_sizes, metric);
-            if markdown {
-                let _ = writeln!(out, "**{}** ({}) by {}\n", metric.id, metric.kind, by.by);
-                out.push_str(&table.markdown());
-            } else {
-                let _ = writeln!(out, "{} ({}) by {}", metric.id, metric.kind, by.by);
-                out.push_str(&table.text("  "));
-            }
+            let heading = Heading::about(&metric.id, metric.kind, format!(" by {}", by.by));
+            blocks.push(Block::Section(Section::new(heading, vec![Block::Table(table)])));
         }
     }
-    out
+    Document { title, blocks }
 }
 
 /// `118 answers, 1 null, 1 invalid; mean confidence 0.87` (zero counts left out).
@@ -91,7 +59,7 @@ fn statuses(m: &MetricStats) -> String {
     }
     let mut line = parts.join(", ");
     if let Some(c) = m.mean_confidence {
-        let _ = write!(line, "; mean confidence {c:.2}");
+        line.push_str(&format!("; mean confidence {c:.2}"));
     }
     line
 }
@@ -119,27 +87,22 @@ fn summary_line(m: &MetricStats) -> Option<String> {
     }
 }
 
-/// Value, count, share of the answers and (for the terminal) a bar.
-fn distribution_table(m: &MetricStats, bars: bool) -> Table {
+/// Value, count, share of the answers and a bar.
+fn distribution_table(m: &MetricStats) -> Table {
     let counts: &[Count] = match &m.distribution {
         Distribution::Categories { counts } => counts,
         Distribution::Numbers { histogram, .. } => histogram,
         Distribution::Top { top, .. } => top,
     };
-    let mut headers = vec!["value", ">count", ">share"];
-    if bars {
-        headers.push("");
-    }
-    let mut table = Table::new(&headers);
-    let most = counts.iter().map(|c| c.count).max().unwrap_or(0);
+    let mut table = Table::new(&["value", ">count", ">share"]).column("", Role::Bar);
     // Lists count items, so shares are per call with the list, not per item.
     for c in counts {
-        let mut row = vec![shorten(&c.value, 40), c.count.to_string(), pct(ratio(c.count, m.ok))];
-        if bars {
-            let width = if most == 0 { 0 } else { (c.count * BAR).div_ceil(most) };
-            row.push("#".repeat(width));
-        }
-        table.row(row);
+        table.cells(vec![
+            Cell::Text(shorten(&c.value, 40)),
+            Cell::Text(c.count.to_string()),
+            Cell::Text(pct(ratio(c.count, m.ok))),
+            Cell::Bar(c.count),
+        ]);
     }
     table
 }
@@ -213,27 +176,6 @@ fn share_cell(n: usize, of: usize) -> String {
     format!("{n} ({:.0}%)", n as f64 * 100.0 / of.max(1) as f64)
 }
 
-/// The calls `filter` matched: id, source, then one column per metric in `columns`.
-pub fn calls_table(calls: &[&CallResult], columns: &[String]) -> String {
-    let mut headers = vec!["call_id".to_string(), "source".to_string()];
-    headers.extend(columns.iter().cloned());
-    let mut table = Table::new(&headers);
-    for call in calls {
-        let mut row = vec![call.call_id.clone(), call.source.clone()];
-        row.extend(columns.iter().map(|id| shorten(&Answer::of(call, id).display(), 40)));
-        table.row(row);
-    }
-    table.text("")
-}
-
-/// `3 of 120 calls match (2.5%)`.
-pub fn match_count(matched: usize, total: usize) -> String {
-    format!(
-        "{matched} of {total} calls match ({})",
-        ratio(matched, total).map_or("-".into(), percent)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,21 +224,14 @@ mod tests {
     }
 
     #[test]
+    fn text_and_markdown_show_the_same_sections_in_order() {
+        crate::document::assert_same_outline(&document(&sample()));
+    }
+
+    #[test]
     fn markdown_has_no_bars() {
         let out = render(&sample(), Format::Markdown);
         assert!(out.contains("| resolved | 2 | 66.7% |\n"), "{out}");
         assert!(out.contains("| value | count | share |\n"), "{out}");
-    }
-
-    #[test]
-    fn filter_lists_calls_with_values() {
-        let report = report_of(vec![], vec![call("c1", vec![("outcome", ok_text("escalated"))])]);
-        let calls: Vec<&CallResult> = report.calls.iter().collect();
-        let out = calls_table(&calls, &["outcome".to_string(), "score".to_string()]);
-        assert_eq!(
-            out,
-            "call_id  source         outcome    score\n-------  -------------  ---------  -------\nc1       calls/c1.json  escalated  missing\n"
-        );
-        assert_eq!(match_count(1, 4), "1 of 4 calls match (25.0%)");
     }
 }
