@@ -85,10 +85,16 @@ fn read_report(path: &Path) -> Report {
 
 fn check_report(report: &Report, calls: usize) {
     assert_eq!(report.calls.len(), calls);
-    assert!(report.postcall.complete);
-    assert_eq!(report.postcall.model, postcall::llm::local::LOCAL_MODEL_NAME);
-    assert!(report.postcall.usage.requests >= calls as u64);
-    assert!(report.postcall.usage.prompt_tokens > 0 && report.postcall.usage.completion_tokens > 0);
+    assert!(report.header.as_ref().expect("a run header").complete);
+    assert_eq!(
+        report.header.as_ref().expect("a run header").model,
+        postcall::llm::local::LOCAL_MODEL_NAME
+    );
+    assert!(report.header.as_ref().expect("a run header").usage.requests >= calls as u64);
+    assert!(
+        report.header.as_ref().expect("a run header").usage.prompt_tokens > 0
+            && report.header.as_ref().expect("a run header").usage.completion_tokens > 0
+    );
     for call in &report.calls {
         assert!(call.errors.is_empty(), "{}: {:?}", call.call_id, call.errors);
         assert_eq!(
@@ -159,13 +165,16 @@ fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
         let report = read_report(&out);
         check_report(&report, 2);
         let per_call = if strategy == "per_call" { 1 } else { 3 };
-        assert!(report.postcall.usage.requests >= 2 * per_call, "{strategy}/{mode}");
+        assert!(
+            report.header.as_ref().expect("a run header").usage.requests >= 2 * per_call,
+            "{strategy}/{mode}"
+        );
         let values: Vec<_> = report.calls.iter().flat_map(|c| c.metrics.values()).collect();
         let ok = values.iter().filter(|m| matches!(m, MetricResult::Ok { .. })).count();
         eprintln!(
             "{strategy}/{mode}: 2 calls in {:.1} s, {} requests, {ok} of {} values ok",
             started.elapsed().as_secs_f64(),
-            report.postcall.usage.requests,
+            report.header.as_ref().expect("a run header").usage.requests,
             values.len()
         );
         assert_no_server_left(dir.path());
@@ -244,8 +253,11 @@ fn no_server_is_left_after_ctrl_c_and_the_report_says_incomplete() {
     assert_eq!(status.code(), Some(130));
     assert_no_server_left(dir.path());
     let report = read_report(&dir.path().join("r.json"));
-    assert!(!report.postcall.complete);
-    assert_eq!(report.postcall.calls_not_done + report.calls.len(), 12);
+    assert!(!report.header.as_ref().expect("a run header").complete);
+    assert_eq!(
+        report.header.as_ref().expect("a run header").calls_not_done + report.calls.len(),
+        12
+    );
 }
 
 #[test]
@@ -281,11 +293,17 @@ fn a_second_local_run_answers_from_the_cache_although_the_port_changed() {
     };
     let first = run("first.json");
     let second = run("second.json");
-    assert!(first.postcall.usage.requests >= 1);
-    assert!(second.postcall.usage.cached >= 1, "nothing came from the cache");
+    assert!(first.header.as_ref().expect("a run header").usage.requests >= 1);
+    assert!(
+        second.header.as_ref().expect("a run header").usage.cached >= 1,
+        "nothing came from the cache"
+    );
     // Invalid first answers are never cached, so only their asks may be sent again.
-    assert!(second.postcall.usage.requests < first.postcall.usage.requests);
-    if second.postcall.usage.requests == 0 {
+    assert!(
+        second.header.as_ref().expect("a run header").usage.requests
+            < first.header.as_ref().expect("a run header").usage.requests
+    );
+    if second.header.as_ref().expect("a run header").usage.requests == 0 {
         assert_eq!(first.calls[0].metrics, second.calls[0].metrics);
     }
     assert_no_server_left(dir.path());

@@ -9,6 +9,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::document::{Span, Text};
 use crate::report::{CallResult, MetricResult, Report, Value};
 use crate::spec::{Metric, MetricKind};
 
@@ -67,12 +68,64 @@ impl Answer {
     }
 }
 
+/// Where a report came from, as `diff`, `eval` and `stats` show it: its path and size, and
+/// what its run header says — or that it has none (an old `.jsonl`), in which case the
+/// header fields are `None` rather than blanks a reader would have to know to ignore.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Origin {
+    pub path: String,
+    pub calls: usize,
+    /// False for a report without metric definitions (an old `.jsonl`).
+    pub has_definitions: bool,
+    pub model: Option<String>,
+    pub metrics_sha256: Option<String>,
+    /// False when the run was interrupted or killed before it finished.
+    pub complete: Option<bool>,
+}
+
+impl Origin {
+    pub fn of(path: &str, report: &Report) -> Origin {
+        let header = report.header.as_ref();
+        Origin {
+            path: path.to_string(),
+            calls: report.calls.len(),
+            has_definitions: !report.metrics.is_empty(),
+            model: header.map(|h| h.model.clone()),
+            metrics_sha256: header.map(|h| h.metrics_sha256.clone()),
+            complete: header.map(|h| h.complete),
+        }
+    }
+
+    /// `base: r.json — 13 calls, model m, metric file 948926dd0c41`, with what is missing.
+    pub fn line(&self, label: &str) -> Text {
+        let mut rest = format!(" — {} calls", self.calls);
+        match (&self.model, &self.metrics_sha256) {
+            (Some(model), Some(sha)) => {
+                let model = if model.is_empty() { "unknown" } else { model };
+                let sha: String = sha.chars().take(12).collect();
+                let sha = if sha.is_empty() { "unknown".to_string() } else { sha };
+                rest.push_str(&format!(", model {model}, metric file {sha}"));
+            }
+            _ => rest.push_str(", model and metric file unknown (no run header: a .jsonl from an older postcall)"),
+        }
+        if self.complete == Some(false) {
+            rest.push_str(" (an interrupted run)");
+        }
+        if !self.has_definitions {
+            rest.push_str(" (no definitions: a .jsonl report)");
+        }
+        Text::plain(format!("{label}: "))
+            .push(Span::Code(self.path.clone()))
+            .push(Span::Plain(rest))
+    }
+}
+
 /// The metrics of a report with the type each one is compared by, in report order.
 ///
-/// A `.json` report carries its definitions. A `.jsonl` report does not, so for metrics
-/// seen only in the calls the type is inferred from the values (text is treated as free
-/// text, since an enum's choices cannot be known); `inferred` lists those metrics so the
-/// commands can say so.
+/// A report carries its definitions, except a `.jsonl` written before postcall put its
+/// header line in the file: for metrics seen only in the calls the type is inferred from
+/// the values (text is treated as free text, since an enum's choices cannot be known);
+/// `inferred` lists those metrics so the commands can say so.
 #[derive(Debug, Clone, Default)]
 pub struct MetricSet {
     pub kinds: IndexMap<String, MetricKind>,
@@ -139,7 +192,7 @@ impl MetricSet {
     }
 }
 
-/// Definitions for a report that has none (`.jsonl`): the inferred ones, with an empty
+/// Definitions for a report that has none (an old `.jsonl`): the inferred ones, with an empty
 /// prompt, so a writer can name its columns. Returns the ids that were inferred.
 pub fn fill_inferred_definitions(report: &mut Report) -> Vec<String> {
     if !report.metrics.is_empty() {

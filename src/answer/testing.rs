@@ -90,7 +90,7 @@ pub fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
 
 pub fn report_of(metrics: Vec<Metric>, calls: Vec<CallResult>) -> Report {
     Report {
-        postcall: header(calls.len()),
+        header: Some(header(calls.len())),
         metrics,
         calls,
     }

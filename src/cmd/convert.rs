@@ -17,12 +17,17 @@ pub struct Args {
     pub report: PathBuf,
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Metric definitions for a .jsonl report (which has none): column order and types.
+    /// Metric definitions for a .jsonl report without them (written by an older postcall):
+    /// column order and types.
     #[arg(short = 'm', long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        !args.output.outputs.is_empty(),
+        "say where to write: -o out.csv (or .json, .jsonl; `-` for stdout)"
+    );
     let report_path = args.report.display().to_string();
     let mut report = read_report(&args.report)?;
     if let Some(path) = &args.metrics {
@@ -37,8 +42,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("warning: {warning}");
         }
         if report.metrics.is_empty() {
+            // Only the definitions: that the calls were answered with this file's bytes is
+            // not known, so no hash is put in a header.
             report.metrics = file.metrics;
-            report.postcall.metrics_sha256 = file.sha256;
         }
     }
     let inferred = fill_inferred_definitions(&mut report);
@@ -49,10 +55,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             inferred.join(", ")
         );
     }
-    anyhow::ensure!(
-        !args.output.outputs.is_empty(),
-        "say where to write: -o out.csv (or .json, .jsonl; `-` for stdout)"
-    );
+    if report.header.is_none() {
+        eprintln!(
+            "note: {report_path} has no run header (a .jsonl from an older postcall): model, metric file, times and \
+             usage are unknown, so none is written either (a .json gets \"postcall\": null, a .jsonl no header lines)"
+        );
+    }
     write_report(&report, args.output.open(None)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -32,7 +32,7 @@ pub struct Args {
     pub labels: PathBuf,
     /// The metric file: its `expect.min_accuracy` thresholds are used, and a warning is
     /// printed when the report was made with different definitions. Needed for exact types
-    /// when the report is .jsonl (which carries no definitions).
+    /// when the report is a .jsonl from an older postcall (which carries no definitions).
     #[arg(short = 'm', long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
     /// Absolute tolerance for integer/number metrics: `1` for all, `ID=1` for one (repeatable).

@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use crate::answer::MetricSet;
 use crate::answer::fill_inferred_definitions;
 use crate::filter::{Condition, calls_table, match_count, matches_all, parse_condition};
-use crate::report::{OutputArgs, OutputFormat, Report, read_report, write_report};
+use crate::report::{CallResult, OutputArgs, OutputFormat, Report, RunHeader, read_report, write_report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -58,20 +58,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.columns.clone()
     };
-    let matching: Vec<&crate::report::CallResult> = report
+    let matching: Vec<&CallResult> = report
         .calls
         .iter()
         .filter(|call| matches_all(call, &conditions))
         .take(args.limit.unwrap_or(usize::MAX))
         .collect();
     if !args.outputs.is_empty() {
+        let calls: Vec<CallResult> = matching.iter().map(|c| (*c).clone()).collect();
+        let header = report.header.clone().map(|header| RunHeader {
+            calls: calls.len(),
+            failed_calls: calls.iter().filter(|c| c.failed()).count(),
+            ..header
+        });
+        if header.is_none() {
+            eprintln!(
+                "note: {} has no run header (a .jsonl from an older postcall); the subset has none either",
+                args.report.display()
+            );
+        }
         let mut subset = Report {
-            postcall: report.postcall.clone(),
+            header,
             metrics: report.metrics.clone(),
-            calls: matching.iter().map(|c| (*c).clone()).collect(),
+            calls,
         };
-        subset.postcall.calls = subset.calls.len();
-        subset.postcall.failed_calls = subset.calls.iter().filter(|c| c.failed()).count();
         fill_inferred_definitions(&mut subset);
         let output = OutputArgs {
             outputs: args.outputs.clone(),

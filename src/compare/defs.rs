@@ -90,8 +90,8 @@ pub fn choices_delta(change: &DefinitionChange) -> String {
 }
 
 /// Warnings when `report` was not made with `file`: a different hash, and each definition
-/// that differs. A `.jsonl` report (no definitions, no hash) gets no warning: it takes the
-/// file's definitions.
+/// that differs. A report without a run header (an old `.jsonl`: no definitions, no hash)
+/// gets no warning: it takes the file's definitions.
 pub fn mismatch_warnings(
     report_path: &str,
     report: &Report,
@@ -99,7 +99,9 @@ pub fn mismatch_warnings(
     file: &[Metric],
     file_sha256: &str,
 ) -> Vec<String> {
-    let sha = &report.postcall.metrics_sha256;
+    let Some(sha) = report.header.as_ref().map(|h| &h.metrics_sha256) else {
+        return Vec::new();
+    };
     if sha.is_empty() || sha == file_sha256 {
         return Vec::new();
     }

@@ -20,7 +20,7 @@ use crate::spec::MetricKind;
 use super::defs::{DefinitionChange, changed_fields, definition_changes};
 use super::threshold::PerMetric;
 use crate::answer::value::{Shape, as_f64, item_set, normalize_text, same_answer, shape};
-use crate::answer::{Answer, MetricSet, category, order_categories, ratio};
+use crate::answer::{Answer, MetricSet, Origin, category, order_categories, ratio};
 
 /// What the user asked for besides the two reports.
 #[derive(Debug, Clone, Default)]
@@ -30,35 +30,12 @@ pub struct DiffOptions {
     pub reasoning: bool,
 }
 
-/// Who produced one side of the comparison.
-#[derive(Debug, Clone, Serialize)]
-pub struct Side {
-    pub path: String,
-    pub model: String,
-    pub metrics_sha256: String,
-    pub calls: usize,
-    /// False for `.jsonl` reports, which carry no metric definitions.
-    pub has_definitions: bool,
-}
-
-impl Side {
-    pub fn of(path: &str, report: &Report) -> Side {
-        Side {
-            path: path.to_string(),
-            model: report.postcall.model.clone(),
-            metrics_sha256: report.postcall.metrics_sha256.clone(),
-            calls: report.calls.len(),
-            has_definitions: !report.metrics.is_empty(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Diff {
-    pub base: Side,
-    pub new: Side,
+    pub base: Origin,
+    pub new: Origin,
     /// `Some(true)` when both reports came from byte-identical metric files; `None` when a
-    /// side does not say (a `.jsonl` report).
+    /// side does not say (a report without a run header).
     pub same_metric_file: Option<bool>,
     pub definition_changes: Vec<DefinitionChange>,
     pub metrics: Vec<MetricDiff>,
@@ -192,7 +169,7 @@ pub fn diff(base_path: &str, base: &Report, new_path: &str, new: &Report, option
             metrics_added.push(id.clone());
             continue;
         }
-        // A .jsonl side only guesses types; the other side's definition knows them.
+        // A side without definitions (an old .jsonl) only guesses types; the other side knows.
         let kind = match base_metrics.definitions.get(id) {
             Some(defined) if new_metrics.inferred.contains(id) => &defined.kind,
             _ => kind,
@@ -213,10 +190,15 @@ pub fn diff(base_path: &str, base: &Report, new_path: &str, new: &Report, option
         .cloned()
         .collect();
 
-    let sha = |r: &Report| Some(r.postcall.metrics_sha256.clone()).filter(|s| !s.is_empty());
+    let sha = |r: &Report| {
+        r.header
+            .as_ref()
+            .map(|h| h.metrics_sha256.clone())
+            .filter(|s| !s.is_empty())
+    };
     Diff {
-        base: Side::of(base_path, base),
-        new: Side::of(new_path, new),
+        base: Origin::of(base_path, base),
+        new: Origin::of(new_path, new),
         same_metric_file: sha(base).zip(sha(new)).map(|(a, b)| a == b),
         definition_changes: changes,
         metrics,

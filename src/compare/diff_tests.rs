@@ -71,8 +71,8 @@ fn base_and_new() -> (Report, Report) {
     ];
     let mut base = report_of(base_defs, base_calls);
     let mut new = report_of(new_defs, new_calls);
-    base.postcall.metrics_sha256 = "a".repeat(64);
-    new.postcall.metrics_sha256 = "b".repeat(64);
+    base.header.as_mut().unwrap().metrics_sha256 = "a".repeat(64);
+    new.header.as_mut().unwrap().metrics_sha256 = "b".repeat(64);
     (base, new)
 }
 

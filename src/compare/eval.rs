@@ -28,7 +28,7 @@ use crate::spec::MetricKind;
 use super::labels::LabelRow;
 use super::threshold::PerMetric;
 use crate::answer::value::{DateRule, Shape, as_f64, item_set, jaccard, numbers_close, same_value, shape};
-use crate::answer::{Answer, MetricSet, ratio};
+use crate::answer::{Answer, MetricSet, Origin, ratio};
 use crate::answer::{category, order_categories};
 
 #[derive(Debug, Clone, Default)]
@@ -44,6 +44,8 @@ pub struct EvalOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct Eval {
     pub report: String,
+    /// What the report's run header says about it.
+    pub origin: Origin,
     pub labels: String,
     pub label_rows: usize,
     /// Label rows whose call is in the report.
@@ -207,6 +209,7 @@ pub fn eval(report_path: &str, report: &Report, labels_path: &str, rows: &[Label
     }
     Eval {
         report: report_path.to_string(),
+        origin: Origin::of(report_path, report),
         labels: labels_path.to_string(),
         label_rows: rows.len(),
         matched_calls: matched.len(),

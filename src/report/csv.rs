@@ -25,6 +25,7 @@ use anyhow::Context as _;
 
 use super::pending::TempFile;
 use super::{CallResult, MetricResult, ReportHead, RunHeader, Sink, Value};
+use crate::spec::Metric;
 
 /// CSV layout options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -174,6 +175,11 @@ pub fn text_cell(text: &str) -> String {
 
 impl Sink for CsvSink {
     fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        self.begin_headerless(head.metrics, head.has_summary)
+    }
+
+    /// A CSV report has no header row for the run: with or without one, it is the same.
+    fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
         let label = self.label();
         let mut raw = self.raw.take().context("the CSV report was begun twice")?;
         if self.options.bom {
@@ -181,7 +187,7 @@ impl Sink for CsvSink {
                 .with_context(|| format!("cannot write the report to {label}"))?;
         }
         let mut writer = ::csv::Writer::from_writer(raw);
-        self.metric_ids = head.metrics.iter().map(|m| m.id.clone()).collect();
+        self.metric_ids = metrics.iter().map(|m| m.id.clone()).collect();
         writer
             .write_record(header_row(&self.metric_ids, self.options.detail))
             .with_context(|| format!("cannot write the report to {label}"))?;
@@ -201,7 +207,11 @@ impl Sink for CsvSink {
             .with_context(|| format!("cannot write call {} to {label}", call.call_id))
     }
 
-    fn finish(mut self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
+    fn finish(self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
+        self.finish_headerless()
+    }
+
+    fn finish_headerless(mut self: Box<Self>) -> anyhow::Result<()> {
         let label = self.label();
         let context = || format!("cannot write the report to {label}");
         let writer = self.writer.take().context("the CSV report was finished before begin")?;

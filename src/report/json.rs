@@ -7,11 +7,18 @@
 //! into a second temporary file beside the destination, then renamed over it. Memory stays
 //! constant and the destination never holds half a document.
 //!
-//! A `.jsonl` report is the calls only, one compact `CallResult` per line, written and
-//! flushed as each call arrives, straight to the destination: a killed run leaves a valid
-//! prefix that pipelines can read. It has no header line (the header is not known until
-//! the end, and a first line of a different shape would trip line-oriented consumers);
-//! `read_report` synthesises one.
+//! A `.jsonl` report is one compact JSON object per line, written and flushed as it comes,
+//! straight to the destination, so a killed run leaves a valid prefix that pipelines can
+//! read. Its first line is the run header as it stood at the start, with the metric
+//! definitions: `{"postcall": {...}, "metric_definitions": [...]}`; then one `CallResult`
+//! per call (always with a `call_id`, never a `postcall` key); and, because a streamed
+//! file's first line cannot be rewritten, a last line with the finished header (complete,
+//! counts, usage, cost, `finished_at`): `{"postcall": {...}}`. A reader takes the last
+//! header line as the truth; when that is still the first one (with
+//! `metric_definitions`), the run was killed before it finished. The
+//! definitions have their own key, not `metrics` as in a `.json` report, because a call
+//! line's `metrics` is an object: one key with two shapes would make tools that infer a
+//! schema from the lines (DuckDB's `read_json`) give up on the calls' `metrics` column.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -21,8 +28,27 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::pending::{self, TempFile};
+use serde::Deserialize;
+
 use super::{CallResult, ReportHead, RunHeader, Sink};
 use crate::spec::Metric;
+
+/// A `.jsonl` line that is not a call: the run header at the start (with the definitions)
+/// or at the end (without them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeaderLine {
+    pub postcall: RunHeader,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_definitions: Option<Vec<Metric>>,
+}
+
+/// [`HeaderLine`] as written, without copying the header.
+#[derive(Serialize)]
+struct HeaderLineRef<'a> {
+    postcall: &'a RunHeader,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metric_definitions: Option<&'a [Metric]>,
+}
 
 /// Writes a whole `.json` report at `finish`, holding only the metric definitions in memory.
 pub struct JsonSink {
@@ -78,10 +104,10 @@ impl JsonSink {
         Ok(())
     }
 
-    /// Header, metrics, then the buffered calls, into `out`.
-    fn write_document(&self, header: &RunHeader, out: &mut impl Write) -> io::Result<()> {
+    /// Header (`null` when the calls came without one), metrics, then the buffered calls.
+    fn write_document(&self, header: Option<&RunHeader>, out: &mut impl Write) -> io::Result<()> {
         out.write_all(b"{\n  \"postcall\": ")?;
-        write_pretty(out, b"  ", header)?;
+        write_pretty(out, b"  ", &header)?;
         out.write_all(b",\n  \"metrics\": ")?;
         write_pretty(out, b"  ", &self.metrics)?;
         out.write_all(b",\n  \"calls\": ")?;
@@ -108,7 +134,22 @@ impl Sink for JsonSink {
             .with_context(|| format!("cannot write call {} to {}", call.call_id, self.label()))
     }
 
-    fn finish(mut self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
+    fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
+        (*self).write_out(Some(header))
+    }
+
+    fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
+        self.metrics = metrics.to_vec();
+        Ok(())
+    }
+
+    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
+        (*self).write_out(None)
+    }
+}
+
+impl JsonSink {
+    fn write_out(mut self, header: Option<&RunHeader>) -> anyhow::Result<()> {
         let label = self.label();
         self.calls
             .flush()
@@ -193,22 +234,44 @@ impl JsonlSink {
     }
 }
 
+impl JsonlSink {
+    /// One line, flushed, so that a killed run leaves only whole lines behind.
+    fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
+    fn header_line(&mut self, postcall: &RunHeader, metric_definitions: Option<&[Metric]>) -> anyhow::Result<()> {
+        let line = HeaderLineRef {
+            postcall,
+            metric_definitions,
+        };
+        self.line(&line)
+            .with_context(|| format!("cannot write the report to {}", self.label))
+    }
+}
+
 impl Sink for JsonlSink {
-    fn begin(&mut self, _head: &ReportHead<'_>) -> anyhow::Result<()> {
-        Ok(())
+    fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        self.header_line(head.header, Some(head.metrics))
     }
 
     fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {
-        let written = (|| -> io::Result<()> {
-            serde_json::to_writer(&mut self.out, call)?;
-            self.out.write_all(b"\n")?;
-            // Flushed per call so that a killed run leaves only whole lines behind.
-            self.out.flush()
-        })();
-        written.with_context(|| format!("cannot write call {} to {}", call.call_id, self.label))
+        self.line(call)
+            .with_context(|| format!("cannot write call {} to {}", call.call_id, self.label))
     }
 
-    fn finish(mut self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
+    fn finish(mut self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
+        self.header_line(header, None)
+    }
+
+    /// Calls that came without a header stay without one: the lines are calls only.
+    fn begin_headerless(&mut self, _metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn finish_headerless(mut self: Box<Self>) -> anyhow::Result<()> {
         self.out
             .flush()
             .with_context(|| format!("cannot write the report to {}", self.label))
@@ -274,7 +337,7 @@ mod tests {
         assert_eq!(
             read,
             Report {
-                postcall: header(3),
+                header: Some(header(3)),
                 metrics: metrics(),
                 calls: calls()
             }
@@ -354,9 +417,44 @@ mod tests {
             sink.call(call).unwrap();
             let text = fs::read_to_string(&path).unwrap();
             assert!(text.ends_with('\n'));
-            let lines: Vec<CallResult> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            // Line 1 is the run header; the calls follow it.
+            let lines: Vec<CallResult> = text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
             assert_eq!(lines, calls[..=done], "after call {done}");
         }
         sink.finish(&header(3)).unwrap();
+    }
+
+    fn jsonl_lines(path: &Path) -> Vec<serde_json::Value> {
+        let text = fs::read_to_string(path).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn jsonl_starts_and_ends_with_its_run_header() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("calls.jsonl");
+        write_report(&path, OutputFormat::Jsonl, CsvOptions::default(), || {});
+        let lines = jsonl_lines(&path);
+        assert_eq!(lines.len(), 1 + 3 + 1);
+        let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&lines[0]), ["postcall", "metric_definitions"]);
+        assert_eq!(lines[0]["postcall"], serde_json::to_value(header(0)).unwrap());
+        assert_eq!(lines[0]["metric_definitions"], serde_json::to_value(metrics()).unwrap());
+        assert_eq!(keys(&lines[4]), ["postcall"]);
+        assert_eq!(lines[4]["postcall"], serde_json::to_value(header(3)).unwrap());
+        // Call lines are as they always were: a `call_id`, never a `postcall` key.
+        for (line, call) in lines[1..4].iter().zip(calls()) {
+            assert_eq!(*line, serde_json::to_value(call).unwrap());
+            assert!(line.get("postcall").is_none());
+        }
+        let read = read_report(&path).unwrap();
+        assert_eq!(
+            read,
+            Report {
+                header: Some(header(3)),
+                metrics: metrics(),
+                calls: calls()
+            }
+        );
     }
 }

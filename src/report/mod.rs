@@ -27,7 +27,11 @@ pub const REPORT_FORMAT_VERSION: u32 = 1;
 /// A whole report: run header, metric definitions, calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
-    pub postcall: RunHeader,
+    /// `None` for calls that came without one: a `.jsonl` written before postcall put its
+    /// run header in the file, or a `.json` converted from such a file (`"postcall": null`).
+    /// Nothing about the run (model, metric file, times, usage) is known then.
+    #[serde(rename = "postcall", deserialize_with = "Option::deserialize")]
+    pub header: Option<RunHeader>,
     pub metrics: Vec<Metric>,
     pub calls: Vec<CallResult>,
 }
@@ -246,18 +250,26 @@ pub trait Sink: Send {
     fn call(&mut self, call: &CallResult) -> anyhow::Result<()>;
     /// Writes the final header and moves the finished file into place.
     fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()>;
+    /// [`begin`](Sink::begin) for calls that came without a run header (re-exporting an old
+    /// `.jsonl`): the report written has none either; none is made up.
+    fn begin_headerless(&mut self, metrics: &[Metric], has_summary: bool) -> anyhow::Result<()>;
+    /// [`finish`](Sink::finish) after [`begin_headerless`](Sink::begin_headerless).
+    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()>;
 }
 
 /// Writes `report` to every sink (opened by the caller, all before any is written, so a
 /// bad path fails before anything is half-written).
 pub fn write_report(report: &Report, mut sinks: Vec<Box<dyn Sink>>) -> anyhow::Result<()> {
-    let head = ReportHead {
-        header: &report.postcall,
-        metrics: &report.metrics,
-        has_summary: report.calls.iter().any(|c| c.summary.is_some()),
-    };
+    let has_summary = report.calls.iter().any(|c| c.summary.is_some());
     for sink in &mut sinks {
-        sink.begin(&head)?;
+        match &report.header {
+            Some(header) => sink.begin(&ReportHead {
+                header,
+                metrics: &report.metrics,
+                has_summary,
+            })?,
+            None => sink.begin_headerless(&report.metrics, has_summary)?,
+        }
     }
     for call in &report.calls {
         for sink in &mut sinks {
@@ -265,7 +277,10 @@ pub fn write_report(report: &Report, mut sinks: Vec<Box<dyn Sink>>) -> anyhow::R
         }
     }
     for sink in sinks {
-        sink.finish(&report.postcall)?;
+        match &report.header {
+            Some(header) => sink.finish(header)?,
+            None => sink.finish_headerless()?,
+        }
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 
 use super::csv::{CsvOptions, CsvSink};
-use super::json::{JsonSink, JsonlSink};
+use super::json::{HeaderLine, JsonSink, JsonlSink};
 use super::{CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage};
 
 /// The format for `path`: `explicit` (`--format`) when given, else by extension (`.json`,
@@ -56,14 +56,16 @@ fn is_stdout(path: &Path) -> bool {
 
 /// Reads a `.json` report, or a `.jsonl` one.
 ///
-/// A `.jsonl` file has no header, so one is synthesised: counts and usage are summed from
-/// the calls, `metrics` is empty, and what cannot be known is left blank (`version`,
-/// `model`, `base_url`, `metrics_sha256` empty; `started_at` the Unix epoch; `complete`
-/// false; `cost_usd` unknown). A last line cut short by a killed run (no final newline, not
-/// JSON) is skipped; any other bad line is an error naming its line number.
+/// In a `.jsonl` file, lines with a `postcall` key are header lines (see
+/// [`json`](super::json)); the last one is the header. When that is the first one (the one
+/// with `metric_definitions`: the run was killed before it wrote its last line), the
+/// header says `complete: false` and its counts and usage are summed from the calls read.
+/// A `.jsonl` without any header line (written before postcall wrote one) has
+/// `header: None` and no definitions. A last line cut short by a killed run (no final
+/// newline, not JSON) is skipped; any other bad line is an error naming its line number.
 ///
-/// Files with another extension are recognised by content: a report document starts with
-/// its `"postcall"` header.
+/// Files with another extension are recognised by content: a `.jsonl` line is a whole
+/// JSON object on the first line; a report document starts with its `"postcall"` header.
 pub fn read_report(path: &Path) -> anyhow::Result<Report> {
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
     let is_document = match extension.as_deref() {
@@ -84,6 +86,17 @@ fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
 }
 
 fn starts_like_document(path: &Path) -> anyhow::Result<bool> {
+    let mut first = Vec::new();
+    open(path)?
+        .take(1 << 20)
+        .read_until(b'\n', &mut first)
+        .with_context(|| format!("cannot read the report {}", path.display()))?;
+    let text = String::from_utf8_lossy(&first);
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if let Ok(object) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+        // A whole object on one line is a `.jsonl` line, unless it is a whole report.
+        return Ok(object.contains_key("calls") && object.contains_key("postcall"));
+    }
     let mut start = Vec::with_capacity(64);
     open(path)?
         .take(64)
@@ -103,22 +116,34 @@ fn read_document(path: &Path) -> anyhow::Result<Report> {
             path.display()
         )
     })?;
-    if report.postcall.report_format > REPORT_FORMAT_VERSION {
-        bail!(
-            "{} uses report format {}, newer than this postcall reads ({REPORT_FORMAT_VERSION}); \
-             upgrade postcall",
-            path.display(),
-            report.postcall.report_format
-        );
+    if let Some(header) = &report.header {
+        check_format(path, header)?;
     }
     Ok(report)
 }
 
+fn check_format(path: &Path, header: &RunHeader) -> anyhow::Result<()> {
+    if header.report_format > REPORT_FORMAT_VERSION {
+        bail!(
+            "{} uses report format {}, newer than this postcall reads ({REPORT_FORMAT_VERSION}); \
+             upgrade postcall",
+            path.display(),
+            header.report_format
+        );
+    }
+    Ok(())
+}
+
 fn read_lines(path: &Path) -> anyhow::Result<Report> {
     let mut reader = open(path)?;
-    let mut calls = Vec::new();
+    let mut report = Report {
+        header: None,
+        metrics: Vec::new(),
+        calls: Vec::new(),
+    };
     let mut line = String::new();
     let mut number = 0usize;
+    let mut started_only = false;
     loop {
         line.clear();
         let read = reader
@@ -131,56 +156,61 @@ fn read_lines(path: &Path) -> anyhow::Result<Report> {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<CallResult>(&line) {
-            Ok(call) => calls.push(call),
+        // Calls first: all lines but two are calls.
+        let call_error = match serde_json::from_str::<CallResult>(&line) {
+            Ok(call) => {
+                report.calls.push(call);
+                continue;
+            }
+            Err(err) => err,
+        };
+        match serde_json::from_str::<HeaderLine>(&line) {
+            Ok(head) => {
+                check_format(path, &head.postcall)?;
+                // Only the first header line carries the definitions; the final one does not.
+                started_only = head.metric_definitions.is_some();
+                if let Some(definitions) = head.metric_definitions {
+                    report.metrics = definitions;
+                }
+                report.header = Some(head.postcall);
+            }
             Err(_) if !line.ends_with('\n') => break,
-            Err(err) => {
-                return Err(err).with_context(|| {
+            Err(_) => {
+                return Err(call_error).with_context(|| {
                     format!(
-                        "{}:{number}: not a postcall call result (one JSON object per line)",
+                        "{}:{number}: not a postcall call result or header line (one JSON object per line)",
                         path.display()
                     )
                 });
             }
         }
     }
-    Ok(Report {
-        postcall: synthesized_header(&calls),
-        metrics: Vec::new(),
-        calls,
-    })
+    if let Some(header) = &mut report.header
+        && started_only
+    {
+        count_what_was_written(header, &report.calls);
+    }
+    Ok(report)
 }
 
-/// A header for calls read without one; see [`read_report`].
-fn synthesized_header(calls: &[CallResult]) -> RunHeader {
+/// The header of a run killed before its last line: the start header, with the counts of
+/// the calls it got to write. The cost was never computed, so it stays unknown.
+fn count_what_was_written(header: &mut RunHeader, calls: &[CallResult]) {
     let mut usage = Usage::default();
     for call in calls {
         usage.add(&call.usage);
     }
-    let invalid_values = calls
+    header.complete = false;
+    // The start header's `calls_not_done` is every call the run was going to score.
+    header.calls_not_done = header.calls_not_done.saturating_sub(calls.len());
+    header.calls = calls.len();
+    header.failed_calls = calls.iter().filter(|c| c.failed()).count();
+    header.invalid_values = calls
         .iter()
         .flat_map(|c| c.metrics.values())
         .filter(|r| matches!(r, MetricResult::Invalid { .. }))
         .count();
-    RunHeader {
-        version: String::new(),
-        report_format: REPORT_FORMAT_VERSION,
-        started_at: jiff::Timestamp::UNIX_EPOCH,
-        finished_at: None,
-        complete: false,
-        calls_not_done: 0,
-        base_url: String::new(),
-        model: String::new(),
-        strategy: Default::default(),
-        structured_output: Default::default(),
-        metrics_sha256: String::new(),
-        calls: calls.len(),
-        failed_calls: calls.iter().filter(|c| c.failed()).count(),
-        invalid_values,
-        usage,
-        cost_usd: None,
-        input_errors: Vec::new(),
-    }
+    header.usage = usage;
 }
 
 #[cfg(test)]
@@ -276,19 +306,61 @@ mod tests {
     }
 
     #[test]
-    fn jsonl_reads_back_with_a_synthesized_header() {
+    fn jsonl_killed_before_its_last_line_reads_as_incomplete() {
         let t = tempfile::tempdir().unwrap();
-        let path = t.path().join("calls.jsonl");
-        write_report(&path, OutputFormat::Jsonl, CsvOptions::default(), || {});
+        let path = t.path().join("killed.jsonl");
+        let metrics = metrics();
+        // A run of 5 calls, killed after writing 3: the start header, three calls, and half of
+        // a final header line that never got its newline.
+        let start = RunHeader {
+            complete: false,
+            finished_at: None,
+            calls_not_done: 5,
+            failed_calls: 0,
+            invalid_values: 0,
+            usage: Usage::default(),
+            ..header(0)
+        };
+        let mut sink = open_sink(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
+        sink.begin(&ReportHead {
+            header: &start,
+            metrics: &metrics,
+            has_summary: true,
+        })
+        .unwrap();
+        for call in &calls() {
+            sink.call(call).unwrap();
+        }
+        drop(sink);
+        let mut text = fs::read_to_string(&path).unwrap();
+        let last = serde_json::to_string(&serde_json::json!({"postcall": header(5)})).unwrap();
+        text.push_str(&last[..last.len() / 2]);
+        fs::write(&path, text).unwrap();
+
         let read = read_report(&path).unwrap();
         assert_eq!(read.calls, calls());
-        assert!(read.metrics.is_empty());
-        let h = &read.postcall;
-        assert_eq!((h.calls, h.failed_calls, h.invalid_values), (3, 2, 1));
-        assert_eq!(h.usage.requests, 4);
-        assert_eq!(h.usage.cached, 1);
-        assert_eq!(h.cost_usd, None);
+        assert_eq!(read.metrics, metrics);
+        let h = read.header.expect("the start header");
         assert!(!h.complete);
+        assert_eq!(h.finished_at, None);
+        assert_eq!((h.calls, h.calls_not_done), (3, 2));
+        assert_eq!((h.failed_calls, h.invalid_values), (2, 1));
+        assert_eq!((h.usage.requests, h.usage.cached), (4, 1));
+        assert_eq!(h.cost_usd, None);
+        assert_eq!(h.model, "test-model");
+        assert_eq!(h.metrics_sha256, "ab".repeat(32));
+    }
+
+    #[test]
+    fn jsonl_from_an_older_postcall_reads_without_a_header() {
+        let t = tempfile::tempdir().unwrap();
+        let lines: Vec<String> = calls().iter().map(|c| serde_json::to_string(c).unwrap()).collect();
+        let path = t.path().join("old.jsonl");
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let read = read_report(&path).unwrap();
+        assert_eq!(read.header, None);
+        assert!(read.metrics.is_empty());
+        assert_eq!(read.calls, calls());
     }
 
     #[test]
@@ -333,7 +405,7 @@ mod tests {
         write_report(&json, OutputFormat::Json, CsvOptions::default(), || {});
         let renamed = t.path().join("baseline.report");
         fs::rename(&json, &renamed).unwrap();
-        assert_eq!(read_report(&renamed).unwrap().postcall, header(3));
+        assert_eq!(read_report(&renamed).unwrap().header, Some(header(3)));
 
         let jsonl = t.path().join("calls.jsonl");
         write_report(&jsonl, OutputFormat::Jsonl, CsvOptions::default(), || {});

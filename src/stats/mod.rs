@@ -16,7 +16,7 @@ use crate::spec::MetricKind;
 
 use crate::answer::order_categories;
 use crate::answer::value::{Shape, as_f64, date_of, shape};
-use crate::answer::{Answer, MetricSet};
+use crate::answer::{Answer, MetricSet, Origin};
 
 pub mod render;
 
@@ -26,6 +26,8 @@ pub const TOP: usize = 10;
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
     pub report: String,
+    /// What the report's run header says about it.
+    pub origin: Origin,
     pub calls: usize,
     pub metrics: Vec<MetricStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,6 +103,7 @@ pub fn stats(report_path: &str, report: &Report, by: Option<&str>) -> anyhow::Re
     };
     Ok(Stats {
         report: report_path.to_string(),
+        origin: Origin::of(report_path, report),
         calls: report.calls.len(),
         metrics: per_metric,
         by,

@@ -16,7 +16,7 @@ pub fn document(stats: &Stats) -> Document {
     let title = Text::plain("postcall stats: ")
         .push(Span::Code(stats.report.clone()))
         .push(Span::Plain(format!(" ({} calls)", stats.calls)));
-    let mut blocks = Vec::new();
+    let mut blocks = vec![Block::List(vec![stats.origin.line("report")])];
     for m in &stats.metrics {
         let mut body = Vec::new();
         body.extend(summary_line(m).map(|line| Block::Paragraph(line.into())));

@@ -17,7 +17,9 @@ fn a_generated_archive_runs_end_to_end_with_one_request_per_call() {
         .assert()
         .success();
     let report = std::fs::read_to_string(t.join("report.jsonl")).unwrap();
-    assert_eq!(report.lines().count(), 120);
+    // The run header first and last, one line per call between.
+    assert_eq!(report.lines().count(), 1 + 120 + 1);
+    assert!(report.lines().filter(|l| l.starts_with("{\"postcall\":")).count() == 2);
     assert_eq!(server.requests(), 120);
     assert!(server.stats().busy_window().is_some());
 }

@@ -90,7 +90,7 @@ fn report(changed: usize, sha: &str) -> Report {
         })
         .collect();
     Report {
-        postcall: header(calls.len(), sha),
+        header: Some(header(calls.len(), sha)),
         metrics: vec![
             outcome_metric(),
             metric("score", MetricKind::Integer { range: Some([1, 5]) }),
@@ -101,6 +101,12 @@ fn report(changed: usize, sha: &str) -> Report {
 
 fn write_report(dir: &TestDir, name: &str, report: &Report) -> PathBuf {
     dir.write(name, serde_json::to_vec_pretty(report).unwrap())
+}
+
+/// A `.jsonl` as postcall wrote it before it put the run header in the file: calls only.
+fn write_old_jsonl(dir: &TestDir, name: &str, report: &Report) -> PathBuf {
+    let lines: Vec<String> = report.calls.iter().map(|c| serde_json::to_string(c).unwrap()).collect();
+    dir.write(name, lines.join("\n") + "\n")
 }
 
 fn stdout_of(out: &std::process::Output) -> String {
@@ -282,19 +288,13 @@ fn diff_of_a_prompt_change_explains_the_definitions_without_failing() {
 }
 
 #[test]
-fn diff_reads_jsonl_and_lists_calls_on_one_side() {
+fn diff_reads_an_old_jsonl_and_lists_calls_on_one_side() {
     let dir = diff_dir();
     let mut new = report(4, &"a".repeat(64));
     new.calls.truncate(18);
     new.calls
         .push(call("extra", vec![("outcome", ok(text("resolved"), 0.9))]));
-    write_report(&dir, "new.json", &new);
-    let out = dir
-        .postcall()
-        .args(["convert", "new.json", "-o", "new.jsonl"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    write_old_jsonl(&dir, "new.jsonl", &new);
     let out = dir
         .postcall()
         .args(["diff", "base.json", "new.jsonl"])
@@ -302,6 +302,11 @@ fn diff_reads_jsonl_and_lists_calls_on_one_side() {
         .unwrap();
     let text = stdout_of(&out);
     assert!(text.contains("(no definitions: a .jsonl report)"), "{text}");
+    assert!(
+        text.contains("new : new.jsonl — 19 calls, model and metric file unknown (no run header"),
+        "{text}"
+    );
+    assert!(text.contains("cannot tell whether the metric files differ"), "{text}");
     assert!(
         text.contains("    escalated          .          4          1\n"),
         "the base's enum definition is used: {text}"
@@ -553,7 +558,7 @@ fn eval_on_the_labelled_dialogues() {
         &dir,
         "report.json",
         &Report {
-            postcall: header(calls.len(), ""),
+            header: Some(header(calls.len(), "")),
             metrics,
             calls,
         },
@@ -720,17 +725,98 @@ fn convert_re_exports_without_the_model() {
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 21);
-    // Back from JSONL to JSON: definitions come from the calls, with a warning…
+    // Back from JSONL to JSON: the JSONL carried the header and the definitions.
     let out = dir
         .postcall()
         .args(["convert", "out.jsonl", "-o", "back.json"])
         .output()
         .unwrap();
-    assert!(
-        stderr_of(&out).contains("carries no metric definitions"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
     let back: Report = serde_json::from_str(&std::fs::read_to_string(dir.join("back.json")).unwrap()).unwrap();
+    assert_eq!(back, report(4, &"a".repeat(64)));
+}
+
+#[test]
+fn convert_of_an_old_jsonl_says_what_it_cannot_know() {
+    let dir = TestDir::new();
+    write_old_jsonl(&dir, "old.jsonl", &report(4, ""));
+    let out = dir
+        .postcall()
+        .args(["convert", "old.jsonl", "-o", "back.json", "-o", "back.jsonl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    // Definitions come from the calls, with a warning…
+    assert!(err.contains("carries no metric definitions"), "{err}");
+    // …and no header is made up: the .json says null, the .jsonl stays calls only.
+    assert!(err.contains("old.jsonl has no run header"), "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("back.json")).unwrap()).unwrap();
+    assert_eq!(json["postcall"], serde_json::Value::Null);
+    let back: Report = serde_json::from_value(json).unwrap();
+    assert_eq!(back.header, None);
     assert_eq!(back.calls, report(4, "").calls);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("back.jsonl")).unwrap(),
+        std::fs::read_to_string(dir.join("old.jsonl")).unwrap()
+    );
+    // The headerless .json reads back and diffs like the .jsonl it came from.
+    let out = dir.postcall().args(["stats", "back.json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).contains("model and metric file unknown"),
+        "{}",
+        stdout_of(&out)
+    );
+}
+
+#[test]
+fn a_jsonl_report_keeps_its_model_hash_and_types_in_diff_eval_and_stats() {
+    let dir = eval_dir();
+    write_report(&dir, "new.json", &report(4, &"b".repeat(64)));
+    let out = dir
+        .postcall()
+        .args(["convert", "new.json", "-o", "new.jsonl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let jsonl = std::fs::read_to_string(dir.join("new.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 22);
+    assert_eq!(lines[0]["postcall"]["model"], "test");
+    assert_eq!(lines[0]["metric_definitions"][0]["id"], "outcome");
+    assert_eq!(lines[21]["postcall"]["metrics_sha256"], "b".repeat(64));
+    assert!(lines[1..21].iter().all(|l| l["call_id"].is_string()));
+
+    let shown = "new.jsonl — 20 calls, model test, metric file bbbbbbbbbbbb";
+    let out = dir
+        .postcall()
+        .args(["diff", "report.json", "new.jsonl"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert!(text.contains(&format!("new : {shown}\n")), "{text}");
+    assert!(text.contains("different metric files"), "{text}");
+    let out = dir
+        .postcall()
+        .args(["eval", "new.jsonl", "--labels", "labels.csv"])
+        .output()
+        .unwrap();
+    let (text, err) = (stdout_of(&out), stderr_of(&out));
+    assert!(text.contains(&format!("report: {shown}\n")), "{text}");
+    assert!(!err.contains("types are guessed"), "the definitions came along: {err}");
+    assert!(
+        text.contains("label \\ answer"),
+        "an enum, with its confusion matrix: {text}"
+    );
+    let out = dir
+        .postcall()
+        .args(["stats", "new.jsonl", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["origin"]["model"], "test");
+    assert_eq!(json["origin"]["metrics_sha256"], "b".repeat(64));
+    assert_eq!(json["origin"]["complete"], true);
 }

@@ -4,7 +4,8 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use postcall::report::{CallResult, MetricResult, Report};
+use postcall::report::json::HeaderLine;
+use postcall::report::{CallResult, MetricResult, Report, read_report};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::{MODEL, TestDir};
@@ -64,11 +65,14 @@ fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run(
     let mut ids: Vec<&str> = faulty.calls.iter().map(|c| c.call_id.as_str()).collect();
     ids.dedup();
     assert_eq!(ids.len(), 220, "every call present once");
-    assert!(faulty.postcall.usage.retries > 0, "faults were injected and retried");
+    assert!(
+        faulty.header.as_ref().expect("a run header").usage.retries > 0,
+        "faults were injected and retried"
+    );
     eprintln!(
         "faulty run: {} requests for 220 calls, {} retries, {} rate-limited, {:.1} s",
         fake.requests(),
-        faulty.postcall.usage.retries,
+        faulty.header.as_ref().expect("a run header").usage.retries,
         fake.stats().rate_limited.load(std::sync::atomic::Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     );
@@ -162,11 +166,21 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
     child.wait().unwrap();
     let first = fake.requests();
     assert!(first < 40 * UNITS_PER_CALL, "the run finished before it was killed");
-    // The JSONL written so far is a valid prefix: every line parses.
+    // The JSONL written so far is a valid prefix: the run header, then calls that parse.
     let jsonl = std::fs::read_to_string(dir.join("r.jsonl")).unwrap_or_default();
-    for line in jsonl.lines() {
+    for (i, line) in jsonl.lines().enumerate() {
+        if i == 0 {
+            serde_json::from_str::<HeaderLine>(line).unwrap_or_else(|e| panic!("bad header line {line:?}: {e}"));
+            continue;
+        }
         serde_json::from_str::<CallResult>(line).unwrap_or_else(|e| panic!("torn JSONL line {line:?}: {e}"));
     }
+    // Killed before its last line: it reads as an incomplete run with what it has.
+    let killed = read_report(&dir.join("r.jsonl")).unwrap();
+    let header = killed.header.expect("the run header of the first line");
+    assert!(!header.complete);
+    assert_eq!(header.calls, killed.calls.len());
+    assert_eq!(header.calls_not_done + killed.calls.len(), 40);
     let cached = cache_entries(&dir);
     dir.run_against(&fake)
         .args(["-o", "r.json", "--quiet"])
@@ -203,9 +217,12 @@ fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("re-run"), "{stderr}");
     let partial = read_json_report(&dir.join("r.json"));
-    assert!(!partial.postcall.complete);
-    assert_eq!(partial.postcall.calls_not_done + partial.calls.len(), 40);
-    assert!(partial.postcall.calls_not_done > 0);
+    assert!(!partial.header.as_ref().expect("a run header").complete);
+    assert_eq!(
+        partial.header.as_ref().expect("a run header").calls_not_done + partial.calls.len(),
+        40
+    );
+    assert!(partial.header.as_ref().expect("a run header").calls_not_done > 0);
     // What was written is right.
     let clean_answers = answers(&clean);
     for call in &partial.calls {
@@ -220,7 +237,7 @@ fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
         .success();
     assert_eq!(fake.requests() - first, 40 * UNITS_PER_CALL - cached);
     let done = read_json_report(&dir.join("r.json"));
-    assert!(done.postcall.complete);
+    assert!(done.header.as_ref().expect("a run header").complete);
     assert_eq!(answers(&done), clean_answers);
 }
 
@@ -245,7 +262,10 @@ fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report = read_json_report(&dir.join("r.json"));
-    assert!(report.postcall.usage.retries > 0, "no request timed out");
+    assert!(
+        report.header.as_ref().expect("a run header").usage.retries > 0,
+        "no request timed out"
+    );
     assert_eq!(answers(&report), answers(&clean));
 }
 

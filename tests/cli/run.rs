@@ -154,9 +154,16 @@ fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() 
             );
             let report = read_json_report(&dir.join(&out));
             assert_values_match(&report, &expected);
-            assert_eq!(report.postcall.strategy.to_string_lossy(), strategy);
+            assert_eq!(
+                report.header.as_ref().expect("a run header").strategy.to_string_lossy(),
+                strategy
+            );
             let per_call = if strategy == "per_call" { 1 } else { 10 };
-            assert_eq!(report.postcall.usage.requests, 40 * per_call, "{strategy}/{mode}");
+            assert_eq!(
+                report.header.as_ref().expect("a run header").usage.requests,
+                40 * per_call,
+                "{strategy}/{mode}"
+            );
         }
     }
 }
@@ -222,7 +229,7 @@ fn malformed_answers_are_re_asked_and_end_ok() {
     let report = read_json_report(&dir.join("r.json"));
     assert_values_match(&report, &expected);
     // Every call needed exactly one re-ask, which carried the validator's message.
-    assert_eq!(report.postcall.usage.requests, 24);
+    assert_eq!(report.header.as_ref().expect("a run header").usage.requests, 24);
     let reasks: Vec<_> = fake
         .recorded()
         .into_iter()
@@ -273,7 +280,7 @@ fn answers_still_invalid_after_the_last_re_ask_keep_reason_and_raw_and_strict_ex
             .iter()
             .all(|(reason, raw)| !reason.is_empty() && !raw.is_empty())
     );
-    assert!(report.postcall.invalid_values >= invalid.len());
+    assert!(report.header.as_ref().expect("a run header").invalid_values >= invalid.len());
     // The non-JSON answer is kept verbatim.
     assert!(invalid.iter().any(|(_, raw)| raw.contains("I'm sorry")), "{invalid:?}");
 }
@@ -396,7 +403,7 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
             "one message, not one per call: {stderr}"
         );
         let report = read_json_report(&dir.join("r.json"));
-        assert!(!report.postcall.complete);
+        assert!(!report.header.as_ref().expect("a run header").complete);
     }
 }
 
@@ -421,8 +428,8 @@ fn a_second_run_answers_from_the_cache_and_sends_nothing() {
         first.calls.iter().map(|c| &c.metrics).collect::<Vec<_>>(),
         second.calls.iter().map(|c| &c.metrics).collect::<Vec<_>>()
     );
-    assert_eq!(second.postcall.usage.cached, 15);
-    assert_eq!(second.postcall.usage.requests, 0);
+    assert_eq!(second.header.as_ref().expect("a run header").usage.cached, 15);
+    assert_eq!(second.header.as_ref().expect("a run header").usage.requests, 0);
 }
 
 #[test]
@@ -526,5 +533,5 @@ fn an_endpoint_that_is_down_from_the_start_stops_the_run_with_one_message() {
         started.elapsed()
     );
     let report = read_json_report(&dir.join("r.json"));
-    assert!(!report.postcall.complete);
+    assert!(!report.header.as_ref().expect("a run header").complete);
 }

@@ -3,7 +3,7 @@
 
 use crate::answer::Answer;
 use crate::compare::defs::choices_delta;
-use crate::compare::diff::{Diff, MetricDiff, Side};
+use crate::compare::diff::{Diff, MetricDiff};
 use crate::document::{Block, Cell, Document, Format, Heading, Role, Section, Span, Table, Text, num, pct, shorten};
 
 use super::{Detail, list_ids, matrix_or_pairs};
@@ -37,33 +37,9 @@ pub fn document(diff: &Diff, detail: Detail) -> Document {
     }
 }
 
-fn short_sha(sha: &str) -> String {
-    if sha.is_empty() {
-        "unknown".to_string()
-    } else {
-        sha.chars().take(12).collect()
-    }
-}
-
-fn side(name: &str, s: &Side) -> Text {
-    let model = if s.model.is_empty() { "unknown" } else { &s.model };
-    Text::plain(format!("{name}: "))
-        .push(Span::Code(s.path.clone()))
-        .push(Span::Plain(format!(
-            " — {} calls, model {model}, metric file {}{}",
-            s.calls,
-            short_sha(&s.metrics_sha256),
-            if s.has_definitions {
-                ""
-            } else {
-                " (no definitions: a .jsonl report)"
-            }
-        )))
-}
-
 /// What was compared with what, and what could not be compared.
 fn about(diff: &Diff) -> Vec<Text> {
-    let mut lines = vec![side("base", &diff.base), side("new ", &diff.new)];
+    let mut lines = vec![diff.base.line("base"), diff.new.line("new ")];
     lines.push(
         match diff.same_metric_file {
             Some(true) if diff.definition_changes.is_empty() => "same metric file on both sides".to_string(),

@@ -40,7 +40,7 @@ pub fn document(eval: &Eval, detail: Detail) -> Document {
 /// What was scored against what, and what could not be matched.
 fn coverage(eval: &Eval) -> Vec<Text> {
     let mut lines = vec![
-        format!("report: {}", eval.report).into(),
+        eval.origin.line("report"),
         format!(
             "labels: {} — {} label rows: {} matched to report calls, {} not in the report; {} report calls have no labels",
             eval.labels,
