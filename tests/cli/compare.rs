@@ -820,3 +820,55 @@ fn a_jsonl_report_keeps_its_model_hash_and_types_in_diff_eval_and_stats() {
     assert_eq!(json["origin"]["metrics_sha256"], "b".repeat(64));
     assert_eq!(json["origin"]["complete"], true);
 }
+
+/// The metric sections of a rendering, in order: `id (type): …` lines in text, folded
+/// `<summary><code>id</code>` lines in markdown.
+fn section_ids(text: &str, markdown: bool) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            if markdown {
+                let rest = line.strip_prefix("<details><summary><code>")?;
+                Some(rest.split_once("</code>")?.0.to_string())
+            } else {
+                let (id, rest) = line.split_once(" (")?;
+                let is_heading = !line.starts_with(' ') && rest.contains("): ") && !id.contains(' ');
+                is_heading.then(|| id.to_string())
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn text_and_markdown_of_diff_and_eval_have_the_same_sections_in_the_same_order() {
+    let dir = eval_dir();
+    write_report(&dir, "new.json", &report(4, &"b".repeat(64)));
+    for args in [
+        &["diff", "report.json", "new.json"][..],
+        &["eval", "new.json", "--labels", "labels.csv"][..],
+    ] {
+        let render = |format: &str| {
+            let out = dir.postcall().args(args).args(["--format", format]).output().unwrap();
+            stdout_of(&out)
+        };
+        let (text, markdown) = (render("text"), render("markdown"));
+        let ids = section_ids(&text, false);
+        assert_eq!(ids, ["outcome", "score"], "{text}");
+        assert_eq!(section_ids(&markdown, true), ids, "{markdown}");
+        // Summary table, then what was compared, then the sections, then the verdict.
+        for (name, out, facts) in [("text", &text, "\nbase: "), ("markdown", &markdown, "\n- base: ")] {
+            let facts = if args[0] == "eval" {
+                facts.replace("base", "report")
+            } else {
+                facts.to_string()
+            };
+            let table = out.find("metric").unwrap();
+            let facts = out.find(&facts).unwrap_or_else(|| panic!("{name}: {out}"));
+            let first = out
+                .find("outcome (enum): ")
+                .or(out.find("<code>outcome</code>"))
+                .unwrap();
+            let verdict = out.rfind("ok: ").or(out.rfind("FAIL: ")).or(out.rfind("no ")).unwrap();
+            assert!(table < facts && facts < first && first < verdict, "{name}: {out}");
+        }
+    }
+}
