@@ -1,5 +1,6 @@
-//! `postcall inspect PATH...`: lists the calls found in files or directories, with sizes
-//! and every per-file error, so an archive can be checked before any request is paid for.
+//! `postcall inspect PATH...`: lists the calls found in files or directories, with sizes,
+//! then per format how many documents were calls, skipped (not calls, with the reason) and
+//! errors, so an archive can be checked before any request is paid for.
 //!
 //! Thin edge over [`Catalog::scan`]: the table and the JSON document are rendered by pure
 //! functions into any writer; `run` only hands them a locked, buffered stdout (a 100k-row
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use crate::cli::exit;
 use crate::transcript::load::CallEntry;
-use crate::transcript::{Catalog, Format, LoadOptions, SpeakerMap};
+use crate::transcript::{Catalog, Format, LoadOptions, Skipped, SpeakerMap};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,8 +26,9 @@ pub struct Args {
     /// Read every input as this format instead of detecting it.
     #[arg(long, value_name = "NAME")]
     pub transcript_format: Option<Format>,
-    /// Roles for numbered speakers (Deepgram, Twilio) or unknown role names, e.g. 0=agent,1=customer.
-    #[arg(long, value_name = "KEY=ROLE,...")]
+    /// Roles for speakers a source only numbers or names (Deepgram, Twilio, captions, text) or
+    /// unknown role names, e.g. 0=agent,1=customer; `auto` picks the agent from what is said.
+    #[arg(long, value_name = "KEY=ROLE,...|auto")]
     pub speaker_map: Option<SpeakerMap>,
 }
 
@@ -60,6 +62,8 @@ pub struct Totals {
     pub chars: usize,
     pub estimated_tokens: u64,
     pub errors: usize,
+    /// Documents that are not calls (a mid-call webhook, an audio-only event…).
+    pub skipped: usize,
     pub companions: usize,
     pub skipped_non_json: usize,
 }
@@ -71,9 +75,55 @@ pub fn totals(catalog: &Catalog) -> Totals {
         chars: catalog.entries.iter().map(|e| e.chars).sum(),
         estimated_tokens: catalog.entries.iter().map(|e| e.estimated_tokens).sum(),
         errors: catalog.errors.len(),
+        skipped: catalog.skipped.len(),
         companions: catalog.companions.len(),
         skipped_non_json: catalog.skipped_non_json,
     }
+}
+
+/// Calls, skips (companions included) and errors for one format; `format` is `None` for
+/// inputs no format was found for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FormatCount {
+    pub format: Option<Format>,
+    pub calls: usize,
+    pub skipped: usize,
+    pub errors: usize,
+}
+
+/// One row per format seen, in the order of [`Format`]'s declaration, unknown last.
+pub fn by_format(catalog: &Catalog) -> Vec<FormatCount> {
+    let mut rows: Vec<FormatCount> = Vec::new();
+    let mut bump = |format: Option<Format>, field: fn(&mut FormatCount) -> &mut usize| {
+        let at = match rows.iter().position(|r| r.format == format) {
+            Some(at) => at,
+            None => {
+                rows.push(FormatCount {
+                    format,
+                    calls: 0,
+                    skipped: 0,
+                    errors: 0,
+                });
+                rows.len() - 1
+            }
+        };
+        *field(&mut rows[at]) += 1;
+    };
+    for entry in &catalog.entries {
+        bump(Some(entry.format), |r| &mut r.calls);
+    }
+    for skipped in catalog.skipped.iter().chain(&catalog.companions) {
+        bump(skipped.format, |r| &mut r.skipped);
+    }
+    for error in &catalog.errors {
+        bump(error.format, |r| &mut r.errors);
+    }
+    rows.sort_by_key(|r| r.format.map_or(usize::MAX, |f| f as usize));
+    rows
+}
+
+fn format_name(format: Option<Format>) -> &'static str {
+    format.map_or("(unknown)", Format::name)
 }
 
 /// The human report: a row per call, then errors, companions, skips, warnings and totals.
@@ -104,26 +154,24 @@ pub fn write_table(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
             )?;
         }
     }
+    write_by_format(out, catalog)?;
     if !catalog.errors.is_empty() {
         writeln!(out, "\nerrors ({}):", catalog.errors.len())?;
         for error in &catalog.errors {
             writeln!(out, "  {error}")?;
         }
     }
-    if !catalog.companions.is_empty() {
-        writeln!(
-            out,
-            "\ncompanions ({}): metadata that belongs with a call, neither a call nor an error:",
-            catalog.companions.len()
-        )?;
-        for companion in &catalog.companions {
-            writeln!(out, "  {companion}")?;
-        }
-    }
+    write_skipped(out, "skipped", "not calls, left out on purpose", &catalog.skipped)?;
+    write_skipped(
+        out,
+        "companions",
+        "metadata that belongs with a call, neither a call nor an error",
+        &catalog.companions,
+    )?;
     if catalog.skipped_non_json > 0 {
         writeln!(
             out,
-            "\nskipped {} non-JSON file(s) (not .json, .jsonl or .ndjson)",
+            "\nskipped {} non-JSON file(s) (not .json, .jsonl, .ndjson, .txt, .vtt or .srt)",
             catalog.skipped_non_json
         )?;
     }
@@ -136,15 +184,57 @@ pub fn write_table(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
     let t = totals(catalog);
     writeln!(
         out,
-        "\ntotal: {} call(s), {} turns, {} characters, ~{} tokens; {} error(s), {} companion(s), {} skipped",
-        t.calls, t.turns, t.chars, t.estimated_tokens, t.errors, t.companions, t.skipped_non_json
+        "\ntotal: {} call(s), {} turns, {} characters, ~{} tokens; {} error(s), {} not a call, {} companion(s), {} other file(s)",
+        t.calls, t.turns, t.chars, t.estimated_tokens, t.errors, t.skipped, t.companions, t.skipped_non_json
     )
+}
+
+/// Per format: calls, skipped, errors. Left out when everything is one format and all calls.
+fn write_by_format(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
+    let rows = by_format(catalog);
+    if rows.len() <= 1 && rows.iter().all(|r| r.skipped == 0 && r.errors == 0) {
+        return Ok(());
+    }
+    let width = rows
+        .iter()
+        .map(|r| format_name(r.format).len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    writeln!(out, "\nby format:")?;
+    writeln!(
+        out,
+        "  {:width$}  {:>6}  {:>7}  {:>6}",
+        "FORMAT", "CALLS", "SKIPPED", "ERRORS"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "  {:width$}  {:>6}  {:>7}  {:>6}",
+            format_name(r.format),
+            r.calls,
+            r.skipped,
+            r.errors
+        )?;
+    }
+    Ok(())
+}
+
+fn write_skipped(out: &mut impl Write, title: &str, what: &str, skipped: &[Skipped]) -> io::Result<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n{title} ({}): {what}:", skipped.len())?;
+    for s in skipped {
+        writeln!(out, "  {}: {}", s.source_display, s.reason)?;
+    }
+    Ok(())
 }
 
 /// The machine report, one JSON document. Its types live in [`wire`] so the shape only
 /// changes on purpose.
 pub fn write_json(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
-    let report = wire::Report::new(catalog, totals(catalog));
+    let report = wire::Report::new(catalog, totals(catalog), by_format(catalog));
     serde_json::to_writer(&mut *out, &report)?;
     writeln!(out)
 }
@@ -153,17 +243,27 @@ pub fn write_json(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
 pub mod wire {
     use serde::Serialize;
 
-    use super::Totals;
+    use super::{FormatCount, Totals};
     use crate::transcript::{Catalog, Format};
 
     #[derive(Debug, Serialize)]
     pub struct Report<'a> {
         pub calls: Vec<Call<'a>>,
         pub errors: Vec<Error<'a>>,
-        pub companions: &'a [String],
+        /// Documents that are not calls, with the reason.
+        pub skipped: Vec<Skipped<'a>>,
+        pub companions: Vec<Skipped<'a>>,
         pub skipped_non_json: usize,
         pub warnings: &'a [String],
+        pub by_format: Vec<FormatCount>,
         pub totals: Totals,
+    }
+
+    #[derive(Debug, Serialize)]
+    pub struct Skipped<'a> {
+        pub source: &'a str,
+        pub format: Option<Format>,
+        pub reason: &'a str,
     }
 
     #[derive(Debug, Serialize)]
@@ -184,10 +284,22 @@ pub mod wire {
         pub line: Option<usize>,
         pub column: Option<usize>,
         pub message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub format: Option<Format>,
+    }
+
+    fn skipped(list: &[crate::transcript::Skipped]) -> Vec<Skipped<'_>> {
+        list.iter()
+            .map(|s| Skipped {
+                source: &s.source_display,
+                format: s.format,
+                reason: &s.reason,
+            })
+            .collect()
     }
 
     impl<'a> Report<'a> {
-        pub fn new(catalog: &'a Catalog, totals: Totals) -> Report<'a> {
+        pub fn new(catalog: &'a Catalog, totals: Totals, by_format: Vec<FormatCount>) -> Report<'a> {
             Report {
                 calls: catalog
                     .entries
@@ -210,11 +322,14 @@ pub mod wire {
                         line: e.line,
                         column: e.column,
                         message: &e.message,
+                        format: e.format,
                     })
                     .collect(),
-                companions: &catalog.companions,
+                skipped: skipped(&catalog.skipped),
+                companions: skipped(&catalog.companions),
                 skipped_non_json: catalog.skipped_non_json,
                 warnings: &catalog.warnings,
+                by_format,
                 totals,
             }
         }
@@ -237,7 +352,7 @@ mod tests {
         let text = render(&Catalog::default());
         assert_eq!(
             text.trim(),
-            "total: 0 call(s), 0 turns, 0 characters, ~0 tokens; 0 error(s), 0 companion(s), 0 skipped"
+            "total: 0 call(s), 0 turns, 0 characters, ~0 tokens; 0 error(s), 0 not a call, 0 companion(s), 0 other file(s)"
         );
     }
 

@@ -29,6 +29,8 @@ pub fn print_dry_run(
         source: String::new(),
         format: Format::Generic,
         started_at: None,
+        metadata: Default::default(),
+        speaker_inference: None,
         turns: vec![],
     };
     let overhead: Vec<u64> = groups

@@ -1,9 +1,11 @@
-//! Format detection from a JSON document's structure.
+//! Format detection from a JSON document's structure, or from a text file's first lines.
 //!
 //! Pure and cheap (a handful of key lookups, no allocation on the happy path), because it
 //! runs once per call on archives of 100k+ files. Checks go from the most specific shape to
 //! the most generic, so a Vapi report that also carries `messagesOpenAIFormatted` is Vapi and
-//! not OpenAI messages. When nothing matches, [`describe_unknown`] says what was seen and
+//! not OpenAI messages. Documents a platform sends that are not calls (a Vapi `tool-calls`
+//! message, an ElevenLabs audio webhook) are detected as their platform, whose parser says
+//! why they are skipped. When nothing matches, [`describe_unknown`] says what was seen and
 //! what is known, so the user can fix the file or pass `--transcript-format`.
 
 use serde_json::Value;
@@ -39,19 +41,111 @@ pub const KNOWN_SHAPES: &str = "generic {call_id, transcript:[{role, content}]};
     aws_transcribe {JobName, Transcript:[{ParticipantRole}]}; \
     aws_connect {Participants, Transcript:[{ParticipantId}]}; \
     twilio_intelligence {sentences, meta.url} (+ transcript resource {sid, channel.participants}); \
-    twilio_relay {messages:[{direction, message}]}; deepgram {results: {utterances}}";
+    twilio_relay [{type: setup|prompt|text…}] (array, JSONL, or under messages); \
+    deepgram {results: {utterances | channels[].alternatives[].paragraphs}}; \
+    genesys {conversationId, transcripts:[{phrases}]}; livekit {items:[{type: message, content:[…]}]}; \
+    pipecat [{role, content, timestamp}]; openai_realtime [{type: message, content:[{type, transcript}]}] \
+    or its server events; text files (.txt `Agent: …`), WebVTT (.vtt) and SRT (.srt) captions";
 
 pub fn detect(value: &Value) -> Shape {
     match value {
-        Value::Array(items) => {
-            if items.first().is_some_and(|m| m.get("role").is_some()) {
-                Shape::Call(Format::OpenaiMessages)
-            } else {
-                Shape::ArrayOfCalls
-            }
-        }
+        Value::Array(items) => detect_array(items),
         Value::Object(_) => detect_object(value),
         _ => Shape::Unknown,
+    }
+}
+
+/// A top-level array is one call (messages, items or session events) or a list of calls.
+fn detect_array(items: &[Value]) -> Shape {
+    let Some(first) = items.first() else {
+        return Shape::ArrayOfCalls;
+    };
+    if is_relay_message(first) {
+        return Shape::Call(Format::TwilioRelay);
+    }
+    if is_realtime_event(first) || is_realtime_item(first) {
+        return Shape::Call(Format::OpenaiRealtime);
+    }
+    if first.get("role").is_some() {
+        let stamped = first.get("timestamp").is_some_and(Value::is_string);
+        return Shape::Call(if stamped {
+            Format::Pipecat
+        } else {
+            Format::OpenaiMessages
+        });
+    }
+    Shape::ArrayOfCalls
+}
+
+/// One JSONL line that is an event of a session rather than a call: the file is read as
+/// one call (a ConversationRelay log, a Realtime event log).
+pub fn session_event(value: &Value) -> Option<Format> {
+    if is_relay_message(value) {
+        Some(Format::TwilioRelay)
+    } else if is_realtime_event(value) {
+        Some(Format::OpenaiRealtime)
+    } else {
+        None
+    }
+}
+
+/// A ConversationRelay WebSocket message, by its type and the field that type carries.
+fn is_relay_message(v: &Value) -> bool {
+    let key = match v.get("type").and_then(Value::as_str) {
+        Some("setup") => "callSid",
+        Some("prompt") => "voicePrompt",
+        Some("text") => "token",
+        Some("interrupt") => "utteranceUntilInterrupt",
+        Some("dtmf") => "digit",
+        _ => return false,
+    };
+    v.get(key).is_some()
+}
+
+/// An OpenAI Realtime server event: a dotted type from the API's families, with an id.
+fn is_realtime_event(v: &Value) -> bool {
+    let Some(kind) = v.get("type").and_then(Value::as_str) else {
+        return false;
+    };
+    v.get("event_id").is_some()
+        && [
+            "session.",
+            "conversation.",
+            "response.",
+            "input_audio_buffer.",
+            "rate_limits.",
+        ]
+        .iter()
+        .any(|p| kind.starts_with(p))
+}
+
+/// A Realtime conversation item: a message whose content parts are typed objects.
+fn is_realtime_item(v: &Value) -> bool {
+    v.get("object").and_then(Value::as_str) == Some("realtime.item")
+        || (v.get("type").and_then(Value::as_str) == Some("message")
+            && v.pointer("/content/0/type").and_then(Value::as_str).is_some_and(|t| {
+                matches!(
+                    t,
+                    "input_audio" | "input_text" | "audio" | "text" | "output_audio" | "output_text"
+                )
+            }))
+}
+
+/// The text format a text file holds: WebVTT by its header, SRT by its first cue, plain
+/// text otherwise (the extension is only a tie-breaker for files too short to tell).
+pub fn detect_text(text: &str, by_extension: Option<Format>) -> Format {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    if first.starts_with("WEBVTT") {
+        return Format::Webvtt;
+    }
+    let second = lines.next().unwrap_or_default();
+    if first.chars().all(|c| c.is_ascii_digit()) && second.contains("-->") {
+        return Format::Srt;
+    }
+    match by_extension {
+        Some(f @ (Format::Webvtt | Format::Srt)) if first.contains("-->") => f,
+        _ => Format::PlainText,
     }
 }
 
@@ -60,17 +154,42 @@ fn detect_object(v: &Value) -> Shape {
     let first = |pointer: &str| v.pointer(pointer).and_then(Value::as_array).and_then(|a| a.first());
     let call = Shape::Call;
 
-    if first("/messages").is_some_and(|m| m.get("direction").is_some()) {
+    if first("/messages").is_some_and(|m| m.get("direction").is_some() || is_relay_message(m)) {
         return call(Format::TwilioRelay);
     }
-    if has("/message/artifact") || has("/artifact/messages") {
+    // End-of-call reports in either layout, every other server message (they all carry the
+    // call), and GET call objects.
+    let vapi_message = v.pointer("/message/type").is_some_and(Value::is_string)
+        && (has("/message/call") || has("/message/artifact") || has("/message/messages"));
+    let vapi_call = has("/artifact/messages")
+        || (has("/orgId") && first("/messages").is_some_and(|m| m.get("secondsFromStart").is_some()));
+    if vapi_message || has("/message/artifact") || vapi_call {
         return call(Format::Vapi);
     }
-    if has("/call/transcript_object") || has("/call/transcript_with_tool_calls") || has("/transcript_object") {
+    if has("/call/transcript_object")
+        || has("/call/transcript_with_tool_calls")
+        || has("/transcript_object")
+        || (has("/call/call_id") && has("/call/call_status"))
+    {
         return call(Format::Retell);
     }
     if has("/callData/transcription") {
         return call(Format::Dialgen);
+    }
+    if first("/transcripts").is_some_and(|t| t.get("phrases").is_some()) {
+        return call(Format::Genesys);
+    }
+    if let Some(shape) = detect_frameworks(v) {
+        return shape;
+    }
+    // ElevenLabs webhooks without a transcript, and the conversation list.
+    let eleven_webhook = v
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.starts_with("post_call_"))
+        && has("/data/conversation_id");
+    if eleven_webhook || first("/conversations").is_some_and(|c| c.get("conversation_id").is_some()) {
+        return call(Format::Elevenlabs);
     }
     for (base, pointer) in [
         ("/data", "/data/transcript"),
@@ -105,6 +224,10 @@ fn detect_object(v: &Value) -> Shape {
     if has("/JobName") && has("/Transcript") {
         return call(Format::AwsTranscribe);
     }
+    // A plain Transcribe job (`results.transcripts`), not a Deepgram response.
+    if has("/jobName") && has("/results/transcripts") {
+        return call(Format::AwsTranscribe);
+    }
     if has("/sentences") {
         return call(Format::TwilioIntelligence);
     }
@@ -118,6 +241,24 @@ fn detect_object(v: &Value) -> Shape {
         return call(Format::OpenaiMessages);
     }
     Shape::Unknown
+}
+
+/// LiveKit session history (or a session report holding it) and Realtime items under `items`.
+fn detect_frameworks(v: &Value) -> Option<Shape> {
+    let items = v
+        .pointer("/items")
+        .or_else(|| v.pointer("/chat_history/items"))
+        .and_then(Value::as_array)?;
+    let first = items.first()?;
+    if is_realtime_item(first) {
+        return Some(Shape::Call(Format::OpenaiRealtime));
+    }
+    let kind = first.get("type").and_then(Value::as_str)?;
+    matches!(
+        kind,
+        "message" | "function_call" | "function_call_output" | "agent_handoff"
+    )
+    .then_some(Shape::Call(Format::Livekit))
 }
 
 /// Why `value` matched nothing: its top-level keys (or kind) and the shapes known.
@@ -174,6 +315,42 @@ mod tests {
         assert_eq!(detect(&resource), Shape::Companion(Companion::TwilioTranscript));
         let combined = json!({"sid": "GT1", "channel": {"participants": []}, "sentences": []});
         assert_eq!(detect(&combined), Shape::Call(Format::TwilioIntelligence));
+    }
+
+    #[test]
+    fn platform_messages_that_are_not_calls_still_detect_as_their_platform() {
+        let tool_calls = json!({"message": {"type": "tool-calls", "call": {"id": "c"}, "toolCalls": []}});
+        assert_eq!(detect(&tool_calls), Shape::Call(Format::Vapi));
+        let audio = json!({"type": "post_call_audio", "data": {"conversation_id": "c", "full_audio": "x"}});
+        assert_eq!(detect(&audio), Shape::Call(Format::Elevenlabs));
+    }
+
+    #[test]
+    fn session_arrays_are_one_call() {
+        let relay = json!([{"type": "setup", "callSid": "CA1"}, {"type": "prompt", "voicePrompt": "hi"}]);
+        assert_eq!(detect(&relay), Shape::Call(Format::TwilioRelay));
+        let pipecat = json!([{"role": "user", "content": "hi", "timestamp": "2024-06-10T15:02:11Z"}]);
+        assert_eq!(detect(&pipecat), Shape::Call(Format::Pipecat));
+        let items =
+            json!([{"type": "message", "role": "user", "content": [{"type": "input_audio", "transcript": "hi"}]}]);
+        assert_eq!(detect(&items), Shape::Call(Format::OpenaiRealtime));
+        assert_eq!(
+            session_event(&json!({"type": "text", "token": "Hi", "last": true})),
+            Some(Format::TwilioRelay)
+        );
+    }
+
+    #[test]
+    fn text_files_by_their_first_lines() {
+        assert_eq!(
+            detect_text("WEBVTT\n\n00:01.000 --> 00:02.000\nhi", None),
+            Format::Webvtt
+        );
+        assert_eq!(
+            detect_text("1\n00:00:01,000 --> 00:00:02,000\nhi", Some(Format::PlainText)),
+            Format::Srt
+        );
+        assert_eq!(detect_text("Agent: hi", Some(Format::Webvtt)), Format::PlainText);
     }
 
     #[test]

@@ -14,14 +14,15 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::formats::{self, Context, TwilioCompanion};
+use super::formats::{self, Context, Document, TwilioCompanion, Unread};
 use super::{Call, Format, SpeakerMap};
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// `--transcript-format`: skip detection.
     pub format: Option<Format>,
-    /// `--speaker-map`: roles for numbered speakers (Deepgram, Twilio).
+    /// `--speaker-map`: roles for speakers a source only numbers or names (Deepgram,
+    /// Twilio, captions, text), or `auto` to pick the agent from what is said.
     pub speaker_map: Option<SpeakerMap>,
 }
 
@@ -41,6 +42,9 @@ pub enum Locator {
     ArrayIndex(usize),
     /// A line of a JSONL file (1-based line number, byte offset of its start).
     Line { number: usize, offset: u64 },
+    /// A JSONL file whose lines are the events of one session (a ConversationRelay or
+    /// Realtime log): the call is every line, read as one array.
+    Session,
 }
 
 /// What the catalog remembers about a call between scanning and evaluating.
@@ -68,6 +72,18 @@ pub struct LoadError {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// The format it was read as, when the error came after detection.
+    pub format: Option<Format>,
+}
+
+/// A document that is not a call and was left out on purpose: a platform's mid-call
+/// message, an audio-only webhook, a Twilio transcript resource that gives roles to its
+/// sentences. Neither a call nor an error; listed so nothing goes unseen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub source_display: String,
+    pub format: Option<Format>,
+    pub reason: String,
 }
 
 fn location(source: &str, line: Option<usize>, column: Option<usize>) -> String {
@@ -85,7 +101,13 @@ impl LoadError {
             line: None,
             column: None,
             message: message.into(),
+            format: None,
         }
+    }
+
+    pub(crate) fn with_format(mut self, format: Option<Format>) -> LoadError {
+        self.format = format;
+        self
     }
 
     pub(crate) fn at(mut self, line: Option<usize>, column: Option<usize>) -> LoadError {
@@ -100,13 +122,16 @@ impl LoadError {
 pub struct Catalog {
     pub entries: Vec<CallEntry>,
     pub errors: Vec<LoadError>,
-    /// Files in walked directories that were not `.json`, `.jsonl` or `.ndjson`.
+    /// Files in walked directories that postcall does not read: not `.json`, `.jsonl`,
+    /// `.ndjson`, `.txt`, `.vtt` or `.srt` (a recording, a README).
     pub skipped_non_json: usize,
+    /// Documents that are not calls (see [`Skipped`]), with the reason.
+    pub skipped: Vec<Skipped>,
     /// Non-fatal notes, e.g. duplicate call ids that were made unique.
     pub warnings: Vec<String>,
     /// Inputs that belong with a call without being one (a Twilio Transcript resource, an
     /// Atoms analytics webhook): neither calls nor errors, listed so nothing goes unseen.
-    pub companions: Vec<String>,
+    pub companions: Vec<Skipped>,
     pub(crate) stdin: Option<std::sync::Arc<[u8]>>,
     /// Twilio Transcript resources by SID, which give roles to their sentences pages.
     pub(crate) twilio: HashMap<String, TwilioCompanion>,
@@ -127,47 +152,98 @@ impl Catalog {
                 format!("no call with index {index} (the catalog has {})", self.entries.len()),
             )
         })?;
-        let value = self.read_value(&entry.source, &entry.source_display)?;
-        let mut call = self
-            .build_call(&value, entry.format, options, entry.id.clone(), &entry.source_display)
-            .map_err(|message| LoadError::new(&entry.source_display, format!("{message} (on re-reading)")))?;
+        let document = self.read_document(&entry.source, &entry.source_display, entry.format.is_text())?;
+        let (mut call, _warnings) = self
+            .build_call(
+                document.as_document(),
+                entry.format,
+                options,
+                entry.id.clone(),
+                &entry.source_display,
+            )
+            .map_err(|unread| {
+                let message = match unread {
+                    Unread::Invalid(m) | Unread::NotACall(m) => m,
+                };
+                LoadError::new(&entry.source_display, format!("{message} (on re-reading)"))
+            })?;
         // Detection and parsing are deterministic, so only the id's duplicate suffix differs.
         call.id = entry.id.clone();
         Ok(call)
     }
 
-    /// Parses `value` as `format` into a call, rejecting calls with nothing said in them.
+    /// Parses `doc` as `format` into a call (and the warnings its parser had), rejecting
+    /// calls with nothing said in them.
     pub(crate) fn build_call(
         &self,
-        value: &Value,
+        doc: Document<'_>,
         format: Format,
         options: &LoadOptions,
         fallback_id: String,
         source_display: &str,
-    ) -> Result<Call, String> {
+    ) -> Result<(Call, Vec<String>), Unread> {
         let cx = Context {
             speaker_map: options.speaker_map.as_ref(),
             twilio: Some(&self.twilio),
         };
-        let parsed = formats::parse(format, value, cx)?;
+        let parsed = formats::parse(format, doc, cx)?;
+        let mut metadata = parsed.metadata;
+        metadata.platform = metadata.platform.or_else(|| format.platform().map(str::to_string));
+        metadata.call_id = metadata.call_id.or_else(|| parsed.id.clone());
+        metadata.complete(parsed.started_at);
         let call = Call {
             id: parsed.id.unwrap_or(fallback_id),
             source: source_display.to_string(),
             format,
             started_at: parsed.started_at,
+            metadata,
+            speaker_inference: parsed.speaker_inference,
             turns: parsed.turns,
         };
         if call.conversation().next().is_none() {
-            return Err(format!(
+            return Err(Unread::Invalid(format!(
                 "empty transcript: no agent or customer turns ({} other turns) as {format}",
                 call.turns.len()
-            ));
+            )));
         }
-        Ok(call)
+        Ok((call, parsed.warnings))
+    }
+
+    /// The document of one call (JSON, or text when `text`), read again from its file or
+    /// the kept stdin bytes.
+    pub(crate) fn read_document(
+        &self,
+        source: &SourceRef,
+        display: &str,
+        text: bool,
+    ) -> Result<OwnedDocument, LoadError> {
+        if text {
+            let bytes = self.read_bytes(source, display)?;
+            let text = decode(&bytes).map_err(|e| e.into_load_error(display))?;
+            return Ok(OwnedDocument::Text(text.to_string()));
+        }
+        self.read_value(source, display).map(OwnedDocument::Json)
+    }
+
+    fn read_bytes(&self, source: &SourceRef, display: &str) -> Result<Vec<u8>, LoadError> {
+        let reread = |e: std::io::Error| {
+            LoadError::new(
+                display,
+                format!("cannot re-read: {e}; was the file changed or removed after the scan?"),
+            )
+        };
+        match &source.path {
+            Some(path) => std::fs::read(path).map_err(reread),
+            None => Ok(self.stdin.as_deref().unwrap_or_default().to_vec()),
+        }
     }
 
     /// The JSON document of one call, read again from its file (or the kept stdin bytes).
     pub(crate) fn read_value(&self, source: &SourceRef, display: &str) -> Result<Value, LoadError> {
+        if source.locator == Locator::Session {
+            let bytes = self.read_bytes(source, display)?;
+            return session_array(&bytes).map_err(|e| e.into_load_error(display));
+        }
         let reread = |e: std::io::Error| {
             LoadError::new(
                 display,
@@ -209,6 +285,40 @@ impl Catalog {
     }
 }
 
+/// A document read back for [`Catalog::load`].
+pub(crate) enum OwnedDocument {
+    Json(Value),
+    Text(String),
+}
+
+impl OwnedDocument {
+    pub(crate) fn as_document(&self) -> Document<'_> {
+        match self {
+            OwnedDocument::Json(v) => Document::Json(v),
+            OwnedDocument::Text(t) => Document::Text(t),
+        }
+    }
+}
+
+/// Every line of a session log, as one JSON array (blank lines skipped); a bad line is an
+/// error at its line, since a session with a hole in it is not the call that happened.
+pub(crate) fn session_array(bytes: &[u8]) -> Result<Value, DecodeError> {
+    let text = decode(bytes)?;
+    let mut events = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value = parse_json(line).map_err(|mut e| {
+            e.line = Some(index + 1);
+            e.message = format!("{} (in a session log, read as one call)", e.message);
+            e
+        })?;
+        events.push(value);
+    }
+    Ok(Value::Array(events))
+}
+
 /// Why some bytes are not a JSON document, with a position when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DecodeError {
@@ -229,7 +339,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<&str, DecodeError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError {
-            message: "file is empty; expected a JSON call transcript".into(),
+            message: "file is empty; expected a call transcript".into(),
             line: None,
             column: None,
         });

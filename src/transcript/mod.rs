@@ -1,19 +1,25 @@
 //! Call transcripts: the [`Call`] model every source format is normalised into.
 //!
 //! Each platform's export shape lives in a file under `formats/` (one per format family);
-//! `detect` picks one from the JSON's structure; `scan` walks inputs (files, directories,
-//! stdin) into a [`Catalog`] of small entries and per-file errors; `load` holds the types
-//! callers see and re-reads one call on demand. Bad input is data: a broken file becomes a [`LoadError`] and
-//! every other file is still read.
+//! `detect` picks one from the document's structure; `scan` walks inputs (files,
+//! directories, stdin) into a [`Catalog`] of small entries, per-file errors and documents
+//! skipped as not being calls; `load` holds the types callers see and re-reads one call on
+//! demand. `metadata` is the call's facts besides its turns; `speakers` gives roles to
+//! speakers a source only names or numbers. Bad input is data: a broken file becomes a
+//! [`LoadError`] and every other file is still read.
 
 use serde::{Deserialize, Serialize};
 
 pub mod detect;
 pub mod formats;
 pub mod load;
+pub mod metadata;
 mod scan;
+pub mod speakers;
 
-pub use load::{Catalog, LoadError, LoadOptions, SourceRef};
+pub use load::{Catalog, LoadError, LoadOptions, Skipped, SourceRef};
+pub use metadata::{CallMetadata, Direction, MetadataLevel};
+pub use speakers::SpeakerInference;
 
 /// One call, in the shape every later stage reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +32,13 @@ pub struct Call {
     /// When the call started, if the source says; anchors relative dates ("next Tuesday").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<jiff::Timestamp>,
+    /// What the source says about the call besides its turns (ids, times, numbers…).
+    #[serde(default)]
+    pub metadata: CallMetadata,
+    /// Which speaker `--speaker-map auto` took for the agent and why; `None` when the
+    /// source or `--speaker-map` gave the roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_inference: Option<SpeakerInference>,
     pub turns: Vec<Turn>,
 }
 
@@ -119,8 +132,26 @@ pub enum Format {
     TwilioIntelligence,
     /// A logged Twilio ConversationRelay WebSocket session.
     TwilioRelay,
-    /// Deepgram diarized utterances (roles from `--speaker-map`).
+    /// Deepgram pre-recorded responses: utterances, paragraphs, or one channel per party
+    /// (roles from `--speaker-map`).
     Deepgram,
+    /// Genesys Cloud speech and text analytics transcript (`transcripts[].phrases`).
+    Genesys,
+    /// LiveKit Agents session history (`session.history.to_dict()`, or a session report).
+    Livekit,
+    /// Pipecat transcript: `[{role, content, timestamp}]` saved from turn events.
+    Pipecat,
+    /// OpenAI Realtime conversation items, or a log of the session's server events.
+    OpenaiRealtime,
+    /// Plain text: `Agent: …` lines, `[00:01:02] Speaker 1: …`, `Name  0:05` blocks.
+    #[serde(rename = "text")]
+    #[value(name = "text", alias = "txt")]
+    PlainText,
+    /// WebVTT captions with speakers (`<v Name>` voice tags or `Name:` prefixes).
+    #[value(alias = "vtt")]
+    Webvtt,
+    /// SRT subtitles with `Name:` speaker prefixes.
+    Srt,
 }
 
 impl Format {
@@ -139,7 +170,51 @@ impl Format {
             Format::TwilioIntelligence => "twilio_intelligence",
             Format::TwilioRelay => "twilio_relay",
             Format::Deepgram => "deepgram",
+            Format::Genesys => "genesys",
+            Format::Livekit => "livekit",
+            Format::Pipecat => "pipecat",
+            Format::OpenaiRealtime => "openai_realtime",
+            Format::PlainText => "text",
+            Format::Webvtt => "webvtt",
+            Format::Srt => "srt",
         }
+    }
+
+    /// The platform's own name, for call metadata; `None` for shapes no platform owns.
+    pub fn platform(self) -> Option<&'static str> {
+        Some(match self {
+            Format::Generic | Format::OpenaiMessages | Format::PlainText | Format::Webvtt | Format::Srt => {
+                return None;
+            }
+            Format::Atoms => "Smallest AI Atoms",
+            Format::Dialgen => "Dialgen",
+            Format::Vapi => "Vapi",
+            Format::Retell => "Retell AI",
+            Format::Elevenlabs => "ElevenLabs",
+            Format::Bland => "Bland AI",
+            Format::AwsTranscribe => "Amazon Transcribe",
+            Format::AwsConnect => "Amazon Connect",
+            Format::TwilioIntelligence | Format::TwilioRelay => "Twilio",
+            Format::Deepgram => "Deepgram",
+            Format::Genesys => "Genesys Cloud",
+            Format::Livekit => "LiveKit",
+            Format::Pipecat => "Pipecat",
+            Format::OpenaiRealtime => "OpenAI Realtime",
+        })
+    }
+
+    /// Text formats, read from the file's text rather than from JSON.
+    pub fn is_text(self) -> bool {
+        matches!(self, Format::PlainText | Format::Webvtt | Format::Srt)
+    }
+
+    /// Formats whose whole call can be a top-level JSON array (of messages, items or
+    /// session events), which therefore must not be split into one call per element.
+    pub fn reads_whole_arrays(self) -> bool {
+        matches!(
+            self,
+            Format::OpenaiMessages | Format::TwilioRelay | Format::Pipecat | Format::OpenaiRealtime
+        )
     }
 }
 
@@ -149,24 +224,58 @@ impl std::fmt::Display for Format {
     }
 }
 
-/// `--speaker-map 0=agent,1=customer`: roles for formats whose speakers are only numbers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SpeakerMap(pub Vec<(String, Speaker)>);
+/// `--speaker-map`: roles for speakers a source only numbers or names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpeakerMap {
+    /// `0=agent,1=customer`: exactly these roles (also for role names postcall does not know).
+    Roles(RoleMap),
+    /// `auto`: pick the agent from what each speaker says, and record why on the call.
+    Auto,
+}
 
 impl SpeakerMap {
+    /// The role given to `key`, matched without regard to case (`auto` gives none).
     pub fn get(&self, key: &str) -> Option<Speaker> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, s)| *s)
+        self.roles().and_then(|m| m.get(key))
+    }
+
+    pub fn roles(&self) -> Option<&RoleMap> {
+        match self {
+            SpeakerMap::Roles(map) => Some(map),
+            SpeakerMap::Auto => None,
+        }
+    }
+
+    pub fn is_auto(&self) -> bool {
+        matches!(self, SpeakerMap::Auto)
+    }
+}
+
+/// Speaker keys (`0`, `Speaker 1`, `narrator`) and the role each one has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleMap(pub Vec<(String, Speaker)>);
+
+impl RoleMap {
+    pub fn get(&self, key: &str) -> Option<Speaker> {
+        let key = key.trim();
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, s)| *s)
     }
 }
 
 impl std::str::FromStr for SpeakerMap {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(SpeakerMap::Auto);
+        }
         let mut map = Vec::new();
         for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, role) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("`{pair}` is not KEY=ROLE; write e.g. --speaker-map 0=agent,1=customer"))?;
+            let (key, role) = pair.split_once('=').ok_or_else(|| {
+                format!("`{pair}` is not KEY=ROLE; write e.g. --speaker-map 0=agent,1=customer, or --speaker-map auto")
+            })?;
             let speaker = match role.trim().to_ascii_lowercase().as_str() {
                 "agent" => Speaker::Agent,
                 "customer" => Speaker::Customer,
@@ -181,8 +290,8 @@ impl std::str::FromStr for SpeakerMap {
             map.push((key.trim().to_string(), speaker));
         }
         if map.is_empty() {
-            return Err("empty speaker map; write e.g. --speaker-map 0=agent,1=customer".into());
+            return Err("empty speaker map; write e.g. --speaker-map 0=agent,1=customer, or --speaker-map auto".into());
         }
-        Ok(SpeakerMap(map))
+        Ok(SpeakerMap::Roles(RoleMap(map)))
     }
 }

@@ -6,6 +6,11 @@
 //! resource that gives it roles (`twilio_intelligence.json` sorts before
 //! `twilio_intelligence_transcript.json`), so such pages are deferred and resolved once every
 //! input has been read, in their original place in the order.
+//!
+//! Text files (`.txt`, `.vtt`, `.srt`, or stdin that is not JSON) are one call each; a JSONL
+//! file whose first line is a session event (ConversationRelay, Realtime) is one call, not
+//! one per line. File names that are not UTF-8 are shown with the odd bytes escaped
+//! (`caf\xE9.json`), so a report still names the file exactly.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -15,9 +20,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::detect::{self, Companion, Shape};
-use super::formats;
-use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, SourceRef};
-use super::load::{decode, json_error, parse_json};
+use super::formats::{self, Document, Unread};
+use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, Skipped, SourceRef};
+use super::load::{decode, json_error, parse_json, session_array};
 use super::{Call, Format};
 
 /// How a file's bytes are split into call documents.
@@ -25,22 +30,47 @@ use super::{Call, Format};
 enum Layout {
     /// `.json`: one document (a call, or an array of calls).
     Json,
-    /// `.jsonl` / `.ndjson`: one call per line.
+    /// `.jsonl` / `.ndjson`: one call per line, or one session log.
     Lines,
-    /// stdin or an explicit file with another extension: JSON, unless it is several
-    /// documents on separate lines.
+    /// `.txt`, `.vtt`, `.srt`: one call in text, the extension's format unless the content
+    /// says otherwise.
+    Text(Format),
+    /// stdin or an explicit file with another extension: JSON (one document, or several on
+    /// separate lines) when it starts like JSON, text otherwise.
     Sniff,
 }
 
 fn layout_for(path: &Path) -> Option<Layout> {
-    let ext = path.extension()?.to_str()?;
-    if ext.eq_ignore_ascii_case("json") {
-        Some(Layout::Json)
-    } else if ext.eq_ignore_ascii_case("jsonl") || ext.eq_ignore_ascii_case("ndjson") {
-        Some(Layout::Lines)
-    } else {
-        None
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "json" => Layout::Json,
+        "jsonl" | "ndjson" => Layout::Lines,
+        "txt" | "text" => Layout::Text(Format::PlainText),
+        "vtt" => Layout::Text(Format::Webvtt),
+        "srt" => Layout::Text(Format::Srt),
+        _ => return None,
+    })
+}
+
+/// A path as text that names it exactly: valid UTF-8 as is, other bytes as `\xNN` (and, in
+/// such a name only, a backslash as `\\`, so the escape cannot be confused with the name).
+pub(crate) fn display_path(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        if std::str::from_utf8(bytes).is_err() {
+            let mut out = String::with_capacity(bytes.len() + 8);
+            for chunk in bytes.utf8_chunks() {
+                out.push_str(&chunk.valid().replace('\\', "\\\\"));
+                for byte in chunk.invalid() {
+                    out.push_str(&format!("\\x{byte:02X}"));
+                }
+            }
+            return out;
+        }
     }
+    path.display().to_string()
 }
 
 enum Outcome {
@@ -94,7 +124,7 @@ impl Scanner<'_> {
         if input.as_os_str() == "-" {
             return self.stdin();
         }
-        let display = input.display().to_string();
+        let display = display_path(input);
         match std::fs::metadata(input) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.error(LoadError::new(
                 display,
@@ -127,20 +157,14 @@ impl Scanner<'_> {
         let listing = match std::fs::read_dir(dir) {
             Ok(listing) => listing,
             Err(e) => {
-                return self.error(LoadError::new(
-                    dir.display().to_string(),
-                    format!("cannot list directory: {e}"),
-                ));
+                return self.error(LoadError::new(display_path(dir), format!("cannot list directory: {e}")));
             }
         };
         let mut children: Vec<(PathBuf, std::fs::FileType)> = Vec::new();
         for child in listing {
             match child.and_then(|c| Ok((c.path(), c.file_type()?))) {
                 Ok(child) => children.push(child),
-                Err(e) => self.error(LoadError::new(
-                    dir.display().to_string(),
-                    format!("cannot list directory: {e}"),
-                )),
+                Err(e) => self.error(LoadError::new(display_path(dir), format!("cannot list directory: {e}"))),
             }
         }
         children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -154,7 +178,7 @@ impl Scanner<'_> {
             } else if is_linked_dir {
                 self.catalog.warnings.push(format!(
                     "{}: symlinked directory not followed; name it on the command line to include it",
-                    path.display()
+                    display_path(&path)
                 ));
             } else if let Some(layout) = layout_for(&path) {
                 self.file(&path, layout);
@@ -165,12 +189,12 @@ impl Scanner<'_> {
     }
 
     fn file(&mut self, path: &Path, layout: Layout) {
-        let display = path.display().to_string();
+        let display = display_path(path);
         match std::fs::read(path) {
             Ok(bytes) => {
                 let stem = path
                     .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
+                    .map(|s| display_path(Path::new(s)))
                     .unwrap_or_else(|| display.clone());
                 self.document(Some(path), &bytes, layout, &display, &stem);
             }
@@ -179,6 +203,23 @@ impl Scanner<'_> {
     }
 
     fn document(&mut self, path: Option<&Path>, bytes: &[u8], layout: Layout, display: &str, stem: &str) {
+        let forced_text = self.options.format.filter(|f| f.is_text());
+        let looks_like_json = || {
+            let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            start
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_none_or(|b| matches!(b, b'{' | b'['))
+        };
+        let text_hint = match layout {
+            _ if forced_text.is_some() => forced_text,
+            Layout::Text(hint) => Some(hint),
+            Layout::Sniff if !looks_like_json() => Some(Format::PlainText),
+            _ => None,
+        };
+        if let Some(hint) = text_hint {
+            return self.text(path, bytes, hint, display, stem);
+        }
         if layout == Layout::Lines {
             return self.lines(path, bytes, display, stem);
         }
@@ -196,7 +237,56 @@ impl Scanner<'_> {
         }
     }
 
+    /// A text file: one call, in the format its content shows (or `--transcript-format`).
+    fn text(&mut self, path: Option<&Path>, bytes: &[u8], hint: Format, display: &str, stem: &str) {
+        let text = match decode(bytes) {
+            Ok(text) => text,
+            Err(e) => return self.error(e.into_load_error(display)),
+        };
+        let format = self
+            .options
+            .format
+            .unwrap_or_else(|| detect::detect_text(text, Some(hint)));
+        let unit = self.whole(path, Locator::Whole, display, stem);
+        self.build(Document::Text(text), format, unit);
+    }
+
+    fn whole(&self, path: Option<&Path>, locator: Locator, display: &str, stem: &str) -> Unit {
+        Unit {
+            source: SourceRef {
+                path: path.map(Path::to_path_buf),
+                locator,
+            },
+            display: display.to_string(),
+            fallback_id: stem.to_string(),
+            line: None,
+        }
+    }
+
+    /// A JSONL file of one session's events: the whole file is the call.
+    fn session(&mut self, path: Option<&Path>, bytes: &[u8], format: Format, display: &str, stem: &str) {
+        match session_array(bytes) {
+            Ok(events) => {
+                let unit = self.whole(path, Locator::Session, display, stem);
+                self.build(Document::Json(&events), format, unit);
+            }
+            Err(e) => self.error(e.into_load_error(display).with_format(Some(format))),
+        }
+    }
+
     fn lines(&mut self, path: Option<&Path>, bytes: &[u8], display: &str, stem: &str) {
+        let first = bytes
+            .split(|&b| b == b'\n')
+            .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .and_then(|l| decode(l).ok().and_then(|t| parse_json(t).ok()));
+        let session = match self.options.format {
+            Some(f @ (Format::TwilioRelay | Format::OpenaiRealtime)) => Some(f),
+            Some(_) => None,
+            None => first.as_ref().and_then(detect::session_event),
+        };
+        if let Some(format) = session {
+            return self.session(path, bytes, format, display, stem);
+        }
         // A BOM belongs to no line; skipping it keeps line 1's offset pointing at its `{`.
         let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
         let mut offset = bom;
@@ -242,7 +332,7 @@ impl Scanner<'_> {
 
     fn json(&mut self, path: Option<&Path>, value: Value, display: &str, stem: &str) {
         let array_of_calls = match (self.options.format, &value) {
-            (Some(Format::OpenaiMessages), _) => false,
+            (Some(f), _) if f.reads_whole_arrays() => false,
             (Some(_), Value::Array(_)) => true,
             (Some(_), _) => false,
             (None, _) => detect::detect(&value) == Shape::ArrayOfCalls,
@@ -294,16 +384,31 @@ impl Scanner<'_> {
         }
     }
 
-    /// One call-sized document: a companion, a call, a deferred Twilio page, or an error.
+    /// One call-sized document: a companion, a call, a deferred Twilio page, a document
+    /// that is not a call, or an error.
     fn unit(&mut self, value: &Value, unit: Unit) {
         let shape = detect::detect(value);
         if let Shape::Companion(kind) = shape {
+            let (format, reason) = match kind {
+                Companion::TwilioTranscript => (
+                    Format::TwilioIntelligence,
+                    "Twilio transcript resource: gives roles to its sentences page",
+                ),
+                Companion::AtomsAnalytics => (
+                    Format::Atoms,
+                    "Atoms analytics-completed webhook: analytics for a call whose transcript is in the post-conversation webhook",
+                ),
+            };
             if kind == Companion::TwilioTranscript
                 && let (Some(sid), Some(companion)) = (formats::twilio_sid(value), formats::twilio_companion(value))
             {
                 self.catalog.twilio.insert(sid, companion);
             }
-            self.catalog.companions.push(unit.display);
+            self.catalog.companions.push(Skipped {
+                source_display: unit.display,
+                format: Some(format),
+                reason: reason.to_string(),
+            });
             return;
         }
         let format = match (self.options.format, shape) {
@@ -320,10 +425,32 @@ impl Scanner<'_> {
             self.outcomes.push(Outcome::Deferred(unit));
             return;
         }
+        self.build(Document::Json(value), format, unit);
+    }
+
+    /// Reads `doc` as `format`: an entry (and its warnings), a skip, or an error.
+    fn build(&mut self, doc: Document<'_>, format: Format, unit: Unit) {
         let built = self
             .catalog
-            .build_call(value, format, self.options, unit.fallback_id.clone(), &unit.display);
-        self.outcomes.push(outcome(built, unit));
+            .build_call(doc, format, self.options, unit.fallback_id.clone(), &unit.display);
+        match built {
+            Ok((call, warnings)) => {
+                let display = unit.display.clone();
+                self.catalog
+                    .warnings
+                    .extend(warnings.into_iter().map(|w| format!("{display}: {w}")));
+                self.outcomes.push(outcome(Ok(call), unit));
+            }
+            Err(Unread::NotACall(reason)) => self.catalog.skipped.push(Skipped {
+                source_display: unit.display,
+                format: Some(format),
+                reason,
+            }),
+            Err(Unread::Invalid(message)) => {
+                self.outcomes
+                    .push(Outcome::Error(unit.error(message).with_format(Some(format))));
+            }
+        }
     }
 
     fn error(&mut self, error: LoadError) {
@@ -347,7 +474,13 @@ impl Scanner<'_> {
                         .map_err(|e| e.message)
                         .and_then(|value| {
                             let id = unit.fallback_id.clone();
-                            catalog.build_call(&value, Format::TwilioIntelligence, options, id, &unit.display)
+                            let doc = Document::Json(&value);
+                            catalog
+                                .build_call(doc, Format::TwilioIntelligence, options, id, &unit.display)
+                                .map(|(call, _)| call)
+                                .map_err(|e| match e {
+                                    Unread::Invalid(m) | Unread::NotACall(m) => m,
+                                })
                         });
                     match outcome(built, unit) {
                         Outcome::Entry(entry) => catalog.entries.push(entry),
@@ -375,7 +508,7 @@ fn outcome(built: Result<Call, String>, unit: Unit) -> Outcome {
             source_display: unit.display,
             source: unit.source,
         }),
-        Err(message) => Outcome::Error(unit.error(message)),
+        Err(message) => Outcome::Error(unit.error(message).with_format(Some(Format::TwilioIntelligence))),
     }
 }
 
@@ -451,6 +584,17 @@ mod tests {
     fn layout_follows_the_extension() {
         assert_eq!(layout_for(Path::new("a.JSON")), Some(Layout::Json));
         assert_eq!(layout_for(Path::new("a.ndjson")), Some(Layout::Lines));
-        assert_eq!(layout_for(Path::new("a.txt")), None);
+        assert_eq!(layout_for(Path::new("a.txt")), Some(Layout::Text(Format::PlainText)));
+        assert_eq!(layout_for(Path::new("a.VTT")), Some(Layout::Text(Format::Webvtt)));
+        assert_eq!(layout_for(Path::new("a.wav")), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_file_names_are_shown_with_escaped_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"calls/caf\xE9\\x.json");
+        assert_eq!(display_path(Path::new(name)), "calls/caf\\xE9\\\\x.json");
+        assert_eq!(display_path(Path::new("calls/café.json")), "calls/café.json");
     }
 }

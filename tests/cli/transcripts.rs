@@ -342,8 +342,16 @@ fn all_63_labelled_dialogues_load_with_their_turn_counts() {
             .message
             .contains("shape matches no known transcript format")
     );
-    // README.md, NOTICE.md and three licence files.
-    assert_eq!(catalog.skipped_non_json, 5);
+    // README.md, NOTICE.md and a licence file without an extension are not read; the two
+    // LICENSE.txt files are read as text and skipped as not being transcripts.
+    assert_eq!(catalog.skipped_non_json, 3);
+    assert_eq!(catalog.skipped.len(), 2, "{:#?}", catalog.skipped);
+    assert!(
+        catalog
+            .skipped
+            .iter()
+            .all(|s| s.reason.contains("without speaker labels"))
+    );
 
     let index: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(fixture("dialogues/index.json")).unwrap()).unwrap();
@@ -495,7 +503,10 @@ fn non_json_files_in_a_directory_are_skipped_and_counted() {
         .args(["inspect", "calls"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("skipped 2 non-JSON file(s)"))
+        .stdout(predicate::str::contains("skipped 1 non-JSON file(s)"))
+        .stdout(predicate::str::contains(
+            "calls/notes.txt: text without speaker labels, so not a transcript",
+        ))
         .stdout(predicate::str::contains("good-1"));
 }
 

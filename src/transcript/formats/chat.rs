@@ -2,18 +2,20 @@
 //!
 //! Both are "a list of `{role, content}`", the lowest common denominator that exports and
 //! hand-made test sets use, so they accept a few spellings (`content`/`text`/`message`,
-//! `role`/`speaker`) rather than fail on a near miss.
+//! `role`/`speaker`) rather than fail on a near miss. The generic shape may carry the call's
+//! facts in a `metadata` object with [`CallMetadata`]'s field names.
 
 use serde_json::Value;
 
 use super::{
-    Context, Parsed, array_at, content_text, id_at, named_speaker, number, offset_from, push_turn, str_field,
-    timestamp, tool_call_text,
+    Context, Parsed, Unread, array_at, content_text, direction_at, id_at, named_speaker, number, offset_from,
+    push_turn, str_field, timestamp, tool_call_text,
 };
+use crate::transcript::metadata::CallMetadata;
 use crate::transcript::{Format, Speaker};
 
-/// `{call_id, started_at?, transcript: [{role, content, offset_secs? | timestamp?}]}`.
-pub(super) fn generic(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
+/// `{call_id, started_at?, metadata?, transcript: [{role, content, offset_secs? | timestamp?}]}`.
+pub(super) fn generic(value: &Value, cx: Context<'_>) -> Result<Parsed, Unread> {
     let items = array_at(value, "/transcript", Format::Generic)?;
     let first_stamp = items.iter().find_map(|t| timestamp(t.get("timestamp")));
     let started_at = timestamp(value.get("started_at"))
@@ -36,12 +38,36 @@ pub(super) fn generic(value: &Value, cx: Context<'_>) -> Result<Parsed, String> 
         id: id_at(value, &["/call_id", "/id", "/callId", "/conversation_id"]),
         started_at,
         turns,
+        metadata: value.get("metadata").map(generic_metadata).unwrap_or_default(),
+        ..Parsed::default()
     })
+}
+
+/// The generic shape's `metadata` object, read field by field so that one odd value (a
+/// direction spelled `incoming`) loses that field, not the call.
+fn generic_metadata(m: &Value) -> CallMetadata {
+    let text = |key: &str| id_at(m, &[&format!("/{key}")]);
+    CallMetadata {
+        platform: text("platform"),
+        call_id: text("call_id"),
+        ended_at: timestamp(m.get("ended_at")),
+        duration_secs: number(m.get("duration_secs")),
+        direction: direction_at(m, &["/direction"]),
+        agent_id: text("agent_id"),
+        agent_name: text("agent_name"),
+        contact_id: text("contact_id"),
+        customer_number: text("customer_number"),
+        agent_number: text("agent_number"),
+        customer_name: text("customer_name"),
+        recording_url: text("recording_url"),
+        status: text("status"),
+        ended_reason: text("ended_reason"),
+    }
 }
 
 /// `{messages: [...]}` or a bare array of chat messages. Assistant tool calls and tool
 /// results become tool turns; `system`/`developer` become system turns.
-pub(super) fn openai_messages(value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
+pub(super) fn openai_messages(value: &Value, cx: Context<'_>) -> Result<Parsed, Unread> {
     let messages = match value {
         Value::Array(items) => items,
         _ => array_at(value, "/messages", Format::OpenaiMessages)?,
@@ -66,6 +92,7 @@ pub(super) fn openai_messages(value: &Value, cx: Context<'_>) -> Result<Parsed, 
         id,
         started_at: timestamp(value.get("started_at")),
         turns,
+        ..Parsed::default()
     })
 }
 

@@ -1,22 +1,32 @@
-//! One parser per platform export shape, each a pure function from a parsed JSON document
-//! to turns, an optional platform call id and an optional start time.
+//! One parser per platform export shape, each a pure function from a parsed document (JSON,
+//! or text for plain-text transcripts and captions) to turns, the platform's call id, its
+//! start time and its [`CallMetadata`].
 //!
-//! Parsers never guess: a role they do not know, or speakers that are only numbers with no
-//! `--speaker-map`, is an error whose message says what was seen and which flag fixes it.
-//! The helpers here keep the per-format files short and make every format treat roles,
-//! text and time the same way.
+//! Parsers never guess: a role they do not know, or speakers that are only numbers or names
+//! with no `--speaker-map`, is an error whose message says what was seen and which flag
+//! fixes it. A document that is something else the platform sends (a mid-call server
+//! message, an audio-only webhook, a list of calls without transcripts) is
+//! [`Unread::NotACall`], which the scan counts as skipped, not as an error. The helpers here
+//! keep the per-format files short and make every format treat roles, text and time alike.
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde_json::Value;
 
+use super::metadata::{CallMetadata, Direction};
+use super::speakers::{self, Labelled, SpeakerInference};
 use super::{Format, Speaker, SpeakerMap, Turn};
 
+mod agent_frameworks;
 mod aws;
+mod captions;
 mod chat;
 mod deepgram;
+mod genesys;
+mod text;
 mod twilio;
+mod vapi;
 mod voice_agents;
 
 pub use twilio::{TwilioCompanion, twilio_companion, twilio_needs_companion, twilio_sid};
@@ -28,6 +38,33 @@ pub struct Parsed {
     pub id: Option<String>,
     pub started_at: Option<Timestamp>,
     pub turns: Vec<Turn>,
+    pub metadata: CallMetadata,
+    /// Set when `--speaker-map auto` chose the roles.
+    pub speaker_inference: Option<SpeakerInference>,
+    /// Things a reader should know that do not stop the call from being read.
+    pub warnings: Vec<String>,
+}
+
+/// Why a document did not become a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unread {
+    /// Something the platform sends that is not a finished call; the reason says what.
+    NotACall(String),
+    /// Meant to be a call, but broken; the reason says what to fix.
+    Invalid(String),
+}
+
+impl From<String> for Unread {
+    fn from(message: String) -> Unread {
+        Unread::Invalid(message)
+    }
+}
+
+/// One call-sized input as a parser sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Document<'a> {
+    Json(&'a Value),
+    Text(&'a str),
 }
 
 /// What a parser may need beyond the document itself.
@@ -39,14 +76,35 @@ pub struct Context<'a> {
     pub twilio: Option<&'a HashMap<String, TwilioCompanion>>,
 }
 
-/// Parses `value` as `format`. The error is a one-line reason for a [`super::LoadError`].
-pub fn parse(format: Format, value: &Value, cx: Context<'_>) -> Result<Parsed, String> {
+/// Parses `doc` as `format`.
+pub fn parse(format: Format, doc: Document<'_>, cx: Context<'_>) -> Result<Parsed, Unread> {
+    let value = match (doc, format.is_text()) {
+        (Document::Text(text), true) => {
+            return match format {
+                Format::PlainText => text::plain(text, cx),
+                Format::Webvtt => captions::webvtt(text, cx),
+                _ => captions::srt(text, cx),
+            };
+        }
+        (Document::Json(value), false) => value,
+        (Document::Text(_), false) => {
+            return Err(Unread::Invalid(format!(
+                "{format} is a JSON format but this file is not JSON; pass --transcript-format \
+                 text, webvtt or srt for text transcripts, or leave the format to detection"
+            )));
+        }
+        (Document::Json(_), true) => {
+            return Err(Unread::Invalid(format!(
+                "{format} reads text transcripts but this file is JSON; leave the format to detection"
+            )));
+        }
+    };
     match format {
         Format::Generic => chat::generic(value, cx),
         Format::OpenaiMessages => chat::openai_messages(value, cx),
         Format::Atoms => voice_agents::atoms(value, cx),
         Format::Dialgen => voice_agents::dialgen(value, cx),
-        Format::Vapi => voice_agents::vapi(value, cx),
+        Format::Vapi => vapi::vapi(value, cx),
         Format::Retell => voice_agents::retell(value, cx),
         Format::Elevenlabs => voice_agents::elevenlabs(value, cx),
         Format::Bland => voice_agents::bland(value, cx),
@@ -54,8 +112,23 @@ pub fn parse(format: Format, value: &Value, cx: Context<'_>) -> Result<Parsed, S
         Format::AwsConnect => aws::connect(value, cx),
         Format::TwilioIntelligence => twilio::intelligence(value, cx),
         Format::TwilioRelay => twilio::relay(value, cx),
-        Format::Deepgram => deepgram::utterances(value, cx),
+        Format::Deepgram => deepgram::deepgram(value, cx),
+        Format::Genesys => genesys::genesys(value, cx),
+        Format::Livekit => agent_frameworks::livekit(value, cx),
+        Format::Pipecat => agent_frameworks::pipecat(value, cx),
+        Format::OpenaiRealtime => agent_frameworks::openai_realtime(value, cx),
+        Format::PlainText | Format::Webvtt | Format::Srt => unreachable!("text formats returned above"),
     }
+}
+
+/// Roles for labelled turns (see [`speakers::resolve`]), into a [`Parsed`] without ids.
+pub(crate) fn labelled_call(labelled: Labelled, cx: Context<'_>, what: &str) -> Result<Parsed, Unread> {
+    let (turns, speaker_inference) = speakers::resolve(labelled, cx.speaker_map, what)?;
+    Ok(Parsed {
+        turns,
+        speaker_inference,
+        ..Parsed::default()
+    })
 }
 
 /// The role names every platform uses for the same four speakers. One table for all
@@ -64,8 +137,8 @@ pub(crate) fn common_role(raw: &str) -> Option<Speaker> {
     let lower = raw.trim().to_ascii_lowercase();
     Some(match lower.as_str() {
         "agent" | "assistant" | "bot" | "ai" | "wizard" | "robot" | "transfer_target" | "human_agent"
-        | "supervisor" => Speaker::Agent,
-        "user" | "customer" | "caller" | "human" | "client" => Speaker::Customer,
+        | "supervisor" | "rep" | "representative" | "operator" | "csr" | "advisor" | "ai_agent" => Speaker::Agent,
+        "user" | "customer" | "caller" | "human" | "client" | "end_user" => Speaker::Customer,
         "system" | "developer" => Speaker::System,
         "tool"
         | "function"
@@ -94,46 +167,6 @@ pub(crate) fn named_speaker(raw: &str, turn: usize, cx: Context<'_>) -> Result<S
     })
 }
 
-/// Resolves numbered speakers (Deepgram, Twilio sentences) through a role map, refusing to
-/// guess: without a map the error names every key seen and the exact flag to pass.
-pub(crate) fn numbered_speakers(keys: &[String], map: Option<&SpeakerMap>, what: &str) -> Result<Vec<Speaker>, String> {
-    let mut seen: Vec<&str> = keys.iter().map(String::as_str).collect();
-    seen.sort_unstable_by(|a, b| natural(a).cmp(&natural(b)));
-    seen.dedup();
-    let Some(map) = map else {
-        return Err(format!(
-            "{what} carry only numbered speakers (saw {}) and no roles; postcall does not \
-             guess who is the agent. Pass --speaker-map {}",
-            seen.join(", "),
-            suggested_map(&seen)
-        ));
-    };
-    let missing: Vec<&str> = seen.iter().copied().filter(|k| map.get(k).is_none()).collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "speaker {} not in --speaker-map (saw {}); pass e.g. --speaker-map {}",
-            missing.join(", "),
-            seen.join(", "),
-            suggested_map(&seen)
-        ));
-    }
-    Ok(keys.iter().map(|k| map.get(k).expect("checked above")).collect())
-}
-
-/// Numbers sort as numbers so `10` comes after `2` in messages.
-fn natural(key: &str) -> (u64, &str) {
-    (key.parse().unwrap_or(u64::MAX), key)
-}
-
-fn suggested_map(seen: &[&str]) -> String {
-    let roles = ["agent", "customer"];
-    seen.iter()
-        .enumerate()
-        .map(|(i, k)| format!("{k}={}", roles.get(i).copied().unwrap_or("customer")))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// The array at a JSON pointer, or an error naming the pointer and the format.
 pub(crate) fn array_at<'v>(value: &'v Value, pointer: &str, format: Format) -> Result<&'v Vec<Value>, String> {
     match value.pointer(pointer) {
@@ -149,6 +182,22 @@ pub(crate) fn array_at<'v>(value: &'v Value, pointer: &str, format: Format) -> R
 /// The first of `keys` that holds a non-null string on `value`.
 pub(crate) fn str_field<'v>(value: &'v Value, keys: &[&str]) -> Option<&'v str> {
     keys.iter().find_map(|k| value.get(k).and_then(Value::as_str))
+}
+
+/// The first pointer holding a direction a platform spells (`inbound`, `inboundPhoneCall`…).
+pub(crate) fn direction_at(value: &Value, pointers: &[&str]) -> Option<Direction> {
+    pointers
+        .iter()
+        .find_map(|p| value.pointer(p).and_then(Value::as_str).and_then(Direction::parse))
+}
+
+/// The key of a numbered speaker or channel: `0`, `"1"`, or `?` when absent.
+pub(crate) fn key_of(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        _ => "?".to_string(),
+    }
 }
 
 /// The first pointer holding a non-empty id (platforms use strings; a few use numbers).
@@ -257,6 +306,7 @@ mod tests {
     #[test]
     fn speaker_map_names_unknown_roles() {
         let map: SpeakerMap = "narrator=system".parse().unwrap();
+        assert_eq!(map.get("Narrator"), Some(Speaker::System));
         let cx = Context {
             speaker_map: Some(&map),
             twilio: None,
@@ -267,18 +317,6 @@ mod tests {
             err.contains("turn 4") && err.contains("--speaker-map 'narrator=agent'"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn numbered_speakers_without_a_map_name_the_keys_and_the_flag() {
-        let keys: Vec<String> = ["10", "2", "10"].iter().map(|s| s.to_string()).collect();
-        let err = numbered_speakers(&keys, None, "utterances").unwrap_err();
-        assert!(err.contains("saw 2, 10"), "{err}");
-        assert!(err.contains("--speaker-map 2=agent,10=customer"), "{err}");
-
-        let map: SpeakerMap = "2=agent".parse().unwrap();
-        let err = numbered_speakers(&keys, Some(&map), "utterances").unwrap_err();
-        assert!(err.contains("speaker 10 not in --speaker-map"), "{err}");
     }
 
     #[test]
