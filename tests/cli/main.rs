@@ -4,6 +4,7 @@ mod bench;
 mod common;
 mod compare;
 mod prompt;
+mod realworld;
 mod resilience;
 mod run;
 mod spec;
