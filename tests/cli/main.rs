@@ -8,4 +8,5 @@ mod realworld;
 mod resilience;
 mod run;
 mod spec;
+mod transcript_formats;
 mod transcripts;

@@ -13,9 +13,9 @@ use predicates::prelude::*;
 
 use crate::common::{TestDir, fixture};
 
-const STARTED_AT: &str = "2024-06-10T15:02:11Z";
+pub(crate) const STARTED_AT: &str = "2024-06-10T15:02:11Z";
 
-fn options(speaker_map: Option<&str>) -> LoadOptions {
+pub(crate) fn options(speaker_map: Option<&str>) -> LoadOptions {
     LoadOptions {
         format: None,
         speaker_map: speaker_map.map(|m| m.parse::<SpeakerMap>().expect("valid map")),
@@ -24,7 +24,7 @@ fn options(speaker_map: Option<&str>) -> LoadOptions {
 
 /// Scans `paths` and returns the single call they hold, after checking the scan found
 /// exactly that and the re-read agrees with the scan's counts.
-fn only_call(paths: &[PathBuf], options: &LoadOptions) -> (CallEntry, Call) {
+pub(crate) fn only_call(paths: &[PathBuf], options: &LoadOptions) -> (CallEntry, Call) {
     let catalog = Catalog::scan(paths, options);
     assert!(catalog.errors.is_empty(), "errors: {:#?}", catalog.errors);
     assert_eq!(catalog.entries.len(), 1, "entries: {:#?}", catalog.entries);
@@ -39,22 +39,22 @@ fn only_call(paths: &[PathBuf], options: &LoadOptions) -> (CallEntry, Call) {
     (entry, call)
 }
 
-fn spoken(call: &Call) -> Vec<(Speaker, String)> {
+pub(crate) fn spoken(call: &Call) -> Vec<(Speaker, String)> {
     call.conversation().map(|t| (t.speaker, t.text.clone())).collect()
 }
 
 /// The nine turns every file in `fixtures/formats` must yield, from the generic file.
-fn ground_truth() -> Call {
+pub(crate) fn ground_truth() -> Call {
     only_call(&[fixture("formats/generic.json")], &LoadOptions::default()).1
 }
 
 /// Asserts a format fixture parses to the ground truth's nine turns, with its own id and
 /// start time, and keeps per-turn timing when the format has it.
-fn assert_same_call(file: &str, format: Format, id: &str, started_at: Option<&str>, timed: bool) {
+pub(crate) fn assert_same_call(file: &str, format: Format, id: &str, started_at: Option<&str>, timed: bool) {
     assert_same_call_with(&[file], &options(None), format, id, started_at, timed);
 }
 
-fn assert_same_call_with(
+pub(crate) fn assert_same_call_with(
     files: &[&str],
     options: &LoadOptions,
     format: Format,
@@ -280,14 +280,34 @@ fn deepgram_with_a_speaker_map() {
 }
 
 #[test]
-fn inspect_formats_folder_lists_every_call_and_the_two_that_need_help() {
+fn inspect_formats_folder_reads_every_fixture_and_names_those_without_roles() {
+    // Without a speaker map, exactly the files whose speakers have no roles ask for one.
+    let catalog = Catalog::scan(&[fixture("formats")], &options(None));
+    let mut asking: Vec<String> = catalog
+        .errors
+        .iter()
+        .filter(|e| e.message.contains("--speaker-map auto"))
+        .map(|e| e.source_display.rsplit('/').next().unwrap().to_string())
+        .collect();
+    asking.sort();
+    let expected = [
+        "aws_transcribe_channels.json",
+        "deepgram.json",
+        "deepgram_multichannel.json",
+        "srt_name_prefix.srt",
+        "text_timestamped_speakers.txt",
+        "webvtt_name_prefix.vtt",
+        "webvtt_voice_tags.vtt",
+    ];
+    assert_eq!(asking, expected);
+    // With `auto`, every fixture is the nine-turn call; the answers file is no call.
     TestDir::new()
         .postcall()
-        .args(["inspect", fixture("formats").to_str().unwrap()])
+        .args(["inspect", "--speaker-map", "auto", fixture("formats").to_str().unwrap()])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("total: 14 call(s)"))
-        .stdout(predicate::str::contains("deepgram.json: Deepgram utterances"))
+        .stdout(predicate::str::contains("total: 27 call(s), 243 turns"))
+        .stdout(predicate::str::contains("errors (1):"))
         .stdout(predicate::str::contains("_ground_truth.json: shape matches no known"))
         .stdout(predicate::str::contains("companions (2)"))
         .stdout(predicate::str::contains("twilio_intelligence  GT0123456789abcdef"));

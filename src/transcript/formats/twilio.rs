@@ -30,6 +30,9 @@ pub struct TwilioCompanion {
     /// `channel_participant` number → role.
     pub participants: RoleMap,
     pub started_at: Option<Timestamp>,
+    /// The resource's `duration` (seconds) and `status`, for the call's metadata.
+    pub duration_secs: Option<f64>,
+    pub status: Option<String>,
 }
 
 /// The transcript SID a sentences page or transcript resource belongs to.
@@ -60,6 +63,8 @@ pub fn twilio_companion(value: &Value) -> Option<TwilioCompanion> {
     Some(TwilioCompanion {
         participants: RoleMap(map),
         started_at: timestamp(value.get("media_start_time")),
+        duration_secs: number(value.get("duration")),
+        status: id_at(value, &["/status"]),
     })
 }
 
@@ -106,8 +111,8 @@ pub(super) fn intelligence(value: &Value, cx: Context<'_>) -> Result<Parsed, Unr
     parsed.id = sid;
     parsed.started_at = companion.as_ref().and_then(|c| c.started_at);
     parsed.metadata = CallMetadata {
-        duration_secs: number(value.get("duration")),
-        status: id_at(value, &["/status"]),
+        duration_secs: companion.as_ref().and_then(|c| c.duration_secs),
+        status: companion.as_ref().and_then(|c| c.status.clone()),
         ..CallMetadata::default()
     };
     Ok(parsed)
