@@ -155,6 +155,7 @@ pub fn write_table(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
         }
     }
     write_by_format(out, catalog)?;
+    write_inferences(out, catalog)?;
     if !catalog.errors.is_empty() {
         writeln!(out, "\nerrors ({}):", catalog.errors.len())?;
         for error in &catalog.errors {
@@ -220,6 +221,28 @@ fn write_by_format(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
     Ok(())
 }
 
+/// Every role `--speaker-map auto` chose, so no guess goes unseen.
+fn write_inferences(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
+    let chosen: Vec<&CallEntry> = catalog
+        .entries
+        .iter()
+        .filter(|e| e.speaker_inference.is_some())
+        .collect();
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nroles chosen by --speaker-map auto ({}):", chosen.len())?;
+    for e in chosen {
+        let inference = e.speaker_inference.as_deref().expect("filtered");
+        writeln!(
+            out,
+            "  {}: agent is `{}`: {}",
+            e.source_display, inference.agent, inference.reason
+        )?;
+    }
+    Ok(())
+}
+
 fn write_skipped(out: &mut impl Write, title: &str, what: &str, skipped: &[Skipped]) -> io::Result<()> {
     if skipped.is_empty() {
         return Ok(());
@@ -244,7 +267,7 @@ pub mod wire {
     use serde::Serialize;
 
     use super::{FormatCount, Totals};
-    use crate::transcript::{Catalog, Format};
+    use crate::transcript::{Catalog, Format, SpeakerInference};
 
     #[derive(Debug, Serialize)]
     pub struct Report<'a> {
@@ -276,6 +299,8 @@ pub mod wire {
         pub estimated_tokens: u64,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub started_at: Option<jiff::Timestamp>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub speaker_inference: Option<&'a SpeakerInference>,
     }
 
     #[derive(Debug, Serialize)]
@@ -312,6 +337,7 @@ pub mod wire {
                         chars: e.chars,
                         estimated_tokens: e.estimated_tokens,
                         started_at: e.started_at,
+                        speaker_inference: e.speaker_inference.as_deref(),
                     })
                     .collect(),
                 errors: catalog

@@ -62,6 +62,8 @@ pub struct CallEntry {
     pub estimated_tokens: u64,
     /// When the call started, if the source says.
     pub started_at: Option<jiff::Timestamp>,
+    /// Who `--speaker-map auto` took for the agent and why (boxed: most calls have none).
+    pub speaker_inference: Option<Box<super::SpeakerInference>>,
 }
 
 /// A file (or line) that could not be read as a call. Never fatal to the run.

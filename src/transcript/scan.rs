@@ -503,6 +503,7 @@ fn outcome(built: Result<Call, String>, unit: Unit) -> Outcome {
             chars: call.chars(),
             estimated_tokens: call.estimated_tokens(),
             started_at: call.started_at,
+            speaker_inference: call.speaker_inference.map(Box::new),
             format: call.format,
             id: call.id,
             source_display: unit.display,
@@ -558,6 +559,7 @@ mod tests {
             chars: 1,
             estimated_tokens: 1,
             started_at: None,
+            speaker_inference: None,
         }
     }
 

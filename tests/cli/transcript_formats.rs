@@ -163,6 +163,16 @@ fn speaker_map_auto_records_who_it_chose_and_why() {
             inference.reason
         );
     }
+    TestDir::new()
+        .postcall()
+        .args(["inspect", "--speaker-map", "auto"])
+        .arg(fixture("formats/webvtt_voice_tags.vtt"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("roles chosen by --speaker-map auto (1):"))
+        .stdout(predicate::str::contains(
+            "webvtt_voice_tags.vtt: agent is `Ava`: `Ava` says \"thanks for calling\"",
+        ));
     // Roles the platform gave are never second-guessed.
     let (_, call) = only_call(&[fixture("formats/vapi.json")], &options(Some("auto")));
     assert_eq!(call.speaker_inference, None);
