@@ -60,16 +60,21 @@ impl Labelled {
 
     /// Adds a turn unless its text is empty (as `push_turn` does for role-labelled formats).
     pub(crate) fn push(&mut self, label: &str, text: &str, offset: Option<f64>) {
-        let text = text.trim();
-        if text.is_empty() {
+        self.push_owned(label, text.trim().to_string(), offset);
+    }
+
+    /// [`Labelled::push`] for text the caller already owns, which is kept rather than copied
+    /// (a million-turn file should not hold its text twice).
+    pub(crate) fn push_owned(&mut self, label: &str, mut text: String, offset: Option<f64>) {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
             return;
         }
+        if trimmed.len() != text.len() {
+            text = trimmed.to_string();
+        }
         let label = self.intern(label.trim());
-        self.turns.push(LabelledTurn {
-            label,
-            text: text.to_string(),
-            offset,
-        });
+        self.turns.push(LabelledTurn { label, text, offset });
     }
 
     fn intern(&mut self, label: &str) -> usize {

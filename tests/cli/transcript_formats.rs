@@ -273,6 +273,17 @@ fn inspect_counts_calls_skips_and_errors_per_format() {
         ));
 }
 
+#[test]
+fn text_on_stdin_is_read_as_a_transcript() {
+    TestDir::new()
+        .postcall()
+        .args(["inspect", "-"])
+        .write_stdin("Agent: Thanks for calling, how can I help?\nCustomer: My order is late.\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("-       text    stdin"));
+}
+
 #[cfg(unix)]
 #[test]
 fn non_utf8_file_names_are_named_exactly_in_source() {
@@ -284,6 +295,46 @@ fn non_utf8_file_names_are_named_exactly_in_source() {
     let (_, call) = only_call(&[t.path().to_path_buf()], &options(None));
     assert!(call.source.ends_with("caf\\xE9.json"), "{}", call.source);
     assert!(!call.source.contains('\u{FFFD}'));
+}
+
+/// Not a correctness test: writes one million-turn call as text and as WebVTT, for measuring
+/// the text readers' memory by hand (a reader should not hold much more than the file).
+///
+/// ```text
+/// POSTCALL_BENCH_DIR=/tmp/postcall-long cargo test --test cli -- --ignored generate_long_text_calls
+/// cargo build --release
+/// /usr/bin/time -v target/release/postcall inspect /tmp/postcall-long/long.txt > /dev/null
+/// /usr/bin/time -v target/release/postcall inspect --speaker-map auto /tmp/postcall-long/long.vtt > /dev/null
+/// ```
+#[test]
+#[ignore]
+fn generate_long_text_calls() {
+    use std::io::Write;
+    let dir = std::path::PathBuf::from(std::env::var("POSTCALL_BENCH_DIR").expect("set POSTCALL_BENCH_DIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let turns = 1_000_000u64;
+    let line = |i: u64| format!("turn {i}: the refund for order 481772 goes to the card by Friday");
+    let mut text = std::io::BufWriter::new(std::fs::File::create(dir.join("long.txt")).unwrap());
+    let mut vtt = std::io::BufWriter::new(std::fs::File::create(dir.join("long.vtt")).unwrap());
+    writeln!(vtt, "WEBVTT\n").unwrap();
+    writeln!(
+        vtt,
+        "00:00:00.000 --> 00:00:02.000\n<v Ava>Thanks for calling, how can I help?</v>\n"
+    )
+    .unwrap();
+    for i in 0..turns {
+        let who = if i % 2 == 0 { "Agent" } else { "Customer" };
+        let (h, m, s) = (i * 3 / 3600 % 100, i * 3 / 60 % 60, i * 3 % 60);
+        writeln!(text, "[{h:02}:{m:02}:{s:02}] {who}: {}", line(i)).unwrap();
+        let voice = if i % 2 == 0 { "Maria" } else { "Ava" };
+        writeln!(
+            vtt,
+            "{h:02}:{m:02}:{s:02}.000 --> {h:02}:{m:02}:{s:02}.900\n<v {voice}>{}</v>\n",
+            line(i)
+        )
+        .unwrap();
+    }
+    eprintln!("wrote {turns} turns to long.txt and long.vtt under {}", dir.display());
 }
 
 // ---- Call metadata, as each fixture holds it --------------------------------------------

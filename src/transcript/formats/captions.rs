@@ -55,30 +55,32 @@ fn read(text: &str, cx: Context<'_>, vtt: bool) -> Result<Parsed, Unread> {
         )));
     }
     // `Name:` prefixes are speakers only when the name recurs or is a role word.
-    let mut uses: HashMap<&str, usize> = HashMap::new();
+    let mut uses: HashMap<String, usize> = HashMap::new();
     for name in cues.iter().flat_map(|c| &c.parts).filter_map(|p| p.name.as_deref()) {
-        *uses.entry(name).or_default() += 1;
+        match uses.get_mut(name) {
+            Some(n) => *n += 1,
+            None => {
+                uses.insert(name.to_string(), 1);
+            }
+        }
     }
     let mut labelled = Labelled::new(false);
-    let mut current: Option<&str> = None;
+    let mut current: Option<String> = None;
     let mut unnamed = 0;
-    for cue in &cues {
-        for part in &cue.parts {
-            let speaker = part
-                .name
-                .as_deref()
-                .filter(|n| part.tagged || uses[n] >= 2 || common_role(n).is_some());
-            let words = match (speaker, &part.name) {
-                (Some(s), _) => {
-                    current = Some(s);
-                    part.words.clone()
+    for cue in cues {
+        for part in cue.parts {
+            let is_speaker = |n: &String| part.tagged || uses[n] >= 2 || common_role(n).is_some();
+            let words = match part.name {
+                Some(name) if is_speaker(&name) => {
+                    current = Some(name);
+                    part.words
                 }
                 // A prefix that is not a speaker was part of what was said.
-                (None, Some(prefix)) => format!("{prefix}: {}", part.words),
-                (None, None) => part.words.clone(),
+                Some(prefix) => format!("{prefix}: {}", part.words),
+                None => part.words,
             };
-            match current {
-                Some(s) => labelled.push(s, &words, cue.start),
+            match &current {
+                Some(s) => labelled.push_owned(s, words, cue.start),
                 None => unnamed += 1,
             }
         }
@@ -151,6 +153,8 @@ fn cue_parts(payload: &str) -> Vec<Part> {
     }
     let text = clean(payload);
     match PREFIX.captures(&text) {
+        // `[Music]`, `[laughter]`: a sound, not a speaker, and nothing said.
+        Some(c) if c.name("bracket").is_some() && c["rest"].trim().is_empty() => Vec::new(),
         Some(c) if !c["rest"].starts_with("//") => {
             let name = c
                 .name("bracket")
@@ -232,6 +236,16 @@ mod tests {
                 (Speaker::Customer, "Hi. Note: urgent.")
             ]
         );
+    }
+
+    #[test]
+    fn sound_cues_are_not_speakers() {
+        let input = "1\n00:00:00,000 --> 00:00:01,000\n[Music]\n\n2\n00:00:01,000 --> 00:00:02,000\nAgent: Hello.\n\n\
+                     3\n00:00:02,000 --> 00:00:03,000\n[Music]\n\n4\n00:00:03,000 --> 00:00:04,000\nCustomer: Hi.\n";
+        let parsed = srt(input, Context::default()).unwrap();
+        let texts: Vec<&str> = parsed.turns.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["Hello.", "Hi."]);
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
     }
 
     #[test]

@@ -125,8 +125,8 @@ pub(super) fn plain(text: &str, cx: Context<'_>) -> Result<Parsed, Unread> {
         ));
     }
     let mut labelled = Labelled::new(false);
-    for (label, text, offset) in &turns {
-        labelled.push(label, text, *offset);
+    for (label, text, offset) in turns {
+        labelled.push_owned(label, text, offset);
     }
     labelled.merge_runs();
     labelled_call(labelled, cx, "text speakers")
