@@ -92,3 +92,40 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    /// Every value of a flag enum is spelled the same on the command line (clap), in files
+    /// and reports (serde) and in messages (strum's `Display`).
+    fn names_agree<T>()
+    where
+        T: ValueEnum + serde::Serialize + std::fmt::Display + Into<&'static str> + Copy,
+    {
+        for value in T::value_variants() {
+            let clap = value.to_possible_value().expect("no skipped variants");
+            let serde = serde_json::to_value(value).expect("serializes");
+            let shown = value.to_string();
+            assert_eq!(clap.get_name(), shown);
+            assert_eq!(serde.as_str(), Some(shown.as_str()));
+            assert_eq!(Into::<&'static str>::into(*value), shown);
+        }
+    }
+
+    #[test]
+    fn enum_names_are_spelled_once() {
+        names_agree::<crate::spec::Strategy>();
+        names_agree::<crate::spec::StructuredOutput>();
+        names_agree::<crate::transcript::Format>();
+        let long_calls: Vec<String> = crate::evaluate::LongCalls::value_variants()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        let typed: Vec<String> = crate::evaluate::LongCalls::value_variants()
+            .iter()
+            .map(|v| v.to_possible_value().unwrap().get_name().to_owned())
+            .collect();
+        assert_eq!(long_calls, typed);
+    }
+}

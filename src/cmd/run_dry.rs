@@ -84,7 +84,7 @@ pub fn print_dry_run(
     println!(
         "  requests        {requests} ({} per call, {} strategy; re-asks not counted)",
         groups.len(),
-        strategy_name(spec)
+        spec.strategy
     );
     println!("  input tokens    ~{input} (estimated)");
     println!("  output tokens   ~{output} (estimated, ~{OUTPUT_TOKENS_PER_METRIC} per metric)");
@@ -99,24 +99,9 @@ pub fn print_dry_run(
     }
     println!(
         "  long calls      {long} over max_input_tokens {max_input_tokens} (--long-calls {})",
-        long_calls_name(long_calls)
+        long_calls
     );
     if let Some(endpoint) = endpoint {
         println!("  endpoint        {} model {}", endpoint.base_url, endpoint.model);
-    }
-}
-
-fn strategy_name(spec: &Spec) -> &'static str {
-    match spec.strategy {
-        crate::spec::Strategy::PerCall => "per_call",
-        crate::spec::Strategy::PerMetric => "per_metric",
-    }
-}
-
-fn long_calls_name(policy: LongCalls) -> &'static str {
-    match policy {
-        LongCalls::Fail => "fail",
-        LongCalls::Truncate => "truncate",
-        LongCalls::Skip => "skip",
     }
 }

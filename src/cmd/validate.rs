@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             spec.metrics.len(),
             plural(spec.metrics.len()),
             dialect_name(&spec),
-            strategy_name(&spec),
+            spec.strategy,
             plural(n)
         )?;
     }
@@ -70,13 +70,6 @@ fn dialect_name(spec: &Spec) -> &'static str {
         crate::spec::Dialect::Postcall => "postcall",
         crate::spec::Dialect::Atoms => "Smallest AI Atoms",
         crate::spec::Dialect::Dialgen => "Dialgen",
-    }
-}
-
-fn strategy_name(spec: &Spec) -> &'static str {
-    match spec.strategy {
-        crate::spec::Strategy::PerCall => "per_call",
-        crate::spec::Strategy::PerMetric => "per_metric",
     }
 }
 

@@ -30,7 +30,8 @@ use unit::{PreparedCall, UnitContext, UnitOutcome, evaluate_unit};
 pub const HALT_GRACE: Duration = Duration::from_secs(10);
 
 /// What to do with a call whose transcript is over `max_input_tokens`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum LongCalls {
     /// Record the call as failed, with the reason.
     #[default]

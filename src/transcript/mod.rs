@@ -102,10 +102,24 @@ pub fn estimate_tokens_for_chars(chars: usize) -> u64 {
     (chars as u64).div_ceil(4)
 }
 
-/// The source formats postcall recognises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+/// The source formats postcall recognises. Named the same in reports (serde), on the
+/// command line (clap) and in messages (strum).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Format {
     /// `{call_id, transcript: [{role, content}]}`
     Generic,
@@ -146,6 +160,7 @@ pub enum Format {
     /// Plain text: `Agent: …` lines, `[00:01:02] Speaker 1: …`, `Name  0:05` blocks.
     #[serde(rename = "text")]
     #[value(name = "text", alias = "txt")]
+    #[strum(serialize = "text")]
     PlainText,
     /// WebVTT captions with speakers (`<v Name>` voice tags or `Name:` prefixes).
     #[value(alias = "vtt")]
@@ -156,28 +171,7 @@ pub enum Format {
 
 impl Format {
     pub fn name(self) -> &'static str {
-        match self {
-            Format::Generic => "generic",
-            Format::OpenaiMessages => "openai_messages",
-            Format::Atoms => "atoms",
-            Format::Dialgen => "dialgen",
-            Format::Vapi => "vapi",
-            Format::Retell => "retell",
-            Format::Elevenlabs => "elevenlabs",
-            Format::Bland => "bland",
-            Format::AwsTranscribe => "aws_transcribe",
-            Format::AwsConnect => "aws_connect",
-            Format::TwilioIntelligence => "twilio_intelligence",
-            Format::TwilioRelay => "twilio_relay",
-            Format::Deepgram => "deepgram",
-            Format::Genesys => "genesys",
-            Format::Livekit => "livekit",
-            Format::Pipecat => "pipecat",
-            Format::OpenaiRealtime => "openai_realtime",
-            Format::PlainText => "text",
-            Format::Webvtt => "webvtt",
-            Format::Srt => "srt",
-        }
+        self.into()
     }
 
     /// The platform's own name, for call metadata; `None` for shapes no platform owns.
@@ -215,12 +209,6 @@ impl Format {
             self,
             Format::OpenaiMessages | Format::TwilioRelay | Format::Pipecat | Format::OpenaiRealtime
         )
-    }
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 

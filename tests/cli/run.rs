@@ -155,7 +155,7 @@ fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() 
             let report = read_json_report(&dir.join(&out));
             assert_values_match(&report, &expected);
             assert_eq!(
-                report.header.as_ref().expect("a run header").strategy.to_string_lossy(),
+                report.header.as_ref().expect("a run header").strategy.to_string(),
                 strategy
             );
             let per_call = if strategy == "per_call" { 1 } else { 10 };
@@ -165,16 +165,6 @@ fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() 
                 "{strategy}/{mode}"
             );
         }
-    }
-}
-
-trait StrategyName {
-    fn to_string_lossy(&self) -> String;
-}
-
-impl StrategyName for postcall::spec::Strategy {
-    fn to_string_lossy(&self) -> String {
-        serde_json::to_value(self).unwrap().as_str().unwrap().to_string()
     }
 }
 
