@@ -48,15 +48,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (mut spec, _warnings) = match spec::load_spec(&args.metrics) {
-        Ok(loaded) => loaded,
-        Err(errors) => {
-            for error in &errors {
-                eprintln!("error: {error}");
-            }
-            return Ok(ExitCode::from(exit::ERROR));
-        }
-    };
+    let mut spec = spec::load_spec(&args.metrics)?.spec;
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
     }

@@ -10,9 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use sha2::Digest;
-
 use crate::cache::{Cache, DEFAULT_DIR};
 use crate::cli::exit;
 use crate::evaluate::progress::Progress;
@@ -146,26 +143,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     install_ctrlc(&halt);
 
     // Stage 1: everything that can fail fast.
-    let spec_bytes = std::fs::read(&args.metrics)
-        .with_context(|| format!("cannot read the metric file {}", args.metrics.display()))?;
-    let (mut spec, warnings) = match spec::load_spec(&args.metrics) {
-        Ok(loaded) => loaded,
-        Err(errors) => {
-            for error in &errors {
-                eprintln!("error: {error}");
-            }
-            eprintln!(
-                "{} error(s) in {}; fix them and run again (`postcall validate {}` checks the file alone)",
-                errors.len(),
-                args.metrics.display(),
-                args.metrics.display()
-            );
-            return Ok(ExitCode::from(exit::ERROR));
-        }
-    };
-    for warning in &warnings {
-        eprintln!("{}", warning.display_in(&args.metrics.display().to_string()));
+    let loaded = spec::load_spec(&args.metrics)?;
+    for line in loaded.warning_lines() {
+        eprintln!("{line}");
     }
+    let metrics_sha256 = loaded.sha256;
+    let mut spec = loaded.spec;
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
     }
@@ -303,7 +286,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         model: endpoint.model.clone(),
         strategy: spec.strategy,
         structured_output: endpoint.structured_output,
-        metrics_sha256: format!("{:x}", sha2::Sha256::digest(&spec_bytes)),
+        metrics_sha256,
         calls: 0,
         failed_calls: 0,
         invalid_values: 0,

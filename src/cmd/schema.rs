@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use crate::spec::schema::answer_schema;
-use crate::spec::{Metric, SpecErrors, lint, load_spec};
+use crate::spec::{Metric, lint, load_spec};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (spec, _warnings) = load_spec(&args.metrics).map_err(SpecErrors)?;
+    let spec = load_spec(&args.metrics)?.spec;
     let selected: Vec<&Metric> = if args.metric.is_empty() {
         spec.metrics.iter().collect()
     } else {

@@ -20,39 +20,34 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let shown = args.file.display().to_string();
     let mut err = std::io::stderr().lock();
-    let (spec, warnings) = match load_spec(&args.file) {
+    let loaded = match load_spec(&args.file) {
         Ok(loaded) => loaded,
+        // Not an `error:` for `main` to print: the lines must start with `file:line:col`
+        // for editors and CI annotations.
         Err(errors) => {
-            for e in &errors {
-                writeln!(err, "{e}")?;
-            }
-            let n = errors.len();
-            writeln!(
-                err,
-                "{shown}: {n} error{}; the file cannot be used until fixed",
-                plural(n)
-            )?;
+            writeln!(err, "{errors}")?;
             return Ok(ExitCode::from(exit::ERROR));
         }
     };
-    for w in &warnings {
-        writeln!(err, "{}", w.display_in(&shown))?;
+    for line in loaded.warning_lines() {
+        writeln!(err, "{line}")?;
     }
+    let spec = &loaded.spec;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &spec)?;
+        serde_json::to_writer_pretty(&mut out, spec)?;
         writeln!(out)?;
     } else {
-        out.write_all(render_table(&spec).as_bytes())?;
-        let n = warnings.len();
+        out.write_all(render_table(spec).as_bytes())?;
+        let n = loaded.warnings.len();
         writeln!(
             out,
-            "\n{shown}: ok, {} metric{} ({} format, strategy {}), {n} warning{}",
+            "\n{}: ok, {} metric{} ({} format, strategy {}), {n} warning{}",
+            loaded.shown,
             spec.metrics.len(),
             plural(spec.metrics.len()),
-            dialect_name(&spec),
+            dialect_name(spec),
             spec.strategy,
             plural(n)
         )?;

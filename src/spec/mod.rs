@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod lint;
+pub mod load;
 pub(crate) mod node;
 pub mod parse;
 pub mod platform;
@@ -15,7 +16,8 @@ pub(crate) mod raw;
 pub mod schema;
 pub mod templates;
 
-pub use parse::{SpecError, SpecErrors, load_spec, parse_spec};
+pub use load::{LoadedSpec, SpecErrors, load_spec};
+pub use parse::{SpecError, parse_spec};
 
 /// A checked metric file. Serializes as the normalised file (`postcall validate --json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

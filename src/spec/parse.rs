@@ -5,8 +5,6 @@
 //! spelling into a [`RawSpec`], and [`lint::check`] checks meaning. Every error found on the
 //! way is returned, sorted by position, not just the first.
 
-use std::path::Path;
-
 use super::node::{Key, Node, Pos, Value};
 use super::raw::{At, Findings, KindName, Num, RawMetric, RawSpec};
 use super::{Dialect, Expect, LlmSection, Spec, Strategy, Summary, Warning, lint, platform};
@@ -32,30 +30,6 @@ impl SpecError {
         }
     }
 }
-
-/// Every error of one metric file, as one error value: each on its own line as
-/// `file:line:col: message`. For commands that only need the spec and stop when it is bad
-/// (`load_spec(p).map_err(SpecErrors)?` with anyhow).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecErrors(pub Vec<SpecError>);
-
-impl std::fmt::Display for SpecErrors {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.as_slice() {
-            [one] => write!(f, "{one}"),
-            all => {
-                write!(
-                    f,
-                    "{} errors in the metric file; fix them and run `postcall validate`:",
-                    all.len()
-                )?;
-                all.iter().try_for_each(|e| write!(f, "\n{e}"))
-            }
-        }
-    }
-}
-
-impl std::error::Error for SpecErrors {}
 
 fn position(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
@@ -135,24 +109,6 @@ pub fn parse_spec(text: &str, path: &str) -> Result<(Spec, Vec<Warning>), Vec<Sp
                 .collect())
         }
     }
-}
-
-/// Reads the file at `path` and parses it.
-pub fn load_spec(path: &Path) -> Result<(Spec, Vec<Warning>), Vec<SpecError>> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let next = match e.kind() {
-            std::io::ErrorKind::NotFound => "check the path, or run `postcall init` to create a starter metric file",
-            std::io::ErrorKind::InvalidData => "save the file as UTF-8",
-            _ => "check that the file exists and is readable",
-        };
-        vec![SpecError::at(
-            &shown,
-            None,
-            format!("cannot read the metric file: {e}; {next}"),
-        )]
-    })?;
-    parse_spec(&text, &shown)
 }
 
 /// postcall's own format (see DESIGN.md, "The metric file").

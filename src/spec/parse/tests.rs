@@ -1,8 +1,11 @@
 //! Unit tests for reading postcall metric files: one per rule and per parse failure, each
 //! asserting the message and, where knowable, the line and column.
 
+use std::path::Path;
+
 use super::*;
 use crate::spec::MetricKind;
+use crate::spec::load_spec;
 
 fn errors(text: &str) -> Vec<String> {
     match parse_spec(text, "m.yaml") {
