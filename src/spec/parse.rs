@@ -476,17 +476,17 @@ fn read_llm(node: &Node, found: &mut Findings) -> LlmSection {
                 "`llm.api_key`: never put an API key in the metric file (it ends up in version control and shared files); export it in an environment variable and name that variable with `api_key_env: OPENAI_API_KEY`",
             ),
             name if LLM_KEYS.contains(&name) => {
-                if let Some(inner) = value.as_map() {
-                    let nested: &[&str] = match name {
-                        "price" => &["input_per_mtok", "output_per_mtok"],
-                        "local" => &["model", "server"],
-                        _ => &[],
-                    };
-                    if !nested.is_empty() {
-                        found.unknown_keys(inner, nested, &format!("`llm.{name}`"));
-                    }
+                let nested: &[&str] = match name {
+                    "price" => &["input_per_mtok", "output_per_mtok"],
+                    "local" => &["model", "server"],
+                    _ => &[],
+                };
+                if let Some(inner) = value.as_map()
+                    && !nested.is_empty()
+                {
+                    found.unknown_keys(inner, nested, &format!("`llm.{name}`"));
                 }
-                if let Some(v) = decode_llm_key(key, value, found) {
+                if let Some(v) = decode_llm_key(key, value, nested, found) {
                     good.insert(key.name.clone(), v);
                 }
             }
@@ -507,14 +507,22 @@ fn read_llm(node: &Node, found: &mut Findings) -> LlmSection {
 }
 
 /// Decodes `{key: value}` as an [`LlmSection`]: every field is optional, so this succeeds
-/// exactly when this one value is valid.
-fn decode_llm_key(key: &Key, value: &Node, found: &mut Findings) -> Option<serde_json::Value> {
+/// exactly when this one value is valid. A nested mapping (`nested` lists its keys) with
+/// an unknown key is not decoded: `unknown_keys` reported the key already, with a hint, and
+/// a second message about the same typo would be noise. So a decoding error is always about
+/// a value, whatever serde's wording.
+fn decode_llm_key(key: &Key, value: &Node, nested: &[&str], found: &mut Findings) -> Option<serde_json::Value> {
+    if let Some(inner) = value.as_map()
+        && !nested.is_empty()
+        && inner.iter().any(|(k, _)| !nested.contains(&k.name.as_str()))
+    {
+        return None;
+    }
     let json = value.to_json();
     let mut one = serde_json::Map::new();
     one.insert(key.name.clone(), json.clone());
     match serde_json::from_value::<LlmSection>(serde_json::Value::Object(one)) {
         Ok(_) => Some(json),
-        Err(e) if e.to_string().starts_with("unknown field") => None, // reported by unknown_keys
         Err(e) => {
             found.error(
                 value.pos.or(key.pos),

@@ -426,3 +426,16 @@ fn comma_inside_a_flow_mapping_gets_a_quoting_hint() {
     );
     assert_has(&e, "quote that text: in `{ }` a comma ends a value");
 }
+
+#[test]
+fn a_typo_inside_llm_price_or_local_is_one_error_and_a_bad_value_is_named() {
+    let base = "version: 1\nmetrics:\n  - {id: a, type: string, prompt: What did the customer want?}\nllm:\n";
+    let e = errors(&format!("{base}  local: {{modle: x.gguf}}\n"));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].contains("unknown key `modle` in `llm.local`"), "{e:#?}");
+    let e = errors(&format!(
+        "{base}  price: {{input_per_mtok: cheap, output_per_mtok: 1}}\n"
+    ));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].contains("`llm.price` has a wrong value"), "{e:#?}");
+}
