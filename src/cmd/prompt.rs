@@ -100,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let groups = plan_groups(&spec, &endpoint.model);
     let mut out = String::new();
     for (n, plan) in groups.iter().enumerate() {
-        let schema = plan.schema(&spec);
+        let schema = plan.schema.clone();
         let group = plan.questions(&spec);
         let messages = build_messages(
             &spec,

@@ -241,7 +241,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map_or_else(|| "unknown".to_string(), |e| e.model.clone());
     let groups = plan_groups(&spec, &default_model);
-    let schemas: Vec<serde_json::Value> = groups.iter().map(|g| g.schema(&spec)).collect();
     let price = endpoint.as_ref().and_then(|e| e.price);
     let max_input_tokens = endpoint.as_ref().map_or(
         args.max_input_tokens
@@ -256,7 +255,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             &catalog,
             &calls,
             &groups,
-            &schemas,
             endpoint.as_ref(),
             max_input_tokens,
             args.long_calls,
@@ -336,7 +334,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         client,
         cache,
         groups,
-        schemas,
         calls,
         settings,
     };

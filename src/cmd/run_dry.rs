@@ -17,7 +17,6 @@ pub fn print_dry_run(
     catalog: &Catalog,
     calls: &[usize],
     groups: &[GroupPlan],
-    schemas: &[serde_json::Value],
     endpoint: Option<&EndpointConfig>,
     max_input_tokens: u64,
     long_calls: LongCalls,
@@ -35,15 +34,14 @@ pub fn print_dry_run(
     };
     let overhead: Vec<u64> = groups
         .iter()
-        .zip(schemas)
-        .map(|(g, schema)| {
+        .map(|g| {
             prompt::build_messages(
                 spec,
                 &empty,
                 None,
                 &g.questions(spec),
                 mode,
-                schema,
+                &g.schema,
                 PromptOptions::default(),
             )
             .iter()

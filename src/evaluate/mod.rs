@@ -61,7 +61,6 @@ pub struct Evaluation {
     pub client: Client,
     pub cache: Option<Cache>,
     pub groups: Vec<GroupPlan>,
-    pub schemas: Vec<serde_json::Value>,
     /// Catalog indices of the calls to evaluate, in report order.
     pub calls: Vec<usize>,
     pub settings: Settings,
@@ -230,7 +229,7 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
         let (pos, group_index) = (unit / groups, unit % groups);
         let prepared = prepare(shared, pos);
         let outcome = match prepared.as_ref() {
-            Ok(call) => evaluate_unit(&ctx, call, &eval.groups[group_index], &eval.schemas[group_index]),
+            Ok(call) => evaluate_unit(&ctx, call, &eval.groups[group_index]),
             // A call that cannot be asked fails once, on its first unit.
             Err(message) => UnitOutcome {
                 errors: if group_index == 0 {

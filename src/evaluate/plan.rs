@@ -1,10 +1,13 @@
-//! Which requests a call needs: its metrics split into groups, one request each.
+//! The requests a call needs, ready to send: the spec's request groups (one planner, in
+//! `spec::groups`) with the model each is sent to and the answer schema it carries.
 
 use crate::prompt::Group;
-use crate::spec::{Spec, Strategy};
+use crate::spec::groups::request_groups;
+use crate::spec::{Spec, schema};
 
-/// The metrics answered together by one request. The same groups apply to every call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One request of every call: which metrics it asks, with which model and schema. Each
+/// group carries its own schema, built once per run.
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupPlan {
     /// Indices into `spec.metrics`, in file order.
     pub metrics: Vec<usize>,
@@ -12,6 +15,8 @@ pub struct GroupPlan {
     pub summary: bool,
     /// The model that answers it.
     pub model: String,
+    /// The JSON Schema of this request's answer.
+    pub schema: serde_json::Value,
 }
 
 impl GroupPlan {
@@ -22,73 +27,30 @@ impl GroupPlan {
             summary: if self.summary { spec.summary.as_ref() } else { None },
         }
     }
-
-    /// The JSON Schema of this request's answer.
-    pub fn schema(&self, spec: &Spec) -> serde_json::Value {
-        let questions = self.questions(spec);
-        crate::spec::schema::answer_schema(&questions.metrics, questions.summary)
-    }
 }
 
-/// per_call: one group per model (metrics without an override share the default model),
-/// the summary riding with the default model's group. per_metric: one group per metric,
-/// and the summary on its own.
+/// The spec's request groups for a run whose default model is `default_model`.
 pub fn plan_groups(spec: &Spec, default_model: &str) -> Vec<GroupPlan> {
-    let model_of = |i: usize| {
-        spec.metrics[i]
-            .model
-            .clone()
-            .unwrap_or_else(|| default_model.to_string())
-    };
-    let mut groups: Vec<GroupPlan> = Vec::new();
-    match spec.strategy {
-        Strategy::PerCall => {
-            for i in 0..spec.metrics.len() {
-                let model = model_of(i);
-                match groups.iter_mut().find(|g| g.model == model) {
-                    Some(group) => group.metrics.push(i),
-                    None => groups.push(GroupPlan {
-                        metrics: vec![i],
-                        summary: false,
-                        model,
-                    }),
-                }
-            }
-            if spec.summary.is_some() {
-                match groups.iter_mut().find(|g| g.model == default_model) {
-                    Some(group) => group.summary = true,
-                    None => groups.push(GroupPlan {
-                        metrics: vec![],
-                        summary: true,
-                        model: default_model.to_string(),
-                    }),
-                }
-            }
-        }
-        Strategy::PerMetric => {
-            groups = (0..spec.metrics.len())
-                .map(|i| GroupPlan {
-                    metrics: vec![i],
-                    summary: false,
-                    model: model_of(i),
-                })
-                .collect();
-            if spec.summary.is_some() {
-                groups.push(GroupPlan {
-                    metrics: vec![],
-                    summary: true,
-                    model: default_model.to_string(),
-                });
-            }
-        }
-    }
-    groups
+    request_groups(spec, Some(default_model))
+        .into_iter()
+        .map(|group| {
+            let mut plan = GroupPlan {
+                metrics: group.metrics,
+                summary: group.summary,
+                model: group.model.unwrap_or_else(|| default_model.to_string()),
+                schema: serde_json::Value::Null,
+            };
+            let questions = plan.questions(spec);
+            plan.schema = schema::answer_schema(&questions.metrics, questions.summary);
+            plan
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Dialect, LlmSection, Metric, MetricKind, Summary};
+    use crate::spec::{Dialect, LlmSection, Metric, MetricKind, Strategy, Summary};
 
     fn metric(id: &str, model: Option<&str>) -> Metric {
         Metric {
@@ -117,6 +79,14 @@ mod tests {
         }
     }
 
+    /// (metrics, summary, model) of each group.
+    fn shape(groups: &[GroupPlan]) -> Vec<(Vec<usize>, bool, &str)> {
+        groups
+            .iter()
+            .map(|g| (g.metrics.clone(), g.summary, g.model.as_str()))
+            .collect()
+    }
+
     #[test]
     fn per_call_splits_by_model_and_summary_rides_with_the_default() {
         let s = spec(
@@ -124,23 +94,7 @@ mod tests {
             vec![metric("a", None), metric("b", Some("big")), metric("c", None)],
         );
         let groups = plan_groups(&s, "small");
-        assert_eq!(groups.len(), 2);
-        assert_eq!(
-            groups[0],
-            GroupPlan {
-                metrics: vec![0, 2],
-                summary: true,
-                model: "small".into()
-            }
-        );
-        assert_eq!(
-            groups[1],
-            GroupPlan {
-                metrics: vec![1],
-                summary: false,
-                model: "big".into()
-            }
-        );
+        assert_eq!(shape(&groups), [(vec![0, 2], true, "small"), (vec![1], false, "big")]);
     }
 
     #[test]
@@ -158,5 +112,13 @@ mod tests {
         let groups = plan_groups(&s, "small");
         assert_eq!(groups.len(), 2);
         assert!(groups[1].summary && groups[1].model == "small");
+    }
+
+    #[test]
+    fn each_group_carries_the_schema_of_its_own_questions() {
+        let s = spec(Strategy::PerCall, vec![metric("a", None), metric("b", Some("big"))]);
+        let groups = plan_groups(&s, "small");
+        assert_eq!(groups[0].schema["required"], serde_json::json!(["a", "summary"]));
+        assert_eq!(groups[1].schema["required"], serde_json::json!(["b"]));
     }
 }

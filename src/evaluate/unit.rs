@@ -45,12 +45,8 @@ pub struct PreparedCall {
     pub cut: Option<Cut>,
 }
 
-pub fn evaluate_unit(
-    ctx: &UnitContext<'_>,
-    prepared: &PreparedCall,
-    group: &GroupPlan,
-    schema: &serde_json::Value,
-) -> UnitOutcome {
+pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &GroupPlan) -> UnitOutcome {
+    let schema = &group.schema;
     let prompt_group = group.questions(ctx.spec);
     let mode = ctx.client.config().structured_output;
     let base = prompt::build_messages(

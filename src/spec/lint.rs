@@ -274,11 +274,12 @@ fn check_prompt(m: &RawMetric, found: &mut Findings) {
 }
 
 /// With `per_call`, each model's metrics share one request; too many in one dilutes them.
+/// Counted by the planner the run uses, with the file's model as the default.
 fn check_group_sizes(spec: &Spec, pos: Option<super::node::Pos>, found: &mut Findings) {
     if spec.strategy != Strategy::PerCall {
         return;
     }
-    for group in super::schema::request_groups(spec) {
+    for group in super::groups::request_groups(spec, spec.llm.model.as_deref()) {
         if group.metrics.len() > MAX_METRICS_PER_REQUEST {
             let model = group
                 .model

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod groups;
 pub mod lint;
 pub mod load;
 pub(crate) mod node;

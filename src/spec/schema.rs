@@ -1,4 +1,4 @@
-//! The JSON Schema of the answer the model must give, and which metrics share a request.
+//! The JSON Schema of the answer the model must give.
 //!
 //! The same schema is sent as `response_format: json_schema` (strict), described in the
 //! prompt for endpoints without structured outputs, and printed by `postcall schema`, so it
@@ -8,44 +8,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Metric, MetricKind, Spec, Strategy, Summary};
+use super::{Metric, MetricKind, Summary};
 
 /// Said of every datetime value, because strict mode's `format` cannot express "date or
 /// date-time" and a promised day often has no time.
 pub const DATETIME_DESCRIPTION: &str = "ISO 8601 date (YYYY-MM-DD) or date-time";
-
-/// Metrics answered by one request: those sharing a model with `per_call`, or a single
-/// metric with `per_metric`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequestGroup<'a> {
-    /// The per-metric `model` override; `None` means the run's default model.
-    pub model: Option<&'a str>,
-    /// In file order.
-    pub metrics: Vec<&'a Metric>,
-}
-
-/// How a call's metrics split into requests. Groups come in the order their first metric
-/// appears in the file; metrics keep file order inside a group.
-pub fn request_groups(spec: &Spec) -> Vec<RequestGroup<'_>> {
-    let mut groups: Vec<RequestGroup<'_>> = Vec::new();
-    for metric in &spec.metrics {
-        let model = metric.model.as_deref();
-        match spec.strategy {
-            Strategy::PerMetric => groups.push(RequestGroup {
-                model,
-                metrics: vec![metric],
-            }),
-            Strategy::PerCall => match groups.iter_mut().find(|g| g.model == model) {
-                Some(group) => group.metrics.push(metric),
-                None => groups.push(RequestGroup {
-                    model,
-                    metrics: vec![metric],
-                }),
-            },
-        }
-    }
-    groups
-}
 
 /// One object with a property per metric id (each `{reasoning, value, confidence}`, with
 /// `applicable` first when `applies_when` is set) and `summary` when asked for. Strict-mode

@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use super::*;
-use crate::spec::{Dialect, LlmSection};
 
 fn metric(id: &str, kind: MetricKind) -> Metric {
     Metric {
@@ -15,18 +14,6 @@ fn metric(id: &str, kind: MetricKind) -> Metric {
         applies_when: None,
         model: None,
         expect: None,
-    }
-}
-
-fn spec(strategy: Strategy, metrics: Vec<Metric>) -> Spec {
-    Spec {
-        version: 1,
-        llm: LlmSection::default(),
-        strategy,
-        context: None,
-        summary: None,
-        metrics,
-        dialect: Dialect::Postcall,
     }
 }
 
@@ -155,31 +142,6 @@ fn no_summary_no_summary_property() {
     let schema = answer_schema(&[&m], None);
     assert_eq!(schema["required"], json!(["a"]));
     assert!(schema["properties"].get("summary").is_none());
-}
-
-#[test]
-fn per_call_groups_by_model_in_file_order() {
-    let mut b = metric("b", MetricKind::String);
-    b.model = Some("big".into());
-    let s = spec(
-        Strategy::PerCall,
-        vec![metric("a", MetricKind::String), b, metric("c", MetricKind::Boolean)],
-    );
-    let groups = request_groups(&s);
-    let shape: Vec<(Option<&str>, Vec<&str>)> = groups
-        .iter()
-        .map(|g| (g.model, g.metrics.iter().map(|m| m.id.as_str()).collect()))
-        .collect();
-    assert_eq!(shape, [(None, vec!["a", "c"]), (Some("big"), vec!["b"])]);
-}
-
-#[test]
-fn per_metric_gives_one_group_each() {
-    let s = spec(
-        Strategy::PerMetric,
-        vec![metric("a", MetricKind::String), metric("b", MetricKind::String)],
-    );
-    assert_eq!(request_groups(&s).len(), 2);
 }
 
 #[test]
