@@ -365,6 +365,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         render_summary(&spec_for_report.metrics, &counts, &header, started.elapsed())
     );
 
+    if outcome.cache_write_failures > 1 {
+        eprintln!(
+            "warning: {} answers could not be written to the cache; a re-run asks them again",
+            outcome.cache_write_failures
+        );
+    }
     if let Some(refusal) = &outcome.refusal {
         eprintln!(
             "error: {} refused the request ({refusal}); {}. Stopped after {} of {total} calls; the reports hold what finished.",

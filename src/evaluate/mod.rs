@@ -89,6 +89,8 @@ pub struct RunOutcome {
     pub refusal: Option<ApiError>,
     pub interrupted: bool,
     pub usage: Usage,
+    /// Clean answers that could not be written to the cache (asked again by a re-run).
+    pub cache_write_failures: u64,
 }
 
 enum Event {
@@ -145,6 +147,10 @@ pub fn run(
     let mut next_emit = 0usize;
     let mut emitted = 0usize;
     let mut usage = Usage::default();
+    // Every answered unit's usage as it arrives, for the progress line; `usage` above sums
+    // only the calls written, for the report. Both add up the units' own counts.
+    let mut live = Usage::default();
+    let mut cache_write_failures = 0u64;
     let mut workers_left = concurrency;
     let mut halted_at: Option<Instant> = None;
     while workers_left > 0 {
@@ -157,7 +163,7 @@ pub fn run(
         let event = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(event) => event,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                progress.tick(&shared.eval.client);
+                progress.update(&live, shared.eval.client.gate.limit());
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -167,7 +173,19 @@ pub fn run(
                 workers_left -= 1;
                 continue;
             }
-            Event::Unit { pos, outcome } => (pos, outcome),
+            Event::Unit { pos, mut outcome } => {
+                if let Some(error) = outcome.cache_error.take() {
+                    cache_write_failures += 1;
+                    if cache_write_failures == 1 {
+                        progress.warn(&format!(
+                            "warning: {error} (the run goes on; answers not cached are asked again by a re-run)"
+                        ));
+                    }
+                }
+                live.add(&outcome.usage);
+                progress.update(&live, shared.eval.client.gate.limit());
+                (pos, outcome)
+            }
         };
         let entry = assembling
             .entry(pos)
@@ -184,7 +202,7 @@ pub fn run(
                 emit(result)?;
                 emitted += 1;
                 next_emit += 1;
-                progress.call_done(&shared.eval.client, &usage);
+                progress.call_done();
             }
         }
     }
@@ -202,6 +220,7 @@ pub fn run(
         refusal,
         interrupted: shared.halt.interrupted.load(Ordering::Relaxed),
         usage,
+        cache_write_failures,
     })
 }
 

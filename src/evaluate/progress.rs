@@ -2,12 +2,10 @@
 //! tokens, cost so far, ETA. Hidden when stderr is not a terminal or with `--quiet`.
 
 use std::io::IsTerminal;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::llm::Client;
 use crate::llm::config::cost;
 use crate::report::Usage;
 use crate::spec::Price;
@@ -39,30 +37,32 @@ impl Progress {
         Progress { bar, price }
     }
 
-    pub fn call_done(&self, client: &Client, _usage: &Usage) {
+    pub fn call_done(&self) {
         self.bar.inc(1);
-        self.tick(client);
     }
 
-    /// Refreshes the counters from the client's live statistics.
-    pub fn tick(&self, client: &Client) {
+    /// Refreshes the counters: `usage` summed over every answered unit so far, and the
+    /// concurrency the rate-limit gate currently allows.
+    pub fn update(&self, usage: &Usage, concurrency: usize) {
         if self.bar.is_hidden() {
             return;
         }
-        let stats = &client.stats;
-        let prompt = stats.prompt_tokens.load(Ordering::Relaxed);
-        let completion = stats.completion_tokens.load(Ordering::Relaxed);
         let cost = match &self.price {
-            Some(price) => format!("${:.4}", cost(price, prompt, completion)),
+            Some(price) => format!("${:.4}", cost(price, usage.prompt_tokens, usage.completion_tokens)),
             None => "cost unknown".into(),
         };
         self.bar.set_message(format!(
-            "{} req · {} retries · concurrency {} · {} tok · {cost}",
-            stats.requests.load(Ordering::Relaxed),
-            stats.retries.load(Ordering::Relaxed),
-            client.gate.limit(),
-            human(prompt + completion),
+            "{} req · {} retries · concurrency {concurrency} · {} tok · {cost}",
+            usage.requests,
+            usage.retries,
+            human(usage.prompt_tokens + usage.completion_tokens),
         ));
+    }
+
+    /// Prints `message` on its own line above the bar, which is redrawn after it (a plain
+    /// `eprintln!` would tear it).
+    pub fn warn(&self, message: &str) {
+        self.bar.suspend(|| eprintln!("{message}"));
     }
 
     pub fn finish(&self) {

@@ -37,6 +37,9 @@ pub struct UnitOutcome {
     pub usage: Usage,
     /// The endpoint refused us in a way that will not change: stop the run.
     pub refusal: Option<ApiError>,
+    /// A clean answer that could not be written to the cache, and why. Reported by the
+    /// scheduler (a worker printing would tear the progress line).
+    pub cache_error: Option<String>,
 }
 
 /// A call ready to be asked about: possibly shortened, with the note saying so.
@@ -103,10 +106,10 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
             && !truncated
             && let Err(e) = cache.put(&key, &completion)
         {
-            eprintln!(
-                "warning: could not write to the cache in {}: {e}",
+            outcome.cache_error = Some(format!(
+                "could not write to the cache in {}: {e}",
                 cache.dir().display()
-            );
+            ));
         }
         pending = still;
         if truncated {

@@ -16,18 +16,6 @@ pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_RETRIES: u32 = 6;
 
-/// Counters shown on the progress line and in the summary; updated by every worker.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub requests: AtomicU64,
-    /// Requests answered with a 2xx.
-    pub succeeded: AtomicU64,
-    pub retries: AtomicU64,
-    pub rate_limited: AtomicU64,
-    pub prompt_tokens: AtomicU64,
-    pub completion_tokens: AtomicU64,
-}
-
 /// The outcome of one logical request, with how many HTTP attempts it took.
 #[derive(Debug)]
 pub struct Attempted {
@@ -41,7 +29,10 @@ pub struct Client {
     config: EndpointConfig,
     max_retries: u32,
     pub gate: Gate,
-    pub stats: Stats,
+    /// Requests answered with a 2xx, to tell a server that never answered from one that
+    /// stopped answering. Usage (requests, retries, tokens) is not counted here: each
+    /// [`Attempted`] carries its own and the scheduler sums them, so there is one count.
+    answered: AtomicU64,
 }
 
 impl Client {
@@ -58,7 +49,7 @@ impl Client {
             config,
             max_retries,
             gate: Gate::new(concurrency),
-            stats: Stats::default(),
+            answered: AtomicU64::new(0),
         })
     }
 
@@ -82,21 +73,13 @@ impl Client {
                 };
             };
             requests += 1;
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let result = self.send_once(&url, &body);
             match &result {
-                Ok(completion) => {
-                    self.stats.succeeded.fetch_add(1, Ordering::Relaxed);
+                Ok(_) => {
+                    self.answered.fetch_add(1, Ordering::Relaxed);
                     self.gate.succeeded(permit);
-                    self.stats
-                        .prompt_tokens
-                        .fetch_add(completion.usage.prompt_tokens, Ordering::Relaxed);
-                    self.stats
-                        .completion_tokens
-                        .fetch_add(completion.usage.completion_tokens, Ordering::Relaxed);
                 }
                 Err(err) if err.kind == ErrorKind::RateLimited => {
-                    self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                     let wait = err.retry_after.unwrap_or_else(|| backoff(attempt));
                     self.gate.rate_limited(permit, wait);
                 }
@@ -104,7 +87,6 @@ impl Client {
             }
             match result {
                 Err(err) if err.is_retryable() && attempt < self.max_retries && !cancel.load(Ordering::Relaxed) => {
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     // A rate limit already paused everyone through the gate.
                     if err.kind != ErrorKind::RateLimited {
                         sleep_cancellable(err.retry_after.unwrap_or_else(|| backoff(attempt)), cancel);
@@ -126,7 +108,7 @@ impl Client {
     /// for the next call either: stop the run with one message instead of failing every
     /// call after its retries.
     fn escalate(&self, mut err: ApiError) -> ApiError {
-        if err.kind == ErrorKind::Unreachable && self.stats.succeeded.load(Ordering::Relaxed) == 0 {
+        if err.kind == ErrorKind::Unreachable && self.answered.load(Ordering::Relaxed) == 0 {
             err.kind = ErrorKind::Refused(super::error::Refusal::Unreachable);
         } else if err.kind == ErrorKind::Unreachable {
             err.kind = ErrorKind::Transient;
