@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use crate::answer::MetricSet;
 use crate::answer::fill_inferred_definitions;
 use crate::filter::{Condition, calls_table, match_count, matches_all, parse_condition};
-use crate::report::{CallResult, OutputArgs, OutputFormat, Report, RunHeader, read_report, write_report};
+use crate::report::{CallResult, OutputArgs, Report, RunHeader, read_report, write_report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,12 +29,9 @@ pub struct Args {
     /// Show at most N calls (the first N in report order).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Also write the matching calls as a report (.json, .jsonl or .csv), repeatable.
-    #[arg(short = 'o', long = "output", value_name = "PATH")]
-    pub outputs: Vec<PathBuf>,
-    /// Report format for outputs whose extension doesn't say.
-    #[arg(long, value_enum)]
-    pub output_format: Option<OutputFormat>,
+    /// Also write the matching calls as a report with `-o`.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -64,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .filter(|call| matches_all(call, &conditions))
         .take(args.limit.unwrap_or(usize::MAX))
         .collect();
-    if !args.outputs.is_empty() {
+    if !args.output.outputs.is_empty() {
         let calls: Vec<CallResult> = matching.iter().map(|c| (*c).clone()).collect();
         let header = report.header.clone().map(|header| RunHeader {
             calls: calls.len(),
@@ -83,12 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             calls,
         };
         fill_inferred_definitions(&mut subset);
-        let output = OutputArgs {
-            outputs: args.outputs.clone(),
-            format: args.output_format,
-            ..OutputArgs::default()
-        };
-        write_report(&subset, output.open(None)?)?;
+        write_report(&subset, args.output.open(None)?)?;
     }
     let mut out = std::io::stdout().lock();
     out.write_all(calls_table(&matching, &columns).as_bytes())

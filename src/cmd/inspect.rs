@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use crate::cli::exit;
 use crate::transcript::load::CallEntry;
-use crate::transcript::{Catalog, Format, LoadOptions, Skipped, SpeakerMap};
+use crate::transcript::{Catalog, Format, Skipped, TranscriptArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,20 +23,12 @@ pub struct Args {
     /// Print one JSON document (calls, errors, warnings, totals) instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Read every input as this format instead of detecting it.
-    #[arg(long, value_name = "NAME")]
-    pub transcript_format: Option<Format>,
-    /// Roles for speakers a source only numbers or names (Deepgram, Twilio, captions, text) or
-    /// unknown role names, e.g. 0=agent,1=customer; `auto` picks the agent from what is said.
-    #[arg(long, value_name = "KEY=ROLE,...|auto")]
-    pub speaker_map: Option<SpeakerMap>,
+    #[command(flatten)]
+    pub transcripts: TranscriptArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let options = LoadOptions {
-        format: args.transcript_format,
-        speaker_map: args.speaker_map,
-    };
+    let options = args.transcripts.options();
     let catalog = Catalog::scan(&args.paths, &options);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());

@@ -11,9 +11,14 @@ use crate::cli::exit;
 use crate::spec::{MetricKind, Spec, load_spec};
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["metrics", "file"])))]
 pub struct Args {
     /// The metric file: postcall YAML, or Smallest AI Atoms / Dialgen definitions (YAML or JSON).
-    pub file: PathBuf,
+    #[arg(short = 'm', long = "metrics", value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// The metric file as a bare argument: the old spelling, kept for a release.
+    #[arg(value_name = "FILE", hide = true)]
+    pub file: Option<PathBuf>,
     /// Print the normalised spec as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -21,7 +26,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut err = std::io::stderr().lock();
-    let loaded = match load_spec(&args.file) {
+    let path = args.metrics.or(args.file).expect("clap requires one of them");
+    let loaded = match load_spec(&path) {
         Ok(loaded) => loaded,
         // Not an `error:` for `main` to print: the lines must start with `file:line:col`
         // for editors and CI annotations.

@@ -13,15 +13,15 @@ use super::csv::{CsvOptions, CsvSink};
 use super::json::{HeaderLine, JsonSink, JsonlSink};
 use super::{CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage};
 
-/// The format for `path`: `explicit` (`--format`) when given, else by extension (`.json`,
+/// The format for `path`: `explicit` (`--output-format`) when given, else by extension (`.json`,
 /// `.jsonl` / `.ndjson`, `.csv`, any case). `-` (stdout) has no extension and needs
-/// `--format`.
+/// `--output-format`.
 pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::Result<OutputFormat> {
     if let Some(format) = explicit {
         return Ok(format);
     }
     if is_stdout(path) {
-        bail!("writing a report to standard output (`-`) needs `--format json|jsonl|csv`");
+        bail!("writing a report to standard output (`-`) needs `--output-format json|jsonl|csv`");
     }
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
     match extension.as_deref() {
@@ -30,7 +30,7 @@ pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::R
         Some("csv") => Ok(OutputFormat::Csv),
         _ => bail!(
             "cannot tell the report format of {} from its extension (expected .json, .jsonl, \
-             .ndjson or .csv); pass `--format json|jsonl|csv`",
+             .ndjson or .csv); pass `--output-format json|jsonl|csv`",
             path.display()
         ),
     }
@@ -239,10 +239,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_extension_asks_for_format() {
+    fn unknown_extension_asks_for_output_format() {
         for path in ["r.txt", "report", "-"] {
             let err = format_for_path(Path::new(path), None).unwrap_err().to_string();
-            assert!(err.contains("--format json|jsonl|csv"), "{err}");
+            assert!(err.contains("--output-format json|jsonl|csv"), "{err}");
         }
         let err = format_for_path(Path::new("r.xlsx"), None).unwrap_err().to_string();
         assert!(err.contains("r.xlsx"), "{err}");
@@ -258,7 +258,7 @@ mod tests {
             OutputFormat::Jsonl
         );
         let err = format_for_path(Path::new("out/r.tsv"), None).unwrap_err().to_string();
-        assert!(err.contains("pass `--format json|jsonl|csv`"), "{err}");
+        assert!(err.contains("pass `--output-format json|jsonl|csv`"), "{err}");
         assert_eq!(
             format_for_path(Path::new("-"), Some(OutputFormat::Csv)).unwrap(),
             OutputFormat::Csv
@@ -416,16 +416,21 @@ mod tests {
 }
 
 /// The output flags of every command that writes reports (`run`, `convert`, `filter`), so
-/// `-o`, `--format`, `--csv-bom` and `--csv-detail` behave the same everywhere.
+/// `-o`, `--output-format`, `--csv-bom` and `--csv-detail` behave the same everywhere.
+///
+/// The naming scheme: `--output-format` is the file format of what `-o/--output` writes
+/// (json, jsonl, csv); `--format` is how a command renders its own printout (`diff`,
+/// `eval`, `stats`: text, markdown, json). `--format` is still accepted here, hidden, for a
+/// release.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct OutputArgs {
     /// Where to write a report; repeat for several. Format from the extension (.json,
-    /// .jsonl, .csv) or --format; `-` is stdout.
+    /// .jsonl, .csv) or --output-format; `-` is stdout.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub outputs: Vec<PathBuf>,
     /// Report format, for outputs whose extension doesn't say.
-    #[arg(long, value_enum)]
-    pub format: Option<OutputFormat>,
+    #[arg(long, alias = "format", value_enum, value_name = "FORMAT")]
+    pub output_format: Option<OutputFormat>,
     /// Start CSV files with a UTF-8 byte-order mark (Excel needs it to read UTF-8).
     #[arg(long)]
     pub csv_bom: bool,
@@ -444,13 +449,17 @@ impl OutputArgs {
         };
         if self.outputs.is_empty() {
             return match fallback {
-                Some(format) => Ok(vec![open_sink(Path::new("-"), self.format.unwrap_or(format), &csv)?]),
+                Some(format) => Ok(vec![open_sink(
+                    Path::new("-"),
+                    self.output_format.unwrap_or(format),
+                    &csv,
+                )?]),
                 None => Ok(Vec::new()),
             };
         }
         self.outputs
             .iter()
-            .map(|path| open_sink(path, format_for_path(path, self.format)?, &csv))
+            .map(|path| open_sink(path, format_for_path(path, self.output_format)?, &csv))
             .collect()
     }
 }

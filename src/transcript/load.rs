@@ -26,6 +26,27 @@ pub struct LoadOptions {
     pub speaker_map: Option<SpeakerMap>,
 }
 
+/// How transcripts are read: the flags `run`, `prompt` and `inspect` share, declared once.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TranscriptArgs {
+    /// Read every input as this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub transcript_format: Option<Format>,
+    /// Roles for speakers a source only numbers or names (Deepgram, Twilio, captions, text) or
+    /// unknown role names, e.g. 0=agent,1=customer; `auto` picks the agent from what is said.
+    #[arg(long, value_name = "KEY=ROLE,...|auto")]
+    pub speaker_map: Option<SpeakerMap>,
+}
+
+impl TranscriptArgs {
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions {
+            format: self.transcript_format,
+            speaker_map: self.speaker_map.clone(),
+        }
+    }
+}
+
 /// Where one call lives, precisely enough to read it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRef {

@@ -17,7 +17,7 @@ pub mod metadata;
 mod scan;
 pub mod speakers;
 
-pub use load::{Catalog, LoadError, LoadOptions, Skipped, SourceRef};
+pub use load::{Catalog, LoadError, LoadOptions, Skipped, SourceRef, TranscriptArgs};
 pub use metadata::{CallMetadata, Direction, MetadataLevel};
 pub use speakers::SpeakerInference;
 
