@@ -118,11 +118,11 @@ mod tests {
         names_agree::<crate::spec::Strategy>();
         names_agree::<crate::spec::StructuredOutput>();
         names_agree::<crate::transcript::Format>();
-        let long_calls: Vec<String> = crate::evaluate::LongCalls::value_variants()
+        let long_calls: Vec<String> = crate::prompt::LongCalls::value_variants()
             .iter()
             .map(|v| v.to_string())
             .collect();
-        let typed: Vec<String> = crate::evaluate::LongCalls::value_variants()
+        let typed: Vec<String> = crate::prompt::LongCalls::value_variants()
             .iter()
             .map(|v| v.to_possible_value().unwrap().get_name().to_owned())
             .collect();

@@ -27,6 +27,61 @@ pub struct PromptOptions {
     pub all_speakers: bool,
 }
 
+/// How a transcript is put into the prompt: the flags `run` and `prompt` share, declared
+/// once, so `prompt` shows what `run` sends.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PromptArgs {
+    /// Prefix transcript turns with [mm:ss] offsets in the prompt.
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Include system and tool turns in the prompt.
+    #[arg(long)]
+    pub all_speakers: bool,
+    /// What to do with transcripts over --max-input-tokens.
+    #[arg(long, value_enum, default_value_t = LongCalls::Fail)]
+    pub long_calls: LongCalls,
+}
+
+impl PromptArgs {
+    pub fn options(&self) -> PromptOptions {
+        PromptOptions {
+            timestamps: self.timestamps,
+            all_speakers: self.all_speakers,
+        }
+    }
+}
+
+/// What to do with a call whose transcript is over `max_input_tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum LongCalls {
+    /// Record the call as failed, with the reason.
+    #[default]
+    Fail,
+    /// Keep the start and the end, cut the middle, and say so in the report.
+    Truncate,
+    /// Leave the call out of the questions; the report says it was skipped.
+    Skip,
+}
+
+/// The call as it is asked about under the long-call policy: as it is, shortened (with
+/// where it was cut), or why it is not asked at all (the message the report records).
+pub fn fit_call(call: Call, max_tokens: u64, policy: LongCalls) -> Result<(Call, Option<Cut>), String> {
+    let tokens = call.estimated_tokens();
+    if tokens <= max_tokens {
+        return Ok((call, None));
+    }
+    match policy {
+        LongCalls::Fail => Err(format!(
+            "the transcript has ~{tokens} tokens, over max_input_tokens {max_tokens}: raise llm.max_input_tokens, or pass --long-calls truncate (keeps start and end) or --long-calls skip"
+        )),
+        LongCalls::Skip => Err(format!(
+            "skipped: the transcript has ~{tokens} tokens, over max_input_tokens {max_tokens} (--long-calls skip)"
+        )),
+        LongCalls::Truncate => Ok(truncate_call(&call, max_tokens)),
+    }
+}
+
 /// The metrics answered by one request, and whether it also carries the summary.
 #[derive(Debug, Clone)]
 pub struct Group<'a> {

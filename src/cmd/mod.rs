@@ -10,7 +10,6 @@ pub mod inspect;
 mod metric_file;
 pub mod prompt;
 pub mod run;
-mod run_dry;
 pub mod schema;
 pub mod stats;
 pub mod validate;

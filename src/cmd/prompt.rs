@@ -1,16 +1,24 @@
 //! `postcall prompt -m FILE CALL`: the exact chat messages one call would send, so a user
 //! can see (and diff) what the model is asked before paying for it.
+//!
+//! It takes the flags `run` takes for what shapes a request (transcript reading, prompt
+//! rendering, the long-call policy, the endpoint settings) and resolves the endpoint the
+//! way `run` does, without starting or asking anything; with no endpoint configured the
+//! bodies are shown with the same settings and a placeholder model.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::exit;
 use crate::evaluate::plan_groups;
-use crate::llm::config::{self, EndpointConfig, EndpointFlags, ProcessEnv};
+use crate::llm::EndpointConfig;
+use crate::llm::config::EndpointLayer;
 use crate::llm::request::{ChatRequest, build_body};
-use crate::prompt::{PromptOptions, build_messages};
-use crate::spec::{self, Strategy, StructuredOutput};
-use crate::transcript::{Catalog, Format, LoadOptions, SpeakerMap};
+use crate::plan::endpoint;
+use crate::prompt::{PromptArgs, build_messages, fit_call};
+use crate::spec::{self, Spec, Strategy};
+use crate::transcript::{Call, Catalog, TranscriptArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,25 +34,15 @@ pub struct Args {
     /// Override the metric file's strategy (per_metric prints one request per metric).
     #[arg(long, value_enum)]
     pub strategy: Option<Strategy>,
-    /// Structured-output mode (json_object and prompt put the schema in the prompt).
-    #[arg(long, value_enum)]
-    pub structured_output: Option<StructuredOutput>,
     /// Print the full request bodies as JSON instead of the messages as text.
     #[arg(long)]
     pub json: bool,
-    /// Prefix transcript turns with [mm:ss] offsets.
-    #[arg(long)]
-    pub timestamps: bool,
-    /// Include system and tool turns.
-    #[arg(long)]
-    pub all_speakers: bool,
-    /// Model name shown in the request (default: the configured one).
-    #[arg(long)]
-    pub model: Option<String>,
-    #[arg(long, value_enum)]
-    pub transcript_format: Option<Format>,
-    #[arg(long, value_name = "MAP")]
-    pub speaker_map: Option<SpeakerMap>,
+    #[command(flatten)]
+    pub transcripts: TranscriptArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    #[command(flatten)]
+    pub endpoint: EndpointLayer,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -52,10 +50,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
     }
-    let options = LoadOptions {
-        format: args.transcript_format,
-        speaker_map: args.speaker_map.clone(),
+    let call = load_call(&args)?;
+    let config = match endpoint::resolve(&args.endpoint, None, &spec) {
+        Ok(resolved) => resolved.config,
+        Err(why) => {
+            if args.json {
+                eprintln!(
+                    "note: {why:#}; the bodies below use the settings given and model {}",
+                    crate::llm::config::PREVIEW_MODEL
+                );
+            }
+            endpoint::preview(&args.endpoint, &spec)
+        }
     };
+    // The call as `run` would ask it: shortened, or not asked at all.
+    let (call, cut) = fit_call(call, config.max_input_tokens, args.prompt.long_calls)
+        .map_err(|why| anyhow::anyhow!("{}: no request would be sent: {why}", args.call.display()))?;
+    let out = render(&args, &spec, &config, &call, cut.as_ref())?;
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(ExitCode::from(exit::OK))
+}
+
+fn load_call(args: &Args) -> anyhow::Result<Call> {
+    let options = args.transcripts.options();
     let catalog = Catalog::scan(std::slice::from_ref(&args.call), &options);
     if let Some(error) = catalog.errors.first() {
         anyhow::bail!("{error}");
@@ -72,53 +89,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => 0,
     };
     anyhow::ensure!(!catalog.entries.is_empty(), "no call found in {}", args.call.display());
-    let call = catalog.load(index, &options)?;
+    Ok(catalog.load(index, &options)?)
+}
 
-    // The endpoint only shapes the body; without one configured, show a placeholder.
-    let flags = EndpointFlags {
-        model: args.model.clone(),
-        structured_output: args.structured_output,
-        ..Default::default()
-    };
-    let endpoint = config::resolve(&flags, &spec.llm, &ProcessEnv).unwrap_or_else(|_| {
-        let mut e = EndpointConfig::for_tests("http://127.0.0.1/v1");
-        e.model = args
-            .model
-            .clone()
-            .or_else(|| spec.llm.model.clone())
-            .unwrap_or_else(|| "MODEL".into());
-        e.structured_output = args
-            .structured_output
-            .or(spec.llm.structured_output)
-            .unwrap_or_default();
-        e
-    });
-    let prompt_options = PromptOptions {
-        timestamps: args.timestamps,
-        all_speakers: args.all_speakers,
-    };
-    let groups = plan_groups(&spec, &endpoint.model);
+/// Every request of the call, as messages or as request bodies.
+fn render(
+    args: &Args,
+    spec: &Spec,
+    config: &EndpointConfig,
+    call: &Call,
+    cut: Option<&crate::prompt::Cut>,
+) -> anyhow::Result<String> {
+    let groups = plan_groups(spec, &config.model);
     let mut out = String::new();
     for (n, plan) in groups.iter().enumerate() {
-        let schema = plan.schema.clone();
-        let group = plan.questions(&spec);
         let messages = build_messages(
-            &spec,
-            &call,
-            None,
-            &group,
-            endpoint.structured_output,
-            &schema,
-            prompt_options,
+            spec,
+            call,
+            cut,
+            &plan.questions(spec),
+            config.structured_output,
+            &plan.schema,
+            args.prompt.options(),
         );
         if args.json {
             let request = ChatRequest {
                 model: plan.model.clone(),
                 messages,
-                schema,
+                schema: plan.schema.clone(),
                 max_tokens: None,
             };
-            out.push_str(&serde_json::to_string_pretty(&build_body(&endpoint, &request))?);
+            out.push_str(&serde_json::to_string_pretty(&build_body(config, &request))?);
             out.push('\n');
             continue;
         }
@@ -138,7 +139,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    use std::io::Write;
-    std::io::stdout().lock().write_all(out.as_bytes())?;
-    Ok(ExitCode::from(exit::OK))
+    Ok(out)
 }

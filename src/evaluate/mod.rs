@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
 use crate::llm::{ApiError, Client};
-use crate::prompt::{PromptOptions, truncate_call};
+use crate::prompt::{LongCalls, PromptOptions, fit_call};
 use crate::report::{CallError, CallResult, MetricResult, Usage};
 use crate::spec::Spec;
 use crate::transcript::{Catalog, LoadOptions};
@@ -28,19 +28,6 @@ use unit::{PreparedCall, UnitContext, UnitOutcome, evaluate_unit};
 
 /// How long in-flight requests may finish after a halt before reports are written anyway.
 pub const HALT_GRACE: Duration = Duration::from_secs(10);
-
-/// What to do with a call whose transcript is over `max_input_tokens`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, strum::Display, strum::IntoStaticStr)]
-#[strum(serialize_all = "snake_case")]
-pub enum LongCalls {
-    /// Record the call as failed, with the reason.
-    #[default]
-    Fail,
-    /// Keep the start and the end, cut the middle, and say so in the report.
-    Truncate,
-    /// Leave the call out of the questions; the report says it was skipped.
-    Skip,
-}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -118,7 +105,6 @@ pub fn run(
     mut emit: impl FnMut(CallResult) -> anyhow::Result<()>,
 ) -> anyhow::Result<RunOutcome> {
     let total_calls = eval.calls.len();
-    let groups_per_call = eval.groups.len();
     let concurrency = eval.settings.concurrency.max(1);
     let shared = Arc::new(Shared {
         eval,
@@ -127,30 +113,10 @@ pub fn run(
         prepared: Mutex::new(HashMap::new()),
         refusal: Mutex::new(None),
     });
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(concurrency)
-        .thread_name(|i| format!("postcall-worker-{i}"))
-        .build()?;
-    let (tx, rx) = mpsc::channel::<Event>();
-    let tx = Mutex::new(tx);
-    {
-        let shared = Arc::clone(&shared);
-        pool.spawn_broadcast(move |_| {
-            let tx = tx.lock().expect("sender lock").clone();
-            worker(&shared, &tx);
-            let _ = tx.send(Event::WorkerExit);
-        });
-    }
-
-    let mut assembling: HashMap<usize, Assembly> = HashMap::new();
-    let mut ready: BTreeMap<usize, CallResult> = BTreeMap::new();
-    let mut next_emit = 0usize;
-    let mut emitted = 0usize;
-    let mut usage = Usage::default();
-    // Every answered unit's usage as it arrives, for the progress line; `usage` above sums
-    // only the calls written, for the report. Both add up the units' own counts.
-    let mut live = Usage::default();
-    let mut cache_write_failures = 0u64;
+    // The pool lives until the writer is done; workers still finishing a request after
+    // the grace period own what they need (`shared`).
+    let (_pool, rx) = spawn_workers(&shared, concurrency)?;
+    let mut writer = Writer::new(&shared, progress);
     let mut workers_left = concurrency;
     let mut halted_at: Option<Instant> = None;
     while workers_left > 0 {
@@ -160,68 +126,122 @@ pub fn run(
         if halted_at.is_some_and(|t| t.elapsed() > HALT_GRACE) {
             break;
         }
-        let event = match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(event) => event,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                progress.update(&live, shared.eval.client.gate.limit());
-                continue;
-            }
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Event::Unit { pos, outcome }) => writer.unit(pos, outcome, &mut emit)?,
+            Ok(Event::WorkerExit) => workers_left -= 1,
+            Err(mpsc::RecvTimeoutError::Timeout) => writer.refresh_progress(),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        let (pos, outcome) = match event {
-            Event::WorkerExit => {
-                workers_left -= 1;
-                continue;
-            }
-            Event::Unit { pos, mut outcome } => {
-                if let Some(error) = outcome.cache_error.take() {
-                    cache_write_failures += 1;
-                    if cache_write_failures == 1 {
-                        progress.warn(&format!(
-                            "warning: {error} (the run goes on; answers not cached are asked again by a re-run)"
-                        ));
-                    }
-                }
-                live.add(&outcome.usage);
-                progress.update(&live, shared.eval.client.gate.limit());
-                (pos, outcome)
-            }
-        };
-        let entry = assembling
-            .entry(pos)
-            .or_insert_with(|| Assembly::new(&shared.eval, pos, groups_per_call));
-        entry.merge(outcome);
-        if entry.remaining == 0 {
-            let result = assembling
-                .remove(&pos)
-                .expect("entry present")
-                .finish(&shared.eval.spec);
-            ready.insert(pos, result);
-            while let Some(result) = ready.remove(&next_emit) {
-                usage.add(&result.usage);
-                emit(result)?;
-                emitted += 1;
-                next_emit += 1;
-                progress.call_done();
-            }
         }
     }
     // After a halt, calls behind a gap are complete too: write them in order.
-    for (_, result) in std::mem::take(&mut ready) {
-        usage.add(&result.usage);
+    for (_, result) in std::mem::take(&mut writer.ready) {
+        writer.usage.add(&result.usage);
         emit(result)?;
-        emitted += 1;
+        writer.emitted += 1;
     }
     progress.finish();
     let refusal = shared.refusal.lock().expect("refusal lock").clone();
     Ok(RunOutcome {
-        calls_done: emitted,
-        calls_not_done: total_calls - emitted,
+        calls_done: writer.emitted,
+        calls_not_done: total_calls - writer.emitted,
         refusal,
         interrupted: shared.halt.interrupted.load(Ordering::Relaxed),
-        usage,
-        cache_write_failures,
+        usage: writer.usage,
+        cache_write_failures: writer.cache_write_failures,
     })
+}
+
+fn spawn_workers(
+    shared: &Arc<Shared>,
+    concurrency: usize,
+) -> anyhow::Result<(rayon::ThreadPool, mpsc::Receiver<Event>)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(concurrency)
+        .thread_name(|i| format!("postcall-worker-{i}"))
+        .build()?;
+    let (tx, rx) = mpsc::channel::<Event>();
+    let tx = Mutex::new(tx);
+    let shared = Arc::clone(shared);
+    pool.spawn_broadcast(move |_| {
+        let tx = tx.lock().expect("sender lock").clone();
+        worker(&shared, &tx);
+        let _ = tx.send(Event::WorkerExit);
+    });
+    Ok((pool, rx))
+}
+
+/// The caller's side of the pool: assembles units into calls and hands each finished call
+/// on in input order, keeping the counts.
+struct Writer<'a> {
+    shared: &'a Shared,
+    progress: &'a progress::Progress,
+    assembling: HashMap<usize, Assembly>,
+    ready: BTreeMap<usize, CallResult>,
+    next_emit: usize,
+    emitted: usize,
+    /// Summed over the calls written, for the report.
+    usage: Usage,
+    /// Summed over every unit as it arrives, for the progress line. Both add up the units'
+    /// own counts: usage is counted once, in the unit.
+    live: Usage,
+    cache_write_failures: u64,
+}
+
+impl<'a> Writer<'a> {
+    fn new(shared: &'a Shared, progress: &'a progress::Progress) -> Writer<'a> {
+        Writer {
+            shared,
+            progress,
+            assembling: HashMap::new(),
+            ready: BTreeMap::new(),
+            next_emit: 0,
+            emitted: 0,
+            usage: Usage::default(),
+            live: Usage::default(),
+            cache_write_failures: 0,
+        }
+    }
+
+    fn refresh_progress(&self) {
+        self.progress.update(&self.live, self.shared.eval.client.gate.limit());
+    }
+
+    fn unit(
+        &mut self,
+        pos: usize,
+        mut outcome: UnitOutcome,
+        emit: &mut impl FnMut(CallResult) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        if let Some(error) = outcome.cache_error.take() {
+            self.cache_write_failures += 1;
+            if self.cache_write_failures == 1 {
+                self.progress.warn(&format!(
+                    "warning: {error} (the run goes on; answers not cached are asked again by a re-run)"
+                ));
+            }
+        }
+        self.live.add(&outcome.usage);
+        self.refresh_progress();
+        let eval = &self.shared.eval;
+        let entry = self
+            .assembling
+            .entry(pos)
+            .or_insert_with(|| Assembly::new(eval, pos, eval.groups.len()));
+        entry.merge(outcome);
+        if entry.remaining > 0 {
+            return Ok(());
+        }
+        let result = self.assembling.remove(&pos).expect("entry present").finish(&eval.spec);
+        self.ready.insert(pos, result);
+        while let Some(result) = self.ready.remove(&self.next_emit) {
+            self.usage.add(&result.usage);
+            emit(result)?;
+            self.emitted += 1;
+            self.next_emit += 1;
+            self.progress.call_done();
+        }
+        Ok(())
+    }
 }
 
 fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
@@ -314,28 +334,13 @@ fn take_shared(shared: &Shared, pos: usize, fresh: Option<(SharedCall, usize)>) 
 }
 
 fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, String> {
-    let index = eval.calls[pos];
+    let settings = &eval.settings;
     let call = eval
         .catalog
-        .load(index, &eval.settings.load_options)
+        .load(eval.calls[pos], &settings.load_options)
         .map_err(|e| e.to_string())?;
-    let tokens = call.estimated_tokens();
-    let max = eval.settings.max_input_tokens;
-    if tokens <= max {
-        return Ok(PreparedCall { call, cut: None });
-    }
-    match eval.settings.long_calls {
-        LongCalls::Fail => Err(format!(
-            "the transcript has ~{tokens} tokens, over max_input_tokens {max}: raise llm.max_input_tokens, or pass --long-calls truncate (keeps start and end) or --long-calls skip"
-        )),
-        LongCalls::Skip => Err(format!(
-            "skipped: the transcript has ~{tokens} tokens, over max_input_tokens {max} (--long-calls skip)"
-        )),
-        LongCalls::Truncate => {
-            let (call, cut) = truncate_call(&call, max);
-            Ok(PreparedCall { call, cut })
-        }
-    }
+    let (call, cut) = fit_call(call, settings.max_input_tokens, settings.long_calls)?;
+    Ok(PreparedCall { call, cut })
 }
 
 /// A call whose units are still arriving.

@@ -63,8 +63,7 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
     );
 
     let mut outcome = UnitOutcome::default();
-    // Metrics still without a valid answer, with their latest invalid result.
-    let mut pending: Vec<(usize, Option<MetricResult>)> = group.metrics.iter().map(|&i| (i, None)).collect();
+    let mut pending: Pending = group.metrics.iter().map(|&i| (i, None)).collect();
     let mut want_summary = group.summary;
     let mut messages = base.clone();
     let mut max_tokens = None;
@@ -86,19 +85,7 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
                 return outcome;
             }
         };
-        let pending_metrics: Vec<&Metric> = pending.iter().map(|(i, _)| &ctx.spec.metrics[*i]).collect();
-        let checked = check_answer(&pending_metrics, want_summary, &completion.content);
-        if want_summary && checked.summary.is_some() {
-            outcome.summary = checked.summary;
-            want_summary = false;
-        }
-        let mut still = Vec::new();
-        for ((index, _), (_, result)) in pending.iter().zip(checked.metrics) {
-            match result {
-                MetricResult::Invalid { .. } => still.push((*index, Some(result))),
-                valid => outcome.results.push((*index, valid)),
-            }
-        }
+        let still = check_into(ctx, &completion.content, &pending, &mut want_summary, &mut outcome);
         let truncated = completion.truncated();
         // Only clean answers are cached: errors and invalid answers never are.
         if let (Some(cache), Some(key)) = (ctx.cache, store_key)
@@ -122,16 +109,7 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
         if pending.is_empty() || attempt == ctx.max_reask {
             break;
         }
-        let problems: Vec<(&Metric, &str)> = pending
-            .iter()
-            .filter_map(|(i, r)| match r {
-                Some(MetricResult::Invalid { reason, .. }) => Some((&ctx.spec.metrics[*i], reason.as_str())),
-                _ => None,
-            })
-            .collect();
-        messages = base.clone();
-        messages.push(Message::assistant(completion.content.clone()));
-        messages.push(Message::user(prompt::reask_message(&problems, truncated)));
+        messages = reask_messages(ctx, &base, &completion.content, &pending, truncated);
     }
     for (index, last) in pending {
         outcome.results.push((
@@ -144,6 +122,55 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
     }
     outcome.results.sort_by_key(|(i, _)| *i);
     outcome
+}
+
+/// Metrics still without a valid answer, with their latest invalid result.
+type Pending = Vec<(usize, Option<MetricResult>)>;
+
+/// Checks `answer` for the pending metrics (and the summary, while it is wanted): valid
+/// results go into `outcome`, the invalid ones come back, still pending.
+fn check_into(
+    ctx: &UnitContext<'_>,
+    answer: &str,
+    pending: &Pending,
+    want_summary: &mut bool,
+    outcome: &mut UnitOutcome,
+) -> Pending {
+    let pending_metrics: Vec<&Metric> = pending.iter().map(|(i, _)| &ctx.spec.metrics[*i]).collect();
+    let checked = check_answer(&pending_metrics, *want_summary, answer);
+    if *want_summary && checked.summary.is_some() {
+        outcome.summary = checked.summary;
+        *want_summary = false;
+    }
+    let mut still = Vec::new();
+    for ((index, _), (_, result)) in pending.iter().zip(checked.metrics) {
+        match result {
+            MetricResult::Invalid { .. } => still.push((*index, Some(result))),
+            valid => outcome.results.push((*index, valid)),
+        }
+    }
+    still
+}
+
+/// The conversation for a re-ask: the original messages, the answer, and what was wrong.
+fn reask_messages(
+    ctx: &UnitContext<'_>,
+    base: &[Message],
+    answer: &str,
+    pending: &Pending,
+    truncated: bool,
+) -> Vec<Message> {
+    let problems: Vec<(&Metric, &str)> = pending
+        .iter()
+        .filter_map(|(i, r)| match r {
+            Some(MetricResult::Invalid { reason, .. }) => Some((&ctx.spec.metrics[*i], reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut messages = base.to_vec();
+    messages.push(Message::assistant(answer.to_owned()));
+    messages.push(Message::user(prompt::reask_message(&problems, truncated)));
+    messages
 }
 
 /// Asks the cache, then the endpoint. Returns the cache key under which a fresh answer

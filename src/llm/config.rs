@@ -1,8 +1,10 @@
 //! The endpoint a run talks to, resolved once before any work starts.
 //!
-//! Precedence, highest first: command-line flags, environment (`POSTCALL_BASE_URL`,
-//! `POSTCALL_MODEL`, the key from the variable named by `api_key_env`), the metric file's
-//! `llm:` section, built-in defaults.
+//! Precedence, highest first: command-line flags and the environment (`POSTCALL_BASE_URL`,
+//! `POSTCALL_MODEL`, which clap reads as flag values; the key from the variable named by
+//! `api_key_env`), the metric file's `llm:` section, built-in defaults, with a managed
+//! local server's settings as layers in between. [`chain`] is the one place that order is
+//! written down.
 
 use std::time::Duration;
 
@@ -119,21 +121,157 @@ impl EndpointConfig {
     }
 }
 
-/// Endpoint settings given on the command line (all optional).
-#[derive(Debug, Clone, Default)]
-pub struct EndpointFlags {
+/// Endpoint settings from one source, every one optional. The command line's endpoint
+/// flags are this struct (clap reads `POSTCALL_BASE_URL` and `POSTCALL_MODEL` into it as if
+/// they had been typed); the metric file's `llm:` section and a managed local server each
+/// make one too. [`chain`] stacks them in the one order postcall uses.
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
+pub struct EndpointLayer {
+    /// OpenAI-compatible base URL, e.g. https://api.openai.com/v1
+    // The value is not shown in --help: a URL can carry credentials.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "POSTCALL_BASE_URL",
+        hide_env_values = true,
+        help_heading = "Endpoint"
+    )]
     pub base_url: Option<String>,
+    /// Model name (the deployment name on Azure)
+    #[arg(long, env = "POSTCALL_MODEL", hide_env_values = true, help_heading = "Endpoint")]
     pub model: Option<String>,
+    /// Name of the environment variable that holds the API key [default: OPENAI_API_KEY]
+    #[arg(long, value_name = "VAR", help_heading = "Endpoint")]
     pub api_key_env: Option<String>,
+    /// Azure OpenAI api-version; switches to deployment URLs and the `api-key` header.
+    #[arg(long, value_name = "VERSION", help_heading = "Endpoint")]
     pub azure_api_version: Option<String>,
-    pub temperature: Option<f64>,
-    pub seed: Option<i64>,
-    pub max_tokens: Option<u32>,
-    pub max_input_tokens: Option<u64>,
-    pub reasoning_effort: Option<String>,
-    pub structured_output: Option<StructuredOutput>,
+    /// USD per million input and output tokens, e.g. 0.15,0.60 (otherwise cost is unknown).
+    #[arg(long, value_name = "IN,OUT", value_parser = parse_price, help_heading = "Endpoint")]
     pub price: Option<Price>,
-    pub timeout: Option<Duration>,
+    /// Sampling temperature [default: 0]
+    #[arg(long, help_heading = "Answers")]
+    pub temperature: Option<f64>,
+    /// Seed sent to the endpoint (for providers that support reproducible sampling).
+    #[arg(long, value_name = "N", help_heading = "Answers")]
+    pub llm_seed: Option<i64>,
+    /// Maximum output tokens per answer.
+    #[arg(long, value_name = "N", help_heading = "Answers")]
+    pub max_tokens: Option<u32>,
+    /// reasoning_effort for reasoning models (low, medium, high…).
+    #[arg(long, value_name = "LEVEL", help_heading = "Answers")]
+    pub reasoning_effort: Option<String>,
+    /// How the answer's shape is enforced [default: json_schema]
+    #[arg(long, value_enum, help_heading = "Answers")]
+    pub structured_output: Option<StructuredOutput>,
+    /// Transcripts longer than this (estimated tokens) are handled by --long-calls [default: 100000]
+    #[arg(long, value_name = "N", help_heading = "Answers")]
+    pub max_input_tokens: Option<u64>,
+    /// Seconds before a request times out [default: 120]
+    #[arg(long = "timeout", value_name = "SECS", help_heading = "Reliability")]
+    pub timeout_secs: Option<u64>,
+}
+
+impl EndpointLayer {
+    /// `self`, with what it leaves unset taken from `lower`.
+    pub fn over(self, lower: EndpointLayer) -> EndpointLayer {
+        EndpointLayer {
+            base_url: self.base_url.or(lower.base_url),
+            model: self.model.or(lower.model),
+            api_key_env: self.api_key_env.or(lower.api_key_env),
+            azure_api_version: self.azure_api_version.or(lower.azure_api_version),
+            price: self.price.or(lower.price),
+            temperature: self.temperature.or(lower.temperature),
+            llm_seed: self.llm_seed.or(lower.llm_seed),
+            max_tokens: self.max_tokens.or(lower.max_tokens),
+            reasoning_effort: self.reasoning_effort.or(lower.reasoning_effort),
+            structured_output: self.structured_output.or(lower.structured_output),
+            max_input_tokens: self.max_input_tokens.or(lower.max_input_tokens),
+            timeout_secs: self.timeout_secs.or(lower.timeout_secs),
+        }
+    }
+
+    /// Whether this layer names an endpoint. A variable set to the empty string names none
+    /// (clap passes it on as a value).
+    pub fn names_a_base_url(&self) -> bool {
+        self.base_url.as_deref().is_some_and(|u| !u.trim().is_empty())
+    }
+
+    fn without_blanks(mut self) -> EndpointLayer {
+        let blank = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
+        if blank(&self.base_url) {
+            self.base_url = None;
+        }
+        if blank(&self.model) {
+            self.model = None;
+        }
+        self
+    }
+}
+
+impl From<&LlmSection> for EndpointLayer {
+    fn from(file: &LlmSection) -> EndpointLayer {
+        EndpointLayer {
+            base_url: file.base_url.clone(),
+            model: file.model.clone(),
+            api_key_env: file.api_key_env.clone(),
+            azure_api_version: file.azure_api_version.clone(),
+            price: file.price,
+            temperature: file.temperature,
+            llm_seed: file.seed,
+            max_tokens: file.max_tokens,
+            reasoning_effort: file.reasoning_effort.clone(),
+            structured_output: file.structured_output,
+            max_input_tokens: file.max_input_tokens,
+            timeout_secs: file.timeout_secs,
+        }
+    }
+}
+
+/// What a managed local server puts into the chain: its address, and what the answer
+/// cache knows it by (its port changes every run, so the model file instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalEndpoint {
+    pub base_url: String,
+    pub identity: String,
+}
+
+/// The one precedence order, highest first:
+///
+/// 1. a managed local server's address (postcall only manages one when nothing else names
+///    an endpoint, or when `--local-model` asks for it, which then wins over any URL);
+/// 2. the command line: flags, and the `POSTCALL_*` variables clap reads for them;
+/// 3. the local server's model name;
+/// 4. the metric file's `llm:` section;
+/// 5. the local server's defaults: a small model can ramble until its context is full, so
+///    answers are bounded, and on a busy CPU an answer can take minutes, so the timeout is
+///    long (re-sending would only add load).
+///
+/// Built-in defaults fill the rest, in [`resolve`].
+pub fn chain(command_line: &EndpointLayer, local: Option<&LocalEndpoint>, file: &LlmSection) -> EndpointLayer {
+    let (local_address, local_model, local_defaults) = match local {
+        Some(local) => (
+            EndpointLayer {
+                base_url: Some(local.base_url.clone()),
+                ..EndpointLayer::default()
+            },
+            EndpointLayer {
+                model: Some(super::local::LOCAL_MODEL_NAME.to_string()),
+                ..EndpointLayer::default()
+            },
+            EndpointLayer {
+                max_tokens: Some(super::local::DEFAULT_MAX_TOKENS),
+                timeout_secs: Some(super::local::DEFAULT_TIMEOUT.as_secs()),
+                ..EndpointLayer::default()
+            },
+        ),
+        None => Default::default(),
+    };
+    local_address
+        .over(command_line.clone().without_blanks())
+        .over(local_model)
+        .over(EndpointLayer::from(file))
+        .over(local_defaults)
 }
 
 /// Why no endpoint could be resolved.
@@ -161,7 +299,8 @@ pub enum ConfigError {
 }
 
 /// Reads an environment variable; injected so resolution is testable without touching
-/// the process environment.
+/// the process environment. Only the API key is read through it: its variable's name is
+/// itself a setting, so clap cannot read it the way it reads `POSTCALL_BASE_URL`.
 pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 }
@@ -175,37 +314,81 @@ impl Env for ProcessEnv {
     }
 }
 
-/// Applies the precedence rules. Pure given `env`.
-pub fn resolve(flags: &EndpointFlags, file: &LlmSection, env: &dyn Env) -> Result<EndpointConfig, ConfigError> {
-    let base_url = flags
+/// The endpoint the [`chain`] of settings describes, checked: an http(s) address, a model,
+/// a key where the endpoint needs one, a temperature in range. Pure given `env`.
+pub fn resolve(
+    command_line: &EndpointLayer,
+    local: Option<&LocalEndpoint>,
+    file: &LlmSection,
+    env: &dyn Env,
+) -> Result<EndpointConfig, ConfigError> {
+    let layer = chain(command_line, local, file);
+    let base_url = layer
         .base_url
-        .clone()
-        .or_else(|| env.var("POSTCALL_BASE_URL"))
-        .or_else(|| file.base_url.clone())
+        .as_deref()
+        .map(normalise_url)
         .ok_or(ConfigError::NoEndpoint)?;
-    let base_url = base_url.trim().trim_end_matches('/').to_string();
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
         return Err(ConfigError::BadUrl { base_url });
     }
-    let model = flags
-        .model
-        .clone()
-        .or_else(|| env.var("POSTCALL_MODEL"))
-        .or_else(|| file.model.clone())
-        .ok_or_else(|| ConfigError::NoModel {
-            base_url: base_url.clone(),
-        })?;
-    let api_key_env = flags
-        .api_key_env
-        .clone()
-        .or_else(|| file.api_key_env.clone())
-        .unwrap_or_else(|| DEFAULT_API_KEY_ENV.to_string());
+    let model = layer.model.clone().ok_or_else(|| ConfigError::NoModel {
+        base_url: base_url.clone(),
+    })?;
+    let config = assemble(layer, file, local, base_url, model, env);
+    // Hosted endpoints always need a key; local servers usually don't.
+    let hosted = matches!(config.provider, Provider::OpenAi | Provider::Azure { .. })
+        || config.base_url.contains("openrouter.ai");
+    if hosted && config.api_key.is_none() {
+        return Err(ConfigError::MissingKey {
+            base_url: config.base_url,
+            var: config.api_key_env,
+        });
+    }
+    if !(0.0..=2.0).contains(&config.params.temperature) {
+        return Err(ConfigError::BadTemperature(config.params.temperature));
+    }
+    Ok(config)
+}
+
+/// The settings a request would carry when no endpoint can be resolved (for `postcall
+/// prompt` and `--dry-run`): the same chain, with [`PREVIEW_URL`] and [`PREVIEW_MODEL`]
+/// standing in for what is missing, and nothing checked.
+pub fn preview(
+    command_line: &EndpointLayer,
+    local: Option<&LocalEndpoint>,
+    file: &LlmSection,
+    env: &dyn Env,
+) -> EndpointConfig {
+    let layer = chain(command_line, local, file);
+    let base_url = layer
+        .base_url
+        .as_deref()
+        .map_or_else(|| PREVIEW_URL.to_string(), normalise_url);
+    let model = layer.model.clone().unwrap_or_else(|| PREVIEW_MODEL.to_string());
+    assemble(layer, file, local, base_url, model, env)
+}
+
+/// Stands in for the address in [`preview`].
+pub const PREVIEW_URL: &str = "http://127.0.0.1/v1";
+/// Stands in for the model in [`preview`].
+pub const PREVIEW_MODEL: &str = "MODEL";
+
+fn normalise_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_string()
+}
+
+/// The chained settings with built-in defaults filled in.
+fn assemble(
+    layer: EndpointLayer,
+    file: &LlmSection,
+    local: Option<&LocalEndpoint>,
+    base_url: String,
+    model: String,
+    env: &dyn Env,
+) -> EndpointConfig {
+    let api_key_env = layer.api_key_env.unwrap_or_else(|| DEFAULT_API_KEY_ENV.to_string());
     let api_key = env.var(&api_key_env).map(ApiKey::new);
-    let azure_version = flags
-        .azure_api_version
-        .clone()
-        .or_else(|| file.azure_api_version.clone());
-    let provider = match azure_version {
+    let provider = match layer.azure_api_version {
         Some(api_version) => Provider::Azure { api_version },
         None if base_url.contains("api.openai.com") => Provider::OpenAi,
         None if file.provider.as_deref() == Some("azure") => Provider::Azure {
@@ -213,43 +396,25 @@ pub fn resolve(flags: &EndpointFlags, file: &LlmSection, env: &dyn Env) -> Resul
         },
         None => Provider::Compatible,
     };
-    // Hosted endpoints always need a key; local servers usually don't.
-    let hosted = matches!(provider, Provider::OpenAi | Provider::Azure { .. }) || base_url.contains("openrouter.ai");
-    if hosted && api_key.is_none() {
-        return Err(ConfigError::MissingKey {
-            base_url,
-            var: api_key_env,
-        });
-    }
-    let temperature = flags.temperature.or(file.temperature).unwrap_or(0.0);
-    if !(0.0..=2.0).contains(&temperature) {
-        return Err(ConfigError::BadTemperature(temperature));
-    }
-    Ok(EndpointConfig {
-        identity: format!("{base_url}|{provider:?}"),
+    EndpointConfig {
+        identity: local.map_or_else(|| format!("{base_url}|{provider:?}"), |l| l.identity.clone()),
         base_url,
         model,
         api_key,
         api_key_env,
         provider,
         params: RequestParams {
-            temperature,
-            seed: flags.seed.or(file.seed),
-            max_tokens: flags.max_tokens.or(file.max_tokens),
-            reasoning_effort: flags.reasoning_effort.clone().or_else(|| file.reasoning_effort.clone()),
+            temperature: layer.temperature.unwrap_or(0.0),
+            seed: layer.llm_seed,
+            max_tokens: layer.max_tokens,
+            reasoning_effort: layer.reasoning_effort,
             extra_body: file.extra_body.clone().unwrap_or_default(),
         },
-        structured_output: flags.structured_output.or(file.structured_output).unwrap_or_default(),
-        timeout: flags
-            .timeout
-            .or(file.timeout_secs.map(Duration::from_secs))
-            .unwrap_or(DEFAULT_TIMEOUT),
-        max_input_tokens: flags
-            .max_input_tokens
-            .or(file.max_input_tokens)
-            .unwrap_or(DEFAULT_MAX_INPUT_TOKENS),
-        price: flags.price.or(file.price),
-    })
+        structured_output: layer.structured_output.unwrap_or_default(),
+        timeout: layer.timeout_secs.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+        max_input_tokens: layer.max_input_tokens.unwrap_or(DEFAULT_MAX_INPUT_TOKENS),
+        price: layer.price,
+    }
 }
 
 /// Parses `--price 0.15,0.60` (USD per million input, output tokens).
@@ -291,6 +456,9 @@ mod tests {
         FakeEnv(pairs.iter().copied().collect())
     }
 
+    /// clap puts `POSTCALL_BASE_URL` / `POSTCALL_MODEL` into the command-line layer where
+    /// the flag is absent (tests/cli checks that part through the binary); here that layer
+    /// against the file.
     #[test]
     fn flags_beat_environment_beat_file() {
         let file = LlmSection {
@@ -298,26 +466,84 @@ mod tests {
             model: Some("file-model".into()),
             ..Default::default()
         };
-        let e = env(&[("POSTCALL_BASE_URL", "http://env/v1"), ("POSTCALL_MODEL", "env-model")]);
-        let cfg = resolve(&EndpointFlags::default(), &file, &e).unwrap();
+        let from_env = EndpointLayer {
+            base_url: Some("http://env/v1".into()),
+            model: Some("env-model".into()),
+            ..Default::default()
+        };
+        let cfg = resolve(&from_env, None, &file, &env(&[])).unwrap();
         assert_eq!(
             (cfg.base_url.as_str(), cfg.model.as_str()),
             ("http://env/v1", "env-model")
         );
-        let flags = EndpointFlags {
+        let flag_and_env = EndpointLayer {
             base_url: Some("http://flag/v1/".into()),
-            ..Default::default()
+            ..from_env.clone()
         };
-        let cfg = resolve(&flags, &file, &e).unwrap();
+        let cfg = resolve(&flag_and_env, None, &file, &env(&[])).unwrap();
         assert_eq!(
             (cfg.base_url.as_str(), cfg.model.as_str()),
             ("http://flag/v1", "env-model")
         );
-        let cfg = resolve(&EndpointFlags::default(), &file, &env(&[])).unwrap();
+        let cfg = resolve(&EndpointLayer::default(), None, &file, &env(&[])).unwrap();
         assert_eq!(
             (cfg.base_url.as_str(), cfg.model.as_str()),
             ("http://file/v1", "file-model")
         );
+        // A variable set to the empty string names nothing.
+        let blank = EndpointLayer {
+            base_url: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(&blank, None, &file, &env(&[])).unwrap().base_url,
+            "http://file/v1"
+        );
+    }
+
+    #[test]
+    fn the_local_server_is_a_layer_above_and_below_the_file() {
+        let local = LocalEndpoint {
+            base_url: "http://127.0.0.1:4321/v1".into(),
+            identity: "local-llama-server|m.gguf|7".into(),
+        };
+        let file = LlmSection {
+            base_url: Some("http://file/v1".into()),
+            model: Some("file-model".into()),
+            timeout_secs: Some(30),
+            ..Default::default()
+        };
+        let cfg = resolve(&EndpointLayer::default(), Some(&local), &file, &env(&[])).unwrap();
+        assert_eq!(cfg.base_url, local.base_url);
+        assert_eq!(cfg.identity, local.identity);
+        assert_eq!(cfg.model, crate::llm::local::LOCAL_MODEL_NAME);
+        // The file's own settings beat the local defaults; the defaults fill the rest.
+        assert_eq!(cfg.timeout, Duration::from_secs(30));
+        assert_eq!(cfg.params.max_tokens, Some(crate::llm::local::DEFAULT_MAX_TOKENS));
+        let flags = EndpointLayer {
+            model: Some("named".into()),
+            max_tokens: Some(64),
+            ..Default::default()
+        };
+        let cfg = resolve(&flags, Some(&local), &LlmSection::default(), &env(&[])).unwrap();
+        assert_eq!((cfg.model.as_str(), cfg.params.max_tokens), ("named", Some(64)));
+        assert_eq!(cfg.timeout, crate::llm::local::DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn preview_fills_in_what_is_missing_and_keeps_the_rest() {
+        let flags = EndpointLayer {
+            structured_output: Some(StructuredOutput::Tools),
+            max_input_tokens: Some(500),
+            ..Default::default()
+        };
+        let cfg = preview(&flags, None, &LlmSection::default(), &env(&[]));
+        assert_eq!(
+            (cfg.base_url.as_str(), cfg.model.as_str()),
+            (PREVIEW_URL, PREVIEW_MODEL)
+        );
+        assert_eq!(cfg.structured_output, StructuredOutput::Tools);
+        assert_eq!(cfg.max_input_tokens, 500);
     }
 
     #[test]
@@ -328,17 +554,23 @@ mod tests {
             api_key_env: Some("MY_KEY".into()),
             ..Default::default()
         };
-        let cfg = resolve(&EndpointFlags::default(), &file, &env(&[("MY_KEY", "sk-secret-123")])).unwrap();
+        let cfg = resolve(
+            &EndpointLayer::default(),
+            None,
+            &file,
+            &env(&[("MY_KEY", "sk-secret-123")]),
+        )
+        .unwrap();
         assert_eq!(cfg.api_key.as_ref().unwrap().expose(), "sk-secret-123");
         assert_eq!(cfg.provider, Provider::OpenAi);
         assert!(!format!("{cfg:?}").contains("sk-secret-123"));
-        let err = resolve(&EndpointFlags::default(), &file, &env(&[])).unwrap_err();
+        let err = resolve(&EndpointLayer::default(), None, &file, &env(&[])).unwrap_err();
         assert!(err.to_string().contains("$MY_KEY is not set"), "{err}");
     }
 
     #[test]
     fn nothing_configured_names_both_ways_forward() {
-        let err = resolve(&EndpointFlags::default(), &LlmSection::default(), &env(&[])).unwrap_err();
+        let err = resolve(&EndpointLayer::default(), None, &LlmSection::default(), &env(&[])).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("--base-url") && text.contains("install-local-model.sh"),
@@ -348,13 +580,19 @@ mod tests {
 
     #[test]
     fn azure_uses_the_deployment_url() {
-        let flags = EndpointFlags {
+        let flags = EndpointLayer {
             base_url: Some("https://acme.openai.azure.com".into()),
             model: Some("gpt4o-prod".into()),
             azure_api_version: Some("2024-10-21".into()),
             ..Default::default()
         };
-        let cfg = resolve(&flags, &LlmSection::default(), &env(&[("OPENAI_API_KEY", "k-1234")])).unwrap();
+        let cfg = resolve(
+            &flags,
+            None,
+            &LlmSection::default(),
+            &env(&[("OPENAI_API_KEY", "k-1234")]),
+        )
+        .unwrap();
         assert_eq!(
             cfg.completions_url(&cfg.model),
             "https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21"

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
+use super::config::LocalEndpoint;
+
 pub const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 /// The model name sent in requests (llama-server serves whatever it loaded).
 pub const LOCAL_MODEL_NAME: &str = "smollm2-135m-instruct";
@@ -45,19 +47,18 @@ pub fn installed() -> Option<(PathBuf, PathBuf)> {
     (server.is_file() && model.is_file()).then_some((server, model))
 }
 
-/// A running llama-server, stopped when dropped.
-pub struct LocalServer {
-    child: Child,
-    pub base_url: String,
-    /// Stable across runs (the port is not): the model file's name and size, for the
-    /// answer cache's key.
-    pub identity: String,
-    pub log: PathBuf,
+/// A local server checked and ready to start: the files exist, a port is chosen, so its
+/// address and cache identity are known before anything runs (the run's plan holds this;
+/// the server starts when the work does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalLaunch {
+    pub server: PathBuf,
+    pub model: PathBuf,
+    port: u16,
 }
 
-impl LocalServer {
-    /// Starts `server` with `model`, one slot per unit of concurrency.
-    pub fn start(server: &Path, model: &Path, slots: usize, log_dir: &Path) -> anyhow::Result<LocalServer> {
+impl LocalLaunch {
+    pub fn prepare(server: &Path, model: &Path) -> anyhow::Result<LocalLaunch> {
         anyhow::ensure!(
             server.is_file(),
             "llama-server not found at {}: run scripts/install-local-model.sh, or set llm.local.server",
@@ -68,18 +69,41 @@ impl LocalServer {
             "model file not found at {}: run scripts/install-local-model.sh, or pass --local-model PATH",
             model.display()
         );
-        let port = free_port()?;
+        Ok(LocalLaunch {
+            server: server.to_path_buf(),
+            model: model.to_path_buf(),
+            port: free_port()?,
+        })
+    }
+
+    /// The address and cache identity the endpoint resolution stacks in its chain.
+    /// Identity: stable across runs (the port is not): the model file's name and size.
+    pub fn endpoint(&self) -> LocalEndpoint {
+        let size = std::fs::metadata(&self.model).map(|m| m.len()).unwrap_or(0);
+        let name = self
+            .model
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        LocalEndpoint {
+            base_url: format!("http://127.0.0.1:{}/v1", self.port),
+            identity: format!("local-llama-server|{name}|{size}"),
+        }
+    }
+
+    /// Starts the server, one slot per unit of concurrency, and waits until it answers.
+    pub fn start(&self, slots: usize, log_dir: &Path) -> anyhow::Result<LocalServer> {
         std::fs::create_dir_all(log_dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_dir.display()))?;
         let log = log_dir.join("llama-server.log");
         let log_file =
             std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", log.display()))?;
         let slots = slots.clamp(1, 64);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let mut command = Command::new(server);
+        let mut command = Command::new(&self.server);
         command
             .arg("-m")
-            .arg(model)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg(&self.model)
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .args(["-c", &(CONTEXT_PER_SLOT as usize * slots).to_string()])
             .args(["-np", &slots.to_string()])
             .args(["-t", &threads.to_string()])
@@ -89,23 +113,26 @@ impl LocalServer {
         die_with_parent(&mut command);
         let child = command
             .spawn()
-            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", server.display()))?;
+            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.server.display()))?;
         SERVER_PID.store(child.id() as i32, Ordering::SeqCst);
-        let size = std::fs::metadata(model).map(|m| m.len()).unwrap_or(0);
-        let name = model
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let mut running = LocalServer {
             child,
-            base_url: format!("http://127.0.0.1:{port}/v1"),
-            identity: format!("local-llama-server|{name}|{size}"),
+            base_url: self.endpoint().base_url,
             log,
         };
-        running.wait_ready(port)?;
+        running.wait_ready(self.port)?;
         Ok(running)
     }
+}
 
+/// A running llama-server, stopped when dropped.
+pub struct LocalServer {
+    child: Child,
+    pub base_url: String,
+    pub log: PathBuf,
+}
+
+impl LocalServer {
     fn wait_ready(&mut self, port: u16) -> anyhow::Result<()> {
         let started = Instant::now();
         let client = reqwest::blocking::Client::builder()

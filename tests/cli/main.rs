@@ -7,6 +7,7 @@ mod prompt;
 mod realworld;
 mod resilience;
 mod run;
+mod run_plan;
 mod spec;
 mod transcript_formats;
 mod transcripts;

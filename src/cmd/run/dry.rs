@@ -1,0 +1,142 @@
+//! `postcall run --dry-run`: what a run would send and cost, without sending anything.
+
+use std::process::ExitCode;
+
+use crate::cli::exit;
+use crate::plan::{DryEndpoint, DryRunPlan, Work};
+use crate::prompt::{self, LongCalls, PromptOptions};
+use crate::spec::StructuredOutput;
+use crate::transcript::{Call, Format, estimate_tokens_for_chars};
+
+/// Rough output size of one answered metric (reasoning sentence + value + confidence).
+const OUTPUT_TOKENS_PER_METRIC: u64 = 80;
+const OUTPUT_TOKENS_FOR_SUMMARY: u64 = 100;
+
+/// What the plan would ask of the endpoint. Re-asks are not counted.
+struct Estimate {
+    requests: usize,
+    input_tokens: u64,
+    output_tokens: u64,
+    /// Calls over max_input_tokens, whatever the policy does with them.
+    long_calls: usize,
+}
+
+/// Prints the estimate; exit 1 when some input could not be read, as a run would.
+pub fn dry_run(plan: &DryRunPlan) -> ExitCode {
+    let work = &plan.work;
+    let config = plan.endpoint.config();
+    if let DryEndpoint::Preview { why, .. } = &plan.endpoint {
+        eprintln!("note: {why}");
+    }
+    let estimate = estimate(work, config.structured_output);
+    let settings = &work.settings;
+    println!("dry run: nothing was sent");
+    println!(
+        "  calls           {} ({} input error(s), {} non-JSON file(s) skipped)",
+        work.calls.len(),
+        work.catalog.errors.len(),
+        work.catalog.skipped_non_json
+    );
+    println!(
+        "  requests        {} ({} per call, {} strategy; re-asks not counted)",
+        estimate.requests,
+        work.groups.len(),
+        work.spec.strategy
+    );
+    println!("  input tokens    ~{} (estimated)", estimate.input_tokens);
+    println!(
+        "  output tokens   ~{} (estimated, ~{OUTPUT_TOKENS_PER_METRIC} per metric)",
+        estimate.output_tokens
+    );
+    match config.price {
+        Some(price) => println!(
+            "  cost            ~${:.4} at ${}/${} per million input/output tokens (cached answers cost nothing)",
+            crate::llm::config::cost(&price, estimate.input_tokens, estimate.output_tokens),
+            price.input_per_mtok,
+            price.output_per_mtok
+        ),
+        None => println!("  cost            unknown: pass --price IN,OUT (USD per million tokens) or set llm.price"),
+    }
+    println!(
+        "  long calls      {} over max_input_tokens {} (--long-calls {})",
+        estimate.long_calls, settings.max_input_tokens, settings.long_calls
+    );
+    if let DryEndpoint::Resolved(endpoint) = &plan.endpoint {
+        match &endpoint.local {
+            Some(local) => println!(
+                "  endpoint        a local llama-server with {} (started by a real run), model {}",
+                local.model.display(),
+                endpoint.config.model
+            ),
+            None => println!(
+                "  endpoint        {} model {}",
+                endpoint.config.base_url, endpoint.config.model
+            ),
+        }
+    }
+    ExitCode::from(if work.catalog.errors.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}
+
+fn estimate(work: &Work, mode: StructuredOutput) -> Estimate {
+    let spec = &work.spec;
+    // The fixed part of each request: system message and questions around an empty transcript.
+    let empty = Call {
+        id: String::new(),
+        source: String::new(),
+        format: Format::Generic,
+        started_at: None,
+        metadata: Default::default(),
+        speaker_inference: None,
+        turns: vec![],
+    };
+    let overhead: Vec<u64> = work
+        .groups
+        .iter()
+        .map(|g| {
+            let questions = g.questions(spec);
+            prompt::build_messages(
+                spec,
+                &empty,
+                None,
+                &questions,
+                mode,
+                &g.schema,
+                PromptOptions::default(),
+            )
+            .iter()
+            .map(|m| estimate_tokens_for_chars(m.content.len()))
+            .sum()
+        })
+        .collect();
+    let output_per_call: u64 = work
+        .groups
+        .iter()
+        .map(|g| {
+            g.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if g.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 }
+        })
+        .sum();
+    let max = work.settings.max_input_tokens;
+    let (mut input, mut long, mut asked) = (0u64, 0usize, 0usize);
+    for &index in &work.calls {
+        let mut tokens = work.catalog.entries[index].estimated_tokens;
+        if tokens > max {
+            long += 1;
+            match work.settings.long_calls {
+                LongCalls::Truncate => tokens = max,
+                LongCalls::Fail | LongCalls::Skip => continue,
+            }
+        }
+        asked += 1;
+        input += overhead.iter().map(|o| o + tokens).sum::<u64>();
+    }
+    Estimate {
+        requests: asked * work.groups.len(),
+        input_tokens: input,
+        output_tokens: output_per_call * asked as u64,
+        long_calls: long,
+    }
+}

@@ -1,0 +1,183 @@
+//! Executing a [`RunPlan`]: start the local server if the plan has one, ask, stream each
+//! finished call to the outputs, then write the final header, the summary and the exit
+//! code. Everything that could be checked was checked when the plan was resolved.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cli::exit;
+use crate::evaluate::progress::Progress;
+use crate::evaluate::{self, Evaluation, Halt, RunOutcome};
+use crate::llm::local::LocalServer;
+use crate::llm::{Client, EndpointConfig, redact};
+use crate::plan::{Endpoint, RunPlan, Work};
+use crate::report::summary::{SummaryCounts, render_summary};
+use crate::report::{InputError, REPORT_FORMAT_VERSION, ReportHead, RunHeader, Usage};
+use crate::spec::Metric;
+
+pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
+    let RunPlan {
+        work,
+        endpoint,
+        mut outputs,
+        cache,
+        log_dir,
+        max_retries,
+        strict,
+        quiet,
+        started,
+        started_at,
+    } = plan;
+    let concurrency = work.settings.concurrency;
+    // The one expensive start; stopped, by drop, on every way out.
+    let _server = start_local(&endpoint, concurrency, &log_dir, quiet)?;
+    let client = Client::new(endpoint.config, concurrency, max_retries)?;
+    let header = opening_header(&work, client.config(), started_at);
+    let head = ReportHead {
+        header: &header,
+        metrics: &work.spec.metrics,
+        has_summary: work.spec.summary.is_some(),
+    };
+    for sink in &mut outputs {
+        sink.begin(&head)?;
+    }
+    let metrics = work.spec.metrics.clone();
+    let price = client.config().price;
+    let total = work.calls.len();
+    let progress = Progress::new(total, quiet, price);
+    let mut counts = SummaryCounts::new(&metrics);
+    let eval = Evaluation {
+        spec: work.spec,
+        catalog: work.catalog,
+        client,
+        cache,
+        groups: work.groups,
+        calls: work.calls,
+        settings: work.settings,
+    };
+    let outcome = evaluate::run(eval, halt, &progress, |call| {
+        counts.add(&call);
+        for sink in &mut outputs {
+            sink.call(&call)?;
+        }
+        Ok(())
+    })?;
+
+    let header = RunHeader {
+        finished_at: Some(jiff::Timestamp::now()),
+        complete: outcome.calls_not_done == 0,
+        calls_not_done: outcome.calls_not_done,
+        calls: outcome.calls_done,
+        failed_calls: counts.failed_calls() as usize,
+        invalid_values: counts.invalid_values() as usize,
+        usage: outcome.usage,
+        cost_usd: price
+            .map(|p| crate::llm::config::cost(&p, outcome.usage.prompt_tokens, outcome.usage.completion_tokens)),
+        ..header
+    };
+    for sink in outputs {
+        sink.finish(&header)?;
+    }
+    eprint!("{}", render_summary(&metrics, &counts, &header, started.elapsed()));
+    Ok(exit_code(&outcome, &header, &metrics, &counts, strict, total))
+}
+
+/// Starts the plan's local server, if it has one, and says where its log is.
+fn start_local(endpoint: &Endpoint, slots: usize, log_dir: &Path, quiet: bool) -> anyhow::Result<Option<LocalServer>> {
+    let Some(launch) = &endpoint.local else {
+        return Ok(None);
+    };
+    let running = launch.start(slots, log_dir)?;
+    if !quiet {
+        eprintln!(
+            "using the local model {} (llama-server at {}, log in {})",
+            launch.model.display(),
+            running.base_url,
+            running.log.display()
+        );
+    }
+    Ok(Some(running))
+}
+
+/// The header written first (`.json` and `.csv` rewrite it at the end): nothing done yet.
+fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Timestamp) -> RunHeader {
+    RunHeader {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        report_format: REPORT_FORMAT_VERSION,
+        started_at,
+        finished_at: None,
+        complete: false,
+        calls_not_done: work.calls.len(),
+        base_url: redact(&endpoint.base_url, endpoint.api_key.as_ref()),
+        model: endpoint.model.clone(),
+        strategy: work.spec.strategy,
+        structured_output: endpoint.structured_output,
+        metrics_sha256: work.metrics_sha256.clone(),
+        calls: 0,
+        failed_calls: 0,
+        invalid_values: 0,
+        usage: Usage::default(),
+        cost_usd: None,
+        input_errors: work
+            .catalog
+            .errors
+            .iter()
+            .map(|e| InputError {
+                source: e.source_display.clone(),
+                message: e.message.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Says why the run stopped, if it did, and picks the exit code: a refusal or failed calls
+/// 1, an interruption 130, `--strict` with invalid or missing values 3.
+fn exit_code(
+    outcome: &RunOutcome,
+    header: &RunHeader,
+    metrics: &[Metric],
+    counts: &SummaryCounts,
+    strict: bool,
+    total: usize,
+) -> ExitCode {
+    if outcome.cache_write_failures > 1 {
+        eprintln!(
+            "warning: {} answers could not be written to the cache; a re-run asks them again",
+            outcome.cache_write_failures
+        );
+    }
+    if let Some(refusal) = &outcome.refusal {
+        eprintln!(
+            "error: {} refused the request ({refusal}); {}. Stopped after {} of {total} calls; the reports hold what finished.",
+            header.base_url,
+            refusal.advice(),
+            outcome.calls_done
+        );
+        return ExitCode::from(exit::ERROR);
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "interrupted: {} of {total} calls written; re-run the same command to finish (cached answers are not asked again)",
+            outcome.calls_done
+        );
+        return ExitCode::from(exit::INTERRUPTED);
+    }
+    let missing_required: u64 = metrics
+        .iter()
+        .filter(|m| m.required)
+        .filter_map(|m| counts.metric(&m.id))
+        .map(|c| c.missing)
+        .sum();
+    if strict && (counts.invalid_values() > 0 || missing_required > 0) {
+        eprintln!(
+            "--strict: {} invalid value(s), {missing_required} required value(s) missing",
+            counts.invalid_values()
+        );
+        return ExitCode::from(exit::CHECK_FAILED);
+    }
+    if counts.failed_calls() > 0 || !header.input_errors.is_empty() {
+        return ExitCode::from(exit::ERROR);
+    }
+    ExitCode::from(exit::OK)
+}

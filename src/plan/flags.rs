@@ -1,0 +1,93 @@
+//! The command line of `postcall run`: the first of its two configuration stages (what the
+//! user typed, nothing checked yet), grouped under the headings `--help` shows. The flag
+//! groups other commands share are declared once, beside what they build: transcript
+//! reading in `transcript`, prompt rendering in `prompt`, endpoint settings in
+//! `llm::config`, report outputs in `report`.
+
+use std::path::PathBuf;
+
+use crate::llm::client::DEFAULT_MAX_RETRIES;
+use crate::llm::config::EndpointLayer;
+use crate::prompt::PromptArgs;
+use crate::report::OutputArgs;
+use crate::spec::Strategy;
+use crate::transcript::TranscriptArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct RunFlags {
+    /// The metric file (postcall YAML, or Atoms / Dialgen definitions).
+    #[arg(short = 'm', long = "metrics", value_name = "FILE", help_heading = "Inputs")]
+    pub metrics: PathBuf,
+    /// Transcript files or directories (walked recursively); `-` reads stdin.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten, next_help_heading = "Inputs")]
+    pub transcripts: TranscriptArgs,
+    #[command(flatten, next_help_heading = "Inputs")]
+    pub selection: Selection,
+
+    #[command(flatten)]
+    pub endpoint: EndpointLayer,
+    /// Run this GGUF model with a managed local llama-server (the default when no endpoint
+    /// is configured and scripts/install-local-model.sh has been run; wins over a base URL).
+    #[arg(long, value_name = "GGUF", help_heading = "Endpoint")]
+    pub local_model: Option<PathBuf>,
+
+    /// Override the metric file's strategy.
+    #[arg(long, value_enum, help_heading = "Answers")]
+    pub strategy: Option<Strategy>,
+    /// How many times an invalid answer is asked again.
+    #[arg(long, default_value_t = 2, help_heading = "Answers")]
+    pub max_reask: u32,
+    #[command(flatten, next_help_heading = "Answers")]
+    pub prompt: PromptArgs,
+
+    // Without -o, the report is JSONL on stdout.
+    #[command(flatten, next_help_heading = "Outputs")]
+    pub output: OutputArgs,
+    /// Send nothing: print the calls, requests, estimated tokens and cost a run would use.
+    #[arg(long, help_heading = "Outputs")]
+    pub dry_run: bool,
+    /// Exit 3 when any value is invalid or a required metric is missing.
+    #[arg(long, help_heading = "Outputs")]
+    pub strict: bool,
+    /// No progress line.
+    #[arg(short, long, help_heading = "Outputs")]
+    pub quiet: bool,
+
+    /// Requests in flight at once.
+    #[arg(short = 'j', long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Reliability")]
+    pub concurrency: u16,
+    /// How many times a failed request is retried.
+    #[arg(long, default_value_t = DEFAULT_MAX_RETRIES, help_heading = "Reliability")]
+    pub max_retries: u32,
+    #[command(flatten, next_help_heading = "Cache")]
+    pub cache: CacheFlags,
+}
+
+/// Which of the calls found are asked.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Selection {
+    /// Only the first N calls.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// A random sample of N calls (reproducible with --sample-seed).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Seed for --sample (`--seed` is the old spelling, kept for a release).
+    #[arg(long, alias = "seed", value_name = "S", default_value_t = 0)]
+    pub sample_seed: u64,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CacheFlags {
+    /// Where answers are cached [default: .postcall/cache]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the cache.
+    #[arg(long, conflicts_with = "refresh")]
+    pub no_cache: bool,
+    /// Ask again even when an answer is cached, and overwrite it.
+    #[arg(long)]
+    pub refresh: bool,
+}

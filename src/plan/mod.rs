@@ -1,0 +1,230 @@
+//! resolve: RunPlan — the second of `run`'s two configuration stages (STYLE.md, habit 2).
+//!
+//! [`resolve`] turns the flags into a plan in which everything that can be checked has
+//! been, cheapest first: the metric file parsed (and hashed from the same bytes), the
+//! endpoint resolved through one precedence chain, the calls found and selected, the
+//! requests planned (each group with its schema), the cache opened, the outputs created.
+//! Nothing expensive happens here: a managed local server starts only when the plan is
+//! executed, so a bad path, key or cache directory costs milliseconds, not a server start.
+//!
+//! A dry run needs less than a run, so it is another type: a [`DryRunPlan`] may describe
+//! an endpoint it could not resolve; a [`RunPlan`] always has one, with outputs and cache.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::cache::{Cache, DEFAULT_DIR};
+use crate::evaluate::{GroupPlan, Settings, plan_groups};
+use crate::llm::EndpointConfig;
+use crate::report::{OutputFormat, Sink};
+use crate::spec::{self, Spec};
+use crate::transcript::Catalog;
+
+pub mod endpoint;
+pub mod flags;
+
+pub use endpoint::Endpoint;
+pub use flags::RunFlags;
+
+/// What a run and a dry run share: the questions, the calls, the requests, the settings.
+pub struct Work {
+    /// The metric file, with `--strategy` applied.
+    pub spec: Spec,
+    /// sha256 of the metric file's bytes, the ones that were parsed.
+    pub metrics_sha256: String,
+    pub catalog: Catalog,
+    /// Catalog indices of the calls to ask, in report order.
+    pub calls: Vec<usize>,
+    /// The requests every call needs, each with its model and schema.
+    pub groups: Vec<GroupPlan>,
+    pub settings: Settings,
+}
+
+/// A real run: everything checked, outputs and cache open, the endpoint resolved.
+pub struct RunPlan {
+    pub work: Work,
+    pub endpoint: Endpoint,
+    /// Created already (`.json` and `.csv` as temp files beside their destination).
+    pub outputs: Vec<Box<dyn Sink>>,
+    pub cache: Option<Cache>,
+    /// Where a managed local server writes its log.
+    pub log_dir: std::path::PathBuf,
+    pub max_retries: u32,
+    pub strict: bool,
+    pub quiet: bool,
+    pub started: Instant,
+    pub started_at: jiff::Timestamp,
+}
+
+/// `--dry-run`: what a run would send, with or without an endpoint.
+pub struct DryRunPlan {
+    pub work: Work,
+    pub endpoint: DryEndpoint,
+}
+
+/// The endpoint a dry run describes.
+pub enum DryEndpoint {
+    Resolved(Endpoint),
+    /// None could be resolved (`why`); the requests are estimated with the same settings
+    /// and placeholders for what is missing.
+    Preview {
+        config: EndpointConfig,
+        why: String,
+    },
+}
+
+impl DryEndpoint {
+    pub fn config(&self) -> &EndpointConfig {
+        match self {
+            DryEndpoint::Resolved(endpoint) => &endpoint.config,
+            DryEndpoint::Preview { config, .. } => config,
+        }
+    }
+}
+
+pub enum Plan {
+    DryRun(DryRunPlan),
+    Run(RunPlan),
+}
+
+/// Checks everything that can be checked before any request, cheapest first.
+pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
+    let started = Instant::now();
+    let started_at = jiff::Timestamp::now();
+    let (spec, metrics_sha256) = load_spec(flags)?;
+    if flags.dry_run {
+        let endpoint = match endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec) {
+            Ok(endpoint) => DryEndpoint::Resolved(endpoint),
+            Err(why) => DryEndpoint::Preview {
+                config: endpoint::preview(&flags.endpoint, &spec),
+                why: format!("{why:#}"),
+            },
+        };
+        let work = work(flags, spec, metrics_sha256, endpoint.config());
+        return Ok(Plan::DryRun(DryRunPlan { work, endpoint }));
+    }
+    let endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
+    let work = work(flags, spec, metrics_sha256, &endpoint.config);
+    if work.calls.is_empty() {
+        anyhow::bail!(
+            "no calls to evaluate in {}: {} input error(s), {} non-JSON file(s) skipped (`postcall inspect` shows what was found)",
+            flags
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            work.catalog.errors.len(),
+            work.catalog.skipped_non_json
+        );
+    }
+    let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
+    // Before the outputs: a bad cache directory must not leave a truncated `.jsonl`.
+    let cache = (!flags.cache.no_cache).then(|| Cache::open(cache_dir)).transpose()?;
+    let outputs = flags.output.open(Some(OutputFormat::Jsonl))?;
+    Ok(Plan::Run(RunPlan {
+        work,
+        endpoint,
+        outputs,
+        cache,
+        log_dir: cache_dir.parent().unwrap_or(Path::new(".")).join("logs"),
+        max_retries: flags.max_retries,
+        strict: flags.strict,
+        quiet: flags.quiet,
+        started,
+        started_at,
+    }))
+}
+
+/// The metric file, its warnings printed, `--strategy` applied.
+fn load_spec(flags: &RunFlags) -> anyhow::Result<(Spec, String)> {
+    let loaded = spec::load_spec(&flags.metrics)?;
+    for line in loaded.warning_lines() {
+        eprintln!("{line}");
+    }
+    let mut spec = loaded.spec;
+    if let Some(strategy) = flags.strategy {
+        spec.strategy = strategy;
+    }
+    Ok((spec, loaded.sha256))
+}
+
+/// Scans the inputs (printing what was skipped and why), selects the calls and plans the
+/// requests for `endpoint`'s model.
+fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &EndpointConfig) -> Work {
+    let load_options = flags.transcripts.options();
+    let catalog = Catalog::scan(&flags.paths, &load_options);
+    for error in &catalog.errors {
+        eprintln!("warning: skipping {error}");
+    }
+    for warning in &catalog.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if catalog.skipped_non_json > 0 && !flags.quiet {
+        eprintln!(
+            "note: skipped {} file(s) that are not .json, .jsonl or .ndjson (`postcall inspect` lists what was read)",
+            catalog.skipped_non_json
+        );
+    }
+    let selection = &flags.selection;
+    let calls = select_calls(
+        catalog.entries.len(),
+        selection.limit,
+        selection.sample,
+        selection.sample_seed,
+    );
+    let groups = plan_groups(&spec, &endpoint.model);
+    let settings = Settings {
+        concurrency: flags.concurrency as usize,
+        max_reask: flags.max_reask,
+        long_calls: flags.prompt.long_calls,
+        max_input_tokens: endpoint.max_input_tokens,
+        prompt_options: flags.prompt.options(),
+        load_options,
+        refresh: flags.cache.refresh,
+    };
+    Work {
+        spec,
+        metrics_sha256,
+        catalog,
+        calls,
+        groups,
+        settings,
+    }
+}
+
+/// `--limit` keeps the first N; `--sample` a reproducible random N (kept in input order).
+fn select_calls(total: usize, limit: Option<usize>, sample: Option<usize>, seed: u64) -> Vec<usize> {
+    let mut calls: Vec<usize> = (0..total).collect();
+    if let Some(n) = sample.filter(|&n| n < total) {
+        // Order by a seeded hash of the index: stable across runs and machines.
+        calls.sort_by_key(|&i| {
+            let mut h = blake3::Hasher::new();
+            h.update(&seed.to_le_bytes());
+            h.update(&(i as u64).to_le_bytes());
+            *h.finalize().as_bytes()
+        });
+        calls.truncate(n);
+        calls.sort_unstable();
+    }
+    if let Some(n) = limit {
+        calls.truncate(n);
+    }
+    calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_is_reproducible_and_in_input_order() {
+        let a = select_calls(100, None, Some(10), 7);
+        assert_eq!(a, select_calls(100, None, Some(10), 7));
+        assert_ne!(a, select_calls(100, None, Some(10), 8));
+        assert_eq!(a.len(), 10);
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(select_calls(5, Some(3), None, 0), vec![0, 1, 2]);
+        assert_eq!(select_calls(5, None, Some(10), 0).len(), 5);
+    }
+}
