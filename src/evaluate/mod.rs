@@ -203,7 +203,7 @@ impl<'a> Writer<'a> {
     }
 
     fn refresh_progress(&self) {
-        self.progress.update(&self.live, self.shared.eval.client.gate.limit());
+        self.progress.update(&self.live, &self.shared.eval.client.gate);
     }
 
     fn unit(

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::llm::client::Gate;
 use crate::llm::config::cost;
 use crate::report::Usage;
 use crate::spec::Price;
@@ -42,11 +43,13 @@ impl Progress {
     }
 
     /// Refreshes the counters: `usage` summed over every answered unit so far, and the
-    /// concurrency the rate-limit gate currently allows.
-    pub fn update(&self, usage: &Usage, concurrency: usize) {
+    /// concurrency the rate-limit gate currently allows (read only when the line is shown:
+    /// the gate's lock is the workers' hot path).
+    pub fn update(&self, usage: &Usage, gate: &Gate) {
         if self.bar.is_hidden() {
             return;
         }
+        let concurrency = gate.limit();
         let cost = match &self.price {
             Some(price) => format!("${:.4}", cost(price, usage.prompt_tokens, usage.completion_tokens)),
             None => "cost unknown".into(),
