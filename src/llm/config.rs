@@ -103,8 +103,10 @@ impl EndpointConfig {
         }
     }
 
-    /// A config pointing at `base_url` with defaults everywhere else; for tests.
-    pub fn for_tests(base_url: &str) -> EndpointConfig {
+    /// A config pointing at `base_url` with defaults everywhere else; for unit tests only
+    /// (commands resolve theirs through [`resolve`] or [`preview`]).
+    #[cfg(test)]
+    pub(crate) fn for_tests(base_url: &str) -> EndpointConfig {
         EndpointConfig {
             identity: base_url.trim_end_matches('/').to_string(),
             base_url: base_url.trim_end_matches('/').to_string(),
