@@ -1,4 +1,4 @@
-//! `postcall convert REPORT -o OUT...`: re-export a report as JSON, JSONL or CSV without
+//! `postcall convert REPORT -o OUT...`: re-export a report as JSON, JSONL, CSV or XLSX without
 //! asking the model again (a spreadsheet from last night's JSONL, a JSON document for a
 //! baseline).
 
@@ -26,7 +26,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         !args.output.outputs.is_empty(),
-        "say where to write: -o out.csv (or .json, .jsonl; `-` for stdout)"
+        "say where to write: -o out.csv (or .json, .jsonl, .xlsx; `-` for stdout)"
     );
     let report_path = args.report.display().to_string();
     let mut report = read_report(&args.report)?;

@@ -137,14 +137,25 @@ pub fn fill_row(row: &mut Vec<String>, call: &CallResult, metric_ids: &[String],
                     .map(|c| c.to_string())
                     .unwrap_or_default(),
             );
-            let reasoning = match result {
-                Some(MetricResult::Invalid { reason, .. }) => Some(reason.as_str()),
-                Some(other) => other.reasoning(),
-                None => None,
-            };
-            row.push(text_cell(reasoning.unwrap_or("")));
+            row.push(text_cell(reasoning_text(result).unwrap_or("")));
         }
     }
+    row.push(text_cell(&errors_text(call)));
+}
+
+/// The `<id>__reasoning` cell's text: the model's reasoning, or for an invalid answer the
+/// reason it was refused.
+pub fn reasoning_text(result: Option<&MetricResult>) -> Option<&str> {
+    match result {
+        Some(MetricResult::Invalid { reason, .. }) => Some(reason.as_str()),
+        Some(other) => other.reasoning(),
+        None => None,
+    }
+}
+
+/// The `errors` cell's text: the call's errors joined by `; `, `metric: message` when an
+/// error concerns one metric.
+pub fn errors_text(call: &CallResult) -> String {
     let errors: Vec<String> = call
         .errors
         .iter()
@@ -153,7 +164,7 @@ pub fn fill_row(row: &mut Vec<String>, call: &CallResult, metric_ids: &[String],
             None => e.message.clone(),
         })
         .collect();
-    row.push(text_cell(&errors.join("; ")));
+    errors.join("; ")
 }
 
 /// A value's cell: numbers and booleans as they are, text made formula-safe.

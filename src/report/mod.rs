@@ -1,4 +1,5 @@
-//! What a run produces, and the writers that put it where users work.
+//! What a run produces, and the writers that put it where users work: `.json` and `.jsonl`
+//! for pipelines, `.csv` for tools that want CSV, `.xlsx` for people.
 //!
 //! The types here are the wire format of `.json` / `.jsonl` reports: `diff`, `eval`,
 //! `stats` and `convert` read them back, so they change only on purpose. Writers only read
@@ -16,6 +17,7 @@ mod pending;
 pub mod summary;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod xlsx;
 
 pub use self::csv::CsvOptions;
 pub use self::open::{OutputArgs, format_for_path, open_sink, read_report};
@@ -291,6 +293,7 @@ pub enum OutputFormat {
     Json,
     Jsonl,
     Csv,
+    Xlsx,
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Choosing and opening a report destination, and reading a report back.
 //!
 //! These are the edges the `run`, `diff`, `eval` and `convert` commands call; the writers
-//! themselves live in `json.rs` and `csv.rs`.
+//! themselves live in `json.rs`, `csv.rs` and `xlsx/`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -11,33 +11,35 @@ use anyhow::{Context as _, bail};
 
 use super::csv::{CsvOptions, CsvSink};
 use super::json::{HeaderLine, JsonSink, JsonlSink};
+use super::xlsx::XlsxSink;
 use super::{CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage};
 
-/// The format for `path`: `explicit` (`--output-format`) when given, else by extension (`.json`,
-/// `.jsonl` / `.ndjson`, `.csv`, any case). `-` (stdout) has no extension and needs
-/// `--output-format`.
+/// The format for `path`: `explicit` (`--output-format`) when given, else by extension
+/// (`.json`, `.jsonl` / `.ndjson`, `.csv`, `.xlsx`, any case). `-` (stdout) has no extension
+/// and needs `--output-format`.
 pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::Result<OutputFormat> {
     if let Some(format) = explicit {
         return Ok(format);
     }
     if is_stdout(path) {
-        bail!("writing a report to standard output (`-`) needs `--output-format json|jsonl|csv`");
+        bail!("writing a report to standard output (`-`) needs `--output-format json|jsonl|csv|xlsx`");
     }
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
     match extension.as_deref() {
         Some("json") => Ok(OutputFormat::Json),
         Some("jsonl" | "ndjson") => Ok(OutputFormat::Jsonl),
         Some("csv") => Ok(OutputFormat::Csv),
+        Some("xlsx") => Ok(OutputFormat::Xlsx),
         _ => bail!(
             "cannot tell the report format of {} from its extension (expected .json, .jsonl, \
-             .ndjson or .csv); pass `--output-format json|jsonl|csv`",
+             .ndjson, .csv or .xlsx); pass `--output-format json|jsonl|csv|xlsx`",
             path.display()
         ),
     }
 }
 
-/// Opens a report sink. The destination (or, for `.json` and `.csv`, a temporary file
-/// beside it) is created now, so a bad path fails before the run starts; `-` is stdout.
+/// Opens a report sink. The destination (or, for `.json`, `.csv` and `.xlsx`, a temporary
+/// file beside it) is created now, so a bad path fails before the run starts; `-` is stdout.
 pub fn open_sink(path: &Path, format: OutputFormat, options: &CsvOptions) -> anyhow::Result<Box<dyn Sink>> {
     let stdout = is_stdout(path);
     Ok(match format {
@@ -47,6 +49,8 @@ pub fn open_sink(path: &Path, format: OutputFormat, options: &CsvOptions) -> any
         OutputFormat::Jsonl => Box::new(JsonlSink::create(path)?),
         OutputFormat::Csv if stdout => Box::new(CsvSink::stdout(*options)),
         OutputFormat::Csv => Box::new(CsvSink::create(path, *options)?),
+        OutputFormat::Xlsx if stdout => Box::new(XlsxSink::stdout()),
+        OutputFormat::Xlsx => Box::new(XlsxSink::create(path)?),
     })
 }
 
@@ -69,6 +73,13 @@ fn is_stdout(path: &Path) -> bool {
 pub fn read_report(path: &Path) -> anyhow::Result<Report> {
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
     let is_document = match extension.as_deref() {
+        Some("xlsx") => bail!(
+            "{} is a workbook; this command reads .json and .jsonl reports (write one beside the workbook, \
+             e.g. `-o report.jsonl`). A workbook corrected by hand is read as labels: `postcall eval REPORT \
+             --labels {}`",
+            path.display(),
+            path.display()
+        ),
         Some("json") => true,
         Some("jsonl" | "ndjson") => false,
         _ => starts_like_document(path)?,
@@ -228,6 +239,7 @@ mod tests {
         assert_eq!(f("r.JSONL"), OutputFormat::Jsonl);
         assert_eq!(f("r.ndjson"), OutputFormat::Jsonl);
         assert_eq!(f("r.Csv"), OutputFormat::Csv);
+        assert_eq!(f("out/r.XLSX"), OutputFormat::Xlsx);
     }
 
     #[test]
@@ -240,12 +252,12 @@ mod tests {
 
     #[test]
     fn unknown_extension_asks_for_output_format() {
-        for path in ["r.txt", "report", "-"] {
+        for path in ["r.txt", "report", "-", "r.xls"] {
             let err = format_for_path(Path::new(path), None).unwrap_err().to_string();
-            assert!(err.contains("--output-format json|jsonl|csv"), "{err}");
+            assert!(err.contains("--output-format json|jsonl|csv|xlsx"), "{err}");
         }
-        let err = format_for_path(Path::new("r.xlsx"), None).unwrap_err().to_string();
-        assert!(err.contains("r.xlsx"), "{err}");
+        let err = format_for_path(Path::new("r.xls"), None).unwrap_err().to_string();
+        assert!(err.contains("r.xls from its extension"), "{err}");
     }
 
     // Opening sinks for every format, and reading reports back the way `diff`, `eval`,
@@ -258,7 +270,7 @@ mod tests {
             OutputFormat::Jsonl
         );
         let err = format_for_path(Path::new("out/r.tsv"), None).unwrap_err().to_string();
-        assert!(err.contains("pass `--output-format json|jsonl|csv`"), "{err}");
+        assert!(err.contains("pass `--output-format json|jsonl|csv|xlsx`"), "{err}");
         assert_eq!(
             format_for_path(Path::new("-"), Some(OutputFormat::Csv)).unwrap(),
             OutputFormat::Csv
@@ -272,6 +284,7 @@ mod tests {
             ("missing/r.json", OutputFormat::Json),
             ("missing/r.jsonl", OutputFormat::Jsonl),
             ("missing/r.csv", OutputFormat::Csv),
+            ("missing/r.xlsx", OutputFormat::Xlsx),
         ] {
             let path = t.path().join(name);
             let err = format!(
@@ -288,7 +301,11 @@ mod tests {
     #[test]
     fn abandoned_sink_leaves_no_files_behind() {
         let t = tempfile::tempdir().unwrap();
-        for (name, format) in [("r.json", OutputFormat::Json), ("r.csv", OutputFormat::Csv)] {
+        for (name, format) in [
+            ("r.json", OutputFormat::Json),
+            ("r.csv", OutputFormat::Csv),
+            ("r.xlsx", OutputFormat::Xlsx),
+        ] {
             let path = t.path().join(name);
             let metrics = metrics();
             let mut sink = open_sink(&path, format, &CsvOptions::default()).unwrap();
@@ -419,13 +436,13 @@ mod tests {
 /// `-o`, `--output-format`, `--csv-bom` and `--csv-detail` behave the same everywhere.
 ///
 /// The naming scheme: `--output-format` is the file format of what `-o/--output` writes
-/// (json, jsonl, csv); `--format` is how a command renders its own printout (`diff`,
+/// (json, jsonl, csv, xlsx); `--format` is how a command renders its own printout (`diff`,
 /// `eval`, `stats`: text, markdown, json). `--format` is still accepted here, hidden, for a
 /// release.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct OutputArgs {
     /// Where to write a report; repeat for several. Format from the extension (.json,
-    /// .jsonl, .csv) or --output-format; `-` is stdout.
+    /// .jsonl, .csv, .xlsx) or --output-format; `-` is stdout.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub outputs: Vec<PathBuf>,
     /// Report format, for outputs whose extension doesn't say.

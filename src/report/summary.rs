@@ -148,7 +148,7 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
 }
 
 /// `1234567` → `1,234,567`.
-fn grouped(n: u64) -> String {
+pub(crate) fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
