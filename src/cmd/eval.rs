@@ -8,14 +8,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use super::metric_file::load_metric_file;
 use crate::answer::MetricSet;
 use crate::cli::exit;
 use crate::compare::defs::mismatch_warnings;
 use crate::compare::eval::{EvalOptions, eval};
-use crate::compare::labels::parse_labels;
+use crate::compare::labels::read_labels;
 use crate::compare::render::{self, Detail};
 use crate::compare::threshold::{PerMetric, Setting};
 use crate::document::Format;
@@ -26,8 +24,9 @@ pub struct Args {
     /// The report to score (.json or .jsonl).
     #[arg(value_name = "REPORT")]
     pub report: PathBuf,
-    /// The right answers: CSV (a `call_id` column, one column per metric; empty cell = no
-    /// label) or JSONL (`{"call_id": …, "<metric>": value}` per line).
+    /// The right answers: CSV or an .xlsx workbook (a `call_id` column, one column per
+    /// metric; empty cell = no label; a corrected postcall report is one) or JSONL
+    /// (`{"call_id": …, "<metric>": value}` per line).
     #[arg(long, value_name = "FILE")]
     pub labels: PathBuf,
     /// The metric file: its `expect.min_accuracy` thresholds are used, and a warning is
@@ -88,9 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     min_accuracy.check_ids("--min-accuracy", &ids)?;
 
     let labels_path = args.labels.display().to_string();
-    let text =
-        std::fs::read_to_string(&args.labels).with_context(|| format!("cannot read the labels file {labels_path}"))?;
-    let rows = match parse_labels(&labels_path, &text, &metrics) {
+    let rows = match read_labels(&args.labels, &metrics)? {
         Ok(rows) => rows,
         Err(errors) => {
             eprintln!("{errors}");

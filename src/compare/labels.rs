@@ -1,21 +1,26 @@
 //! Hand labels for `eval`: what the right answer was, per call and metric.
 //!
-//! Two shapes are read:
+//! Three shapes are read:
 //!
 //! - **CSV**: a `call_id` column and one column per metric id. An empty cell means "not
 //!   labelled". `null` and `not_applicable` (or `n/a`) are labels of their own. Lists are
 //!   written `a; b`. Columns a postcall CSV report has besides metrics (`source`,
 //!   `summary`, `errors`, `<id>__status`/`__confidence`/`__reasoning`) are ignored, so a
 //!   report exported with `convert` and corrected by hand is a labels file.
+//! - **XLSX** ([`xlsx`]): the same table in a workbook, typed cells welcome; a postcall
+//!   `.xlsx` report corrected by hand is a labels file.
 //! - **JSONL**: one object per line, `{"call_id": "…", "<metric>": value, …}`; a missing key
 //!   is "not labelled", JSON `null` is a null label, lists are arrays.
 //!
 //! Every value is checked against its metric's type (an enum label must be one of the
 //! choices) and every problem is collected, so one run of `eval` lists them all, each with
-//! file, line, column, the value and what to do.
+//! where it is (`file:line:column`, or `file:Sheet!C5` in a workbook), the value and what
+//! to do.
 
 use std::fmt;
+use std::path::Path;
 
+use anyhow::Context as _;
 use indexmap::IndexMap;
 
 use crate::report::Value;
@@ -24,25 +29,99 @@ use crate::spec::MetricKind;
 use crate::answer::value::date_of;
 use crate::answer::{Answer, MetricSet};
 
+use self::table::{Cell, Table};
+
+mod table;
+mod xlsx;
+
 /// One labelled call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelRow {
     pub call_id: String,
-    /// 1-based line in the labels file, for messages.
-    pub line: usize,
+    /// Where the row is in the labels file, for messages.
+    pub place: Place,
     /// Only labelled metrics; values are `Ok`, `Null` or `NotApplicable`.
     pub labels: IndexMap<String, Answer>,
+}
+
+/// Where something is in a labels file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A text file: 1-based line and, when known, 1-based column.
+    Line { line: usize, column: Option<usize> },
+    /// A workbook: sheet, 1-based row and, when known, 1-based column; shown the way a
+    /// spreadsheet names it (`Calls!C5`, or `Calls!5:5` for a whole row).
+    Cell {
+        sheet: String,
+        row: usize,
+        column: Option<usize>,
+    },
+}
+
+impl Place {
+    pub fn line(line: usize) -> Place {
+        Place::Line { line, column: None }
+    }
+
+    /// The same row, at another column.
+    pub fn at_column(&self, column: usize) -> Place {
+        match self {
+            Place::Line { line, .. } => Place::Line {
+                line: *line,
+                column: Some(column),
+            },
+            Place::Cell { sheet, row, .. } => Place::Cell {
+                sheet: sheet.clone(),
+                row: *row,
+                column: Some(column),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Line { line, column: None } => write!(f, "{line}"),
+            Place::Line {
+                line,
+                column: Some(column),
+            } => write!(f, "{line}:{column}"),
+            Place::Cell {
+                sheet,
+                row,
+                column: None,
+            } => write!(f, "{sheet}!{row}:{row}"),
+            Place::Cell {
+                sheet,
+                row,
+                column: Some(column),
+            } => write!(f, "{sheet}!{}{row}", column_letters(*column)),
+        }
+    }
+}
+
+/// 1 → `A`, 27 → `AA`.
+fn column_letters(column: usize) -> String {
+    let mut n = column;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rest = (n - 1) % 26;
+        letters.push(b'A' + rest as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
 }
 
 /// One problem in a labels file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelError {
-    pub line: usize,
-    pub column: Option<usize>,
+    pub place: Place,
     pub message: String,
 }
 
-/// Every problem found in a labels file, printed one per line as `file:line:col: message`.
+/// Every problem found in a labels file, printed one per line as `file:place: message`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelErrors {
     pub path: String,
@@ -55,10 +134,7 @@ impl fmt::Display for LabelErrors {
             if i > 0 {
                 writeln!(f)?;
             }
-            match e.column {
-                Some(col) => write!(f, "{}:{}:{col}: {}", self.path, e.line, e.message)?,
-                None => write!(f, "{}:{}: {}", self.path, e.line, e.message)?,
-            }
+            write!(f, "{}:{}: {}", self.path, e.place, e.message)?;
         }
         Ok(())
     }
@@ -69,8 +145,25 @@ impl std::error::Error for LabelErrors {}
 /// Stop collecting after this many problems: by then the file is clearly of another kind.
 const MAX_ERRORS: usize = 20;
 
-/// Parses labels, choosing CSV or JSONL by the file's extension (`.jsonl`, `.ndjson` and
-/// `.json` are JSON lines; anything else CSV).
+/// Reads a labels file: a workbook when its bytes are one (whatever its name), else text
+/// parsed by [`parse_labels`]. The outer error is a file that cannot be read at all; the
+/// inner one lists the problems in a file that was read.
+pub fn read_labels(path: &Path, metrics: &MetricSet) -> anyhow::Result<Result<Vec<LabelRow>, LabelErrors>> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read the labels file {shown}"))?;
+    if xlsx::is_workbook(&bytes) {
+        return xlsx::parse_workbook(&shown, bytes, metrics);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "the labels file {shown} is not UTF-8 text; save it as UTF-8 CSV, JSONL or as an .xlsx workbook"
+        )
+    })?;
+    Ok(parse_labels(&shown, &text, metrics))
+}
+
+/// Parses text labels, choosing CSV or JSONL by the file's extension (`.jsonl`, `.ndjson`
+/// and `.json` are JSON lines; anything else CSV).
 pub fn parse_labels(path: &str, text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, LabelErrors> {
     let lower = path.to_ascii_lowercase();
     let errors = |errors| LabelErrors {
@@ -84,7 +177,7 @@ pub fn parse_labels(path: &str, text: &str, metrics: &MetricSet) -> Result<Vec<L
     }
 }
 
-/// Columns of postcall's own CSV that are not metrics.
+/// Columns of postcall's own CSV and XLSX reports that are not metrics.
 fn is_report_column(name: &str) -> bool {
     matches!(name, "source" | "summary" | "errors")
         || ["__status", "__confidence", "__reasoning"]
@@ -95,94 +188,33 @@ fn is_report_column(name: &str) -> bool {
 pub fn parse_csv(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec<LabelError>> {
     let text = text.trim_start_matches('\u{feff}');
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let mut errors = Vec::new();
+    let mut table = Table::new(metrics);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(vec![error(1, None, format!("cannot read the header row: {e}"))]),
+        Err(e) => return Err(vec![error(Place::line(1), format!("cannot read the header row: {e}"))]),
     };
-    let mut id_column = None;
-    // (column index, metric id, kind)
-    let mut columns: Vec<(usize, String, &MetricKind)> = Vec::new();
-    for (i, name) in headers.iter().enumerate() {
-        let name = name.trim();
-        if name == "call_id" {
-            id_column = Some(i);
-        } else if let Some(kind) = metrics.kinds.get(name) {
-            columns.push((i, name.to_string(), kind));
-        } else if !is_report_column(name) {
-            errors.push(error(
-                1,
-                Some(i + 1),
-                format!(
-                    "column `{name}` names no metric of the report; its metrics are: {}. \
-                     Rename the column to a metric id, or remove it",
-                    metrics.id_list()
-                ),
-            ));
-        }
+    if !table.header(headers.iter(), &Place::line(1)) {
+        return table.finish();
     }
-    let Some(id_column) = id_column else {
-        errors.insert(
-            0,
-            error(
-                1,
-                None,
-                "no `call_id` column; the first row must name the columns, one `call_id` and one per metric id".into(),
-            ),
-        );
-        return Err(errors);
-    };
-    let mut rows: Vec<LabelRow> = Vec::new();
-    let mut seen: IndexMap<String, usize> = IndexMap::new();
+    let mut cells = Vec::new();
     for record in reader.records() {
-        if errors.len() >= MAX_ERRORS {
+        if table.is_full() {
             break;
         }
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as usize);
-                errors.push(error(line, None, format!("not valid CSV: {e}")));
+                table.push_error(error(Place::line(line), format!("not valid CSV: {e}")));
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line() as usize);
-        if record.iter().all(|cell| cell.trim().is_empty()) {
-            continue;
-        }
-        let call_id = record.get(id_column).unwrap_or("").trim().to_string();
-        if call_id.is_empty() {
-            errors.push(error(
-                line,
-                Some(id_column + 1),
-                "empty `call_id`; every row needs the call it labels".into(),
-            ));
-            continue;
-        }
-        if let Some(first) = seen.insert(call_id.clone(), line) {
-            errors.push(error(
-                line,
-                Some(id_column + 1),
-                format!("call `{call_id}` is labelled twice (first on line {first}); keep one row per call"),
-            ));
-            continue;
-        }
-        let mut labels = IndexMap::new();
-        for (i, id, kind) in &columns {
-            let cell = record.get(*i).unwrap_or("").trim();
-            if cell.is_empty() {
-                continue;
-            }
-            match parse_text_label(kind, id, cell) {
-                Ok(answer) => {
-                    labels.insert(id.clone(), answer);
-                }
-                Err(message) => errors.push(error(line, Some(i + 1), message)),
-            }
-        }
-        rows.push(LabelRow { call_id, line, labels });
+        cells.clear();
+        cells.extend(record.iter().map(|cell| Cell::Text(cell.to_string())));
+        table.row(&cells, Place::line(line));
     }
-    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+    table.finish()
 }
 
 pub fn parse_jsonl(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec<LabelError>> {
@@ -194,6 +226,7 @@ pub fn parse_jsonl(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec
             break;
         }
         let line = index + 1;
+        let at = Place::line(line);
         let raw = raw.trim().trim_start_matches('\u{feff}');
         if raw.is_empty() {
             continue;
@@ -202,14 +235,13 @@ pub fn parse_jsonl(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec
             Ok(serde_json::Value::Object(map)) => map,
             Ok(_) => {
                 errors.push(error(
-                    line,
-                    None,
+                    at,
                     "expected one JSON object per line, like {\"call_id\": \"…\", \"metric\": value}".into(),
                 ));
                 continue;
             }
             Err(e) => {
-                errors.push(error(line, Some(e.column()), format!("not JSON: {e}")));
+                errors.push(error(at.at_column(e.column()), format!("not JSON: {e}")));
                 continue;
             }
         };
@@ -218,8 +250,7 @@ pub fn parse_jsonl(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec
             Some(serde_json::Value::Number(n)) => n.to_string(),
             _ => {
                 errors.push(error(
-                    line,
-                    None,
+                    at,
                     "no `call_id` string; every line needs the call it labels".into(),
                 ));
                 continue;
@@ -227,8 +258,7 @@ pub fn parse_jsonl(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec
         };
         if let Some(first) = seen.insert(call_id.clone(), line) {
             errors.push(error(
-                line,
-                None,
+                at,
                 format!("call `{call_id}` is labelled twice (first on line {first}); keep one line per call"),
             ));
             continue;
@@ -240,8 +270,7 @@ pub fn parse_jsonl(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec
             }
             let Some(kind) = metrics.kinds.get(key) else {
                 errors.push(error(
-                    line,
-                    None,
+                    at.clone(),
                     format!(
                         "key `{key}` names no metric of the report; its metrics are: {}. Rename or remove it",
                         metrics.id_list()
@@ -253,16 +282,20 @@ pub fn parse_jsonl(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec
                 Ok(answer) => {
                     labels.insert(key.clone(), answer);
                 }
-                Err(message) => errors.push(error(line, None, message)),
+                Err(message) => errors.push(error(at.clone(), message)),
             }
         }
-        rows.push(LabelRow { call_id, line, labels });
+        rows.push(LabelRow {
+            call_id,
+            place: at,
+            labels,
+        });
     }
     if errors.is_empty() { Ok(rows) } else { Err(errors) }
 }
 
-fn error(line: usize, column: Option<usize>, message: String) -> LabelError {
-    LabelError { line, column, message }
+fn error(place: Place, message: String) -> LabelError {
+    LabelError { place, message }
 }
 
 /// A label written as text (a CSV cell, or a JSON string).
@@ -400,7 +433,7 @@ mod tests {
                     c2,null,,,n/a,,\n";
         let rows = parse_csv(text, &metrics()).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].line, 2);
+        assert_eq!(rows[0].place, Place::line(2));
         assert_eq!(rows[0].labels["outcome"], Answer::Ok(Value::Text("success".into())));
         assert_eq!(rows[0].labels["score"], Answer::Ok(Value::Int(4)));
         assert_eq!(rows[0].labels["verified"], Answer::Ok(Value::Bool(true)));
@@ -468,7 +501,7 @@ mod tests {
         assert_eq!(rows[0].labels["score"], Answer::Ok(Value::Int(2)));
         assert_eq!(rows[0].labels["verified"], Answer::Ok(Value::Bool(false)));
         assert_eq!(rows[0].labels["channels"], Answer::Ok(list(&["email"])));
-        assert_eq!(rows[1].line, 3);
+        assert_eq!(rows[1].place, Place::line(3));
         assert_eq!(rows[1].labels["outcome"], Answer::Null);
         assert_eq!(rows[1].labels["name"], Answer::NotApplicable);
     }
@@ -498,6 +531,6 @@ mod tests {
         assert_eq!(jsonl[0].labels["score"], Answer::Ok(Value::Int(3)));
         let csv = parse_labels("x.csv", "call_id,score\nc1,3\n", &metrics()).unwrap();
         assert_eq!(csv[0].labels, jsonl[0].labels);
-        assert_eq!((csv[0].line, jsonl[0].line), (2, 1));
+        assert_eq!((&csv[0].place, &jsonl[0].place), (&Place::line(2), &Place::line(1)));
     }
 }

@@ -10,6 +10,8 @@ use calamine::{Data, Reader, Xlsx, open_workbook};
 use indexmap::IndexMap;
 
 use super::*;
+use crate::answer::MetricSet;
+use crate::compare::labels::read_labels;
 use crate::report::testing::{self, dir_entries, header, metric, ok};
 use crate::report::{MetricResult, Usage, Value};
 use crate::spec::MetricKind;
@@ -489,6 +491,12 @@ fn past_the_row_limit_calls_continue_on_the_next_sheet() {
         summary_value(&summary, "calls sheets"),
         &text("Calls, Calls 2, Calls 3 (a sheet holds at most 2 calls)")
     );
+    // A corrected copy of it reads as labels from every Calls sheet.
+    let set = MetricSet::with_definitions(&metrics(), &[]);
+    let labels = read_labels(&path, &set).unwrap().unwrap();
+    let ids: Vec<String> = labels.iter().map(|r| r.call_id.clone()).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(labels[4].place.to_string(), "Calls 3!2:2");
 }
 
 #[test]
