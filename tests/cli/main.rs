@@ -11,3 +11,4 @@ mod run_plan;
 mod spec;
 mod transcript_formats;
 mod transcripts;
+mod xlsx;
