@@ -131,16 +131,7 @@ pub(crate) fn check(raw: RawSpec, found: &mut Findings) -> Option<Spec> {
             );
         }
         if let Some(expect) = &m.expect {
-            let acc = expect.value.min_accuracy;
-            if !(0.0..=1.0).contains(&acc) {
-                found.error(
-                    expect.pos,
-                    format!(
-                        "{}: `expect.min_accuracy` is {acc}; use a fraction between 0 and 1 (e.g. 0.9)",
-                        m.label()
-                    ),
-                );
-            }
+            check_expect(m, expect, found);
         }
     }
     if !found.errors.is_empty() {
@@ -150,6 +141,60 @@ pub(crate) fn check(raw: RawSpec, found: &mut Findings) -> Option<Spec> {
     let spec = build(raw)?;
     check_group_sizes(&spec, metrics_pos, found);
     Some(spec)
+}
+
+/// `expect` thresholds: errors for values outside their scale, warnings for a κ minimum
+/// that can never be checked or that checks nothing.
+fn check_expect(m: &RawMetric, expect: &At<super::Expect>, found: &mut Findings) {
+    let label = m.label();
+    if let Some(acc) = expect.value.min_accuracy
+        && !(0.0..=1.0).contains(&acc)
+    {
+        found.error(
+            expect.pos,
+            format!("{label}: `expect.min_accuracy` is {acc}; use a fraction between 0 and 1 (e.g. 0.9)"),
+        );
+    }
+    let Some(kappa) = expect.value.min_kappa else {
+        return;
+    };
+    if !(-1.0..=1.0).contains(&kappa) {
+        let hint = if kappa > 1.0 && kappa <= 100.0 {
+            format!(" (κ is not a percentage: did you mean {}?)", kappa / 100.0)
+        } else {
+            String::new()
+        };
+        found.error(
+            expect.pos,
+            format!("{label}: `expect.min_kappa` is {kappa}; κ runs from -1 to 1, e.g. 0.6{hint}"),
+        );
+        return;
+    }
+    let at = format!("{label}: expect.min_kappa");
+    match m.kind.as_ref().map(|k| k.value) {
+        Some(KindName::Enum | KindName::Boolean | KindName::Integer) | None => {}
+        Some(other) => found.warn(
+            expect.pos,
+            at.clone(),
+            format!(
+                "κ is computed for enum, boolean and integer metrics only, so `eval` cannot check it on a {} metric; use `min_accuracy`",
+                KindName::ALL.iter().find(|(_, k)| *k == other).map_or("", |(n, _)| *n)
+            ),
+        ),
+    }
+    if kappa <= 0.0 {
+        found.warn(
+            expect.pos,
+            at,
+            format!("{kappa} is at or below chance agreement (κ = 0), so this minimum checks nothing; 0.4–0.6 is a usual floor"),
+        );
+    } else if kappa >= 0.95 {
+        found.warn(
+            expect.pos,
+            at,
+            format!("{kappa} is above what human annotators usually reach with each other (κ ≈ 0.8 is \"almost perfect\"); the check will fail on label noise alone"),
+        );
+    }
 }
 
 fn check_id<'a>(m: &'a RawMetric, first_seen: &mut HashMap<&'a str, Option<usize>>, found: &mut Findings) {

@@ -92,7 +92,7 @@ pub struct Metric {
     /// Per-metric model override; splits a call's work into one request per model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Accuracy expectation used by `postcall eval`.
+    /// Accuracy and agreement expectations used by `postcall eval`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
 }
@@ -146,9 +146,14 @@ impl MetricKind {
     }
 }
 
+/// What `postcall eval` checks a metric against; at least one key is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expect {
-    pub min_accuracy: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_accuracy: Option<f64>,
+    /// Minimum chance-corrected agreement (κ; quadratic-weighted for integers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_kappa: Option<f64>,
 }
 
 /// The metric file's `llm:` section. Every field is optional: flags, environment and

@@ -405,51 +405,51 @@ fn read_range(label: &str, node: &Node, found: &mut Findings) -> Option<At<[Num;
 }
 
 fn read_expect(label: &str, node: &Node, found: &mut Findings) -> Option<At<Expect>> {
+    const EXAMPLE: &str = "`expect: {min_accuracy: 0.9, min_kappa: 0.6}`";
     let Some(map) = node.as_map() else {
         found.error(
             node.pos,
             format!(
-                "{label}: `expect` should be a mapping like `expect: {{min_accuracy: 0.9}}`, found {}",
+                "{label}: `expect` should be a mapping like {EXAMPLE}, found {}",
                 shown(node)
             ),
         );
         return None;
     };
-    found.unknown_keys(map, &["min_accuracy"], &format!("{label}: `expect`"));
-    match node.get("min_accuracy") {
+    found.unknown_keys(map, &["min_accuracy", "min_kappa"], &format!("{label}: `expect`"));
+    let mut number = |key: &str, range: &str| match node.get(key) {
         Some(Node {
-            value: Value::Int(i),
-            pos,
-            ..
-        }) => Some(At::new(
-            Expect {
-                min_accuracy: *i as f64,
-            },
-            *pos,
-        )),
+            value: Value::Int(i), ..
+        }) => Some(*i as f64),
         Some(Node {
-            value: Value::Float(f),
-            pos,
-            ..
-        }) => Some(At::new(Expect { min_accuracy: *f }, *pos)),
+            value: Value::Float(f), ..
+        }) => Some(*f),
         Some(other) => {
             found.error(
                 other.pos,
                 format!(
-                    "{label}: `expect.min_accuracy` should be a number between 0 and 1, found {}",
+                    "{label}: `expect.{key}` should be a number {range}, found {}",
                     shown(other)
                 ),
             );
             None
         }
-        None => {
+        None => None,
+    };
+    let expect = Expect {
+        min_accuracy: number("min_accuracy", "between 0 and 1"),
+        min_kappa: number("min_kappa", "between -1 and 1"),
+    };
+    if expect.min_accuracy.is_none() && expect.min_kappa.is_none() {
+        if node.get("min_accuracy").is_none() && node.get("min_kappa").is_none() {
             found.error(
                 node.pos,
-                format!("{label}: `expect` needs `min_accuracy`, e.g. `expect: {{min_accuracy: 0.9}}`"),
+                format!("{label}: `expect` needs `min_accuracy` or `min_kappa`, e.g. {EXAMPLE}"),
             );
-            None
         }
+        return None;
     }
+    Some(At::new(expect, node.pos))
 }
 
 /// The `llm:` section. Each key is decoded on its own so a bad value is reported at its own

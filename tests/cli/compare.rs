@@ -326,7 +326,10 @@ fn diff_reads_an_old_jsonl_and_lists_calls_on_one_side() {
 fn eval_dir() -> TestDir {
     let dir = TestDir::new();
     let mut r = report(0, &"a".repeat(64));
-    r.metrics[0].expect = Some(Expect { min_accuracy: 0.8 });
+    r.metrics[0].expect = Some(Expect {
+        min_accuracy: Some(0.8),
+        min_kappa: None,
+    });
     write_report(&dir, "report.json", &r);
     let mut csv = String::from("call_id,outcome,score\n");
     for i in 0..20usize {

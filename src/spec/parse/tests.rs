@@ -77,7 +77,7 @@ metrics:
     );
     assert!(spec.metrics[0].required);
     assert_eq!(spec.metrics[1].kind, MetricKind::Integer { range: Some([1, 5]) });
-    assert_eq!(spec.metrics[1].expect.as_ref().unwrap().min_accuracy, 0.9);
+    assert_eq!(spec.metrics[1].expect.as_ref().unwrap().min_accuracy, Some(0.9));
     assert_eq!(
         spec.metrics[2].kind,
         MetricKind::List {
@@ -438,4 +438,49 @@ fn a_typo_inside_llm_price_or_local_is_one_error_and_a_bad_value_is_named() {
     ));
     assert_eq!(e.len(), 1, "{e:#?}");
     assert!(e[0].contains("`llm.price` has a wrong value"), "{e:#?}");
+}
+
+#[test]
+fn expect_takes_a_minimum_kappa_beside_or_instead_of_accuracy() {
+    let (spec, warnings) = ok(&one_metric(
+        "    type: boolean\n    prompt: Was the caller verified twice?\n    expect: {min_kappa: 0.6}\n",
+    ));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let expect = spec.metrics[0].expect.as_ref().unwrap();
+    assert_eq!((expect.min_accuracy, expect.min_kappa), (None, Some(0.6)));
+
+    let e = errors(&one_metric(
+        "    type: boolean\n    prompt: Was the caller verified twice?\n    expect: {min_kappa: 60}\n",
+    ));
+    assert_has(
+        &e,
+        "`expect.min_kappa` is 60; κ runs from -1 to 1, e.g. 0.6 (κ is not a percentage: did you mean 0.6?)",
+    );
+    let e = errors(&one_metric(
+        "    type: boolean\n    prompt: Was the caller verified twice?\n    expect: {min_kappa: high}\n",
+    ));
+    assert_has(&e, "`expect.min_kappa` should be a number between -1 and 1, found");
+    let e = errors(&one_metric(
+        "    type: boolean\n    prompt: Was the caller verified twice?\n    expect: {}\n",
+    ));
+    assert_has(&e, "`expect` needs `min_accuracy` or `min_kappa`");
+}
+
+#[test]
+fn an_unreasonable_minimum_kappa_is_a_warning() {
+    let warned = |fields: &str| -> String {
+        let (_, warnings) = ok(&one_metric(fields));
+        warnings.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    };
+    let w = warned("    type: string\n    prompt: What name did the caller give?\n    expect: {min_kappa: 0.6}\n");
+    assert!(
+        w.contains("cannot check it on a string metric; use `min_accuracy`"),
+        "{w}"
+    );
+    let w = warned("    type: boolean\n    prompt: Was the caller verified twice?\n    expect: {min_kappa: 0}\n");
+    assert!(w.contains("checks nothing"), "{w}");
+    let w = warned(
+        "    type: integer\n    range: [1, 5]\n    prompt: Rate the caller's mood from 1 to 5.\n    expect: {min_kappa: 0.97}\n",
+    );
+    assert!(w.contains("label noise"), "{w}");
 }
