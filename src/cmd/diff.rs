@@ -1,4 +1,5 @@
-//! `postcall diff BASE NEW`: what changed between two reports, metric by metric, and
+//! `postcall diff BASE NEW`: what changed between two reports, metric by metric, how far
+//! the two agree beyond chance (test–retest reliability for two runs of one model), and
 //! exit 3 when a metric changed on more calls than `--max-changed` allows.
 //!
 //! Thin edge over [`compare::diff`](crate::compare::diff): read both reports, compare,
@@ -7,6 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::bootstrap_args::BootstrapArgs;
 use crate::answer::MetricSet;
 use crate::compare::diff::{DiffOptions, diff};
 use crate::compare::render::{self, Detail};
@@ -35,6 +37,8 @@ pub struct Args {
     /// Changed calls listed per metric in text and markdown (0: all; JSON lists all).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub examples: usize,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -52,6 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = DiffOptions {
         max_changed,
         reasoning: args.reasoning,
+        bootstrap: args.bootstrap.resolve(),
     };
     let base_path = args.base.display().to_string();
     let new_path = args.new.display().to_string();

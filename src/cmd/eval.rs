@@ -1,6 +1,7 @@
 //! `postcall eval REPORT --labels FILE`: how often the report agrees with hand labels, per
-//! metric, and exit 3 when a metric falls below its minimum (`expect.min_accuracy` in the
-//! metric file, or `--min-accuracy`).
+//! metric, beyond chance too, and exit 3 when a metric falls below its minimum
+//! (`expect.min_accuracy` / `expect.min_kappa` in the metric file, or `--min-accuracy` /
+//! `--min-kappa`).
 //!
 //! Thin edge over [`compare::eval`](crate::compare::eval): read the report, the optional
 //! metric file and the labels, then score and print.
@@ -8,6 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::bootstrap_args::BootstrapArgs;
 use super::metric_file::load_metric_file;
 use crate::answer::MetricSet;
 use crate::cli::exit;
@@ -41,6 +43,13 @@ pub struct Args {
     /// `expect`, `ID=0.9` for one (wins over `expect`; repeatable).
     #[arg(long, value_name = "[ID=]SHARE", value_parser = Setting::share)]
     pub min_accuracy: Vec<Setting>,
+    /// Exit 3 when a metric's κ is below this (quadratic-weighted κ for integers; enum,
+    /// boolean and integer metrics): `0.6` for all, `ID=0.4` for one (wins over
+    /// `expect.min_kappa`; repeatable). An undefined κ fails.
+    #[arg(long, value_name = "[ID=]KAPPA", value_parser = Setting::coefficient)]
+    pub min_kappa: Vec<Setting>,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
     /// Output: aligned text, markdown for a pull-request comment, or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -52,6 +61,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let tolerance = PerMetric::new(&args.tolerance);
     let min_accuracy = PerMetric::new(&args.min_accuracy);
+    let min_kappa = PerMetric::new(&args.min_kappa);
     let report_path = args.report.display().to_string();
     let mut report = read_report(&args.report)?;
 
@@ -85,6 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ids = metrics.ids();
     tolerance.check_ids("--tolerance", &ids)?;
     min_accuracy.check_ids("--min-accuracy", &ids)?;
+    min_kappa.check_ids("--min-kappa", &ids)?;
+    check_kappa_metrics(&min_kappa, &metrics)?;
 
     let labels_path = args.labels.display().to_string();
     let rows = match read_labels(&args.labels, &metrics)? {
@@ -104,8 +116,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         min_accuracy,
         expect: definitions
             .iter()
-            .filter_map(|m| Some((m.id.clone(), m.expect.as_ref()?.min_accuracy)))
+            .filter_map(|m| Some((m.id.clone(), m.expect.as_ref()?.min_accuracy?)))
             .collect(),
+        min_kappa,
+        expect_kappa: definitions
+            .iter()
+            .filter_map(|m| Some((m.id.clone(), m.expect.as_ref()?.min_kappa?)))
+            .collect(),
+        bootstrap: args.bootstrap.resolve(),
     };
     let result = eval(&report_path, &report, &labels_path, &rows, &options);
     let text = render::eval::render(
@@ -116,4 +134,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     super::print_verdict(&text, result.failures().next().is_some())
+}
+
+/// `--min-kappa ID=…` for a metric that has no κ would never be checked: say so.
+fn check_kappa_metrics(min_kappa: &PerMetric, metrics: &MetricSet) -> anyhow::Result<()> {
+    for id in min_kappa.by_metric.keys() {
+        let kind = &metrics.kinds[id];
+        if !crate::compare::agreement::has_kappa(kind) {
+            anyhow::bail!(
+                "--min-kappa {id}=…: `{id}` is a {} metric, and κ is computed for enum, boolean and integer \
+                 metrics only; check it with --min-accuracy {id}=… instead",
+                kind.name()
+            );
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,11 @@
 //! items added/removed for lists. A call missing a metric on one side (its request failed)
 //! is counted, not compared: a failure is not a change of mind.
 //!
+//! Beside the counts, agreement beyond chance between the two sides
+//! ([`agreement`](super::agreement): κ, AC1, α with bootstrap intervals): between two runs
+//! of the same model and metric file it is the test–retest reliability of the metric, how
+//! far its answers are reproducible beyond what chance would give.
+//!
 //! `--max-changed` limits the share of changed calls per metric; exceeding it is what makes
 //! CI fail. Being exactly at the limit passes.
 
@@ -17,6 +22,8 @@ use serde::Serialize;
 use crate::report::{CallResult, Report, Value};
 use crate::spec::MetricKind;
 
+use super::agreement::bootstrap::Bootstrap;
+use super::agreement::{Agreement, agreement};
 use super::defs::{DefinitionChange, changed_fields, definition_changes};
 use super::threshold::PerMetric;
 use crate::answer::value::{Shape, as_f64, item_set, normalize_text, same_answer, shape};
@@ -28,6 +35,7 @@ pub struct DiffOptions {
     pub max_changed: PerMetric,
     /// Keep both reasonings of each changed call.
     pub reasoning: bool,
+    pub bootstrap: Bootstrap,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +88,9 @@ pub struct MetricDiff {
     pub numeric: Option<NumericShift>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub set_changes: Option<Vec<ItemChange>>,
+    /// κ, AC1, α between base (first rater) and new; absent for string, datetime and list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chance_corrected: Option<Agreement>,
 }
 
 /// One call whose answer changed.
@@ -174,7 +185,7 @@ pub fn diff(base_path: &str, base: &Report, new_path: &str, new: &Report, option
             Some(defined) if new_metrics.inferred.contains(id) => &defined.kind,
             _ => kind,
         };
-        let mut metric = diff_metric(id, kind, &pairs, options.reasoning, &new_metrics, &base_metrics);
+        let mut metric = diff_metric(id, kind, &pairs, options, &new_metrics, &base_metrics);
         metric.definition_changed = changed_fields(&changes, id);
         metric.max_changed = options.max_changed.for_metric(id);
         metric.exceeded = match (metric.changed_rate, metric.max_changed) {
@@ -236,7 +247,7 @@ fn diff_metric(
     id: &str,
     kind: &MetricKind,
     pairs: &[(&CallResult, &CallResult)],
-    reasoning: bool,
+    options: &DiffOptions,
     new_metrics: &MetricSet,
     base_metrics: &MetricSet,
 ) -> MetricDiff {
@@ -263,8 +274,14 @@ fn diff_metric(
             new: new.clone(),
             old_confidence: old_result.confidence(),
             new_confidence: new_result.confidence(),
-            old_reasoning: reasoning.then(|| old_result.reasoning().map(str::to_string)).flatten(),
-            new_reasoning: reasoning.then(|| new_result.reasoning().map(str::to_string)).flatten(),
+            old_reasoning: options
+                .reasoning
+                .then(|| old_result.reasoning().map(str::to_string))
+                .flatten(),
+            new_reasoning: options
+                .reasoning
+                .then(|| new_result.reasoning().map(str::to_string))
+                .flatten(),
         });
     }
     let answers: Vec<(&Answer, &Answer)> = compared.iter().map(|(_, _, o, n)| (o, n)).collect();
@@ -297,6 +314,7 @@ fn diff_metric(
         transitions: (shape == Shape::Categorical).then(|| transitions(&answers, &choices)),
         numeric: (shape == Shape::Numeric).then(|| numeric_shift(&answers)).flatten(),
         set_changes: (shape == Shape::Set).then(|| set_changes(&answers)),
+        chance_corrected: agreement(kind, &choices, &answers, options.bootstrap, id),
     }
 }
 

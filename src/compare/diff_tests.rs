@@ -81,6 +81,7 @@ fn run(limits: &[&str]) -> Diff {
     let options = DiffOptions {
         max_changed: settings(limits, Setting::share),
         reasoning: false,
+        ..DiffOptions::default()
     };
     diff("base.json", &base, "new.json", &new, &options)
 }
@@ -225,4 +226,24 @@ fn category_order_is_choices_then_others_then_statuses() {
         &["resolved".to_string(), "escalated".to_string(), "abandoned".to_string()],
     );
     assert_eq!(got, ["resolved", "escalated", "zeta", "null", "invalid"]);
+}
+
+/// Test–retest: the same κ as `eval` computes, base as the first rater. Hand computed for
+/// outcome over c0..c9: base resolved 7, escalated 3; new resolved 6, escalated 3, null 1;
+/// 7 of 10 agree; p_e = (7·6 + 3·3)/100 = .51; κ = (.7 − .51)/.49 = .387755. For score,
+/// pairs (4,4)×8, (3,4), (5,3): observed Σ(x−y)²/n = .5, expected E[x²] + E[y²] − 2E[x]E[y]
+/// = 16.2 + 15.3 − 2·4·3.9 = .3, so quadratic κ = 1 − .5/.3 = −.6667: the two changed
+/// calls moved against each other, worse than chance.
+#[test]
+fn test_retest_agreement_beyond_chance() {
+    use crate::compare::agreement::Stat;
+    let d = run(&[]);
+    let outcome = metric_of(&d, "outcome").chance_corrected.as_ref().unwrap();
+    assert_eq!(outcome.calls, 10);
+    let kappa = outcome.get(Stat::Kappa).unwrap().value().unwrap();
+    assert!((kappa - 0.387755).abs() < 1e-6, "{kappa}");
+    let score = metric_of(&d, "score").chance_corrected.as_ref().unwrap();
+    let quadratic = score.get(Stat::KappaQuadratic).unwrap().value().unwrap();
+    assert!((quadratic + 2.0 / 3.0).abs() < 1e-9, "{quadratic}");
+    assert!(metric_of(&d, "issues").chance_corrected.is_none(), "lists have no κ");
 }

@@ -14,8 +14,14 @@
 //! `null` and `not_applicable` are values of their own on both sides (a `null` label
 //! matched by a `null` answer is right); an `invalid` or missing answer is always wrong.
 //! The headline is what `--min-accuracy` and a metric's `expect.min_accuracy` are checked
-//! against; exactly at the threshold passes. Confidence buckets show whether the model's
-//! confidence predicts being right.
+//! against; exactly at the threshold passes.
+//!
+//! Beside it, agreement beyond chance ([`agreement`](super::agreement): κ, AC1, α with
+//! bootstrap intervals) for enum, boolean, integer and number metrics, checked against
+//! `--min-kappa` / `expect.min_kappa` the same way; a κ that is undefined (every label and
+//! answer the same value) fails its check, since nothing shows the model beats chance.
+//! [`calibration`](super::calibration) shows whether the model's confidence predicts
+//! being right.
 
 use std::collections::HashMap;
 
@@ -25,6 +31,9 @@ use serde::Serialize;
 use crate::report::Report;
 use crate::spec::MetricKind;
 
+use super::agreement::bootstrap::Bootstrap;
+use super::agreement::{Agreement, Stat, agreement};
+use super::calibration::{Bucket, CalibrationError, buckets, calibration_error};
 use super::labels::LabelRow;
 use super::threshold::PerMetric;
 use crate::answer::value::{DateRule, Shape, as_f64, item_set, jaccard, numbers_close, same_value, shape};
@@ -39,6 +48,11 @@ pub struct EvalOptions {
     pub min_accuracy: PerMetric,
     /// `expect.min_accuracy` from the metric definitions.
     pub expect: IndexMap<String, f64>,
+    /// `--min-kappa`, like `min_accuracy`.
+    pub min_kappa: PerMetric,
+    /// `expect.min_kappa` from the metric definitions.
+    pub expect_kappa: IndexMap<String, f64>,
+    pub bootstrap: Bootstrap,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,11 +71,13 @@ pub struct Eval {
     pub unlabelled_metrics: Vec<String>,
     /// All labelled answers of all metrics, pooled.
     pub calibration: Vec<Bucket>,
+    pub calibration_error: Option<CalibrationError>,
 }
 
 impl Eval {
+    /// Metrics below their minimum accuracy or minimum κ.
     pub fn failures(&self) -> impl Iterator<Item = &MetricEval> {
-        self.metrics.iter().filter(|m| m.passed == Some(false))
+        self.metrics.iter().filter(|m| m.failed())
     }
 }
 
@@ -88,8 +104,34 @@ pub struct MetricEval {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub numeric: Option<NumericErrors>,
     pub calibration: Vec<Bucket>,
+    pub calibration_error: Option<CalibrationError>,
+    /// Agreement beyond chance; absent for string, datetime and list metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<Agreement>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kappa_check: Option<KappaCheck>,
     /// Labelled calls not scored 1, in label-file order.
     pub misses: Vec<Miss>,
+}
+
+impl MetricEval {
+    pub fn failed(&self) -> bool {
+        self.passed == Some(false) || self.kappa_check.as_ref().is_some_and(|k| !k.passed)
+    }
+}
+
+/// `--min-kappa` or `expect.min_kappa` applied to a metric's headline κ.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KappaCheck {
+    pub minimum: f64,
+    /// `expect` (the metric file) or `--min-kappa`.
+    pub from: &'static str,
+    pub statistic: Stat,
+    /// `None` when κ is undefined; the check then fails, with `reason`.
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    pub passed: bool,
 }
 
 /// Label (rows) × answer (columns).
@@ -130,26 +172,6 @@ pub struct NumericErrors {
     pub within_tolerance: usize,
 }
 
-/// Answers whose confidence falls in `[lower, upper)` (the last bucket includes 1.0);
-/// `lower: None` holds answers without a confidence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Bucket {
-    pub lower: Option<f64>,
-    pub upper: Option<f64>,
-    pub count: usize,
-    pub mean_confidence: Option<f64>,
-    pub accuracy: f64,
-}
-
-impl Bucket {
-    pub fn label(&self) -> String {
-        match (self.lower, self.upper) {
-            (Some(lo), Some(hi)) => format!("{lo:.1}-{hi:.1}"),
-            _ => "none".to_string(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Miss {
     pub call_id: String,
@@ -159,9 +181,6 @@ pub struct Miss {
     pub confidence: Option<f64>,
     pub score: f64,
 }
-
-/// Bucket edges; the last bucket is closed at 1.0.
-const EDGES: [f64; 7] = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 
 pub fn eval(report_path: &str, report: &Report, labels_path: &str, rows: &[LabelRow], options: &EvalOptions) -> Eval {
     let metrics = MetricSet::of_report(report);
@@ -217,6 +236,7 @@ pub fn eval(report_path: &str, report: &Report, labels_path: &str, rows: &[Label
         report_calls_without_labels: calls.keys().filter(|id| !labelled_ids.contains(*id)).count(),
         metrics: results,
         unlabelled_metrics,
+        calibration_error: calibration_error(&pooled, &buckets(&pooled)),
         calibration: buckets(&pooled),
     }
 }
@@ -258,14 +278,8 @@ fn eval_metric(
 ) -> MetricEval {
     let total: f64 = scored.iter().map(|s| s.score).sum();
     let score = total / scored.len() as f64;
-    let (min_accuracy, threshold_from) = match (options.min_accuracy.by_metric.get(id), options.expect.get(id)) {
-        (Some(v), _) => (Some(*v), Some("--min-accuracy")),
-        (None, Some(v)) => (Some(*v), Some("expect")),
-        (None, None) => (
-            options.min_accuracy.default,
-            options.min_accuracy.default.map(|_| "--min-accuracy"),
-        ),
-    };
+    let (min_accuracy, threshold_from) =
+        threshold(id, &options.min_accuracy, &options.expect, "--min-accuracy").unzip();
     let shape = shape(kind);
     let choices: Vec<String> = metrics
         .definitions
@@ -273,6 +287,9 @@ fn eval_metric(
         .and_then(|m| m.kind.choices())
         .map(<[String]>::to_vec)
         .unwrap_or_default();
+    let calibration_pairs: Vec<(Option<f64>, f64)> = scored.iter().map(|s| (s.confidence, s.score)).collect();
+    let pairs: Vec<(&Answer, &Answer)> = scored.iter().map(|s| (&s.label, &s.answer)).collect();
+    let agreement = agreement(kind, &choices, &pairs, options.bootstrap, id);
     MetricEval {
         id: id.to_string(),
         kind: kind.name(),
@@ -293,7 +310,10 @@ fn eval_metric(
         passed: min_accuracy.map(|t| score >= t - 1e-12),
         confusion: (shape == Shape::Categorical).then(|| confusion(scored, &choices)),
         numeric: (shape == Shape::Numeric).then(|| numeric_errors(scored, options.tolerance.for_metric(id))),
-        calibration: buckets(&scored.iter().map(|s| (s.confidence, s.score)).collect::<Vec<_>>()),
+        calibration: buckets(&calibration_pairs),
+        calibration_error: calibration_error(&calibration_pairs, &buckets(&calibration_pairs)),
+        kappa_check: agreement.as_ref().and_then(|a| kappa_check(id, a, options)),
+        agreement,
         misses: scored
             .iter()
             .filter(|s| s.score < 1.0)
@@ -306,6 +326,40 @@ fn eval_metric(
             })
             .collect(),
     }
+}
+
+/// The minimum for one metric and where it came from: `FLAG ID=` wins over `expect`, which
+/// wins over a bare `FLAG`.
+fn threshold(
+    id: &str,
+    flag: &PerMetric,
+    expect: &IndexMap<String, f64>,
+    name: &'static str,
+) -> Option<(f64, &'static str)> {
+    match (flag.by_metric.get(id), expect.get(id)) {
+        (Some(v), _) => Some((*v, name)),
+        (None, Some(v)) => Some((*v, "expect")),
+        (None, None) => flag.default.map(|v| (v, name)),
+    }
+}
+
+/// The κ check of a metric that has a κ and a minimum.
+fn kappa_check(id: &str, agreement: &Agreement, options: &EvalOptions) -> Option<KappaCheck> {
+    let statistic = agreement.headline?;
+    let (minimum, from) = threshold(id, &options.min_kappa, &options.expect_kappa, "--min-kappa")?;
+    let estimate = agreement.get(statistic)?;
+    let value = estimate.value();
+    Some(KappaCheck {
+        minimum,
+        from,
+        statistic,
+        value,
+        reason: match estimate {
+            super::agreement::Estimate::Undefined { reason, .. } => Some(reason),
+            super::agreement::Estimate::Value { .. } => None,
+        },
+        passed: value.is_some_and(|v| v >= minimum - 1e-12),
+    })
 }
 
 fn confusion(scored: &[Scored], choices: &[String]) -> Confusion {
@@ -350,45 +404,6 @@ fn numeric_errors(scored: &[Scored], tolerance: Option<f64>) -> NumericErrors {
         mean_absolute_error: (!errors.is_empty()).then(|| errors.iter().map(|e| e.abs()).sum::<f64>() / n),
         mean_error: (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / n),
         within_tolerance: scored.iter().filter(|s| s.score >= 1.0).count(),
-    }
-}
-
-/// Groups (confidence, score) pairs into the fixed buckets; empty buckets are left out.
-fn buckets(pairs: &[(Option<f64>, f64)]) -> Vec<Bucket> {
-    let mut out = Vec::new();
-    let last = EDGES.len() - 2;
-    for i in 0..=last {
-        let (lo, hi) = (EDGES[i], EDGES[i + 1]);
-        let inside: Vec<(f64, f64)> = pairs
-            .iter()
-            .filter_map(|(c, s)| c.map(|c| (c, *s)))
-            .filter(|(c, _)| *c >= lo && (*c < hi || (i == last && *c <= hi)))
-            .collect();
-        if !inside.is_empty() {
-            out.push(bucket(Some(lo), Some(hi), &inside));
-        }
-    }
-    let without: Vec<f64> = pairs.iter().filter(|(c, _)| c.is_none()).map(|(_, s)| *s).collect();
-    if !without.is_empty() {
-        out.push(Bucket {
-            lower: None,
-            upper: None,
-            count: without.len(),
-            mean_confidence: None,
-            accuracy: without.iter().sum::<f64>() / without.len() as f64,
-        });
-    }
-    out
-}
-
-fn bucket(lower: Option<f64>, upper: Option<f64>, inside: &[(f64, f64)]) -> Bucket {
-    let n = inside.len() as f64;
-    Bucket {
-        lower,
-        upper,
-        count: inside.len(),
-        mean_confidence: Some(inside.iter().map(|p| p.0).sum::<f64>() / n),
-        accuracy: inside.iter().map(|p| p.1).sum::<f64>() / n,
     }
 }
 

@@ -268,3 +268,86 @@ fn a_failed_request_counts_as_wrong() {
     let outcome = metric_of(&e, "outcome");
     assert_eq!((outcome.missing, outcome.correct), (1, 5));
 }
+
+#[test]
+fn kappa_sits_beside_accuracy_and_its_minimum_is_checked_like_accuracy() {
+    let e = run(&EvalOptions::default());
+    let outcome = metric_of(&e, "outcome");
+    let a = outcome.agreement.as_ref().unwrap();
+    // κ's observed agreement is the accuracy: both over the same 9 labelled calls.
+    assert_eq!(a.calls, outcome.labelled);
+    assert!(outcome.kappa_check.is_none(), "no minimum set");
+    let kappa = a.headline_estimate().unwrap().value().unwrap();
+    assert!(kappa < outcome.score.unwrap(), "chance correction lowers {kappa}");
+    assert!(metric_of(&e, "name").agreement.is_none(), "free text has no κ");
+    let score = metric_of(&e, "score").agreement.as_ref().unwrap();
+    assert_eq!(score.headline, Some(crate::compare::agreement::Stat::KappaQuadratic));
+
+    let with = |flag: &[&str], expect: &[(&str, f64)]| {
+        let options = EvalOptions {
+            min_kappa: settings(flag, Setting::coefficient),
+            expect_kappa: expect.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            ..EvalOptions::default()
+        };
+        run(&options)
+    };
+    let at = with(&[], &[("outcome", kappa)]);
+    assert!(at.failures().next().is_none(), "exactly at the minimum passes");
+    let above = with(&["outcome=0.99"], &[("outcome", 0.1)]);
+    let check = metric_of(&above, "outcome").kappa_check.as_ref().unwrap();
+    assert_eq!((check.minimum, check.from, check.passed), (0.99, "--min-kappa", false));
+    assert_eq!(above.failures().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["outcome"]);
+    // A bare default checks every metric that has a κ, and only those.
+    let all = with(&["-1"], &[]);
+    let checked: Vec<&str> = all
+        .metrics
+        .iter()
+        .filter(|m| m.kappa_check.is_some())
+        .map(|m| m.id.as_str())
+        .collect();
+    assert_eq!(checked, ["outcome", "score", "verified"]);
+}
+
+#[test]
+fn an_undefined_kappa_fails_its_check_with_the_reason() {
+    // verified: labels true, false, true; make every answer and label the same value.
+    let mut report = report();
+    for call in &mut report.calls[..3] {
+        call.metrics["verified"] = ok(Value::Bool(true));
+    }
+    let labels = LABELS.replace(
+        "c1,success,5,Joyce Wu,2019-03-07,billing,false",
+        "c1,success,5,Joyce Wu,2019-03-07,billing,true",
+    );
+    let rows = parse_csv(&labels, &MetricSet::of_report(&report)).unwrap();
+    let options = EvalOptions {
+        min_kappa: settings(&["verified=0.5"], Setting::coefficient),
+        ..EvalOptions::default()
+    };
+    let e = eval("r", &report, "l", &rows, &options);
+    let verified = metric_of(&e, "verified");
+    assert_eq!(verified.score, Some(1.0));
+    let check = verified.kappa_check.as_ref().unwrap();
+    assert_eq!((check.value, check.passed), (None, false));
+    assert!(check.reason.unwrap().contains("0/0"));
+    let ac1 = verified
+        .agreement
+        .as_ref()
+        .unwrap()
+        .get(crate::compare::agreement::Stat::Ac1)
+        .unwrap();
+    assert_eq!(ac1.value(), Some(1.0), "AC1 stays defined where κ is 0/0");
+}
+
+#[test]
+fn calibration_error_is_computed_per_metric_and_pooled() {
+    let e = run(&EvalOptions::default());
+    let outcome = metric_of(&e, "outcome").calibration_error.as_ref().unwrap();
+    // Buckets (see confidence_buckets_show_accuracy_per_band): 0.55 wrong, 0.65 null=null
+    // right, 0.75 right, 0.85 right, and 0.92/0.95/0.95/0.98 with 3 of 4 right (mean .95).
+    // ECE = (.55 + .35 + .25 + .15 + 4·|.75 − .95|) / 8 = 2.1 / 8.
+    assert_eq!(outcome.answers, 8);
+    assert!(close(outcome.ece, 2.1 / 8.0), "{}", outcome.ece);
+    assert_eq!((outcome.confident, outcome.confident_accuracy), (4, Some(0.75)));
+    assert!(e.calibration_error.as_ref().unwrap().answers >= outcome.answers);
+}

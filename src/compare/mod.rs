@@ -8,6 +8,7 @@
 //! print, so every number the user sees is testable without a model, a file or a terminal.
 
 pub mod agreement;
+pub mod calibration;
 pub mod defs;
 pub mod diff;
 pub mod eval;

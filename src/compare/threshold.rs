@@ -1,5 +1,6 @@
 //! Per-metric settings given on the command line: `--max-changed 5%`,
-//! `--max-changed call_outcome=2%`, `--min-accuracy 0.85`, `--tolerance satisfaction_score=1`.
+//! `--max-changed call_outcome=2%`, `--min-accuracy 0.85`, `--tolerance satisfaction_score=1`,
+//! `--min-kappa outcome=0.6`.
 //!
 //! A bare value is the default for every metric; `id=value` sets one metric and wins over
 //! the default. Fractions are written `5%` or `0.05`; a bare `5` is refused because it is
@@ -21,6 +22,11 @@ impl Setting {
     /// `ID=2%`. A bad value is a usage error naming the flag (exit 2).
     pub fn share(arg: &str) -> Result<Setting, String> {
         Setting::parse(arg, parse_fraction)
+    }
+
+    /// clap's value parser for agreement coefficients (`--min-kappa`): `0.6`, `ID=0.4`.
+    pub fn coefficient(arg: &str) -> Result<Setting, String> {
+        Setting::parse(arg, parse_coefficient)
     }
 
     /// clap's value parser for absolute amounts (`--tolerance`): `1`, `ID=0.5`.
@@ -110,6 +116,28 @@ pub fn parse_fraction(text: &str) -> anyhow::Result<f64> {
     Ok(fraction)
 }
 
+/// κ and its kin run from −1 to 1 and are not percentages: `0.6`, not `60%`.
+pub fn parse_coefficient(text: &str) -> anyhow::Result<f64> {
+    if let Some(number) = text.strip_suffix('%') {
+        bail!(
+            "`{text}`: κ is a coefficient between -1 and 1, not a percentage; did you mean {}?",
+            number
+                .trim()
+                .parse::<f64>()
+                .map_or("0.6".to_string(), |v| (v / 100.0).to_string())
+        );
+    }
+    let value = text
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .with_context(|| format!("`{text}` is not a number; write κ like 0.6"))?;
+    if !(-1.0..=1.0).contains(&value) {
+        bail!("`{text}` is outside -1..1, the range of κ");
+    }
+    Ok(value)
+}
+
 /// A non-negative absolute amount, in the metric's own unit (`1` point, `0.5` dollars).
 pub fn parse_amount(text: &str) -> anyhow::Result<f64> {
     text.parse::<f64>()
@@ -159,6 +187,22 @@ mod tests {
             .to_string();
         assert!(err.contains("no metric `outcom`"), "{err}");
         assert!(err.contains("outcome, score"), "{err}");
+    }
+
+    #[test]
+    fn kappa_minimums_are_coefficients_not_percentages() {
+        assert_eq!(parse_coefficient("0.6").unwrap(), 0.6);
+        assert_eq!(parse_coefficient("-0.2").unwrap(), -0.2);
+        let err = parse_coefficient("60%").unwrap_err().to_string();
+        assert!(err.contains("did you mean 0.6?"), "{err}");
+        assert!(
+            parse_coefficient("1.5")
+                .unwrap_err()
+                .to_string()
+                .contains("outside -1..1")
+        );
+        let s = Setting::coefficient("outcome=0.4").unwrap();
+        assert_eq!((s.metric.as_deref(), s.value), (Some("outcome"), 0.4));
     }
 
     #[test]

@@ -261,6 +261,6 @@ pub fn indices(table: &Table) -> Option<Indices> {
     Some(Indices {
         prevalence: two_by_two.then(|| (cell(0, 0) - cell(1, 1)).abs() / n),
         bias,
-        pabak: two_by_two.then(|| 2.0 * observed - 1.0),
+        pabak: two_by_two.then_some(2.0 * observed - 1.0),
     })
 }

@@ -139,6 +139,14 @@ impl Agreement {
     }
 }
 
+/// Whether a metric of this type has a κ that `--min-kappa` can check.
+pub fn has_kappa(kind: &MetricKind) -> bool {
+    matches!(
+        kind,
+        MetricKind::Enum { .. } | MetricKind::Boolean | MetricKind::Integer { .. }
+    )
+}
+
 /// The statistics of one metric from (first rater, second rater) answer pairs; `None` for
 /// a metric type without them. `salt` (the metric id) keeps each metric's bootstrap stream
 /// its own.

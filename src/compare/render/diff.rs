@@ -1,11 +1,13 @@
-//! `diff` as a document: the title with the verdict in short, the summary table, what was
-//! compared, each metric with changes as a section (folded in markdown), the verdict.
+//! `diff` as a document: the title with the verdict in short, the summary table, agreement
+//! beyond chance between the two sides, what was compared, each metric with changes as a
+//! section (folded in markdown), the verdict.
 
 use crate::answer::Answer;
 use crate::compare::defs::choices_delta;
 use crate::compare::diff::{Diff, MetricDiff};
 use crate::document::{Block, Cell, Document, Format, Heading, Role, Section, Span, Table, Text, num, pct, shorten};
 
+use super::agreement::{SUMMARY_COLUMNS, summary_cells};
 use super::{Detail, list_ids, matrix_or_pairs};
 
 pub fn render(diff: &Diff, format: Format, detail: Detail) -> String {
@@ -23,6 +25,12 @@ pub fn document(diff: &Diff, detail: Detail) -> Document {
     } else {
         Block::Table(summary_table(diff))
     }];
+    if diff.metrics.iter().any(|m| m.chance_corrected.is_some()) {
+        blocks.push(Block::Section(Section::new(
+            Heading::plain(agreement_heading(diff)),
+            vec![Block::Table(agreement_table(diff))],
+        )));
+    }
     blocks.push(Block::List(about(diff)));
     blocks.extend(
         diff.metrics
@@ -112,6 +120,30 @@ fn summary_table(diff: &Diff) -> Table {
             m.definition_changed.join(", "),
             check(m).to_string(),
         ]);
+    }
+    table
+}
+
+/// Two runs of one model with one metric file measure how reproducible the metric is.
+fn agreement_heading(diff: &Diff) -> &'static str {
+    let same_model = diff.base.model.is_some() && diff.base.model == diff.new.model;
+    if diff.same_metric_file == Some(true) && same_model {
+        "test–retest reliability (same model and metric file: agreement beyond chance between the runs)"
+    } else {
+        "agreement beyond chance (base vs new)"
+    }
+}
+
+fn agreement_table(diff: &Diff) -> Table {
+    let mut names = vec!["metric"];
+    names.extend(SUMMARY_COLUMNS);
+    let mut table = Table::new(&names);
+    for m in &diff.metrics {
+        if let Some(a) = &m.chance_corrected {
+            let mut row = vec![m.id.clone()];
+            row.extend(summary_cells(a));
+            table.row(row);
+        }
     }
     table
 }
@@ -280,6 +312,7 @@ mod tests {
         let options = DiffOptions {
             max_changed: settings(&[limit], Setting::share),
             reasoning: false,
+            ..DiffOptions::default()
         };
         diff("base.json", &base, "new.json", &new, &options)
     }

@@ -1,10 +1,13 @@
-//! `eval` as a document: the title with the verdict in short, the summary table, what was
-//! matched, each metric's confusion, classes, calibration and wrong answers as a section
-//! (folded in markdown), confidence against accuracy over all metrics, the verdict.
+//! `eval` as a document: the title with the verdict in short, the summary table, agreement
+//! beyond chance per metric, what was matched, each metric's confusion, classes,
+//! agreement statistics, calibration and wrong answers as a section (folded in markdown),
+//! confidence against accuracy over all metrics, the verdict.
 
-use crate::compare::eval::{Bucket, Eval, MetricEval};
+use crate::compare::calibration::{Bucket, CalibrationError};
+use crate::compare::eval::{Eval, KappaCheck, MetricEval};
 use crate::document::{Block, Document, Format, Heading, Section, Table, Text, num, pct, shorten};
 
+use super::agreement::{SUMMARY_COLUMNS, facts, statistics_table, summary_cells};
 use super::{Detail, list_ids, matrix_or_pairs};
 
 pub fn render(eval: &Eval, format: Format, detail: Detail) -> String {
@@ -22,12 +25,18 @@ pub fn document(eval: &Eval, detail: Detail) -> Document {
     } else {
         Block::Table(summary_table(eval))
     }];
+    if eval.metrics.iter().any(|m| m.agreement.is_some()) {
+        blocks.push(Block::Section(Section::new(
+            Heading::plain("agreement beyond chance (labels vs answers)"),
+            vec![Block::Table(agreement_table(eval))],
+        )));
+    }
     blocks.push(Block::List(coverage(eval)));
     blocks.extend(eval.metrics.iter().map(|m| Block::Section(metric_section(m, detail))));
     if !eval.calibration.is_empty() {
         blocks.push(Block::Section(Section::folded(
             Heading::plain("confidence vs accuracy, all metrics"),
-            vec![Block::Table(calibration(&eval.calibration))],
+            calibration_blocks(&eval.calibration, eval.calibration_error.as_ref()),
         )));
     }
     blocks.push(Block::Verdict(verdict(eval)));
@@ -79,11 +88,17 @@ fn metric_section(m: &MetricEval, detail: Detail) -> Section {
     if let Some(table) = per_class(m) {
         blocks.push(subsection("per class".into(), Block::Table(table)));
     }
+    if let Some(a) = &m.agreement {
+        blocks.push(Block::Section(Section::new(
+            Heading::plain("agreement beyond chance"),
+            vec![Block::Table(statistics_table(a)), Block::List(facts(a))],
+        )));
+    }
     if !m.calibration.is_empty() {
-        blocks.push(subsection(
-            "by confidence".into(),
-            Block::Table(calibration(&m.calibration)),
-        ));
+        blocks.push(Block::Section(Section::new(
+            Heading::plain("by confidence"),
+            calibration_blocks(&m.calibration, m.calibration_error.as_ref()),
+        )));
     }
     if let Some((shown, table)) = misses(m, detail) {
         let title = format!("wrong answers ({shown} of {})", m.misses.len());
@@ -124,6 +139,54 @@ fn summary_table(eval: &Eval) -> Table {
         ]);
     }
     table
+}
+
+/// One row per metric with agreement statistics: the headline κ with its interval, AC1,
+/// the α of the metric's level, and the κ check.
+fn agreement_table(eval: &Eval) -> Table {
+    let mut names = vec!["metric"];
+    names.extend(SUMMARY_COLUMNS);
+    names.extend([">min κ", "check"]);
+    let mut table = Table::new(&names);
+    for m in &eval.metrics {
+        let Some(a) = &m.agreement else { continue };
+        let mut row = vec![m.id.clone()];
+        row.extend(summary_cells(a));
+        match &m.kappa_check {
+            Some(k) => row.extend([
+                format!("{:.2} ({})", k.minimum, k.from),
+                if k.passed { "ok" } else { "FAIL" }.to_string(),
+            ]),
+            None => row.extend([String::new(), String::new()]),
+        }
+        table.row(row);
+    }
+    table
+}
+
+/// The bucket table, then ECE, Brier and the confident answers in one line.
+fn calibration_blocks(buckets: &[Bucket], error: Option<&CalibrationError>) -> Vec<Block> {
+    let mut blocks = vec![Block::Table(calibration(buckets))];
+    if let Some(e) = error {
+        let confident = match e.confident_accuracy {
+            Some(acc) => format!(
+                "{} of {} answers claim confidence ≥ 0.9 and {} of them are right",
+                e.confident,
+                e.answers,
+                pct(Some(acc))
+            ),
+            None => "no answer claims confidence ≥ 0.9".to_string(),
+        };
+        blocks.push(Block::List(vec![
+            format!(
+                "expected calibration error {:.3} (over the buckets above), Brier score {:.3}, over {} answers with a confidence",
+                e.ece, e.brier, e.answers
+            )
+            .into(),
+            confident.into(),
+        ]));
+    }
+    blocks
 }
 
 fn check(m: &MetricEval) -> &'static str {
@@ -230,17 +293,15 @@ fn misses(m: &MetricEval, detail: Detail) -> Option<(usize, Table)> {
 }
 
 fn verdict(eval: &Eval) -> Vec<String> {
-    let failures: Vec<&MetricEval> = eval.failures().collect();
-    let checked = eval.metrics.iter().filter(|m| m.passed.is_some()).count();
-    if failures.is_empty() {
-        return vec![if checked == 0 {
-            "no threshold set (expect.min_accuracy in the metric file, or --min-accuracy)".to_string()
-        } else {
-            format!("ok: {checked} metric(s) at or above their minimum")
-        }];
-    }
-    failures
+    let checked = eval
+        .metrics
         .iter()
+        .filter(|m| m.passed.is_some() || m.kappa_check.is_some())
+        .count();
+    let mut lines: Vec<String> = eval
+        .metrics
+        .iter()
+        .filter(|m| m.passed == Some(false))
         .map(|m| {
             format!(
                 "FAIL: {} {} {} is below the minimum {} ({})",
@@ -251,7 +312,38 @@ fn verdict(eval: &Eval) -> Vec<String> {
                 m.threshold_from.unwrap_or("")
             )
         })
-        .collect()
+        .collect();
+    lines.extend(
+        eval.metrics
+            .iter()
+            .filter_map(|m| Some((m, m.kappa_check.as_ref().filter(|k| !k.passed)?)))
+            .map(|(m, k)| kappa_failure(&m.id, k)),
+    );
+    if lines.is_empty() {
+        lines.push(if checked == 0 {
+            "no threshold set (expect.min_accuracy / expect.min_kappa in the metric file, or --min-accuracy / --min-kappa)"
+                .to_string()
+        } else {
+            format!("ok: {checked} metric(s) at or above their minimum")
+        });
+    }
+    lines
+}
+
+fn kappa_failure(id: &str, k: &KappaCheck) -> String {
+    let name = k.statistic.label();
+    match k.value {
+        Some(value) => format!(
+            "FAIL: {id} {name} {value:.2} is below the minimum {:.2} ({})",
+            k.minimum, k.from
+        ),
+        None => format!(
+            "FAIL: {id} {name} is {} — it cannot show the minimum {:.2} ({}) is met; check this metric with --min-accuracy instead",
+            k.reason.unwrap_or("undefined"),
+            k.minimum,
+            k.from
+        ),
+    }
 }
 
 #[cfg(test)]

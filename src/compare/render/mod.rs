@@ -4,6 +4,7 @@
 
 use crate::document::Table;
 
+pub mod agreement;
 pub mod diff;
 pub mod eval;
 
