@@ -1,5 +1,6 @@
 //! One integration-test binary, a module per command or concern.
 
+mod agreement;
 mod bench;
 mod common;
 mod compare;
