@@ -308,3 +308,79 @@ fn a_second_local_run_answers_from_the_cache_although_the_port_changed() {
     }
     assert_no_server_left(dir.path());
 }
+
+/// The accuracy benchmark (examples/accuracy/README.md) on a slice of three dialogues: the
+/// run finishes and `eval` computes every number it promises — accuracy, κ / AC1 / α with
+/// their intervals or an undefined with its reason, calibration — whatever their level.
+#[test]
+fn the_accuracy_benchmark_computes_its_numbers_on_a_slice() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    installed();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let slice = dir.path().join("slice");
+    std::fs::create_dir(&slice).unwrap();
+    for file in [
+        "star/star-2004.json",
+        "star/star-2089.json",
+        "sgd/sgd-train-31_00033.json",
+    ] {
+        let from = root.join("tests/fixtures/dialogues").join(file);
+        std::fs::copy(&from, slice.join(from.file_name().unwrap())).unwrap();
+    }
+    let report = dir.path().join("accuracy.jsonl");
+    let output = postcall(dir.path())
+        .arg("run")
+        .arg("-m")
+        .arg(root.join("examples/accuracy/metrics.yaml"))
+        .args(["--no-cache", "--quiet", "--max-tokens", "512", "--max-reask", "1", "-o"])
+        .arg(&report)
+        .arg(&slice)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = postcall(dir.path())
+        .arg("eval")
+        .arg(&report)
+        .arg("--labels")
+        .arg(root.join("examples/accuracy/labels.csv"))
+        .arg("-m")
+        .arg(root.join("examples/accuracy/metrics.yaml"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let eval: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(eval["matched_calls"], 3);
+    let metrics = eval["metrics"].as_array().unwrap();
+    let ids: Vec<&str> = metrics.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["outcome", "issue_category", "customer_annoyed", "customer_name"]);
+    for m in metrics {
+        let score = m["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{m}");
+        if m["type"] == "string" {
+            assert!(m["agreement"].is_null());
+            continue;
+        }
+        for (name, estimate) in m["agreement"]["statistics"].as_object().unwrap() {
+            let computed = estimate["value"].as_f64().is_some_and(|v| (-1.0..=1.0).contains(&v))
+                || estimate["reason"].as_str().is_some_and(|r| r.starts_with("undefined"));
+            assert!(computed, "{}: {name} = {estimate}", m["id"]);
+        }
+    }
+    eprintln!(
+        "accuracy slice: outcome accuracy {}, κ {}",
+        metrics[0]["score"], metrics[0]["agreement"]["statistics"]["kappa"]
+    );
+    assert_no_server_left(dir.path());
+}
