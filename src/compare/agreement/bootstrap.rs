@@ -33,6 +33,9 @@ impl Default for Bootstrap {
 }
 
 pub const DEFAULT_RESAMPLES: usize = 1000;
+/// Below this many calls, resamples repeat the same few calls and the percentiles describe
+/// nothing: no interval is given.
+pub const MIN_CALLS: f64 = 10.0;
 pub const DEFAULT_SEED: u64 = 17;
 
 /// A 95 % interval, and how many resamples it rests on (those where the coefficient was
@@ -45,8 +48,9 @@ pub struct Interval {
 }
 
 /// Intervals for every coefficient `compute` returns, from the same resamples; `None` for
-/// a coefficient undefined in more than half of them (its interval would describe a
-/// different population than the estimate).
+/// a table of fewer than [`MIN_CALLS`] calls, and for a coefficient undefined in more than
+/// half of the resamples (its interval would describe a different population than the
+/// estimate).
 pub fn intervals(
     table: &Table,
     bootstrap: Bootstrap,
@@ -54,7 +58,7 @@ pub fn intervals(
     compute: impl Fn(&Table) -> Vec<Coefficient>,
 ) -> Vec<Option<Interval>> {
     let width = compute(table).len();
-    if bootstrap.resamples == 0 || table.total() < 2.0 {
+    if bootstrap.resamples == 0 || table.total() < MIN_CALLS {
         return vec![None; width];
     }
     // Each metric gets its own stream, reproducible from the seed and its id.
