@@ -16,6 +16,7 @@ pub mod document;
 pub mod evaluate;
 pub mod filter;
 pub mod llm;
+pub mod net;
 pub mod plan;
 pub mod prompt;
 pub mod report;
