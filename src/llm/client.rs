@@ -1,16 +1,18 @@
 //! The thin layer that sends requests: blocking reqwest with connection reuse, retries with
 //! jittered exponential backoff, and a [`Gate`] shared by all workers that pauses everyone
-//! after a 429 and adapts how many requests are in flight.
+//! after a 429 and adapts how many requests are in flight. The client is built by
+//! [`crate::net::client`]: no redirects are followed, bodies are read with a cap.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::config::{CONNECT_TIMEOUT, EndpointConfig, Provider};
-use super::error::{ApiError, ErrorKind, classify_status, parse_retry_after};
+use super::config::{EndpointConfig, Provider};
+use super::error::{ApiError, ErrorKind, Refusal, classify_status, parse_retry_after, redirected};
 use super::redact;
 use super::request::{ChatRequest, build_body};
 use super::response::{Completion, parse_completion};
+use crate::net::{self, BodyError, ClientOptions, Redirect, SecretUrl};
 
 pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
@@ -37,13 +39,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: EndpointConfig, concurrency: usize, max_retries: u32) -> anyhow::Result<Client> {
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(config.timeout)
-            .pool_max_idle_per_host(concurrency.max(1))
-            .user_agent(concat!("postcall/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let http = net::client(ClientOptions {
+            timeout: config.timeout,
+            idle_per_host: concurrency,
+        })?;
         Ok(Client {
             http,
             config,
@@ -116,9 +115,9 @@ impl Client {
         err
     }
 
-    fn send_once(&self, url: &str, body: &serde_json::Value) -> Result<Completion, ApiError> {
+    fn send_once(&self, url: &SecretUrl, body: &serde_json::Value) -> Result<Completion, ApiError> {
         let key = self.config.api_key.as_ref();
-        let mut builder = self.http.post(url).json(body);
+        let mut builder = self.http.post(url.expose()).json(body);
         if let Some(key) = key {
             builder = match self.config.provider {
                 Provider::Azure { .. } => builder.header("api-key", key.expose()),
@@ -140,18 +139,41 @@ impl Client {
             jiff::Timestamp::now(),
         );
         let should_retry = header("x-should-retry").map(|v| v.eq_ignore_ascii_case("true"));
-        let text = response.text().map_err(|e| transport_error(&e, key))?;
-        let text = redact(&text, key);
+        if let Some(redirect) = Redirect::of(&response) {
+            return Err(redirected(&redirect));
+        }
         if (200..300).contains(&status) {
-            parse_completion(&text)
+            // The answer is data: parsed as it came, never rewritten. Only what an error
+            // message quotes from it is redacted.
+            let body = net::read_body(response, net::MAX_BODY_BYTES).map_err(|e| body_error(e, key))?;
+            parse_completion(&String::from_utf8_lossy(&body)).map_err(|mut e| {
+                e.message = redact(&e.message, key);
+                e
+            })
         } else {
+            // The start of an error body says all there is to say; it may echo the key.
+            let body = net::read_body_prefix(response, net::MAX_ERROR_BODY_BYTES)
+                .map_err(|e| body_error(BodyError::Read(e), key))?;
+            let text = redact(&String::from_utf8_lossy(&body), key);
             Err(classify_status(status, &text, should_retry, retry_after))
         }
     }
 }
 
+/// A body that could not be read: too large, or the connection failed while reading.
+/// Both are worth another try.
+fn body_error(err: BodyError, key: Option<&super::ApiKey>) -> ApiError {
+    let text = match &err {
+        BodyError::TooLarge { .. } => err.to_string(),
+        BodyError::Read(io) => format!("reading the response failed: {io}"),
+    };
+    ApiError::transient(redact(&text, key))
+}
+
 fn transport_error(err: &reqwest::Error, key: Option<&super::ApiKey>) -> ApiError {
-    let what = if err.is_timeout() {
+    let what = if err.is_builder() {
+        "the request could not be built"
+    } else if err.is_timeout() {
         "timed out"
     } else if err.is_connect() {
         "could not connect"
@@ -167,7 +189,10 @@ fn transport_error(err: &reqwest::Error, key: Option<&super::ApiKey>) -> ApiErro
         source = cause.source();
     }
     let mut error = ApiError::transient(redact(&format!("{what}: {detail}"), key));
-    if err.is_connect() {
+    if err.is_builder() {
+        // Nothing about the next attempt would differ.
+        error.kind = ErrorKind::Refused(Refusal::Unbuildable);
+    } else if err.is_connect() {
         error.kind = ErrorKind::Unreachable;
     }
     error

@@ -10,22 +10,60 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::net::{SecretUrl, UrlError};
 use crate::spec::{LlmSection, Price, StructuredOutput};
 
 pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_MAX_INPUT_TOKENS: u64 = 100_000;
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An API key. Its `Debug` and `Display` never show it; only [`ApiKey::expose`] does, and
+/// An API key that can be sent: checked once, when the endpoint is resolved, so a key
+/// that no request could carry stops the run before the first one instead of failing
+/// every call. Its `Debug` and `Display` never show it; only [`ApiKey::expose`] does, and
 /// only the HTTP layer calls that.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);
 
 impl ApiKey {
-    pub fn new(key: String) -> ApiKey {
-        ApiKey(key)
+    /// The key, if an HTTP header can carry it: visible ASCII, nothing around it. The error
+    /// says what is wrong and where, never what the key is.
+    pub fn parse(value: String) -> Result<ApiKey, String> {
+        let describe = |c: char| match c {
+            '\n' => "a newline".to_string(),
+            '\r' => "a carriage return".to_string(),
+            '\t' => "a tab".to_string(),
+            ' ' => "a space".to_string(),
+            c => format!("U+{:04X}", c as u32),
+        };
+        if let Some(last) = value.chars().next_back().filter(|c| c.is_whitespace()) {
+            return Err(format!(
+                "ends with {} (as `echo KEY > file` or a copied line leaves it)",
+                describe(last)
+            ));
+        }
+        if let Some(first) = value.chars().next().filter(|c| c.is_whitespace()) {
+            return Err(format!("starts with {}", describe(first)));
+        }
+        for (at, c) in value.chars().enumerate() {
+            if c.is_control() {
+                return Err(format!(
+                    "contains a control character ({}) at character {}",
+                    describe(c),
+                    at + 1
+                ));
+            }
+            if !c.is_ascii() {
+                return Err(format!(
+                    "contains a non-ASCII character ({}) at character {} (a curly quote or a \
+                     non-breaking space pasted with it?); API keys are plain ASCII",
+                    describe(c),
+                    at + 1
+                ));
+            }
+        }
+        Ok(ApiKey(value))
     }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -68,10 +106,13 @@ pub struct RequestParams {
 /// A fully resolved endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointConfig {
-    /// Base URL without a trailing slash, e.g. `https://api.openai.com/v1`.
-    pub base_url: String,
-    /// What the answer cache knows this endpoint by. The base URL, except for the managed
-    /// local server, whose port changes every run: there it names the model file instead.
+    /// Base URL without a trailing slash, e.g. `https://api.openai.com/v1`; shown only
+    /// redacted.
+    pub base_url: SecretUrl,
+    /// What the answer cache knows this endpoint by: the base URL without its credentials
+    /// (a changed password is the same endpoint, and no password reaches the cache, not
+    /// even hashed), except for the managed local server, whose port changes every run:
+    /// there it names the model file instead.
     pub identity: String,
     pub model: String,
     pub api_key: Option<ApiKey>,
@@ -87,19 +128,18 @@ pub struct EndpointConfig {
 
 impl EndpointConfig {
     /// The `/chat/completions` URL for this endpoint and model.
-    pub fn completions_url(&self, model: &str) -> String {
+    pub fn completions_url(&self, model: &str) -> SecretUrl {
         match &self.provider {
             Provider::Azure { api_version } => {
-                if self.base_url.contains("/openai/deployments/") {
-                    format!("{}/chat/completions?api-version={api_version}", self.base_url)
+                let query = format!("api-version={api_version}");
+                let path = if self.base_url.path().contains("/openai/deployments/") {
+                    "/chat/completions".to_string()
                 } else {
-                    format!(
-                        "{}/openai/deployments/{model}/chat/completions?api-version={api_version}",
-                        self.base_url
-                    )
-                }
+                    format!("/openai/deployments/{model}/chat/completions")
+                };
+                self.base_url.with_path_suffix(&path, Some(&query))
             }
-            _ => format!("{}/chat/completions", self.base_url),
+            _ => self.base_url.with_path_suffix("/chat/completions", None),
         }
     }
 
@@ -109,7 +149,7 @@ impl EndpointConfig {
     pub(crate) fn for_tests(base_url: &str) -> EndpointConfig {
         EndpointConfig {
             identity: base_url.trim_end_matches('/').to_string(),
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url: SecretUrl::parse(base_url).expect("a test URL"),
             model: "test-model".into(),
             api_key: None,
             api_key_env: DEFAULT_API_KEY_ENV.into(),
@@ -276,7 +316,7 @@ pub fn chain(command_line: &EndpointLayer, local: Option<&LocalEndpoint>, file: 
         .over(local_defaults)
 }
 
-/// Why no endpoint could be resolved.
+/// Why no endpoint could be resolved. A `base_url` here is already redacted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
     #[error(
@@ -290,12 +330,19 @@ pub enum ConfigError {
         "no model is configured for {base_url}: pass --model NAME, set POSTCALL_MODEL, or set `llm.model` in the metric file"
     )]
     NoModel { base_url: String },
-    #[error("{base_url} is not an http(s) URL: pass a base URL such as https://api.openai.com/v1")]
-    BadUrl { base_url: String },
+    #[error(
+        "the base URL {0}: pass one such as https://api.openai.com/v1 (--base-url, POSTCALL_BASE_URL or `llm.base_url`)"
+    )]
+    BadUrl(UrlError),
     #[error(
         "{base_url} needs an API key, but ${var} is not set: export {var}=… (or set `llm.api_key_env` to the variable that holds it)"
     )]
     MissingKey { base_url: String, var: String },
+    #[error(
+        "${var} holds a value no request can carry as an API key: it {why}. Set it to the key alone, \
+         e.g. export {var}=\"$(printf %s \"${var}\" | tr -d '[:space:]')\""
+    )]
+    BadKey { var: String, why: String },
     #[error("temperature {0} is outside 0..2")]
     BadTemperature(f64),
 }
@@ -312,7 +359,10 @@ pub struct ProcessEnv;
 
 impl Env for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
+        // A value that is not UTF-8 is still a value: it is refused for what it holds,
+        // not reported as unset.
+        let value = std::env::var_os(name)?.to_string_lossy().into_owned();
+        (!value.is_empty()).then_some(value)
     }
 }
 
@@ -325,24 +375,26 @@ pub fn resolve(
     env: &dyn Env,
 ) -> Result<EndpointConfig, ConfigError> {
     let layer = chain(command_line, local, file);
-    let base_url = layer
-        .base_url
-        .as_deref()
-        .map(normalise_url)
-        .ok_or(ConfigError::NoEndpoint)?;
-    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-        return Err(ConfigError::BadUrl { base_url });
-    }
+    let base_url = layer.base_url.as_deref().ok_or(ConfigError::NoEndpoint)?;
+    let base_url = SecretUrl::parse(base_url).map_err(ConfigError::BadUrl)?;
     let model = layer.model.clone().ok_or_else(|| ConfigError::NoModel {
-        base_url: base_url.clone(),
+        base_url: base_url.redacted(),
     })?;
-    let config = assemble(layer, file, local, base_url, model, env);
+    let var = layer
+        .api_key_env
+        .clone()
+        .unwrap_or_else(|| DEFAULT_API_KEY_ENV.to_string());
+    let api_key = env
+        .var(&var)
+        .map(|value| ApiKey::parse(value).map_err(|why| ConfigError::BadKey { var, why }))
+        .transpose()?;
+    let config = assemble(layer, file, local, base_url, model, api_key);
     // Hosted endpoints always need a key; local servers usually don't.
     let hosted = matches!(config.provider, Provider::OpenAi | Provider::Azure { .. })
-        || config.base_url.contains("openrouter.ai");
+        || config.base_url.host().ends_with("openrouter.ai");
     if hosted && config.api_key.is_none() {
         return Err(ConfigError::MissingKey {
-            base_url: config.base_url,
+            base_url: config.base_url.redacted(),
             var: config.api_key_env,
         });
     }
@@ -365,9 +417,12 @@ pub fn preview(
     let base_url = layer
         .base_url
         .as_deref()
-        .map_or_else(|| PREVIEW_URL.to_string(), normalise_url);
+        .and_then(|url| SecretUrl::parse(url).ok())
+        .unwrap_or_else(|| SecretUrl::parse(PREVIEW_URL).expect("the preview URL parses"));
     let model = layer.model.clone().unwrap_or_else(|| PREVIEW_MODEL.to_string());
-    assemble(layer, file, local, base_url, model, env)
+    let var = layer.api_key_env.as_deref().unwrap_or(DEFAULT_API_KEY_ENV);
+    let api_key = env.var(var).and_then(|value| ApiKey::parse(value).ok());
+    assemble(layer, file, local, base_url, model, api_key)
 }
 
 /// Stands in for the address in [`preview`].
@@ -375,31 +430,29 @@ pub const PREVIEW_URL: &str = "http://127.0.0.1/v1";
 /// Stands in for the model in [`preview`].
 pub const PREVIEW_MODEL: &str = "MODEL";
 
-fn normalise_url(url: &str) -> String {
-    url.trim().trim_end_matches('/').to_string()
-}
-
 /// The chained settings with built-in defaults filled in.
 fn assemble(
     layer: EndpointLayer,
     file: &LlmSection,
     local: Option<&LocalEndpoint>,
-    base_url: String,
+    base_url: SecretUrl,
     model: String,
-    env: &dyn Env,
+    api_key: Option<ApiKey>,
 ) -> EndpointConfig {
     let api_key_env = layer.api_key_env.unwrap_or_else(|| DEFAULT_API_KEY_ENV.to_string());
-    let api_key = env.var(&api_key_env).map(ApiKey::new);
     let provider = match layer.azure_api_version {
         Some(api_version) => Provider::Azure { api_version },
-        None if base_url.contains("api.openai.com") => Provider::OpenAi,
+        None if base_url.host() == "api.openai.com" => Provider::OpenAi,
         None if file.provider.as_deref() == Some("azure") => Provider::Azure {
             api_version: "2024-10-21".into(),
         },
         None => Provider::Compatible,
     };
     EndpointConfig {
-        identity: local.map_or_else(|| format!("{base_url}|{provider:?}"), |l| l.identity.clone()),
+        identity: local.map_or_else(
+            || format!("{}|{provider:?}", base_url.redacted()),
+            |l| l.identity.clone(),
+        ),
         base_url,
         model,
         api_key,
@@ -475,7 +528,7 @@ mod tests {
         };
         let cfg = resolve(&from_env, None, &file, &env(&[])).unwrap();
         assert_eq!(
-            (cfg.base_url.as_str(), cfg.model.as_str()),
+            (cfg.base_url.expose(), cfg.model.as_str()),
             ("http://env/v1", "env-model")
         );
         let flag_and_env = EndpointLayer {
@@ -484,12 +537,12 @@ mod tests {
         };
         let cfg = resolve(&flag_and_env, None, &file, &env(&[])).unwrap();
         assert_eq!(
-            (cfg.base_url.as_str(), cfg.model.as_str()),
+            (cfg.base_url.expose(), cfg.model.as_str()),
             ("http://flag/v1", "env-model")
         );
         let cfg = resolve(&EndpointLayer::default(), None, &file, &env(&[])).unwrap();
         assert_eq!(
-            (cfg.base_url.as_str(), cfg.model.as_str()),
+            (cfg.base_url.expose(), cfg.model.as_str()),
             ("http://file/v1", "file-model")
         );
         // A variable set to the empty string names nothing.
@@ -498,7 +551,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            resolve(&blank, None, &file, &env(&[])).unwrap().base_url,
+            resolve(&blank, None, &file, &env(&[])).unwrap().base_url.expose(),
             "http://file/v1"
         );
     }
@@ -516,7 +569,7 @@ mod tests {
             ..Default::default()
         };
         let cfg = resolve(&EndpointLayer::default(), Some(&local), &file, &env(&[])).unwrap();
-        assert_eq!(cfg.base_url, local.base_url);
+        assert_eq!(cfg.base_url.expose(), local.base_url);
         assert_eq!(cfg.identity, local.identity);
         assert_eq!(cfg.model, crate::llm::local::LOCAL_MODEL_NAME);
         // The file's own settings beat the local defaults; the defaults fill the rest.
@@ -541,7 +594,7 @@ mod tests {
         };
         let cfg = preview(&flags, None, &LlmSection::default(), &env(&[]));
         assert_eq!(
-            (cfg.base_url.as_str(), cfg.model.as_str()),
+            (cfg.base_url.expose(), cfg.model.as_str()),
             (PREVIEW_URL, PREVIEW_MODEL)
         );
         assert_eq!(cfg.structured_output, StructuredOutput::Tools);
@@ -571,6 +624,75 @@ mod tests {
     }
 
     #[test]
+    fn a_key_no_header_can_carry_is_refused_naming_the_variable_and_why() {
+        let flags = EndpointLayer {
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            model: Some("m".into()),
+            api_key_env: Some("MY_KEY".into()),
+            ..Default::default()
+        };
+        for (value, why) in [
+            ("sk-abc123\n", "ends with a newline"),
+            ("sk-abc123\r\n", "ends with a newline"),
+            (" sk-abc123", "starts with a space"),
+            ("sk-abc\u{7}123", "control character (U+0007) at character 7"),
+            ("sk-\u{a0}abc123", "non-ASCII character (U+00A0) at character 4"),
+        ] {
+            let err = resolve(&flags, None, &LlmSection::default(), &env(&[("MY_KEY", value)])).unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, ConfigError::BadKey { .. }), "{value:?}: {text}");
+            assert!(
+                text.starts_with("$MY_KEY holds a value") && text.contains(why),
+                "{value:?}: {text}"
+            );
+            assert!(!text.contains("abc123"), "the message shows the key: {text}");
+        }
+        let fine = resolve(&flags, None, &LlmSection::default(), &env(&[("MY_KEY", "sk-abc 123")])).unwrap();
+        assert_eq!(fine.api_key.unwrap().expose(), "sk-abc 123");
+    }
+
+    #[test]
+    fn url_credentials_stay_out_of_messages_debug_output_and_the_cache_identity() {
+        let flags = EndpointLayer {
+            base_url: Some("https://user:hunter2@proxy.example/v1/".into()),
+            ..Default::default()
+        };
+        let err = resolve(&flags, None, &LlmSection::default(), &env(&[])).unwrap_err();
+        assert!(matches!(err, ConfigError::NoModel { .. }), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let flags = EndpointLayer {
+            model: Some("m".into()),
+            ..flags
+        };
+        let cfg = resolve(&flags, None, &LlmSection::default(), &env(&[])).unwrap();
+        assert_eq!(cfg.identity, "https://[REDACTED]@proxy.example/v1|Compatible");
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+        assert_eq!(
+            cfg.completions_url("m").expose(),
+            "https://user:hunter2@proxy.example/v1/chat/completions"
+        );
+        let bad = EndpointLayer {
+            base_url: Some("ftp://user:hunter2@proxy.example/v1".into()),
+            ..flags
+        };
+        let err = resolve(&bad, None, &LlmSection::default(), &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("is not an http(s) URL"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn the_cache_identity_of_a_plain_url_is_what_it_always_was() {
+        // Existing caches stay valid: only URLs with credentials changed identity.
+        let flags = EndpointLayer {
+            base_url: Some("http://127.0.0.1:8080/v1/".into()),
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let cfg = resolve(&flags, None, &LlmSection::default(), &env(&[])).unwrap();
+        assert_eq!(cfg.identity, "http://127.0.0.1:8080/v1|Compatible");
+    }
+
+    #[test]
     fn nothing_configured_names_both_ways_forward() {
         let err = resolve(&EndpointLayer::default(), None, &LlmSection::default(), &env(&[])).unwrap_err();
         let text = err.to_string();
@@ -596,7 +718,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            cfg.completions_url(&cfg.model),
+            cfg.completions_url(&cfg.model).expose(),
             "https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21"
         );
     }

@@ -35,6 +35,12 @@ pub enum Refusal {
     Unsupported,
     /// The endpoint could not be reached at all, and no request has ever succeeded.
     Unreachable,
+    /// A 3xx: the endpoint sends us elsewhere, and postcall does not follow (it would send
+    /// the transcript to an address nobody configured).
+    Redirect,
+    /// The request could not even be built (a setting no HTTP request can carry): every
+    /// other request would fail the same way, so it is not retried.
+    Unbuildable,
 }
 
 /// A failed request. `message` is already redacted and short enough for a terminal.
@@ -87,9 +93,25 @@ impl ApiError {
             ErrorKind::Refused(Refusal::Unreachable) => {
                 "nothing answers at that address: is the server running, and is --base-url right?"
             }
+            ErrorKind::Refused(Refusal::Redirect) => {
+                "if that address is the endpoint you mean to use, pass it as --base-url (or llm.base_url); otherwise check the base URL (http vs https, a missing /v1) and the proxy in front of the endpoint"
+            }
+            ErrorKind::Refused(Refusal::Unbuildable) => {
+                "check --base-url and the API key variable for characters an HTTP request cannot carry"
+            }
             ErrorKind::Rejected => "this request was rejected; other calls continue",
             ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::Unreachable => "retrying",
         }
+    }
+}
+
+/// A 3xx that was not followed: a refusal, since every request would be redirected too.
+pub fn redirected(redirect: &crate::net::Redirect) -> ApiError {
+    ApiError {
+        kind: ErrorKind::Refused(Refusal::Redirect),
+        status: Some(redirect.status),
+        message: redirect.describe(),
+        retry_after: None,
     }
 }
 

@@ -135,9 +135,10 @@ pub struct LocalServer {
 impl LocalServer {
     fn wait_ready(&mut self, port: u16) -> anyhow::Result<()> {
         let started = Instant::now();
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
+        let client = crate::net::client(crate::net::ClientOptions {
+            timeout: Duration::from_secs(2),
+            idle_per_host: 1,
+        })?;
         let url = format!("http://127.0.0.1:{port}/health");
         while started.elapsed() < READY_TIMEOUT {
             if let Some(status) = self.child.try_wait()? {

@@ -17,11 +17,13 @@ pub use error::{ApiError, ErrorKind};
 pub use request::{ChatRequest, Message, Role};
 pub use response::{Completion, TokenUsage};
 
-/// Replaces every occurrence of `secret` in `text`, so provider error bodies, URLs and
-/// transport errors can be shown without leaking the key.
+/// `text` about a request (a provider's error body, a transport error) made safe to show:
+/// the key replaced where it stands as a whole token, URL credentials removed. Never for a
+/// model's answer, which is kept as it came (see [`crate::net::redact`]).
 pub fn redact(text: &str, secret: Option<&ApiKey>) -> String {
+    let text = crate::net::redact::redact_urls_in(text);
     match secret {
-        Some(key) if key.expose().len() >= 4 => text.replace(key.expose(), "[REDACTED]"),
-        _ => text.to_string(),
+        Some(key) => crate::net::redact::redact_secret(&text, key.expose()).into_owned(),
+        None => text.into_owned(),
     }
 }

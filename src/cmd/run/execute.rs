@@ -10,7 +10,7 @@ use crate::cli::exit;
 use crate::evaluate::progress::Progress;
 use crate::evaluate::{self, Evaluation, Halt, RunOutcome};
 use crate::llm::local::LocalServer;
-use crate::llm::{Client, EndpointConfig, redact};
+use crate::llm::{Client, EndpointConfig};
 use crate::plan::{Endpoint, RunPlan, Work};
 use crate::report::summary::{SummaryCounts, render_summary};
 use crate::report::{InputError, REPORT_FORMAT_VERSION, ReportHead, RunHeader, Usage};
@@ -109,7 +109,7 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
         finished_at: None,
         complete: false,
         calls_not_done: work.calls.len(),
-        base_url: redact(&endpoint.base_url, endpoint.api_key.as_ref()),
+        base_url: endpoint.base_url.redacted(),
         model: endpoint.model.clone(),
         strategy: work.spec.strategy,
         structured_output: endpoint.structured_output,
