@@ -1,6 +1,7 @@
 //! Parsing a successful `/chat/completions` response into the answer text and usage.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::error::{ApiError, ErrorKind, provider_message};
 
@@ -26,49 +27,61 @@ impl Completion {
     }
 }
 
+/// The longest answer kept, in bytes: real answers are a few kilobytes, and every byte
+/// kept is written to the report and the cache. A longer one is refused for its call
+/// (never cut: a cut answer would be taken for a complete one).
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+// Only what the answer needs is read, and every field leniently: servers send `null` for
+// absent lists (`"tool_calls": null`), `null` or floats for token counts, numbers beyond
+// f64 in fields nobody reads. Unread fields are skipped without being converted, and the
+// answer text is taken as raw JSON, so no number in it can fail the parse here: that is
+// the validator's business, which says which value is wrong.
+
 #[derive(Deserialize)]
-struct Body {
-    #[serde(default)]
-    choices: Vec<Choice>,
-    #[serde(default)]
-    usage: Option<Usage>,
+struct Body<'a> {
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct Choice {
-    #[serde(default)]
-    message: Option<ChoiceMessage>,
-    #[serde(default)]
-    finish_reason: Option<String>,
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    message: Option<ChoiceMessage<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct ChoiceMessage {
-    #[serde(default)]
-    content: Option<serde_json::Value>,
-    #[serde(default)]
-    tool_calls: Vec<ToolCall>,
-    #[serde(default)]
-    refusal: Option<String>,
+struct ChoiceMessage<'a> {
+    #[serde(default, borrow)]
+    content: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCall<'a>>>,
+    #[serde(default, borrow)]
+    refusal: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct ToolCall {
-    function: Function,
+struct ToolCall<'a> {
+    #[serde(default, borrow)]
+    function: Option<Function<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Function {
-    #[serde(default)]
-    arguments: String,
+struct Function<'a> {
+    #[serde(default, borrow)]
+    arguments: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct Usage {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
+struct Usage<'a> {
+    #[serde(default, borrow, alias = "input_tokens")]
+    prompt_tokens: Option<&'a RawValue>,
+    #[serde(default, borrow, alias = "output_tokens")]
+    completion_tokens: Option<&'a RawValue>,
 }
 
 /// Parses a 2xx body. A body that is not a chat completion (an HTML page from a proxy, a
@@ -80,51 +93,107 @@ pub fn parse_completion(body: &str) -> Result<Completion, ApiError> {
             provider_message(body)
         ))
     })?;
-    let usage = parsed
-        .usage
-        .map(|u| TokenUsage {
-            prompt_tokens: u.prompt_tokens,
-            completion_tokens: u.completion_tokens,
-        })
-        .unwrap_or_default();
-    let Some(choice) = parsed.choices.into_iter().next() else {
+    let usage = parsed.usage.map(token_usage).unwrap_or_default();
+    let Some(choice) = parsed.choices.unwrap_or_default().into_iter().next() else {
         return Err(ApiError::transient(format!(
             "the endpoint returned no choices: {}",
             provider_message(body)
         )));
     };
-    let finish_reason = choice.finish_reason;
+    let finish_reason = choice.finish_reason.and_then(text_of);
     let message = choice
         .message
         .ok_or_else(|| ApiError::transient("the endpoint returned a choice without a message"))?;
-    let content = if let Some(call) = message.tool_calls.into_iter().next() {
-        call.function.arguments
-    } else {
-        match message.content {
-            Some(serde_json::Value::String(s)) => s,
-            // Content given as parts: keep the text parts.
-            Some(serde_json::Value::Array(parts)) => parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(|t| t.as_str()))
-                .collect::<Vec<_>>()
-                .join(""),
-            _ => match message.refusal {
-                Some(refusal) => {
-                    return Err(ApiError {
-                        kind: ErrorKind::Rejected,
-                        status: None,
-                        message: format!("the model refused: {refusal}"),
-                        retry_after: None,
-                    });
-                }
-                None => String::new(),
-            },
-        }
+    let arguments = message
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|call| call.function?.arguments);
+    let content = match arguments.or(message.content).and_then(answer_text) {
+        Some(text) => text,
+        None => match message.refusal.and_then(text_of) {
+            Some(refusal) => {
+                return Err(ApiError {
+                    kind: ErrorKind::Rejected,
+                    status: None,
+                    message: format!("the model refused: {refusal}"),
+                    retry_after: None,
+                });
+            }
+            None => String::new(),
+        },
     };
+    if content.len() > MAX_ANSWER_BYTES {
+        return Err(ApiError {
+            kind: ErrorKind::Rejected,
+            status: None,
+            message: format!(
+                "the answer is {:.1} MiB, over the {} MiB postcall keeps in reports and the cache; \
+                 bound answers with --max-tokens",
+                content.len() as f64 / (1024.0 * 1024.0),
+                MAX_ANSWER_BYTES / (1024 * 1024)
+            ),
+            retry_after: None,
+        });
+    }
     Ok(Completion {
         content,
         finish_reason,
         usage,
+    })
+}
+
+/// The answer's text from message content or tool-call arguments: a string as it is; text
+/// parts joined; anything else JSON (an object given unquoted) as its raw text, for the
+/// validator to read. `None` for null.
+fn answer_text(raw: &RawValue) -> Option<String> {
+    let text = raw.get().trim();
+    if text.is_empty() || text == "null" {
+        return None;
+    }
+    match text.as_bytes()[0] {
+        b'"' => serde_json::from_str::<String>(text).ok(),
+        b'[' => {
+            #[derive(Deserialize)]
+            struct Part {
+                #[serde(default)]
+                text: Option<String>,
+            }
+            match serde_json::from_str::<Vec<Part>>(text) {
+                // Content given as parts: keep the text parts.
+                Ok(parts) => Some(parts.into_iter().filter_map(|p| p.text).collect()),
+                Err(_) => Some(text.to_string()),
+            }
+        }
+        _ => Some(text.to_string()),
+    }
+}
+
+/// A string field's text; `None` for null or anything that is not a string.
+fn text_of(raw: &RawValue) -> Option<String> {
+    serde_json::from_str::<Option<String>>(raw.get()).ok().flatten()
+}
+
+/// Token counts as far as they can be read: an integer, or a whole non-negative float;
+/// anything else (null, a string, `1e400`) counts as 0. Usage is for the summary and the
+/// cost estimate; it never decides whether an answer is good.
+fn token_usage(raw: &RawValue) -> TokenUsage {
+    let Ok(usage) = serde_json::from_str::<Usage>(raw.get()) else {
+        return TokenUsage::default();
+    };
+    TokenUsage {
+        prompt_tokens: usage.prompt_tokens.map_or(0, count),
+        completion_tokens: usage.completion_tokens.map_or(0, count),
+    }
+}
+
+fn count(raw: &RawValue) -> u64 {
+    let text = raw.get();
+    text.parse::<u64>().ok().unwrap_or_else(|| {
+        text.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+            .map_or(0, |f| f as u64)
     })
 }
 
@@ -157,6 +226,62 @@ mod tests {
         let c =
             parse_completion(r#"{"choices":[{"message":{"content":"{\"a\":"},"finish_reason":"length"}]}"#).unwrap();
         assert!(c.truncated());
+    }
+
+    #[test]
+    fn nulls_where_lists_and_counts_belong_are_read_as_absent() {
+        let c = parse_completion(r#"{"choices":[{"message":{"role":"assistant","content":"{\"a\":1}","tool_calls":null,"refusal":null,"function_call":null},"finish_reason":null,"logprobs":null}],"usage":{"prompt_tokens":null,"completion_tokens":7,"total_tokens":null}}"#).unwrap();
+        assert_eq!(c.content, r#"{"a":1}"#);
+        assert_eq!(
+            c.usage,
+            TokenUsage {
+                prompt_tokens: 0,
+                completion_tokens: 7
+            }
+        );
+        assert_eq!(c.finish_reason, None);
+        let c = parse_completion(r#"{"choices":[{"message":{"content":"x","tool_calls":[]}}],"usage":null}"#).unwrap();
+        assert_eq!(c.content, "x");
+    }
+
+    #[test]
+    fn numbers_beyond_f64_or_u64_anywhere_in_the_envelope_do_not_fail_the_answer() {
+        let c = parse_completion(r#"{"created":1e400,"choices":[{"index":1e400,"message":{"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1e400,"completion_tokens":12.0,"total_tokens":-3}}"#).unwrap();
+        assert_eq!(c.content, "ok");
+        assert_eq!(
+            c.usage,
+            TokenUsage {
+                prompt_tokens: 0,
+                completion_tokens: 12
+            }
+        );
+        assert_eq!(
+            parse_completion(r#"{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":"12","completion_tokens":99999999999999999999999}}"#)
+                .unwrap()
+                .usage,
+            TokenUsage::default()
+        );
+    }
+
+    #[test]
+    fn an_answer_given_as_raw_json_is_kept_as_its_text_for_the_validator() {
+        // Some servers put the object itself where a string belongs; its numbers are the
+        // validator's to judge, even one no f64 can hold.
+        let c = parse_completion(r#"{"choices":[{"message":{"content":null,"tool_calls":[{"function":{"name":"f","arguments":{"score":{"value":1e400}}}}]}}]}"#).unwrap();
+        assert_eq!(c.content, r#"{"score":{"value":1e400}}"#);
+        let c = parse_completion(
+            r#"{"choices":[{"message":{"content":[{"type":"text","text":"{\"a\":"},{"type":"text","text":"1}"}]}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.content, r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn an_answer_over_the_cap_is_refused_for_its_call_not_kept() {
+        let huge = "x".repeat(MAX_ANSWER_BYTES + 1);
+        let err = parse_completion(&format!(r#"{{"choices":[{{"message":{{"content":"{huge}"}}}}]}}"#)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Rejected);
+        assert!(err.message.contains("--max-tokens"), "{}", err.message);
     }
 
     #[test]
