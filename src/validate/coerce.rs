@@ -290,7 +290,10 @@ fn wrong_type(kind: &MetricKind, got: &Json) -> String {
 /// A value as it appears in JSON, cut short: messages quote what the model said.
 pub(super) fn show(json: &Json) -> String {
     const LIMIT: usize = 80;
-    let text = json.to_string();
+    if let Some(literal) = super::huge::literal(json) {
+        return format!("{literal} (a number beyond what a 64-bit float holds)");
+    }
+    let text = super::huge::to_text(json);
     match text.char_indices().nth(LIMIT) {
         None => text,
         Some((cut, _)) => format!("{}…", &text[..cut]),

@@ -33,7 +33,8 @@ pub(super) fn answer_object(raw: &str) -> Result<Map<String, Json>, String> {
 /// The first interpretation of `raw` that is JSON, per the order in the module doc.
 fn find_json(raw: &str) -> Result<Json, serde_json::Error> {
     // A byte-order mark is invisible in logs and not JSON; some local servers emit one.
-    let text = raw.trim_start_matches('\u{feff}').trim();
+    let marked = super::huge::mark(raw.trim_start_matches('\u{feff}').trim());
+    let text: &str = &marked;
     let whole = match serde_json::from_str::<Json>(text) {
         Ok(json) => return Ok(json),
         Err(err) => err,

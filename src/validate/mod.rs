@@ -21,6 +21,7 @@
 
 mod coerce;
 mod extract;
+mod huge;
 
 use serde_json::{Map, Value as Json};
 
@@ -135,7 +136,7 @@ fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>) 
     };
     let invalid = |reason: String| MetricResult::Invalid {
         reason,
-        raw: truncate_raw(&property.to_string()),
+        raw: truncate_raw(&huge::to_text(property)),
     };
     let Envelope {
         value,
