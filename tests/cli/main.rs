@@ -4,6 +4,7 @@ mod agreement;
 mod bench;
 mod common;
 mod compare;
+mod network;
 mod prompt;
 mod realworld;
 mod resilience;

@@ -76,7 +76,10 @@ pub fn read_json_report(path: &Path) -> Report {
 }
 
 /// What the fake endpoint answers for each call, keyed by call id: (metric id → answer).
-fn expected_answers(dir: &TestDir, schema: &serde_json::Value) -> std::collections::HashMap<String, serde_json::Value> {
+pub fn expected_answers(
+    dir: &TestDir,
+    schema: &serde_json::Value,
+) -> std::collections::HashMap<String, serde_json::Value> {
     let catalog = Catalog::scan(&[dir.join("calls")], &LoadOptions::default());
     assert!(catalog.errors.is_empty(), "{:?}", catalog.errors);
     (0..catalog.entries.len())
@@ -88,14 +91,14 @@ fn expected_answers(dir: &TestDir, schema: &serde_json::Value) -> std::collectio
         .collect()
 }
 
-fn full_schema(dir: &TestDir) -> serde_json::Value {
+pub fn full_schema(dir: &TestDir) -> serde_json::Value {
     let out = dir.postcall().args(["schema", "-m", "metrics.yaml"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Asserts every value in the report is exactly what the endpoint gave for that call.
-fn assert_values_match(report: &Report, expected: &std::collections::HashMap<String, serde_json::Value>) {
+pub fn assert_values_match(report: &Report, expected: &std::collections::HashMap<String, serde_json::Value>) {
     assert_eq!(report.calls.len(), expected.len());
     for call in &report.calls {
         let answer = &expected[&call.call_id];

@@ -4,8 +4,9 @@
 //! asked to fill ([`fake_answer`]), so a test can check that every call's values are the
 //! ones the endpoint gave for that call's transcript. Faults (429 with Retry-After in
 //! seconds or as an HTTP date, 5xx, dropped connections, malformed answers, stalls, a
-//! token-bucket rate limit, refusals) are injected at configurable rates. It never binds
-//! anything but loopback.
+//! token-bucket rate limit, refusals) are injected at configurable rates, and hostile
+//! behaviours (redirects, oversize bodies, odd-but-valid completions; see [`crate::hostile`])
+//! can be switched on. It never binds anything but loopback.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use postcall::prompt::{SCHEMA_CLOSE, SCHEMA_OPEN, TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN};
+
+use crate::hostile::{self, Hostile, Oversize};
 
 /// A refusal the endpoint gives to every request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,8 @@ pub struct FakeConfig {
     /// Keep every request body (for assertions on what was sent).
     pub record: bool,
     pub seed: u64,
+    /// Redirects, oversize bodies, odd completions: all off by default.
+    pub hostile: Hostile,
 }
 
 #[derive(Debug, Default)]
@@ -189,6 +194,10 @@ fn serve(stream: TcpStream, state: &State) {
         }
         match reply {
             Reply::Drop => return,
+            Reply::Oversize(oversize) => {
+                hostile::write_oversize(&mut writer, oversize);
+                return;
+            }
             Reply::Http { status, headers, body } => {
                 let mut out = format!(
                     "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
@@ -252,6 +261,7 @@ enum Reply {
         body: String,
     },
     Drop,
+    Oversize(Oversize),
 }
 
 fn json_reply(status: u16, body: Value) -> Reply {
@@ -265,6 +275,11 @@ fn json_reply(status: u16, body: Value) -> Reply {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
@@ -300,6 +315,16 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
         });
     }
     let cfg = &state.config;
+    if let Some(redirect) = &cfg.hostile.redirect {
+        return Reply::Http {
+            status: redirect.status,
+            headers: vec![("location".into(), redirect.location.clone())],
+            body: String::new(),
+        };
+    }
+    if let Some(oversize) = cfg.hostile.oversize {
+        return Reply::Oversize(oversize);
+    }
     if let Some(refuse) = cfg.refuse {
         return match refuse {
             // Echoes the key it was sent, as some providers and proxies do, so tests can
@@ -404,16 +429,22 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     } else {
         json!({"role": "assistant", "content": answer})
     };
-    json_reply(
-        200,
-        json!({
-            "id": format!("chatcmpl-fake-{n}"),
-            "object": "chat.completion",
-            "model": request["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": if uses_tools { "tool_calls" } else { "stop" }}],
-            "usage": usage,
-        }),
-    )
+    let mut completion = json!({
+        "id": format!("chatcmpl-fake-{n}"),
+        "object": "chat.completion",
+        "model": request["model"],
+        "choices": [{"index": 0, "message": message, "finish_reason": if uses_tools { "tool_calls" } else { "stop" }}],
+        "usage": usage,
+    });
+    if cfg.hostile.odd == Default::default() {
+        return json_reply(200, completion);
+    }
+    hostile::add_odd_fields(cfg.hostile.odd, &mut completion);
+    Reply::Http {
+        status: 200,
+        headers: vec![],
+        body: hostile::write_huge_numbers(&completion.to_string()),
+    }
 }
 
 /// The answer text for a request: malformed on some first asks, otherwise the pure
@@ -432,7 +463,10 @@ fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> String {
         .cloned()
         .or_else(|| between(&text, SCHEMA_OPEN, SCHEMA_CLOSE).and_then(|s| serde_json::from_str(s.trim()).ok()))
         .unwrap_or(json!({}));
-    let answer = fake_answer(&schema, transcript);
+    let mut answer = fake_answer(&schema, transcript);
+    if cfg.hostile.odd.number_beyond_f64_in_answer {
+        hostile::mark_number_beyond_f64(&mut answer, &schema);
+    }
     let first_ask = !messages.iter().any(|m| m["role"] == "assistant");
     if first_ask && unit_hash(cfg.seed, n, 3) < cfg.rate_malformed {
         return malformed(&answer, n);

@@ -3,6 +3,8 @@
 //! - [`fake_llm`]: a fake OpenAI-compatible endpoint on 127.0.0.1 whose answers are a pure
 //!   function of the transcript and schema it receives, with injectable faults. postcall's
 //!   integration tests start one per test; `postcall-fake-llm` serves one until killed.
+//! - [`hostile`]: what the fake can do to a client besides answer: redirect, send a body
+//!   that never ends, send valid completions in odd shapes.
 //! - [`bench`]: the benchmark behind `postcall-bench` (synthetic calls, scenarios, the
 //!   measured child runner, the results table).
 //!
@@ -11,3 +13,4 @@
 
 pub mod bench;
 pub mod fake_llm;
+pub mod hostile;
