@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::cmd;
+use crate::terminal::eprintln;
 
 /// Exit codes, as documented in README: 0 done, 1 error, 2 usage, 3 a check failed.
 pub mod exit {
@@ -85,11 +86,21 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Whether `err` is a write to a closed pipe (`postcall schema | head`): the reader has
+/// what it wanted, so that is success, said nothing about. The I/O error may sit inside a
+/// serde_json or csv error, neither of which hands it on as its `source`.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            io.kind() == BrokenPipe
+        } else if let Some(json) = cause.downcast_ref::<serde_json::Error>() {
+            json.io_error_kind() == Some(BrokenPipe)
+        } else if let Some(csv) = cause.downcast_ref::<csv::Error>() {
+            matches!(csv.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe)
+        } else {
+            false
+        }
     })
 }
 
@@ -110,6 +121,39 @@ mod tests {
             assert_eq!(clap.get_name(), shown);
             assert_eq!(serde.as_str(), Some(shown.as_str()));
             assert_eq!(Into::<&'static str>::into(*value), shown);
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_recognised_inside_every_writer_error() {
+        use std::io::{Error, ErrorKind};
+        let pipe = || Error::from(ErrorKind::BrokenPipe);
+        let through_json = serde_json::to_writer(FailingWriter, &[1, 2, 3]).unwrap_err();
+        let mut csv_writer = csv::Writer::from_writer(FailingWriter);
+        let through_csv = csv_writer
+            .write_record(["a"])
+            .and_then(|_| csv_writer.flush().map_err(csv::Error::from))
+            .unwrap_err();
+        for err in [
+            anyhow::Error::new(pipe()).context("cannot write to standard output"),
+            anyhow::Error::new(through_json).context("writing the schema"),
+            anyhow::Error::new(through_csv).context("writing the report"),
+        ] {
+            assert!(super::is_broken_pipe(&err), "{err:#}");
+        }
+        assert!(!super::is_broken_pipe(&anyhow::Error::new(Error::from(
+            ErrorKind::NotFound
+        ))));
+    }
+
+    struct FailingWriter;
+
+    impl std::io::Write for FailingWriter {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
         }
     }
 

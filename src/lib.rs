@@ -22,5 +22,6 @@ pub mod prompt;
 pub mod report;
 pub mod spec;
 pub mod stats;
+pub mod terminal;
 pub mod transcript;
 pub mod validate;

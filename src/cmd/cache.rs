@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cache::{Cache, DEFAULT_DIR, parse_age};
 use crate::cli::exit;
+use crate::terminal::print_text;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,21 +33,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
         Action::Stats => {
             let stats = cache.stats()?;
-            println!(
-                "{}: {} entries, {}",
+            print_text(&format!(
+                "{}: {} entries, {}\n",
                 dir.display(),
                 stats.entries,
                 human_bytes(stats.bytes)
-            );
+            ))?;
         }
         Action::Prune { older_than } => {
             let removed = cache.prune(older_than)?;
-            println!(
-                "{}: removed {} entries ({})",
+            print_text(&format!(
+                "{}: removed {} entries ({})\n",
                 dir.display(),
                 removed.entries,
                 human_bytes(removed.bytes)
-            );
+            ))?;
         }
     }
     Ok(ExitCode::from(exit::OK))

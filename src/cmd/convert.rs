@@ -9,6 +9,7 @@ use super::metric_file::load_metric_file;
 use crate::answer::fill_inferred_definitions;
 use crate::compare::defs::mismatch_warnings;
 use crate::report::{OutputArgs, read_report, write_report};
+use crate::terminal::eprintln;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -68,5 +68,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             examples: args.examples,
         },
     );
-    super::print_verdict(&text, result.failures().next().is_some())
+    super::print_verdict(&text, args.format, result.failures().next().is_some())
 }

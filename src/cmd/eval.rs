@@ -20,6 +20,7 @@ use crate::compare::render::{self, Detail};
 use crate::compare::threshold::{PerMetric, Setting};
 use crate::document::Format;
 use crate::report::read_report;
+use crate::terminal::eprintln;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -133,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             examples: args.examples,
         },
     );
-    super::print_verdict(&text, result.failures().next().is_some())
+    super::print_verdict(&text, args.format, result.failures().next().is_some())
 }
 
 /// `--min-kappa ID=…` for a metric that has no κ would never be checked: say so.

@@ -2,7 +2,6 @@
 //! table (id, source, values) and optionally written as a smaller report with `-o`.
 //! The offline way to "sample conversations by metric value".
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +11,7 @@ use crate::answer::MetricSet;
 use crate::answer::fill_inferred_definitions;
 use crate::filter::{Condition, calls_table, match_count, matches_all, parse_condition};
 use crate::report::{CallResult, OutputArgs, Report, RunHeader, read_report, write_report};
+use crate::terminal::eprintln;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -82,10 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         fill_inferred_definitions(&mut subset);
         write_report(&subset, args.output.open(None)?)?;
     }
-    let mut out = std::io::stdout().lock();
-    out.write_all(calls_table(&matching, &columns).as_bytes())
-        .context("cannot write to standard output")?;
-    out.flush()?;
+    crate::terminal::print_text(&calls_table(&matching, &columns)).context("cannot write to standard output")?;
     eprintln!("{}", match_count(matching.len(), report.calls.len()));
     Ok(ExitCode::SUCCESS)
 }

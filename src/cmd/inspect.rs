@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::exit;
+use crate::terminal::Escaped;
 use crate::transcript::load::CallEntry;
 use crate::transcript::{Catalog, Format, Skipped, TranscriptArgs};
 
@@ -35,7 +36,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         write_json(&mut out, &catalog)?;
     } else {
-        write_table(&mut out, &catalog)?;
+        // Call ids, file names and error messages come from the archive.
+        write_table(&mut Escaped(&mut out), &catalog)?;
     }
     out.flush()?;
     // Every problem was printed above; the exit code only says whether there was one.

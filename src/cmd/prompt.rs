@@ -18,6 +18,7 @@ use crate::llm::request::{ChatRequest, build_body};
 use crate::plan::endpoint;
 use crate::prompt::{PromptArgs, build_messages, fit_call};
 use crate::spec::{self, Spec, Strategy};
+use crate::terminal::eprintln;
 use crate::transcript::{Call, Catalog, TranscriptArgs};
 
 #[derive(Debug, clap::Args)]
@@ -67,7 +68,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (call, cut) = fit_call(call, config.max_input_tokens, args.prompt.long_calls)
         .map_err(|why| anyhow::anyhow!("{}: no request would be sent: {why}", args.call.display()))?;
     let out = render(&args, &spec, &config, &call, cut.as_ref())?;
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    if args.json {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+    } else {
+        // The messages hold the transcript, which came from the archive.
+        crate::terminal::print_text(&out)?;
+    }
     Ok(ExitCode::from(exit::OK))
 }
 

@@ -1,11 +1,8 @@
 //! `postcall stats REPORT`: the distribution of every metric's answers, and with
 //! `--by METRIC` every other metric split by one enum or boolean. Reads only the report.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use anyhow::Context as _;
 
 use crate::document::Format;
 use crate::report::read_report;
@@ -28,9 +25,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = read_report(&args.report)?;
     let result = stats(&args.report.display().to_string(), &report, args.by.as_deref())?;
     let text = render::render(&result, args.format);
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .context("cannot write to standard output")?;
-    out.flush()?;
+    super::print_rendered(&text, args.format)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use crate::cli::exit;
 use crate::spec::{MetricKind, Spec, load_spec};
+use crate::terminal::Escaped;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["metrics", "file"])))]
@@ -25,7 +26,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut err = std::io::stderr().lock();
+    // The metric file's own text is quoted in messages and tables: escaped for the terminal.
+    let mut err = Escaped(std::io::stderr().lock());
     let path = args.metrics.or(args.file).expect("clap requires one of them");
     let loaded = match load_spec(&path) {
         Ok(loaded) => loaded,
@@ -45,6 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, spec)?;
         writeln!(out)?;
     } else {
+        let mut out = Escaped(&mut out);
         out.write_all(render_table(spec).as_bytes())?;
         let n = loaded.warnings.len();
         writeln!(

@@ -10,6 +10,7 @@ use crate::llm::client::Gate;
 use crate::llm::config::cost;
 use crate::report::Usage;
 use crate::spec::Price;
+use crate::terminal::eprintln;
 
 pub struct Progress {
     bar: ProgressBar,

@@ -8,6 +8,7 @@ use crate::llm::EndpointConfig;
 use crate::llm::config::{self, EndpointLayer, ProcessEnv};
 use crate::llm::local::{self, LocalLaunch};
 use crate::spec::Spec;
+use crate::terminal::eprintln;
 
 /// The endpoint a run talks to: its checked settings, and the local server to start first
 /// when postcall manages one (its address is already in `config`).

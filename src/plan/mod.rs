@@ -18,6 +18,7 @@ use crate::evaluate::{GroupPlan, Settings, plan_groups};
 use crate::llm::EndpointConfig;
 use crate::report::{OutputFormat, Sink};
 use crate::spec::{self, Spec};
+use crate::terminal::eprintln;
 use crate::transcript::Catalog;
 
 pub mod endpoint;

@@ -1,5 +1,8 @@
 //! One integration-test binary, a module per command or concern.
 
+// Tests print diagnostics freely; the printing rules in clippy.toml are the product's.
+#![allow(clippy::disallowed_macros)]
+
 mod agreement;
 mod bench;
 mod common;
@@ -11,6 +14,7 @@ mod resilience;
 mod run;
 mod run_plan;
 mod spec;
+mod terminal;
 mod transcript_formats;
 mod transcripts;
 mod xlsx;

@@ -1,11 +1,13 @@
 //! `postcall run --dry-run`: what a run would send and cost, without sending anything.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::exit;
 use crate::plan::{DryEndpoint, DryRunPlan, Work};
 use crate::prompt::{self, LongCalls, PromptOptions};
 use crate::spec::StructuredOutput;
+use crate::terminal::{Escaped, eprintln};
 use crate::transcript::{Call, Format, estimate_tokens_for_chars};
 
 /// Rough output size of one answered metric (reasoning sentence + value + confidence).
@@ -22,7 +24,7 @@ struct Estimate {
 }
 
 /// Prints the estimate; exit 1 when some input could not be read, as a run would.
-pub fn dry_run(plan: &DryRunPlan) -> ExitCode {
+pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     let work = &plan.work;
     let config = plan.endpoint.config();
     if let DryEndpoint::Preview { why, .. } = &plan.endpoint {
@@ -30,55 +32,68 @@ pub fn dry_run(plan: &DryRunPlan) -> ExitCode {
     }
     let estimate = estimate(work, config.structured_output);
     let settings = &work.settings;
-    println!("dry run: nothing was sent");
-    println!(
+    // Written as it goes, so a closed pipe stops it with an error `main` treats as success.
+    let mut out = Escaped(std::io::stdout().lock());
+    writeln!(out, "dry run: nothing was sent")?;
+    writeln!(
+        out,
         "  calls           {} ({} input error(s), {} non-JSON file(s) skipped)",
         work.calls.len(),
         work.catalog.errors.len(),
         work.catalog.skipped_non_json
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  requests        {} ({} per call, {} strategy; re-asks not counted)",
         estimate.requests,
         work.groups.len(),
         work.spec.strategy
-    );
-    println!("  input tokens    ~{} (estimated)", estimate.input_tokens);
-    println!(
+    )?;
+    writeln!(out, "  input tokens    ~{} (estimated)", estimate.input_tokens)?;
+    writeln!(
+        out,
         "  output tokens   ~{} (estimated, ~{OUTPUT_TOKENS_PER_METRIC} per metric)",
         estimate.output_tokens
-    );
+    )?;
     match config.price {
-        Some(price) => println!(
+        Some(price) => writeln!(
+            out,
             "  cost            ~${:.4} at ${}/${} per million input/output tokens (cached answers cost nothing)",
             crate::llm::config::cost(&price, estimate.input_tokens, estimate.output_tokens),
             price.input_per_mtok,
             price.output_per_mtok
-        ),
-        None => println!("  cost            unknown: pass --price IN,OUT (USD per million tokens) or set llm.price"),
+        )?,
+        None => writeln!(
+            out,
+            "  cost            unknown: pass --price IN,OUT (USD per million tokens) or set llm.price"
+        )?,
     }
-    println!(
+    writeln!(
+        out,
         "  long calls      {} over max_input_tokens {} (--long-calls {})",
         estimate.long_calls, settings.max_input_tokens, settings.long_calls
-    );
+    )?;
     if let DryEndpoint::Resolved(endpoint) = &plan.endpoint {
         match &endpoint.local {
-            Some(local) => println!(
+            Some(local) => writeln!(
+                out,
                 "  endpoint        a local llama-server with {} (started by a real run), model {}",
                 local.model.display(),
                 endpoint.config.model
-            ),
-            None => println!(
+            )?,
+            None => writeln!(
+                out,
                 "  endpoint        {} model {}",
                 endpoint.config.base_url, endpoint.config.model
-            ),
+            )?,
         }
     }
-    ExitCode::from(if work.catalog.errors.is_empty() {
+    out.flush()?;
+    Ok(ExitCode::from(if work.catalog.errors.is_empty() {
         exit::OK
     } else {
         exit::ERROR
-    })
+    }))
 }
 
 fn estimate(work: &Work, mode: StructuredOutput) -> Estimate {

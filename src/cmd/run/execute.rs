@@ -15,6 +15,7 @@ use crate::plan::{Endpoint, RunPlan, Work};
 use crate::report::summary::{SummaryCounts, render_summary};
 use crate::report::{InputError, REPORT_FORMAT_VERSION, ReportHead, RunHeader, Usage};
 use crate::spec::Metric;
+use crate::terminal::{eprint, eprintln};
 
 pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let RunPlan {

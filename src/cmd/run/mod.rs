@@ -14,6 +14,7 @@ use crate::cli::exit;
 use crate::evaluate::{self, Halt};
 use crate::llm::local;
 use crate::plan::{self, Plan};
+use crate::terminal::eprintln;
 
 mod dry;
 mod execute;
@@ -25,7 +26,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let halt = Arc::new(Halt::default());
     install_ctrlc(&halt);
     match plan::resolve(&args)? {
-        Plan::DryRun(plan) => Ok(dry::dry_run(&plan)),
+        Plan::DryRun(plan) => dry::dry_run(&plan),
         Plan::Run(plan) => execute::execute(plan, halt),
     }
 }
