@@ -144,7 +144,8 @@ fn for_each_entry(dir: &Path, f: &mut dyn FnMut(&Path, &std::fs::Metadata)) -> s
     Ok(())
 }
 
-/// Parses `30d`, `12h`, `45m`, `90s`.
+/// Parses `30d`, `12h`, `45m`, `90s`. A bare number is refused: `--older-than 30` meant
+/// 30 days to one user and deleted the whole cache as 30 seconds.
 pub fn parse_age(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
@@ -152,14 +153,21 @@ pub fn parse_age(text: &str) -> Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not an age; write e.g. 30d, 12h, 45m"))?;
-    let secs = match unit {
-        "d" => n * 86_400,
-        "h" => n * 3_600,
-        "m" => n * 60,
-        "s" | "" => n,
+    let unit_secs: u64 = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
+        "" => {
+            return Err(format!(
+                "`{text}` has no unit; say which you mean: {n}d (days), {n}h (hours), {n}m (minutes) or {n}s (seconds)"
+            ));
+        }
         _ => return Err(format!("`{text}` has an unknown unit; use d, h, m or s (e.g. 30d)")),
     };
-    Ok(Duration::from_secs(secs))
+    n.checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is longer than any cache has existed; write e.g. 365d"))
 }
 
 #[cfg(test)]
@@ -225,5 +233,6 @@ mod tests {
         assert_eq!(parse_age("12h").unwrap(), Duration::from_secs(12 * 3_600));
         assert!(parse_age("soon").is_err());
         assert!(parse_age("3w").is_err());
+        assert!(parse_age("99999999999999999d").is_err());
     }
 }

@@ -5,6 +5,7 @@
 
 mod agreement;
 mod bench;
+mod cache;
 mod common;
 mod compare;
 mod network;
