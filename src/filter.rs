@@ -261,10 +261,15 @@ pub fn calls_table(calls: &[&CallResult], columns: &[String]) -> String {
     crate::document::text::print_table(&table, "")
 }
 
-/// `3 of 120 calls match (2.5%)`.
-pub fn match_count(matched: usize, total: usize) -> String {
+/// `3 of 120 calls match (2.5%)`, and `(showing 10)` when `--limit` showed fewer.
+pub fn match_count(matched: usize, total: usize, shown: usize) -> String {
+    let showing = if shown < matched {
+        format!(" (showing {shown})")
+    } else {
+        String::new()
+    };
     format!(
-        "{matched} of {total} calls match ({})",
+        "{matched} of {total} calls match ({}){showing}",
         ratio(matched, total).map_or("-".into(), percent)
     )
 }
@@ -395,6 +400,7 @@ mod tests {
             out,
             "call_id  source         outcome    score\n-------  -------------  ---------  -------\nc1       calls/c1.json  escalated  missing\n"
         );
-        assert_eq!(match_count(1, 4), "1 of 4 calls match (25.0%)");
+        assert_eq!(match_count(1, 4, 1), "1 of 4 calls match (25.0%)");
+        assert_eq!(match_count(12, 16, 3), "12 of 16 calls match (75.0%) (showing 3)");
     }
 }

@@ -55,12 +55,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.columns.clone()
     };
-    let matching: Vec<&CallResult> = report
+    let mut matching: Vec<&CallResult> = report
         .calls
         .iter()
         .filter(|call| matches_all(call, &conditions))
-        .take(args.limit.unwrap_or(usize::MAX))
         .collect();
+    let matched = matching.len();
+    matching.truncate(args.limit.unwrap_or(usize::MAX));
     if !args.output.outputs.is_empty() {
         let calls: Vec<CallResult> = matching.iter().map(|c| (*c).clone()).collect();
         let header = report.header.clone().map(|header| RunHeader {
@@ -83,6 +84,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         write_report(&subset, args.output.open(None)?)?;
     }
     crate::terminal::print_text(&calls_table(&matching, &columns)).context("cannot write to standard output")?;
-    eprintln!("{}", match_count(matching.len(), report.calls.len()));
+    eprintln!("{}", match_count(matched, report.calls.len(), matching.len()));
     Ok(ExitCode::SUCCESS)
 }
