@@ -5,8 +5,10 @@
 //! - **CSV**: a `call_id` column and one column per metric id. An empty cell means "not
 //!   labelled". `null` and `not_applicable` (or `n/a`) are labels of their own. Lists are
 //!   written `a; b`. Columns a postcall CSV report has besides metrics (`source`,
-//!   `summary`, `errors`, `<id>__status`/`__confidence`/`__reasoning`) are ignored, so a
-//!   report exported with `convert` and corrected by hand is a labels file.
+//!   `summary`, `errors`, `<id>__status`/`__confidence`/`__reasoning`) are ignored, and
+//!   the `'` the report puts before a formula-like or reserved text is taken off again
+//!   (`'=x` is the text `=x`, `'null` the text `null`), in every cell, call ids included:
+//!   so a CSV report, as written or corrected by hand, is a labels file.
 //! - **XLSX** ([`xlsx`]): the same table in a workbook, typed cells welcome; a postcall
 //!   `.xlsx` report corrected by hand is a labels file.
 //! - **JSONL**: one object per line, `{"call_id": "…", "<metric>": value, …}`; a missing key
@@ -24,6 +26,7 @@ use anyhow::Context as _;
 use indexmap::IndexMap;
 
 use crate::report::Value;
+use crate::report::csv::read_text_cell;
 use crate::spec::MetricKind;
 
 use crate::answer::value::date_of;
@@ -211,7 +214,10 @@ pub fn parse_csv(text: &str, metrics: &MetricSet) -> Result<Vec<LabelRow>, Vec<L
         };
         let line = record.position().map_or(0, |p| p.line() as usize);
         cells.clear();
-        cells.extend(record.iter().map(|cell| Cell::Text(cell.to_string())));
+        cells.extend(record.iter().map(|cell| match read_text_cell(cell.trim()) {
+            (text, true) => Cell::Literal(text.to_string()),
+            (_, false) => Cell::Text(cell.to_string()),
+        }));
         table.row(&cells, Place::line(line));
     }
     table.finish()
@@ -302,10 +308,14 @@ fn error(place: Place, message: String) -> LabelError {
 pub fn parse_text_label(kind: &MetricKind, metric: &str, text: &str) -> Result<Answer, String> {
     let text = text.trim();
     match text.to_ascii_lowercase().as_str() {
-        "null" => return Ok(Answer::Null),
-        "not_applicable" | "n/a" => return Ok(Answer::NotApplicable),
-        _ => {}
+        "null" => Ok(Answer::Null),
+        "not_applicable" | "n/a" => Ok(Answer::NotApplicable),
+        _ => parse_value_label(kind, metric, text),
     }
+}
+
+/// A label that is a value, never `null` or not-applicable (a quoted CSV cell).
+pub(super) fn parse_value_label(kind: &MetricKind, metric: &str, text: &str) -> Result<Answer, String> {
     let value = match kind {
         MetricKind::String => Value::Text(text.to_string()),
         MetricKind::Enum { choices } => Value::Text(choice(choices, metric, text)?),
@@ -441,6 +451,20 @@ mod tests {
         assert_eq!(rows[1].labels.len(), 2);
         assert_eq!(rows[1].labels["outcome"], Answer::Null);
         assert_eq!(rows[1].labels["verified"], Answer::NotApplicable);
+    }
+
+    #[test]
+    fn quoted_cells_read_as_the_text_the_report_wrote() {
+        let text = "call_id,outcome,name,score\n\
+                    '=c1,null,'null,not_applicable\n\
+                    '+c2,Success,'=HYPERLINK(1),4\n";
+        let rows = parse_csv(text, &metrics()).unwrap();
+        assert_eq!(rows[0].call_id, "=c1");
+        assert_eq!(rows[0].labels["outcome"], Answer::Null);
+        assert_eq!(rows[0].labels["name"], Answer::Ok(Value::Text("null".into())));
+        assert_eq!(rows[0].labels["score"], Answer::NotApplicable);
+        assert_eq!(rows[1].call_id, "+c2");
+        assert_eq!(rows[1].labels["name"], Answer::Ok(Value::Text("=HYPERLINK(1)".into())));
     }
 
     #[test]

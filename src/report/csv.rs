@@ -8,10 +8,18 @@
 //! `not_applicable`, `invalid` or `missing`), `<id>__confidence` and `<id>__reasoning`; for
 //! an invalid answer the reasoning column holds the reason it was refused.
 //!
-//! A value cell is empty unless the status is `ok`; lists are joined with `; `. Text that a
-//! spreadsheet would evaluate as a formula (it starts with `=`, `+`, `-`, `@`, tab or
-//! carriage return) gets a leading `'`, which Excel and Google Sheets treat as "this is
-//! text". Cells rendered from numbers and booleans are left alone, so `-3` stays a number.
+//! A value cell holds the value when the status is `ok` (lists joined with `; `), the word
+//! `null` for a null answer, `not_applicable` for a metric that did not apply, and is empty
+//! when there is no answer (invalid, or the request failed). Those are the cells `eval`
+//! reads back from a labels file, so a CSV report, corrected by hand or not, is a labels
+//! file: empty is "not labelled", `null` and `not_applicable` are labels.
+//!
+//! Text that a spreadsheet would evaluate as a formula (it starts with `=`, `+`, `-`, `@`,
+//! tab or carriage return) gets a leading `'`, which Excel and Google Sheets treat as "this
+//! is text"; so does text that would read back as something else (`null`, `n/a`,
+//! `not_applicable`, or a `'` before any of these). [`read_text_cell`] undoes exactly that,
+//! in every column, call ids included. Cells rendered from numbers and booleans are left
+//! alone, so `-3` stays a number.
 //!
 //! Encoding is UTF-8; the optional byte-order mark is what makes Excel on Windows read it
 //! as UTF-8 instead of the local code page. Rows go to a temporary file beside the
@@ -128,7 +136,11 @@ pub fn fill_row(row: &mut Vec<String>, call: &CallResult, metric_ids: &[String],
     row.push(text_cell(call.summary.as_deref().unwrap_or("")));
     for id in metric_ids {
         let result = call.metrics.get(id);
-        row.push(result.and_then(MetricResult::value).map(value_cell).unwrap_or_default());
+        row.push(match result {
+            Some(MetricResult::Null { .. }) => NULL_CELL.to_string(),
+            Some(MetricResult::NotApplicable { .. }) => NOT_APPLICABLE_CELL.to_string(),
+            other => other.and_then(MetricResult::value).map(value_cell).unwrap_or_default(),
+        });
         if detail {
             row.push(result.map_or("missing", |r| r.status().label()).to_string());
             row.push(
@@ -175,12 +187,37 @@ pub fn value_cell(value: &Value) -> String {
     }
 }
 
-/// Text a spreadsheet will show as text: a leading `'` when it would start a formula.
+/// The cell of a null answer.
+pub const NULL_CELL: &str = "null";
+/// The cell of a metric that did not apply.
+pub const NOT_APPLICABLE_CELL: &str = "not_applicable";
+/// Cells a labels file reads as something other than text (`compare::labels`).
+const RESERVED_CELLS: &[&str] = &[NULL_CELL, NOT_APPLICABLE_CELL, "n/a"];
+
+/// Whether `text` needs a leading `'`: it would start a formula, read back as a reserved
+/// cell, or already starts with a `'` that [`read_text_cell`] would take away.
+fn needs_quote(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+        || RESERVED_CELLS.iter().any(|word| text.trim().eq_ignore_ascii_case(word))
+        || text.strip_prefix('\'').is_some_and(needs_quote)
+}
+
+/// Text a spreadsheet will show as text, and `eval` will read back as this text: a leading
+/// `'` when it would start a formula or read as a reserved cell.
 pub fn text_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if needs_quote(text) {
         format!("'{text}")
     } else {
         text.to_string()
+    }
+}
+
+/// The text a cell written by [`text_cell`] holds, and whether it was quoted: a quoted
+/// `'null` is the text "null", never a null answer.
+pub fn read_text_cell(cell: &str) -> (&str, bool) {
+    match cell.strip_prefix('\'') {
+        Some(text) if needs_quote(text) => (text, true),
+        _ => (cell, false),
     }
 }
 
@@ -260,6 +297,25 @@ mod tests {
     }
 
     #[test]
+    fn every_text_cell_reads_back_as_the_text_it_was_written_from() {
+        let starts = ["", "=", "+", "-", "@", "\t", "\r", "'", "''", "'=", " ", "a"];
+        let bodies = ["", "1+1", "null", "N/A", "not_applicable", "x", "'"];
+        for start in starts {
+            for body in bodies {
+                let text = format!("{start}{body}");
+                let cell = text_cell(&text);
+                assert_eq!(read_text_cell(&cell).0, text, "{text:?} written as {cell:?}");
+                // A reserved word or a formula start is only ever read as text.
+                if RESERVED_CELLS.iter().any(|w| text.trim().eq_ignore_ascii_case(w)) {
+                    assert!(read_text_cell(&cell).1, "{text:?}");
+                }
+            }
+        }
+        assert_eq!(read_text_cell("null"), ("null", false));
+        assert_eq!(read_text_cell("'null"), ("null", true));
+    }
+
+    #[test]
     fn no_text_cell_starts_a_formula() {
         let starts = ["", "=", "+", "-", "@", "\t", "\r", "'", " ", "a", "1", "\n", "=="];
         let bodies = ["", "1+1", "SUM(A1:A2)", "cmd|' /C calc'!A0", "x\ny"];
@@ -283,6 +339,53 @@ mod tests {
         assert_eq!(value_cell(&Value::Text("-3".into())), "'-3");
         assert_eq!(value_cell(&Value::List(vec!["=a".into(), "b".into()])), "'=a; b");
         assert_eq!(value_cell(&Value::List(vec![])), "");
+    }
+
+    #[test]
+    fn null_and_not_applicable_have_cells_of_their_own_and_no_answer_is_empty() {
+        let mut metrics = IndexMap::new();
+        for (id, result) in [
+            (
+                "n",
+                MetricResult::Null {
+                    confidence: None,
+                    reasoning: None,
+                },
+            ),
+            (
+                "na",
+                MetricResult::NotApplicable {
+                    confidence: None,
+                    reasoning: None,
+                },
+            ),
+            (
+                "t",
+                MetricResult::Ok {
+                    value: Value::Text("NULL".into()),
+                    confidence: None,
+                    reasoning: None,
+                },
+            ),
+        ] {
+            metrics.insert(id.to_string(), result);
+        }
+        let call = CallResult {
+            call_id: "=c1".into(),
+            source: "calls/c1.json".into(),
+            format: crate::transcript::Format::Generic,
+            summary: None,
+            metrics,
+            errors: vec![],
+            usage: Usage::default(),
+        };
+        let ids: Vec<String> = ["n", "na", "t", "missing"].map(String::from).to_vec();
+        let mut row = Vec::new();
+        fill_row(&mut row, &call, &ids, false);
+        assert_eq!(
+            row,
+            ["'=c1", "calls/c1.json", "", "null", "not_applicable", "'NULL", "", ""]
+        );
     }
 
     #[test]
@@ -427,10 +530,10 @@ mod tests {
                     "calls/b.json",
                     "'-",
                     "",
+                    "null",
                     "",
                     "",
-                    "",
-                    "",
+                    "not_applicable",
                     "",
                     "sentiment: endpoint kept failing: 503",
                 ],

@@ -70,8 +70,19 @@ fn is_stdout(path: &Path) -> bool {
 ///
 /// Files with another extension are recognised by content: a `.jsonl` line is a whole
 /// JSON object on the first line; a report document starts with its `"postcall"` header.
+/// A CSV report is refused with what to do instead: it has no metric definitions and no
+/// run header, so it is read back only as hand labels (`eval --labels`).
 pub fn read_report(path: &Path) -> anyhow::Result<Report> {
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if matches!(extension.as_deref(), Some("csv" | "tsv")) || starts_like_csv_report(path)? {
+        bail!(
+            "{} is a CSV report; reports are read back from .json or .jsonl (write one with \
+             `postcall run … -o report.json`, next to the CSV). A CSV report can be used as \
+             hand labels: `postcall eval REPORT.json --labels {}`",
+            path.display(),
+            path.display()
+        );
+    }
     let is_document = match extension.as_deref() {
         Some("xlsx") => bail!(
             "{} is a workbook; this command reads .json and .jsonl reports (write one beside the workbook, \
@@ -94,6 +105,18 @@ pub fn read_report(path: &Path) -> anyhow::Result<Report> {
 fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
     let file = File::open(path).with_context(|| format!("cannot read the report {}", path.display()))?;
     Ok(BufReader::new(file))
+}
+
+/// Whether the file starts the way postcall's CSV reports do (`call_id,source,`), whatever
+/// its name.
+fn starts_like_csv_report(path: &Path) -> anyhow::Result<bool> {
+    let mut start = Vec::with_capacity(32);
+    open(path)?
+        .take(32)
+        .read_to_end(&mut start)
+        .with_context(|| format!("cannot read the report {}", path.display()))?;
+    let text = String::from_utf8_lossy(&start);
+    Ok(text.trim_start_matches('\u{feff}').starts_with("call_id,source,"))
 }
 
 fn starts_like_document(path: &Path) -> anyhow::Result<bool> {

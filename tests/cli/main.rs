@@ -12,6 +12,7 @@ mod network;
 mod prompt;
 mod realworld;
 mod resilience;
+mod round_trip;
 mod run;
 mod run_plan;
 mod spec;

@@ -316,12 +316,11 @@ fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
         assert_eq!(id.trim_start_matches('\''), call.call_id);
         for (col, metric) in ids.iter().enumerate().skip(3).take(9) {
             let cell = row.get(col).unwrap();
-            let want = call
-                .metrics
-                .get(*metric)
-                .and_then(|m| m.value())
-                .map(|v| v.display())
-                .unwrap_or_default();
+            let want = match call.metrics.get(*metric) {
+                Some(MetricResult::Null { .. }) => "null".to_string(),
+                Some(MetricResult::NotApplicable { .. }) => "not_applicable".to_string(),
+                other => other.and_then(|m| m.value()).map(|v| v.display()).unwrap_or_default(),
+            };
             assert_eq!(cell.trim_start_matches('\''), want, "{} {metric}", call.call_id);
         }
         for cell in row.iter() {

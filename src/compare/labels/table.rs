@@ -4,7 +4,7 @@
 
 use indexmap::IndexMap;
 
-use super::{LabelError, LabelRow, MAX_ERRORS, Place, error, is_report_column, parse_text_label};
+use super::{LabelError, LabelRow, MAX_ERRORS, Place, error, is_report_column, parse_text_label, parse_value_label};
 use crate::answer::{Answer, MetricSet};
 use crate::spec::MetricKind;
 
@@ -13,6 +13,9 @@ use crate::spec::MetricKind;
 pub enum Cell {
     Empty,
     Text(String),
+    /// Text that is text whatever it says: a CSV report's quoted cell, its `'` taken off
+    /// (`'null` is the word "null", never a null label).
+    Literal(String),
     Number(f64),
     Bool(bool),
     Date(jiff::civil::Date),
@@ -27,7 +30,7 @@ impl Cell {
     fn text(&self) -> String {
         match self {
             Cell::Empty => String::new(),
-            Cell::Text(text) | Cell::Error(text) => text.clone(),
+            Cell::Text(text) | Cell::Literal(text) | Cell::Error(text) => text.clone(),
             // `4.0` shows as `4`, which an integer metric accepts.
             Cell::Number(n) => n.to_string(),
             Cell::Bool(b) => b.to_string(),
@@ -39,7 +42,7 @@ impl Cell {
     fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(text) => text.trim().is_empty(),
+            Cell::Text(text) | Cell::Literal(text) => text.trim().is_empty(),
             _ => false,
         }
     }
@@ -52,6 +55,7 @@ fn cell_label(kind: &MetricKind, metric: &str, cell: &Cell) -> Result<Option<Ans
         Cell::Error(what) => Err(format!(
             "the cell holds {what}, not a label for `{metric}`; write the label, or clear the cell"
         )),
+        Cell::Literal(text) => parse_value_label(kind, metric, text.trim()).map(Some),
         other => parse_text_label(kind, metric, &other.text()).map(Some),
     }
 }
