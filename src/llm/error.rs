@@ -230,25 +230,38 @@ pub fn excerpt(text: &str, max: usize) -> String {
     }
 }
 
-/// Reads `retry-after-ms`, then `retry-after` (seconds or an HTTP date), relative to `now`.
+/// The longest pause a `retry-after` can impose. A server's value is honoured up to this:
+/// `retry-after: 1e20` made `Duration::from_secs_f64` panic, and a date years ahead would
+/// park every worker for good. A run paused this long can be stopped and resumed instead.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Reads `retry-after-ms`, then `retry-after` (seconds or an HTTP date), relative to `now`,
+/// at most [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(
     retry_after_ms: Option<&str>,
     retry_after: Option<&str>,
     now: jiff::Timestamp,
 ) -> Option<Duration> {
-    if let Some(ms) = retry_after_ms
+    let seconds = |secs: f64| {
+        (secs.is_finite() && secs >= 0.0).then(|| {
+            Duration::try_from_secs_f64(secs)
+                .unwrap_or(MAX_RETRY_AFTER)
+                .min(MAX_RETRY_AFTER)
+        })
+    };
+    if let Some(wait) = retry_after_ms
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
+        .and_then(|ms| seconds(ms / 1000.0))
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(wait);
     }
     let value = retry_after?.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return seconds(secs);
     }
     let when = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
     let wait = when.duration_since(now);
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -349,5 +362,27 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after(None, Some("soon"), now), None);
+    }
+
+    #[test]
+    fn a_retry_after_too_large_for_a_duration_is_capped_not_a_panic() {
+        let now: jiff::Timestamp = "2024-06-10T15:00:00Z".parse().unwrap();
+        for (ms, secs) in [
+            (Some("1e30"), None),
+            (None, Some("99999999999999999999")),
+            (None, Some("Thu, 31 Dec 2099 23:59:59 GMT")),
+        ] {
+            assert_eq!(
+                parse_retry_after(ms, secs, now),
+                Some(MAX_RETRY_AFTER),
+                "{ms:?} {secs:?}"
+            );
+        }
+        assert_eq!(parse_retry_after(Some("NaN"), Some("-1"), now), None);
+        assert_eq!(
+            parse_retry_after(None, Some("1e400"), now),
+            None,
+            "infinite: no usable wait"
+        );
     }
 }
