@@ -95,11 +95,17 @@ pub fn read_report(path: &Path) -> anyhow::Result<Report> {
         Some("jsonl" | "ndjson") => false,
         _ => starts_like_document(path)?,
     };
-    if is_document {
-        read_document(path)
+    let mut report = if is_document {
+        read_document(path)?
     } else {
-        read_lines(path)
+        read_lines(path)?
+    };
+    // A report from before base URLs were redacted may hold a password: never show or
+    // re-write it (`convert`, `filter -o`).
+    if let Some(header) = &mut report.header {
+        header.base_url = crate::net::url::redact_url_text(&header.base_url);
     }
+    Ok(report)
 }
 
 fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
@@ -254,6 +260,23 @@ mod tests {
     use super::*;
     use crate::report::ReportHead;
     use crate::report::testing::{calls, dir_entries, header, metrics, write_report};
+
+    #[test]
+    fn a_password_in_an_old_report_header_is_never_read_back() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("old.json");
+        let report = Report {
+            header: Some(RunHeader {
+                base_url: "https://alice:hunter2@proxy.example/v1".into(),
+                ..header(3)
+            }),
+            metrics: metrics(),
+            calls: calls(),
+        };
+        fs::write(&path, serde_json::to_vec(&report).unwrap()).unwrap();
+        let read = read_report(&path).unwrap();
+        assert_eq!(read.header.unwrap().base_url, "https://[REDACTED]@proxy.example/v1");
+    }
 
     #[test]
     fn format_by_extension_any_case() {
