@@ -32,6 +32,7 @@ use super::pending::{TempFile, parent_dir};
 use super::summary::SummaryCounts;
 use super::{CallResult, ReportHead, RunHeader, Sink};
 use crate::spec::Metric;
+use crate::terminal::eprintln;
 
 mod calls;
 mod cells;
