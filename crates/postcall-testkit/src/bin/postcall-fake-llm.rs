@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
+use postcall_testkit::hostile::{Oversize, Redirect};
 
 fn main() {
     let mut config = FakeConfig::default();
@@ -19,9 +20,16 @@ fn main() {
             "--rate-limit" => config.rate_limit = Some(fraction_or_rate(&value())),
             "--malformed-rate" => config.rate_malformed = fraction(&value()),
             "--seed" => config.seed = number(&value()),
+            "--endless-body" => config.hostile.oversize = Some(Oversize::Endless),
+            "--redirect-to" => {
+                config.hostile.redirect = Some(Redirect {
+                    status: 307,
+                    location: value(),
+                })
+            }
             "-h" | "--help" => {
                 println!(
-                    "postcall-fake-llm [--port P] [--latency-ms MS] [--jitter-ms MS] [--error-rate F] [--rate-limit RPS] [--malformed-rate F] [--seed N]"
+                    "postcall-fake-llm [--port P] [--latency-ms MS] [--jitter-ms MS] [--error-rate F] [--rate-limit RPS] [--malformed-rate F] [--seed N] [--endless-body] [--redirect-to URL]"
                 );
                 return;
             }
