@@ -150,12 +150,21 @@ pub fn detect_text(text: &str, by_extension: Option<Format>) -> Format {
 }
 
 fn detect_object(v: &Value) -> Shape {
+    // Order matters: the earlier checks are the more specific shapes.
+    detect_voice_platforms(v)
+        .or_else(|| detect_frameworks(v))
+        .or_else(|| detect_transcript_keyed(v))
+        .or_else(|| detect_speech_services(v))
+        .unwrap_or(Shape::Unknown)
+}
+
+/// Twilio relay, Vapi, Retell, Dialgen and Genesys: shapes with a key no other format has.
+fn detect_voice_platforms(v: &Value) -> Option<Shape> {
     let has = |pointer: &str| v.pointer(pointer).is_some();
     let first = |pointer: &str| v.pointer(pointer).and_then(Value::as_array).and_then(|a| a.first());
-    let call = Shape::Call;
 
     if first("/messages").is_some_and(|m| m.get("direction").is_some() || is_relay_message(m)) {
-        return call(Format::TwilioRelay);
+        return Some(Shape::Call(Format::TwilioRelay));
     }
     // End-of-call reports in either layout, every other server message (they all carry the
     // call), and GET call objects.
@@ -164,24 +173,31 @@ fn detect_object(v: &Value) -> Shape {
     let vapi_call = has("/artifact/messages")
         || (has("/orgId") && first("/messages").is_some_and(|m| m.get("secondsFromStart").is_some()));
     if vapi_message || has("/message/artifact") || vapi_call {
-        return call(Format::Vapi);
+        return Some(Shape::Call(Format::Vapi));
     }
     if has("/call/transcript_object")
         || has("/call/transcript_with_tool_calls")
         || has("/transcript_object")
         || (has("/call/call_id") && has("/call/call_status"))
     {
-        return call(Format::Retell);
+        return Some(Shape::Call(Format::Retell));
     }
     if has("/callData/transcription") {
-        return call(Format::Dialgen);
+        return Some(Shape::Call(Format::Dialgen));
     }
     if first("/transcripts").is_some_and(|t| t.get("phrases").is_some()) {
-        return call(Format::Genesys);
+        return Some(Shape::Call(Format::Genesys));
     }
-    if let Some(shape) = detect_frameworks(v) {
-        return shape;
-    }
+    None
+}
+
+/// ElevenLabs, Atoms and the generic shape, which all keep their turns under a `transcript`
+/// key, and the companion files that sit beside them.
+fn detect_transcript_keyed(v: &Value) -> Option<Shape> {
+    let has = |pointer: &str| v.pointer(pointer).is_some();
+    let first = |pointer: &str| v.pointer(pointer).and_then(Value::as_array).and_then(|a| a.first());
+    let call = |format| Some(Shape::Call(format));
+
     // ElevenLabs webhooks without a transcript, and the conversation list.
     let eleven_webhook = v
         .get("type")
@@ -209,8 +225,17 @@ fn detect_object(v: &Value) -> Shape {
     if v.pointer("/metadata/analytics").is_some()
         || v.pointer("/metadata/eventType").and_then(Value::as_str) == Some("analytics-completed")
     {
-        return Shape::Companion(Companion::AtomsAnalytics);
+        return Some(Shape::Companion(Companion::AtomsAnalytics));
     }
+    None
+}
+
+/// Bland, the AWS and Twilio speech services, Deepgram and bare OpenAI messages.
+fn detect_speech_services(v: &Value) -> Option<Shape> {
+    let has = |pointer: &str| v.pointer(pointer).is_some();
+    let first = |pointer: &str| v.pointer(pointer).and_then(Value::as_array).and_then(|a| a.first());
+    let call = |format| Some(Shape::Call(format));
+
     if first("/transcripts").is_some_and(|t| t.get("user").is_some()) || has("/concatenated_transcript") {
         return call(Format::Bland);
     }
@@ -232,7 +257,7 @@ fn detect_object(v: &Value) -> Shape {
         return call(Format::TwilioIntelligence);
     }
     if has("/channel/participants") && v.get("sid").is_some() {
-        return Shape::Companion(Companion::TwilioTranscript);
+        return Some(Shape::Companion(Companion::TwilioTranscript));
     }
     if has("/results/utterances") || has("/results/channels") {
         return call(Format::Deepgram);
@@ -240,7 +265,7 @@ fn detect_object(v: &Value) -> Shape {
     if first("/messages").is_some_and(|m| m.get("role").is_some()) {
         return call(Format::OpenaiMessages);
     }
-    Shape::Unknown
+    None
 }
 
 /// LiveKit session history (or a session report holding it) and Realtime items under `items`.
