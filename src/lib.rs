@@ -7,21 +7,21 @@
 //! files and print. The fake endpoint and the benchmark live in `crates/postcall-testkit`,
 //! outside what `cargo install` ships.
 
-pub mod answer;
-pub mod cache;
+pub(crate) mod answer;
+pub(crate) mod cache;
 pub mod cli;
-pub mod cmd;
-pub mod compare;
-pub mod document;
-pub mod evaluate;
-pub mod filter;
+pub(crate) mod cmd;
+pub(crate) mod compare;
+pub(crate) mod document;
+pub(crate) mod evaluate;
+pub(crate) mod filter;
 pub mod llm;
-pub mod net;
-pub mod plan;
+pub(crate) mod net;
+pub(crate) mod plan;
 pub mod prompt;
 pub mod report;
 pub mod spec;
-pub mod stats;
-pub mod terminal;
+pub(crate) mod stats;
+pub(crate) mod terminal;
 pub mod transcript;
-pub mod validate;
+pub(crate) mod validate;

@@ -118,6 +118,7 @@ pub struct Transitions {
 }
 
 impl Transitions {
+    #[cfg(test)]
     pub fn count(&self, old: &str, new: &str) -> usize {
         let row = self.categories.iter().position(|c| c == old);
         let col = self.categories.iter().position(|c| c == new);

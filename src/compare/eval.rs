@@ -143,6 +143,7 @@ pub struct Confusion {
 }
 
 impl Confusion {
+    #[cfg(test)]
     pub fn count(&self, label: &str, answer: &str) -> usize {
         let r = self.classes.iter().position(|c| c == label);
         let c = self.classes.iter().position(|c| c == answer);

@@ -4,12 +4,12 @@
 //! Like aichat's providers: building a request and parsing a response are pure functions
 //! (tested without a network); `client` is the thin layer that sends.
 
-pub mod client;
-pub mod config;
-pub mod error;
+pub(crate) mod client;
+pub(crate) mod config;
+pub(crate) mod error;
 pub mod local;
-pub mod request;
-pub mod response;
+pub(crate) mod request;
+pub(crate) mod response;
 
 pub use client::Client;
 pub use config::{ApiKey, EndpointConfig, Provider, RequestParams};

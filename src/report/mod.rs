@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{Metric, Strategy};
 
-pub mod csv;
+pub(crate) mod csv;
 pub mod json;
-pub mod open;
+pub(crate) mod open;
 mod pending;
-pub mod summary;
+pub(crate) mod summary;
 #[cfg(test)]
 pub(crate) mod testing;
-pub mod xlsx;
+pub(crate) mod xlsx;
 
 pub use self::csv::CsvOptions;
 pub use self::open::{OutputArgs, format_for_path, open_sink, read_report};

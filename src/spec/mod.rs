@@ -7,15 +7,15 @@
 
 use serde::{Deserialize, Serialize};
 
-pub mod groups;
-pub mod lint;
-pub mod load;
+pub(crate) mod groups;
+pub(crate) mod lint;
+pub(crate) mod load;
 pub(crate) mod node;
-pub mod parse;
-pub mod platform;
+pub(crate) mod parse;
+pub(crate) mod platform;
 pub(crate) mod raw;
-pub mod schema;
-pub mod templates;
+pub(crate) mod schema;
+pub(crate) mod templates;
 
 pub use load::{LoadedSpec, SpecErrors, load_spec};
 pub use parse::{SpecError, parse_spec};

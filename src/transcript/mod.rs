@@ -10,12 +10,12 @@
 
 use serde::{Deserialize, Serialize};
 
-pub mod detect;
-pub mod formats;
+pub(crate) mod detect;
+pub(crate) mod formats;
 pub mod load;
-pub mod metadata;
+pub(crate) mod metadata;
 mod scan;
-pub mod speakers;
+pub(crate) mod speakers;
 
 pub use load::{Catalog, LoadError, LoadOptions, Skipped, SourceRef, TranscriptArgs};
 pub use metadata::{CallMetadata, Direction, MetadataLevel};

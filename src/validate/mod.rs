@@ -40,6 +40,7 @@ pub struct Checked {
 }
 
 impl Checked {
+    #[cfg(test)]
     /// The metrics whose answers must be asked again.
     pub fn invalid(&self) -> impl Iterator<Item = (&str, &MetricResult)> {
         self.metrics

@@ -33,6 +33,7 @@ impl Table {
         }
     }
 
+    #[cfg(test)]
     /// A table from a full `size × size` matrix of counts (a published table).
     pub fn from_matrix(matrix: &[Vec<f64>]) -> Table {
         let size = matrix.len();
@@ -115,6 +116,7 @@ pub struct Coincidences {
 }
 
 impl Coincidences {
+    #[cfg(test)]
     /// From reliability data: per unit, the value each rater gave (`None`: not coded).
     /// Units with fewer than two values pair nothing and drop out, as in Krippendorff's
     /// definition.
