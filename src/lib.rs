@@ -16,6 +16,7 @@ pub(crate) mod document;
 pub(crate) mod evaluate;
 pub(crate) mod filter;
 pub mod llm;
+pub(crate) mod lock;
 pub(crate) mod net;
 pub(crate) mod plan;
 pub mod prompt;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use super::metric_file::load_metric_file;
 use crate::answer::fill_inferred_definitions;
 use crate::compare::defs::mismatch_warnings;
-use crate::report::{OutputArgs, read_report, write_report};
+use crate::report::{OutputArgs, Protected, read_report, write_report};
 use crate::terminal::eprintln;
 
 #[derive(Debug, clap::Args)]
@@ -30,6 +30,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "say where to write: -o out.csv (or .json, .jsonl, .xlsx; `-` for stdout)"
     );
     let report_path = args.report.display().to_string();
+    // Checked before the report is read: an output naming the input is refused outright.
+    let protected: Vec<Protected> = Protected::new(&args.report, "the report being converted")
+        .into_iter()
+        .chain(
+            args.metrics
+                .as_deref()
+                .and_then(|m| Protected::new(m, "the metric file")),
+        )
+        .collect();
+    args.output.check(None, &protected)?;
     let mut report = read_report(&args.report)?;
     if let Some(path) = &args.metrics {
         let file = load_metric_file(path)?;
@@ -62,6 +72,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
              usage are unknown, so none is written either (a .json gets \"postcall\": null, a .jsonl no header lines)"
         );
     }
-    write_report(&report, args.output.open(None)?)?;
+    write_report(&report, args.output.open(None, &protected)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use crate::answer::MetricSet;
 use crate::answer::fill_inferred_definitions;
 use crate::filter::{Condition, calls_table, match_count, matches_all, parse_condition};
-use crate::report::{CallResult, OutputArgs, Report, RunHeader, read_report, write_report};
+use crate::report::{CallResult, OutputArgs, Protected, Report, RunHeader, read_report, write_report};
 use crate::terminal::eprintln;
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +35,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let protected: Vec<Protected> = Protected::new(&args.report, "the report being filtered")
+        .into_iter()
+        .collect();
+    args.output.check(None, &protected)?;
     let report = read_report(&args.report)?;
     let metrics = MetricSet::of_report(&report);
     let conditions = args
@@ -81,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             calls,
         };
         fill_inferred_definitions(&mut subset);
-        write_report(&subset, args.output.open(None)?)?;
+        write_report(&subset, args.output.open(None, &protected)?)?;
     }
     crate::terminal::print_text(&calls_table(&matching, &columns)).context("cannot write to standard output")?;
     eprintln!("{}", match_count(matched, report.calls.len(), matching.len()));

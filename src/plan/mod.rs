@@ -2,8 +2,9 @@
 //!
 //! [`resolve`] turns the flags into a plan in which everything that can be checked has
 //! been, cheapest first: the metric file parsed (and hashed from the same bytes), the
-//! endpoint resolved through one precedence chain, the calls found and selected, the
-//! requests planned (each group with its schema), the cache opened, the outputs created.
+//! endpoint resolved through one precedence chain, the cache opened, the outputs checked,
+//! locked and created (beside their destinations: nothing existing is touched), then the
+//! calls found and selected and the requests planned (each group with its schema).
 //! Nothing expensive happens here: a managed local server starts only when the plan is
 //! executed, so a bad path, key or cache directory costs milliseconds, not a server start.
 //!
@@ -16,7 +17,7 @@ use std::time::Instant;
 use crate::cache::{Cache, DEFAULT_DIR};
 use crate::evaluate::{GroupPlan, Settings, plan_groups};
 use crate::llm::EndpointConfig;
-use crate::report::{OutputFormat, Sink};
+use crate::report::{OutputFormat, Protected, Sink};
 use crate::spec::{self, Spec};
 use crate::terminal::eprintln;
 use crate::transcript::Catalog;
@@ -93,7 +94,10 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
     let (spec, metrics_sha256) = load_spec(flags)?;
+    let protected = protected_inputs(flags);
     if flags.dry_run {
+        // Nothing is written, but a run with these outputs would fail: say so now.
+        flags.output.check(Some(OutputFormat::Jsonl), &protected)?;
         let endpoint = match endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec) {
             Ok(endpoint) => DryEndpoint::Resolved(endpoint),
             Err(why) => DryEndpoint::Preview {
@@ -105,6 +109,12 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
         return Ok(Plan::DryRun(DryRunPlan { work, endpoint }));
     }
     let endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
+    let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
+    let cache = (!flags.cache.no_cache).then(|| Cache::open(cache_dir)).transpose()?;
+    // Every output checked, then locked and opened, before the inputs are read: a bad or
+    // busy output fails at once, and no existing report is touched until this run has a
+    // finished one to put in its place.
+    let outputs = flags.output.open(Some(OutputFormat::Jsonl), &protected)?;
     let work = work(flags, spec, metrics_sha256, &endpoint.config);
     if work.calls.is_empty() {
         anyhow::bail!(
@@ -119,10 +129,6 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
             work.catalog.skipped_non_json
         );
     }
-    let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
-    // Before the outputs: a bad cache directory must not leave a truncated `.jsonl`.
-    let cache = (!flags.cache.no_cache).then(|| Cache::open(cache_dir)).transpose()?;
-    let outputs = flags.output.open(Some(OutputFormat::Jsonl))?;
     Ok(Plan::Run(RunPlan {
         work,
         endpoint,
@@ -135,6 +141,15 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
         started,
         started_at,
     }))
+}
+
+/// What no report may be written over or into: the metric file and every input.
+fn protected_inputs(flags: &RunFlags) -> Vec<Protected> {
+    let inputs = flags.paths.iter().filter_map(|p| Protected::new(p, "an input"));
+    Protected::new(&flags.metrics, "the metric file")
+        .into_iter()
+        .chain(inputs)
+        .collect()
 }
 
 /// The metric file, its warnings printed, `--strategy` applied.

@@ -23,15 +23,17 @@
 //!
 //! Encoding is UTF-8; the optional byte-order mark is what makes Excel on Windows read it
 //! as UTF-8 instead of the local code page. Rows go to a temporary file beside the
-//! destination, renamed over it at `finish`; `-` streams to stdout.
+//! destination, renamed over it at `finish` (or to `<dest>.partial` beside it when the run
+//! stopped early); `-` and devices get the rows as they come.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::pending::TempFile;
+use super::json::Ending;
+use super::pending::{self, Target, TempFile};
 use super::{CallResult, MetricResult, ReportHead, RunHeader, Sink, Value};
 use crate::spec::Metric;
 
@@ -46,20 +48,11 @@ pub struct CsvOptions {
 
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
-/// Where the rows end up.
-enum Target {
-    /// A temporary file renamed over `dest` at finish; `file` is kept to sync it first.
-    File {
-        temp: TempFile,
-        file: File,
-        dest: PathBuf,
-    },
-    Stdout,
-}
-
 pub struct CsvSink {
     options: CsvOptions,
     target: Target,
+    /// For a file destination: the temporary file the rows go to, renamed at the end.
+    temp: Option<(TempFile, File)>,
     /// Holds the raw output until `begin` wraps it in a CSV writer (after the BOM).
     raw: Option<Box<dyn Write + Send>>,
     writer: Option<::csv::Writer<Box<dyn Write + Send>>>,
@@ -69,45 +62,57 @@ pub struct CsvSink {
 }
 
 impl CsvSink {
-    /// Creates the temporary file beside `dest` now, so a bad path fails before any work.
-    pub fn create(dest: &Path, options: CsvOptions) -> anyhow::Result<CsvSink> {
-        super::json::refuse_directory(dest)?;
-        let (temp, file) =
-            TempFile::beside(dest).with_context(|| format!("cannot write the report to {}", dest.display()))?;
-        let writer = file
-            .try_clone()
-            .with_context(|| format!("cannot write the report to {}", dest.display()))?;
-        Ok(CsvSink::new(
-            options,
-            Target::File {
-                temp,
-                file,
-                dest: dest.to_path_buf(),
-            },
-            Box::new(BufWriter::new(writer)),
-        ))
-    }
-
-    pub fn stdout(options: CsvOptions) -> CsvSink {
-        CsvSink::new(options, Target::Stdout, Box::new(io::stdout()))
-    }
-
-    fn new(options: CsvOptions, target: Target, raw: Box<dyn Write + Send>) -> CsvSink {
-        CsvSink {
+    /// Creates the temporary file beside a file destination now, so a bad path fails
+    /// before any work; standard output and devices are written as rows come.
+    pub(crate) fn create(target: Target, options: CsvOptions) -> anyhow::Result<CsvSink> {
+        let label = target.label();
+        let context = || format!("cannot write the report to {label}");
+        let (raw, temp): (Box<dyn Write + Send>, _) = match &target {
+            Target::Stdout => (Box::new(io::stdout()), None),
+            Target::Device(path) => (
+                Box::new(BufWriter::new(Target::open_device(path).with_context(context)?)),
+                None,
+            ),
+            Target::File { dest, .. } => {
+                let (temp, file) = TempFile::beside(dest).with_context(context)?;
+                let writer = file.try_clone().with_context(context)?;
+                (Box::new(BufWriter::new(writer)), Some((temp, file)))
+            }
+        };
+        Ok(CsvSink {
             options,
             target,
+            temp,
             raw: Some(raw),
             writer: None,
             metric_ids: Vec::new(),
             row: Vec::new(),
-        }
+        })
     }
 
     fn label(&self) -> String {
-        match &self.target {
-            Target::File { dest, .. } => dest.display().to_string(),
-            Target::Stdout => "standard output".to_string(),
-        }
+        self.target.label()
+    }
+
+    /// Flushes the rows and moves a file destination's rows where `ending` says.
+    fn end(mut self, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        let label = self.label();
+        let context = || format!("cannot write the report to {label}");
+        let writer = self.writer.take().context("the CSV report was finished before begin")?;
+        let mut raw = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
+        raw.flush().with_context(context)?;
+        drop(raw);
+        let (Target::File { dest, .. }, Some((temp, file))) = (&self.target, self.temp.take()) else {
+            return Ok(None);
+        };
+        let to = match ending {
+            Ending::Complete => dest.clone(),
+            Ending::Partial => pending::partial_path(dest),
+        };
+        file.sync_all().with_context(context)?;
+        temp.persist(&to)
+            .with_context(|| format!("cannot write the report to {}", to.display()))?;
+        Ok(Some(to))
     }
 }
 
@@ -256,29 +261,22 @@ impl Sink for CsvSink {
     }
 
     fn finish(self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
-        self.finish_headerless()
+        (*self).end(Ending::Complete).map(drop)
     }
 
-    fn finish_headerless(mut self: Box<Self>) -> anyhow::Result<()> {
-        let label = self.label();
-        let context = || format!("cannot write the report to {label}");
-        let writer = self.writer.take().context("the CSV report was finished before begin")?;
-        let mut raw = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-        raw.flush().with_context(context)?;
-        drop(raw);
-        match self.target {
-            Target::Stdout => Ok(()),
-            Target::File { temp, file, dest } => {
-                file.sync_all().with_context(context)?;
-                temp.persist(&dest).with_context(context)
-            }
-        }
+    fn stop(self: Box<Self>, _header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
+        (*self).end(Ending::Partial)
+    }
+
+    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
+        (*self).end(Ending::Complete).map(drop)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::path::Path;
 
     use indexmap::IndexMap;
 

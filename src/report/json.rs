@@ -8,8 +8,10 @@
 //! constant and the destination never holds half a document.
 //!
 //! A `.jsonl` report is one compact JSON object per line, written and flushed as it comes,
-//! straight to the destination, so a killed run leaves a valid prefix that pipelines can
-//! read. Its first line is the run header as it stood at the start, with the metric
+//! to `<dest>.partial` beside the destination, which becomes the destination when the run
+//! finishes: a killed run leaves the previous report as it was and a valid prefix in the
+//! `.partial` file that pipelines can read. On standard output the lines stream as they
+//! come. Its first line is the run header as it stood at the start, with the metric
 //! definitions: `{"postcall": {...}, "metric_definitions": [...]}`; then one `CallResult`
 //! per call (always with a `call_id`, never a `postcall` key); and, because a streamed
 //! file's first line cannot be rewritten, a last line with the finished header (complete,
@@ -27,7 +29,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::pending::{self, TempFile};
+use super::pending::{self, Target, TempFile};
 use serde::Deserialize;
 
 use super::{CallResult, ReportHead, RunHeader, Sink};
@@ -50,10 +52,17 @@ struct HeaderLineRef<'a> {
     metric_definitions: Option<&'a [Metric]>,
 }
 
+/// How a report ends: the run finished, or it stopped early and what finished is kept
+/// beside the destination (see [`pending`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Complete,
+    Partial,
+}
+
 /// Writes a whole `.json` report at `finish`, holding only the metric definitions in memory.
 pub struct JsonSink {
-    /// `None` writes the finished document to stdout.
-    dest: Option<PathBuf>,
+    target: Target,
     calls: BufWriter<File>,
     calls_file: TempFile,
     calls_written: u64,
@@ -61,38 +70,20 @@ pub struct JsonSink {
 }
 
 impl JsonSink {
-    /// Creates the calls buffer beside `dest` now, so an unwritable directory fails before
-    /// any work is done.
-    pub fn create(dest: &Path) -> anyhow::Result<JsonSink> {
-        refuse_directory(dest)?;
-        let (calls_file, file) =
-            TempFile::beside(dest).with_context(|| format!("cannot write the report to {}", dest.display()))?;
-        Ok(JsonSink::with_buffer(Some(dest.to_path_buf()), calls_file, file))
-    }
-
-    /// Buffers calls in the system temporary directory and prints the document at `finish`.
-    pub fn stdout() -> anyhow::Result<JsonSink> {
-        let dir = std::env::temp_dir();
-        let (calls_file, file) = TempFile::create_in(&dir, "postcall-report")
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-        Ok(JsonSink::with_buffer(None, calls_file, file))
-    }
-
-    fn with_buffer(dest: Option<PathBuf>, calls_file: TempFile, file: File) -> JsonSink {
-        JsonSink {
-            dest,
+    /// Creates the calls buffer now (beside a file destination, so an unwritable directory
+    /// fails before any work is done; in the system temporary directory for standard
+    /// output and devices).
+    pub(crate) fn create(target: Target) -> anyhow::Result<JsonSink> {
+        let (calls_file, file) = target
+            .temp("postcall-report")
+            .with_context(|| format!("cannot write the report to {}", target.label()))?;
+        Ok(JsonSink {
+            target,
             calls: BufWriter::new(file),
             calls_file,
             calls_written: 0,
             metrics: Vec::new(),
-        }
-    }
-
-    fn label(&self) -> String {
-        match &self.dest {
-            Some(dest) => dest.display().to_string(),
-            None => "standard output".to_string(),
-        }
+        })
     }
 
     fn write_call(&mut self, call: &CallResult) -> io::Result<()> {
@@ -121,6 +112,45 @@ impl JsonSink {
         out.write_all(b"\n}\n")?;
         out.flush()
     }
+
+    /// The document, written where `ending` says; returns the file it went to.
+    fn write_out(mut self, header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        let label = self.target.label();
+        let context = || format!("cannot write the report to {label}");
+        self.calls.flush().with_context(context)?;
+        match &self.target {
+            Target::Stdout => {
+                let mut out = BufWriter::new(io::stdout().lock());
+                self.write_document(header, &mut out).with_context(context)?;
+                Ok(None)
+            }
+            Target::Device(path) => {
+                let mut out = BufWriter::new(Target::open_device(path).with_context(context)?);
+                self.write_document(header, &mut out).with_context(context)?;
+                Ok(None)
+            }
+            Target::File { dest, .. } => {
+                let to = place_for(dest, ending);
+                let written = (|| -> io::Result<()> {
+                    let (doc, file) = TempFile::beside(dest)?;
+                    let mut out = BufWriter::new(file);
+                    self.write_document(header, &mut out)?;
+                    out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
+                    doc.persist(&to)
+                })();
+                written.with_context(|| format!("cannot write the report to {}", to.display()))?;
+                Ok(Some(to))
+            }
+        }
+    }
+}
+
+/// Where a file destination's finished file goes.
+fn place_for(dest: &Path, ending: Ending) -> PathBuf {
+    match ending {
+        Ending::Complete => dest.to_path_buf(),
+        Ending::Partial => pending::partial_path(dest),
+    }
 }
 
 impl Sink for JsonSink {
@@ -131,11 +161,15 @@ impl Sink for JsonSink {
 
     fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {
         self.write_call(call)
-            .with_context(|| format!("cannot write call {} to {}", call.call_id, self.label()))
+            .with_context(|| format!("cannot write call {} to {}", call.call_id, self.target.label()))
     }
 
     fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
-        (*self).write_out(Some(header))
+        (*self).write_out(Some(header), Ending::Complete).map(drop)
+    }
+
+    fn stop(self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
+        (*self).write_out(Some(header), Ending::Partial)
     }
 
     fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
@@ -144,34 +178,7 @@ impl Sink for JsonSink {
     }
 
     fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        (*self).write_out(None)
-    }
-}
-
-impl JsonSink {
-    fn write_out(mut self, header: Option<&RunHeader>) -> anyhow::Result<()> {
-        let label = self.label();
-        self.calls
-            .flush()
-            .with_context(|| format!("cannot write the report to {label}"))?;
-        match &self.dest {
-            None => {
-                let stdout = io::stdout();
-                let mut out = BufWriter::new(stdout.lock());
-                self.write_document(header, &mut out)
-                    .context("cannot write the report to standard output")
-            }
-            Some(dest) => {
-                let written = (|| -> io::Result<()> {
-                    let (doc, file) = TempFile::beside(dest)?;
-                    let mut out = BufWriter::new(file);
-                    self.write_document(header, &mut out)?;
-                    out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-                    doc.persist(dest)
-                })();
-                written.with_context(|| format!("cannot write the report to {label}"))
-            }
-        }
+        (*self).write_out(None, Ending::Complete).map(drop)
     }
 }
 
@@ -209,32 +216,51 @@ impl<W: Write> Write for Indented<'_, W> {
     }
 }
 
-/// Appends one call per line to the destination (or stdout), flushed as it goes.
+/// Appends one call per line, flushed as it goes: to standard output or a device as they
+/// come, or, for a file, to a stream beside it that becomes the destination at `finish`.
 pub struct JsonlSink {
     out: Box<dyn Write + Send>,
-    label: String,
+    target: Target,
+    /// For a file destination.
+    stream: Option<Stream>,
+}
+
+/// A file destination's stream: a hidden temporary file until the run begins, then
+/// `<dest>.partial`, so a killed run leaves its whole lines at a name a person can find.
+struct Stream {
+    /// Until `begin`; moved to `partial` then.
+    hidden: Option<TempFile>,
+    partial: PathBuf,
+    file: File,
+    calls: u64,
+    placed: bool,
 }
 
 impl JsonlSink {
-    /// Creates (or truncates) `dest` now: the lines go straight into it.
-    pub fn create(dest: &Path) -> anyhow::Result<JsonlSink> {
-        refuse_directory(dest)?;
-        let file = File::create(dest).with_context(|| format!("cannot write the report to {}", dest.display()))?;
-        Ok(JsonlSink {
-            out: Box::new(BufWriter::new(file)),
-            label: dest.display().to_string(),
-        })
+    /// Creates the stream now for a file (in its directory, so a bad path fails before any
+    /// work); the destination itself is left as it is until `finish`.
+    pub(crate) fn create(target: Target) -> anyhow::Result<JsonlSink> {
+        let label = target.label();
+        let context = || format!("cannot write the report to {label}");
+        let (out, stream): (Box<dyn Write + Send>, _) = match &target {
+            Target::Stdout => (Box::new(io::stdout()), None),
+            Target::Device(path) => (Box::new(Target::open_device(path).with_context(context)?), None),
+            Target::File { dest, .. } => {
+                let (hidden, file) = TempFile::beside(dest).with_context(context)?;
+                let writer = file.try_clone().with_context(context)?;
+                let stream = Stream {
+                    hidden: Some(hidden),
+                    partial: pending::partial_path(dest),
+                    file,
+                    calls: 0,
+                    placed: false,
+                };
+                (Box::new(BufWriter::new(writer)), Some(stream))
+            }
+        };
+        Ok(JsonlSink { out, target, stream })
     }
 
-    pub fn stdout() -> JsonlSink {
-        JsonlSink {
-            out: Box::new(io::stdout()),
-            label: "standard output".to_string(),
-        }
-    }
-}
-
-impl JsonlSink {
     /// One line, flushed, so that a killed run leaves only whole lines behind.
     fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, value)?;
@@ -248,22 +274,78 @@ impl JsonlSink {
             metric_definitions,
         };
         self.line(&line)
-            .with_context(|| format!("cannot write the report to {}", self.label))
+            .with_context(|| format!("cannot write the report to {}", self.target.label()))
+    }
+
+    /// The stream becomes `<dest>.partial` (replacing one an earlier run left).
+    fn show_partial(&mut self) -> anyhow::Result<()> {
+        if let Some(stream) = &mut self.stream
+            && let Some(hidden) = stream.hidden.take()
+        {
+            hidden
+                .persist(&stream.partial)
+                .with_context(|| format!("cannot write the report to {}", stream.partial.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and syncs the stream and moves it where `ending` says.
+    fn end(mut self, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        let label = self.target.label();
+        self.out
+            .flush()
+            .with_context(|| format!("cannot write the report to {label}"))?;
+        let Target::File { dest, .. } = &self.target else {
+            return Ok(None);
+        };
+        let stream = self.stream.as_mut().expect("a file destination has a stream");
+        let to = place_for(dest, ending);
+        let moved = (|| -> io::Result<()> {
+            stream.file.sync_all()?;
+            match stream.hidden.take() {
+                Some(hidden) => hidden.persist(&to),
+                None if to == stream.partial => Ok(()),
+                None => std::fs::rename(&stream.partial, &to),
+            }
+        })();
+        moved.with_context(|| format!("cannot write the report to {}", to.display()))?;
+        stream.placed = true;
+        Ok(Some(to))
+    }
+}
+
+impl Drop for Stream {
+    /// A stream given up before any call was written holds nothing worth keeping.
+    fn drop(&mut self) {
+        if !self.placed && self.hidden.is_none() && self.calls == 0 {
+            let _ = std::fs::remove_file(&self.partial);
+        }
     }
 }
 
 impl Sink for JsonlSink {
     fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
-        self.header_line(head.header, Some(head.metrics))
+        self.header_line(head.header, Some(head.metrics))?;
+        self.show_partial()
     }
 
     fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {
         self.line(call)
-            .with_context(|| format!("cannot write call {} to {}", call.call_id, self.label))
+            .with_context(|| format!("cannot write call {} to {}", call.call_id, self.target.label()))?;
+        if let Some(stream) = &mut self.stream {
+            stream.calls += 1;
+        }
+        Ok(())
     }
 
     fn finish(mut self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
-        self.header_line(header, None)
+        self.header_line(header, None)?;
+        self.end(Ending::Complete).map(drop)
+    }
+
+    fn stop(mut self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
+        self.header_line(header, None)?;
+        self.end(Ending::Partial)
     }
 
     /// Calls that came without a header stay without one: the lines are calls only.
@@ -271,30 +353,9 @@ impl Sink for JsonlSink {
         Ok(())
     }
 
-    fn finish_headerless(mut self: Box<Self>) -> anyhow::Result<()> {
-        self.out
-            .flush()
-            .with_context(|| format!("cannot write the report to {}", self.label))
+    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
+        self.end(Ending::Complete).map(drop)
     }
-}
-
-/// A destination that is a directory would only fail at the final rename; say so now.
-pub(super) fn refuse_directory(dest: &Path) -> anyhow::Result<()> {
-    if dest.is_dir() {
-        anyhow::bail!(
-            "cannot write the report to {}: it is a directory; give a file name",
-            dest.display()
-        );
-    }
-    let dir = pending::parent_dir(dest);
-    if !dir.is_dir() {
-        anyhow::bail!(
-            "cannot write the report to {}: the directory {} does not exist; create it first",
-            dest.display(),
-            dir.display()
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -302,8 +363,8 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::report::testing::{calls, dir_entries, header, metrics, write_report};
-    use crate::report::{CsvOptions, OutputFormat, Report, open_sink, read_report};
+    use crate::report::testing::{calls, dir_entries, header, metrics, open_at, write_report};
+    use crate::report::{CsvOptions, OutputFormat, Report, read_report};
 
     #[test]
     fn indented_writer_indents_after_each_newline() {
@@ -311,19 +372,6 @@ mod tests {
         write_pretty(&mut out, b"  ", &serde_json::json!({"a": [1], "b": "x\ny"})).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text, "{\n    \"a\": [\n      1\n    ],\n    \"b\": \"x\\ny\"\n  }");
-    }
-
-    #[test]
-    fn directory_destination_is_refused_early() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = JsonSink::create(dir.path()).err().unwrap().to_string();
-        assert!(err.contains("it is a directory"), "{err}");
-        let missing = dir.path().join("nope/report.json");
-        let err = JsonlSink::create(&missing).err().unwrap().to_string();
-        assert!(
-            err.contains("nope/report.json") && err.contains("does not exist"),
-            "{err}"
-        );
     }
 
     // The sinks as the run drives them, read back as `diff`, `eval` or a pipeline would.
@@ -366,7 +414,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("empty.json");
         let metrics = metrics();
-        let mut sink = open_sink(&path, OutputFormat::Json, &CsvOptions::default()).unwrap();
+        let mut sink = open_at(&path, OutputFormat::Json, &CsvOptions::default()).unwrap();
         sink.begin(&ReportHead {
             header: &header(0),
             metrics: &metrics,
@@ -406,7 +454,7 @@ mod tests {
         let path = t.path().join("calls.jsonl");
         let metrics = metrics();
         let calls = calls();
-        let mut sink = open_sink(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
+        let mut sink = open_at(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
         sink.begin(&ReportHead {
             header: &header(0),
             metrics: &metrics,
@@ -415,13 +463,78 @@ mod tests {
         .unwrap();
         for (done, call) in calls.iter().enumerate() {
             sink.call(call).unwrap();
-            let text = fs::read_to_string(&path).unwrap();
+            // Until the run finishes, the lines are in the `.partial` file beside it.
+            let text = fs::read_to_string(pending::partial_path(&path)).unwrap();
             assert!(text.ends_with('\n'));
             // Line 1 is the run header; the calls follow it.
             let lines: Vec<CallResult> = text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
             assert_eq!(lines, calls[..=done], "after call {done}");
         }
         sink.finish(&header(3)).unwrap();
+    }
+
+    #[test]
+    fn every_format_leaves_an_existing_report_untouched_until_finish() {
+        for (name, format) in [
+            ("old.json", OutputFormat::Json),
+            ("old.jsonl", OutputFormat::Jsonl),
+            ("old.csv", OutputFormat::Csv),
+            ("old.xlsx", OutputFormat::Xlsx),
+        ] {
+            let t = tempfile::tempdir().unwrap();
+            let path = t.path().join(name);
+            fs::write(&path, "previous report").unwrap();
+            write_report(&path, format, CsvOptions::default(), || {
+                assert_eq!(fs::read_to_string(&path).unwrap(), "previous report", "{name}");
+            });
+            assert_ne!(fs::read(&path).unwrap(), b"previous report", "{name}");
+            assert_eq!(dir_entries(t.path()), [name], "nothing left beside {name}");
+        }
+    }
+
+    #[test]
+    fn a_stopped_run_keeps_the_old_report_and_puts_what_finished_beside_it() {
+        for (name, format) in [
+            ("r.json", OutputFormat::Json),
+            ("r.jsonl", OutputFormat::Jsonl),
+            ("r.csv", OutputFormat::Csv),
+            ("r.xlsx", OutputFormat::Xlsx),
+        ] {
+            let t = tempfile::tempdir().unwrap();
+            let path = t.path().join(name);
+            fs::write(&path, "previous report").unwrap();
+            let metrics = metrics();
+            let mut sink = open_at(&path, format, &CsvOptions::default()).unwrap();
+            sink.begin(&ReportHead {
+                header: &header(0),
+                metrics: &metrics,
+                has_summary: true,
+            })
+            .unwrap();
+            sink.call(&calls()[0]).unwrap();
+            let partial = sink.stop(&header(1)).unwrap().expect("a file");
+            assert_eq!(partial, pending::partial_path(&path));
+            assert_eq!(fs::read_to_string(&path).unwrap(), "previous report", "{name}");
+            if matches!(format, OutputFormat::Json | OutputFormat::Jsonl) {
+                assert_eq!(read_report(&partial).unwrap().calls, calls()[..1], "{name}");
+            }
+            let partial_name = format!("{name}.partial");
+            assert_eq!(dir_entries(t.path()), [name, partial_name.as_str()]);
+        }
+    }
+
+    #[test]
+    fn a_second_sink_on_the_same_destination_is_refused_and_touches_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("r.jsonl");
+        let _first = open_at(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
+        let err = format!(
+            "{:#}",
+            open_at(&path, OutputFormat::Jsonl, &CsvOptions::default())
+                .err()
+                .unwrap()
+        );
+        assert!(err.contains("another postcall run (pid"), "{err}");
     }
 
     fn jsonl_lines(path: &Path) -> Vec<serde_json::Value> {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{Metric, Strategy};
 
 pub(crate) mod csv;
+pub(crate) mod destination;
 pub mod json;
 pub(crate) mod open;
 mod pending;
@@ -20,6 +21,7 @@ pub(crate) mod testing;
 pub(crate) mod xlsx;
 
 pub use self::csv::CsvOptions;
+pub(crate) use self::destination::Protected;
 pub use self::open::{OutputArgs, format_for_path, open_sink, read_report};
 pub use self::summary::{SummaryCounts, render_summary};
 
@@ -49,6 +51,10 @@ pub struct RunHeader {
     pub complete: bool,
     #[serde(default)]
     pub calls_not_done: usize,
+    /// Why a run stopped before every call was done; absent for a complete run, and for
+    /// one that was killed before it could say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<StopReason>,
     pub base_url: String,
     pub model: String,
     pub strategy: Strategy,
@@ -57,7 +63,11 @@ pub struct RunHeader {
     pub metrics_sha256: String,
     pub calls: usize,
     pub failed_calls: usize,
+    /// Calls left out on purpose (`--long-calls skip`): in `calls`, neither failed nor asked.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_calls: usize,
     pub invalid_values: usize,
+    /// Every request the run sent, including those of calls it did not get to write.
     pub usage: Usage,
     /// USD; `None` when no price was configured ("unknown", never 0).
     #[serde(default)]
@@ -65,6 +75,21 @@ pub struct RunHeader {
     /// Files that could not be read as calls.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum StopReason {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// The endpoint refused in a way retrying cannot change (bad key, no quota, no model).
+    EndpointRefused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +277,11 @@ pub trait Sink: Send {
     fn call(&mut self, call: &CallResult) -> anyhow::Result<()>;
     /// Writes the final header and moves the finished file into place.
     fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()>;
+    /// The run stopped early (Ctrl-C, a refusal): writes the final header and leaves what
+    /// finished beside the destination, at `<dest>.partial`, the destination as it was.
+    /// Returns the partial file's path (`None` for standard output and devices, which get
+    /// it in place).
+    fn stop(self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<std::path::PathBuf>>;
     /// [`begin`](Sink::begin) for calls that came without a run header (re-exporting an old
     /// `.jsonl`): the report written has none either; none is made up.
     fn begin_headerless(&mut self, metrics: &[Metric], has_summary: bool) -> anyhow::Result<()>;

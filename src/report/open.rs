@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 
 use super::csv::{CsvOptions, CsvSink};
+use super::destination::{Destination, Place, Protected, check_destinations};
 use super::json::{HeaderLine, JsonSink, JsonlSink};
+use super::pending::Target;
 use super::xlsx::XlsxSink;
 use super::{CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage};
 
@@ -38,19 +40,21 @@ pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::R
     }
 }
 
-/// Opens a report sink. The destination (or, for `.json`, `.csv` and `.xlsx`, a temporary
-/// file beside it) is created now, so a bad path fails before the run starts; `-` is stdout.
-pub fn open_sink(path: &Path, format: OutputFormat, options: &CsvOptions) -> anyhow::Result<Box<dyn Sink>> {
-    let stdout = is_stdout(path);
-    Ok(match format {
-        OutputFormat::Json if stdout => Box::new(JsonSink::stdout()?),
-        OutputFormat::Json => Box::new(JsonSink::create(path)?),
-        OutputFormat::Jsonl if stdout => Box::new(JsonlSink::stdout()),
-        OutputFormat::Jsonl => Box::new(JsonlSink::create(path)?),
-        OutputFormat::Csv if stdout => Box::new(CsvSink::stdout(*options)),
-        OutputFormat::Csv => Box::new(CsvSink::create(path, *options)?),
-        OutputFormat::Xlsx if stdout => Box::new(XlsxSink::stdout()),
-        OutputFormat::Xlsx => Box::new(XlsxSink::create(path)?),
+/// Opens a checked destination: locks a file (so a second run on it refuses at once) and
+/// creates its temporary file beside it (so a directory that cannot be written fails before
+/// the run starts), opens a device, or takes standard output. Nothing that exists at the
+/// destination is touched until the sink finishes.
+pub fn open_sink(destination: &Destination, options: &CsvOptions) -> anyhow::Result<Box<dyn Sink>> {
+    let target = match destination.place {
+        Place::Stdout => Target::Stdout,
+        Place::Device => Target::Device(destination.path.clone()),
+        Place::File => Target::lock_file(&destination.path)?,
+    };
+    Ok(match destination.format {
+        OutputFormat::Json => Box::new(JsonSink::create(target)?),
+        OutputFormat::Jsonl => Box::new(JsonlSink::create(target)?),
+        OutputFormat::Csv => Box::new(CsvSink::create(target, *options)?),
+        OutputFormat::Xlsx => Box::new(XlsxSink::create(target)?),
     })
 }
 
@@ -259,7 +263,7 @@ mod tests {
 
     use super::*;
     use crate::report::ReportHead;
-    use crate::report::testing::{calls, dir_entries, header, metrics, write_report};
+    use crate::report::testing::{calls, dir_entries, header, metrics, open_at, write_report};
 
     #[test]
     fn a_password_in_an_old_report_header_is_never_read_back() {
@@ -335,9 +339,7 @@ mod tests {
             let path = t.path().join(name);
             let err = format!(
                 "{:#}",
-                open_sink(&path, format, &CsvOptions::default())
-                    .err()
-                    .expect("an error")
+                open_at(&path, format, &CsvOptions::default()).err().expect("an error")
             );
             assert!(err.contains(&path.display().to_string()), "{err}");
             assert!(err.contains("does not exist"), "{err}");
@@ -354,7 +356,7 @@ mod tests {
         ] {
             let path = t.path().join(name);
             let metrics = metrics();
-            let mut sink = open_sink(&path, format, &CsvOptions::default()).unwrap();
+            let mut sink = open_at(&path, format, &CsvOptions::default()).unwrap();
             sink.begin(&ReportHead {
                 header: &header(0),
                 metrics: &metrics,
@@ -384,7 +386,7 @@ mod tests {
             usage: Usage::default(),
             ..header(0)
         };
-        let mut sink = open_sink(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
+        let mut sink = open_at(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
         sink.begin(&ReportHead {
             header: &start,
             metrics: &metrics,
@@ -395,7 +397,9 @@ mod tests {
             sink.call(call).unwrap();
         }
         drop(sink);
-        let mut text = fs::read_to_string(&path).unwrap();
+        // A killed run's lines are in the `.partial` file beside the destination.
+        assert!(!path.exists());
+        let mut text = fs::read_to_string(crate::report::pending::partial_path(&path)).unwrap();
         let last = serde_json::to_string(&serde_json::json!({"postcall": header(5)})).unwrap();
         text.push_str(&last[..last.len() / 2]);
         fs::write(&path, text).unwrap();
@@ -503,26 +507,22 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// Opens every output, or `fallback` on stdout when none was given. Everything is
-    /// opened before anything is written, so a bad path fails before work is done.
-    pub fn open(&self, fallback: Option<OutputFormat>) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+    /// Checks every output (see [`check_destinations`]) without touching any: `fallback` is
+    /// the format of standard output when no `-o` was given (`None`: no output then).
+    pub fn check(&self, fallback: Option<OutputFormat>, protected: &[Protected]) -> anyhow::Result<Vec<Destination>> {
+        check_destinations(&self.outputs, self.output_format, fallback, protected)
+    }
+
+    /// Checks every output, then opens them all, before anything is written: a bad path
+    /// fails before work is done, and before any other output is touched.
+    pub fn open(&self, fallback: Option<OutputFormat>, protected: &[Protected]) -> anyhow::Result<Vec<Box<dyn Sink>>> {
         let csv = CsvOptions {
             bom: self.csv_bom,
             detail: self.csv_detail,
         };
-        if self.outputs.is_empty() {
-            return match fallback {
-                Some(format) => Ok(vec![open_sink(
-                    Path::new("-"),
-                    self.output_format.unwrap_or(format),
-                    &csv,
-                )?]),
-                None => Ok(Vec::new()),
-            };
-        }
-        self.outputs
+        self.check(fallback, protected)?
             .iter()
-            .map(|path| open_sink(path, format_for_path(path, self.output_format)?, &csv))
+            .map(|destination| open_sink(destination, &csv))
             .collect()
     }
 }

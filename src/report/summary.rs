@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::{CallResult, MetricResult, RunHeader};
+use super::{CallResult, MetricResult, RunHeader, StopReason};
 use crate::spec::Metric;
 
 /// How one metric's answers ended up, over all calls.
@@ -123,10 +123,12 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
         ("calls failed", grouped(calls.failed_calls())),
     ];
     if !header.complete {
-        totals.push((
-            "not done",
-            format!("{} (interrupted)", grouped(header.calls_not_done as u64)),
-        ));
+        let why = match header.stopped {
+            Some(StopReason::Interrupted) => "interrupted",
+            Some(StopReason::EndpointRefused) => "stopped: endpoint refused",
+            None => "the run did not finish",
+        };
+        totals.push(("not done", format!("{} ({why})", grouped(header.calls_not_done as u64))));
     }
     if !header.input_errors.is_empty() {
         totals.push(("unreadable files", grouped(header.input_errors.len() as u64)));
@@ -245,6 +247,7 @@ mod tests {
         let header = RunHeader {
             complete: false,
             calls_not_done: 1500,
+            stopped: Some(StopReason::Interrupted),
             cost_usd: Some(0.5),
             ..header(0)
         };
@@ -252,5 +255,23 @@ mod tests {
         assert!(table.contains("not done           1,500 (interrupted)"), "{table}");
         assert!(table.contains("cost               $0.5000"), "{table}");
         assert!(table.contains("wall time          1.5s"), "{table}");
+    }
+
+    #[test]
+    fn a_run_the_endpoint_refused_says_so_not_interrupted() {
+        let metrics = metrics();
+        let counts = SummaryCounts::new(&metrics);
+        let header = RunHeader {
+            complete: false,
+            calls_not_done: 4,
+            stopped: Some(StopReason::EndpointRefused),
+            ..header(0)
+        };
+        let table = render_summary(&metrics, &counts, &header, Duration::from_millis(1500));
+        assert!(
+            table.contains("not done           4 (stopped: endpoint refused)"),
+            "{table}"
+        );
+        assert!(!table.contains("interrupted"), "{table}");
     }
 }

@@ -62,6 +62,7 @@ pub fn header(calls: usize) -> RunHeader {
         finished_at: Some("2026-01-02T03:14:05Z".parse().unwrap()),
         complete: true,
         calls_not_done: 0,
+        stopped: None,
         base_url: "http://127.0.0.1:1/v1".into(),
         model: "test-model".into(),
         strategy: Strategy::PerCall,
@@ -69,6 +70,7 @@ pub fn header(calls: usize) -> RunHeader {
         metrics_sha256: "ab".repeat(32),
         calls,
         failed_calls: 1,
+        skipped_calls: 0,
         invalid_values: 1,
         usage: Usage {
             requests: 4,
@@ -189,12 +191,18 @@ pub fn calls() -> Vec<CallResult> {
     ]
 }
 
+/// Opens `path` as a run does: checked, then locked and opened.
+pub fn open_at(path: &Path, format: OutputFormat, options: &CsvOptions) -> anyhow::Result<Box<dyn super::Sink>> {
+    let destinations = super::destination::check_destinations(&[path.to_path_buf()], Some(format), None, &[])?;
+    super::open_sink(&destinations[0], options)
+}
+
 /// Runs a sink the way the run does: open, `begin`, every call in order, `finish` with the
 /// final header. `before_finish` sees the file system mid-run.
 pub fn write_report(path: &Path, format: OutputFormat, options: CsvOptions, before_finish: impl FnOnce()) {
     let metrics = metrics();
     let calls = calls();
-    let mut sink = super::open_sink(path, format, &options).expect("open sink");
+    let mut sink = open_at(path, format, &options).expect("open sink");
     let head = header(0);
     sink.begin(&ReportHead {
         header: &head,

@@ -8,6 +8,7 @@ mod bench;
 mod cache;
 mod common;
 mod compare;
+mod integrity;
 mod network;
 mod prompt;
 mod realworld;

@@ -160,14 +160,20 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
         ..Default::default()
     })
     .unwrap();
+    dir.write("r.jsonl", "yesterday's report\n");
     let mut child = spawn_run(&dir, &fake, "r.jsonl");
     wait_for_requests(&fake, 120);
     child.kill().unwrap();
     child.wait().unwrap();
     let first = fake.requests();
     assert!(first < 40 * UNITS_PER_CALL, "the run finished before it was killed");
-    // The JSONL written so far is a valid prefix: the run header, then calls that parse.
-    let jsonl = std::fs::read_to_string(dir.join("r.jsonl")).unwrap_or_default();
+    // The JSONL written so far is a valid prefix, beside the destination (which a killed
+    // run never touches): the run header, then calls that parse.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("r.jsonl")).unwrap(),
+        "yesterday's report\n"
+    );
+    let jsonl = std::fs::read_to_string(dir.join("r.jsonl.partial")).unwrap_or_default();
     for (i, line) in jsonl.lines().enumerate() {
         if i == 0 {
             serde_json::from_str::<HeaderLine>(line).unwrap_or_else(|e| panic!("bad header line {line:?}: {e}"));
@@ -176,7 +182,7 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
         serde_json::from_str::<CallResult>(line).unwrap_or_else(|e| panic!("torn JSONL line {line:?}: {e}"));
     }
     // Killed before its last line: it reads as an incomplete run with what it has.
-    let killed = read_report(&dir.join("r.jsonl")).unwrap();
+    let killed = read_report(&dir.join("r.jsonl.partial")).unwrap();
     let header = killed.header.expect("the run header of the first line");
     assert!(!header.complete);
     assert_eq!(header.calls, killed.calls.len());
@@ -197,7 +203,7 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
 }
 
 #[test]
-fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
+fn ctrl_c_keeps_the_old_report_puts_what_finished_beside_it_and_a_re_run_completes_it() {
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 40);
@@ -207,6 +213,7 @@ fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
         ..Default::default()
     })
     .unwrap();
+    dir.write("r.json", "yesterday's report");
     let child = spawn_run(&dir, &fake, "r.json");
     wait_for_requests(&fake, 120);
     unsafe {
@@ -216,7 +223,15 @@ fn ctrl_c_writes_what_finished_marks_it_incomplete_and_a_re_run_completes_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("re-run"), "{stderr}");
-    let partial = read_json_report(&dir.join("r.json"));
+    assert!(
+        stderr.contains("written to r.json.partial (r.json is as it was)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("r.json")).unwrap(),
+        "yesterday's report"
+    );
+    let partial = read_json_report(&dir.join("r.json.partial"));
     assert!(!partial.header.as_ref().expect("a run header").complete);
     assert_eq!(
         partial.header.as_ref().expect("a run header").calls_not_done + partial.calls.len(),

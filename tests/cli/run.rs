@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use postcall::prompt::{PromptOptions, render_transcript};
-use postcall::report::{MetricResult, Report, Value};
+use postcall::report::{MetricResult, Report, StopReason, Value};
 use postcall::transcript::{Catalog, LoadOptions};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse, fake_answer, transcript_in};
 
@@ -390,12 +390,16 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
         assert!(fake.requests() <= 4, "{refuse:?}: {} requests", fake.requests());
         assert!(stderr.contains(words), "{refuse:?}: {stderr}");
         assert_eq!(
-            stderr.matches("refused").count(),
+            stderr.matches("refused the request").count(),
             1,
             "one message, not one per call: {stderr}"
         );
-        let report = read_json_report(&dir.join("r.json"));
-        assert!(!report.header.as_ref().expect("a run header").complete);
+        // What finished (nothing) is beside the destination, which a stopped run never writes.
+        assert!(!dir.join("r.json").exists());
+        let report = read_json_report(&dir.join("r.json.partial"));
+        let header = report.header.as_ref().expect("a run header");
+        assert!(!header.complete);
+        assert_eq!(header.stopped, Some(StopReason::EndpointRefused));
     }
 }
 
@@ -524,6 +528,6 @@ fn an_endpoint_that_is_down_from_the_start_stops_the_run_with_one_message() {
         "took {:?}",
         started.elapsed()
     );
-    let report = read_json_report(&dir.join("r.json"));
+    let report = read_json_report(&dir.join("r.json.partial"));
     assert!(!report.header.as_ref().expect("a run header").complete);
 }

@@ -2,7 +2,7 @@
 //! finished call to the outputs, then write the final header, the summary and the exit
 //! code. Everything that could be checked was checked when the plan was resolved.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use crate::llm::local::LocalServer;
 use crate::llm::{Client, EndpointConfig};
 use crate::plan::{Endpoint, RunPlan, Work};
 use crate::report::summary::{SummaryCounts, render_summary};
-use crate::report::{InputError, REPORT_FORMAT_VERSION, ReportHead, RunHeader, Usage};
+use crate::report::{InputError, REPORT_FORMAT_VERSION, ReportHead, RunHeader, StopReason, Usage};
 use crate::spec::Metric;
 use crate::terminal::{eprint, eprintln};
 
@@ -65,10 +65,12 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         Ok(())
     })?;
 
+    let complete = outcome.calls_not_done == 0;
     let header = RunHeader {
         finished_at: Some(jiff::Timestamp::now()),
-        complete: outcome.calls_not_done == 0,
+        complete,
         calls_not_done: outcome.calls_not_done,
+        stopped: (!complete).then(|| stop_reason(&outcome)),
         calls: outcome.calls_done,
         failed_calls: counts.failed_calls() as usize,
         invalid_values: counts.invalid_values() as usize,
@@ -77,11 +79,74 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
             .map(|p| crate::llm::config::cost(&p, outcome.usage.prompt_tokens, outcome.usage.completion_tokens)),
         ..header
     };
+    // A run that stopped early leaves every existing report as it was: what finished goes
+    // beside it, to `<dest>.partial`.
+    // Every sink is ended even when one fails (a full disk under one -o), so the others'
+    // answers are kept; the first failure is returned after the summary.
+    let mut partials = Vec::new();
+    let mut failure = None;
     for sink in outputs {
-        sink.finish(&header)?;
+        let ended = if complete {
+            sink.finish(&header).map(|()| None)
+        } else {
+            sink.stop(&header)
+        };
+        match ended {
+            Ok(partial) => partials.extend(partial),
+            Err(err) => failure = failure.or(Some(err)),
+        }
     }
     eprint!("{}", render_summary(&metrics, &counts, &header, started.elapsed()));
-    Ok(exit_code(&outcome, &header, &metrics, &counts, strict, total))
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    let ending = Ending {
+        outcome: &outcome,
+        header: &header,
+        partials: &partials,
+        total,
+    };
+    Ok(exit_code(&ending, &metrics, &counts, strict))
+}
+
+fn stop_reason(outcome: &RunOutcome) -> StopReason {
+    if outcome.refusal.is_some() && !outcome.interrupted {
+        StopReason::EndpointRefused
+    } else {
+        StopReason::Interrupted
+    }
+}
+
+/// How the run ended, for its last words.
+struct Ending<'a> {
+    outcome: &'a RunOutcome,
+    header: &'a RunHeader,
+    /// Where the reports of a run that stopped early went.
+    partials: &'a [PathBuf],
+    total: usize,
+}
+
+impl Ending<'_> {
+    /// "written to r.jsonl.partial (r.jsonl is as it was)", or "written" for stdout.
+    fn where_written(&self) -> String {
+        if self.partials.is_empty() {
+            return "written".to_string();
+        }
+        let list = |paths: Vec<String>| paths.join(", ");
+        let partials = list(self.partials.iter().map(|p| p.display().to_string()).collect());
+        let dests = list(
+            self.partials
+                .iter()
+                .map(|p| p.with_extension("").display().to_string())
+                .collect(),
+        );
+        let were = if self.partials.len() == 1 {
+            "is as it was"
+        } else {
+            "are as they were"
+        };
+        format!("written to {partials} ({dests} {were})")
+    }
 }
 
 /// Starts the plan's local server, if it has one, and says where its log is.
@@ -110,6 +175,7 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
         finished_at: None,
         complete: false,
         calls_not_done: work.calls.len(),
+        stopped: None,
         base_url: endpoint.base_url.redacted(),
         model: endpoint.model.clone(),
         strategy: work.spec.strategy,
@@ -117,6 +183,7 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
         metrics_sha256: work.metrics_sha256.clone(),
         calls: 0,
         failed_calls: 0,
+        skipped_calls: 0,
         invalid_values: 0,
         usage: Usage::default(),
         cost_usd: None,
@@ -134,35 +201,31 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
 
 /// Says why the run stopped, if it did, and picks the exit code: a refusal or failed calls
 /// 1, an interruption 130, `--strict` with invalid or missing values 3.
-fn exit_code(
-    outcome: &RunOutcome,
-    header: &RunHeader,
-    metrics: &[Metric],
-    counts: &SummaryCounts,
-    strict: bool,
-    total: usize,
-) -> ExitCode {
+fn exit_code(ending: &Ending<'_>, metrics: &[Metric], counts: &SummaryCounts, strict: bool) -> ExitCode {
+    let (outcome, header, total) = (ending.outcome, ending.header, ending.total);
     if outcome.cache_write_failures > 1 {
         eprintln!(
             "warning: {} answers could not be written to the cache; a re-run asks them again",
             outcome.cache_write_failures
         );
     }
-    if let Some(refusal) = &outcome.refusal {
-        eprintln!(
-            "error: {} refused the request ({refusal}); {}. Stopped after {} of {total} calls; the reports hold what finished.",
-            header.base_url,
-            refusal.advice(),
-            outcome.calls_done
-        );
-        return ExitCode::from(exit::ERROR);
-    }
     if outcome.interrupted {
         eprintln!(
-            "interrupted: {} of {total} calls written; re-run the same command to finish (cached answers are not asked again)",
-            outcome.calls_done
+            "interrupted: {} of {total} calls {}; re-run the same command to finish (cached answers are not asked again)",
+            outcome.calls_done,
+            ending.where_written()
         );
         return ExitCode::from(exit::INTERRUPTED);
+    }
+    if let Some(refusal) = &outcome.refusal {
+        eprintln!(
+            "error: {} refused the request ({refusal}); {}. Stopped after {} of {total} calls, {}.",
+            header.base_url,
+            refusal.advice(),
+            outcome.calls_done,
+            ending.where_written()
+        );
+        return ExitCode::from(exit::ERROR);
     }
     let missing_required: u64 = metrics
         .iter()

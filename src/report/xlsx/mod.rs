@@ -16,11 +16,12 @@
 //! unnamed temporary file (in the destination's directory, which has room for the report
 //! anyway) as soon as the next row starts, so a 100k-call report holds one row in memory,
 //! as the CSV writer does. At `finish` the workbook is zipped into a temporary file beside
-//! the destination and renamed over it, so an earlier report survives a killed run.
+//! the destination and renamed over it, so an earlier report survives a killed run; a run
+//! that stopped early puts it at `<dest>.partial` instead (see `pending`).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use rust_xlsxwriter::{RowNum, Workbook};
@@ -28,7 +29,8 @@ use rust_xlsxwriter::{RowNum, Workbook};
 use self::calls::{CallsLayout, LAST_ROW};
 use self::cells::Formats;
 use self::sheets::SummaryFacts;
-use super::pending::{TempFile, parent_dir};
+use super::json::Ending;
+use super::pending::{self, Target, TempFile, parent_dir};
 use super::summary::SummaryCounts;
 use super::{CallResult, ReportHead, RunHeader, Sink};
 use crate::spec::Metric;
@@ -40,19 +42,11 @@ mod sheets;
 #[cfg(test)]
 mod tests;
 
-/// Where the finished workbook goes.
-enum Target {
-    /// A temporary file renamed over `dest` at finish; `file` is kept to sync it first.
-    File {
-        temp: TempFile,
-        file: File,
-        dest: PathBuf,
-    },
-    Stdout,
-}
-
 pub struct XlsxSink {
     target: Target,
+    /// For a file destination: the temporary file the workbook is zipped into, renamed at
+    /// the end; `File` is kept to sync it first.
+    temp: Option<(TempFile, File)>,
     workbook: Workbook,
     formats: Formats,
     /// Set by `begin`.
@@ -79,44 +73,32 @@ struct CallsSheet {
 }
 
 impl XlsxSink {
-    /// Creates the temporary file beside `dest` now, so a bad path fails before any work.
-    pub fn create(dest: &Path) -> anyhow::Result<XlsxSink> {
-        super::json::refuse_directory(dest)?;
-        let context = || format!("cannot write the report to {}", dest.display());
-        let (temp, file) = TempFile::beside(dest).with_context(context)?;
-        let mut workbook = Workbook::new();
-        workbook.set_tempdir(parent_dir(dest)).with_context(context)?;
-        Ok(XlsxSink::new(
-            Target::File {
-                temp,
-                file,
-                dest: dest.to_path_buf(),
-            },
-            workbook,
-        ))
-    }
-
-    /// The finished workbook is written to standard output at `finish` (for a pipe: it is
+    /// Creates the temporary file beside a file destination now, so a bad path fails before
+    /// any work. Standard output and devices get the workbook at `finish` (for a pipe: it is
     /// a zip file, not text).
-    pub fn stdout() -> XlsxSink {
-        XlsxSink::new(Target::Stdout, Workbook::new())
-    }
-
-    fn new(target: Target, workbook: Workbook) -> XlsxSink {
-        XlsxSink {
+    pub(crate) fn create(target: Target) -> anyhow::Result<XlsxSink> {
+        let label = target.label();
+        let context = || format!("cannot write the report to {label}");
+        let mut workbook = Workbook::new();
+        let temp = match &target {
+            Target::File { dest, .. } => {
+                workbook.set_tempdir(parent_dir(dest)).with_context(context)?;
+                Some(TempFile::beside(dest).with_context(context)?)
+            }
+            Target::Stdout | Target::Device(_) => None,
+        };
+        Ok(XlsxSink {
             target,
+            temp,
             workbook,
             formats: Formats::new(),
             begun: None,
             calls_per_sheet: LAST_ROW,
-        }
+        })
     }
 
     fn label(&self) -> String {
-        match &self.target {
-            Target::File { dest, .. } => dest.display().to_string(),
-            Target::Stdout => "standard output".to_string(),
-        }
+        self.target.label()
     }
 
     /// Adds a Calls sheet in constant-memory mode, with its header row.
@@ -145,8 +127,9 @@ impl XlsxSink {
         Ok(())
     }
 
-    /// Metrics, Summary and (when needed) Choices sheets, autofilters, then the file.
-    fn finish_with(mut self, header: Option<&RunHeader>) -> anyhow::Result<()> {
+    /// Metrics, Summary and (when needed) Choices sheets, autofilters, then the file, where
+    /// `ending` says; returns the file it went to.
+    fn finish_with(mut self, header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
         let label = self.label();
         let context = || format!("cannot write the report to {label}");
         let begun = self.begun.take().context("the xlsx report was finished before begin")?;
@@ -186,19 +169,32 @@ impl XlsxSink {
                 begun.cut_cells
             );
         }
-        match self.target {
-            Target::Stdout => {
-                let mut out = BufWriter::new(io::stdout());
-                self.workbook.save_to_writer(&mut out).with_context(context)?;
-                out.flush().with_context(context)
-            }
-            Target::File { temp, file, dest } => {
-                let mut out = BufWriter::new(&file);
-                self.workbook.save_to_writer(&mut out).with_context(context)?;
-                out.flush().with_context(context)?;
-                drop(out);
+        let mut workbook = self.workbook;
+        let mut save = |out: &mut (dyn Write + Send)| -> anyhow::Result<()> {
+            let mut out = BufWriter::new(out);
+            workbook.save_to_writer(&mut out).with_context(context)?;
+            out.flush().with_context(context)
+        };
+        match &self.target {
+            Target::File { dest, .. } => {
+                let (temp, mut file) = self.temp.take().context("the xlsx report has no temporary file")?;
+                let to = match ending {
+                    Ending::Complete => dest.clone(),
+                    Ending::Partial => pending::partial_path(dest),
+                };
+                save(&mut file)?;
                 file.sync_all().with_context(context)?;
-                temp.persist(&dest).with_context(context)
+                temp.persist(&to)
+                    .with_context(|| format!("cannot write the report to {}", to.display()))?;
+                Ok(Some(to))
+            }
+            Target::Device(path) => {
+                save(&mut Target::open_device(path).with_context(context)?)?;
+                Ok(None)
+            }
+            Target::Stdout => {
+                save(&mut io::stdout())?;
+                Ok(None)
             }
         }
     }
@@ -261,10 +257,14 @@ impl Sink for XlsxSink {
     }
 
     fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
-        self.finish_with(Some(header))
+        self.finish_with(Some(header), Ending::Complete).map(drop)
+    }
+
+    fn stop(self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
+        self.finish_with(Some(header), Ending::Partial)
     }
 
     fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        self.finish_with(None)
+        self.finish_with(None, Ending::Complete).map(drop)
     }
 }

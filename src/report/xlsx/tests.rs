@@ -56,9 +56,14 @@ fn calls() -> Vec<CallResult> {
     calls
 }
 
+/// A sink on `path`, locked as the run locks it.
+fn create(path: &Path) -> XlsxSink {
+    XlsxSink::create(Target::lock_file(path).unwrap()).unwrap()
+}
+
 /// Drives a sink as the run does, with `calls_per_sheet` calls per Calls sheet.
 fn write(path: &Path, metrics: &[Metric], calls: &[CallResult], calls_per_sheet: RowNum) {
-    let mut sink = XlsxSink::create(path).unwrap();
+    let mut sink = create(path);
     sink.calls_per_sheet = calls_per_sheet;
     let start = header(0);
     sink.begin(&ReportHead {
@@ -415,7 +420,7 @@ fn summary_sheet_has_the_run_header_counts_tokens_and_cost() {
 fn summary_of_a_priced_interrupted_run() {
     let t = tempfile::tempdir().unwrap();
     let path = t.path().join("stopped.xlsx");
-    let mut sink = XlsxSink::create(&path).unwrap();
+    let mut sink = create(&path);
     let metrics = metrics();
     let stopped = RunHeader {
         complete: false,
@@ -443,7 +448,7 @@ fn summary_of_a_priced_interrupted_run() {
 fn a_report_without_a_run_header_says_so_and_invents_none() {
     let t = tempfile::tempdir().unwrap();
     let path = t.path().join("old.xlsx");
-    let mut sink: Box<dyn Sink> = Box::new(XlsxSink::create(&path).unwrap());
+    let mut sink: Box<dyn Sink> = Box::new(create(&path));
     sink.begin_headerless(&metrics(), true).unwrap();
     for call in &calls()[..2] {
         sink.call(call).unwrap();

@@ -1,0 +1,252 @@
+//! Nothing lost: a run never empties, overwrites or splices a file the user already has —
+//! an earlier report, an input transcript, the metric file — and two runs on one output or
+//! one cache neither corrupt each other nor pay twice.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
+
+use crate::common::{MODEL, TestDir};
+use crate::run::{SPEC, read_json_report, write_calls};
+
+/// The files in `dir` (not recursing), sorted, to check that nothing was left behind.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A previous report big enough to notice when it is emptied.
+fn previous_report(dir: &TestDir, name: &str) -> Vec<u8> {
+    let text: String = (0..2000)
+        .map(|i| format!("{{\"call_id\": \"old-{i}\", \"note\": \"a line of yesterday's report\"}}\n"))
+        .collect();
+    dir.write(name, &text);
+    text.into_bytes()
+}
+
+#[test]
+fn a_bad_second_output_leaves_the_first_untouched_and_sends_nothing() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 3);
+    let before = previous_report(&dir, "prev.jsonl");
+    let output = dir
+        .run_against(&fake)
+        .args(["-o", "prev.jsonl", "-o", "/nonexistent/x.csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("prev.jsonl")).unwrap(),
+        before,
+        "prev.jsonl was changed"
+    );
+    assert_eq!(fake.requests(), 0);
+    assert_eq!(
+        names_in(dir.path()),
+        [".postcall", "calls", "metrics.yaml", "prev.jsonl"]
+    );
+}
+
+#[test]
+fn an_output_that_names_an_input_or_lies_inside_an_input_directory_is_refused() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 2);
+    let bundle =
+        "{\"call_id\": \"b1\", \"transcript\": [{\"role\": \"agent\", \"content\": \"Hello, how can I help?\"}]}\n";
+    dir.write("calls/bundle.jsonl", bundle);
+    let single_text = "{\"call_id\": \"s\", \"transcript\": [{\"role\": \"user\", \"content\": \"hi\"}]}";
+    let single = dir.write("single.json", single_text);
+    let metrics_before = std::fs::read(dir.join("metrics.yaml")).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["calls", "-o", "calls/bundle.jsonl"],
+            "inside the input directory calls",
+        ),
+        (
+            &["calls", "-o", "calls/00/new.json"],
+            "inside the input directory calls",
+        ),
+        (
+            &["calls", "-o", "./metrics.yaml", "--output-format", "json"],
+            "it is the metric file",
+        ),
+        (
+            &["single.json", "-o", "calls/../single.json"],
+            "it is an input (single.json)",
+        ),
+    ];
+    for (args, words) in cases {
+        let output = dir
+            .postcall()
+            .args([
+                "run",
+                "-m",
+                "metrics.yaml",
+                "--base-url",
+                &fake.base_url(),
+                "--model",
+                MODEL,
+            ])
+            .args(*args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("refusing to write the report to"), "{args:?}: {stderr}");
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.join("calls/bundle.jsonl")).unwrap(), bundle);
+    assert!(!dir.join("calls/00/new.json").exists());
+    assert_eq!(std::fs::read(dir.join("metrics.yaml")).unwrap(), metrics_before);
+    assert_eq!(std::fs::read_to_string(&single).unwrap(), single_text);
+    assert_eq!(fake.requests(), 0);
+}
+
+#[test]
+fn convert_and_filter_refuse_to_write_over_the_report_they_read() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 3);
+    dir.run_against(&fake)
+        .args(["-o", "r.jsonl", "--quiet"])
+        .assert()
+        .success();
+    let before = std::fs::read(dir.join("r.jsonl")).unwrap();
+    let runs: [&[&str]; 2] = [
+        &["convert", "r.jsonl", "-o", "./r.jsonl"],
+        &[
+            "filter",
+            "r.jsonl",
+            "--where",
+            "call_outcome:status=ok",
+            "-o",
+            "r.jsonl",
+        ],
+    ];
+    for args in runs {
+        let output = dir.postcall().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("it is the report being"), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read(dir.join("r.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn a_second_run_on_the_same_output_refuses_at_once_naming_the_first_runs_pid() {
+    let fake = FakeServer::start(FakeConfig {
+        latency: Duration::from_millis(30),
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 30);
+    let first = dir
+        .run_process_at(&fake.base_url(), MODEL)
+        .args(["-o", "r.jsonl", "--quiet", "--concurrency", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(|| fake.requests() >= 2);
+    let started = Instant::now();
+    let second = dir
+        .run_against(&fake)
+        .args(["-o", "r.jsonl", "--quiet"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("another postcall run (pid {}) is writing r.jsonl", first.id())),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused at once, not after the scan"
+    );
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let report = postcall::report::read_report(&dir.join("r.jsonl")).unwrap();
+    assert!(report.header.expect("a run header").complete);
+    assert_eq!(report.calls.len(), 30, "every call once, no spliced lines");
+}
+
+#[test]
+fn a_killed_run_holds_no_lock_and_leaves_no_temporary_file_the_next_run_does_not_remove() {
+    let fake = FakeServer::start(FakeConfig {
+        latency: Duration::from_millis(30),
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 30);
+    let mut killed = dir
+        .run_process_at(&fake.base_url(), MODEL)
+        .args(["-o", "r.json", "-o", "r.csv", "--quiet", "--concurrency", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(|| fake.requests() >= 4);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let left = names_in(dir.path());
+    let temps = |names: &[String]| names.iter().filter(|n| n.ends_with(".tmp")).count();
+    assert!(
+        temps(&left) >= 2,
+        "SIGKILL leaves the buffers of r.json and r.csv: {left:?}"
+    );
+    dir.run_against(&fake)
+        .args(["-o", "r.json", "-o", "r.csv", "--quiet"])
+        .assert()
+        .success();
+    let after = names_in(dir.path());
+    assert_eq!(after, [".postcall", "calls", "metrics.yaml", "r.csv", "r.json"]);
+    assert_eq!(read_json_report(&dir.join("r.json")).calls.len(), 30);
+}
+
+#[test]
+fn dev_null_is_an_output_like_any_other() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 2);
+    for extra in [&["-o", "/dev/null"][..], &["-o", "/dev/null", "--output-format", "csv"]] {
+        let output = dir.run_against(&fake).args(extra).arg("--quiet").output().unwrap();
+        assert!(
+            output.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device(), "still the device");
+}
+
+fn wait_until(done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(done(), "timed out");
+}
