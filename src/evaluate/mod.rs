@@ -75,13 +75,23 @@ pub struct RunOutcome {
     /// The first refusal, which stopped the run.
     pub refusal: Option<ApiError>,
     pub interrupted: bool,
+    /// Every request this run sent, including those of calls it did not get to write (a
+    /// refused request is sent, and counted, all the same).
     pub usage: Usage,
     /// Clean answers that could not be written to the cache (asked again by a re-run).
     pub cache_write_failures: u64,
 }
 
 enum Event {
-    Unit { pos: usize, outcome: UnitOutcome },
+    Unit {
+        pos: usize,
+        outcome: UnitOutcome,
+    },
+    /// A unit whose call will not be written (refused, or cut short by a halt): what it
+    /// sent was still sent, and paid for.
+    Abandoned {
+        usage: Usage,
+    },
     WorkerExit,
 }
 
@@ -128,6 +138,7 @@ pub fn run(
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Event::Unit { pos, outcome }) => writer.unit(pos, outcome, &mut emit)?,
+            Ok(Event::Abandoned { usage }) => writer.live.add(&usage),
             Ok(Event::WorkerExit) => workers_left -= 1,
             Err(mpsc::RecvTimeoutError::Timeout) => writer.refresh_progress(),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -135,7 +146,6 @@ pub fn run(
     }
     // After a halt, calls behind a gap are complete too: write them in order.
     for (_, result) in std::mem::take(&mut writer.ready) {
-        writer.usage.add(&result.usage);
         emit(result)?;
         writer.emitted += 1;
     }
@@ -146,7 +156,7 @@ pub fn run(
         calls_not_done: total_calls - writer.emitted,
         refusal,
         interrupted: shared.halt.interrupted.load(Ordering::Relaxed),
-        usage: writer.usage,
+        usage: writer.live,
         cache_write_failures: writer.cache_write_failures,
     })
 }
@@ -179,10 +189,9 @@ struct Writer<'a> {
     ready: BTreeMap<usize, CallResult>,
     next_emit: usize,
     emitted: usize,
-    /// Summed over the calls written, for the report.
-    usage: Usage,
-    /// Summed over every unit as it arrives, for the progress line. Both add up the units'
-    /// own counts: usage is counted once, in the unit.
+    /// Summed over every unit as it arrives (abandoned ones too), for the progress line and
+    /// the run's totals; each call's own usage is summed in its assembly. Both add up the
+    /// units' own counts: usage is counted once, in the unit.
     live: Usage,
     cache_write_failures: u64,
 }
@@ -196,7 +205,6 @@ impl<'a> Writer<'a> {
             ready: BTreeMap::new(),
             next_emit: 0,
             emitted: 0,
-            usage: Usage::default(),
             live: Usage::default(),
             cache_write_failures: 0,
         }
@@ -234,7 +242,6 @@ impl<'a> Writer<'a> {
         let result = self.assembling.remove(&pos).expect("entry present").finish(&eval.spec);
         self.ready.insert(pos, result);
         while let Some(result) = self.ready.remove(&self.next_emit) {
-            self.usage.add(&result.usage);
             emit(result)?;
             self.emitted += 1;
             self.next_emit += 1;
@@ -289,11 +296,13 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
             }
             shared.halt.halted.store(true, Ordering::Relaxed);
             // The refused unit's call is not done; it will be asked again on a re-run.
+            let _ = tx.send(Event::Abandoned { usage: outcome.usage });
             return;
         }
         // A unit cut short by the halt is not an answer: leave the call not done, so a
         // re-run (which finds the finished units in the cache) completes it.
         if shared.halt.is_halted() && !outcome.errors.is_empty() {
+            let _ = tx.send(Event::Abandoned { usage: outcome.usage });
             return;
         }
         if tx.send(Event::Unit { pos, outcome }).is_err() {

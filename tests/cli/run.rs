@@ -404,6 +404,37 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
 }
 
 #[test]
+fn after_a_refusal_the_summary_counts_the_requests_sent_and_says_the_endpoint_stopped_the_run() {
+    let fake = FakeServer::start(FakeConfig {
+        refuse: Some(Refuse::Auth),
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 12);
+    let output = dir
+        .run_against(&fake)
+        .args(["-o", "r.json", "--no-cache", "--concurrency", "4"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let sent = fake.requests();
+    assert!(sent >= 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("requests           {sent}\n")),
+        "the summary counts the {sent} refused requests: {stderr}"
+    );
+    assert!(
+        stderr.contains("not done           12 (stopped: endpoint refused)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("interrupted"), "{stderr}");
+    let report = read_json_report(&dir.join("r.json.partial"));
+    assert_eq!(report.header.expect("a run header").usage.requests, sent);
+}
+
+#[test]
 fn a_second_run_answers_from_the_cache_and_sends_nothing() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let dir = TestDir::new();
