@@ -5,14 +5,26 @@
 //! version — and never a file path, so moving an archive keeps its answers. One file per
 //! entry, written to a temp file and renamed: concurrent runs sharing a directory see
 //! either no entry or a whole one, and a torn or unreadable entry counts as missing.
+//!
+//! Runs that share a cache must not pay twice for one request: before asking, a run claims
+//! the key ([`Cache::get_or_claim`], a lock file in `claims/`), and a run that finds it
+//! claimed waits for the answer instead of asking too. The claim is an `flock`, so a run
+//! killed while asking releases it and a waiter takes over; a claim never blocks forever.
+//! Temporary files live in `tmp/`, named after the pid that writes them, so the next run
+//! can remove those a killed run left.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::llm::{Completion, TokenUsage};
+use crate::lock::{self, Attempt, Held};
+
+/// How often a run waiting on another's claim looks again.
+const CLAIM_POLL: Duration = Duration::from_millis(50);
 
 /// Bump when the entry format or the meaning of a key changes.
 pub const CACHE_FORMAT_VERSION: u32 = 1;
@@ -39,16 +51,108 @@ pub struct CacheStats {
     pub bytes: u64,
 }
 
+/// What [`Cache::get_or_claim`] found.
+#[derive(Debug)]
+pub enum Lookup {
+    Hit(Completion),
+    /// Nobody has the answer: this caller asks, and stores it through the claim.
+    Claimed(Claim),
+    /// The run is stopping; it gave up waiting on another's claim.
+    Cancelled,
+}
+
+/// The right to ask one request, held until dropped (after the answer is stored, or given
+/// up on, at which point a waiter asks instead).
+#[derive(Debug)]
+pub struct Claim {
+    cache: Cache,
+    key: String,
+    /// `None` when claims cannot be taken in this cache (the caller asks regardless).
+    _held: Option<Held>,
+}
+
+impl Claim {
+    /// Stores the answer under the claimed key, then lets the claim go (by drop).
+    pub fn fulfil(self, completion: &Completion) -> std::io::Result<()> {
+        self.cache.put(&self.key, completion)
+    }
+}
+
 impl Cache {
-    /// Opens (creating) the cache directory.
+    /// Opens (creating) the cache directory, and removes the temporary files and claims a
+    /// killed run left in it.
     pub fn open(dir: &Path) -> anyhow::Result<Cache> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create the cache directory {}: {e} (use --cache-dir DIR or --no-cache)",
-                dir.display()
-            )
-        })?;
-        Ok(Cache { dir: dir.to_path_buf() })
+        for sub in [dir.to_path_buf(), dir.join("tmp"), dir.join("claims")] {
+            std::fs::create_dir_all(&sub).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot create the cache directory {}: {e} (use --cache-dir DIR or --no-cache)",
+                    sub.display()
+                )
+            })?;
+        }
+        let cache = Cache { dir: dir.to_path_buf() };
+        cache.remove_leftovers();
+        Ok(cache)
+    }
+
+    fn remove_leftovers(&self) {
+        let now = SystemTime::now();
+        for entry in std::fs::read_dir(self.dir.join("tmp")).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let pid = name
+                .to_str()
+                .and_then(|n| n.strip_prefix('.'))
+                .and_then(|n| n.split_once('.'))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(now);
+            if pid.is_some_and(|pid| lock::left_by_a_dead_process(pid, modified, now)) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        // A claim file nobody holds is a killed run's: taking it and letting go removes it.
+        for entry in std::fs::read_dir(self.dir.join("claims"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|m| m < now);
+            if old && let Ok(Attempt::Held(held)) = lock::try_lock_path(&entry.path()) {
+                drop(held);
+            }
+        }
+    }
+
+    /// The cached answer for `key`, or a claim on asking for it. When another run (or
+    /// another worker of this one) holds the claim, waits until it lets go — then its
+    /// answer is usually here — checking `cancel` as it waits.
+    pub fn get_or_claim(&self, key: &str, cancel: &AtomicBool) -> Lookup {
+        let claim_path = self.dir.join("claims").join(key);
+        loop {
+            if let Some(hit) = self.get(key) {
+                return Lookup::Hit(hit);
+            }
+            let held = match lock::try_lock_path(&claim_path) {
+                Ok(Attempt::Held(held)) => Some(held),
+                Ok(Attempt::Busy { .. }) => {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Lookup::Cancelled;
+                    }
+                    std::thread::sleep(CLAIM_POLL);
+                    continue;
+                }
+                // Claims cannot be taken here (a read-only cache): ask without one.
+                Err(_) => None,
+            };
+            // The holder may have stored the answer between the look and the lock.
+            if let Some(hit) = self.get(key) {
+                return Lookup::Hit(hit);
+            }
+            return Lookup::Claimed(Claim {
+                cache: self.clone(),
+                key: key.to_string(),
+                _held: held,
+            });
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -61,6 +165,16 @@ impl Cache {
         hasher.update(format!("postcall-cache-v{CACHE_FORMAT_VERSION}\0{endpoint}\0").as_bytes());
         hasher.update(serde_json::to_string(body).expect("body serializes").as_bytes());
         hasher.finalize().to_hex().to_string()
+    }
+
+    /// A claim that stores a fresh answer under `key` whatever is cached (`--refresh`); it
+    /// neither waits on nor blocks anyone.
+    pub fn overwrite(&self, key: String) -> Claim {
+        Claim {
+            cache: self.clone(),
+            key,
+            _held: None,
+        }
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -86,6 +200,7 @@ impl Cache {
         let path = self.path(key);
         let parent = path.parent().expect("entry has a parent");
         std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(self.dir.join("tmp"))?;
         let entry = Entry {
             version: CACHE_FORMAT_VERSION,
             content: completion.content.clone(),
@@ -93,7 +208,9 @@ impl Cache {
             prompt_tokens: completion.usage.prompt_tokens,
             completion_tokens: completion.usage.completion_tokens,
         };
-        let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}.", std::process::id()))
+            .tempfile_in(self.dir.join("tmp"))?;
         tmp.write_all(&serde_json::to_vec(&entry).expect("entry serializes"))?;
         tmp.persist(&path).map_err(|e| e.error)?;
         Ok(())
@@ -213,6 +330,68 @@ mod tests {
         assert!(cache.get(&key).is_none());
         cache.put(&key, &completion()).unwrap();
         assert_eq!(cache.get(&key), Some(completion()));
+    }
+
+    #[test]
+    fn a_claimed_key_makes_others_wait_for_its_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let key = Cache::key("e", &serde_json::json!({"n": 1}));
+        let never = AtomicBool::new(false);
+        let Lookup::Claimed(claim) = cache.get_or_claim(&key, &never) else {
+            panic!("nothing cached, nobody asking: ours to ask")
+        };
+        let waiter = {
+            let cache = cache.clone();
+            let key = key.clone();
+            std::thread::spawn(move || match cache.get_or_claim(&key, &AtomicBool::new(false)) {
+                Lookup::Hit(hit) => hit,
+                other => panic!("the waiter should get the answer, got {other:?}"),
+            })
+        };
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(!waiter.is_finished(), "the waiter waits while the claim is held");
+        claim.fulfil(&completion()).unwrap();
+        assert_eq!(waiter.join().unwrap(), completion());
+    }
+
+    #[test]
+    fn a_claim_given_up_without_an_answer_passes_to_the_waiter_and_cancel_stops_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let key = Cache::key("e", &serde_json::json!({"n": 2}));
+        let Lookup::Claimed(claim) = cache.get_or_claim(&key, &AtomicBool::new(false)) else {
+            panic!("ours to ask")
+        };
+        let stop = AtomicBool::new(true);
+        assert!(matches!(cache.get_or_claim(&key, &stop), Lookup::Cancelled));
+        drop(claim);
+        assert!(matches!(
+            cache.get_or_claim(&key, &AtomicBool::new(false)),
+            Lookup::Claimed(_)
+        ));
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_run_are_removed_when_the_cache_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        Cache::open(dir.path()).unwrap();
+        let dead = u32::try_from(libc::pid_t::MAX).unwrap();
+        let temp = dir.path().join("tmp").join(format!(".{dead}.abc123"));
+        let claim = dir.path().join("claims").join("ab".repeat(32));
+        std::fs::write(&temp, "half an entry").unwrap();
+        std::fs::write(&claim, dead.to_string()).unwrap();
+        let old = SystemTime::now() - Duration::from_secs(60);
+        for path in [&temp, &claim] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        Cache::open(dir.path()).unwrap();
+        assert!(!temp.exists() && !claim.exists());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Claim, Lookup};
 use crate::llm::{ApiError, ChatRequest, Client, Completion, ErrorKind, Message};
 use crate::prompt::{self, Cut, PromptOptions};
 use crate::report::{CallError, MetricResult, Usage};
@@ -75,7 +75,7 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
             schema: schema.clone(),
             max_tokens,
         };
-        let (completion, store_key) = match ask(ctx, &request, &mut outcome.usage) {
+        let (completion, claim) = match ask(ctx, &request, &mut outcome.usage) {
             Ok(answer) => answer,
             Err(err) => {
                 fail_pending(&mut outcome, &pending, ctx.spec, want_summary, &err);
@@ -88,10 +88,10 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
         let still = check_into(ctx, &completion.content, &pending, &mut want_summary, &mut outcome);
         let truncated = completion.truncated();
         // Only clean answers are cached: errors and invalid answers never are.
-        if let (Some(cache), Some(key)) = (ctx.cache, store_key)
+        if let (Some(cache), Some(claim)) = (ctx.cache, claim)
             && still.is_empty()
             && !truncated
-            && let Err(e) = cache.put(&key, &completion)
+            && let Err(e) = claim.fulfil(&completion)
         {
             outcome.cache_error = Some(format!(
                 "could not write to the cache in {}: {e}",
@@ -173,32 +173,40 @@ fn reask_messages(
     messages
 }
 
-/// Asks the cache, then the endpoint. Returns the cache key under which a fresh answer
-/// may be stored once it has been checked.
+/// Asks the cache, then the endpoint. A fresh answer comes with the claim on its cache key
+/// (see [`Cache::get_or_claim`]), through which it is stored once it has been checked; until
+/// then, other runs asking the same request wait for it rather than pay for it again.
 fn ask(
     ctx: &UnitContext<'_>,
     request: &ChatRequest,
     usage: &mut Usage,
-) -> Result<(Completion, Option<String>), ApiError> {
-    let key = ctx.cache.map(|_| {
-        let config = ctx.client.config();
-        let body = crate::llm::request::build_body(config, request);
-        Cache::key(&config.identity, &body)
-    });
-    if let (Some(cache), Some(key)) = (ctx.cache, key.as_deref())
-        && !ctx.refresh
-        && let Some(hit) = cache.get(key)
-    {
-        usage.cached += 1;
-        return Ok((hit, None));
-    }
+) -> Result<(Completion, Option<Claim>), ApiError> {
+    let claim = match ctx.cache {
+        Some(cache) => {
+            let config = ctx.client.config();
+            let key = Cache::key(&config.identity, &crate::llm::request::build_body(config, request));
+            if ctx.refresh {
+                Some(cache.overwrite(key))
+            } else {
+                match cache.get_or_claim(&key, ctx.cancel) {
+                    Lookup::Hit(hit) => {
+                        usage.cached += 1;
+                        return Ok((hit, None));
+                    }
+                    Lookup::Claimed(claim) => Some(claim),
+                    Lookup::Cancelled => return Err(ApiError::transient("cancelled")),
+                }
+            }
+        }
+        None => None,
+    };
     let attempted = ctx.client.complete(request, ctx.cancel);
     usage.requests += attempted.requests;
     usage.retries += attempted.retries;
     let completion = attempted.result?;
     usage.prompt_tokens += completion.usage.prompt_tokens;
     usage.completion_tokens += completion.usage.completion_tokens;
-    Ok((completion, key))
+    Ok((completion, claim))
 }
 
 fn fail_pending(

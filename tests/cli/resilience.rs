@@ -285,7 +285,7 @@ fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
 }
 
 #[test]
-fn two_runs_sharing_a_cache_at_the_same_time_both_succeed() {
+fn two_runs_at_once_on_one_cache_with_different_outputs_pay_for_each_request_once() {
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     write_calls(&dir, 60);
@@ -304,6 +304,11 @@ fn two_runs_sharing_a_cache_at_the_same_time_both_succeed() {
     assert_eq!(answers(&read_json_report(&dir.join("a.json"))), answers(&clean));
     assert_eq!(answers(&read_json_report(&dir.join("b.json"))), answers(&clean));
     assert_eq!(cache_entries(&dir), 60 * UNITS_PER_CALL);
+    assert_eq!(
+        fake.requests(),
+        60 * UNITS_PER_CALL,
+        "each request is claimed by one run; the other waits for its answer"
+    );
 }
 
 #[test]
