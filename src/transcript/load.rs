@@ -9,25 +9,40 @@
 //! call, and the decoding steps both share, so a call reads the same at scan and at load.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
+use bytesize::ByteSize;
 use serde_json::Value;
 
 use super::formats::{self, Context, Document, TwilioCompanion, Unread};
+use super::read::{DEFAULT_MAX_FILE_SIZE, ReadError, open_input, read_input};
 use super::{Call, Format, SpeakerMap};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// `--transcript-format`: skip detection.
     pub format: Option<Format>,
     /// `--speaker-map`: roles for speakers a source only numbers or names (Deepgram,
     /// Twilio, captions, text), or `auto` to pick the agent from what is said.
     pub speaker_map: Option<SpeakerMap>,
+    /// `--max-file-size` in bytes: a bigger input file is an error, checked before it is
+    /// read (stdin is read no further than this).
+    pub max_file_size: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            format: None,
+            speaker_map: None,
+            max_file_size: DEFAULT_MAX_FILE_SIZE.as_u64(),
+        }
+    }
 }
 
 /// How transcripts are read: the flags `run`, `prompt` and `inspect` share, declared once.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct TranscriptArgs {
     /// Read every input as this format instead of detecting it.
     #[arg(long, value_enum, value_name = "NAME")]
@@ -36,6 +51,19 @@ pub struct TranscriptArgs {
     /// unknown role names, e.g. 0=agent,1=customer; `auto` picks the agent from what is said.
     #[arg(long, value_name = "KEY=ROLE,...|auto")]
     pub speaker_map: Option<SpeakerMap>,
+    /// Refuse input files bigger than this (e.g. 64MiB, 2GB); only regular files are read.
+    #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: ByteSize,
+}
+
+impl Default for TranscriptArgs {
+    fn default() -> TranscriptArgs {
+        TranscriptArgs {
+            transcript_format: None,
+            speaker_map: None,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
 }
 
 impl TranscriptArgs {
@@ -43,6 +71,7 @@ impl TranscriptArgs {
         LoadOptions {
             format: self.transcript_format,
             speaker_map: self.speaker_map.clone(),
+            max_file_size: self.max_file_size.as_u64(),
         }
     }
 }
@@ -175,7 +204,12 @@ impl Catalog {
                 format!("no call with index {index} (the catalog has {})", self.entries.len()),
             )
         })?;
-        let document = self.read_document(&entry.source, &entry.source_display, entry.format.is_text())?;
+        let document = self.read_document(
+            &entry.source,
+            &entry.source_display,
+            entry.format.is_text(),
+            options.max_file_size,
+        )?;
         let (mut call, _warnings) = self
             .build_call(
                 document.as_document(),
@@ -233,55 +267,47 @@ impl Catalog {
     }
 
     /// The document of one call (JSON, or text when `text`), read again from its file or
-    /// the kept stdin bytes.
+    /// the kept stdin bytes, no bigger than `limit`.
     pub(crate) fn read_document(
         &self,
         source: &SourceRef,
         display: &str,
         text: bool,
+        limit: u64,
     ) -> Result<OwnedDocument, LoadError> {
         if text {
-            let bytes = self.read_bytes(source, display)?;
+            let bytes = self.read_bytes(source, display, limit)?;
             let text = decode(&bytes).map_err(|e| e.into_load_error(display))?;
             return Ok(OwnedDocument::Text(text.to_string()));
         }
-        self.read_value(source, display).map(OwnedDocument::Json)
+        self.read_value(source, display, limit).map(OwnedDocument::Json)
     }
 
-    fn read_bytes(&self, source: &SourceRef, display: &str) -> Result<Vec<u8>, LoadError> {
-        let reread = |e: std::io::Error| {
-            LoadError::new(
-                display,
-                format!("cannot re-read: {e}; was the file changed or removed after the scan?"),
-            )
-        };
+    fn read_bytes(&self, source: &SourceRef, display: &str, limit: u64) -> Result<Vec<u8>, LoadError> {
         match &source.path {
-            Some(path) => std::fs::read(path).map_err(reread),
+            Some(path) => read_input(path, limit).map_err(|e| reread(display, e)),
             None => Ok(self.stdin.as_deref().unwrap_or_default().to_vec()),
         }
     }
 
     /// The JSON document of one call, read again from its file (or the kept stdin bytes).
-    pub(crate) fn read_value(&self, source: &SourceRef, display: &str) -> Result<Value, LoadError> {
+    pub(crate) fn read_value(&self, source: &SourceRef, display: &str, limit: u64) -> Result<Value, LoadError> {
         if source.locator == Locator::Session {
-            let bytes = self.read_bytes(source, display)?;
+            let bytes = self.read_bytes(source, display, limit)?;
             return session_array(&bytes).map_err(|e| e.into_load_error(display));
         }
-        let reread = |e: std::io::Error| {
-            LoadError::new(
-                display,
-                format!("cannot re-read: {e}; was the file changed or removed after the scan?"),
-            )
-        };
         let bytes: std::borrow::Cow<'_, [u8]> = match (&source.path, source.locator) {
             (Some(path), Locator::Line { offset, .. }) => {
-                let mut file = std::fs::File::open(path).map_err(reread)?;
-                file.seek(SeekFrom::Start(offset)).map_err(reread)?;
-                let mut line = Vec::new();
-                BufReader::new(file).read_until(b'\n', &mut line).map_err(reread)?;
-                line.into()
+                let line = (|| -> Result<Vec<u8>, ReadError> {
+                    let mut file = open_input(path, limit)?;
+                    file.seek(SeekFrom::Start(offset))?;
+                    let mut line = Vec::new();
+                    BufReader::new(file).take(limit).read_until(b'\n', &mut line)?;
+                    Ok(line)
+                })();
+                line.map_err(|e| reread(display, e))?.into()
             }
-            (Some(path), _) => std::fs::read(path).map_err(reread)?.into(),
+            (Some(path), _) => read_input(path, limit).map_err(|e| reread(display, e))?.into(),
             (None, locator) => {
                 let all: &[u8] = self.stdin.as_deref().unwrap_or_default();
                 match locator {
@@ -306,6 +332,15 @@ impl Catalog {
             _ => Ok(value),
         }
     }
+}
+
+/// A file that cannot be read again the way the scan read it.
+fn reread(display: &str, e: ReadError) -> LoadError {
+    let message = match e {
+        ReadError::Io(e) => format!("cannot re-read: {e}; was the file changed or removed after the scan?"),
+        other => format!("{other} (on re-reading; was the file changed after the scan?)"),
+    };
+    LoadError::new(display, message)
 }
 
 /// A document read back for [`Catalog::load`].

@@ -4,7 +4,7 @@
 //! `detect` picks one from the document's structure; `scan` walks inputs (files,
 //! directories, stdin) into a [`Catalog`] of small entries, per-file errors and documents
 //! skipped as not being calls; `load` holds the types callers see and re-reads one call on
-//! demand. `metadata` is the call's facts besides its turns; `speakers` gives roles to
+//! demand; `read` reads a file's bytes, regular files only and bounded. `metadata` is the call's facts besides its turns; `speakers` gives roles to
 //! speakers a source only names or numbers. Bad input is data: a broken file becomes a
 //! [`LoadError`] and every other file is still read.
 
@@ -14,6 +14,7 @@ pub(crate) mod detect;
 pub(crate) mod formats;
 pub mod load;
 pub(crate) mod metadata;
+pub(crate) mod read;
 mod scan;
 pub(crate) mod speakers;
 

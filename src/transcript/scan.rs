@@ -13,7 +13,6 @@
 //! (`caf\xE9.json`), so a report still names the file exactly.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,6 +22,7 @@ use super::detect::{self, Companion, Shape};
 use super::formats::{self, Document, Unread};
 use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, Skipped, SourceRef};
 use super::load::{decode, json_error, parse_json, session_array};
+use super::read::{self, read_bounded, read_input};
 use super::{Call, Format};
 
 /// How a file's bytes are split into call documents.
@@ -132,7 +132,8 @@ impl Scanner<'_> {
             )),
             Err(e) => self.error(LoadError::new(display, format!("cannot read: {e}"))),
             Ok(meta) if meta.is_dir() => self.walk(input),
-            // Named explicitly: read it whatever its extension, the user asked for it.
+            // Named explicitly: read it whatever its extension, the user asked for it (a
+            // FIFO or device is refused, with the reason, when it is opened).
             Ok(_) => self.file(input, layout_for(input).unwrap_or(Layout::Sniff)),
         }
     }
@@ -141,10 +142,10 @@ impl Scanner<'_> {
         let bytes = match &self.catalog.stdin {
             Some(bytes) => bytes.clone(),
             None => {
-                let mut buf = Vec::new();
-                if let Err(e) = std::io::stdin().lock().read_to_end(&mut buf) {
-                    return self.error(LoadError::new("-", format!("cannot read stdin: {e}")));
-                }
+                let buf = match read_bounded(std::io::stdin().lock(), self.options.max_file_size) {
+                    Ok(buf) => buf,
+                    Err(e) => return self.error(LoadError::new("-", format!("stdin: {e}"))),
+                };
                 let bytes: Arc<[u8]> = buf.into();
                 self.catalog.stdin = Some(bytes.clone());
                 bytes
@@ -181,7 +182,14 @@ impl Scanner<'_> {
                     display_path(&path)
                 ));
             } else if let Some(layout) = layout_for(&path) {
-                self.file(&path, layout);
+                match special_file(&path, kind) {
+                    // Never opened: a FIFO would wait for a writer, a device never end.
+                    Some(what) => self.catalog.warnings.push(format!(
+                        "{}: skipped, not a regular file ({what}); postcall reads only regular files",
+                        display_path(&path)
+                    )),
+                    None => self.file(&path, layout),
+                }
             } else {
                 self.catalog.skipped_non_json += 1;
             }
@@ -190,7 +198,7 @@ impl Scanner<'_> {
 
     fn file(&mut self, path: &Path, layout: Layout) {
         let display = display_path(path);
-        match std::fs::read(path) {
+        match read_input(path, self.options.max_file_size) {
             Ok(bytes) => {
                 let stem = path
                     .file_stem()
@@ -198,7 +206,7 @@ impl Scanner<'_> {
                     .unwrap_or_else(|| display.clone());
                 self.document(Some(path), &bytes, layout, &display, &stem);
             }
-            Err(e) => self.error(LoadError::new(display, format!("cannot read: {e}"))),
+            Err(e) => self.error(LoadError::new(display, e.to_string())),
         }
     }
 
@@ -470,7 +478,7 @@ impl Scanner<'_> {
                 // Every transcript resource has been seen now; this is the page's last chance.
                 Outcome::Deferred(unit) => {
                     let built = catalog
-                        .read_value(&unit.source, &unit.display)
+                        .read_value(&unit.source, &unit.display, options.max_file_size)
                         .map_err(|e| e.message)
                         .and_then(|value| {
                             let id = unit.fallback_id.clone();
@@ -494,6 +502,16 @@ impl Scanner<'_> {
         catalog.warnings.extend(warnings);
         catalog
     }
+}
+
+/// What a directory entry is when it is not a regular file (following a symlink).
+fn special_file(path: &Path, kind: std::fs::FileType) -> Option<&'static str> {
+    let kind = if kind.is_symlink() {
+        std::fs::metadata(path).ok()?.file_type()
+    } else {
+        kind
+    };
+    (!kind.is_file()).then(|| read::kind_of(&kind))
 }
 
 fn outcome(built: Result<Call, String>, unit: Unit) -> Outcome {

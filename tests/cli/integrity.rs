@@ -250,3 +250,106 @@ fn wait_until(done: impl Fn() -> bool) {
     }
     assert!(done(), "timed out");
 }
+
+/// Runs `cmd` to the end, or kills it and fails after `limit`: for inputs that used to hang.
+fn output_within(mut cmd: std::process::Command, limit: Duration) -> std::process::Output {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("still running after {limit:?}: it waits on an input");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        path.display()
+    );
+}
+
+#[test]
+fn a_fifo_or_a_link_to_dev_zero_in_an_input_directory_is_skipped_with_the_reason() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 2);
+    mkfifo(&dir.join("calls/pipe.json"));
+    std::os::unix::fs::symlink("/dev/zero", dir.join("calls/zero.json")).unwrap();
+    let mut inspect = dir.postcall_process();
+    inspect.args(["inspect", "calls"]);
+    let mut run = dir.run_process_at(&fake.base_url(), MODEL);
+    run.args(["-o", "r.json", "--quiet"]);
+    for (name, cmd) in [("inspect", inspect), ("run", run)] {
+        let output = output_within(cmd, Duration::from_secs(20));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let said = format!("{stdout}{stderr}");
+        assert!(output.status.success(), "{name}: {said}");
+        assert!(
+            said.contains("calls/pipe.json: skipped, not a regular file (a FIFO)"),
+            "{name}: {said}"
+        );
+        assert!(
+            said.contains("calls/zero.json: skipped, not a regular file (a device)"),
+            "{name}: {said}"
+        );
+    }
+    assert_eq!(read_json_report(&dir.join("r.json")).calls.len(), 2);
+}
+
+#[test]
+fn an_input_named_on_the_command_line_that_is_a_fifo_is_an_error_not_a_hang() {
+    let dir = TestDir::new();
+    mkfifo(&dir.join("pipe.json"));
+    let mut inspect = dir.postcall_process();
+    inspect.args(["inspect", "pipe.json"]);
+    let output = output_within(inspect, Duration::from_secs(20));
+    let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("pipe.json: not a regular file (a FIFO)"), "{said}");
+    assert!(said.contains("pass `-` and feed it on stdin"), "{said}");
+}
+
+#[test]
+fn a_file_over_max_file_size_is_an_error_checked_before_reading_and_the_rest_are_read() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 2);
+    let turn = "word ".repeat(1000);
+    let big = serde_json::json!({"call_id": "big", "transcript": [{"role": "user", "content": turn}]});
+    dir.write("calls/big.json", serde_json::to_vec(&big).unwrap());
+    let output = dir
+        .run_against(&fake)
+        .args(["-o", "r.json", "--quiet", "--max-file-size", "2KiB"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "an unreadable input fails the run: {stderr}"
+    );
+    assert!(
+        stderr.contains("calls/big.json: 4.9 KiB is over --max-file-size 2.0 KiB: raise --max-file-size"),
+        "{stderr}"
+    );
+    let report = read_json_report(&dir.join("r.json"));
+    assert_eq!(report.calls.len(), 2);
+    assert_eq!(report.header.expect("a run header").input_errors.len(), 1);
+    let output = dir
+        .run_against(&fake)
+        .args(["-o", "r.json", "--quiet", "--max-file-size", "1MB"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(read_json_report(&dir.join("r.json")).calls.len(), 3);
+}

@@ -305,6 +305,7 @@ fn every_real_payload_reads_as_its_platform_meant_it() {
     let options = LoadOptions {
         format: None,
         speaker_map: Some(SpeakerMap::Auto),
+        ..Default::default()
     };
     let catalog = Catalog::scan(std::slice::from_ref(&dir), &options);
     let mut listed = std::fs::read_dir(&dir)
@@ -375,6 +376,7 @@ fn real_payloads_auto_roles_say_why_and_squad_offsets_run_on() {
     let options = LoadOptions {
         format: None,
         speaker_map: Some(SpeakerMap::Auto),
+        ..Default::default()
     };
     let deepgram = dir.join("deepgram__prerecorded-nova3-diarize-utterances-paragraphs-call-center.json");
     let catalog = Catalog::scan(&[deepgram], &options);

@@ -201,12 +201,14 @@ fn transcript_format_overrides_work_for_text_formats() {
     let forced = LoadOptions {
         format: Some(Format::Srt),
         speaker_map: Some("auto".parse().unwrap()),
+        ..Default::default()
     };
     let (entry, call) = only_call(&[t.join("captions.data")], &forced);
     assert_eq!((entry.format, call.conversation().count()), (Format::Srt, 9));
     let detected = LoadOptions {
         format: None,
         speaker_map: Some("auto".parse().unwrap()),
+        ..Default::default()
     };
     t.write("captions.txt", &srt);
     assert_eq!(only_call(&[t.join("captions.txt")], &detected).0.format, Format::Srt);
@@ -214,6 +216,7 @@ fn transcript_format_overrides_work_for_text_formats() {
     let wrong = LoadOptions {
         format: Some(Format::Vapi),
         speaker_map: None,
+        ..Default::default()
     };
     let catalog = Catalog::scan(&[fixture("formats/text_agent_customer.txt")], &wrong);
     assert!(

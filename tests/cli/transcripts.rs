@@ -19,6 +19,7 @@ pub(crate) fn options(speaker_map: Option<&str>) -> LoadOptions {
     LoadOptions {
         format: None,
         speaker_map: speaker_map.map(|m| m.parse::<SpeakerMap>().expect("valid map")),
+        ..Default::default()
     }
 }
 
@@ -326,6 +327,7 @@ fn transcript_format_flag_overrides_detection() {
     let forced = LoadOptions {
         format: Some(Format::Bland),
         speaker_map: None,
+        ..Default::default()
     };
     let catalog = Catalog::scan(std::slice::from_ref(&path), &forced);
     assert!(
@@ -336,6 +338,7 @@ fn transcript_format_flag_overrides_detection() {
     let forced = LoadOptions {
         format: Some(Format::Generic),
         speaker_map: None,
+        ..Default::default()
     };
     assert_eq!(
         only_call(std::slice::from_ref(&path), &forced).0.format,
