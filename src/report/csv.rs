@@ -116,20 +116,23 @@ impl CsvSink {
     }
 }
 
+/// The columns every CSV report has besides the metrics: the first three, then `errors`
+/// last. No metric may be named like one (the metric file's lint refuses it).
+pub const FIXED_COLUMNS: &[&str] = &["call_id", "source", "summary", "errors"];
+/// What `--csv-detail` appends to a metric id for its extra columns.
+pub const DETAIL_SUFFIXES: &[&str] = &["__status", "__confidence", "__reasoning"];
+
 /// The header row for these metric ids.
 pub fn header_row(metric_ids: &[String], detail: bool) -> Vec<String> {
-    let mut row = vec!["call_id".to_string(), "source".to_string(), "summary".to_string()];
+    let (leading, trailing) = FIXED_COLUMNS.split_at(3);
+    let mut row: Vec<String> = leading.iter().map(|c| c.to_string()).collect();
     for id in metric_ids {
         row.push(id.clone());
         if detail {
-            row.extend([
-                format!("{id}__status"),
-                format!("{id}__confidence"),
-                format!("{id}__reasoning"),
-            ]);
+            row.extend(DETAIL_SUFFIXES.iter().map(|suffix| format!("{id}{suffix}")));
         }
     }
-    row.push("errors".to_string());
+    row.extend(trailing.iter().map(|c| c.to_string()));
     row
 }
 

@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 
+use super::node::Pos;
 use super::raw::{At, Findings, KindName, Num, RawMetric, RawSpec};
 use super::{Metric, MetricKind, Spec, Strategy};
+use crate::report::csv::{DETAIL_SUFFIXES, FIXED_COLUMNS};
 
 /// More metrics than this in one request and answers get noticeably worse.
 pub const MAX_METRICS_PER_REQUEST: usize = 15;
@@ -122,13 +124,8 @@ pub(crate) fn check(raw: RawSpec, found: &mut Findings) -> Option<Spec> {
                 ),
             );
         }
-        if let (Some(id), Some(_)) = (&m.id, &raw.summary)
-            && id.value == "summary"
-        {
-            found.error(
-                id.pos,
-                "metric id `summary` collides with the top-level `summary:` in the answer; rename the metric (e.g. `call_summary`) or drop the top-level summary",
-            );
+        if let Some(id) = &m.id {
+            check_reserved(&id.value, id.pos, raw.summary.is_some(), found);
         }
         if let Some(expect) = &m.expect {
             check_expect(m, expect, found);
@@ -226,6 +223,27 @@ fn check_id<'a>(m: &'a RawMetric, first_seen: &mut HashMap<&'a str, Option<usize
             first_seen.insert(&id.value, id.pos.map(|p| p.line));
         }
     }
+}
+
+/// Ids a report already uses for something else: the CSV's own columns (`call_id`,
+/// `source`, `summary`, `errors`) and the `--csv-detail` suffixes. Such an id would give the
+/// CSV two columns of one name, and `eval` would match labels to the wrong one.
+fn check_reserved(id: &str, pos: Option<Pos>, has_summary: bool, found: &mut Findings) {
+    let message = if id == "summary" && has_summary {
+        "metric id `summary` collides with the top-level `summary:` in the answer; rename the metric (e.g. `call_summary`) or drop the top-level summary".to_string()
+    } else if FIXED_COLUMNS.contains(&id) {
+        format!(
+            "metric id `{id}` is reserved: every CSV report has a `{id}` column of its own ({}); rename the metric (e.g. `{id}_value`)",
+            FIXED_COLUMNS.join(", ")
+        )
+    } else if let Some(suffix) = DETAIL_SUFFIXES.iter().find(|s| id.ends_with(*s)) {
+        format!(
+            "metric id `{id}` ends in `{suffix}`, which --csv-detail uses for its columns (`<id>{suffix}`); rename the metric"
+        )
+    } else {
+        return;
+    };
+    found.error(pos, message);
 }
 
 /// `choices` and `range` against the metric's type.

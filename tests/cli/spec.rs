@@ -740,3 +740,42 @@ fn schema_of_an_invalid_file_prints_its_errors() {
         .stdout("")
         .stderr(predicate::str::contains("m.yaml:4:11: metric `m`: unknown type `bool`"));
 }
+
+#[test]
+fn metric_ids_that_are_report_columns_are_refused_by_validate_run_and_the_dialgen_reader() {
+    let text = "version: 1\nsummary:\n  prompt: Summarize the call.\nmetrics:\n  - {id: call_id, type: string, prompt: Which reference number did the caller give?}\n  - {id: summary, type: string, prompt: Summarize what the agent promised.}\n";
+    let (code, _, stderr) = validate(text);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("m.yaml:5:10: metric id `call_id` is reserved"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("m.yaml:6:10: metric id `summary` collides with the top-level `summary:`"),
+        "{stderr}"
+    );
+    // `run` loads the metric file the same way: refused before any input is read.
+    let dir = TestDir::new();
+    dir.write("m.yaml", text);
+    let out = dir
+        .postcall()
+        .args([
+            "run",
+            "-m",
+            "m.yaml",
+            "calls",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("metric id `call_id` is reserved"));
+    // A Dialgen custom metric named "Errors" becomes the id `errors`.
+    let dialgen = r#"[{"name": "Errors", "dataType": "string", "prompt": "Which errors did the agent make?"}]"#;
+    let (code, _, stderr) = validate(dialgen);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("metric id `errors` is reserved"), "{stderr}");
+}

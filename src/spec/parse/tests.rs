@@ -360,8 +360,31 @@ fn metric_named_summary_collides_with_top_level_summary() {
         &errors(text),
         "m.yaml:4:10: metric id `summary` collides with the top-level `summary:`",
     );
-    let (spec, _) = ok(&text.replace("summary: Summarize the call briefly please.\nmetrics", "metrics"));
-    assert_eq!(spec.metrics[0].id, "summary");
+    // Without a top-level summary it still names the CSV's own `summary` column.
+    let e = errors(&text.replace("summary: Summarize the call briefly please.\nmetrics", "metrics"));
+    assert_has(
+        &e,
+        "m.yaml:3:10: metric id `summary` is reserved: every CSV report has a `summary` column",
+    );
+}
+
+#[test]
+fn metric_ids_that_are_report_column_names_are_refused_with_the_reason() {
+    for id in ["call_id", "source", "errors"] {
+        let text =
+            format!("version: 1\nmetrics:\n  - {{id: {id}, type: string, prompt: What did the caller want today?}}\n");
+        assert_has(
+            &errors(&text),
+            &format!("m.yaml:3:10: metric id `{id}` is reserved: every CSV report has a `{id}` column of its own"),
+        );
+    }
+    let text = "version: 1\nmetrics:\n  - {id: outcome, type: string, prompt: What did the caller want today?}\n  - {id: outcome__status, type: string, prompt: What did the caller want today?}\n";
+    assert_has(
+        &errors(text),
+        "m.yaml:4:10: metric id `outcome__status` ends in `__status`, which --csv-detail uses",
+    );
+    let text = "version: 1\nmetrics:\n  - {id: call_id_value, type: string, prompt: What did the caller want today?}\n";
+    assert!(ok(text).1.is_empty());
 }
 
 #[test]
