@@ -37,7 +37,7 @@ pub struct PromptArgs {
     /// Include system and tool turns in the prompt.
     #[arg(long)]
     pub all_speakers: bool,
-    /// What to do with transcripts over --max-input-tokens.
+    /// What to do with calls whose request would be over --max-input-tokens.
     #[arg(long, value_enum, default_value_t = LongCalls::Fail)]
     pub long_calls: LongCalls,
 }
@@ -58,27 +58,55 @@ pub enum LongCalls {
     /// Record the call as failed, with the reason.
     #[default]
     Fail,
-    /// Keep the start and the end, cut the middle, and say so in the report.
+    /// Keep the start and the end, cut the middle (inside a turn if it must), and say what
+    /// was cut, in the prompt and in the report (`truncated`).
     Truncate,
-    /// Leave the call out of the questions; the report says it was skipped.
+    /// Ask nothing about the call; the report lists it as skipped, not failed.
     Skip,
 }
 
 /// The call as it is asked about under the long-call policy: as it is, shortened (with
-/// where it was cut), or why it is not asked at all (the message the report records).
-pub fn fit_call(call: Call, max_tokens: u64, policy: LongCalls) -> Result<(Call, Option<Cut>), String> {
+/// what was cut), or why it is not asked at all. `budget` is what the transcript may take:
+/// `max_input_tokens` less the rest of the request (see `evaluate::plan::transcript_budget`).
+pub fn fit_call(call: Call, budget: u64, policy: LongCalls) -> Result<(Call, Option<Cut>), TooLong> {
     let tokens = call.estimated_tokens();
-    if tokens <= max_tokens {
+    if tokens <= budget {
         return Ok((call, None));
     }
     match policy {
-        LongCalls::Fail => Err(format!(
-            "the transcript has ~{tokens} tokens, over max_input_tokens {max_tokens}: raise llm.max_input_tokens, or pass --long-calls truncate (keeps start and end) or --long-calls skip"
-        )),
-        LongCalls::Skip => Err(format!(
-            "skipped: the transcript has ~{tokens} tokens, over max_input_tokens {max_tokens} (--long-calls skip)"
-        )),
-        LongCalls::Truncate => Ok(truncate_call(&call, max_tokens)),
+        LongCalls::Fail | LongCalls::Skip => Err(TooLong { tokens, budget, policy }),
+        LongCalls::Truncate => Ok(truncate_call(&call, budget)),
+    }
+}
+
+/// A call whose transcript does not fit, under `--long-calls fail` or `skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLong {
+    pub tokens: u64,
+    pub budget: u64,
+    pub policy: LongCalls,
+}
+
+impl TooLong {
+    /// Left out on purpose (`--long-calls skip`) rather than failed.
+    pub fn is_skip(&self) -> bool {
+        self.policy == LongCalls::Skip
+    }
+}
+
+impl std::fmt::Display for TooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (tokens, budget) = (self.tokens, self.budget);
+        let over = format!(
+            "the transcript has ~{tokens} tokens, over the ~{budget} that max_input_tokens leaves it after the rest of the request"
+        );
+        match self.policy {
+            LongCalls::Skip => write!(f, "skipped: {over} (--long-calls skip)"),
+            _ => write!(
+                f,
+                "{over}: raise llm.max_input_tokens, or pass --long-calls truncate (keeps start and end) or --long-calls skip"
+            ),
+        }
     }
 }
 
@@ -147,14 +175,15 @@ pub fn render_transcript(call: &Call, options: PromptOptions, cut: Option<&Cut>)
     s.push('\n');
     for (i, turn) in call.turns.iter().enumerate() {
         if let Some(cut) = cut.filter(|c| c.at == i) {
-            s.push_str(&format!(
-                "[… {} turns (~{} tokens) cut from the middle of this call …]\n",
-                cut.turns, cut.tokens
-            ));
+            s.push_str(&cut.marker());
         }
         if options.all_speakers || turn.speaker.is_conversational() {
             push_turn(&mut s, turn, options);
         }
+    }
+    // A cut after the last turn kept (or of every turn there was) is still said.
+    if let Some(cut) = cut.filter(|c| c.at >= call.turns.len()) {
+        s.push_str(&cut.marker());
     }
     s.push_str(TRANSCRIPT_CLOSE);
     s.push('\n');
@@ -270,40 +299,76 @@ pub fn reask_message(problems: &[(&Metric, &str)], truncated: bool) -> String {
     s
 }
 
-/// Where a long call was cut: before turn `at` of the shortened call, `turns` turns
-/// (about `tokens` tokens) were removed.
+/// What was cut from a long call, and where: before turn `at` of the shortened call.
+/// Whole turns may be gone (`turns_removed`) and, when even one turn is over the budget,
+/// part of a turn's text (`turns_shortened`; the text says where, inline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cut {
     pub at: usize,
-    pub turns: usize,
-    pub tokens: u64,
+    pub turns_removed: usize,
+    pub turns_shortened: usize,
+    /// Characters removed in all, from whole turns and from shortened ones.
+    pub chars_removed: usize,
+    pub tokens_removed: u64,
 }
 
 impl Cut {
-    pub fn note(&self, max_tokens: u64) -> String {
+    /// The line the prompt carries where the call was cut.
+    pub fn marker(&self) -> String {
+        format!("[… {} …]\n", self.describe())
+    }
+
+    /// "3 turns and part of 1 turn (~12,345 characters, ~3,100 tokens) cut from the middle of this call"
+    pub fn describe(&self) -> String {
+        let turns = |n: usize| {
+            if n == 1 {
+                "1 turn".to_string()
+            } else {
+                format!("{n} turns")
+            }
+        };
+        let what = match (self.turns_removed, self.turns_shortened) {
+            (0, shortened) => format!("part of {}", turns(shortened)),
+            (removed, 0) => turns(removed),
+            (removed, shortened) => format!("{} and part of {}", turns(removed), turns(shortened)),
+        };
         format!(
-            "transcript truncated: {} turns (~{} tokens) cut from the middle to fit max_input_tokens {max_tokens}",
-            self.turns, self.tokens
+            "{what} (~{} characters, ~{} tokens) cut from the middle of this call",
+            self.chars_removed, self.tokens_removed
         )
     }
 }
 
-/// Shortens a call that is over `max_tokens` by keeping its start and its end (the
-/// greeting and the resolution carry most metrics) and cutting the middle. Only spoken
+/// Tokens held back from the budget for the cut markers.
+const MARKER_TOKENS: u64 = 32;
+/// Characters a shortened turn keeps however small the budget: a transcript is never empty.
+const MIN_KEPT_CHARS: usize = 64;
+
+/// Shortens a call that is over `budget` by keeping its start and its end (the greeting and
+/// the resolution carry most metrics) and cutting the middle: whole turns while they fit,
+/// then, with what is left, the start of the next turn from the front and the end of the
+/// next from the back, so a call of one enormous turn keeps both its ends too. Only spoken
 /// turns are kept, since only they reach the prompt.
-pub fn truncate_call(call: &Call, max_tokens: u64) -> (Call, Option<Cut>) {
+pub fn truncate_call(call: &Call, budget: u64) -> (Call, Option<Cut>) {
     let spoken: Vec<&Turn> = call.conversation().collect();
     let tokens = |t: &Turn| estimate_tokens_for_chars(t.text.chars().count() + 8);
-    let budget = max_tokens.saturating_sub(32);
-    let (mut head, mut tail) = (Vec::new(), Vec::new());
+    let budget = budget.saturating_sub(MARKER_TOKENS);
+    let (mut head, mut tail): (Vec<Turn>, Vec<Turn>) = (Vec::new(), Vec::new());
     let (mut used, mut i, mut j) = (0u64, 0usize, spoken.len());
-    // Alternate a turn from the start and one from the end while they fit.
-    while i < j {
-        let take_head = head.len() <= tail.len();
+    // Alternate a turn from the start and one from the end while they fit; when the one
+    // whose side it is does not, the other side may still take one.
+    let (mut head_full, mut tail_full) = (false, false);
+    while i < j && !(head_full && tail_full) {
+        let take_head = !head_full && (tail_full || head.len() <= tail.len());
         let turn = if take_head { spoken[i] } else { spoken[j - 1] };
         let cost = tokens(turn);
         if used + cost > budget {
-            break;
+            if take_head {
+                head_full = true;
+            } else {
+                tail_full = true;
+            }
+            continue;
         }
         used += cost;
         if take_head {
@@ -314,11 +379,32 @@ pub fn truncate_call(call: &Call, max_tokens: u64) -> (Call, Option<Cut>) {
             j -= 1;
         }
     }
-    let cut = (j > i).then(|| Cut {
-        at: head.len(),
-        turns: j - i,
-        tokens: spoken[i..j].iter().map(|t| tokens(t)).sum(),
-    });
+    if i == j {
+        tail.reverse();
+        head.extend(tail);
+        return (
+            Call {
+                turns: head,
+                ..call.clone()
+            },
+            None,
+        );
+    }
+    let middle = &spoken[i..j];
+    let chars_before: usize = middle.iter().map(|t| t.text.chars().count()).sum();
+    let room = (budget.saturating_sub(used) * 4) as usize;
+    let room = room.max(MIN_KEPT_CHARS);
+    let at = head.len();
+    let shortened = shorten_edges(middle, room);
+    let kept_chars: usize = shortened.iter().map(|t| t.kept).sum();
+    let cut = Cut {
+        at,
+        turns_removed: middle.len() - shortened.len(),
+        turns_shortened: shortened.len(),
+        chars_removed: chars_before - kept_chars,
+        tokens_removed: middle.iter().map(|t| tokens(t)).sum::<u64>() - estimate_tokens_for_chars(kept_chars),
+    };
+    head.extend(shortened.into_iter().map(|s| s.turn));
     tail.reverse();
     head.extend(tail);
     (
@@ -326,6 +412,139 @@ pub fn truncate_call(call: &Call, max_tokens: u64) -> (Call, Option<Cut>) {
             turns: head,
             ..call.clone()
         },
-        cut,
+        Some(cut),
     )
+}
+
+/// A turn kept in part, and how many of its characters were kept.
+struct Shortened {
+    turn: Turn,
+    kept: usize,
+}
+
+/// The middle turns that no longer fit whole, cut to `room` characters: a single turn keeps
+/// its start and end around an inline note; of several, the first keeps its start and the
+/// last its end, and the turns between are gone.
+fn shorten_edges(middle: &[&Turn], room: usize) -> Vec<Shortened> {
+    let keep = |turn: &Turn, start: usize, end: usize| {
+        let chars: Vec<(usize, char)> = turn.text.char_indices().collect();
+        let n = chars.len();
+        let (start, end) = (start.min(n), end.min(n - start.min(n)));
+        let byte = |k: usize| chars.get(k).map_or(turn.text.len(), |(b, _)| *b);
+        let cut = n - start - end;
+        if cut == 0 {
+            return Shortened {
+                turn: turn.clone(),
+                kept: n,
+            };
+        }
+        let mut text = String::with_capacity(start + end + 48);
+        text.push_str(&turn.text[..byte(start)]);
+        text.push_str(&format!(" [… {cut} characters cut …] "));
+        text.push_str(&turn.text[byte(n - end)..]);
+        Shortened {
+            turn: Turn { text, ..turn.clone() },
+            kept: start + end,
+        }
+    };
+    match middle {
+        [] => Vec::new(),
+        [only] => vec![keep(only, room / 2, room - room / 2)],
+        [first, .., last] => vec![keep(first, room / 2, 0), keep(last, 0, room - room / 2)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Speaker;
+
+    fn call(turns: &[(Speaker, String)]) -> Call {
+        Call {
+            id: "c".into(),
+            source: "c.json".into(),
+            format: crate::transcript::Format::Generic,
+            started_at: None,
+            metadata: Default::default(),
+            speaker_inference: None,
+            turns: turns
+                .iter()
+                .map(|(speaker, text)| Turn {
+                    speaker: *speaker,
+                    text: text.clone(),
+                    offset_secs: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn one_enormous_turn_keeps_its_start_and_end_and_the_prompt_says_what_was_cut() {
+        let text = format!("START {} END", "blah ".repeat(200_000));
+        let long = call(&[(Speaker::Customer, text.clone())]);
+        let (short, cut) = fit_call(long, 1000, LongCalls::Truncate).unwrap();
+        let cut = cut.expect("cut");
+        assert_eq!(short.turns.len(), 1);
+        let kept = &short.turns[0].text;
+        assert!(
+            kept.starts_with("START blah") && kept.ends_with("blah  END"),
+            "{kept:.80}"
+        );
+        assert!(kept.contains("characters cut …]"));
+        assert!(short.estimated_tokens() <= 1000, "{} tokens", short.estimated_tokens());
+        assert_eq!((cut.turns_removed, cut.turns_shortened), (0, 1));
+        let kept_chars = kept.chars().count() - format!(" [… {} characters cut …] ", cut.chars_removed).chars().count();
+        assert_eq!(cut.chars_removed + kept_chars, text.chars().count());
+        let prompt = render_transcript(&short, PromptOptions::default(), Some(&cut));
+        assert!(prompt.contains("[… part of 1 turn (~"), "{prompt:.300}");
+        assert!(prompt.contains("cut from the middle of this call …]"));
+    }
+
+    #[test]
+    fn whole_turns_go_first_then_the_edges_of_the_middle_are_kept() {
+        // A giant turn in the middle, and more small turns around it than the budget holds.
+        let mut turns: Vec<(Speaker, String)> = (0..40)
+            .map(|i| {
+                let speaker = if i % 2 == 0 { Speaker::Agent } else { Speaker::Customer };
+                (speaker, format!("turn {i} says a little about the refund"))
+            })
+            .collect();
+        turns[20].1 = format!("turn 20 {}", "x".repeat(50_000));
+        let (short, cut) = fit_call(call(&turns), 300, LongCalls::Truncate).unwrap();
+        let cut = cut.expect("cut");
+        let texts: Vec<&str> = short.turns.iter().map(|t| t.text.as_str()).collect();
+        assert!(texts[0].starts_with("turn 0 ") && texts.last().unwrap().starts_with("turn 39 "));
+        assert!(cut.turns_removed > 0 && cut.turns_shortened == 2, "{cut:?}");
+        assert!(short.estimated_tokens() <= 300, "{} tokens", short.estimated_tokens());
+        let marker = render_transcript(&short, PromptOptions::default(), Some(&cut));
+        assert!(marker.contains(&format!("[… {} turns and part of 2 turns", cut.turns_removed)));
+    }
+
+    #[test]
+    fn a_tiny_budget_still_leaves_text_and_a_cut_past_the_last_turn_is_said() {
+        let long = call(&[(Speaker::Agent, "word ".repeat(10_000))]);
+        let (short, cut) = truncate_call(&long, 1);
+        assert!(short.turns[0].text.chars().count() > 20, "never an empty transcript");
+        let cut = Cut { at: 1, ..cut.unwrap() };
+        let prompt = render_transcript(&short, PromptOptions::default(), Some(&cut));
+        let marker_at = prompt.find("[… part of 1 turn").expect("the marker is there");
+        assert!(marker_at < prompt.find(TRANSCRIPT_CLOSE).unwrap());
+    }
+
+    #[test]
+    fn skip_and_fail_say_how_far_over_the_call_is() {
+        let long = call(&[(Speaker::Agent, "word ".repeat(1000))]);
+        let skip = fit_call(long.clone(), 100, LongCalls::Skip).unwrap_err();
+        assert!(skip.is_skip());
+        assert!(
+            skip.to_string()
+                .starts_with("skipped: the transcript has ~1252 tokens, over the ~100"),
+            "{skip}"
+        );
+        let fail = fit_call(long, 100, LongCalls::Fail).unwrap_err();
+        assert!(
+            !fail.is_skip() && fail.to_string().contains("--long-calls truncate"),
+            "{fail}"
+        );
+    }
 }

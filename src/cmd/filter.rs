@@ -71,6 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let header = report.header.clone().map(|header| RunHeader {
             calls: calls.len(),
             failed_calls: calls.iter().filter(|c| c.failed()).count(),
+            skipped_calls: calls.iter().filter(|c| c.skipped.is_some()).count(),
             ..header
         });
         if header.is_none() {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::exit;
-use crate::evaluate::plan_groups;
+use crate::evaluate::{plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
 use crate::llm::config::EndpointLayer;
 use crate::llm::request::{ChatRequest, build_body};
@@ -65,7 +65,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     // The call as `run` would ask it: shortened, or not asked at all.
-    let (call, cut) = fit_call(call, config.max_input_tokens, args.prompt.long_calls)
+    let groups = plan_groups(&spec, &config.model);
+    let budget = transcript_budget(
+        &spec,
+        &groups,
+        config.structured_output,
+        args.prompt.options(),
+        config.max_input_tokens,
+    )
+    .map_err(|why| anyhow::anyhow!("{}: {why}", args.metrics.display()))?;
+    let (call, cut) = fit_call(call, budget, args.prompt.long_calls)
         .map_err(|why| anyhow::anyhow!("{}: no request would be sent: {why}", args.call.display()))?;
     let out = render(&args, &spec, &config, &call, cut.as_ref())?;
     if args.json {

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
 use crate::llm::{ApiError, Client};
-use crate::prompt::{LongCalls, PromptOptions, fit_call};
-use crate::report::{CallError, CallResult, MetricResult, Usage};
+use crate::prompt::{Cut, LongCalls, PromptOptions, fit_call};
+use crate::report::{CallError, CallResult, MetricResult, Truncation, Usage};
 use crate::spec::Spec;
 use crate::transcript::{Catalog, LoadOptions};
 
@@ -23,7 +23,7 @@ pub mod plan;
 pub mod progress;
 pub mod unit;
 
-pub use plan::{GroupPlan, plan_groups};
+pub use plan::{GroupPlan, plan_groups, request_overhead, transcript_budget};
 use unit::{PreparedCall, UnitContext, UnitOutcome, evaluate_unit};
 
 /// How long in-flight requests may finish after a halt before reports are written anyway.
@@ -35,6 +35,8 @@ pub struct Settings {
     pub max_reask: u32,
     pub long_calls: LongCalls,
     pub max_input_tokens: u64,
+    /// What a transcript may take of `max_input_tokens` (see [`plan::transcript_budget`]).
+    pub transcript_budget: u64,
     pub prompt_options: PromptOptions,
     pub load_options: LoadOptions,
     pub refresh: bool,
@@ -85,7 +87,7 @@ pub struct RunOutcome {
 enum Event {
     Unit {
         pos: usize,
-        outcome: UnitOutcome,
+        outcome: Box<UnitOutcome>,
     },
     /// A unit whose call will not be written (refused, or cut short by a halt): what it
     /// sent was still sent, and paid for.
@@ -95,8 +97,16 @@ enum Event {
     WorkerExit,
 }
 
-/// A loaded call (or why it cannot be asked), shared by the call's units.
-type SharedCall = Arc<Result<PreparedCall, String>>;
+/// A loaded call (or why it is not asked), shared by the call's units.
+type SharedCall = Arc<Result<PreparedCall, NotAsked>>;
+
+/// Why a call is not asked.
+enum NotAsked {
+    /// It cannot be: unreadable on re-reading, too long under `--long-calls fail`.
+    Failed(String),
+    /// Left out on purpose (`--long-calls skip`).
+    Skipped(String),
+}
 
 struct Shared {
     eval: Evaluation,
@@ -137,7 +147,7 @@ pub fn run(
             break;
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(Event::Unit { pos, outcome }) => writer.unit(pos, outcome, &mut emit)?,
+            Ok(Event::Unit { pos, outcome }) => writer.unit(pos, *outcome, &mut emit)?,
             Ok(Event::Abandoned { usage }) => writer.live.add(&usage),
             Ok(Event::WorkerExit) => workers_left -= 1,
             Err(mpsc::RecvTimeoutError::Timeout) => writer.refresh_progress(),
@@ -275,17 +285,21 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
         let (pos, group_index) = (unit / groups, unit % groups);
         let prepared = prepare(shared, pos);
         let outcome = match prepared.as_ref() {
-            Ok(call) => evaluate_unit(&ctx, call, &eval.groups[group_index]),
-            // A call that cannot be asked fails once, on its first unit.
-            Err(message) => UnitOutcome {
-                errors: if group_index == 0 {
-                    vec![CallError {
-                        metric: None,
-                        message: message.clone(),
-                    }]
-                } else {
-                    vec![]
-                },
+            Ok(call) => UnitOutcome {
+                truncated: call.cut.as_ref().filter(|_| group_index == 0).map(truncation),
+                ..evaluate_unit(&ctx, call, &eval.groups[group_index])
+            },
+            // A call that is not asked says why once, on its first unit.
+            Err(_) if group_index > 0 => UnitOutcome::default(),
+            Err(NotAsked::Failed(message)) => UnitOutcome {
+                errors: vec![CallError {
+                    metric: None,
+                    message: message.clone(),
+                }],
+                ..UnitOutcome::default()
+            },
+            Err(NotAsked::Skipped(reason)) => UnitOutcome {
+                skipped: Some(reason.clone()),
                 ..UnitOutcome::default()
             },
         };
@@ -305,7 +319,13 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
             let _ = tx.send(Event::Abandoned { usage: outcome.usage });
             return;
         }
-        if tx.send(Event::Unit { pos, outcome }).is_err() {
+        if tx
+            .send(Event::Unit {
+                pos,
+                outcome: Box::new(outcome),
+            })
+            .is_err()
+        {
             return;
         }
     }
@@ -342,14 +362,28 @@ fn take_shared(shared: &Shared, pos: usize, fresh: Option<(SharedCall, usize)>) 
     Some(call)
 }
 
-fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, String> {
+fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, NotAsked> {
     let settings = &eval.settings;
     let call = eval
         .catalog
         .load(eval.calls[pos], &settings.load_options)
-        .map_err(|e| e.to_string())?;
-    let (call, cut) = fit_call(call, settings.max_input_tokens, settings.long_calls)?;
-    Ok(PreparedCall { call, cut })
+        .map_err(|e| NotAsked::Failed(e.to_string()))?;
+    match fit_call(call, settings.transcript_budget, settings.long_calls) {
+        Ok((call, cut)) => Ok(PreparedCall { call, cut }),
+        Err(too_long) if too_long.is_skip() => Err(NotAsked::Skipped(too_long.to_string())),
+        Err(too_long) => Err(NotAsked::Failed(too_long.to_string())),
+    }
+}
+
+/// What the report says about a cut, from what the prompt said.
+fn truncation(cut: &Cut) -> Truncation {
+    Truncation {
+        turns_cut: cut.turns_removed,
+        turns_shortened: cut.turns_shortened,
+        characters_cut: cut.chars_removed,
+        estimated_tokens_cut: cut.tokens_removed,
+        note: cut.describe(),
+    }
 }
 
 /// A call whose units are still arriving.
@@ -371,6 +405,8 @@ impl Assembly {
                 summary: None,
                 metrics: Default::default(),
                 errors: Vec::new(),
+                truncated: None,
+                skipped: None,
                 usage: Usage::default(),
             },
             metrics: vec![None; eval.spec.metrics.len()],
@@ -382,6 +418,8 @@ impl Assembly {
         self.remaining -= 1;
         self.result.usage.add(&outcome.usage);
         self.result.errors.extend(outcome.errors);
+        self.result.truncated = self.result.truncated.take().or(outcome.truncated);
+        self.result.skipped = self.result.skipped.take().or(outcome.skipped);
         if outcome.summary.is_some() {
             self.result.summary = outcome.summary;
         }

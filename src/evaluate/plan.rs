@@ -1,9 +1,13 @@
 //! The requests a call needs, ready to send: the spec's request groups (one planner, in
 //! `spec::groups`) with the model each is sent to and the answer schema it carries.
 
-use crate::prompt::Group;
+use crate::prompt::{Group, PromptOptions, build_messages};
 use crate::spec::groups::request_groups;
-use crate::spec::{Spec, schema};
+use crate::spec::{Spec, StructuredOutput, schema};
+use crate::transcript::{Call, Format, estimate_tokens_for_chars};
+
+/// The least a transcript must be left of `max_input_tokens` for a run to make sense.
+pub const MIN_TRANSCRIPT_TOKENS: u64 = 100;
 
 /// One request of every call: which metrics it asks, with which model and schema. Each
 /// group carries its own schema, built once per run.
@@ -45,6 +49,72 @@ pub fn plan_groups(spec: &Spec, default_model: &str) -> Vec<GroupPlan> {
             plan
         })
         .collect()
+}
+
+/// What one request of `group` takes besides the transcript: the system message, the
+/// fences, the questions and (in `json_object` / `prompt` modes) the schema. The call's date
+/// line is counted at its longer form.
+pub fn request_overhead(spec: &Spec, group: &GroupPlan, mode: StructuredOutput, options: PromptOptions) -> u64 {
+    let questions = group.questions(spec);
+    let dated = [None, Some(jiff::Timestamp::UNIX_EPOCH)];
+    dated
+        .into_iter()
+        .map(|started_at| {
+            let empty = Call {
+                id: String::new(),
+                source: String::new(),
+                format: Format::Generic,
+                started_at,
+                metadata: Default::default(),
+                speaker_inference: None,
+                turns: vec![],
+            };
+            build_messages(spec, &empty, None, &questions, mode, &group.schema, options)
+                .iter()
+                .map(|m| estimate_tokens_for_chars(m.content.len()))
+                .sum::<u64>()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The tokens a transcript may take so that every request of the call fits
+/// `max_input_tokens`: the limit counts the whole request, not the transcript alone. An
+/// error when the rest of a request leaves less than [`MIN_TRANSCRIPT_TOKENS`], since every
+/// call of the run would fail the same way.
+pub fn transcript_budget(
+    spec: &Spec,
+    groups: &[GroupPlan],
+    mode: StructuredOutput,
+    options: PromptOptions,
+    max_input_tokens: u64,
+) -> Result<u64, String> {
+    let overhead = groups
+        .iter()
+        .map(|g| request_overhead(spec, g, mode, options))
+        .max()
+        .unwrap_or(0);
+    let budget = max_input_tokens.saturating_sub(overhead);
+    if budget >= MIN_TRANSCRIPT_TOKENS {
+        return Ok(budget);
+    }
+    let longest = spec
+        .metrics
+        .iter()
+        .max_by_key(|m| m.prompt.len())
+        .map(|m| {
+            format!(
+                " (the longest metric prompt is `{}`, ~{} tokens)",
+                m.id,
+                estimate_tokens_for_chars(m.prompt.len())
+            )
+        })
+        .unwrap_or_default();
+    Err(format!(
+        "each request takes ~{overhead} tokens before any transcript (system message, questions, schema), which leaves \
+         less than {MIN_TRANSCRIPT_TOKENS} of max_input_tokens {max_input_tokens} for the transcript: raise \
+         --max-input-tokens (llm.max_input_tokens), or shorten the metric file's prompts{longest}"
+    ))
 }
 
 #[cfg(test)]

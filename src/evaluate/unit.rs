@@ -40,6 +40,10 @@ pub struct UnitOutcome {
     /// A clean answer that could not be written to the cache, and why. Reported by the
     /// scheduler (a worker printing would tear the progress line).
     pub cache_error: Option<String>,
+    /// What was cut from the call to fit (set once per call, by the scheduler).
+    pub truncated: Option<crate::report::Truncation>,
+    /// Why the call was not asked at all (`--long-calls skip`).
+    pub skipped: Option<String>,
 }
 
 /// A call ready to be asked about: possibly shortened, with the note saying so.

@@ -206,7 +206,8 @@ pub struct EndpointLayer {
     /// How the answer's shape is enforced [default: json_schema]
     #[arg(long, value_enum, help_heading = "Answers")]
     pub structured_output: Option<StructuredOutput>,
-    /// Transcripts longer than this (estimated tokens) are handled by --long-calls [default: 100000]
+    /// Requests longer than this (estimated tokens, the transcript with the questions around
+    /// it) are handled by --long-calls [default: 100000]
     #[arg(long, value_name = "N", help_heading = "Answers")]
     pub max_input_tokens: Option<u64>,
     /// Seconds before a request times out [default: 120]

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cache::{Cache, DEFAULT_DIR};
-use crate::evaluate::{GroupPlan, Settings, plan_groups};
+use crate::evaluate::{GroupPlan, Settings, plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
 use crate::report::{OutputFormat, Protected, Sink};
 use crate::spec::{self, Spec};
@@ -105,7 +105,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
                 why: format!("{why:#}"),
             },
         };
-        let work = work(flags, spec, metrics_sha256, endpoint.config());
+        let work = work(flags, spec, metrics_sha256, endpoint.config())?;
         return Ok(Plan::DryRun(DryRunPlan { work, endpoint }));
     }
     let endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
@@ -115,7 +115,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     // busy output fails at once, and no existing report is touched until this run has a
     // finished one to put in its place.
     let outputs = flags.output.open(Some(OutputFormat::Jsonl), &protected)?;
-    let work = work(flags, spec, metrics_sha256, &endpoint.config);
+    let work = work(flags, spec, metrics_sha256, &endpoint.config)?;
     if work.calls.is_empty() {
         anyhow::bail!(
             "no calls to evaluate in {}: {} input error(s), {} non-JSON file(s) skipped (`postcall inspect` shows what was found)",
@@ -165,9 +165,20 @@ fn load_spec(flags: &RunFlags) -> anyhow::Result<(Spec, String)> {
     Ok((spec, loaded.sha256))
 }
 
-/// Scans the inputs (printing what was skipped and why), selects the calls and plans the
-/// requests for `endpoint`'s model.
-fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &EndpointConfig) -> Work {
+/// Plans the requests for `endpoint`'s model (and checks they leave room for a
+/// transcript), then scans the inputs (printing what was skipped and why) and selects the
+/// calls.
+fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &EndpointConfig) -> anyhow::Result<Work> {
+    let groups = plan_groups(&spec, &endpoint.model);
+    let prompt_options = flags.prompt.options();
+    let transcript_budget = transcript_budget(
+        &spec,
+        &groups,
+        endpoint.structured_output,
+        prompt_options,
+        endpoint.max_input_tokens,
+    )
+    .map_err(|why| anyhow::anyhow!("{}: {why}", flags.metrics.display()))?;
     let load_options = flags.transcripts.options();
     let catalog = Catalog::scan(&flags.paths, &load_options);
     for error in &catalog.errors {
@@ -189,24 +200,24 @@ fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &Endpoin
         selection.sample,
         selection.sample_seed,
     );
-    let groups = plan_groups(&spec, &endpoint.model);
     let settings = Settings {
         concurrency: flags.concurrency as usize,
         max_reask: flags.max_reask,
         long_calls: flags.prompt.long_calls,
         max_input_tokens: endpoint.max_input_tokens,
-        prompt_options: flags.prompt.options(),
+        transcript_budget,
+        prompt_options,
         load_options,
         refresh: flags.cache.refresh,
     };
-    Work {
+    Ok(Work {
         spec,
         metrics_sha256,
         catalog,
         calls,
         groups,
         settings,
-    }
+    })
 }
 
 /// `--limit` keeps the first N; `--sample` a reproducible random N (kept in input order).

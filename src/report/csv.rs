@@ -378,6 +378,8 @@ mod tests {
             summary: None,
             metrics,
             errors: vec![],
+            truncated: None,
+            skipped: None,
             usage: Usage::default(),
         };
         let ids: Vec<String> = ["n", "na", "t", "missing"].map(String::from).to_vec();
@@ -449,6 +451,8 @@ mod tests {
                     message: "too long".into(),
                 },
             ],
+            truncated: None,
+            skipped: None,
             usage: Usage::default(),
         };
         let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];

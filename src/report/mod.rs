@@ -132,6 +132,13 @@ pub struct CallResult {
     pub metrics: IndexMap<String, MetricResult>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<CallError>,
+    /// What `--long-calls truncate` cut from the transcript before asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+    /// Why nothing was asked about the call (`--long-calls skip`): neither failed nor
+    /// answered, so it has no metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     #[serde(default)]
     pub usage: Usage,
 }
@@ -140,6 +147,20 @@ impl CallResult {
     pub fn failed(&self) -> bool {
         !self.errors.is_empty()
     }
+}
+
+/// What was cut from the middle of a long call so that its request fits `max_input_tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// Turns left out whole.
+    pub turns_cut: usize,
+    /// Turns of which only the start or the end was kept (a turn longer than the budget).
+    pub turns_shortened: usize,
+    /// Characters left out in all.
+    pub characters_cut: usize,
+    pub estimated_tokens_cut: u64,
+    /// What the prompt said about it.
+    pub note: String,
 }
 
 /// Why (part of) a call has no answer: the call was too long, the endpoint kept failing…

@@ -249,6 +249,7 @@ fn count_what_was_written(header: &mut RunHeader, calls: &[CallResult]) {
     header.calls_not_done = header.calls_not_done.saturating_sub(calls.len());
     header.calls = calls.len();
     header.failed_calls = calls.iter().filter(|c| c.failed()).count();
+    header.skipped_calls = calls.iter().filter(|c| c.skipped.is_some()).count();
     header.invalid_values = calls
         .iter()
         .flat_map(|c| c.metrics.values())

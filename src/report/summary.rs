@@ -30,6 +30,8 @@ pub struct SummaryCounts {
     metrics: IndexMap<String, StatusCounts>,
     calls: u64,
     failed_calls: u64,
+    skipped_calls: u64,
+    truncated_calls: u64,
 }
 
 impl SummaryCounts {
@@ -43,6 +45,8 @@ impl SummaryCounts {
             metrics,
             calls: 0,
             failed_calls: 0,
+            skipped_calls: 0,
+            truncated_calls: 0,
         }
     }
 
@@ -50,6 +54,14 @@ impl SummaryCounts {
         self.calls += 1;
         if call.failed() {
             self.failed_calls += 1;
+        }
+        if call.truncated.is_some() {
+            self.truncated_calls += 1;
+        }
+        // A skipped call was not asked: its metrics are not missing, there are none.
+        if call.skipped.is_some() {
+            self.skipped_calls += 1;
+            return;
         }
         for (id, counts) in &mut self.metrics {
             let slot = match call.metrics.get(id) {
@@ -73,6 +85,16 @@ impl SummaryCounts {
 
     pub fn failed_calls(&self) -> u64 {
         self.failed_calls
+    }
+
+    /// Calls left out on purpose (`--long-calls skip`).
+    pub fn skipped_calls(&self) -> u64 {
+        self.skipped_calls
+    }
+
+    /// Calls asked about with part of the transcript cut (`--long-calls truncate`).
+    pub fn truncated_calls(&self) -> u64 {
+        self.truncated_calls
     }
 
     /// Invalid answers over all metrics (for `--strict` and the header).
@@ -122,6 +144,21 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
         ("calls done", grouped(calls.calls())),
         ("calls failed", grouped(calls.failed_calls())),
     ];
+    if calls.skipped_calls() > 0 {
+        totals.push((
+            "calls skipped",
+            format!("{} (--long-calls skip)", grouped(calls.skipped_calls())),
+        ));
+    }
+    if calls.truncated_calls() > 0 {
+        totals.push((
+            "calls truncated",
+            format!(
+                "{} (--long-calls truncate; the report says what was cut)",
+                grouped(calls.truncated_calls())
+            ),
+        ));
+    }
     if !header.complete {
         let why = match header.stopped {
             Some(StopReason::Interrupted) => "interrupted",

@@ -147,6 +147,8 @@ pub fn calls() -> Vec<CallResult> {
             summary: Some("Customer's bill was corrected.".into()),
             metrics: first,
             errors: vec![],
+            truncated: None,
+            skipped: None,
             usage: Usage {
                 requests: 1,
                 cached: 0,
@@ -165,6 +167,8 @@ pub fn calls() -> Vec<CallResult> {
                 metric: Some("sentiment".into()),
                 message: "endpoint kept failing: 503".into(),
             }],
+            truncated: None,
+            skipped: None,
             usage: Usage {
                 requests: 3,
                 cached: 0,
@@ -183,6 +187,8 @@ pub fn calls() -> Vec<CallResult> {
                 metric: None,
                 message: "-transcript is empty".into(),
             }],
+            truncated: None,
+            skipped: None,
             usage: Usage {
                 cached: 1,
                 ..Usage::default()

@@ -65,6 +65,8 @@ fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
             .map(|(k, v)| (k.to_string(), v))
             .collect::<IndexMap<_, _>>(),
         errors: Vec::new(),
+        truncated: None,
+        skipped: None,
         usage: Usage::default(),
     }
 }

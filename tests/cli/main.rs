@@ -9,6 +9,7 @@ mod cache;
 mod common;
 mod compare;
 mod integrity;
+mod long_calls;
 mod network;
 mod prompt;
 mod realworld;

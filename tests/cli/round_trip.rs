@@ -83,6 +83,8 @@ fn tricky_report() -> Report {
                     ("score".to_string(), score),
                 ]),
                 errors: vec![],
+                truncated: None,
+                skipped: None,
                 usage: Usage::default(),
             })
             .collect(),

@@ -134,8 +134,9 @@ fn prompt_honours_long_calls_truncate_and_max_input_tokens() {
             "prompt",
             "-m",
             "metrics.yaml",
+            // The limit counts the whole request: ~730 tokens of it are the questions.
             "--max-input-tokens",
-            "300",
+            "1030",
             "--long-calls",
             "truncate",
         ])
@@ -154,7 +155,7 @@ fn prompt_honours_long_calls_truncate_and_max_input_tokens() {
     // With the default policy, run would not send this call; prompt says so.
     let output = dir
         .postcall()
-        .args(["prompt", "-m", "metrics.yaml", "--max-input-tokens", "300"])
+        .args(["prompt", "-m", "metrics.yaml", "--max-input-tokens", "1030"])
         .arg(&call)
         .output()
         .unwrap();

@@ -70,6 +70,8 @@ fn report() -> Report {
                 summary: Some(format!("{id} asked about a bill.")),
                 metrics,
                 errors: Vec::new(),
+                truncated: None,
+                skipped: None,
                 usage: Usage::default(),
             }
         })

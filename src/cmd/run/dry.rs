@@ -4,11 +4,11 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::exit;
+use crate::evaluate::request_overhead;
 use crate::plan::{DryEndpoint, DryRunPlan, Work};
-use crate::prompt::{self, LongCalls, PromptOptions};
+use crate::prompt::LongCalls;
 use crate::spec::StructuredOutput;
 use crate::terminal::{Escaped, eprintln};
-use crate::transcript::{Call, Format, estimate_tokens_for_chars};
 
 /// Rough output size of one answered metric (reasoning sentence + value + confidence).
 const OUTPUT_TOKENS_PER_METRIC: u64 = 80;
@@ -19,7 +19,7 @@ struct Estimate {
     requests: usize,
     input_tokens: u64,
     output_tokens: u64,
-    /// Calls over max_input_tokens, whatever the policy does with them.
+    /// Calls whose requests would be over max_input_tokens, whatever the policy does with them.
     long_calls: usize,
 }
 
@@ -99,33 +99,10 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
 fn estimate(work: &Work, mode: StructuredOutput) -> Estimate {
     let spec = &work.spec;
     // The fixed part of each request: system message and questions around an empty transcript.
-    let empty = Call {
-        id: String::new(),
-        source: String::new(),
-        format: Format::Generic,
-        started_at: None,
-        metadata: Default::default(),
-        speaker_inference: None,
-        turns: vec![],
-    };
     let overhead: Vec<u64> = work
         .groups
         .iter()
-        .map(|g| {
-            let questions = g.questions(spec);
-            prompt::build_messages(
-                spec,
-                &empty,
-                None,
-                &questions,
-                mode,
-                &g.schema,
-                PromptOptions::default(),
-            )
-            .iter()
-            .map(|m| estimate_tokens_for_chars(m.content.len()))
-            .sum()
-        })
+        .map(|g| request_overhead(spec, g, mode, work.settings.prompt_options))
         .collect();
     let output_per_call: u64 = work
         .groups
@@ -134,7 +111,7 @@ fn estimate(work: &Work, mode: StructuredOutput) -> Estimate {
             g.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if g.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 }
         })
         .sum();
-    let max = work.settings.max_input_tokens;
+    let max = work.settings.transcript_budget;
     let (mut input, mut long, mut asked) = (0u64, 0usize, 0usize);
     for &index in &work.calls {
         let mut tokens = work.catalog.entries[index].estimated_tokens;

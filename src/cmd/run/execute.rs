@@ -73,6 +73,7 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         stopped: (!complete).then(|| stop_reason(&outcome)),
         calls: outcome.calls_done,
         failed_calls: counts.failed_calls() as usize,
+        skipped_calls: counts.skipped_calls() as usize,
         invalid_values: counts.invalid_values() as usize,
         usage: outcome.usage,
         cost_usd: price

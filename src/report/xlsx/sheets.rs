@@ -107,6 +107,20 @@ pub(super) fn write_summary(
         )
     };
     rows.text("calls sheets", &sheets)?;
+    // Counted from the calls written, like the metric counts below.
+    if facts.counts.skipped_calls() > 0 {
+        rows.number("skipped calls", facts.counts.skipped_calls() as f64)?;
+    }
+    if facts.counts.truncated_calls() > 0 {
+        rows.text(
+            "truncated calls",
+            &format!(
+                "{} (--long-calls truncate: the middle of each transcript was cut; the .json and .jsonl reports \
+                 say what, per call)",
+                facts.counts.truncated_calls()
+            ),
+        )?;
+    }
     if facts.cut_cells > 0 {
         rows.text(
             "cut cells",
@@ -152,6 +166,9 @@ impl Rows<'_> {
         self.time("finished at (UTC)", header.finished_at)?;
         self.boolean("complete", header.complete)?;
         self.number("calls not done", header.calls_not_done as f64)?;
+        if let Some(why) = header.stopped {
+            self.text("stopped", &why.to_string())?;
+        }
         self.number("calls", header.calls as f64)?;
         self.number("failed calls", header.failed_calls as f64)?;
         self.number("invalid values", header.invalid_values as f64)?;

@@ -42,6 +42,8 @@ fn dated_call(id: &str, when: &str) -> CallResult {
         summary: Some(format!("{id} called.")),
         metrics: results,
         errors: vec![],
+        truncated: None,
+        skipped: None,
         usage: Usage::default(),
     }
 }
@@ -426,6 +428,7 @@ fn summary_of_a_priced_interrupted_run() {
         complete: false,
         finished_at: None,
         calls_not_done: 40,
+        stopped: Some(crate::report::StopReason::Interrupted),
         cost_usd: Some(0.0125),
         ..header(1)
     };
@@ -442,6 +445,36 @@ fn summary_of_a_priced_interrupted_run() {
     assert_eq!(summary_value(&rows, "calls not done"), &Data::Float(40.0));
     assert_eq!(summary_value(&rows, "finished at (UTC)"), &text("not finished"));
     assert_eq!(summary_value(&rows, "cost (USD)"), &Data::Float(0.0125));
+    assert_eq!(summary_value(&rows, "stopped"), &text("interrupted"));
+}
+
+#[test]
+fn skipped_and_truncated_calls_are_counted_in_the_summary() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("long.xlsx");
+    let mut all = calls();
+    all[0].truncated = Some(crate::report::Truncation {
+        turns_cut: 3,
+        turns_shortened: 1,
+        characters_cut: 9000,
+        estimated_tokens_cut: 2250,
+        note: "[... 3 turns cut ...]".into(),
+    });
+    all[1].metrics.clear();
+    all[1].errors.clear();
+    all[1].skipped = Some("over max_input_tokens".into());
+    write(&path, &metrics(), &all, LAST_ROW);
+    let rows = sheet(&path, "Summary");
+    assert_eq!(summary_value(&rows, "skipped calls"), &Data::Float(1.0));
+    let Data::String(truncated) = summary_value(&rows, "truncated calls") else {
+        panic!("{rows:?}")
+    };
+    assert!(truncated.starts_with("1 (--long-calls truncate"), "{truncated}");
+    let plain = t.path().join("plain.xlsx");
+    write(&plain, &metrics(), &calls(), LAST_ROW);
+    let rows = sheet(&plain, "Summary");
+    assert!(!rows.iter().any(|r| r.first() == Some(&text("skipped calls"))));
+    assert!(!rows.iter().any(|r| r.first() == Some(&text("truncated calls"))));
 }
 
 #[test]
