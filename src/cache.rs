@@ -95,6 +95,11 @@ impl Cache {
         Ok(cache)
     }
 
+    /// The cache in `dir` if there is one, to read only: nothing is created or removed.
+    pub fn existing(dir: &Path) -> Option<Cache> {
+        dir.is_dir().then(|| Cache { dir: dir.to_path_buf() })
+    }
+
     fn remove_leftovers(&self) {
         let now = SystemTime::now();
         for entry in std::fs::read_dir(self.dir.join("tmp")).into_iter().flatten().flatten() {

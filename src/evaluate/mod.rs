@@ -24,7 +24,8 @@ pub mod progress;
 pub mod unit;
 
 pub use plan::{GroupPlan, plan_groups, request_overhead, transcript_budget};
-use unit::{PreparedCall, UnitContext, UnitOutcome, evaluate_unit};
+pub use unit::{PreparedCall, cache_key, first_request};
+use unit::{UnitContext, UnitOutcome, evaluate_unit};
 
 /// How long in-flight requests may finish after a halt before reports are written anyway.
 pub const HALT_GRACE: Duration = Duration::from_secs(10);
@@ -101,7 +102,7 @@ enum Event {
 type SharedCall = Arc<Result<PreparedCall, NotAsked>>;
 
 /// Why a call is not asked.
-enum NotAsked {
+pub enum NotAsked {
     /// It cannot be: unreadable on re-reading, too long under `--long-calls fail`.
     Failed(String),
     /// Left out on purpose (`--long-calls skip`).
@@ -363,10 +364,14 @@ fn take_shared(shared: &Shared, pos: usize, fresh: Option<(SharedCall, usize)>) 
 }
 
 fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, NotAsked> {
-    let settings = &eval.settings;
-    let call = eval
-        .catalog
-        .load(eval.calls[pos], &settings.load_options)
+    prepare_call(&eval.catalog, eval.calls[pos], &eval.settings)
+}
+
+/// Reads call `index` of the catalog again and applies the long-call policy: the call as
+/// its requests carry it, or why it is not asked.
+pub fn prepare_call(catalog: &Catalog, index: usize, settings: &Settings) -> Result<PreparedCall, NotAsked> {
+    let call = catalog
+        .load(index, &settings.load_options)
         .map_err(|e| NotAsked::Failed(e.to_string()))?;
     match fit_call(call, settings.transcript_budget, settings.long_calls) {
         Ok((call, cut)) => Ok(PreparedCall { call, cut }),

@@ -3,10 +3,10 @@
 use std::sync::atomic::AtomicBool;
 
 use crate::cache::{Cache, Claim, Lookup};
-use crate::llm::{ApiError, ChatRequest, Client, Completion, ErrorKind, Message};
+use crate::llm::{ApiError, ChatRequest, Client, Completion, EndpointConfig, ErrorKind, Message};
 use crate::prompt::{self, Cut, PromptOptions};
 use crate::report::{CallError, MetricResult, Usage};
-use crate::spec::{Metric, Spec};
+use crate::spec::{Metric, Spec, StructuredOutput};
 use crate::transcript::Call;
 use crate::validate::check_answer;
 
@@ -52,19 +52,42 @@ pub struct PreparedCall {
     pub cut: Option<Cut>,
 }
 
+/// The first request of one group for one call. Its cache key is where a finished unit's
+/// answer is found, so `--dry-run` builds it with this same function to count what is
+/// cached.
+pub fn first_request(
+    spec: &Spec,
+    prepared: &PreparedCall,
+    group: &GroupPlan,
+    mode: StructuredOutput,
+    options: PromptOptions,
+) -> ChatRequest {
+    let questions = group.questions(spec);
+    ChatRequest {
+        model: group.model.clone(),
+        messages: prompt::build_messages(
+            spec,
+            &prepared.call,
+            prepared.cut.as_ref(),
+            &questions,
+            mode,
+            &group.schema,
+            options,
+        ),
+        schema: group.schema.clone(),
+        max_tokens: None,
+    }
+}
+
+/// The cache key of `request` sent to the endpoint `config` describes.
+pub fn cache_key(config: &EndpointConfig, request: &ChatRequest) -> String {
+    Cache::key(&config.identity, &crate::llm::request::build_body(config, request))
+}
+
 pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &GroupPlan) -> UnitOutcome {
     let schema = &group.schema;
-    let prompt_group = group.questions(ctx.spec);
     let mode = ctx.client.config().structured_output;
-    let base = prompt::build_messages(
-        ctx.spec,
-        &prepared.call,
-        prepared.cut.as_ref(),
-        &prompt_group,
-        mode,
-        schema,
-        ctx.prompt_options,
-    );
+    let base = first_request(ctx.spec, prepared, group, mode, ctx.prompt_options).messages;
 
     let mut outcome = UnitOutcome::default();
     let mut pending: Pending = group.metrics.iter().map(|&i| (i, None)).collect();
@@ -187,8 +210,7 @@ fn ask(
 ) -> Result<(Completion, Option<Claim>), ApiError> {
     let claim = match ctx.cache {
         Some(cache) => {
-            let config = ctx.client.config();
-            let key = Cache::key(&config.identity, &crate::llm::request::build_body(config, request));
+            let key = cache_key(ctx.client.config(), request);
             if ctx.refresh {
                 Some(cache.overwrite(key))
             } else {

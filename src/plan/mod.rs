@@ -62,6 +62,9 @@ pub struct RunPlan {
 pub struct DryRunPlan {
     pub work: Work,
     pub endpoint: DryEndpoint,
+    /// The cache a run would read, when it exists (a dry run creates nothing); `None`
+    /// with `--no-cache` or `--refresh`, under which a run asks everything.
+    pub cache: Option<Cache>,
 }
 
 /// The endpoint a dry run describes.
@@ -106,7 +109,10 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
             },
         };
         let work = work(flags, spec, metrics_sha256, endpoint.config())?;
-        return Ok(Plan::DryRun(DryRunPlan { work, endpoint }));
+        let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
+        let reads_cache = !flags.cache.no_cache && !flags.cache.refresh;
+        let cache = reads_cache.then(|| Cache::existing(cache_dir)).flatten();
+        return Ok(Plan::DryRun(DryRunPlan { work, endpoint, cache }));
     }
     let endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
     let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));

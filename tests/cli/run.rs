@@ -472,9 +472,93 @@ fn dry_run_sends_nothing_and_estimates() {
         .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("requests        60"), "{stdout}");
+    assert!(
+        stdout.contains("requests        60 to send, 0 answered from the cache"),
+        "{stdout}"
+    );
     assert!(stdout.contains("cost            ~$"), "{stdout}");
     assert_eq!(fake.requests(), 0);
+}
+
+#[test]
+fn a_dry_run_of_a_fully_cached_re_run_estimates_nothing_to_send_and_no_cost() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 4);
+    let dry = |extra: &[&str]| {
+        let output = dir
+            .run_against(&fake)
+            .args(["--dry-run", "--price", "0.15,0.60", "--strategy", "per_metric"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let before = dry(&[]);
+    assert!(
+        before.contains("requests        40 to send, 0 answered from the cache"),
+        "{before}"
+    );
+    assert!(!dir.join(".postcall").exists(), "a dry run creates no cache");
+    dir.run_against(&fake)
+        .args(["-o", "r.json", "--quiet", "--strategy", "per_metric", "--limit", "1"])
+        .assert()
+        .success();
+    let partly = dry(&[]);
+    assert!(
+        partly.contains("requests        30 to send, 10 answered from the cache"),
+        "{partly}"
+    );
+    dir.run_against(&fake)
+        .args(["-o", "r.json", "--quiet", "--strategy", "per_metric"])
+        .assert()
+        .success();
+    let sent = fake.requests();
+    let after = dry(&[]);
+    assert!(
+        after.contains("requests        0 to send, 40 answered from the cache"),
+        "{after}"
+    );
+    assert!(after.contains("input tokens    ~0 "), "{after}");
+    assert!(after.contains("cost            ~$0.0000 at $0.15/$0.6"), "{after}");
+    // --refresh and --no-cache ask everything again: the estimate says so.
+    for flag in ["--refresh", "--no-cache"] {
+        assert!(
+            dry(&[flag]).contains("requests        40 to send, 0 answered"),
+            "{flag}"
+        );
+    }
+    assert_eq!(fake.requests(), sent, "a dry run sends nothing");
+}
+
+#[test]
+fn a_dry_run_with_no_endpoint_configured_prices_with_the_price_given() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 2);
+    let output = dir
+        .postcall()
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "calls",
+            "--dry-run",
+            "--price",
+            "0.15,0.60",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("cost            ~$0.0"), "{stdout}");
+    assert!(stdout.contains("at $0.15/$0.6 per million"), "{stdout}");
+    assert!(
+        !stdout.contains("cost unknown") && !stdout.contains("pass --price"),
+        "{stdout}"
+    );
 }
 
 #[test]

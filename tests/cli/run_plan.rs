@@ -209,7 +209,10 @@ fn the_lint_and_the_run_agree_when_a_metric_names_the_default_model() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("requests        3 (1 per call"), "{stdout}");
+    assert!(
+        stdout.contains("requests        3 to send, 0 answered from the cache (1 per call"),
+        "{stdout}"
+    );
     dir.postcall()
         .args([
             "run",

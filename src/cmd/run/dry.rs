@@ -3,11 +3,12 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use crate::cache::Cache;
 use crate::cli::exit;
-use crate::evaluate::request_overhead;
+use crate::evaluate::{cache_key, first_request, prepare_call, request_overhead};
+use crate::llm::EndpointConfig;
 use crate::plan::{DryEndpoint, DryRunPlan, Work};
 use crate::prompt::LongCalls;
-use crate::spec::StructuredOutput;
 use crate::terminal::{Escaped, eprintln};
 
 /// Rough output size of one answered metric (reasoning sentence + value + confidence).
@@ -15,8 +16,12 @@ const OUTPUT_TOKENS_PER_METRIC: u64 = 80;
 const OUTPUT_TOKENS_FOR_SUMMARY: u64 = 100;
 
 /// What the plan would ask of the endpoint. Re-asks are not counted.
+#[derive(Debug, Default)]
 struct Estimate {
+    /// Requests to send: not answered from the cache.
     requests: usize,
+    /// Requests whose answer is in the cache already.
+    cached: usize,
     input_tokens: u64,
     output_tokens: u64,
     /// Calls whose requests would be over max_input_tokens, whatever the policy does with them.
@@ -30,7 +35,7 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     if let DryEndpoint::Preview { why, .. } = &plan.endpoint {
         eprintln!("note: {why}");
     }
-    let estimate = estimate(work, config.structured_output);
+    let estimate = estimate(work, config, plan.cache.as_ref());
     let settings = &work.settings;
     // Written as it goes, so a closed pipe stops it with an error `main` treats as success.
     let mut out = Escaped(std::io::stdout().lock());
@@ -44,8 +49,9 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         out,
-        "  requests        {} ({} per call, {} strategy; re-asks not counted)",
+        "  requests        {} to send, {} answered from the cache ({} per call, {} strategy; re-asks not counted)",
         estimate.requests,
+        estimate.cached,
         work.groups.len(),
         work.spec.strategy
     )?;
@@ -96,39 +102,53 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     }))
 }
 
-fn estimate(work: &Work, mode: StructuredOutput) -> Estimate {
-    let spec = &work.spec;
+/// What the run would send: every call's requests, less those whose answer is cached
+/// (found by building each first request as the run does and looking its key up).
+fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Estimate {
+    let (spec, settings) = (&work.spec, &work.settings);
+    let mode = config.structured_output;
     // The fixed part of each request: system message and questions around an empty transcript.
     let overhead: Vec<u64> = work
         .groups
         .iter()
-        .map(|g| request_overhead(spec, g, mode, work.settings.prompt_options))
+        .map(|g| request_overhead(spec, g, mode, settings.prompt_options))
         .collect();
-    let output_per_call: u64 = work
+    let output: Vec<u64> = work
         .groups
         .iter()
         .map(|g| {
             g.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if g.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 }
         })
-        .sum();
-    let max = work.settings.transcript_budget;
-    let (mut input, mut long, mut asked) = (0u64, 0usize, 0usize);
+        .collect();
+    let max = settings.transcript_budget;
+    let mut estimate = Estimate::default();
     for &index in &work.calls {
         let mut tokens = work.catalog.entries[index].estimated_tokens;
         if tokens > max {
-            long += 1;
-            match work.settings.long_calls {
+            estimate.long_calls += 1;
+            match settings.long_calls {
                 LongCalls::Truncate => tokens = max,
                 LongCalls::Fail | LongCalls::Skip => continue,
             }
         }
-        asked += 1;
-        input += overhead.iter().map(|o| o + tokens).sum::<u64>();
+        // Reading the call again is only worth it when there is a cache to look in.
+        let prepared = cache.and_then(|_| prepare_call(&work.catalog, index, settings).ok());
+        for (g, group) in work.groups.iter().enumerate() {
+            let cached = match (cache, &prepared) {
+                (Some(cache), Some(prepared)) => {
+                    let request = first_request(spec, prepared, group, mode, settings.prompt_options);
+                    cache.get(&cache_key(config, &request)).is_some()
+                }
+                _ => false,
+            };
+            if cached {
+                estimate.cached += 1;
+                continue;
+            }
+            estimate.requests += 1;
+            estimate.input_tokens += overhead[g] + tokens;
+            estimate.output_tokens += output[g];
+        }
     }
-    Estimate {
-        requests: asked * work.groups.len(),
-        input_tokens: input,
-        output_tokens: output_per_call * asked as u64,
-        long_calls: long,
-    }
+    estimate
 }
