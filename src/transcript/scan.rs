@@ -12,6 +12,7 @@
 //! one per line. File names that are not UTF-8 are shown with the odd bytes escaped
 //! (`caf\xE9.json`), so a report still names the file exactly.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use serde_json::Value;
 use super::detect::{self, Companion, Shape};
 use super::formats::{self, Document, Unread};
 use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, Skipped, SourceRef};
-use super::load::{decode, json_error, parse_json, session_array};
+use super::load::{decode, json_error, parse_json, parse_value, session_array};
 use super::read::{self, read_bounded, read_input};
 use super::{Call, Format};
 
@@ -116,7 +117,21 @@ pub(super) fn scan(inputs: &[PathBuf], options: &LoadOptions) -> Catalog {
     for input in inputs {
         scanner.input(input);
     }
-    scanner.finish()
+    let catalog = scanner.finish();
+    release_freed_memory();
+    catalog
+}
+
+/// The scan parsed every document and freed the trees; glibc keeps such memory in this
+/// thread's arena, where the run's worker threads (each with an arena of its own) cannot
+/// reuse it, so a run over one huge call held the scan's peak and the worker's on top of
+/// it. Trimming hands it back to the system before the workers start.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 impl Scanner<'_> {
@@ -151,7 +166,7 @@ impl Scanner<'_> {
                 bytes
             }
         };
-        self.document(None, &bytes, Layout::Sniff, "-", "stdin");
+        self.document(None, Cow::Borrowed(&bytes), Layout::Sniff, "-", "stdin");
     }
 
     fn walk(&mut self, dir: &Path) {
@@ -204,16 +219,18 @@ impl Scanner<'_> {
                     .file_stem()
                     .map(|s| display_path(Path::new(s)))
                     .unwrap_or_else(|| display.clone());
-                self.document(Some(path), &bytes, layout, &display, &stem);
+                self.document(Some(path), Cow::Owned(bytes), layout, &display, &stem);
             }
             Err(e) => self.error(LoadError::new(display, e.to_string())),
         }
     }
 
-    fn document(&mut self, path: Option<&Path>, bytes: &[u8], layout: Layout, display: &str, stem: &str) {
+    /// `bytes` is owned when the scan may drop it early: a big JSON document's bytes go as
+    /// soon as it is parsed, before the call is built from it.
+    fn document(&mut self, path: Option<&Path>, bytes: Cow<'_, [u8]>, layout: Layout, display: &str, stem: &str) {
         let forced_text = self.options.format.filter(|f| f.is_text());
         let looks_like_json = || {
-            let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
             start
                 .iter()
                 .find(|b| !b.is_ascii_whitespace())
@@ -226,20 +243,23 @@ impl Scanner<'_> {
             _ => None,
         };
         if let Some(hint) = text_hint {
-            return self.text(path, bytes, hint, display, stem);
+            return self.text(path, &bytes, hint, display, stem);
         }
         if layout == Layout::Lines {
-            return self.lines(path, bytes, display, stem);
+            return self.lines(path, &bytes, display, stem);
         }
-        let text = match decode(bytes) {
-            Ok(text) => text,
+        let parsed = match decode(&bytes) {
+            Ok(text) => parse_value(text),
             Err(e) => return self.error(e.into_load_error(display)),
         };
-        match serde_json::from_str::<Value>(text) {
-            Ok(value) => self.json(path, value, display, stem),
+        match parsed {
+            Ok(value) => {
+                drop(bytes);
+                self.json(path, value, display, stem)
+            }
             // Several documents one after another: JSONL without the extension (stdin).
             Err(e) if layout == Layout::Sniff && e.to_string().starts_with("trailing characters") => {
-                self.lines(path, bytes, display, stem)
+                self.lines(path, &bytes, display, stem)
             }
             Err(e) => self.error(json_error(&e).into_load_error(display)),
         }
