@@ -190,7 +190,8 @@ fn no_server_is_left_after_a_failed_run() {
     installed();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
-    // Every call is over the input limit: the server starts, every call fails, exit 1.
+    // A limit no request can fit is refused while planning, before the server starts: a bad
+    // flag costs no model load, and leaves nothing running.
     let output = postcall(dir.path())
         .args([
             "run",
@@ -207,14 +208,9 @@ fn no_server_is_left_after_a_failed_run() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("using the local model"), "{stderr}");
-    let report = read_report(&dir.path().join("r.json"));
-    assert!(
-        report
-            .calls
-            .iter()
-            .all(|c| c.errors[0].message.contains("max_input_tokens"))
-    );
+    assert!(stderr.contains("raise --max-input-tokens"), "{stderr}");
+    assert!(!stderr.contains("using the local model"), "{stderr}");
+    assert!(!dir.path().join("r.json").exists());
     assert_no_server_left(dir.path());
 }
 
@@ -255,7 +251,10 @@ fn no_server_is_left_after_ctrl_c_and_the_report_says_incomplete() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert_no_server_left(dir.path());
-    let report = read_report(&dir.path().join("r.json"));
+    // A run that did not finish leaves its report beside the destination, which it never
+    // replaces (README, "Reliability").
+    assert!(!dir.path().join("r.json").exists());
+    let report = read_report(&dir.path().join("r.json.partial"));
     assert!(!report.header.as_ref().expect("a run header").complete);
     assert_eq!(
         report.header.as_ref().expect("a run header").calls_not_done + report.calls.len(),
