@@ -61,12 +61,22 @@ pub(crate) fn open_input(path: &Path, limit: u64) -> Result<File, ReadError> {
 /// being read is refused too).
 pub(crate) fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let file = open_input(path, limit)?;
-    read_bounded(file, limit)
+    // `take` hides the file's size from `read_to_end`, which would then grow the buffer
+    // from nothing, a read and a copy per doubling: size it as `fs::read` does. The length
+    // was checked against `limit` on this handle.
+    let expected = file.metadata().map_or(0, |m| m.len());
+    read_bounded_sized(file, limit, expected)
 }
 
 /// Everything `reader` gives, refused once it is over `limit`.
 pub(crate) fn read_bounded(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let mut bytes = Vec::new();
+    read_bounded_sized(reader, limit, 0)
+}
+
+fn read_bounded_sized(reader: impl Read, limit: u64, expected: u64) -> Result<Vec<u8>, ReadError> {
+    // One byte over the expected size, so a file read whole needs no second allocation to
+    // find its end.
+    let mut bytes = Vec::with_capacity(usize::try_from(expected.saturating_add(1)).unwrap_or(0));
     reader.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooBig {
