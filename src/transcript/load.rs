@@ -424,11 +424,25 @@ pub(crate) fn parse_json(text: &str) -> Result<Value, DecodeError> {
     parse_value(text).map_err(|e| json_error(&e))
 }
 
+/// Files from this size up are parsed with containers sized exactly (see [`parse_value`]).
+const EXACT_FROM_BYTES: usize = 1 << 20;
+
 /// Text to a JSON [`Value`] the size of what it holds. serde_json's own `Value` parser
 /// grows each object's entries like a `Vec` (room for four) and each array by doubling,
 /// which for a transcript of a million small turn objects is a fifth of the memory again;
 /// here every object and array is allocated at its final size.
+///
+/// Exact sizing costs time (every object's entries are gathered, then moved), and pays only
+/// where the tree is big: below [`EXACT_FROM_BYTES`] of text, a tree is small and freed as
+/// soon as its calls are built, so serde_json's own, faster parser reads it.
 pub(crate) fn parse_value(text: &str) -> serde_json::Result<Value> {
+    if text.len() < EXACT_FROM_BYTES {
+        return serde_json::from_str(text);
+    }
+    parse_exact(text)
+}
+
+fn parse_exact(text: &str) -> serde_json::Result<Value> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde::de::DeserializeSeed::deserialize(Exact, &mut de)?;
     de.end()?;
@@ -533,7 +547,7 @@ mod tests {
             "  [ {\"role\": \"agent\", \"content\": \"hi\"} ]  ",
             "18446744073709551615",
         ] {
-            let ours = parse_value(text);
+            let ours = parse_exact(text);
             let theirs = serde_json::from_str::<Value>(text);
             match (ours, theirs) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
@@ -541,8 +555,10 @@ mod tests {
                 (a, b) => panic!("{text}: {a:?} vs {b:?}"),
             }
         }
-        let trailing = parse_value("{} {}").unwrap_err().to_string();
-        assert!(trailing.starts_with("trailing characters"), "{trailing}");
+        for parse in [parse_exact, parse_value] {
+            let trailing = parse("{} {}").unwrap_err().to_string();
+            assert!(trailing.starts_with("trailing characters"), "{trailing}");
+        }
         let bad = parse_json("{\n  \"a\": ,\n}").unwrap_err();
         assert_eq!((bad.line, bad.column), (Some(2), Some(8)));
     }
