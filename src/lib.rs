@@ -19,6 +19,7 @@ pub mod llm;
 pub(crate) mod lock;
 pub(crate) mod net;
 pub(crate) mod plan;
+pub mod shard;
 pub mod prompt;
 pub mod report;
 pub mod spec;

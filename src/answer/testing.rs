@@ -119,5 +119,8 @@ pub fn header(calls: usize) -> RunHeader {
         usage: Usage::default(),
         cost_usd: None,
         input_errors: Vec::new(),
+        archive: None,
+        shard: None,
+        missing_shards: Vec::new(),
     }
 }

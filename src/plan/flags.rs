@@ -77,6 +77,33 @@ pub struct Selection {
     /// Seed for --sample (`--seed` is the old spelling, kept for a release).
     #[arg(long, alias = "seed", value_name = "S", default_value_t = 0)]
     pub sample_seed: u64,
+    /// Only the calls of shard I of N (0-based; by a hash of the call id, so adding files
+    /// moves no call); `auto` reads it from POSTCALL_SHARD, a Kubernetes Indexed Job or an
+    /// AWS Batch array job. `postcall merge` joins the shards' reports.
+    #[arg(long, value_name = "I/N|auto", value_parser = crate::shard::parse_arg)]
+    pub shard: Option<crate::shard::ShardArg>,
+    /// How many shards `--shard auto` splits into (else POSTCALL_SHARD_COUNT).
+    #[arg(long, value_name = "N", requires = "shard", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
+}
+
+impl Selection {
+    /// The shard this run takes, `auto` read from the environment.
+    pub fn shard(&self) -> anyhow::Result<Option<crate::shard::Shard>> {
+        use crate::shard::{ShardArg, from_env};
+        match self.shard {
+            None => Ok(None),
+            Some(ShardArg::Fixed(shard)) => {
+                anyhow::ensure!(
+                    self.shard_count.is_none_or(|n| n == shard.count),
+                    "--shard {shard} and --shard-count {} disagree; give one of them",
+                    self.shard_count.unwrap_or_default()
+                );
+                Ok(Some(shard))
+            }
+            Some(ShardArg::Auto) => from_env(self.shard_count, |name| std::env::var(name).ok()).map(Some),
+        }
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -18,6 +18,7 @@ use crate::cache::{Cache, DEFAULT_DIR};
 use crate::evaluate::{GroupPlan, Settings, plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
 use crate::report::{OutputFormat, Protected, Sink};
+use crate::shard::{Archive, Shard};
 use crate::spec::{self, Spec};
 use crate::terminal::eprintln;
 use crate::transcript::Catalog;
@@ -37,6 +38,9 @@ pub struct Work {
     pub catalog: Catalog,
     /// Catalog indices of the calls to ask, in report order.
     pub calls: Vec<usize>,
+    /// The calls selected before `--shard` took its part of them.
+    pub archive: Archive,
+    pub shard: Option<Shard>,
     /// The requests every call needs, each with its model and schema.
     pub groups: Vec<GroupPlan>,
     pub settings: Settings,
@@ -122,7 +126,8 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     // finished one to put in its place.
     let outputs = flags.output.open(Some(OutputFormat::Jsonl), &protected)?;
     let work = work(flags, spec, metrics_sha256, &endpoint.config)?;
-    if work.calls.is_empty() {
+    // An empty shard still writes its (empty) report, so `merge` sees every shard.
+    if work.calls.is_empty() && work.archive.calls == 0 {
         anyhow::bail!(
             "no calls to evaluate in {}: {} input error(s), {} non-JSON file(s) skipped (`postcall inspect` shows what was found)",
             flags
@@ -200,12 +205,19 @@ fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &Endpoin
         );
     }
     let selection = &flags.selection;
-    let calls = select_calls(
+    let shard = selection.shard()?;
+    let mut calls = select_calls(
         catalog.entries.len(),
         selection.limit,
         selection.sample,
         selection.sample_seed,
     );
+    // The selection is made on the whole archive first, so every shard of a sampled run
+    // takes its part of the same sample.
+    let archive = Archive::of(calls.iter().map(|&i| &catalog.entries[i]));
+    if let Some(shard) = shard {
+        calls.retain(|&i| shard.holds(&catalog.entries[i].id));
+    }
     let settings = Settings {
         concurrency: flags.concurrency as usize,
         max_reask: flags.max_reask,
@@ -221,6 +233,8 @@ fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &Endpoin
         metrics_sha256,
         catalog,
         calls,
+        archive,
+        shard,
         groups,
         settings,
     })

@@ -75,6 +75,16 @@ pub struct RunHeader {
     /// Files that could not be read as calls.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
+    /// The calls the run was chosen from (before `--shard`): `merge` checks that parts of
+    /// one run agree on it. Absent in reports from before shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<crate::shard::Archive>,
+    /// Which shard of them this run asked (`--shard`); absent for a whole run or a merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::Shard>,
+    /// A merge written with `--allow-partial`: the shards that were not there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<crate::shard::Shard>,
 }
 
 fn is_zero(n: &usize) -> bool {

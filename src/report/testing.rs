@@ -81,6 +81,9 @@ pub fn header(calls: usize) -> RunHeader {
         },
         cost_usd: None,
         input_errors: Vec::new(),
+        archive: None,
+        shard: None,
+        missing_shards: Vec::new(),
     }
 }
 

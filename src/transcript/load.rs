@@ -110,6 +110,9 @@ pub struct CallEntry {
     pub turns: usize,
     pub chars: usize,
     pub estimated_tokens: u64,
+    /// A hash of what was said (every turn's speaker and text): the archive fingerprint
+    /// of a sharded run is made of these, so shards of changed transcripts do not merge.
+    pub digest: u64,
     /// When the call started, if the source says.
     pub started_at: Option<jiff::Timestamp>,
     /// Who `--speaker-map auto` took for the agent and why (boxed: most calls have none).

@@ -87,6 +87,17 @@ impl Call {
     }
 
     /// Characters of spoken text.
+    /// The first 8 bytes of a blake3 hash over every turn's speaker and text.
+    pub fn digest(&self) -> u64 {
+        let mut hasher = blake3::Hasher::new();
+        for turn in &self.turns {
+            hasher.update(turn.speaker.label().as_bytes());
+            hasher.update(&(turn.text.len() as u64).to_le_bytes());
+            hasher.update(turn.text.as_bytes());
+        }
+        u64::from_le_bytes(hasher.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+    }
+
     pub fn chars(&self) -> usize {
         self.conversation().map(|t| t.text.chars().count()).sum()
     }

@@ -540,6 +540,7 @@ fn outcome(built: Result<Call, String>, unit: Unit) -> Outcome {
             turns: call.conversation().count(),
             chars: call.chars(),
             estimated_tokens: call.estimated_tokens(),
+            digest: call.digest(),
             started_at: call.started_at,
             speaker_inference: call.speaker_inference.map(Box::new),
             format: call.format,
@@ -596,6 +597,7 @@ mod tests {
             turns: 1,
             chars: 1,
             estimated_tokens: 1,
+            digest: 0,
             started_at: None,
             speaker_inference: None,
         }

@@ -47,6 +47,14 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
         work.catalog.errors.len(),
         work.catalog.skipped_non_json
     )?;
+    if let Some(shard) = work.shard {
+        writeln!(
+            out,
+            "  shard           {shard}: {} of the {} calls selected",
+            work.calls.len(),
+            work.archive.calls
+        )?;
+    }
     writeln!(
         out,
         "  requests        {} to send, {} answered from the cache ({} per call, {} strategy; re-asks not counted)",

@@ -197,6 +197,9 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
                 message: e.message.clone(),
             })
             .collect(),
+        archive: Some(work.archive.clone()),
+        shard: work.shard,
+        missing_shards: Vec::new(),
     }
 }
 

@@ -1,0 +1,192 @@
+//! Shards: one run's calls split over independent processes on a job engine (a Kubernetes
+//! Indexed Job, an AWS Batch array job, a CI matrix), joined afterwards by `postcall merge`.
+//!
+//! A call belongs to shard `blake3(call_id) mod N`, not to a position in the file order, so
+//! adding files to an archive moves no existing call to another shard. Every shard reads
+//! the whole archive and selects the same calls (`--limit`, `--sample` apply before the
+//! split), so each can record the [`Archive`] fingerprint of that selection: `merge` refuses
+//! parts whose fingerprints differ, since they were not cut from the same set of calls.
+
+use serde::{Deserialize, Serialize};
+
+use crate::transcript::load::CallEntry;
+
+/// The variables `--shard auto` reads, in the order it tries them.
+pub const ENV_EXPLICIT: &str = "POSTCALL_SHARD";
+pub const ENV_COUNT: &str = "POSTCALL_SHARD_COUNT";
+pub const ENV_KUBERNETES: &str = "JOB_COMPLETION_INDEX";
+pub const ENV_AWS_BATCH: &str = "AWS_BATCH_JOB_ARRAY_INDEX";
+
+/// Which part of the calls a run takes: shard `index` (0-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// Parses `I/N` (0 ≤ I < N); `what` names where the text came from, for the error.
+    pub fn parse(text: &str, what: &str) -> Result<Shard, String> {
+        let usage =
+            || format!("{what} is `{text}`; write the shard as I/N with 0 ≤ I < N, e.g. 0/4 for the first of four");
+        let (index, count) = text.trim().split_once('/').ok_or_else(usage)?;
+        let index: u32 = index.trim().parse().map_err(|_| usage())?;
+        let count: u32 = count.trim().parse().map_err(|_| usage())?;
+        if count == 0 || index >= count {
+            return Err(usage());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the call with this id is in this shard.
+    pub fn holds(&self, call_id: &str) -> bool {
+        bucket(call_id, self.count) == self.index
+    }
+}
+
+/// The shard of `call_id` among `count`: the first 8 bytes of its blake3 hash, mod `count`.
+pub fn bucket(call_id: &str, count: u32) -> u32 {
+    let hash = blake3::hash(call_id.as_bytes());
+    let first = u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"));
+    (first % u64::from(count)) as u32
+}
+
+/// What `--shard` said: a shard, or `auto` (from the job engine's environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    Fixed(Shard),
+    Auto,
+}
+
+/// clap's parser for `--shard`.
+pub fn parse_arg(text: &str) -> Result<ShardArg, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(ShardArg::Auto);
+    }
+    Shard::parse(text, "--shard").map(ShardArg::Fixed)
+}
+
+/// The shard `--shard auto` means, from `env` (a lookup, so tests need not touch the
+/// process environment): `POSTCALL_SHARD=I/N`, else an engine's index variable with the
+/// count from `--shard-count` or `POSTCALL_SHARD_COUNT`.
+pub fn from_env(count_flag: Option<u32>, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Shard> {
+    if let Some(text) = env(ENV_EXPLICIT).filter(|t| !t.trim().is_empty()) {
+        return Shard::parse(&text, ENV_EXPLICIT).map_err(anyhow::Error::msg);
+    }
+    let Some((name, index)) = [ENV_KUBERNETES, ENV_AWS_BATCH]
+        .into_iter()
+        .find_map(|name| env(name).map(|value| (name, value)))
+    else {
+        anyhow::bail!(
+            "--shard auto found no shard index: set {ENV_EXPLICIT}=I/N, or run as a Kubernetes Indexed Job \
+             ({ENV_KUBERNETES}) or an AWS Batch array job ({ENV_AWS_BATCH}); or pass --shard I/N"
+        );
+    };
+    let index: u32 = index
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{name} is `{index}`, not a shard index (0, 1, 2, …)"))?;
+    let count = match count_flag {
+        Some(count) => count,
+        None => {
+            let text = env(ENV_COUNT).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--shard auto read the index {index} from {name} but not how many shards there are: pass \
+                     --shard-count N (the Job's completions, the array size) or set {ENV_COUNT}"
+                )
+            })?;
+            text.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{ENV_COUNT} is `{text}`, not a number of shards"))?
+        }
+    };
+    Shard::parse(
+        &format!("{index}/{count}"),
+        &format!("the shard from {name} and the count"),
+    )
+    .map_err(anyhow::Error::msg)
+}
+
+/// The calls a run was chosen from (after `--limit` / `--sample`, before `--shard`): how many,
+/// and a fingerprint over their sorted ids and contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archive {
+    pub calls: usize,
+    pub fingerprint: String,
+}
+
+impl Archive {
+    /// The fingerprint of `entries`, independent of the order they were found in.
+    pub fn of<'a>(entries: impl Iterator<Item = &'a CallEntry>) -> Archive {
+        let mut items: Vec<(&str, u64)> = entries.map(|e| (e.id.as_str(), e.digest)).collect();
+        items.sort_unstable();
+        let mut hasher = blake3::Hasher::new();
+        for (id, digest) in &items {
+            hasher.update(&(id.len() as u64).to_le_bytes());
+            hasher.update(id.as_bytes());
+            hasher.update(&digest.to_le_bytes());
+        }
+        Archive {
+            calls: items.len(),
+            fingerprint: hasher.finalize().to_hex()[..32].to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn shards_parse_and_refuse_what_cannot_be_a_shard() {
+        assert_eq!(parse_arg("1/4"), Ok(ShardArg::Fixed(Shard { index: 1, count: 4 })));
+        assert_eq!(parse_arg("AUTO"), Ok(ShardArg::Auto));
+        for bad in ["4/4", "1/0", "1", "a/4", "-1/4", ""] {
+            let err = parse_arg(bad).unwrap_err();
+            assert!(err.contains("I/N"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_call_is_in_exactly_one_shard_and_stays_there_when_calls_are_added() {
+        let ids: Vec<String> = (0..2000).map(|i| format!("call-{i}")).collect();
+        let shards: Vec<Shard> = (0..4).map(|index| Shard { index, count: 4 }).collect();
+        let mut sizes = [0usize; 4];
+        for id in &ids {
+            let holders: Vec<&Shard> = shards.iter().filter(|s| s.holds(id)).collect();
+            assert_eq!(holders.len(), 1, "{id}");
+            sizes[holders[0].index as usize] += 1;
+        }
+        // Roughly even: each within 15 % of 500.
+        assert!(sizes.iter().all(|&n| (425..=575).contains(&n)), "{sizes:?}");
+        // The shard depends on the id alone, not on the other calls.
+        assert_eq!(bucket("call-7", 4), bucket("call-7", 4));
+    }
+
+    #[test]
+    fn auto_reads_each_engine_and_says_what_is_missing() {
+        let k8s = [(ENV_KUBERNETES, "2")];
+        assert_eq!(from_env(Some(3), env(&k8s)).unwrap(), Shard { index: 2, count: 3 });
+        let batch = [(ENV_AWS_BATCH, "0"), (ENV_COUNT, "5")];
+        assert_eq!(from_env(None, env(&batch)).unwrap(), Shard { index: 0, count: 5 });
+        let explicit = [(ENV_EXPLICIT, "1/2"), (ENV_KUBERNETES, "7")];
+        assert_eq!(from_env(None, env(&explicit)).unwrap(), Shard { index: 1, count: 2 });
+
+        let none = from_env(Some(2), env(&[])).unwrap_err().to_string();
+        assert!(none.contains(ENV_KUBERNETES) && none.contains(ENV_AWS_BATCH), "{none}");
+        let no_count = from_env(None, env(&k8s)).unwrap_err().to_string();
+        assert!(no_count.contains("--shard-count"), "{no_count}");
+        let too_big = from_env(Some(2), env(&k8s)).unwrap_err().to_string();
+        assert!(too_big.contains("2/2"), "{too_big}");
+    }
+}
