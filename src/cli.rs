@@ -55,6 +55,8 @@ pub enum Command {
     Filter(cmd::filter::Args),
     /// Re-export a report as JSON, JSONL or CSV without asking the model again.
     Convert(cmd::convert::Args),
+    /// Join the reports of a sharded run (`run --shard I/N`) into one.
+    Merge(cmd::merge::Args),
 }
 
 /// Entry point: parses flags, runs the command, prints an error once with its context.
@@ -73,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => cmd::stats::run(args),
         Command::Filter(args) => cmd::filter::run(args),
         Command::Convert(args) => cmd::convert::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod filter;
 pub mod init;
 pub mod inspect;
+pub mod merge;
 mod metric_file;
 pub mod prompt;
 pub mod run;
