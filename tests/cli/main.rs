@@ -18,6 +18,7 @@ mod resilience;
 mod round_trip;
 mod run;
 mod run_plan;
+mod scale;
 mod spec;
 mod terminal;
 mod transcript_formats;
