@@ -41,6 +41,9 @@ struct Entry {
     content: String,
     finish_reason: Option<String>,
     prompt_tokens: u64,
+    /// Absent from entries written before cached input was counted.
+    #[serde(default)]
+    cached_prompt_tokens: u64,
     completion_tokens: u64,
 }
 
@@ -194,6 +197,7 @@ impl Cache {
             finish_reason: entry.finish_reason,
             usage: TokenUsage {
                 prompt_tokens: entry.prompt_tokens,
+                cached_prompt_tokens: entry.cached_prompt_tokens,
                 completion_tokens: entry.completion_tokens,
             },
         })
@@ -211,6 +215,7 @@ impl Cache {
             content: completion.content.clone(),
             finish_reason: completion.finish_reason.clone(),
             prompt_tokens: completion.usage.prompt_tokens,
+            cached_prompt_tokens: completion.usage.cached_prompt_tokens,
             completion_tokens: completion.usage.completion_tokens,
         };
         let mut tmp = tempfile::Builder::new()
@@ -302,6 +307,7 @@ mod tests {
             finish_reason: Some("stop".into()),
             usage: TokenUsage {
                 prompt_tokens: 10,
+                cached_prompt_tokens: 0,
                 completion_tokens: 3,
             },
         }

@@ -7,12 +7,15 @@ use clap::{Parser, Subcommand};
 use crate::cmd;
 use crate::terminal::eprintln;
 
-/// Exit codes, as documented in README: 0 done, 1 error, 2 usage, 3 a check failed.
+/// Exit codes, as documented in README: 0 done, 1 error, 2 usage, 3 a check failed, 4 the
+/// budget was reached.
 pub mod exit {
     pub const OK: u8 = 0;
     pub const ERROR: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const CHECK_FAILED: u8 = 3;
+    /// `--max-cost` / `--max-tokens-total` stopped the run before every call was done.
+    pub const BUDGET_REACHED: u8 = 4;
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -84,10 +87,19 @@ pub fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {err:#}");
+            if err.downcast_ref::<UsageError>().is_some() {
+                return ExitCode::from(exit::USAGE);
+            }
             ExitCode::from(exit::ERROR)
         }
     }
 }
+
+/// A combination of flags and settings that cannot work (exit 2, as clap's own usage
+/// errors): said before anything is done.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 /// Whether `err` is a write to a closed pipe (`postcall schema | head`): the reader has
 /// what it wanted, so that is success, said nothing about. The I/O error may sit inside a

@@ -87,6 +87,7 @@ pub fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
         truncated: None,
         skipped: None,
         usage: Usage::default(),
+        cost_usd: None,
     }
 }
 
@@ -118,6 +119,8 @@ pub fn header(calls: usize) -> RunHeader {
         invalid_values: 0,
         usage: Usage::default(),
         cost_usd: None,
+        models: Default::default(),
+        service_tier: None,
         input_errors: Vec::new(),
         archive: None,
         shard: None,

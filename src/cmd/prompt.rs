@@ -14,7 +14,7 @@ use crate::cli::exit;
 use crate::evaluate::{plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
 use crate::llm::config::EndpointLayer;
-use crate::llm::request::{ChatRequest, build_body};
+use crate::llm::request::{ChatRequest, wire_body};
 use crate::plan::endpoint;
 use crate::prompt::{PromptArgs, build_messages, fit_call};
 use crate::spec::{self, Spec, Strategy};
@@ -135,8 +135,9 @@ fn render(
                 messages,
                 schema: plan.schema.clone(),
                 max_tokens: None,
+                prompt_cache_key: Some(crate::evaluate::prompt_cache_key(call)),
             };
-            out.push_str(&serde_json::to_string_pretty(&build_body(config, &request))?);
+            out.push_str(&serde_json::to_string_pretty(&wire_body(config, &request))?);
             out.push('\n');
             continue;
         }

@@ -13,18 +13,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
+use crate::llm::price::Tokens;
 use crate::llm::{ApiError, Client};
 use crate::prompt::{Cut, LongCalls, PromptOptions, fit_call};
 use crate::report::{CallError, CallResult, MetricResult, Truncation, Usage};
 use crate::spec::Spec;
 use crate::transcript::{Catalog, LoadOptions};
 
+pub mod budget;
 pub mod plan;
 pub mod progress;
 pub mod unit;
 
+pub use budget::{Budget, Limit};
 pub use plan::{GroupPlan, plan_groups, request_overhead, transcript_budget};
-pub use unit::{PreparedCall, cache_key, first_request};
+pub use unit::{PreparedCall, cache_key, first_request, prompt_cache_key};
 use unit::{UnitContext, UnitOutcome, evaluate_unit};
 
 /// How long in-flight requests may finish after a halt before reports are written anyway.
@@ -41,6 +44,8 @@ pub struct Settings {
     pub prompt_options: PromptOptions,
     pub load_options: LoadOptions,
     pub refresh: bool,
+    /// `--max-cost` / `--max-tokens-total`.
+    pub budget: Option<Limit>,
 }
 
 /// Everything the workers share. Owned (not borrowed) so that workers still finishing a
@@ -54,6 +59,8 @@ pub struct Evaluation {
     /// Catalog indices of the calls to evaluate, in report order.
     pub calls: Vec<usize>,
     pub settings: Settings,
+    /// Built from `settings.budget` with the endpoint's prices.
+    pub budget: Option<Budget>,
 }
 
 /// Flags shared with the Ctrl-C handler.
@@ -83,16 +90,24 @@ pub struct RunOutcome {
     pub usage: Usage,
     /// Clean answers that could not be written to the cache (asked again by a re-run).
     pub cache_write_failures: u64,
+    /// USD of every request sent; `None` when a model of the run has no price.
+    pub cost_usd: Option<f64>,
+    /// Usage per model (every request sent, as `usage`).
+    pub by_model: BTreeMap<String, Usage>,
+    /// The budget stopped the run.
+    pub budget_reached: bool,
 }
 
 enum Event {
     Unit {
         pos: usize,
+        group: usize,
         outcome: Box<UnitOutcome>,
     },
     /// A unit whose call will not be written (refused, or cut short by a halt): what it
     /// sent was still sent, and paid for.
     Abandoned {
+        group: usize,
         usage: Usage,
     },
     WorkerExit,
@@ -140,16 +155,23 @@ pub fn run(
     let mut writer = Writer::new(&shared, progress);
     let mut workers_left = concurrency;
     let mut halted_at: Option<Instant> = None;
+    // Requests in flight when the budget is reached are paid for: they get their full
+    // timeout to answer. A Ctrl-C or a refusal waits only HALT_GRACE.
+    let budget_grace = shared.eval.client.config().timeout + Duration::from_secs(5);
     while workers_left > 0 {
         if halted_at.is_none() && shared.halt.is_halted() {
             halted_at = Some(Instant::now());
         }
-        if halted_at.is_some_and(|t| t.elapsed() > HALT_GRACE) {
+        let grace = match &shared.eval.budget {
+            Some(budget) if budget.is_reached() && !shared.halt.interrupted.load(Ordering::Relaxed) => budget_grace,
+            _ => HALT_GRACE,
+        };
+        if halted_at.is_some_and(|t| t.elapsed() > grace) {
             break;
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(Event::Unit { pos, outcome }) => writer.unit(pos, *outcome, &mut emit)?,
-            Ok(Event::Abandoned { usage }) => writer.live.add(&usage),
+            Ok(Event::Unit { pos, group, outcome }) => writer.unit(pos, group, *outcome, &mut emit)?,
+            Ok(Event::Abandoned { group, usage }) => writer.count(group, &usage),
             Ok(Event::WorkerExit) => workers_left -= 1,
             Err(mpsc::RecvTimeoutError::Timeout) => writer.refresh_progress(),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -169,6 +191,9 @@ pub fn run(
         interrupted: shared.halt.interrupted.load(Ordering::Relaxed),
         usage: writer.live,
         cache_write_failures: writer.cache_write_failures,
+        cost_usd: writer.cost,
+        by_model: writer.by_model,
+        budget_reached: shared.eval.budget.as_ref().is_some_and(Budget::is_reached),
     })
 }
 
@@ -204,11 +229,20 @@ struct Writer<'a> {
     /// the run's totals; each call's own usage is summed in its assembly. Both add up the
     /// units' own counts: usage is counted once, in the unit.
     live: Usage,
+    /// The cost of `live`, `None` while a model of the run has no price.
+    cost: Option<f64>,
+    by_model: BTreeMap<String, Usage>,
     cache_write_failures: u64,
 }
 
 impl<'a> Writer<'a> {
     fn new(shared: &'a Shared, progress: &'a progress::Progress) -> Writer<'a> {
+        let eval = &shared.eval;
+        let priced = eval
+            .client
+            .config()
+            .prices
+            .knows_all(eval.groups.iter().map(|g| g.model.as_str()));
         Writer {
             shared,
             progress,
@@ -217,17 +251,30 @@ impl<'a> Writer<'a> {
             next_emit: 0,
             emitted: 0,
             live: Usage::default(),
+            cost: priced.then_some(0.0),
+            by_model: BTreeMap::new(),
             cache_write_failures: 0,
         }
     }
 
     fn refresh_progress(&self) {
-        self.progress.update(&self.live, &self.shared.eval.client.gate);
+        self.progress
+            .update(&self.live, self.cost, &self.shared.eval.client.gate);
+    }
+
+    /// Adds what a unit of `group` used to the run's totals.
+    fn count(&mut self, group: usize, usage: &Usage) {
+        let eval = &self.shared.eval;
+        let model = &eval.groups[group].model;
+        self.live.add(usage);
+        self.by_model.entry(model.clone()).or_default().add(usage);
+        self.cost = add_cost(self.cost, unit_cost(eval, group, usage));
     }
 
     fn unit(
         &mut self,
         pos: usize,
+        group: usize,
         mut outcome: UnitOutcome,
         emit: &mut impl FnMut(CallResult) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
@@ -239,14 +286,15 @@ impl<'a> Writer<'a> {
                 ));
             }
         }
-        self.live.add(&outcome.usage);
+        self.count(group, &outcome.usage);
         self.refresh_progress();
         let eval = &self.shared.eval;
+        let cost = unit_cost(eval, group, &outcome.usage);
         let entry = self
             .assembling
             .entry(pos)
             .or_insert_with(|| Assembly::new(eval, pos, eval.groups.len()));
-        entry.merge(outcome);
+        entry.merge(outcome, cost);
         if entry.remaining > 0 {
             return Ok(());
         }
@@ -262,6 +310,28 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// What a unit of `group` cost at its model's price; `None` when that is unknown.
+fn unit_cost(eval: &Evaluation, group: usize, usage: &Usage) -> Option<f64> {
+    eval.client
+        .config()
+        .prices
+        .cost(&eval.groups[group].model, tokens(usage))
+}
+
+/// A sum that stays unknown once any part of it is.
+fn add_cost(total: Option<f64>, part: Option<f64>) -> Option<f64> {
+    Some(total? + part?)
+}
+
+/// The tokens of `usage`, as prices count them.
+pub fn tokens(usage: &Usage) -> Tokens {
+    Tokens {
+        prompt: usage.prompt_tokens,
+        cached_prompt: usage.cached_prompt_tokens,
+        completion: usage.completion_tokens,
+    }
+}
+
 fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
     let eval = &shared.eval;
     let groups = eval.groups.len().max(1);
@@ -274,6 +344,7 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
         max_reask: eval.settings.max_reask,
         prompt_options: eval.settings.prompt_options,
         cancel: &shared.halt.halted,
+        budget: eval.budget.as_ref(),
     };
     loop {
         if shared.halt.is_halted() {
@@ -311,18 +382,25 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
             }
             shared.halt.halted.store(true, Ordering::Relaxed);
             // The refused unit's call is not done; it will be asked again on a re-run.
-            let _ = tx.send(Event::Abandoned { usage: outcome.usage });
+            let _ = tx.send(Event::Abandoned {
+                group: group_index,
+                usage: outcome.usage,
+            });
             return;
         }
         // A unit cut short by the halt is not an answer: leave the call not done, so a
         // re-run (which finds the finished units in the cache) completes it.
         if shared.halt.is_halted() && !outcome.errors.is_empty() {
-            let _ = tx.send(Event::Abandoned { usage: outcome.usage });
+            let _ = tx.send(Event::Abandoned {
+                group: group_index,
+                usage: outcome.usage,
+            });
             return;
         }
         if tx
             .send(Event::Unit {
                 pos,
+                group: group_index,
                 outcome: Box::new(outcome),
             })
             .is_err()
@@ -413,15 +491,17 @@ impl Assembly {
                 truncated: None,
                 skipped: None,
                 usage: Usage::default(),
+                cost_usd: Some(0.0),
             },
             metrics: vec![None; eval.spec.metrics.len()],
             remaining: units,
         }
     }
 
-    fn merge(&mut self, outcome: UnitOutcome) {
+    fn merge(&mut self, outcome: UnitOutcome, cost: Option<f64>) {
         self.remaining -= 1;
         self.result.usage.add(&outcome.usage);
+        self.result.cost_usd = add_cost(self.result.cost_usd, cost);
         self.result.errors.extend(outcome.errors);
         self.result.truncated = self.result.truncated.take().or(outcome.truncated);
         self.result.skipped = self.result.skipped.take().or(outcome.skipped);

@@ -33,6 +33,16 @@ impl GroupPlan {
     }
 }
 
+/// Rough output size of one answered metric (reasoning sentence + value + confidence).
+pub const OUTPUT_TOKENS_PER_METRIC: u64 = 80;
+/// Rough output size of the two-sentence summary.
+pub const OUTPUT_TOKENS_FOR_SUMMARY: u64 = 100;
+
+/// The completion tokens a request of `group` is expected to take, before any is answered.
+pub fn expected_completion_tokens(group: &GroupPlan) -> u64 {
+    group.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if group.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 }
+}
+
 /// The spec's request groups for a run whose default model is `default_model`.
 pub fn plan_groups(spec: &Spec, default_model: &str) -> Vec<GroupPlan> {
     request_groups(spec, Some(default_model))

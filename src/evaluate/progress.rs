@@ -7,18 +7,15 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::llm::client::Gate;
-use crate::llm::config::cost;
 use crate::report::Usage;
-use crate::spec::Price;
 use crate::terminal::eprintln;
 
 pub struct Progress {
     bar: ProgressBar,
-    price: Option<Price>,
 }
 
 impl Progress {
-    pub fn new(total_calls: usize, quiet: bool, price: Option<Price>) -> Progress {
+    pub fn new(total_calls: usize, quiet: bool) -> Progress {
         let visible = !quiet && std::io::stderr().is_terminal();
         let bar = ProgressBar::with_draw_target(
             Some(total_calls as u64),
@@ -36,23 +33,24 @@ impl Progress {
         if visible {
             bar.enable_steady_tick(Duration::from_millis(250));
         }
-        Progress { bar, price }
+        Progress { bar }
     }
 
     pub fn call_done(&self) {
         self.bar.inc(1);
     }
 
-    /// Refreshes the counters: `usage` summed over every answered unit so far, and the
-    /// concurrency the rate-limit gate currently allows (read only when the line is shown:
-    /// the gate's lock is the workers' hot path).
-    pub fn update(&self, usage: &Usage, gate: &Gate) {
+    /// Refreshes the counters: `usage` summed over every answered unit so far, what it
+    /// cost (`None`: some model has no price), and the concurrency the rate-limit gate
+    /// currently allows (read only when the line is shown: the gate's lock is the workers'
+    /// hot path).
+    pub fn update(&self, usage: &Usage, cost: Option<f64>, gate: &Gate) {
         if self.bar.is_hidden() {
             return;
         }
         let concurrency = gate.limit();
-        let cost = match &self.price {
-            Some(price) => format!("${:.4}", cost(price, usage.prompt_tokens, usage.completion_tokens)),
+        let cost = match cost {
+            Some(usd) => format!("${usd:.4}"),
             None => "cost unknown".into(),
         };
         self.bar.set_message(format!(

@@ -1,6 +1,6 @@
 //! One request group for one call: ask, validate, re-ask what was invalid.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cache::{Cache, Claim, Lookup};
 use crate::llm::{ApiError, ChatRequest, Client, Completion, EndpointConfig, ErrorKind, Message};
@@ -10,7 +10,8 @@ use crate::spec::{Metric, Spec, StructuredOutput};
 use crate::transcript::Call;
 use crate::validate::check_answer;
 
-use super::plan::GroupPlan;
+use super::budget::Budget;
+use super::plan::{GroupPlan, expected_completion_tokens};
 
 /// Output-token room given to an answer that was cut off, when no limit was configured.
 const DEFAULT_RAISED_MAX_TOKENS: u32 = 2048;
@@ -24,7 +25,10 @@ pub struct UnitContext<'a> {
     pub refresh: bool,
     pub max_reask: u32,
     pub prompt_options: PromptOptions,
+    /// Set to stop the run: by Ctrl-C, a refusal, or the budget.
     pub cancel: &'a AtomicBool,
+    /// `--max-cost` / `--max-tokens-total`, checked before every request.
+    pub budget: Option<&'a Budget>,
 }
 
 /// What one group's request(s) produced.
@@ -76,7 +80,20 @@ pub fn first_request(
         ),
         schema: group.schema.clone(),
         max_tokens: None,
+        prompt_cache_key: Some(prompt_cache_key(&prepared.call)),
     }
+}
+
+/// The `prompt_cache_key` of every request about `call`: a hash of what the call says, not
+/// where it was read from, so it is the same on every run and after the archive moves.
+pub fn prompt_cache_key(call: &Call) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(call.id.as_bytes());
+    for turn in &call.turns {
+        hasher.update(&[0]);
+        hasher.update(turn.text.as_bytes());
+    }
+    format!("postcall-{}", &hasher.finalize().to_hex()[..32])
 }
 
 /// The cache key of `request` sent to the endpoint `config` describes.
@@ -87,7 +104,9 @@ pub fn cache_key(config: &EndpointConfig, request: &ChatRequest) -> String {
 pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &GroupPlan) -> UnitOutcome {
     let schema = &group.schema;
     let mode = ctx.client.config().structured_output;
-    let base = first_request(ctx.spec, prepared, group, mode, ctx.prompt_options).messages;
+    let first = first_request(ctx.spec, prepared, group, mode, ctx.prompt_options);
+    let (base, cache_routing) = (first.messages, first.prompt_cache_key);
+    let expected_completion = expected_completion_tokens(group);
 
     let mut outcome = UnitOutcome::default();
     let mut pending: Pending = group.metrics.iter().map(|&i| (i, None)).collect();
@@ -101,8 +120,9 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
             messages: messages.clone(),
             schema: schema.clone(),
             max_tokens,
+            prompt_cache_key: cache_routing.clone(),
         };
-        let (completion, claim) = match ask(ctx, &request, &mut outcome.usage) {
+        let (completion, claim) = match ask(ctx, &request, expected_completion, &mut outcome.usage) {
             Ok(answer) => answer,
             Err(err) => {
                 fail_pending(&mut outcome, &pending, ctx.spec, want_summary, &err);
@@ -206,6 +226,7 @@ fn reask_messages(
 fn ask(
     ctx: &UnitContext<'_>,
     request: &ChatRequest,
+    expected_completion: u64,
     usage: &mut Usage,
 ) -> Result<(Completion, Option<Claim>), ApiError> {
     let claim = match ctx.cache {
@@ -226,13 +247,59 @@ fn ask(
         }
         None => None,
     };
+    let reservation = match ctx.budget {
+        Some(budget) => {
+            let completion = budget.expected_completion(expected_completion);
+            let estimate = budget.measure(&request.model, estimated_tokens(request, completion));
+            match budget.reserve(estimate) {
+                Some(reservation) => Some((budget, reservation)),
+                None => {
+                    // Nothing more is scheduled; what is in flight finishes.
+                    ctx.cancel.store(true, Ordering::SeqCst);
+                    return Err(ApiError::transient(format!("{} reached", budget.limit())));
+                }
+            }
+        }
+        None => None,
+    };
     let attempted = ctx.client.complete(request, ctx.cancel);
     usage.requests += attempted.requests;
     usage.retries += attempted.retries;
+    let used = attempted.result.as_ref().map(|c| c.usage).unwrap_or_default();
+    if let Some((budget, reservation)) = reservation {
+        budget.settle(
+            reservation,
+            budget.measure(&request.model, tokens_of(used)),
+            used.completion_tokens,
+        );
+    }
     let completion = attempted.result?;
-    usage.prompt_tokens += completion.usage.prompt_tokens;
-    usage.completion_tokens += completion.usage.completion_tokens;
+    usage.prompt_tokens += used.prompt_tokens;
+    usage.cached_prompt_tokens += used.cached_prompt_tokens;
+    usage.completion_tokens += used.completion_tokens;
     Ok((completion, claim))
+}
+
+/// What a request is expected to use before it is sent: its messages at the estimate's
+/// characters per token, and the answer a request of its group usually gets (or the
+/// room it is given, if less).
+fn estimated_tokens(request: &ChatRequest, expected_completion: u64) -> crate::llm::price::Tokens {
+    let chars: usize = request.messages.iter().map(|m| m.content.len()).sum();
+    crate::llm::price::Tokens {
+        prompt: crate::transcript::estimate_tokens_for_chars(chars),
+        cached_prompt: 0,
+        completion: request
+            .max_tokens
+            .map_or(expected_completion, |m| expected_completion.min(m as u64)),
+    }
+}
+
+fn tokens_of(usage: crate::llm::TokenUsage) -> crate::llm::price::Tokens {
+    crate::llm::price::Tokens {
+        prompt: usage.prompt_tokens,
+        cached_prompt: usage.cached_prompt_tokens,
+        completion: usage.completion_tokens,
+    }
 }
 
 fn fail_pending(

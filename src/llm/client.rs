@@ -10,13 +10,17 @@ use std::time::{Duration, Instant};
 use super::config::{EndpointConfig, Provider};
 use super::error::{ApiError, ErrorKind, Refusal, classify_status, parse_retry_after, redirected};
 use super::redact;
-use super::request::{ChatRequest, build_body};
+use super::request::{ChatRequest, wire_body};
 use super::response::{Completion, parse_completion};
 use crate::net::{self, BodyError, ClientOptions, Redirect, SecretUrl};
 
 pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_RETRIES: u32 = 6;
+/// Where the pause after a flex "resource unavailable" starts: capacity comes back in
+/// seconds to minutes, not in the half second a transient error takes.
+pub const UNAVAILABLE_BACKOFF_BASE: Duration = Duration::from_secs(5);
+pub const UNAVAILABLE_BACKOFF_CAP: Duration = Duration::from_secs(300);
 
 /// The outcome of one logical request, with how many HTTP attempts it took.
 #[derive(Debug)]
@@ -59,7 +63,7 @@ impl Client {
     /// Sends `request`, retrying what is worth retrying. Returns early (with the last
     /// error) when `cancel` is set.
     pub fn complete(&self, request: &ChatRequest, cancel: &AtomicBool) -> Attempted {
-        let body = build_body(&self.config, request);
+        let body = wire_body(&self.config, request);
         let url = self.config.completions_url(&request.model);
         let mut requests = 0;
         let mut attempt = 0u32;
@@ -87,8 +91,13 @@ impl Client {
             match result {
                 Err(err) if err.is_retryable() && attempt < self.max_retries && !cancel.load(Ordering::Relaxed) => {
                     // A rate limit already paused everyone through the gate.
-                    if err.kind != ErrorKind::RateLimited {
-                        sleep_cancellable(err.retry_after.unwrap_or_else(|| backoff(attempt)), cancel);
+                    let pause = match err.kind {
+                        ErrorKind::RateLimited => None,
+                        ErrorKind::Unavailable => Some(err.retry_after.unwrap_or_else(|| unavailable_backoff(attempt))),
+                        _ => Some(err.retry_after.unwrap_or_else(|| backoff(attempt))),
+                    };
+                    if let Some(pause) = pause {
+                        sleep_cancellable(pause, cancel);
                     }
                     attempt += 1;
                 }
@@ -200,7 +209,16 @@ fn transport_error(err: &reqwest::Error, key: Option<&super::ApiKey>) -> ApiErro
 
 /// Full-jitter exponential backoff: uniform in [d/2, d] with d = base · 2^attempt, capped.
 pub fn backoff(attempt: u32) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.min(16)).min(BACKOFF_CAP);
+    jittered(BACKOFF_BASE, BACKOFF_CAP, attempt)
+}
+
+/// The pause after flex had no capacity: the same shape, from 5 s up to 5 minutes.
+pub fn unavailable_backoff(attempt: u32) -> Duration {
+    jittered(UNAVAILABLE_BACKOFF_BASE, UNAVAILABLE_BACKOFF_CAP, attempt)
+}
+
+fn jittered(base: Duration, cap: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.min(16)).min(cap);
     let jitter = 0.5 + 0.5 * random_unit();
     exp.mul_f64(jitter)
 }
@@ -382,6 +400,18 @@ mod tests {
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
         assert!(backoff(30) <= BACKOFF_CAP);
+    }
+
+    #[test]
+    fn flex_without_capacity_waits_longer_than_a_transient_error() {
+        for attempt in 0..12 {
+            let d = unavailable_backoff(attempt);
+            assert!(
+                d >= UNAVAILABLE_BACKOFF_BASE / 2 && d <= UNAVAILABLE_BACKOFF_CAP,
+                "attempt {attempt}: {d:?}"
+            );
+        }
+        assert!(unavailable_backoff(0) > BACKOFF_BASE);
     }
 
     /// Lets `n` requests succeed one after another.

@@ -10,11 +10,14 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::price::{Prices, parse_price};
 use crate::net::{SecretUrl, UrlError};
-use crate::spec::{LlmSection, Price, StructuredOutput};
+use crate::spec::{LlmSection, Price, ServiceTier, StructuredOutput};
 
 pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Flex answers can take many minutes (OpenAI advises a 15-minute timeout).
+pub const FLEX_TIMEOUT: Duration = Duration::from_secs(900);
 pub const DEFAULT_MAX_INPUT_TOKENS: u64 = 100_000;
 
 /// An API key that can be sent: checked once, when the endpoint is resolved, so a key
@@ -123,7 +126,9 @@ pub struct EndpointConfig {
     pub structured_output: StructuredOutput,
     pub timeout: Duration,
     pub max_input_tokens: u64,
-    pub price: Option<Price>,
+    /// What each model's requests cost on this endpoint's tier.
+    pub prices: Prices,
+    pub service_tier: ServiceTier,
 }
 
 impl EndpointConfig {
@@ -158,7 +163,11 @@ impl EndpointConfig {
             structured_output: StructuredOutput::JsonSchema,
             timeout: DEFAULT_TIMEOUT,
             max_input_tokens: DEFAULT_MAX_INPUT_TOKENS,
-            price: None,
+            prices: Prices {
+                default_model: "test-model".into(),
+                ..Prices::default()
+            },
+            service_tier: ServiceTier::Default,
         }
     }
 }
@@ -188,9 +197,13 @@ pub struct EndpointLayer {
     /// Azure OpenAI api-version; switches to deployment URLs and the `api-key` header.
     #[arg(long, value_name = "VERSION", help_heading = "Endpoint")]
     pub azure_api_version: Option<String>,
-    /// USD per million input and output tokens, e.g. 0.15,0.60 (otherwise cost is unknown).
-    #[arg(long, value_name = "IN,OUT", value_parser = parse_price, help_heading = "Endpoint")]
+    /// USD per million input, output and (optionally) cached input tokens of the model, e.g.
+    /// 0.15,0.60,0.075 (otherwise cost is unknown).
+    #[arg(long, value_name = "IN,OUT[,CACHED_IN]", value_parser = parse_price, help_heading = "Endpoint")]
     pub price: Option<Price>,
+    /// `flex`: OpenAI's half-price tier, slower; its "resource unavailable" is retried [default: default]
+    #[arg(long, value_enum, value_name = "TIER", help_heading = "Endpoint")]
+    pub service_tier: Option<ServiceTier>,
     /// Sampling temperature [default: 0]
     #[arg(long, help_heading = "Answers")]
     pub temperature: Option<f64>,
@@ -224,6 +237,7 @@ impl EndpointLayer {
             api_key_env: self.api_key_env.or(lower.api_key_env),
             azure_api_version: self.azure_api_version.or(lower.azure_api_version),
             price: self.price.or(lower.price),
+            service_tier: self.service_tier.or(lower.service_tier),
             temperature: self.temperature.or(lower.temperature),
             llm_seed: self.llm_seed.or(lower.llm_seed),
             max_tokens: self.max_tokens.or(lower.max_tokens),
@@ -260,6 +274,7 @@ impl From<&LlmSection> for EndpointLayer {
             api_key_env: file.api_key_env.clone(),
             azure_api_version: file.azure_api_version.clone(),
             price: file.price,
+            service_tier: file.service_tier,
             temperature: file.temperature,
             llm_seed: file.seed,
             max_tokens: file.max_tokens,
@@ -441,6 +456,11 @@ fn assemble(
     api_key: Option<ApiKey>,
 ) -> EndpointConfig {
     let api_key_env = layer.api_key_env.unwrap_or_else(|| DEFAULT_API_KEY_ENV.to_string());
+    let service_tier = layer.service_tier.unwrap_or_default();
+    let default_timeout = match service_tier {
+        ServiceTier::Flex => FLEX_TIMEOUT,
+        ServiceTier::Default => DEFAULT_TIMEOUT,
+    };
     let provider = match layer.azure_api_version {
         Some(api_version) => Provider::Azure { api_version },
         None if base_url.host() == "api.openai.com" => Provider::OpenAi,
@@ -455,7 +475,7 @@ fn assemble(
             |l| l.identity.clone(),
         ),
         base_url,
-        model,
+        model: model.clone(),
         api_key,
         api_key_env,
         provider,
@@ -467,33 +487,16 @@ fn assemble(
             extra_body: file.extra_body.clone().unwrap_or_default(),
         },
         structured_output: layer.structured_output.unwrap_or_default(),
-        timeout: layer.timeout_secs.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+        timeout: layer.timeout_secs.map_or(default_timeout, Duration::from_secs),
         max_input_tokens: layer.max_input_tokens.unwrap_or(DEFAULT_MAX_INPUT_TOKENS),
-        price: layer.price,
+        prices: Prices {
+            default_model: model,
+            default: layer.price,
+            by_model: file.prices.clone().unwrap_or_default(),
+            tier: service_tier,
+        },
+        service_tier,
     }
-}
-
-/// Parses `--price 0.15,0.60` (USD per million input, output tokens).
-pub fn parse_price(text: &str) -> Result<Price, String> {
-    let (input, output) = text.split_once(',').ok_or_else(|| {
-        format!("`{text}` is not INPUT,OUTPUT; write e.g. --price 0.15,0.60 (USD per million tokens)")
-    })?;
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .ok_or_else(|| format!("`{s}` is not a price; write e.g. --price 0.15,0.60"))
-    };
-    Ok(Price {
-        input_per_mtok: parse(input)?,
-        output_per_mtok: parse(output)?,
-    })
-}
-
-/// USD for the given token counts.
-pub fn cost(price: &Price, prompt_tokens: u64, completion_tokens: u64) -> f64 {
-    (prompt_tokens as f64 * price.input_per_mtok + completion_tokens as f64 * price.output_per_mtok) / 1e6
 }
 
 #[cfg(test)]
@@ -722,14 +725,5 @@ mod tests {
             cfg.completions_url(&cfg.model).expose(),
             "https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21"
         );
-    }
-
-    #[test]
-    fn price_parses_and_rejects_nonsense() {
-        let p = parse_price("0.15, 0.6").unwrap();
-        assert_eq!((p.input_per_mtok, p.output_per_mtok), (0.15, 0.6));
-        assert!(parse_price("0.15").is_err());
-        assert!(parse_price("a,b").is_err());
-        assert!((cost(&p, 1_000_000, 1_000_000) - 0.75).abs() < 1e-9);
     }
 }

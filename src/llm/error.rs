@@ -16,6 +16,10 @@ pub enum ErrorKind {
     Unreachable,
     /// 429 rate limit: every worker waits until `retry_after`.
     RateLimited,
+    /// Flex processing had no capacity for this request (OpenAI's 429 "Resource
+    /// Unavailable", Groq's 498 `capacity_exceeded`): not our rate, so the concurrency
+    /// gate is left as it is; retried after a longer pause.
+    Unavailable,
     /// The endpoint refuses us and will refuse every request: stop the run.
     Refused(Refusal),
     /// This request is wrong (e.g. the call is longer than the model's context); other
@@ -66,7 +70,7 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::Unreachable
+            ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Unreachable
         )
     }
 
@@ -100,7 +104,9 @@ impl ApiError {
                 "check --base-url and the API key variable for characters an HTTP request cannot carry"
             }
             ErrorKind::Rejected => "this request was rejected; other calls continue",
-            ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::Unreachable => "retrying",
+            ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Unreachable => {
+                "retrying"
+            }
         }
     }
 }
@@ -123,6 +129,10 @@ pub fn classify_status(status: u16, body: &str, should_retry: Option<bool>, retr
         429 if lower.contains("insufficient_quota") || lower.contains("exceeded your current quota") => {
             ErrorKind::Refused(Refusal::Quota)
         }
+        429 if lower.contains("resource unavailable") || lower.contains("resource_unavailable") => {
+            ErrorKind::Unavailable
+        }
+        498 => ErrorKind::Unavailable,
         429 => ErrorKind::RateLimited,
         401 | 403 => ErrorKind::Refused(Refusal::Auth),
         404 => ErrorKind::Refused(Refusal::NotFound),
@@ -134,7 +144,7 @@ pub fn classify_status(status: u16, body: &str, should_retry: Option<bool>, retr
     // refusal into a retry loop.
     let kind = match (should_retry, kind) {
         (Some(true), ErrorKind::Rejected) => ErrorKind::Transient,
-        (Some(false), ErrorKind::Transient | ErrorKind::RateLimited) => ErrorKind::Rejected,
+        (Some(false), ErrorKind::Transient | ErrorKind::RateLimited | ErrorKind::Unavailable) => ErrorKind::Rejected,
         (_, kind) => kind,
     };
     ApiError {
@@ -298,6 +308,21 @@ mod tests {
             classify_status(429, r#"{"error":{"message":"Rate limit reached"}}"#, None, None).kind,
             ErrorKind::RateLimited
         );
+        // Flex without capacity is not our rate limit.
+        for (status, body) in [
+            (
+                429,
+                r#"{"error":{"message":"Resource Unavailable","type":"resource_unavailable"}}"#,
+            ),
+            (
+                498,
+                r#"{"error":{"message":"Flex capacity exceeded","code":"capacity_exceeded"}}"#,
+            ),
+        ] {
+            let err = classify_status(status, body, None, None);
+            assert_eq!(err.kind, ErrorKind::Unavailable, "{status} {body}");
+            assert!(err.is_retryable());
+        }
         assert_eq!(
             classify_status(
                 400,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::config::{EndpointConfig, Provider};
-use crate::spec::StructuredOutput;
+use crate::spec::{ServiceTier, StructuredOutput};
 
 /// Name of the schema / forced function; shows up in provider logs.
 pub const ANSWER_NAME: &str = "post_call_metrics";
@@ -53,10 +53,34 @@ pub struct ChatRequest {
     pub schema: Value,
     /// Overrides the configured max output tokens (raised when an answer was cut off).
     pub max_tokens: Option<u32>,
+    /// The same for every request about one call, so the provider routes them to the same
+    /// prompt cache (OpenAI's `prompt_cache_key`).
+    pub prompt_cache_key: Option<String>,
 }
 
-/// The JSON body sent to the endpoint. Vendor `extra_body` fields are merged last, so a
-/// user can override anything postcall sets.
+/// The JSON body as sent: [`build_body`] with what only decides how the request is routed
+/// and billed, never what it answers (the service tier, the prompt-cache key). Those stay
+/// out of the answer cache's key, so a flex run finds the answers a standard run paid for.
+/// OpenAI alone is sent them: other servers may refuse fields they do not know.
+pub fn wire_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
+    let mut body = build_body(config, request);
+    let Value::Object(map) = &mut body else {
+        unreachable!("build_body builds an object")
+    };
+    if config.service_tier == ServiceTier::Flex && !map.contains_key("service_tier") {
+        map.insert("service_tier".into(), json!("flex"));
+    }
+    if config.provider == Provider::OpenAi
+        && let Some(key) = &request.prompt_cache_key
+        && !map.contains_key("prompt_cache_key")
+    {
+        map.insert("prompt_cache_key".into(), json!(key));
+    }
+    body
+}
+
+/// The JSON body that decides the answer (and the answer cache's key). Vendor `extra_body`
+/// fields are merged last, so a user can override anything postcall sets.
 pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
     let mut body = Map::new();
     // Azure routes by deployment in the URL; the model field is ignored there but harmless.
@@ -138,7 +162,35 @@ mod tests {
             messages: vec![Message::system("s"), Message::user("u")],
             schema: json!({"type": "object"}),
             max_tokens: None,
+            prompt_cache_key: Some("call-1".into()),
         }
+    }
+
+    #[test]
+    fn tier_and_prompt_cache_key_go_on_the_wire_but_not_into_the_answer() {
+        let openai = EndpointConfig {
+            provider: Provider::OpenAi,
+            service_tier: ServiceTier::Flex,
+            ..config(StructuredOutput::JsonSchema)
+        };
+        let wire = wire_body(&openai, &request());
+        assert_eq!(wire["service_tier"], "flex");
+        assert_eq!(wire["prompt_cache_key"], "call-1");
+        let answer = build_body(&openai, &request());
+        assert!(answer.get("service_tier").is_none() && answer.get("prompt_cache_key").is_none());
+        // Another server gets the tier it was asked for, never a key it may refuse.
+        let other = EndpointConfig {
+            service_tier: ServiceTier::Flex,
+            ..config(StructuredOutput::JsonSchema)
+        };
+        let wire = wire_body(&other, &request());
+        assert_eq!(wire["service_tier"], "flex");
+        assert!(wire.get("prompt_cache_key").is_none());
+        assert!(
+            wire_body(&config(StructuredOutput::JsonSchema), &request())
+                .get("service_tier")
+                .is_none()
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@ use super::error::{ApiError, ErrorKind, provider_message};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenUsage {
     pub prompt_tokens: u64,
+    /// The part of `prompt_tokens` the provider served from its prompt cache.
+    pub cached_prompt_tokens: u64,
     pub completion_tokens: u64,
 }
 
@@ -82,6 +84,21 @@ struct Usage<'a> {
     prompt_tokens: Option<&'a RawValue>,
     #[serde(default, borrow, alias = "output_tokens")]
     completion_tokens: Option<&'a RawValue>,
+    /// OpenAI chat completions; `input_tokens_details` in its Responses API.
+    #[serde(default, borrow, alias = "input_tokens_details")]
+    prompt_tokens_details: Option<&'a RawValue>,
+    /// DeepSeek's name for cached input.
+    #[serde(default, borrow)]
+    prompt_cache_hit_tokens: Option<&'a RawValue>,
+    /// Anthropic-compatible servers' name for it.
+    #[serde(default, borrow)]
+    cache_read_input_tokens: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails<'a> {
+    #[serde(default, borrow)]
+    cached_tokens: Option<&'a RawValue>,
 }
 
 /// Parses a 2xx body. A body that is not a chat completion (an HTML page from a proxy, a
@@ -181,8 +198,18 @@ fn token_usage(raw: &RawValue) -> TokenUsage {
     let Ok(usage) = serde_json::from_str::<Usage>(raw.get()) else {
         return TokenUsage::default();
     };
+    let details = usage
+        .prompt_tokens_details
+        .and_then(|raw| serde_json::from_str::<PromptDetails>(raw.get()).ok())
+        .and_then(|d| d.cached_tokens);
+    let cached = details
+        .or(usage.prompt_cache_hit_tokens)
+        .or(usage.cache_read_input_tokens);
+    let prompt_tokens = usage.prompt_tokens.map_or(0, count);
     TokenUsage {
-        prompt_tokens: usage.prompt_tokens.map_or(0, count),
+        prompt_tokens,
+        // Never more than the prompt: a server that counts otherwise must not make cost negative.
+        cached_prompt_tokens: cached.map_or(0, count).min(prompt_tokens),
         completion_tokens: usage.completion_tokens.map_or(0, count),
     }
 }
@@ -209,10 +236,31 @@ mod tests {
             c.usage,
             TokenUsage {
                 prompt_tokens: 12,
+                cached_prompt_tokens: 0,
                 completion_tokens: 5
             }
         );
         assert!(!c.truncated());
+    }
+
+    #[test]
+    fn cached_input_is_read_from_each_servers_field() {
+        for usage in [
+            r#"{"prompt_tokens":100,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":64}}"#,
+            r#"{"input_tokens":100,"output_tokens":5,"input_tokens_details":{"cached_tokens":64}}"#,
+            r#"{"prompt_tokens":100,"completion_tokens":5,"prompt_cache_hit_tokens":64}"#,
+            r#"{"prompt_tokens":100,"completion_tokens":5,"cache_read_input_tokens":64}"#,
+        ] {
+            let body = format!(r#"{{"choices":[{{"message":{{"content":"{{}}"}}}}],"usage":{usage}}}"#);
+            let c = parse_completion(&body).unwrap();
+            assert_eq!(c.usage.cached_prompt_tokens, 64, "{usage}");
+            assert_eq!(c.usage.prompt_tokens, 100, "{usage}");
+        }
+        let odd = r#"{"choices":[{"message":{"content":"{}"}}],"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":50}}}"#;
+        assert_eq!(parse_completion(odd).unwrap().usage.cached_prompt_tokens, 10);
+        let none =
+            r#"{"choices":[{"message":{"content":"{}"}}],"usage":{"prompt_tokens":10,"prompt_tokens_details":null}}"#;
+        assert_eq!(parse_completion(none).unwrap().usage.cached_prompt_tokens, 0);
     }
 
     #[test]
@@ -236,6 +284,7 @@ mod tests {
             c.usage,
             TokenUsage {
                 prompt_tokens: 0,
+                cached_prompt_tokens: 0,
                 completion_tokens: 7
             }
         );
@@ -252,6 +301,7 @@ mod tests {
             c.usage,
             TokenUsage {
                 prompt_tokens: 0,
+                cached_prompt_tokens: 0,
                 completion_tokens: 12
             }
         );

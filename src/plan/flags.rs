@@ -63,6 +63,23 @@ pub struct RunFlags {
     pub max_retries: u32,
     #[command(flatten, next_help_heading = "Cache")]
     pub cache: CacheFlags,
+
+    /// Stop scheduling requests before the run would cost more than USD (needs a price);
+    /// what is in flight finishes, the reports say why, exit 4.
+    #[arg(long, value_name = "USD", value_parser = parse_usd, help_heading = "Cost")]
+    pub max_cost: Option<f64>,
+    /// The same in tokens (prompt + completion), for endpoints without a price.
+    #[arg(long, value_name = "N", help_heading = "Cost")]
+    pub max_tokens_total: Option<u64>,
+}
+
+fn parse_usd(text: &str) -> Result<f64, String> {
+    text.trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| format!("`{text}` is not an amount in USD; write e.g. --max-cost 25"))
 }
 
 /// Which of the calls found are asked.

@@ -15,7 +15,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cache::{Cache, DEFAULT_DIR};
-use crate::evaluate::{GroupPlan, Settings, plan_groups, transcript_budget};
+use crate::cli::UsageError;
+use crate::evaluate::{GroupPlan, Limit, Settings, plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
 use crate::report::{OutputFormat, Protected, Sink};
 use crate::shard::{Archive, Shard};
@@ -227,6 +228,7 @@ fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &Endpoin
         prompt_options,
         load_options,
         refresh: flags.cache.refresh,
+        budget: budget(flags, &groups, endpoint)?,
     };
     Ok(Work {
         spec,
@@ -238,6 +240,32 @@ fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &Endpoin
         groups,
         settings,
     })
+}
+
+/// The budget the flags ask for. `--max-cost` without a price for every model of the run
+/// could never be held: a usage error, before anything is sent.
+fn budget(flags: &RunFlags, groups: &[GroupPlan], endpoint: &EndpointConfig) -> anyhow::Result<Option<Limit>> {
+    match (flags.max_cost, flags.max_tokens_total) {
+        (Some(_), Some(_)) => Err(UsageError("give --max-cost or --max-tokens-total, not both".into()).into()),
+        (Some(usd), None) => {
+            let unpriced: Vec<&str> = groups
+                .iter()
+                .map(|g| g.model.as_str())
+                .filter(|m| endpoint.prices.standard(m).is_none())
+                .collect();
+            if let Some(model) = unpriced.first() {
+                return Err(UsageError(format!(
+                    "--max-cost needs the price of every model the run uses, and `{model}` has none: pass --price \
+                     IN,OUT[,CACHED_IN] (or set llm.price; llm.prices for the models metrics name), or use \
+                     --max-tokens-total N instead"
+                ))
+                .into());
+            }
+            Ok(Some(Limit::Usd(usd)))
+        }
+        (None, Some(tokens)) => Ok(Some(Limit::Tokens(tokens))),
+        (None, None) => Ok(None),
+    }
 }
 
 /// `--limit` keeps the first N; `--sample` a reproducible random N (kept in input order).

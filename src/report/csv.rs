@@ -117,14 +117,27 @@ impl CsvSink {
 }
 
 /// The columns every CSV report has besides the metrics: the first three, then `errors`
-/// last. No metric may be named like one (the metric file's lint refuses it).
-pub const FIXED_COLUMNS: &[&str] = &["call_id", "source", "summary", "errors"];
+/// and the call's usage and cost last. No metric may be named like one (the metric file's
+/// lint refuses it).
+pub const FIXED_COLUMNS: &[&str] = &[
+    "call_id",
+    "source",
+    "summary",
+    "errors",
+    "requests",
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+];
+/// How many of [`FIXED_COLUMNS`] come before the metrics.
+const LEADING_COLUMNS: usize = 3;
 /// What `--csv-detail` appends to a metric id for its extra columns.
 pub const DETAIL_SUFFIXES: &[&str] = &["__status", "__confidence", "__reasoning"];
 
 /// The header row for these metric ids.
 pub fn header_row(metric_ids: &[String], detail: bool) -> Vec<String> {
-    let (leading, trailing) = FIXED_COLUMNS.split_at(3);
+    let (leading, trailing) = FIXED_COLUMNS.split_at(LEADING_COLUMNS);
     let mut row: Vec<String> = leading.iter().map(|c| c.to_string()).collect();
     for id in metric_ids {
         row.push(id.clone());
@@ -161,6 +174,21 @@ pub fn fill_row(row: &mut Vec<String>, call: &CallResult, metric_ids: &[String],
         }
     }
     row.push(text_cell(&errors_text(call)));
+    row.extend(usage_cells(call));
+}
+
+/// The call's `requests`, `prompt_tokens`, `cached_prompt_tokens`, `completion_tokens` and
+/// `cost_usd` cells; the cost is empty when a model the call used has no price (unknown,
+/// never 0).
+pub fn usage_cells(call: &CallResult) -> [String; 5] {
+    let usage = &call.usage;
+    [
+        usage.requests.to_string(),
+        usage.prompt_tokens.to_string(),
+        usage.cached_prompt_tokens.to_string(),
+        usage.completion_tokens.to_string(),
+        call.cost_usd.map(|usd| usd.to_string()).unwrap_or_default(),
+    ]
 }
 
 /// The `<id>__reasoning` cell's text: the model's reasoning, or for an invalid answer the
@@ -381,13 +409,28 @@ mod tests {
             truncated: None,
             skipped: None,
             usage: Usage::default(),
+            cost_usd: None,
         };
         let ids: Vec<String> = ["n", "na", "t", "missing"].map(String::from).to_vec();
         let mut row = Vec::new();
         fill_row(&mut row, &call, &ids, false);
         assert_eq!(
             row,
-            ["'=c1", "calls/c1.json", "", "null", "not_applicable", "'NULL", "", ""]
+            [
+                "'=c1",
+                "calls/c1.json",
+                "",
+                "null",
+                "not_applicable",
+                "'NULL",
+                "",
+                "",
+                "0",
+                "0",
+                "0",
+                "0",
+                ""
+            ]
         );
     }
 
@@ -396,7 +439,19 @@ mod tests {
         let ids = vec!["a".to_string(), "b".to_string()];
         assert_eq!(
             header_row(&ids, false),
-            ["call_id", "source", "summary", "a", "b", "errors"]
+            [
+                "call_id",
+                "source",
+                "summary",
+                "a",
+                "b",
+                "errors",
+                "requests",
+                "prompt_tokens",
+                "cached_prompt_tokens",
+                "completion_tokens",
+                "cost_usd"
+            ]
         );
         assert_eq!(
             header_row(&ids, true),
@@ -412,7 +467,12 @@ mod tests {
                 "b__status",
                 "b__confidence",
                 "b__reasoning",
-                "errors"
+                "errors",
+                "requests",
+                "prompt_tokens",
+                "cached_prompt_tokens",
+                "completion_tokens",
+                "cost_usd"
             ]
         );
     }
@@ -454,6 +514,7 @@ mod tests {
             truncated: None,
             skipped: None,
             usage: Usage::default(),
+            cost_usd: None,
         };
         let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
         let mut row = Vec::new();
@@ -476,11 +537,32 @@ mod tests {
                 "missing",
                 "",
                 "",
-                "c: timed out; too long"
+                "c: timed out; too long",
+                "0",
+                "0",
+                "0",
+                "0",
+                ""
             ]
         );
         fill_row(&mut row, &call, &ids, false);
-        assert_eq!(row, ["c1", "calls/c1.json", "", "2", "", "", "c: timed out; too long"]);
+        assert_eq!(
+            row,
+            [
+                "c1",
+                "calls/c1.json",
+                "",
+                "2",
+                "",
+                "",
+                "c: timed out; too long",
+                "0",
+                "0",
+                "0",
+                "0",
+                ""
+            ]
+        );
     }
 
     // The sink as the run drives it, read back as a spreadsheet would.
@@ -517,6 +599,11 @@ mod tests {
                     "caller_authenticated",
                     "notes",
                     "errors",
+                    "requests",
+                    "prompt_tokens",
+                    "cached_prompt_tokens",
+                    "completion_tokens",
+                    "cost_usd",
                 ],
                 vec![
                     "call-001",
@@ -528,6 +615,11 @@ mod tests {
                     "'-router; billing, \"late\"",
                     "true",
                     "'\tcallback @ 5",
+                    "",
+                    "1",
+                    "400",
+                    "0",
+                    "100",
                     "",
                 ],
                 vec![
@@ -541,6 +633,11 @@ mod tests {
                     "not_applicable",
                     "",
                     "sentiment: endpoint kept failing: 503",
+                    "3",
+                    "800",
+                    "0",
+                    "200",
+                    "",
                 ],
                 vec![
                     "call-003",
@@ -552,7 +649,12 @@ mod tests {
                     "",
                     "",
                     "",
-                    "'-transcript is empty"
+                    "'-transcript is empty",
+                    "0",
+                    "0",
+                    "0",
+                    "0",
+                    "",
                 ],
             ]
         );
@@ -591,7 +693,7 @@ mod tests {
         );
         let (_, rows) = read_csv(&path);
         let header = &rows[0];
-        assert_eq!(header.len(), 3 + 6 * 4 + 1);
+        assert_eq!(header.len(), 3 + 6 * 4 + 1 + 5);
         assert_eq!(
             &header[3..7],
             [

@@ -72,6 +72,12 @@ pub struct RunHeader {
     /// USD; `None` when no price was configured ("unknown", never 0).
     #[serde(default)]
     pub cost_usd: Option<f64>,
+    /// Which model answered which metrics, and what each model's requests used and cost.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub models: std::collections::BTreeMap<String, ModelUsage>,
+    /// The processing tier requests asked for, when not the endpoint's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<crate::spec::ServiceTier>,
     /// Files that could not be read as calls.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
@@ -100,6 +106,19 @@ pub enum StopReason {
     Interrupted,
     /// The endpoint refused in a way retrying cannot change (bad key, no quota, no model).
     EndpointRefused,
+    /// `--max-cost` or `--max-tokens-total`: the next request would have passed the budget.
+    BudgetReached,
+}
+
+/// One model's part of a run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// The metric ids this model answers (`summary` for the summary).
+    pub metrics: Vec<String>,
+    pub usage: Usage,
+    /// USD; `None` when the model has no price.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +136,10 @@ pub struct Usage {
     pub cached: u64,
     pub retries: u64,
     pub prompt_tokens: u64,
+    /// The part of `prompt_tokens` the provider served from its own prompt cache (billed
+    /// at the cached-input rate). Not to be confused with `cached`, answers postcall had.
+    #[serde(default)]
+    pub cached_prompt_tokens: u64,
     pub completion_tokens: u64,
 }
 
@@ -126,6 +149,7 @@ impl Usage {
         self.cached += other.cached;
         self.retries += other.retries;
         self.prompt_tokens += other.prompt_tokens;
+        self.cached_prompt_tokens += other.cached_prompt_tokens;
         self.completion_tokens += other.completion_tokens;
     }
 }
@@ -151,6 +175,9 @@ pub struct CallResult {
     pub skipped: Option<String>,
     #[serde(default)]
     pub usage: Usage,
+    /// USD this call's requests cost; absent when a model it used has no price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 impl CallResult {

@@ -163,6 +163,7 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
         let why = match header.stopped {
             Some(StopReason::Interrupted) => "interrupted",
             Some(StopReason::EndpointRefused) => "stopped: endpoint refused",
+            Some(StopReason::BudgetReached) => "stopped: budget reached",
             None => "the run did not finish",
         };
         totals.push(("not done", format!("{} ({why})", grouped(header.calls_not_done as u64))));
@@ -174,16 +175,41 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
         ("requests", grouped(usage.requests)),
         ("cached", grouped(usage.cached)),
         ("retries", grouped(usage.retries)),
-        ("prompt tokens", grouped(usage.prompt_tokens)),
+        ("prompt tokens", prompt_tokens(usage)),
         ("completion tokens", grouped(usage.completion_tokens)),
         ("cost", cost(header.cost_usd)),
-        ("wall time", wall_time(elapsed)),
     ]);
+    if header.models.len() > 1 {
+        for (model, part) in &header.models {
+            totals.push((
+                "  by model",
+                format!(
+                    "{model}: {} requests, {} tokens, {}",
+                    grouped(part.usage.requests),
+                    grouped(part.usage.prompt_tokens + part.usage.completion_tokens),
+                    cost(part.cost_usd)
+                ),
+            ));
+        }
+    }
+    totals.push(("wall time", wall_time(elapsed)));
     let width = totals.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     for (label, value) in totals {
         let _ = writeln!(out, "{label:<width$}  {value}");
     }
     out
+}
+
+/// Prompt tokens, with the part the provider served from its prompt cache when there is one.
+fn prompt_tokens(usage: &crate::report::Usage) -> String {
+    match usage.cached_prompt_tokens {
+        0 => grouped(usage.prompt_tokens),
+        cached => format!(
+            "{} ({} of them cached by the provider, priced at the cached rate)",
+            grouped(usage.prompt_tokens),
+            grouped(cached)
+        ),
+    }
 }
 
 /// `1234567` → `1,234,567`.

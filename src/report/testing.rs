@@ -77,9 +77,12 @@ pub fn header(calls: usize) -> RunHeader {
             cached: 1,
             retries: 2,
             prompt_tokens: 1200,
+            cached_prompt_tokens: 0,
             completion_tokens: 300,
         },
         cost_usd: None,
+        models: Default::default(),
+        service_tier: None,
         input_errors: Vec::new(),
         archive: None,
         shard: None,
@@ -157,8 +160,10 @@ pub fn calls() -> Vec<CallResult> {
                 cached: 0,
                 retries: 0,
                 prompt_tokens: 400,
+                cached_prompt_tokens: 0,
                 completion_tokens: 100,
             },
+            cost_usd: None,
         },
         CallResult {
             call_id: "=cmd|' /C calc'!A0".into(),
@@ -177,8 +182,10 @@ pub fn calls() -> Vec<CallResult> {
                 cached: 0,
                 retries: 2,
                 prompt_tokens: 800,
+                cached_prompt_tokens: 0,
                 completion_tokens: 200,
             },
+            cost_usd: None,
         },
         CallResult {
             call_id: "call-003".into(),
@@ -196,6 +203,7 @@ pub fn calls() -> Vec<CallResult> {
                 cached: 1,
                 ..Usage::default()
             },
+            cost_usd: None,
         },
     ]
 }

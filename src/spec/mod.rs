@@ -189,6 +189,12 @@ pub struct LlmSection {
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+    /// Prices of the models named by metrics' `model:` (the run's own model may be here too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<std::collections::BTreeMap<String, Price>>,
+    /// OpenAI's `service_tier`: `flex` for half-price, slower answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<ServiceTier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
     /// A managed local model (llama-server + GGUF).
@@ -211,6 +217,34 @@ pub struct LocalModel {
 pub struct Price {
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
+    /// Input the provider served from its prompt cache; priced as fresh input when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_per_mtok: Option<f64>,
+}
+
+/// Which processing tier requests ask for (OpenAI's `service_tier`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ServiceTier {
+    /// The endpoint's own default: nothing is sent.
+    #[default]
+    Default,
+    /// Half price, slower, and sometimes "resource unavailable" (retried, not a rate limit).
+    Flex,
 }
 
 /// How the answer's shape is enforced by the endpoint.

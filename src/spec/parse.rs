@@ -69,6 +69,8 @@ pub const LLM_KEYS: &[&str] = &[
     "structured_output",
     "extra_body",
     "price",
+    "prices",
+    "service_tier",
     "timeout_secs",
     "local",
 ];
@@ -477,7 +479,7 @@ fn read_llm(node: &Node, found: &mut Findings) -> LlmSection {
             ),
             name if LLM_KEYS.contains(&name) => {
                 let nested: &[&str] = match name {
-                    "price" => &["input_per_mtok", "output_per_mtok"],
+                    "price" => &["input_per_mtok", "output_per_mtok", "cached_input_per_mtok"],
                     "local" => &["model", "server"],
                     _ => &[],
                 };

@@ -68,6 +68,7 @@ fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
         truncated: None,
         skipped: None,
         usage: Usage::default(),
+        cost_usd: None,
     }
 }
 
@@ -679,7 +680,9 @@ fn filter_prints_matching_calls_and_writes_a_subset() {
     let csv = std::fs::read_to_string(dir.join("sample.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
     assert!(
-        csv.starts_with("call_id,source,summary,outcome,score,errors\n"),
+        csv.starts_with(
+            "call_id,source,summary,outcome,score,errors,requests,prompt_tokens,cached_prompt_tokens,completion_tokens,cost_usd\n"
+        ),
         "{csv}"
     );
 }

@@ -8,6 +8,7 @@ mod bench;
 mod cache;
 mod common;
 mod compare;
+mod cost;
 mod error_paths;
 mod integrity;
 mod long_calls;

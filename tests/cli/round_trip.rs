@@ -86,6 +86,7 @@ fn tricky_report() -> Report {
                 truncated: None,
                 skipped: None,
                 usage: Usage::default(),
+                cost_usd: None,
             })
             .collect(),
     }

@@ -73,6 +73,7 @@ fn report() -> Report {
                 truncated: None,
                 skipped: None,
                 usage: Usage::default(),
+                cost_usd: None,
             }
         })
         .collect();

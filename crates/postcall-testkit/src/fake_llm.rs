@@ -43,6 +43,12 @@ pub struct FakeConfig {
     pub rate_429_date: f64,
     /// Share answered 500 or 503.
     pub rate_5xx: f64,
+    /// Share answered as flex processing without capacity: 429 "Resource Unavailable",
+    /// with `retry-after-ms: 20` so tests stay fast.
+    pub rate_unavailable: f64,
+    /// Share of every prompt reported as served from the provider's prompt cache
+    /// (`usage.prompt_tokens_details.cached_tokens`).
+    pub cached_prompt_share: f64,
     /// Share whose connection is closed without an answer.
     pub rate_drop: f64,
     /// Share of first asks answered with a wrong-typed value or non-JSON text.
@@ -394,6 +400,13 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
             body: json!({"error": {"message": "Rate limit reached"}}).to_string(),
         };
     }
+    if hit(cfg.rate_unavailable) {
+        return Reply::Http {
+            status: 429,
+            headers: vec![("retry-after-ms".into(), "20".into())],
+            body: json!({"error": {"message": "Resource Unavailable", "type": "resource_unavailable", "code": "resource_unavailable"}}).to_string(),
+        };
+    }
     if hit(cfg.rate_5xx) {
         let status = if n.is_multiple_of(2) { 500 } else { 503 };
         return json_reply(
@@ -422,7 +435,9 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     let prompt_chars: usize = request["messages"].as_array().map_or(0, |m| {
         m.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum()
     });
-    let usage = json!({"prompt_tokens": prompt_chars.div_ceil(4), "completion_tokens": answer.len().div_ceil(4), "total_tokens": prompt_chars.div_ceil(4) + answer.len().div_ceil(4)});
+    let prompt_tokens = prompt_chars.div_ceil(4);
+    let cached_tokens = (prompt_tokens as f64 * cfg.cached_prompt_share).floor() as usize;
+    let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": answer.len().div_ceil(4), "total_tokens": prompt_tokens + answer.len().div_ceil(4), "prompt_tokens_details": {"cached_tokens": cached_tokens}});
     let uses_tools = request.get("tools").is_some();
     let message = if uses_tools {
         json!({"role": "assistant", "content": null, "tool_calls": [{"id": format!("call_{n}"), "type": "function", "function": {"name": "post_call_metrics", "arguments": answer}}]})

@@ -5,15 +5,14 @@ use std::process::ExitCode;
 
 use crate::cache::Cache;
 use crate::cli::exit;
+use crate::evaluate::plan::{OUTPUT_TOKENS_PER_METRIC, expected_completion_tokens};
 use crate::evaluate::{cache_key, first_request, prepare_call, request_overhead};
 use crate::llm::EndpointConfig;
+use crate::llm::price::{self, Prices, Tokens};
 use crate::plan::{DryEndpoint, DryRunPlan, Work};
 use crate::prompt::LongCalls;
+use crate::spec::ServiceTier;
 use crate::terminal::{Escaped, eprintln};
-
-/// Rough output size of one answered metric (reasoning sentence + value + confidence).
-const OUTPUT_TOKENS_PER_METRIC: u64 = 80;
-const OUTPUT_TOKENS_FOR_SUMMARY: u64 = 100;
 
 /// What the plan would ask of the endpoint. Re-asks are not counted.
 #[derive(Debug, Default)]
@@ -24,6 +23,8 @@ struct Estimate {
     cached: usize,
     input_tokens: u64,
     output_tokens: u64,
+    /// Input and output tokens by model.
+    by_model: std::collections::BTreeMap<String, (u64, u64)>,
     /// Calls whose requests would be over max_input_tokens, whatever the policy does with them.
     long_calls: usize,
 }
@@ -69,19 +70,7 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
         "  output tokens   ~{} (estimated, ~{OUTPUT_TOKENS_PER_METRIC} per metric)",
         estimate.output_tokens
     )?;
-    match config.price {
-        Some(price) => writeln!(
-            out,
-            "  cost            ~${:.4} at ${}/${} per million input/output tokens (cached answers cost nothing)",
-            crate::llm::config::cost(&price, estimate.input_tokens, estimate.output_tokens),
-            price.input_per_mtok,
-            price.output_per_mtok
-        )?,
-        None => writeln!(
-            out,
-            "  cost            unknown: pass --price IN,OUT (USD per million tokens) or set llm.price"
-        )?,
-    }
+    write_costs(&mut out, &estimate, &config.prices)?;
     writeln!(
         out,
         "  long calls      {} over max_input_tokens {} (--long-calls {})",
@@ -121,13 +110,7 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Esti
         .iter()
         .map(|g| request_overhead(spec, g, mode, settings.prompt_options))
         .collect();
-    let output: Vec<u64> = work
-        .groups
-        .iter()
-        .map(|g| {
-            g.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if g.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 }
-        })
-        .collect();
+    let output: Vec<u64> = work.groups.iter().map(expected_completion_tokens).collect();
     let max = settings.transcript_budget;
     let mut estimate = Estimate::default();
     for &index in &work.calls {
@@ -156,7 +139,63 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Esti
             estimate.requests += 1;
             estimate.input_tokens += overhead[g] + tokens;
             estimate.output_tokens += output[g];
+            let model = estimate.by_model.entry(group.model.clone()).or_default();
+            model.0 += overhead[g] + tokens;
+            model.1 += output[g];
         }
     }
     estimate
+}
+
+/// The cost lines: per model when there are several, and the same requests at the flex and
+/// batch price when the price is known.
+fn write_costs(out: &mut impl std::io::Write, estimate: &Estimate, prices: &Prices) -> std::io::Result<()> {
+    let several = estimate.by_model.len() > 1;
+    let mut standard = Some(0.0);
+    for (model, &(input, output)) in &estimate.by_model {
+        let tokens = Tokens {
+            prompt: input,
+            cached_prompt: 0,
+            completion: output,
+        };
+        let cost = prices.standard(model).map(|p| price::cost(&p, tokens));
+        standard = standard.zip(cost).map(|(a, b)| a + b);
+        if several {
+            let shown = match (cost, prices.standard(model)) {
+                (Some(usd), Some(p)) => format!("~${usd:.4} at {}", price::describe(&p)),
+                _ => "cost unknown (no price for this model: llm.prices)".to_string(),
+            };
+            writeln!(
+                out,
+                "  model           {model}: ~{input} input, ~{output} output tokens, {shown}"
+            )?;
+        }
+    }
+    match standard {
+        Some(usd) => {
+            let tier = match prices.tier {
+                ServiceTier::Flex => " (this run: flex)",
+                ServiceTier::Default => "",
+            };
+            let describe = match (several, prices.standard(&prices.default_model)) {
+                (false, Some(p)) => format!(" at {}", price::describe(&p)),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                "  cost            ~${usd:.4}{describe} (cached answers cost nothing)"
+            )?;
+            writeln!(
+                out,
+                "  cheaper tiers   ~${:.4} with --service-tier flex{tier}, ~${:.4} with `postcall batch` (OpenAI: half price each)",
+                usd * price::FLEX_SHARE,
+                usd * price::BATCH_SHARE
+            )
+        }
+        None => writeln!(
+            out,
+            "  cost            unknown: pass --price IN,OUT[,CACHED_IN] (USD per million tokens) or set llm.price \
+             (llm.prices for the models metrics name)"
+        ),
+    }
 }

@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use crate::cli::exit;
 use crate::evaluate::progress::Progress;
-use crate::evaluate::{self, Evaluation, Halt, RunOutcome};
+use crate::evaluate::{self, Budget, Evaluation, GroupPlan, Halt, RunOutcome};
 use crate::llm::local::LocalServer;
+use crate::llm::price::Prices;
 use crate::llm::{Client, EndpointConfig};
 use crate::plan::{Endpoint, RunPlan, Work};
 use crate::report::summary::{SummaryCounts, render_summary};
-use crate::report::{InputError, REPORT_FORMAT_VERSION, ReportHead, RunHeader, StopReason, Usage};
-use crate::spec::Metric;
+use crate::report::{InputError, ModelUsage, REPORT_FORMAT_VERSION, ReportHead, RunHeader, StopReason, Usage};
+use crate::spec::{Metric, ServiceTier, Spec};
 use crate::terminal::{eprint, eprintln};
 
 pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
@@ -44,11 +45,17 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         sink.begin(&head)?;
     }
     let metrics = work.spec.metrics.clone();
-    let price = client.config().price;
+    let models = models_of(&work.spec, &work.groups);
+    let prices = client.config().prices.clone();
     let total = work.calls.len();
-    let progress = Progress::new(total, quiet, price);
+    let progress = Progress::new(total, quiet);
     let mut counts = SummaryCounts::new(&metrics);
+    let budget = work
+        .settings
+        .budget
+        .map(|limit| Budget::new(limit, client.config().prices.clone()));
     let eval = Evaluation {
+        budget,
         spec: work.spec,
         catalog: work.catalog,
         client,
@@ -76,8 +83,8 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         skipped_calls: counts.skipped_calls() as usize,
         invalid_values: counts.invalid_values() as usize,
         usage: outcome.usage,
-        cost_usd: price
-            .map(|p| crate::llm::config::cost(&p, outcome.usage.prompt_tokens, outcome.usage.completion_tokens)),
+        cost_usd: outcome.cost_usd,
+        models: model_usage(models, &outcome, &prices),
         ..header
     };
     // A run that stopped early leaves every existing report as it was: what finished goes
@@ -113,9 +120,47 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
 fn stop_reason(outcome: &RunOutcome) -> StopReason {
     if outcome.refusal.is_some() && !outcome.interrupted {
         StopReason::EndpointRefused
+    } else if outcome.budget_reached && !outcome.interrupted {
+        StopReason::BudgetReached
     } else {
         StopReason::Interrupted
     }
+}
+
+/// Which model answers which metrics (`summary` for the summary), by model.
+fn models_of(spec: &Spec, groups: &[GroupPlan]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut models = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for group in groups {
+        let ids = models.entry(group.model.clone()).or_default();
+        ids.extend(group.metrics.iter().map(|&i| spec.metrics[i].id.clone()));
+        if group.summary {
+            ids.push("summary".into());
+        }
+    }
+    models
+}
+
+/// The header's `models`: what each model answers, used and cost.
+fn model_usage(
+    models: std::collections::BTreeMap<String, Vec<String>>,
+    outcome: &RunOutcome,
+    prices: &Prices,
+) -> std::collections::BTreeMap<String, ModelUsage> {
+    models
+        .into_iter()
+        .map(|(model, metrics)| {
+            let usage = outcome.by_model.get(&model).copied().unwrap_or_default();
+            let cost_usd = prices.cost(&model, evaluate::tokens(&usage));
+            (
+                model,
+                ModelUsage {
+                    metrics,
+                    usage,
+                    cost_usd,
+                },
+            )
+        })
+        .collect()
 }
 
 /// How the run ended, for its last words.
@@ -188,6 +233,8 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
         invalid_values: 0,
         usage: Usage::default(),
         cost_usd: None,
+        models: Default::default(),
+        service_tier: (endpoint.service_tier != ServiceTier::Default).then_some(endpoint.service_tier),
         input_errors: work
             .catalog
             .errors
@@ -220,6 +267,15 @@ fn exit_code(ending: &Ending<'_>, metrics: &[Metric], counts: &SummaryCounts, st
             ending.where_written()
         );
         return ExitCode::from(exit::INTERRUPTED);
+    }
+    if outcome.budget_reached {
+        eprintln!(
+            "budget reached: stopped scheduling before a request would have passed it; {} of {total} calls {}. \
+             Raise the budget and re-run the same command to finish (cached answers are not asked again).",
+            outcome.calls_done,
+            ending.where_written()
+        );
+        return ExitCode::from(exit::BUDGET_REACHED);
     }
     if let Some(refusal) = &outcome.refusal {
         eprintln!(

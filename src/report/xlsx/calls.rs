@@ -16,7 +16,7 @@
 use rust_xlsxwriter::{ColNum, DataValidation, Formula, RowNum, Worksheet, XlsxError, utility};
 
 use super::cells::{Civil, Formats, civil_of, fit};
-use crate::report::csv::{errors_text, header_row, reasoning_text};
+use crate::report::csv::{errors_text, header_row, reasoning_text, usage_cells};
 use crate::report::{CallResult, MetricResult, Value};
 use crate::spec::{Metric, MetricKind};
 
@@ -41,6 +41,8 @@ enum Column {
     Confidence(usize),
     Reasoning(usize),
     Errors,
+    /// The n-th of the call's usage and cost cells (see [`usage_cells`]).
+    Usage(usize),
 }
 
 /// A drop-down for an enum metric's column: its choices, plus `null` when the metric is
@@ -117,6 +119,7 @@ impl CallsLayout {
             ]);
         }
         columns.push(Column::Errors);
+        columns.extend((0..5).map(Column::Usage));
         let mut next_sheet_column = 0;
         let dropdowns = metrics
             .iter()
@@ -167,6 +170,7 @@ impl CallsLayout {
             Column::Source => 28.0,
             Column::Summary | Column::Reasoning(_) => 60.0,
             Column::Errors => 40.0,
+            Column::Usage(_) => 14.0,
             Column::Status(_) => 14.0,
             Column::Confidence(_) => 12.0,
             Column::Value(index) => match &self.metrics[index].kind {
@@ -224,6 +228,12 @@ impl CallsLayout {
                 }
                 Column::Reasoning(index) => cells.text(col, reasoning_text(result(index)).unwrap_or(""), true)?,
                 Column::Errors => cells.text(col, &errors_text(call), true)?,
+                Column::Usage(n) => {
+                    // Numbers as numbers; an unknown cost stays an empty cell.
+                    if let Ok(number) = usage_cells(call)[n].parse::<f64>() {
+                        cells.sheet.write_number_with_format(row, col, number, &formats.plain)?;
+                    }
+                }
             }
         }
         Ok(cells.cut)
