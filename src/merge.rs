@@ -222,12 +222,32 @@ fn merged_header(headers: &[(&str, &RunHeader)], missing: Vec<Shard>, notes: &mu
         invalid_values: all().map(|h| h.invalid_values).sum(),
         usage,
         cost_usd: all().map(|h| h.cost_usd).sum(),
+        models: merged_models(all()),
         input_errors,
         archive: Some(archive),
         shard: None,
         missing_shards: missing,
         ..first.clone()
     }
+}
+
+/// Each model's part of every shard, added up; a cost unknown in one shard is unknown.
+fn merged_models<'a>(
+    headers: impl Iterator<Item = &'a RunHeader>,
+) -> std::collections::BTreeMap<String, crate::report::ModelUsage> {
+    let mut models = std::collections::BTreeMap::<String, crate::report::ModelUsage>::new();
+    for (model, part) in headers.flat_map(|h| h.models.iter()) {
+        let merged = models
+            .entry(model.clone())
+            .or_insert_with(|| crate::report::ModelUsage {
+                metrics: part.metrics.clone(),
+                usage: Usage::default(),
+                cost_usd: Some(0.0),
+            });
+        merged.usage.add(&part.usage);
+        merged.cost_usd = merged.cost_usd.zip(part.cost_usd).map(|(a, b)| a + b);
+    }
+    models
 }
 
 /// Orders calls as a run over the whole archive does: path by path, component by component

@@ -19,6 +19,7 @@ fn all_calls() -> Vec<CallResult> {
                 prompt_tokens: 100,
                 ..Usage::default()
             },
+            cost_usd: None,
         })
         .collect()
 }
