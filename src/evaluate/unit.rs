@@ -250,7 +250,7 @@ fn ask(
     let reservation = match ctx.budget {
         Some(budget) => {
             let completion = budget.expected_completion(expected_completion);
-            let estimate = budget.measure(&request.model, estimated_tokens(request, completion));
+            let estimate = budget.measure(&request.model, estimated_tokens(ctx, request, completion));
             match budget.reserve(estimate) {
                 Some(reservation) => Some((budget, reservation)),
                 None => {
@@ -280,13 +280,17 @@ fn ask(
     Ok((completion, claim))
 }
 
-/// What a request is expected to use before it is sent: its messages at the estimate's
-/// characters per token, and the answer a request of its group usually gets (or the
-/// room it is given, if less).
-fn estimated_tokens(request: &ChatRequest, expected_completion: u64) -> crate::llm::price::Tokens {
-    let chars: usize = request.messages.iter().map(|m| m.content.len()).sum();
+/// What a request is expected to use before it is sent: its prompt as the model's
+/// tokenizer counts it (or the estimate), and the answer a request of its group usually
+/// gets (or the room it is given, if less).
+fn estimated_tokens(
+    ctx: &UnitContext<'_>,
+    request: &ChatRequest,
+    expected_completion: u64,
+) -> crate::llm::price::Tokens {
+    let counter = crate::llm::tokens::Counter::for_model(&request.model);
     crate::llm::price::Tokens {
-        prompt: crate::transcript::estimate_tokens_for_chars(chars),
+        prompt: counter.prompt_tokens(request, ctx.client.config().structured_output),
         cached_prompt: 0,
         completion: request
             .max_tokens

@@ -11,6 +11,7 @@ pub mod local;
 pub(crate) mod price;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod tokens;
 
 pub use client::Client;
 pub use config::{ApiKey, EndpointConfig, Provider, RequestParams};

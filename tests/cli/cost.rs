@@ -283,3 +283,36 @@ fn dry_run_compares_the_standard_price_with_flex_and_batch() {
         "{stdout}"
     );
 }
+
+#[test]
+fn dry_run_counts_an_openai_models_tokens_with_its_encoding_and_labels_an_estimate() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 5);
+    let dry = |model: &str| {
+        let assert = dir
+            .run_at("http://127.0.0.1:9/v1", model)
+            .args(["--dry-run", "--structured-output", "prompt"])
+            .assert()
+            .success();
+        String::from_utf8_lossy(&assert.get_output().stdout).to_string()
+    };
+    let tokens = |out: &str| -> u64 {
+        let line = out.lines().find(|l| l.contains("input tokens")).expect(out);
+        line.split('~')
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let exact = dry("gpt-4o-mini");
+    assert!(exact.contains("(counted with o200k_base)"), "{exact}");
+    let guessed = dry("my-local-model");
+    assert!(guessed.contains("(estimated"), "{guessed}");
+    // Both count the same requests: the estimate is near the count, not equal to it.
+    let (a, b) = (tokens(&exact) as f64, tokens(&guessed) as f64);
+    assert!(a != b && (a - b).abs() / a < 0.25, "{a} vs {b}");
+}

@@ -9,6 +9,7 @@ use crate::evaluate::plan::{OUTPUT_TOKENS_PER_METRIC, expected_completion_tokens
 use crate::evaluate::{cache_key, first_request, prepare_call, request_overhead};
 use crate::llm::EndpointConfig;
 use crate::llm::price::{self, Prices, Tokens};
+use crate::llm::tokens::Counter;
 use crate::plan::{DryEndpoint, DryRunPlan, Work};
 use crate::prompt::LongCalls;
 use crate::spec::ServiceTier;
@@ -23,6 +24,8 @@ struct Estimate {
     cached: usize,
     input_tokens: u64,
     output_tokens: u64,
+    /// How input tokens were counted (the first request group's counter).
+    counted_with: Option<String>,
     /// Input and output tokens by model.
     by_model: std::collections::BTreeMap<String, (u64, u64)>,
     /// Calls whose requests would be over max_input_tokens, whatever the policy does with them.
@@ -64,7 +67,12 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
         work.groups.len(),
         work.spec.strategy
     )?;
-    writeln!(out, "  input tokens    ~{} (estimated)", estimate.input_tokens)?;
+    writeln!(
+        out,
+        "  input tokens    ~{} ({})",
+        estimate.input_tokens,
+        estimate.counted_with.as_deref().unwrap_or("estimated")
+    )?;
     writeln!(
         out,
         "  output tokens   ~{} (estimated, ~{OUTPUT_TOKENS_PER_METRIC} per metric)",
@@ -104,15 +112,20 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
 fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Estimate {
     let (spec, settings) = (&work.spec, &work.settings);
     let mode = config.structured_output;
-    // The fixed part of each request: system message and questions around an empty transcript.
+    // The fixed part of each request: system message and questions around an empty
+    // transcript, and the schema where it is sent beside the messages (billed all the same).
     let overhead: Vec<u64> = work
         .groups
         .iter()
-        .map(|g| request_overhead(spec, g, mode, settings.prompt_options))
+        .map(|g| request_overhead(spec, g, mode, settings.prompt_options) + schema_tokens(g, mode))
         .collect();
     let output: Vec<u64> = work.groups.iter().map(expected_completion_tokens).collect();
     let max = settings.transcript_budget;
-    let mut estimate = Estimate::default();
+    let counters: Vec<Counter> = work.groups.iter().map(|g| Counter::for_model(&g.model)).collect();
+    let mut estimate = Estimate {
+        counted_with: counters.first().map(Counter::label),
+        ..Estimate::default()
+    };
     for &index in &work.calls {
         let mut tokens = work.catalog.entries[index].estimated_tokens;
         if tokens > max {
@@ -122,25 +135,31 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Esti
                 LongCalls::Fail | LongCalls::Skip => continue,
             }
         }
-        // Reading the call again is only worth it when there is a cache to look in.
-        let prepared = cache.and_then(|_| prepare_call(&work.catalog, index, settings).ok());
+        // Reading the call again is only worth it when there is a cache to look in or a
+        // tokenizer to count its requests with.
+        let read = cache.is_some() || counters.iter().any(Counter::is_exact);
+        let prepared = read
+            .then(|| prepare_call(&work.catalog, index, settings).ok())
+            .flatten();
         for (g, group) in work.groups.iter().enumerate() {
-            let cached = match (cache, &prepared) {
-                (Some(cache), Some(prepared)) => {
-                    let request = first_request(spec, prepared, group, mode, settings.prompt_options);
-                    cache.get(&cache_key(config, &request)).is_some()
-                }
-                _ => false,
-            };
-            if cached {
+            let request = prepared
+                .as_ref()
+                .map(|p| first_request(spec, p, group, mode, settings.prompt_options));
+            if let (Some(cache), Some(request)) = (cache, &request)
+                && cache.get(&cache_key(config, request)).is_some()
+            {
                 estimate.cached += 1;
                 continue;
             }
+            let input = match &request {
+                Some(request) if counters[g].is_exact() => counters[g].prompt_tokens(request, mode),
+                _ => overhead[g] + tokens,
+            };
             estimate.requests += 1;
-            estimate.input_tokens += overhead[g] + tokens;
+            estimate.input_tokens += input;
             estimate.output_tokens += output[g];
             let model = estimate.by_model.entry(group.model.clone()).or_default();
-            model.0 += overhead[g] + tokens;
+            model.0 += input;
             model.1 += output[g];
         }
     }
@@ -197,5 +216,15 @@ fn write_costs(out: &mut impl std::io::Write, estimate: &Estimate, prices: &Pric
             "  cost            unknown: pass --price IN,OUT[,CACHED_IN] (USD per million tokens) or set llm.price \
              (llm.prices for the models metrics name)"
         ),
+    }
+}
+
+/// The estimated tokens of `group`'s schema when `mode` sends it beside the messages
+/// (`json_schema`, `tools`); in the other modes it is in the prompt, counted there.
+fn schema_tokens(group: &crate::evaluate::GroupPlan, mode: crate::spec::StructuredOutput) -> u64 {
+    use crate::spec::StructuredOutput::{JsonSchema, Tools};
+    match mode {
+        JsonSchema | Tools => crate::transcript::estimate_tokens_for_chars(group.schema.to_string().len()),
+        _ => 0,
     }
 }

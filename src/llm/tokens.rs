@@ -1,0 +1,149 @@
+//! Counting a request's prompt tokens as the endpoint will bill them, where postcall can
+//! know how: OpenAI models' own encodings (o200k_base, cl100k_base; bundled with
+//! tiktoken-rs, nothing is downloaded). Any other model gets the estimate (~4 characters a
+//! token), and everything that shows a count says which it is.
+
+use tiktoken_rs::CoreBPE;
+use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
+
+use super::request::ChatRequest;
+use crate::spec::StructuredOutput;
+use crate::transcript::estimate_tokens_for_chars;
+
+/// Tokens OpenAI's chat format adds around each message, and once to prime the reply
+/// (the cookbook's rule for current models).
+const TOKENS_PER_MESSAGE: u64 = 3;
+const REPLY_PRIMING: u64 = 3;
+
+/// How a model's prompt tokens are counted.
+#[derive(Clone, Copy)]
+pub enum Counter {
+    /// The model's own encoding.
+    Encoding { name: &'static str, bpe: &'static CoreBPE },
+    /// ~4 characters a token.
+    Estimate,
+}
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl Counter {
+    /// The counter for `model`: its encoding when it is an OpenAI model tiktoken knows
+    /// (`openai/` routed names included), else the estimate.
+    pub fn for_model(model: &str) -> Counter {
+        let name = model.strip_prefix("openai/").unwrap_or(model);
+        match get_tokenizer(name) {
+            Some(Tokenizer::O200kBase) => Counter::Encoding {
+                name: "o200k_base",
+                bpe: tiktoken_rs::o200k_base_singleton(),
+            },
+            Some(Tokenizer::Cl100kBase) => Counter::Encoding {
+                name: "cl100k_base",
+                bpe: tiktoken_rs::cl100k_base_singleton(),
+            },
+            _ => Counter::Estimate,
+        }
+    }
+
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Counter::Encoding { .. })
+    }
+
+    /// What a count made with this counter is, for people: "counted with o200k_base" or
+    /// "estimated, ~4 characters a token".
+    pub fn label(&self) -> String {
+        match self {
+            Counter::Encoding { name, .. } => format!("counted with {name}"),
+            Counter::Estimate => "estimated, ~4 characters a token".to_string(),
+        }
+    }
+
+    /// The prompt tokens of `request`: every message with its framing, and the answer
+    /// schema where the endpoint is sent it beside the messages (`json_schema`, `tools`).
+    pub fn prompt_tokens(&self, request: &ChatRequest, mode: StructuredOutput) -> u64 {
+        let schema_sent = matches!(mode, StructuredOutput::JsonSchema | StructuredOutput::Tools);
+        match self {
+            Counter::Encoding { bpe, .. } => {
+                let count = |text: &str| bpe.encode_ordinary(text).len() as u64;
+                let messages: u64 = request
+                    .messages
+                    .iter()
+                    .map(|m| TOKENS_PER_MESSAGE + count(&m.content))
+                    .sum();
+                let schema = if schema_sent {
+                    count(&request.schema.to_string())
+                } else {
+                    0
+                };
+                messages + REPLY_PRIMING + schema
+            }
+            Counter::Estimate => {
+                let messages: u64 = request
+                    .messages
+                    .iter()
+                    .map(|m| estimate_tokens_for_chars(m.content.len()))
+                    .sum();
+                let schema = if schema_sent {
+                    estimate_tokens_for_chars(request.schema.to_string().len())
+                } else {
+                    0
+                };
+                messages + schema
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::Message;
+
+    fn request(text: &str) -> ChatRequest {
+        ChatRequest {
+            model: "gpt-4o-mini".into(),
+            messages: vec![Message::system("You score calls."), Message::user(text)],
+            schema: serde_json::json!({"type": "object"}),
+            max_tokens: None,
+            prompt_cache_key: None,
+        }
+    }
+
+    #[test]
+    fn openai_models_are_counted_with_their_encoding_and_others_estimated() {
+        assert!(matches!(
+            Counter::for_model("gpt-4o-mini"),
+            Counter::Encoding { name: "o200k_base", .. }
+        ));
+        assert!(matches!(
+            Counter::for_model("openai/gpt-4.1"),
+            Counter::Encoding { name: "o200k_base", .. }
+        ));
+        assert!(matches!(
+            Counter::for_model("gpt-4"),
+            Counter::Encoding {
+                name: "cl100k_base",
+                ..
+            }
+        ));
+        assert!(!Counter::for_model("llama-3.1-8b-instruct").is_exact());
+        assert!(!Counter::for_model("qwen2.5-0.5b").is_exact());
+    }
+
+    #[test]
+    fn a_count_is_the_encodings_tokens_with_the_chat_framing() {
+        let counter = Counter::for_model("gpt-4o");
+        let bpe = tiktoken_rs::o200k_base_singleton();
+        assert_eq!(bpe.encode_ordinary("hello world").len(), 2);
+        let system = bpe.encode_ordinary("You score calls.").len() as u64;
+        let tokens = counter.prompt_tokens(&request("hello world"), StructuredOutput::Prompt);
+        assert_eq!(tokens, 3 + system + 3 + 2 + 3);
+        let with_schema = counter.prompt_tokens(&request("hello world"), StructuredOutput::JsonSchema);
+        assert!(with_schema > tokens, "the schema is sent and billed too");
+        // The estimate of the same request is a different number, labelled as such.
+        assert_eq!(Counter::Estimate.label(), "estimated, ~4 characters a token");
+    }
+}
