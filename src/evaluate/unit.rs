@@ -290,7 +290,7 @@ fn estimated_tokens(
 ) -> crate::llm::price::Tokens {
     let counter = crate::llm::tokens::Counter::for_model(&request.model);
     crate::llm::price::Tokens {
-        prompt: counter.prompt_tokens(request, ctx.client.config().structured_output),
+        prompt: counter.prompt_tokens(request, crate::llm::tokens::schema_billed(ctx.client.config())),
         cached_prompt: 0,
         completion: request
             .max_tokens

@@ -9,7 +9,7 @@ use crate::evaluate::plan::{OUTPUT_TOKENS_PER_METRIC, expected_completion_tokens
 use crate::evaluate::{cache_key, first_request, prepare_call, request_overhead};
 use crate::llm::EndpointConfig;
 use crate::llm::price::{self, Prices, Tokens};
-use crate::llm::tokens::Counter;
+use crate::llm::tokens::{Counter, schema_billed};
 use crate::plan::{DryEndpoint, DryRunPlan, Work};
 use crate::prompt::LongCalls;
 use crate::spec::ServiceTier;
@@ -117,7 +117,7 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Esti
     let overhead: Vec<u64> = work
         .groups
         .iter()
-        .map(|g| request_overhead(spec, g, mode, settings.prompt_options) + schema_tokens(g, mode))
+        .map(|g| request_overhead(spec, g, mode, settings.prompt_options) + schema_tokens(g, config))
         .collect();
     let output: Vec<u64> = work.groups.iter().map(expected_completion_tokens).collect();
     let max = settings.transcript_budget;
@@ -152,7 +152,7 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Esti
                 continue;
             }
             let input = match &request {
-                Some(request) if counters[g].is_exact() => counters[g].prompt_tokens(request, mode),
+                Some(request) if counters[g].is_exact() => counters[g].prompt_tokens(request, schema_billed(config)),
                 _ => overhead[g] + tokens,
             };
             estimate.requests += 1;
@@ -219,12 +219,12 @@ fn write_costs(out: &mut impl std::io::Write, estimate: &Estimate, prices: &Pric
     }
 }
 
-/// The estimated tokens of `group`'s schema when `mode` sends it beside the messages
-/// (`json_schema`, `tools`); in the other modes it is in the prompt, counted there.
-fn schema_tokens(group: &crate::evaluate::GroupPlan, mode: crate::spec::StructuredOutput) -> u64 {
-    use crate::spec::StructuredOutput::{JsonSchema, Tools};
-    match mode {
-        JsonSchema | Tools => crate::transcript::estimate_tokens_for_chars(group.schema.to_string().len()),
-        _ => 0,
+/// The estimated tokens of `group`'s schema where the endpoint bills it beside the
+/// messages (see [`schema_billed`]).
+fn schema_tokens(group: &crate::evaluate::GroupPlan, config: &EndpointConfig) -> u64 {
+    if schema_billed(config) {
+        crate::transcript::estimate_tokens_for_chars(group.schema.to_string().len())
+    } else {
+        0
     }
 }
