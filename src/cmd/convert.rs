@@ -5,9 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::metric_file::load_metric_file;
+use super::metric_file::metrics_beside_report;
 use crate::answer::fill_inferred_definitions;
-use crate::compare::defs::mismatch_warnings;
 use crate::report::{OutputArgs, Protected, read_report, write_report};
 use crate::terminal::eprintln;
 
@@ -42,21 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     args.output.check(None, &protected)?;
     let mut report = read_report(&args.report)?;
     if let Some(path) = &args.metrics {
-        let file = load_metric_file(path)?;
-        for warning in mismatch_warnings(
-            &report_path,
-            &report,
-            &path.display().to_string(),
-            &file.metrics,
-            &file.sha256,
-        ) {
-            eprintln!("warning: {warning}");
-        }
-        if report.metrics.is_empty() {
-            // Only the definitions: that the calls were answered with this file's bytes is
-            // not known, so no hash is put in a header.
-            report.metrics = file.metrics;
-        }
+        metrics_beside_report(&report_path, &mut report, path)?;
     }
     let inferred = fill_inferred_definitions(&mut report);
     if !inferred.is_empty() {

@@ -10,10 +10,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::bootstrap_args::BootstrapArgs;
-use super::metric_file::load_metric_file;
+use super::metric_file::metrics_beside_report;
 use crate::answer::MetricSet;
 use crate::cli::exit;
-use crate::compare::defs::mismatch_warnings;
 use crate::compare::eval::{EvalOptions, eval};
 use crate::compare::labels::read_labels;
 use crate::compare::render::{self, Detail};
@@ -70,20 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // the definitions the report carries.
     let mut definitions = report.metrics.clone();
     if let Some(path) = &args.metrics {
-        let file = load_metric_file(path)?;
-        for warning in mismatch_warnings(
-            &report_path,
-            &report,
-            &path.display().to_string(),
-            &file.metrics,
-            &file.sha256,
-        ) {
-            eprintln!("warning: {warning}");
-        }
-        if report.metrics.is_empty() {
-            report.metrics = file.metrics.clone();
-        }
-        definitions = file.metrics;
+        definitions = metrics_beside_report(&report_path, &mut report, path)?;
     }
     let metrics = MetricSet::of_report(&report);
     if !metrics.inferred.is_empty() {

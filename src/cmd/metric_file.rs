@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
+use crate::compare::defs::mismatch_warnings;
+use crate::report::Report;
 use crate::spec::{Metric, load_spec};
+use crate::terminal::eprintln;
 
 /// A metric file's definitions and the sha256 of its bytes (what a run records).
 pub struct MetricFile {
@@ -17,4 +20,25 @@ pub fn load_metric_file(path: &Path) -> anyhow::Result<MetricFile> {
         metrics: loaded.spec.metrics,
         sha256: loaded.sha256,
     })
+}
+
+/// Reads the metric file `path` given beside `report` (read from `report_path`): warns about
+/// every way the report was not made with it, gives a report without definitions the file's
+/// (only the definitions: that its calls were answered with these bytes is not known, so no
+/// hash goes into a header), and returns the file's definitions.
+pub fn metrics_beside_report(report_path: &str, report: &mut Report, path: &Path) -> anyhow::Result<Vec<Metric>> {
+    let file = load_metric_file(path)?;
+    for warning in mismatch_warnings(
+        report_path,
+        report,
+        &path.display().to_string(),
+        &file.metrics,
+        &file.sha256,
+    ) {
+        eprintln!("warning: {warning}");
+    }
+    if report.metrics.is_empty() {
+        report.metrics = file.metrics.clone();
+    }
+    Ok(file.metrics)
 }

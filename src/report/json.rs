@@ -363,7 +363,9 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::report::testing::{calls, dir_entries, header, metrics, open_at, write_report};
+    use crate::report::testing::{
+        calls, dir_entries, every_format, header, metrics, open_at, sink_after_first_call, write_report,
+    };
     use crate::report::{CsvOptions, OutputFormat, Report, read_report};
 
     #[test]
@@ -475,12 +477,8 @@ mod tests {
 
     #[test]
     fn every_format_leaves_an_existing_report_untouched_until_finish() {
-        for (name, format) in [
-            ("old.json", OutputFormat::Json),
-            ("old.jsonl", OutputFormat::Jsonl),
-            ("old.csv", OutputFormat::Csv),
-            ("old.xlsx", OutputFormat::Xlsx),
-        ] {
+        for (name, format) in every_format("old") {
+            let name = name.as_str();
             let t = tempfile::tempdir().unwrap();
             let path = t.path().join(name);
             fs::write(&path, "previous report").unwrap();
@@ -494,24 +492,12 @@ mod tests {
 
     #[test]
     fn a_stopped_run_keeps_the_old_report_and_puts_what_finished_beside_it() {
-        for (name, format) in [
-            ("r.json", OutputFormat::Json),
-            ("r.jsonl", OutputFormat::Jsonl),
-            ("r.csv", OutputFormat::Csv),
-            ("r.xlsx", OutputFormat::Xlsx),
-        ] {
+        for (name, format) in every_format("r") {
+            let name = name.as_str();
             let t = tempfile::tempdir().unwrap();
             let path = t.path().join(name);
             fs::write(&path, "previous report").unwrap();
-            let metrics = metrics();
-            let mut sink = open_at(&path, format, &CsvOptions::default()).unwrap();
-            sink.begin(&ReportHead {
-                header: &header(0),
-                metrics: &metrics,
-                has_summary: true,
-            })
-            .unwrap();
-            sink.call(&calls()[0]).unwrap();
+            let sink = sink_after_first_call(&path, format);
             let partial = sink.stop(&header(1)).unwrap().expect("a file");
             assert_eq!(partial, pending::partial_path(&path));
             assert_eq!(fs::read_to_string(&path).unwrap(), "previous report", "{name}");

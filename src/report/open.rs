@@ -264,7 +264,9 @@ mod tests {
 
     use super::*;
     use crate::report::ReportHead;
-    use crate::report::testing::{calls, dir_entries, header, metrics, open_at, write_report};
+    use crate::report::testing::{
+        calls, dir_entries, every_format, header, metrics, open_at, sink_after_first_call, write_report,
+    };
 
     #[test]
     fn a_password_in_an_old_report_header_is_never_read_back() {
@@ -331,12 +333,7 @@ mod tests {
     #[test]
     fn bad_output_path_fails_at_open_naming_it() {
         let t = tempfile::tempdir().unwrap();
-        for (name, format) in [
-            ("missing/r.json", OutputFormat::Json),
-            ("missing/r.jsonl", OutputFormat::Jsonl),
-            ("missing/r.csv", OutputFormat::Csv),
-            ("missing/r.xlsx", OutputFormat::Xlsx),
-        ] {
+        for (name, format) in every_format("missing/r") {
             let path = t.path().join(name);
             let err = format!(
                 "{:#}",
@@ -356,16 +353,7 @@ mod tests {
             ("r.xlsx", OutputFormat::Xlsx),
         ] {
             let path = t.path().join(name);
-            let metrics = metrics();
-            let mut sink = open_at(&path, format, &CsvOptions::default()).unwrap();
-            sink.begin(&ReportHead {
-                header: &header(0),
-                metrics: &metrics,
-                has_summary: true,
-            })
-            .unwrap();
-            sink.call(&calls()[0]).unwrap();
-            drop(sink);
+            drop(sink_after_first_call(&path, format));
             assert!(!path.exists(), "{name}");
         }
         assert!(dir_entries(t.path()).is_empty(), "{:?}", dir_entries(t.path()));

@@ -243,3 +243,31 @@ pub fn dir_entries(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Every output format with a file named `stem.<its extension>`: for tests that hold for all.
+pub fn every_format(stem: &str) -> Vec<(String, OutputFormat)> {
+    [
+        ("json", OutputFormat::Json),
+        ("jsonl", OutputFormat::Jsonl),
+        ("csv", OutputFormat::Csv),
+        ("xlsx", OutputFormat::Xlsx),
+    ]
+    .into_iter()
+    .map(|(ext, format)| (format!("{stem}.{ext}"), format))
+    .collect()
+}
+
+/// A sink on `path` as a run leaves it after its first call: opened, begun (the metrics
+/// above, a summary, the header of a run just started) and the first call written.
+pub fn sink_after_first_call(path: &Path, format: OutputFormat) -> Box<dyn super::Sink> {
+    let metrics = metrics();
+    let mut sink = open_at(path, format, &CsvOptions::default()).unwrap();
+    sink.begin(&ReportHead {
+        header: &header(0),
+        metrics: &metrics,
+        has_summary: true,
+    })
+    .unwrap();
+    sink.call(&calls()[0]).unwrap();
+    sink
+}

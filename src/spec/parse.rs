@@ -285,11 +285,17 @@ fn read_metric(index: usize, node: &Node, found: &mut Findings) -> Option<RawMet
             format!("{label} has no `prompt`; add the question the model should answer"),
         ),
     }
+    read_optional_keys(&mut m, node, &label, found);
+    Some(m)
+}
+
+/// The keys a metric may leave out: each read into `m` when present and not null.
+fn read_optional_keys(m: &mut RawMetric, node: &Node, label: &str, found: &mut Findings) {
     if let Some(c) = node.get("choices").filter(|n| !n.is_null()) {
-        m.choices = read_choices(&label, c, found);
+        m.choices = read_choices(label, c, found);
     }
     if let Some(r) = node.get("range").filter(|n| !n.is_null()) {
-        m.range = read_range(&label, r, found);
+        m.range = read_range(label, r, found);
     }
     if let Some(r) = node.get("required").filter(|n| !n.is_null()) {
         match r.value {
@@ -312,9 +318,8 @@ fn read_metric(index: usize, node: &Node, found: &mut Findings) -> Option<RawMet
         .and_then(|n| text(n, &format!("{label}: `model`"), found))
         .map(|t| t.value);
     if let Some(e) = node.get("expect").filter(|n| !n.is_null()) {
-        m.expect = read_expect(&label, e, found);
+        m.expect = read_expect(label, e, found);
     }
-    Some(m)
 }
 
 /// Type names people reach for that are spelled differently here.

@@ -332,92 +332,17 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
         return Reply::Oversize(oversize);
     }
     if let Some(refuse) = cfg.refuse {
-        return match refuse {
-            // Echoes the key it was sent, as some providers and proxies do, so tests can
-            // check that postcall redacts it.
-            Refuse::Auth => {
-                let key = headers
-                    .iter()
-                    .find(|(k, _)| k == "authorization" || k == "api-key")
-                    .map_or("", |(_, v)| v.trim_start_matches("Bearer "));
-                json_reply(
-                    401,
-                    json!({"error": {"message": format!("Incorrect API key provided: {key}."), "type": "invalid_request_error", "code": "invalid_api_key"}}),
-                )
-            }
-            Refuse::Quota => json_reply(
-                429,
-                json!({"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "code": "insufficient_quota"}}),
-            ),
-            Refuse::ModelNotFound => json_reply(
-                404,
-                json!({"error": {"message": format!("The model `{}` does not exist or you do not have access to it.", request["model"].as_str().unwrap_or("?")), "code": "model_not_found"}}),
-            ),
-            Refuse::SchemaUnsupported => json_reply(
-                400,
-                json!({"error": {"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "param": "response_format"}}),
-            ),
-        };
+        return refusal(refuse, headers, &request);
     }
-    if let Some(rate) = cfg.rate_limit {
-        let mut bucket = state.bucket.lock().expect("bucket lock");
-        let now = Instant::now();
-        let burst = rate.max(1.0);
-        bucket.0 = (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * rate).min(burst);
-        bucket.1 = now;
-        if bucket.0 < 1.0 {
-            let wait_ms = ((1.0 - bucket.0) / rate * 1000.0).ceil() as u64;
-            stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-            return Reply::Http { status: 429, headers: vec![("retry-after-ms".into(), wait_ms.to_string())], body: json!({"error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}}).to_string() };
-        }
-        bucket.0 -= 1.0;
+    if let Some(limited) = take_from_bucket(state) {
+        return limited;
     }
     let n = state.counter.fetch_add(1, Ordering::Relaxed);
-    let roll = unit_hash(cfg.seed, n, 1);
-    let mut edge = 0.0;
-    let mut hit = |rate: f64| {
-        let inside = roll >= edge && roll < edge + rate;
-        edge += rate;
-        inside
+    let stalled = match injected_fault(cfg, stats, n) {
+        Fault::Reply(reply) => return reply,
+        Fault::Stall => true,
+        Fault::None => false,
     };
-    if hit(cfg.rate_429_seconds) {
-        stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-        return Reply::Http {
-            status: 429,
-            headers: vec![("retry-after".into(), "1".into())],
-            body: json!({"error": {"message": "Rate limit reached"}}).to_string(),
-        };
-    }
-    if hit(cfg.rate_429_date) {
-        stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-        let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
-        let date = jiff::fmt::rfc2822::DateTimePrinter::new()
-            .timestamp_to_rfc9110_string(&when)
-            .unwrap_or_default();
-        return Reply::Http {
-            status: 429,
-            headers: vec![("retry-after".into(), date)],
-            body: json!({"error": {"message": "Rate limit reached"}}).to_string(),
-        };
-    }
-    if hit(cfg.rate_unavailable) {
-        return Reply::Http {
-            status: 429,
-            headers: vec![("retry-after-ms".into(), "20".into())],
-            body: json!({"error": {"message": "Resource Unavailable", "type": "resource_unavailable", "code": "resource_unavailable"}}).to_string(),
-        };
-    }
-    if hit(cfg.rate_5xx) {
-        let status = if n.is_multiple_of(2) { 500 } else { 503 };
-        return json_reply(
-            status,
-            json!({"error": {"message": "The server had an error while processing your request."}}),
-        );
-    }
-    if hit(cfg.rate_drop) {
-        return Reply::Drop;
-    }
-    let stalled = hit(cfg.rate_stall);
     // Uniform in latency ± jitter.
     let delay = if cfg.jitter.is_zero() {
         cfg.latency
@@ -429,9 +354,117 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     } else if !delay.is_zero() {
         std::thread::sleep(delay);
     }
-
     let answer = answer_for(&request, cfg, n);
     stats.answered.fetch_add(1, Ordering::Relaxed);
+    completion_reply(&request, cfg, n, answer)
+}
+
+/// The refusal a `--refuse` mode answers every request with, as the real providers word it.
+fn refusal(refuse: Refuse, headers: &[(String, String)], request: &Value) -> Reply {
+    match refuse {
+        // Echoes the key it was sent, as some providers and proxies do, so tests can
+        // check that postcall redacts it.
+        Refuse::Auth => {
+            let key = headers
+                .iter()
+                .find(|(k, _)| k == "authorization" || k == "api-key")
+                .map_or("", |(_, v)| v.trim_start_matches("Bearer "));
+            json_reply(
+                401,
+                json!({"error": {"message": format!("Incorrect API key provided: {key}."), "type": "invalid_request_error", "code": "invalid_api_key"}}),
+            )
+        }
+        Refuse::Quota => json_reply(
+            429,
+            json!({"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "code": "insufficient_quota"}}),
+        ),
+        Refuse::ModelNotFound => json_reply(
+            404,
+            json!({"error": {"message": format!("The model `{}` does not exist or you do not have access to it.", request["model"].as_str().unwrap_or("?")), "code": "model_not_found"}}),
+        ),
+        Refuse::SchemaUnsupported => json_reply(
+            400,
+            json!({"error": {"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "param": "response_format"}}),
+        ),
+    }
+}
+
+/// The token bucket of `--rate-limit`: a 429 with `retry-after-ms` when it is empty.
+fn take_from_bucket(state: &State) -> Option<Reply> {
+    let rate = state.config.rate_limit?;
+    let mut bucket = state.bucket.lock().expect("bucket lock");
+    let now = Instant::now();
+    let burst = rate.max(1.0);
+    bucket.0 = (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * rate).min(burst);
+    bucket.1 = now;
+    if bucket.0 < 1.0 {
+        let wait_ms = ((1.0 - bucket.0) / rate * 1000.0).ceil() as u64;
+        state.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        return Some(Reply::Http { status: 429, headers: vec![("retry-after-ms".into(), wait_ms.to_string())], body: json!({"error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}}).to_string() });
+    }
+    bucket.0 -= 1.0;
+    None
+}
+
+/// What the fault rates drew for request `n`.
+enum Fault {
+    None,
+    Stall,
+    Reply(Reply),
+}
+
+/// Draws request `n`'s fault: one roll, the rates laid end to end, so they add up.
+fn injected_fault(cfg: &FakeConfig, stats: &FakeStats, n: u64) -> Fault {
+    let roll = unit_hash(cfg.seed, n, 1);
+    let mut edge = 0.0;
+    let mut hit = |rate: f64| {
+        let inside = roll >= edge && roll < edge + rate;
+        edge += rate;
+        inside
+    };
+    if hit(cfg.rate_429_seconds) {
+        stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        return Fault::Reply(Reply::Http {
+            status: 429,
+            headers: vec![("retry-after".into(), "1".into())],
+            body: json!({"error": {"message": "Rate limit reached"}}).to_string(),
+        });
+    }
+    if hit(cfg.rate_429_date) {
+        stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&when)
+            .unwrap_or_default();
+        return Fault::Reply(Reply::Http {
+            status: 429,
+            headers: vec![("retry-after".into(), date)],
+            body: json!({"error": {"message": "Rate limit reached"}}).to_string(),
+        });
+    }
+    if hit(cfg.rate_unavailable) {
+        return Fault::Reply(Reply::Http {
+            status: 429,
+            headers: vec![("retry-after-ms".into(), "20".into())],
+            body: json!({"error": {"message": "Resource Unavailable", "type": "resource_unavailable", "code": "resource_unavailable"}}).to_string(),
+        });
+    }
+    if hit(cfg.rate_5xx) {
+        let status = if n.is_multiple_of(2) { 500 } else { 503 };
+        return Fault::Reply(json_reply(
+            status,
+            json!({"error": {"message": "The server had an error while processing your request."}}),
+        ));
+    }
+    if hit(cfg.rate_drop) {
+        return Fault::Reply(Reply::Drop);
+    }
+    if hit(cfg.rate_stall) { Fault::Stall } else { Fault::None }
+}
+
+/// The chat completion carrying `answer` (as a tool call when the request offered tools),
+/// with usage counted at four characters a token, and the hostile oddities if asked for.
+fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String) -> Reply {
     let prompt_chars: usize = request["messages"].as_array().map_or(0, |m| {
         m.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum()
     });

@@ -99,31 +99,10 @@ pub fn run_scenario(bench: &mut Bench, scenario: &Scenario) -> anyhow::Result<Sc
         startup_ms: Vec::new(),
         checks: Vec::new(),
     };
-    let runs = bench.runs;
     match scenario.kind {
-        Kind::Startup => {
-            // Two unmeasured runs warm the page cache; then enough runs for a stable median.
-            for _ in 0..2 {
-                bench.validate_once()?;
-            }
-            for _ in 0..(runs * 7).max(15) {
-                result
-                    .startup_ms
-                    .push(bench.validate_once()?.wall.as_secs_f64() * 1000.0);
-            }
-            let ms = median(&result.startup_ms).unwrap_or(f64::NAN);
-            eprintln!(
-                "{}: median {ms:.1} ms over {} runs",
-                scenario.name,
-                result.startup_ms.len()
-            );
-            result.checks.push(Check::new(
-                "startup + `validate` of the example metric file < 20 ms",
-                format!("{ms:.1} ms (median of {})", result.startup_ms.len()),
-                Some(ms < 20.0),
-            ));
-        }
+        Kind::Startup => run_startup(bench, scenario, &mut result)?,
         Kind::Cold => {
+            let runs = bench.runs;
             let (set, stats) = bench.set(scenario.calls)?;
             result.set = Some(stats);
             for run in 0..runs {
@@ -133,42 +112,77 @@ pub fn run_scenario(bench: &mut Bench, scenario: &Scenario) -> anyhow::Result<Sc
                 result.runs.push(m);
             }
         }
-        Kind::WarmCache => {
-            let (set, stats) = bench.set(scenario.calls)?;
-            result.set = Some(stats);
-            let cache = bench.cache_dir();
-            let _ = std::fs::remove_dir_all(&cache);
-            let server = bench.server(scenario)?;
-            let fill = bench.run_once(scenario, &set, scenario.calls, &server, Some(&cache))?;
-            progress(scenario, 0, 1, " (filling the cache)", &fill);
-            for run in 0..runs {
-                let m = bench.run_once(scenario, &set, scenario.calls, &server, Some(&cache))?;
-                progress(scenario, run, runs, " (warm)", &m);
-                result.runs.push(m);
-            }
-        }
-        Kind::Scale => {
-            let small_calls = (scenario.calls / 10).max(1);
-            let (small, _) = bench.set(small_calls)?;
-            let (large, stats) = bench.set(scenario.calls)?;
-            result.set = Some(stats);
-            // Alternate small and large runs, so a change in the machine's load hits both.
-            for run in 0..runs {
-                let server = bench.server(scenario)?;
-                let m = bench.run_once(scenario, &small, small_calls, &server, None)?;
-                progress(scenario, run, runs, &format!(" ({small_calls} calls)"), &m);
-                result.small_runs.push(m);
-                let server = bench.server(scenario)?;
-                let m = bench.run_once(scenario, &large, scenario.calls, &server, None)?;
-                progress(scenario, run, runs, &format!(" ({} calls)", scenario.calls), &m);
-                result.runs.push(m);
-            }
-        }
+        Kind::WarmCache => run_warm_cache(bench, scenario, &mut result)?,
+        Kind::Scale => run_scale(bench, scenario, &mut result)?,
     }
     result.median = Medians::of(&result.runs);
     result.small_median = Medians::of(&result.small_runs);
     judge(&mut result);
     Ok(result)
+}
+
+/// Two unmeasured runs warm the page cache; then enough runs for a stable median.
+fn run_startup(bench: &mut Bench, scenario: &Scenario, result: &mut ScenarioResult) -> anyhow::Result<()> {
+    for _ in 0..2 {
+        bench.validate_once()?;
+    }
+    for _ in 0..(bench.runs * 7).max(15) {
+        result
+            .startup_ms
+            .push(bench.validate_once()?.wall.as_secs_f64() * 1000.0);
+    }
+    let ms = median(&result.startup_ms).unwrap_or(f64::NAN);
+    eprintln!(
+        "{}: median {ms:.1} ms over {} runs",
+        scenario.name,
+        result.startup_ms.len()
+    );
+    result.checks.push(Check::new(
+        "startup + `validate` of the example metric file < 20 ms",
+        format!("{ms:.1} ms (median of {})", result.startup_ms.len()),
+        Some(ms < 20.0),
+    ));
+    Ok(())
+}
+
+/// One unmeasured run fills a fresh cache; the measured runs then find every answer there,
+/// on the same endpoint URL (it is part of the cache key).
+fn run_warm_cache(bench: &mut Bench, scenario: &Scenario, result: &mut ScenarioResult) -> anyhow::Result<()> {
+    let runs = bench.runs;
+    let (set, stats) = bench.set(scenario.calls)?;
+    result.set = Some(stats);
+    let cache = bench.cache_dir();
+    let _ = std::fs::remove_dir_all(&cache);
+    let server = bench.server(scenario)?;
+    let fill = bench.run_once(scenario, &set, scenario.calls, &server, Some(&cache))?;
+    progress(scenario, 0, 1, " (filling the cache)", &fill);
+    for run in 0..runs {
+        let m = bench.run_once(scenario, &set, scenario.calls, &server, Some(&cache))?;
+        progress(scenario, run, runs, " (warm)", &m);
+        result.runs.push(m);
+    }
+    Ok(())
+}
+
+/// Alternates runs over a set ten times smaller and the full set, so a change in the
+/// machine's load hits both.
+fn run_scale(bench: &mut Bench, scenario: &Scenario, result: &mut ScenarioResult) -> anyhow::Result<()> {
+    let runs = bench.runs;
+    let small_calls = (scenario.calls / 10).max(1);
+    let (small, _) = bench.set(small_calls)?;
+    let (large, stats) = bench.set(scenario.calls)?;
+    result.set = Some(stats);
+    for run in 0..runs {
+        let server = bench.server(scenario)?;
+        let m = bench.run_once(scenario, &small, small_calls, &server, None)?;
+        progress(scenario, run, runs, &format!(" ({small_calls} calls)"), &m);
+        result.small_runs.push(m);
+        let server = bench.server(scenario)?;
+        let m = bench.run_once(scenario, &large, scenario.calls, &server, None)?;
+        progress(scenario, run, runs, &format!(" ({} calls)", scenario.calls), &m);
+        result.runs.push(m);
+    }
+    Ok(())
 }
 
 fn progress(scenario: &Scenario, run: usize, runs: usize, note: &str, m: &Measurement) {
@@ -196,8 +210,9 @@ fn judge(result: &mut ScenarioResult) {
     let s = &result.scenario;
     let n = result.runs.len();
     let failed: usize = result.runs.iter().map(|r| r.failed_calls).sum();
+    let mut checks = Vec::new();
     if failed > 0 {
-        result.checks.push(Check::new(
+        checks.push(Check::new(
             "every call answered",
             format!("{failed} failed calls over {n} runs"),
             Some(false),
@@ -206,7 +221,7 @@ fn judge(result: &mut ScenarioResult) {
     match (s.name.as_str(), s.kind) {
         ("overhead", _) => {
             let rps = med.sustained_rps.unwrap_or(0.0);
-            result.checks.push(Check::new(
+            checks.push(Check::new(
                 format!("latency 0, {}, 5 metrics: ≥ 2,000 requests/s sustained", s.strategy),
                 format!(
                     "{rps:.0} req/s sustained, {:.0} over the whole wall time (median of {n}); CPU-bound capacity {:.0} req/s",
@@ -216,42 +231,11 @@ fn judge(result: &mut ScenarioResult) {
                 Some(rps >= 2000.0),
             ));
         }
-        ("latency", _) => {
-            let e = med.efficiency.unwrap_or(0.0);
-            result.checks.push(Check::new(
-                format!(
-                    "latency {} ± {} ms, concurrency {}: efficiency ≥ 0.95",
-                    s.latency.as_millis(),
-                    s.jitter.as_millis(),
-                    s.concurrency
-                ),
-                format!(
-                    "{e:.3} while sending, {:.3} over the whole wall time (median of {n})",
-                    med.wall_efficiency.unwrap_or(0.0)
-                ),
-                Some(e >= 0.95),
-            ));
-        }
-        ("rate-limit", _) => {
-            let limit = s.rate_limit.unwrap_or(0.0);
-            result.checks.push(Check::new(
-                format!(
-                    "limit {limit:.0} req/s, concurrency {}: throughput near the limit",
-                    s.concurrency
-                ),
-                format!(
-                    "{:.1} req/s sustained = {:.2} of the limit; {:.0} 429s per {:.0} answers (median of {n})",
-                    med.sustained_rps.unwrap_or(0.0),
-                    med.efficiency.unwrap_or(0.0),
-                    med.rate_limited,
-                    med.requests - med.rate_limited
-                ),
-                None,
-            ));
-        }
+        ("latency", _) => checks.push(latency_check(s, &med, n)),
+        ("rate-limit", _) => checks.push(rate_limit_check(s, &med, n)),
         (_, Kind::WarmCache) => {
             let most_requests = result.runs.iter().map(|r| r.requests).max().unwrap_or(0);
-            result.checks.push(Check::new(
+            checks.push(Check::new(
                 format!("warm cache re-run of {} calls: under 5 s, 0 requests", s.calls),
                 format!(
                     "{:.2} s, {most_requests} requests (median of {n}; max requests over runs)",
@@ -260,32 +244,75 @@ fn judge(result: &mut ScenarioResult) {
                 Some(med.wall_s < 5.0 && most_requests == 0),
             ));
         }
-        (_, Kind::Scale) => {
-            let peak = result.runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
-            result.checks.push(Check::new(
-                format!("{} calls: peak RSS ≤ 150 MB", s.calls),
-                format!("{peak:.1} MB (largest of {n})"),
-                Some(peak <= 150.0),
-            ));
-            if let Some(small) = &result.small_median {
-                let small_calls = result.small_runs.first().map_or(1, |r| r.calls) as f64;
-                let per_small = small.wall_s / small_calls;
-                let per_large = med.wall_s / s.calls as f64;
-                let ratio = per_large / per_small;
-                result.checks.push(Check::new(
-                    format!("time linear from {small_calls:.0} to {} calls (± 15 %)", s.calls),
-                    format!(
-                        "{:.0} µs/call at {small_calls:.0}, {:.0} µs/call at {}: ratio {ratio:.2} (medians of {n})",
-                        per_small * 1e6,
-                        per_large * 1e6,
-                        s.calls
-                    ),
-                    Some((0.85..=1.15).contains(&ratio)),
-                ));
-            }
-        }
+        (_, Kind::Scale) => checks.extend(scale_checks(result, &med)),
         _ => {}
     }
+    result.checks.extend(checks);
+}
+
+fn latency_check(s: &Scenario, med: &Medians, n: usize) -> Check {
+    let e = med.efficiency.unwrap_or(0.0);
+    Check::new(
+        format!(
+            "latency {} ± {} ms, concurrency {}: efficiency ≥ 0.95",
+            s.latency.as_millis(),
+            s.jitter.as_millis(),
+            s.concurrency
+        ),
+        format!(
+            "{e:.3} while sending, {:.3} over the whole wall time (median of {n})",
+            med.wall_efficiency.unwrap_or(0.0)
+        ),
+        Some(e >= 0.95),
+    )
+}
+
+/// Reported without a target: how near the limit the throughput stays, and the 429s it cost.
+fn rate_limit_check(s: &Scenario, med: &Medians, n: usize) -> Check {
+    let limit = s.rate_limit.unwrap_or(0.0);
+    Check::new(
+        format!(
+            "limit {limit:.0} req/s, concurrency {}: throughput near the limit",
+            s.concurrency
+        ),
+        format!(
+            "{:.1} req/s sustained = {:.2} of the limit; {:.0} 429s per {:.0} answers (median of {n})",
+            med.sustained_rps.unwrap_or(0.0),
+            med.efficiency.unwrap_or(0.0),
+            med.rate_limited,
+            med.requests - med.rate_limited
+        ),
+        None,
+    )
+}
+
+/// Peak memory over every run, and time per call against the set ten times smaller.
+fn scale_checks(result: &ScenarioResult, med: &Medians) -> Vec<Check> {
+    let s = &result.scenario;
+    let n = result.runs.len();
+    let peak = result.runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
+    let mut checks = vec![Check::new(
+        format!("{} calls: peak RSS ≤ 150 MB", s.calls),
+        format!("{peak:.1} MB (largest of {n})"),
+        Some(peak <= 150.0),
+    )];
+    if let Some(small) = &result.small_median {
+        let small_calls = result.small_runs.first().map_or(1, |r| r.calls) as f64;
+        let per_small = small.wall_s / small_calls;
+        let per_large = med.wall_s / s.calls as f64;
+        let ratio = per_large / per_small;
+        checks.push(Check::new(
+            format!("time linear from {small_calls:.0} to {} calls (± 15 %)", s.calls),
+            format!(
+                "{:.0} µs/call at {small_calls:.0}, {:.0} µs/call at {}: ratio {ratio:.2} (medians of {n})",
+                per_small * 1e6,
+                per_large * 1e6,
+                s.calls
+            ),
+            Some((0.85..=1.15).contains(&ratio)),
+        ));
+    }
+    checks
 }
 
 /// Requests/s the machine could sustain if postcall and the fake endpoint had every core to

@@ -81,76 +81,7 @@ pub struct Overrides {
 impl Scenario {
     /// The named scenario with its defaults, then `overrides` applied.
     pub fn named(name: &str, overrides: &Overrides) -> Option<Scenario> {
-        let base = |what: &str, kind, calls, concurrency, latency_ms, jitter_ms, rate_limit| Scenario {
-            name: name.to_string(),
-            what: what.to_string(),
-            kind,
-            calls,
-            concurrency,
-            strategy: "per_call".into(),
-            latency: Duration::from_millis(latency_ms),
-            jitter: Duration::from_millis(jitter_ms),
-            error_rate: 0.0,
-            rate_limit,
-        };
-        let mut s = match name {
-            "startup" => base(
-                "startup + `validate` of metrics.example.yaml",
-                Kind::Startup,
-                0,
-                0,
-                0,
-                0,
-                None,
-            ),
-            "overhead" => base(
-                "latency 0: postcall's own cost per request",
-                Kind::Cold,
-                10_000,
-                8,
-                0,
-                0,
-                None,
-            ),
-            "latency" => base(
-                "latency 200 ± 50 ms, concurrency 64",
-                Kind::Cold,
-                3_000,
-                64,
-                200,
-                50,
-                None,
-            ),
-            "rate-limit" => base(
-                "endpoint limit 50 req/s, concurrency 256 (adaptive concurrency)",
-                Kind::Cold,
-                500,
-                256,
-                200,
-                50,
-                Some(50.0),
-            ),
-            "warm-cache" => base(
-                "re-run with every answer cached",
-                Kind::WarmCache,
-                10_000,
-                8,
-                0,
-                0,
-                None,
-            ),
-            "scale" => base(
-                "100k calls at latency 0: peak RSS, and time from 10k to 100k",
-                Kind::Scale,
-                100_000,
-                8,
-                0,
-                0,
-                None,
-            ),
-            "custom" => base("your parameters", Kind::Cold, 2_000, 8, 0, 0, None),
-            _ => return None,
-        };
+        let mut s = Scenario::defaults(name)?;
         if s.kind != Kind::Startup {
             s.calls = overrides.calls.unwrap_or(s.calls);
             s.concurrency = overrides.concurrency.unwrap_or(s.concurrency);
@@ -161,6 +92,81 @@ impl Scenario {
             s.rate_limit = overrides.rate_limit.or(s.rate_limit);
         }
         Some(s)
+    }
+
+    /// The named scenario as the issue defines it: calls, concurrency, latency ± jitter in
+    /// milliseconds and the endpoint's rate limit.
+    fn defaults(name: &str) -> Option<Scenario> {
+        let (what, kind, calls, concurrency, latency_ms, jitter_ms, rate_limit) = match name {
+            "startup" => (
+                "startup + `validate` of metrics.example.yaml",
+                Kind::Startup,
+                0,
+                0,
+                0,
+                0,
+                None,
+            ),
+            "overhead" => (
+                "latency 0: postcall's own cost per request",
+                Kind::Cold,
+                10_000,
+                8,
+                0,
+                0,
+                None,
+            ),
+            "latency" => (
+                "latency 200 ± 50 ms, concurrency 64",
+                Kind::Cold,
+                3_000,
+                64,
+                200,
+                50,
+                None,
+            ),
+            "rate-limit" => (
+                "endpoint limit 50 req/s, concurrency 256 (adaptive concurrency)",
+                Kind::Cold,
+                500,
+                256,
+                200,
+                50,
+                Some(50.0),
+            ),
+            "warm-cache" => (
+                "re-run with every answer cached",
+                Kind::WarmCache,
+                10_000,
+                8,
+                0,
+                0,
+                None,
+            ),
+            "scale" => (
+                "100k calls at latency 0: peak RSS, and time from 10k to 100k",
+                Kind::Scale,
+                100_000,
+                8,
+                0,
+                0,
+                None,
+            ),
+            "custom" => ("your parameters", Kind::Cold, 2_000, 8, 0, 0, None),
+            _ => return None,
+        };
+        Some(Scenario {
+            name: name.to_string(),
+            what: what.to_string(),
+            kind,
+            calls,
+            concurrency,
+            strategy: "per_call".into(),
+            latency: Duration::from_millis(latency_ms),
+            jitter: Duration::from_millis(jitter_ms),
+            error_rate: 0.0,
+            rate_limit,
+        })
     }
 
     fn fake_config(&self) -> FakeConfig {
