@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use crate::cli::exit;
 use crate::terminal::Escaped;
 use crate::transcript::load::CallEntry;
-use crate::transcript::{Catalog, Format, Skipped, TranscriptArgs};
+use crate::transcript::{Catalog, Format, READ_EXTENSIONS, Skipped, TranscriptArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -166,7 +166,7 @@ pub fn write_table(out: &mut impl Write, catalog: &Catalog) -> io::Result<()> {
     if catalog.skipped_non_json > 0 {
         writeln!(
             out,
-            "\nskipped {} non-JSON file(s) (not .json, .jsonl, .ndjson, .txt, .vtt or .srt)",
+            "\nskipped {} file(s) of other kinds (not {READ_EXTENSIONS})",
             catalog.skipped_non_json
         )?;
     }
@@ -385,7 +385,7 @@ mod tests {
         };
         let text = render(&catalog);
         assert!(text.contains("errors (1):\n  a.jsonl:2:5: invalid JSON: x\n"), "{text}");
-        assert!(text.contains("skipped 3 non-JSON file(s)"), "{text}");
+        assert!(text.contains("skipped 3 file(s) of other kinds (not .json"), "{text}");
         assert_eq!(totals(&catalog).errors, 1);
     }
 }

@@ -22,7 +22,7 @@ use crate::report::{OutputFormat, Protected, Sink};
 use crate::shard::{Archive, Shard};
 use crate::spec::{self, Spec};
 use crate::terminal::eprintln;
-use crate::transcript::Catalog;
+use crate::transcript::{Catalog, READ_EXTENSIONS};
 
 pub mod endpoint;
 pub mod flags;
@@ -130,7 +130,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     // An empty shard still writes its (empty) report, so `merge` sees every shard.
     if work.calls.is_empty() && work.archive.calls == 0 {
         anyhow::bail!(
-            "no calls to evaluate in {}: {} input error(s), {} non-JSON file(s) skipped (`postcall inspect` shows what was found)",
+            "no calls to evaluate in {}: {} input error(s), {} document(s) that are not calls and {} file(s) of other kinds skipped (`postcall inspect` shows what was found)",
             flags
                 .paths
                 .iter()
@@ -138,6 +138,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
                 .collect::<Vec<_>>()
                 .join(", "),
             work.catalog.errors.len(),
+            work.catalog.skipped.len(),
             work.catalog.skipped_non_json
         );
     }
@@ -199,11 +200,10 @@ fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &Endpoin
     for warning in &catalog.warnings {
         eprintln!("warning: {warning}");
     }
-    if catalog.skipped_non_json > 0 && !flags.quiet {
-        eprintln!(
-            "note: skipped {} file(s) that are not .json, .jsonl or .ndjson (`postcall inspect` lists what was read)",
-            catalog.skipped_non_json
-        );
+    if !flags.quiet {
+        for note in skipped_notes(&catalog) {
+            eprintln!("{note}");
+        }
     }
     let selection = &flags.selection;
     let shard = selection.shard()?;
@@ -266,6 +266,44 @@ fn budget(flags: &RunFlags, groups: &[GroupPlan], endpoint: &EndpointConfig) -> 
         (None, Some(tokens)) => Ok(Some(Limit::Tokens(tokens))),
         (None, None) => Ok(None),
     }
+}
+
+/// What the scan left out, as `inspect` lists it: documents that are not calls and the
+/// companions of calls, counted per reason with the first file of each, then the files of
+/// kinds no format reads. Nothing is left out unseen.
+fn skipped_notes(catalog: &Catalog) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (skipped, what) in [
+        (&catalog.skipped, "document(s) that are not calls"),
+        (
+            &catalog.companions,
+            "companion document(s), metadata that belongs with a call",
+        ),
+    ] {
+        if skipped.is_empty() {
+            continue;
+        }
+        notes.push(format!("note: skipped {} {what}:", skipped.len()));
+        let mut reasons: indexmap::IndexMap<&str, (usize, &str)> = indexmap::IndexMap::new();
+        for s in skipped.iter() {
+            reasons.entry(&s.reason).or_insert((0, &s.source_display)).0 += 1;
+        }
+        for (reason, (count, first)) in reasons {
+            let more = if count > 1 {
+                format!(" and {} more", count - 1)
+            } else {
+                String::new()
+            };
+            notes.push(format!("  {count} × {reason} ({first}{more})"));
+        }
+    }
+    if catalog.skipped_non_json > 0 {
+        notes.push(format!(
+            "note: skipped {} file(s) that are not {READ_EXTENSIONS} (`postcall inspect` lists what was read)",
+            catalog.skipped_non_json
+        ));
+    }
+    notes
 }
 
 /// `--limit` keeps the first N; `--sample` a reproducible random N (kept in input order).

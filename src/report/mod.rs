@@ -14,6 +14,7 @@ pub(crate) mod csv;
 pub(crate) mod destination;
 pub mod json;
 pub(crate) mod open;
+pub(crate) mod outputs;
 mod pending;
 pub(crate) mod summary;
 #[cfg(test)]

@@ -172,6 +172,10 @@ impl LoadError {
     }
 }
 
+/// The file endings a directory walk reads, as said to users (the rest are counted in
+/// [`Catalog::skipped_non_json`]).
+pub const READ_EXTENSIONS: &str = ".json, .jsonl, .ndjson, .txt, .text, .vtt or .srt";
+
 /// Every call found in the inputs, the errors, and what was skipped.
 #[derive(Debug, Default)]
 pub struct Catalog {

@@ -18,7 +18,7 @@ pub(crate) mod read;
 mod scan;
 pub(crate) mod speakers;
 
-pub use load::{Catalog, LoadError, LoadOptions, Skipped, SourceRef, TranscriptArgs};
+pub use load::{Catalog, LoadError, LoadOptions, READ_EXTENSIONS, Skipped, SourceRef, TranscriptArgs};
 pub use metadata::{CallMetadata, Direction, MetadataLevel};
 pub use speakers::SpeakerInference;
 

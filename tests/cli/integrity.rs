@@ -353,3 +353,52 @@ fn a_file_over_max_file_size_is_an_error_checked_before_reading_and_the_rest_are
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(read_json_report(&dir.join("r.json")).calls.len(), 3);
 }
+
+#[test]
+fn an_output_failing_mid_run_is_dropped_and_the_others_finish_with_every_answer() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 6);
+    // `/dev/full` takes the opening but refuses the first call's write: a disk filling up.
+    // With --no-cache, what is lost with the other outputs is lost for good.
+    let output = dir
+        .run_against(&fake)
+        .args([
+            "-o",
+            "r.json",
+            "-o",
+            "/dev/full",
+            "-o",
+            "r.csv",
+            "--no-cache",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("this output is dropped").count(),
+        1,
+        "one message for the failing output: {stderr}"
+    );
+    assert!(stderr.contains("/dev/full"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("output failed:") && l.contains("/dev/full")),
+        "the summary names the output that failed: {stderr}"
+    );
+    assert_eq!(fake.requests(), 6, "every call asked once, none stopped");
+    let report = read_json_report(&dir.join("r.json"));
+    assert_eq!(report.calls.len(), 6);
+    assert!(report.header.as_ref().unwrap().complete);
+    let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7, "a header and six rows: {csv}");
+    assert_eq!(
+        names_in(dir.path()),
+        [".postcall", "calls", "metrics.yaml", "r.csv", "r.json"],
+        "no .partial left: both finished"
+    );
+}

@@ -526,7 +526,7 @@ fn non_json_files_in_a_directory_are_skipped_and_counted() {
         .args(["inspect", "calls"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("skipped 1 non-JSON file(s)"))
+        .stdout(predicate::str::contains("skipped 1 file(s) of other kinds"))
         .stdout(predicate::str::contains(
             "calls/notes.txt: text without speaker labels, so not a transcript",
         ))

@@ -46,9 +46,10 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     writeln!(out, "dry run: nothing was sent")?;
     writeln!(
         out,
-        "  calls           {} ({} input error(s), {} non-JSON file(s) skipped)",
+        "  calls           {} ({} input error(s), {} not calls, {} files of other kinds skipped)",
         work.calls.len(),
         work.catalog.errors.len(),
+        work.catalog.skipped.len(),
         work.catalog.skipped_non_json
     )?;
     if let Some(shard) = work.shard {

@@ -13,6 +13,7 @@ use crate::llm::local::LocalServer;
 use crate::llm::price::Prices;
 use crate::llm::{Client, EndpointConfig};
 use crate::plan::{Endpoint, RunPlan, Work};
+use crate::report::outputs::Outputs;
 use crate::report::summary::{SummaryCounts, render_summary};
 use crate::report::{InputError, ModelUsage, REPORT_FORMAT_VERSION, ReportHead, RunHeader, StopReason, Usage};
 use crate::spec::{Metric, ServiceTier, Spec};
@@ -22,7 +23,7 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let RunPlan {
         work,
         endpoint,
-        mut outputs,
+        outputs,
         cache,
         log_dir,
         max_retries,
@@ -36,14 +37,12 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let _server = start_local(&endpoint, concurrency, &log_dir, quiet)?;
     let client = Client::new(endpoint.config, concurrency, max_retries)?;
     let header = opening_header(&work, client.config(), started_at);
-    let head = ReportHead {
+    let mut outputs = Outputs::new(outputs);
+    outputs.begin(&ReportHead {
         header: &header,
         metrics: &work.spec.metrics,
         has_summary: work.spec.summary.is_some(),
-    };
-    for sink in &mut outputs {
-        sink.begin(&head)?;
-    }
+    })?;
     let metrics = work.spec.metrics.clone();
     let models = models_of(&work.spec, &work.groups);
     let prices = client.config().prices.clone();
@@ -66,55 +65,51 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     };
     let outcome = evaluate::run(eval, halt, &progress, |call| {
         counts.add(&call);
-        for sink in &mut outputs {
-            sink.call(&call)?;
-        }
-        Ok(())
+        outputs.call(&call)
     })?;
 
+    let header = final_header(header, &outcome, &counts, models, &prices);
+    // A run that stopped early leaves every existing report as it was: what finished goes
+    // beside it, to `<dest>.partial`. Every output is ended even when one fails, so the
+    // others' answers are kept.
+    let ended = outputs.end(&header, header.complete);
+    eprint!("{}", render_summary(&metrics, &counts, &header, started.elapsed()));
+    for failure in &ended.failed {
+        eprintln!("output failed: {failure}");
+    }
+    let ending = Ending {
+        outcome: &outcome,
+        header: &header,
+        partials: &ended.partials,
+        failed_outputs: ended.failed.len(),
+        total,
+    };
+    Ok(exit_code(&ending, &metrics, &counts, strict))
+}
+
+/// The header written last: what was done, why the run stopped if it did, usage and cost.
+fn final_header(
+    opening: RunHeader,
+    outcome: &RunOutcome,
+    counts: &SummaryCounts,
+    models: std::collections::BTreeMap<String, Vec<String>>,
+    prices: &Prices,
+) -> RunHeader {
     let complete = outcome.calls_not_done == 0;
-    let header = RunHeader {
+    RunHeader {
         finished_at: Some(jiff::Timestamp::now()),
         complete,
         calls_not_done: outcome.calls_not_done,
-        stopped: (!complete).then(|| stop_reason(&outcome)),
+        stopped: (!complete).then(|| stop_reason(outcome)),
         calls: outcome.calls_done,
         failed_calls: counts.failed_calls() as usize,
         skipped_calls: counts.skipped_calls() as usize,
         invalid_values: counts.invalid_values() as usize,
         usage: outcome.usage,
         cost_usd: outcome.cost_usd,
-        models: model_usage(models, &outcome, &prices),
-        ..header
-    };
-    // A run that stopped early leaves every existing report as it was: what finished goes
-    // beside it, to `<dest>.partial`.
-    // Every sink is ended even when one fails (a full disk under one -o), so the others'
-    // answers are kept; the first failure is returned after the summary.
-    let mut partials = Vec::new();
-    let mut failure = None;
-    for sink in outputs {
-        let ended = if complete {
-            sink.finish(&header).map(|()| None)
-        } else {
-            sink.stop(&header)
-        };
-        match ended {
-            Ok(partial) => partials.extend(partial),
-            Err(err) => failure = failure.or(Some(err)),
-        }
+        models: model_usage(models, outcome, prices),
+        ..opening
     }
-    eprint!("{}", render_summary(&metrics, &counts, &header, started.elapsed()));
-    if let Some(err) = failure {
-        return Err(err);
-    }
-    let ending = Ending {
-        outcome: &outcome,
-        header: &header,
-        partials: &partials,
-        total,
-    };
-    Ok(exit_code(&ending, &metrics, &counts, strict))
 }
 
 fn stop_reason(outcome: &RunOutcome) -> StopReason {
@@ -169,6 +164,8 @@ struct Ending<'a> {
     header: &'a RunHeader,
     /// Where the reports of a run that stopped early went.
     partials: &'a [PathBuf],
+    /// How many outputs failed (each said in the summary).
+    failed_outputs: usize,
     total: usize,
 }
 
@@ -293,6 +290,9 @@ fn exit_code(ending: &Ending<'_>, metrics: &[Metric], counts: &SummaryCounts, st
         .filter_map(|m| counts.metric(&m.id))
         .map(|c| c.missing)
         .sum();
+    if ending.failed_outputs > 0 {
+        return ExitCode::from(exit::ERROR);
+    }
     if strict && (counts.invalid_values() > 0 || missing_required > 0) {
         eprintln!(
             "--strict: {} invalid value(s), {missing_required} required value(s) missing",

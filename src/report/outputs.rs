@@ -1,0 +1,90 @@
+//! Every `-o` of one run, written side by side. One output that fails mid-run (a full disk,
+//! a device that refuses a write) is dropped with one clear message and the others carry
+//! on: the answers already paid for still reach them, and the run ends non-zero naming the
+//! output that failed.
+
+use std::path::PathBuf;
+
+use super::{CallResult, ReportHead, RunHeader, Sink};
+use crate::terminal::eprintln;
+
+/// The run's open outputs and the ones that failed.
+pub struct Outputs {
+    sinks: Vec<Box<dyn Sink>>,
+    failed: Vec<String>,
+}
+
+/// How the outputs ended: where the reports of a run that stopped early went, and what
+/// failed (each message names its output).
+pub struct Ended {
+    pub partials: Vec<PathBuf>,
+    pub failed: Vec<String>,
+}
+
+impl Outputs {
+    pub fn new(sinks: Vec<Box<dyn Sink>>) -> Outputs {
+        Outputs {
+            sinks,
+            failed: Vec::new(),
+        }
+    }
+
+    /// Starts every output. Nothing has been asked yet, so any failure stops the run.
+    pub fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        for sink in &mut self.sinks {
+            sink.begin(head)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `call` to every output still open. One that fails is dropped (its unfinished
+    /// file removed, the report it would have replaced untouched) and said once; an error
+    /// only when none is left, since further answers would go nowhere.
+    pub fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {
+        if self.sinks.is_empty() {
+            // A run with no -o at all (not possible from the command line) is not a failure.
+            anyhow::ensure!(self.failed.is_empty(), "no output left to write to");
+            return Ok(());
+        }
+        let mut dropped = Vec::new();
+        self.sinks.retain_mut(|sink| match sink.call(call) {
+            Ok(()) => true,
+            Err(err) => {
+                dropped.push(format!("{err:#}"));
+                false
+            }
+        });
+        for message in dropped {
+            eprintln!("error: {message}; this output is dropped, the others carry on");
+            self.failed.push(message);
+        }
+        anyhow::ensure!(
+            !self.sinks.is_empty(),
+            "every output failed ({}); stopped so that no more answers are paid for. Finished answers \
+             are in the cache: fix the output and re-run the same command",
+            self.failed.join("; ")
+        );
+        Ok(())
+    }
+
+    /// Ends every output still open, even when one fails: `finish` when the run is
+    /// complete, else `stop` (what finished goes to `<dest>.partial`).
+    pub fn end(self, header: &RunHeader, complete: bool) -> Ended {
+        let mut ended = Ended {
+            partials: Vec::new(),
+            failed: self.failed,
+        };
+        for sink in self.sinks {
+            let result = if complete {
+                sink.finish(header).map(|()| None)
+            } else {
+                sink.stop(header)
+            };
+            match result {
+                Ok(partial) => ended.partials.extend(partial),
+                Err(err) => ended.failed.push(format!("{err:#}")),
+            }
+        }
+        ended
+    }
+}
