@@ -29,25 +29,26 @@ impl Outputs {
         }
     }
 
-    /// Starts every output. Nothing has been asked yet, so any failure stops the run.
+    /// Starts every output; one that fails is dropped like a failing [`call`](Outputs::call).
     pub fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
-        for sink in &mut self.sinks {
-            sink.begin(head)?;
-        }
-        Ok(())
+        self.each(|sink| sink.begin(head))
     }
 
     /// Writes `call` to every output still open. One that fails is dropped (its unfinished
     /// file removed, the report it would have replaced untouched) and said once; an error
     /// only when none is left, since further answers would go nowhere.
     pub fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {
+        self.each(|sink| sink.call(call))
+    }
+
+    fn each(&mut self, mut write: impl FnMut(&mut Box<dyn Sink>) -> anyhow::Result<()>) -> anyhow::Result<()> {
         if self.sinks.is_empty() {
             // A run with no -o at all (not possible from the command line) is not a failure.
             anyhow::ensure!(self.failed.is_empty(), "no output left to write to");
             return Ok(());
         }
         let mut dropped = Vec::new();
-        self.sinks.retain_mut(|sink| match sink.call(call) {
+        self.sinks.retain_mut(|sink| match write(sink) {
             Ok(()) => true,
             Err(err) => {
                 dropped.push(format!("{err:#}"));
@@ -60,8 +61,8 @@ impl Outputs {
         }
         anyhow::ensure!(
             !self.sinks.is_empty(),
-            "every output failed ({}); stopped so that no more answers are paid for. Finished answers \
-             are in the cache: fix the output and re-run the same command",
+            "every output failed ({}); stopped so that no more answers are paid for: fix the outputs \
+             and re-run the same command (cached answers are not asked again)",
             self.failed.join("; ")
         );
         Ok(())

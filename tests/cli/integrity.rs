@@ -398,7 +398,36 @@ fn an_output_failing_mid_run_is_dropped_and_the_others_finish_with_every_answer(
     assert_eq!(csv.lines().count(), 7, "a header and six rows: {csv}");
     assert_eq!(
         names_in(dir.path()),
-        [".postcall", "calls", "metrics.yaml", "r.csv", "r.json"],
+        ["calls", "metrics.yaml", "r.csv", "r.json"],
         "no .partial left: both finished"
     );
+}
+
+#[test]
+fn a_csv_output_whose_disk_fills_mid_run_is_dropped_and_the_other_outputs_keep_every_answer() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 200);
+    // A CSV report on a disk that fills up: its header fits in the buffers, a later row's
+    // write fails (200 rows are more than the buffers hold).
+    std::os::unix::fs::symlink("/dev/full", dir.join("full.csv")).unwrap();
+    let output = dir
+        .run_against(&fake)
+        .args(["-o", "full.csv", "-o", "r.json", "--no-cache", "--quiet"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("this output is dropped").count(), 1, "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("output failed:") && l.contains("full.csv")),
+        "{stderr}"
+    );
+    assert_eq!(fake.requests(), 200, "the run carried on: {stderr}");
+    let report = read_json_report(&dir.join("r.json"));
+    assert_eq!(report.calls.len(), 200, "every answer in the other output");
+    assert!(report.header.as_ref().unwrap().complete);
 }
