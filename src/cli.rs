@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::cmd;
+use crate::report::outputs::is_broken_pipe;
 use crate::terminal::eprintln;
 
 /// Exit codes, as documented in README: 0 done, 1 error, 2 usage, 3 a check failed, 4 the
@@ -100,24 +101,6 @@ pub fn main() -> ExitCode {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
-
-/// Whether `err` is a write to a closed pipe (`postcall schema | head`): the reader has
-/// what it wanted, so that is success, said nothing about. The I/O error may sit inside a
-/// serde_json or csv error, neither of which hands it on as its `source`.
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    use std::io::ErrorKind::BrokenPipe;
-    err.chain().any(|cause| {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            io.kind() == BrokenPipe
-        } else if let Some(json) = cause.downcast_ref::<serde_json::Error>() {
-            json.io_error_kind() == Some(BrokenPipe)
-        } else if let Some(csv) = cause.downcast_ref::<csv::Error>() {
-            matches!(csv.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe)
-        } else {
-            false
-        }
-    })
-}
 
 #[cfg(test)]
 mod tests {

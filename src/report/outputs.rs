@@ -48,15 +48,25 @@ impl Outputs {
             return Ok(());
         }
         let mut dropped = Vec::new();
+        let mut closed = None;
         self.sinks.retain_mut(|sink| match write(sink) {
             Ok(()) => true,
+            // A reader that went away (`run -o - | head`) has what it wanted: the run ends,
+            // as every command does then, with success.
+            Err(err) if closed.is_none() && is_broken_pipe(&err) => {
+                closed = Some(err);
+                false
+            }
             Err(err) => {
                 dropped.push(format!("{err:#}"));
                 false
             }
         });
+        if let Some(err) = closed {
+            return Err(err);
+        }
         for message in dropped {
-            eprintln!("error: {message}; this output is dropped, the others carry on");
+            eprintln!("warning: {message}; this output is dropped, the others carry on");
             self.failed.push(message);
         }
         anyhow::ensure!(
@@ -88,4 +98,22 @@ impl Outputs {
         }
         ended
     }
+}
+
+/// Whether `err` is a write to a closed pipe (`postcall schema | head`): the reader has
+/// what it wanted, so that is success, said nothing about. The I/O error may sit inside a
+/// serde_json or csv error, neither of which hands it on as its `source`.
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    err.chain().any(|cause| {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            io.kind() == BrokenPipe
+        } else if let Some(json) = cause.downcast_ref::<serde_json::Error>() {
+            json.io_error_kind() == Some(BrokenPipe)
+        } else if let Some(csv) = cause.downcast_ref::<csv::Error>() {
+            matches!(csv.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe)
+        } else {
+            false
+        }
+    })
 }

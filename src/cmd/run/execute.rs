@@ -77,6 +77,14 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     for failure in &ended.failed {
         eprintln!("output failed: {failure}");
     }
+    if !ended.failed.is_empty() {
+        // The one error of the run; the answers are in the outputs that finished.
+        eprintln!(
+            "error: {} output(s) failed and were dropped ({}); the other outputs were written",
+            ended.failed.len(),
+            ended.failed.join("; ")
+        );
+    }
     let ending = Ending {
         outcome: &outcome,
         header: &header,
