@@ -19,6 +19,8 @@ pub struct Outputs {
 pub struct Ended {
     pub partials: Vec<PathBuf>,
     pub failed: Vec<String>,
+    /// How many outputs were written to the end (finished, or stopped into a `.partial`).
+    pub written: usize,
 }
 
 impl Outputs {
@@ -84,6 +86,7 @@ impl Outputs {
         let mut ended = Ended {
             partials: Vec::new(),
             failed: self.failed,
+            written: 0,
         };
         for sink in self.sinks {
             let result = if complete {
@@ -92,7 +95,10 @@ impl Outputs {
                 sink.stop(header)
             };
             match result {
-                Ok(partial) => ended.partials.extend(partial),
+                Ok(partial) => {
+                    ended.written += 1;
+                    ended.partials.extend(partial);
+                }
                 Err(err) => ended.failed.push(format!("{err:#}")),
             }
         }

@@ -431,3 +431,36 @@ fn a_csv_output_whose_disk_fills_mid_run_is_dropped_and_the_other_outputs_keep_e
     assert_eq!(report.calls.len(), 200, "every answer in the other output");
     assert!(report.header.as_ref().unwrap().complete);
 }
+
+#[test]
+fn when_every_output_fails_only_at_finish_the_error_says_no_report_was_written() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 3);
+    // An xlsx workbook is kept in memory and written at the end: on a full disk its begin
+    // and calls succeed and only its finish fails.
+    std::os::unix::fs::symlink("/dev/full", dir.join("full.xlsx")).unwrap();
+    for (cache, says) in [
+        (None, "The answers are in the cache"),
+        (Some("--no-cache"), "with --no-cache the answers are not kept anywhere"),
+    ] {
+        let mut cmd = dir.run_against(&fake);
+        cmd.args(["-o", "full.xlsx", "--quiet"]).args(cache);
+        let output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("output failed:") && l.contains("full.xlsx")),
+            "{stderr}"
+        );
+        let error: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(error.len(), 1, "one error: {stderr}");
+        assert!(error[0].contains("every output failed"), "{stderr}");
+        assert!(error[0].contains("no report was written"), "{stderr}");
+        assert!(error[0].contains(says), "{stderr}");
+        assert!(!stderr.contains("the other outputs were written"), "{stderr}");
+    }
+}

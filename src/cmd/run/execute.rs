@@ -13,7 +13,7 @@ use crate::llm::local::LocalServer;
 use crate::llm::price::Prices;
 use crate::llm::{Client, EndpointConfig};
 use crate::plan::{Endpoint, RunPlan, Work};
-use crate::report::outputs::Outputs;
+use crate::report::outputs::{Ended, Outputs};
 use crate::report::summary::{SummaryCounts, render_summary};
 use crate::report::{InputError, ModelUsage, REPORT_FORMAT_VERSION, ReportHead, RunHeader, StopReason, Usage};
 use crate::spec::{Metric, ServiceTier, Spec};
@@ -53,6 +53,7 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         .settings
         .budget
         .map(|limit| Budget::new(limit, client.config().prices.clone()));
+    let cached = cache.is_some();
     let eval = Evaluation {
         budget,
         spec: work.spec,
@@ -74,25 +75,42 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     // others' answers are kept.
     let ended = outputs.end(&header, header.complete);
     eprint!("{}", render_summary(&metrics, &counts, &header, started.elapsed()));
-    for failure in &ended.failed {
-        eprintln!("output failed: {failure}");
-    }
-    if !ended.failed.is_empty() {
-        // The one error of the run; the answers are in the outputs that finished.
-        eprintln!(
-            "error: {} output(s) failed and were dropped ({}); the other outputs were written",
-            ended.failed.len(),
-            ended.failed.join("; ")
-        );
-    }
+    say_failed_outputs(&ended, cached);
     let ending = Ending {
         outcome: &outcome,
         header: &header,
         partials: &ended.partials,
         failed_outputs: ended.failed.len(),
+        written_outputs: ended.written,
         total,
     };
     Ok(exit_code(&ending, &metrics, &counts, strict))
+}
+
+/// Lists, after the summary, each output that failed, then the run's one error: what was
+/// written and, when nothing was, whether the answers can be had again without paying.
+fn say_failed_outputs(ended: &Ended, cached: bool) {
+    for failure in &ended.failed {
+        eprintln!("output failed: {failure}");
+    }
+    if ended.failed.is_empty() {
+        return;
+    }
+    let failed = ended.failed.len();
+    let why = ended.failed.join("; ");
+    if ended.written > 0 {
+        eprintln!("error: {failed} output(s) failed and were dropped ({why}); the other outputs were written");
+    } else if cached {
+        eprintln!(
+            "error: every output failed ({why}); no report was written. The answers are in the cache: fix the \
+             outputs and re-run the same command (cached answers are not asked again)"
+        );
+    } else {
+        eprintln!(
+            "error: every output failed ({why}); no report was written, and with --no-cache the answers are \
+             not kept anywhere: fix the outputs and re-run"
+        );
+    }
 }
 
 /// The header written last: what was done, why the run stopped if it did, usage and cost.
@@ -174,12 +192,17 @@ struct Ending<'a> {
     partials: &'a [PathBuf],
     /// How many outputs failed (each said in the summary).
     failed_outputs: usize,
+    /// How many outputs were written to the end.
+    written_outputs: usize,
     total: usize,
 }
 
 impl Ending<'_> {
     /// "written to r.jsonl.partial (r.jsonl is as it was)", or "written" for stdout.
     fn where_written(&self) -> String {
+        if self.written_outputs == 0 && self.failed_outputs > 0 {
+            return "not written anywhere (every output failed)".to_string();
+        }
         if self.partials.is_empty() {
             return "written".to_string();
         }
