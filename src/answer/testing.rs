@@ -76,6 +76,7 @@ pub fn list(items: &[&str]) -> Value {
 pub fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
     CallResult {
         call_id: id.to_string(),
+        call: None,
         source: format!("calls/{id}.json"),
         format: crate::transcript::Format::Generic,
         summary: None,
@@ -121,6 +122,7 @@ pub fn header(calls: usize) -> RunHeader {
         cost_usd: None,
         models: Default::default(),
         service_tier: None,
+        metadata: None,
         input_errors: Vec::new(),
         archive: None,
         shard: None,

@@ -18,7 +18,7 @@ use crate::llm::{ApiError, Client};
 use crate::prompt::{Cut, LongCalls, PromptOptions, fit_call};
 use crate::report::{CallError, CallResult, MetricResult, Truncation, Usage};
 use crate::spec::Spec;
-use crate::transcript::{Catalog, LoadOptions};
+use crate::transcript::{CallBlock, CallMetadata, Catalog, LoadOptions, MetadataLevel};
 
 pub mod budget;
 pub mod plan;
@@ -46,6 +46,8 @@ pub struct Settings {
     pub refresh: bool,
     /// `--max-cost` / `--max-tokens-total`.
     pub budget: Option<Limit>,
+    /// How much of each call's metadata its result carries (`--metadata`).
+    pub metadata: MetadataLevel,
 }
 
 /// Everything the workers share. Owned (not borrowed) so that workers still finishing a
@@ -485,6 +487,11 @@ impl Assembly {
                 call_id: entry.id.clone(),
                 source: entry.source_display.clone(),
                 format: entry.format,
+                call: CallBlock::new(
+                    entry.started_at,
+                    entry.metadata.as_deref().unwrap_or(&CallMetadata::default()),
+                    eval.settings.metadata,
+                ),
                 summary: None,
                 metrics: Default::default(),
                 errors: Vec::new(),

@@ -7,6 +7,7 @@ fn all_calls() -> Vec<CallResult> {
     (0..40)
         .map(|i| CallResult {
             call_id: format!("c{i}"),
+            call: None,
             source: format!("calls/c{i}.json"),
             format: crate::transcript::Format::Generic,
             summary: None,

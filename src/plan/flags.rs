@@ -11,7 +11,7 @@ use crate::llm::config::EndpointLayer;
 use crate::prompt::PromptArgs;
 use crate::report::OutputArgs;
 use crate::spec::Strategy;
-use crate::transcript::TranscriptArgs;
+use crate::transcript::{MetadataLevel, TranscriptArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct RunFlags {
@@ -45,6 +45,10 @@ pub struct RunFlags {
     // Without -o, the report is JSONL on stdout.
     #[command(flatten, next_help_heading = "Outputs")]
     pub output: OutputArgs,
+    /// Call metadata in reports: `basic` has times, duration, direction, ids and status;
+    /// `all` adds phone numbers, names and recording URLs (personal data); `none` has none.
+    #[arg(long, value_enum, default_value_t = MetadataLevel::Basic, help_heading = "Outputs")]
+    pub metadata: MetadataLevel,
     /// Send nothing: print the calls, requests, estimated tokens and cost a run would use.
     #[arg(long, help_heading = "Outputs")]
     pub dry_run: bool,

@@ -229,6 +229,7 @@ fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &Endpoin
         load_options,
         refresh: flags.cache.refresh,
         budget: budget(flags, &groups, endpoint)?,
+        metadata: flags.metadata,
     };
     Ok(Work {
         spec,

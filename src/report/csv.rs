@@ -21,6 +21,9 @@
 //! in every column, call ids included. Cells rendered from numbers and booleans are left
 //! alone, so `-3` stays a number.
 //!
+//! After `errors` come the call's metadata columns, `call.platform`, `call.started_at`, …,
+//! as many as the run's `--metadata` level allows (none for a report without a run header).
+//!
 //! Encoding is UTF-8; the optional byte-order mark is what makes Excel on Windows read it
 //! as UTF-8 instead of the local code page. Rows go to a temporary file beside the
 //! destination, renamed over it at `finish` (or to `<dest>.partial` beside it when the run
@@ -36,6 +39,9 @@ use super::json::Ending;
 use super::pending::{self, Target, TempFile};
 use super::{CallResult, MetricResult, ReportHead, RunHeader, Sink, Value};
 use crate::spec::Metric;
+use crate::transcript::MetadataLevel;
+use crate::transcript::MetadataValue;
+use crate::transcript::metadata::FIELDS;
 
 /// CSV layout options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,6 +63,8 @@ pub struct CsvSink {
     raw: Option<Box<dyn Write + Send>>,
     writer: Option<::csv::Writer<Box<dyn Write + Send>>>,
     metric_ids: Vec<String>,
+    /// Which `call.*` columns the rows have (the run header's `--metadata`).
+    call_level: MetadataLevel,
     /// Reused for every row: the run may write 100k+ of them.
     row: Vec<String>,
 }
@@ -86,6 +94,7 @@ impl CsvSink {
             raw: Some(raw),
             writer: None,
             metric_ids: Vec::new(),
+            call_level: MetadataLevel::None,
             row: Vec::new(),
         })
     }
@@ -147,6 +156,32 @@ pub fn header_row(metric_ids: &[String], detail: bool) -> Vec<String> {
     }
     row.extend(trailing.iter().map(|c| c.to_string()));
     row
+}
+
+/// The `call.*` columns a report written at `level` has, after `errors`: one per field the
+/// level allows, in [`FIELDS`] order, whether or not a call has it (the layout must not
+/// depend on which calls came first).
+pub fn call_columns(level: MetadataLevel) -> Vec<String> {
+    FIELDS
+        .iter()
+        .filter(|(_, tier)| tier.visible_at(level))
+        .map(|(name, _)| format!("{CALL_PREFIX}{name}"))
+        .collect()
+}
+
+/// What every call-metadata column name starts with; no metric id holds a `.`.
+pub const CALL_PREFIX: &str = "call.";
+
+/// Appends the cells of [`call_columns`] for `call`: empty where the source had nothing.
+pub fn push_call_cells(row: &mut Vec<String>, call: &CallResult, level: MetadataLevel) {
+    let block = call.call.clone().unwrap_or_default();
+    for (_, value) in block.fields(level) {
+        row.push(match value {
+            None => String::new(),
+            Some(MetadataValue::Text(text)) => text_cell(text),
+            Some(other) => other.to_string(),
+        });
+    }
 }
 
 /// Fills `row` with the cells for `call`, matching [`header_row`].
@@ -259,6 +294,7 @@ pub fn read_text_cell(cell: &str) -> (&str, bool) {
 
 impl Sink for CsvSink {
     fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        self.call_level = head.header.metadata.unwrap_or(MetadataLevel::None);
         self.begin_headerless(head.metrics, head.has_summary)
     }
 
@@ -272,8 +308,10 @@ impl Sink for CsvSink {
         }
         let mut writer = ::csv::Writer::from_writer(raw);
         self.metric_ids = metrics.iter().map(|m| m.id.clone()).collect();
+        let mut columns = header_row(&self.metric_ids, self.options.detail);
+        columns.extend(call_columns(self.call_level));
         writer
-            .write_record(header_row(&self.metric_ids, self.options.detail))
+            .write_record(columns)
             .with_context(|| format!("cannot write the report to {label}"))?;
         self.writer = Some(writer);
         Ok(())
@@ -286,6 +324,7 @@ impl Sink for CsvSink {
             .as_mut()
             .context("a call was written to the CSV report before begin")?;
         fill_row(&mut self.row, call, &self.metric_ids, self.options.detail);
+        push_call_cells(&mut self.row, call, self.call_level);
         writer
             .write_record(&self.row)
             .with_context(|| format!("cannot write call {} to {label}", call.call_id))
@@ -401,6 +440,7 @@ mod tests {
         }
         let call = CallResult {
             call_id: "=c1".into(),
+            call: None,
             source: "calls/c1.json".into(),
             format: crate::transcript::Format::Generic,
             summary: None,
@@ -497,6 +537,7 @@ mod tests {
         );
         let call = CallResult {
             call_id: "c1".into(),
+            call: None,
             source: "calls/c1.json".into(),
             format: crate::transcript::Format::Generic,
             summary: None,

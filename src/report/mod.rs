@@ -16,6 +16,7 @@ pub mod json;
 pub(crate) mod open;
 pub(crate) mod outputs;
 mod pending;
+pub mod platform;
 pub(crate) mod summary;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -92,6 +93,10 @@ pub struct RunHeader {
     /// A merge written with `--allow-partial`: the shards that were not there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_shards: Vec<crate::shard::Shard>,
+    /// The `--metadata` level the calls' `call` blocks were written at (the `call.*` columns
+    /// of a CSV follow it); absent in reports from before postcall wrote them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<crate::transcript::MetadataLevel>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -161,6 +166,10 @@ pub struct CallResult {
     pub call_id: String,
     pub source: String,
     pub format: crate::transcript::Format,
+    /// What the source says about the call (times, ids, status; numbers and URLs only with
+    /// `--metadata all`); absent with `--metadata none` or when the source said nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<crate::transcript::CallBlock>,
     #[serde(default)]
     pub summary: Option<String>,
     /// In metric-file order. A metric whose request failed is absent; `errors` says why.
@@ -383,6 +392,10 @@ pub enum OutputFormat {
     Jsonl,
     Csv,
     Xlsx,
+    /// Smallest AI Atoms' `postCallAnalytics`, one document per call (`.atoms.json(l)`).
+    Atoms,
+    /// Dialgen's onCallComplete webhook body, one per call (`.dialgen.json(l)`).
+    Dialgen,
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::csv::{CsvOptions, CsvSink};
 use super::destination::{Destination, Place, Protected, check_destinations};
 use super::json::{HeaderLine, JsonSink, JsonlSink};
 use super::pending::Target;
+use super::platform::{PlatformSink, Shape};
 use super::xlsx::XlsxSink;
 use super::{CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage};
 
@@ -27,6 +28,9 @@ pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::R
         bail!("writing a report to standard output (`-`) needs `--output-format json|jsonl|csv|xlsx`");
     }
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if let Some(shape) = platform_by_name(path) {
+        return Ok(shape);
+    }
     match extension.as_deref() {
         Some("json") => Ok(OutputFormat::Json),
         Some("jsonl" | "ndjson") => Ok(OutputFormat::Jsonl),
@@ -34,7 +38,7 @@ pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::R
         Some("xlsx") => Ok(OutputFormat::Xlsx),
         _ => bail!(
             "cannot tell the report format of {} from its extension (expected .json, .jsonl, \
-             .ndjson, .csv or .xlsx); pass `--output-format json|jsonl|csv|xlsx`",
+             .ndjson, .csv or .xlsx, or .atoms.jsonl / .dialgen.jsonl); pass `--output-format json|jsonl|csv|xlsx`",
             path.display()
         ),
     }
@@ -55,7 +59,25 @@ pub fn open_sink(destination: &Destination, options: &CsvOptions) -> anyhow::Res
         OutputFormat::Jsonl => Box::new(JsonlSink::create(target)?),
         OutputFormat::Csv => Box::new(CsvSink::create(target, *options)?),
         OutputFormat::Xlsx => Box::new(XlsxSink::create(target)?),
+        OutputFormat::Atoms => Box::new(PlatformSink::create(target, Shape::Atoms)?),
+        OutputFormat::Dialgen => Box::new(PlatformSink::create(target, Shape::Dialgen)?),
     })
+}
+
+/// A platform shape named in the file name: `r.atoms.jsonl`, `r.dialgen.json`.
+fn platform_by_name(path: &Path) -> Option<OutputFormat> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let stem = name
+        .strip_suffix(".json")
+        .or_else(|| name.strip_suffix(".jsonl"))
+        .or_else(|| name.strip_suffix(".ndjson"))?;
+    if stem.ends_with(".atoms") {
+        Some(OutputFormat::Atoms)
+    } else if stem.ends_with(".dialgen") {
+        Some(OutputFormat::Dialgen)
+    } else {
+        None
+    }
 }
 
 fn is_stdout(path: &Path) -> bool {
@@ -293,6 +315,9 @@ mod tests {
         assert_eq!(f("r.ndjson"), OutputFormat::Jsonl);
         assert_eq!(f("r.Csv"), OutputFormat::Csv);
         assert_eq!(f("out/r.XLSX"), OutputFormat::Xlsx);
+        assert_eq!(f("out/r.atoms.jsonl"), OutputFormat::Atoms);
+        assert_eq!(f("r.Dialgen.json"), OutputFormat::Dialgen);
+        assert_eq!(f("atoms.json"), OutputFormat::Json);
     }
 
     #[test]

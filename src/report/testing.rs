@@ -83,6 +83,7 @@ pub fn header(calls: usize) -> RunHeader {
         cost_usd: None,
         models: Default::default(),
         service_tier: None,
+        metadata: None,
         input_errors: Vec::new(),
         archive: None,
         shard: None,
@@ -148,6 +149,7 @@ pub fn calls() -> Vec<CallResult> {
     vec![
         CallResult {
             call_id: "call-001".into(),
+            call: None,
             source: "calls/a.json".into(),
             format: Format::Vapi,
             summary: Some("Customer's bill was corrected.".into()),
@@ -167,6 +169,7 @@ pub fn calls() -> Vec<CallResult> {
         },
         CallResult {
             call_id: "=cmd|' /C calc'!A0".into(),
+            call: None,
             source: "calls/b.json".into(),
             format: Format::Generic,
             summary: Some("-".into()),
@@ -189,6 +192,7 @@ pub fn calls() -> Vec<CallResult> {
         },
         CallResult {
             call_id: "call-003".into(),
+            call: None,
             source: "calls/c.json".into(),
             format: Format::Retell,
             summary: None,

@@ -117,6 +117,9 @@ pub struct CallEntry {
     pub started_at: Option<jiff::Timestamp>,
     /// Who `--speaker-map auto` took for the agent and why (boxed: most calls have none).
     pub speaker_inference: Option<Box<super::SpeakerInference>>,
+    /// What the source says about the call besides its turns, for the report's `call`
+    /// block; boxed and `None` when the source said nothing, so a million entries stay small.
+    pub metadata: Option<Box<super::CallMetadata>>,
 }
 
 /// A file (or line) that could not be read as a call. Never fatal to the run.

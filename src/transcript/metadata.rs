@@ -48,9 +48,13 @@ impl Direction {
     }
 }
 
-/// How much metadata a report shows (`--metadata none|basic|all`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+/// How much metadata a report shows (`--metadata none|basic|all`). The run header records
+/// it, so a CSV made later from the report (`convert`) has the same `call.*` columns.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize, Deserialize,
+)]
 #[value(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MetadataLevel {
     /// No metadata at all.
     None,
@@ -134,6 +138,32 @@ pub struct CallMetadata {
     /// Why the call ended (`customer-ended-call`, `user_hangup`, `voicemail`), verbatim. Basic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_reason: Option<String>,
+}
+
+/// A report's `call` block: the call's start time and the facts `--metadata` lets it show.
+/// Only what the source held is there (a field it did not have is absent, never guessed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallBlock {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub facts: CallMetadata,
+}
+
+impl CallBlock {
+    /// The block for a call at `level`; `None` when nothing is left to show.
+    pub fn new(started_at: Option<Timestamp>, metadata: &CallMetadata, level: MetadataLevel) -> Option<CallBlock> {
+        let block = CallBlock {
+            started_at: started_at.filter(|_| Tier::Basic.visible_at(level)),
+            facts: metadata.visible(level),
+        };
+        (block != CallBlock::default()).then_some(block)
+    }
+
+    /// The fields `level` allows, in [`FIELDS`] order, for writers with fixed columns.
+    pub fn fields(&self, level: MetadataLevel) -> Vec<(&'static str, Option<MetadataValue<'_>>)> {
+        self.facts.fields(self.started_at, level)
+    }
 }
 
 /// One metadata value, typed for writers that keep types (JSON) and printable for those

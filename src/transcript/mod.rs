@@ -19,7 +19,7 @@ mod scan;
 pub(crate) mod speakers;
 
 pub use load::{Catalog, LoadError, LoadOptions, READ_EXTENSIONS, Skipped, SourceRef, TranscriptArgs};
-pub use metadata::{CallMetadata, Direction, MetadataLevel};
+pub use metadata::{CallBlock, CallMetadata, Direction, MetadataLevel, MetadataValue};
 pub use speakers::SpeakerInference;
 
 /// One call, in the shape every later stage reads.

@@ -24,7 +24,7 @@ use super::formats::{self, Document, Unread};
 use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, Skipped, SourceRef};
 use super::load::{decode, json_error, parse_json, parse_value, session_array};
 use super::read::{self, read_bounded, read_input};
-use super::{Call, Format};
+use super::{Call, CallMetadata, Format};
 
 /// How a file's bytes are split into call documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,6 +543,7 @@ fn outcome(built: Result<Call, String>, unit: Unit) -> Outcome {
             digest: call.digest(),
             started_at: call.started_at,
             speaker_inference: call.speaker_inference.map(Box::new),
+            metadata: (call.metadata != CallMetadata::default()).then(|| Box::new(call.metadata)),
             format: call.format,
             id: call.id,
             source_display: unit.display,
@@ -600,6 +601,7 @@ mod tests {
             digest: 0,
             started_at: None,
             speaker_inference: None,
+            metadata: None,
         }
     }
 

@@ -57,6 +57,7 @@ fn header(calls: usize, sha: &str) -> RunHeader {
 fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
     CallResult {
         call_id: id.into(),
+        call: None,
         source: format!("calls/{id}.json"),
         format: postcall::transcript::Format::Generic,
         summary: None,

@@ -13,6 +13,7 @@ mod error_paths;
 mod integrity;
 mod long_calls;
 mod network;
+mod platform_outputs;
 mod prompt;
 mod realworld;
 mod resilience;

@@ -74,6 +74,7 @@ fn tricky_report() -> Report {
             .into_iter()
             .map(|(id, outcome, name, score)| CallResult {
                 call_id: id.into(),
+                call: None,
                 source: format!("calls/{}.json", id.len()),
                 format: postcall::transcript::Format::Generic,
                 summary: None,
@@ -232,6 +233,7 @@ fn filter_with_a_limit_counts_every_match_and_says_how_many_it_shows() {
     report.calls = (0..16)
         .map(|i| CallResult {
             call_id: format!("c{i:02}"),
+            call: None,
             metrics: IndexMap::from([(
                 "outcome".to_string(),
                 ok(Value::Text(if i < 12 { "resolved" } else { "escalated" }.into())),

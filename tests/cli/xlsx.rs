@@ -65,6 +65,7 @@ fn report() -> Report {
             metrics.insert("verified".to_string(), ok(Value::Bool(i % 2 == 1)));
             CallResult {
                 call_id: id.to_string(),
+                call: None,
                 source: format!("calls/{i}.json"),
                 format: postcall::transcript::Format::Generic,
                 summary: Some(format!("{id} asked about a bill.")),

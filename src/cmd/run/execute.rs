@@ -263,6 +263,7 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
         cost_usd: None,
         models: Default::default(),
         service_tier: (endpoint.service_tier != ServiceTier::Default).then_some(endpoint.service_tier),
+        metadata: Some(work.settings.metadata),
         input_errors: work
             .catalog
             .errors

@@ -16,9 +16,10 @@
 use rust_xlsxwriter::{ColNum, DataValidation, Formula, RowNum, Worksheet, XlsxError, utility};
 
 use super::cells::{Civil, Formats, civil_of, fit};
-use crate::report::csv::{errors_text, header_row, reasoning_text, usage_cells};
+use crate::report::csv::{call_columns, errors_text, header_row, reasoning_text, usage_cells};
 use crate::report::{CallResult, MetricResult, Value};
 use crate::spec::{Metric, MetricKind};
+use crate::transcript::{MetadataLevel, MetadataValue};
 
 /// The name of the hidden sheet that holds drop-down lists too long to write inline.
 pub(super) const CHOICES_SHEET: &str = "Choices";
@@ -34,8 +35,9 @@ enum Column {
     CallId,
     Source,
     Summary,
-    // Call metadata columns (direction, duration, agent, …) go here, between what
-    // identifies the call and what the model said, once `CallResult` carries them.
+    /// The n-th call-metadata field the report's `--metadata` level shows: between what
+    /// identifies the call and what the model said.
+    Call(usize),
     Value(usize),
     Status(usize),
     Confidence(usize),
@@ -103,13 +105,15 @@ impl Dropdown {
 /// The Calls sheet's columns for one report, worked out once at `begin`.
 pub(super) struct CallsLayout {
     metrics: Vec<Metric>,
+    level: MetadataLevel,
     columns: Vec<Column>,
     pub dropdowns: Vec<Option<Dropdown>>,
 }
 
 impl CallsLayout {
-    pub fn new(metrics: &[Metric]) -> CallsLayout {
+    pub fn new(metrics: &[Metric], level: MetadataLevel) -> CallsLayout {
         let mut columns = vec![Column::CallId, Column::Source, Column::Summary];
+        columns.extend((0..call_columns(level).len()).map(Column::Call));
         for index in 0..metrics.len() {
             columns.extend([
                 Column::Value(index),
@@ -127,15 +131,20 @@ impl CallsLayout {
             .collect();
         CallsLayout {
             metrics: metrics.to_vec(),
+            level,
             columns,
             dropdowns,
         }
     }
 
-    /// The header row: the CSV's, with every detail column.
+    /// The header row: the CSV's, with every detail column, and the `call.*` columns after
+    /// the summary rather than at the end.
     pub fn headers(&self) -> Vec<String> {
         let ids: Vec<String> = self.metrics.iter().map(|m| m.id.clone()).collect();
-        header_row(&ids, true)
+        let mut headers = header_row(&ids, true);
+        let after_summary = 3;
+        headers.splice(after_summary..after_summary, call_columns(self.level));
+        headers
     }
 
     pub fn last_column(&self) -> ColNum {
@@ -171,6 +180,7 @@ impl CallsLayout {
             Column::Summary | Column::Reasoning(_) => 60.0,
             Column::Errors => 40.0,
             Column::Usage(_) => 14.0,
+            Column::Call(_) => 20.0,
             Column::Status(_) => 14.0,
             Column::Confidence(_) => 12.0,
             Column::Value(index) => match &self.metrics[index].kind {
@@ -204,6 +214,8 @@ impl CallsLayout {
             formats,
             cut: 0,
         };
+        let block = call.call.clone().unwrap_or_default();
+        let facts = block.fields(self.level);
         for (col, column) in self.columns.iter().enumerate() {
             let col = col as ColNum;
             let result = |index: usize| call.metrics.get(&self.metrics[index].id);
@@ -211,6 +223,13 @@ impl CallsLayout {
                 Column::CallId => cells.text(col, &call.call_id, false)?,
                 Column::Source => cells.text(col, &call.source, false)?,
                 Column::Summary => cells.text(col, call.summary.as_deref().unwrap_or(""), true)?,
+                Column::Call(index) => match &facts[index].1 {
+                    Some(MetadataValue::Seconds(secs)) => {
+                        cells.sheet.write_number_with_format(row, col, *secs, &formats.plain)?;
+                    }
+                    Some(value) => cells.text(col, &value.to_string(), false)?,
+                    None => {}
+                },
                 Column::Value(index) => {
                     if let Some(value) = result(index).and_then(MetricResult::value) {
                         cells.value(col, &self.metrics[index].kind, value)?;

@@ -35,6 +35,7 @@ use super::summary::SummaryCounts;
 use super::{CallResult, ReportHead, RunHeader, Sink};
 use crate::spec::Metric;
 use crate::terminal::eprintln;
+use crate::transcript::MetadataLevel;
 
 mod calls;
 mod cells;
@@ -73,6 +74,18 @@ struct CallsSheet {
 }
 
 impl XlsxSink {
+    fn begin_with(&mut self, metrics: &[Metric], level: MetadataLevel) -> anyhow::Result<()> {
+        anyhow::ensure!(self.begun.is_none(), "the xlsx report was begun twice");
+        self.begun = Some(Begun {
+            layout: CallsLayout::new(metrics, level),
+            metrics: metrics.to_vec(),
+            counts: SummaryCounts::new(metrics),
+            sheets: Vec::new(),
+            cut_cells: 0,
+        });
+        self.add_calls_sheet()
+    }
+
     /// Creates the temporary file beside a file destination now, so a bad path fails before
     /// any work. Standard output and devices get the workbook at `finish` (for a pipe: it is
     /// a zip file, not text).
@@ -202,21 +215,13 @@ impl XlsxSink {
 
 impl Sink for XlsxSink {
     fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
-        self.begin_headerless(head.metrics, head.has_summary)
+        self.begin_with(head.metrics, head.header.metadata.unwrap_or(MetadataLevel::None))
     }
 
-    /// The run header only matters at `finish` (the Summary sheet is written last), so a
-    /// report without one begins the same way.
+    /// The run header only matters at `finish` (the Summary sheet is written last) and for
+    /// its `call.*` columns, so a report without one begins the same way, without them.
     fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
-        anyhow::ensure!(self.begun.is_none(), "the xlsx report was begun twice");
-        self.begun = Some(Begun {
-            layout: CallsLayout::new(metrics),
-            metrics: metrics.to_vec(),
-            counts: SummaryCounts::new(metrics),
-            sheets: Vec::new(),
-            cut_cells: 0,
-        });
-        self.add_calls_sheet()
+        self.begin_with(metrics, MetadataLevel::None)
     }
 
     fn call(&mut self, call: &CallResult) -> anyhow::Result<()> {

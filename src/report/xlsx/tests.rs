@@ -37,6 +37,7 @@ fn dated_call(id: &str, when: &str) -> CallResult {
     results.insert("topic".to_string(), ok(Value::Text("topic number 7".into()), 0.5, "x"));
     CallResult {
         call_id: id.into(),
+        call: None,
         source: format!("calls/{id}.json"),
         format: Format::Generic,
         summary: Some(format!("{id} called.")),
