@@ -17,6 +17,8 @@ pub mod exit {
     pub const CHECK_FAILED: u8 = 3;
     /// `--max-cost` / `--max-tokens-total` stopped the run before every call was done.
     pub const BUDGET_REACHED: u8 = 4;
+    /// Every call was scored, but some webhook deliveries failed after their last try.
+    pub const DELIVERY_FAILED: u8 = 5;
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -61,6 +63,8 @@ pub enum Command {
     Convert(cmd::convert::Args),
     /// Join the reports of a sharded run (`run --shard I/N`) into one.
     Merge(cmd::merge::Args),
+    /// Send a finished report's calls to webhooks (what they have not acknowledged yet).
+    Deliver(cmd::deliver::Args),
 }
 
 /// Entry point: parses flags, runs the command, prints an error once with its context.
@@ -80,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Filter(args) => cmd::filter::run(args),
         Command::Convert(args) => cmd::convert::run(args),
         Command::Merge(args) => cmd::merge::run(args),
+        Command::Deliver(args) => cmd::deliver::run(args),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,7 @@ pub(crate) mod cache;
 pub mod cli;
 pub(crate) mod cmd;
 pub(crate) mod compare;
+pub(crate) mod deliver;
 pub(crate) mod document;
 pub(crate) mod evaluate;
 pub(crate) mod filter;

@@ -3,6 +3,7 @@
 mod bootstrap_args;
 pub mod cache;
 pub mod convert;
+pub mod deliver;
 pub mod diff;
 pub mod eval;
 pub mod filter;

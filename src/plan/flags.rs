@@ -75,6 +75,8 @@ pub struct RunFlags {
     /// The same in tokens (prompt + completion), for endpoints without a price.
     #[arg(long, value_name = "N", help_heading = "Cost")]
     pub max_tokens_total: Option<u64>,
+    #[command(flatten, next_help_heading = "Webhooks")]
+    pub webhooks: crate::deliver::WebhookArgs,
 }
 
 fn parse_usd(text: &str) -> Result<f64, String> {

@@ -61,6 +61,8 @@ pub struct RunPlan {
     pub quiet: bool,
     pub started: Instant,
     pub started_at: jiff::Timestamp,
+    /// `--webhook`: checked URLs and secret, started by the execution.
+    pub webhooks: Option<crate::deliver::Plan>,
 }
 
 /// `--dry-run`: what a run would send, with or without an endpoint.
@@ -103,6 +105,8 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     let started_at = jiff::Timestamp::now();
     let (spec, metrics_sha256) = load_spec(flags)?;
     let protected = protected_inputs(flags);
+    let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
+    let webhooks = flags.webhooks.plan(webhook_dir(cache_dir))?;
     if flags.dry_run {
         // Nothing is written, but a run with these outputs would fail: say so now.
         flags.output.check(Some(OutputFormat::Jsonl), &protected)?;
@@ -114,13 +118,11 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
             },
         };
         let work = work(flags, spec, metrics_sha256, endpoint.config())?;
-        let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
         let reads_cache = !flags.cache.no_cache && !flags.cache.refresh;
         let cache = reads_cache.then(|| Cache::existing(cache_dir)).flatten();
         return Ok(Plan::DryRun(DryRunPlan { work, endpoint, cache }));
     }
     let endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
-    let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
     let cache = (!flags.cache.no_cache).then(|| Cache::open(cache_dir)).transpose()?;
     // Every output checked, then locked and opened, before the inputs are read: a bad or
     // busy output fails at once, and no existing report is touched until this run has a
@@ -153,7 +155,14 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
         quiet: flags.quiet,
         started,
         started_at,
+        webhooks,
     }))
+}
+
+/// Where the webhook ledger and dead-letter file live: beside the cache
+/// (`.postcall/webhooks` for the default `.postcall/cache`).
+pub fn webhook_dir(cache_dir: &Path) -> std::path::PathBuf {
+    cache_dir.parent().unwrap_or(Path::new(".")).join("webhooks")
 }
 
 /// What no report may be written over or into: the metric file and every input.

@@ -15,7 +15,7 @@ pub(crate) mod destination;
 pub mod json;
 pub(crate) mod open;
 pub(crate) mod outputs;
-mod pending;
+pub(crate) mod pending;
 pub mod platform;
 pub(crate) mod summary;
 #[cfg(test)]

@@ -25,4 +25,5 @@ mod spec;
 mod terminal;
 mod transcript_formats;
 mod transcripts;
+mod webhooks;
 mod xlsx;

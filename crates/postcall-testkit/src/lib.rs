@@ -5,6 +5,8 @@
 //!   integration tests start one per test; `postcall-fake-llm` serves one until killed.
 //! - [`hostile`]: what the fake can do to a client besides answer: redirect, send a body
 //!   that never ends, send valid completions in odd shapes.
+//! - [`receiver`]: a webhook receiver on 127.0.0.1 that verifies signatures, fails a share
+//!   of requests and records what it acknowledged.
 //! - [`bench`]: the benchmark behind `postcall-bench` (synthetic calls, scenarios, the
 //!   measured child runner, the results table).
 //!
@@ -14,3 +16,4 @@
 pub mod bench;
 pub mod fake_llm;
 pub mod hostile;
+pub mod receiver;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::cli::exit;
+use crate::deliver::Deliverer;
 use crate::evaluate::progress::Progress;
 use crate::evaluate::{self, Budget, Evaluation, GroupPlan, Halt, RunOutcome};
 use crate::llm::local::LocalServer;
@@ -31,6 +32,7 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         quiet,
         started,
         started_at,
+        webhooks,
     } = plan;
     let concurrency = work.settings.concurrency;
     // The one expensive start; stopped, by drop, on every way out.
@@ -46,6 +48,10 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let metrics = work.spec.metrics.clone();
     let models = models_of(&work.spec, &work.groups);
     let prices = client.config().prices.clone();
+    // Started before the first call, so each call leaves as soon as it is finished.
+    let mut deliverer = webhooks
+        .map(|plan| Deliverer::start(plan, &metrics, &work.metrics_sha256))
+        .transpose()?;
     let total = work.calls.len();
     let progress = Progress::new(total, quiet);
     let mut counts = SummaryCounts::new(&metrics);
@@ -66,6 +72,9 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     };
     let outcome = evaluate::run(eval, halt, &progress, |call| {
         counts.add(&call);
+        if let Some(deliverer) = &mut deliverer {
+            deliverer.send(&call);
+        }
         outputs.call(&call)
     })?;
 
@@ -74,8 +83,14 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     // beside it, to `<dest>.partial`. Every output is ended even when one fails, so the
     // others' answers are kept.
     let ended = outputs.end(&header, header.complete);
+    // What was queued is still delivered when the run stopped early: those calls are done.
+    let delivery = deliverer.map(Deliverer::finish).transpose();
     eprint!("{}", render_summary(&metrics, &counts, &header, started.elapsed()));
     say_failed_outputs(&ended, cached);
+    let delivery = delivery?;
+    if let Some(delivery) = &delivery {
+        eprintln!("{}", delivery.line());
+    }
     let ending = Ending {
         outcome: &outcome,
         header: &header,
@@ -84,7 +99,11 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         written_outputs: ended.written,
         total,
     };
-    Ok(exit_code(&ending, &metrics, &counts, strict))
+    let code = exit_code(&ending, &metrics, &counts, strict);
+    if code == ExitCode::from(exit::OK) && delivery.is_some_and(|d| d.failed > 0) {
+        return Ok(ExitCode::from(exit::DELIVERY_FAILED));
+    }
+    Ok(code)
 }
 
 /// Lists, after the summary, each output that failed, then the run's one error: what was
