@@ -386,3 +386,60 @@ fn the_accuracy_benchmark_computes_its_numbers_on_a_slice() {
     );
     assert_no_server_left(dir.path());
 }
+
+/// Issue 10's targets on two calls of README's first command (`metrics.example.yaml`,
+/// nine metrics of every type and a summary, with the local defaults): the answers are
+/// valid — at least 95 % of values end `ok`, `null` or `not_applicable` — none is cut off
+/// at the token limit, and no call takes more than 60 × metrics + 100 completion tokens.
+/// The values themselves are a 135M model's and are not checked.
+#[test]
+fn the_first_run_gives_valid_bounded_answers() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    installed();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = postcall(dir.path())
+        .arg("run")
+        .arg("-m")
+        .arg(root.join("metrics.example.yaml"))
+        .args(["--no-cache", "--quiet", "-o", "r.json"])
+        // The two shortest of the bundled calls, so the suite stays minutes long on 2 cores.
+        .arg(examples().join("platforms/aws_connect_contact_lens.json"))
+        .arg(examples().join("platforms/smallest_atoms.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report = read_report(&dir.path().join("r.json"));
+    let header = report.header.as_ref().expect("a run header");
+    assert!(header.complete);
+    let metrics = report.metrics.len() as u64;
+    assert_eq!(metrics, 9);
+    let values: Vec<&MetricResult> = report.calls.iter().flat_map(|c| c.metrics.values()).collect();
+    let settled = values
+        .iter()
+        .filter(|m| !matches!(m, MetricResult::Invalid { .. }))
+        .count();
+    let tokens: Vec<u64> = report.calls.iter().map(|c| c.usage.completion_tokens).collect();
+    eprintln!(
+        "first run, 2 calls: {:.1} s, {} requests, {settled} of {} values settled, {} cut off, completion tokens per call {tokens:?}",
+        started.elapsed().as_secs_f64(),
+        header.usage.requests,
+        values.len(),
+        header.usage.cut_off,
+    );
+    assert_eq!(values.len(), 18);
+    assert!(
+        settled * 100 >= values.len() * 95,
+        "{settled} of {} values settled",
+        values.len()
+    );
+    assert_eq!(header.usage.cut_off, 0, "answers cut off at the token limit");
+    let bound = 60 * metrics + 100;
+    assert!(tokens.iter().all(|&t| t <= bound), "{tokens:?} over {bound}");
+    for call in &report.calls {
+        assert!(call.summary.is_some(), "{}: no summary", call.call_id);
+    }
+    assert_no_server_left(dir.path());
+}

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::exit;
-use crate::evaluate::{plan_groups, transcript_budget};
+use crate::evaluate::{PreparedCall, first_request, plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
 use crate::llm::config::EndpointLayer;
-use crate::llm::request::{ChatRequest, wire_body};
+use crate::llm::request::wire_body;
 use crate::plan::endpoint;
-use crate::prompt::{PromptArgs, build_messages, fit_call};
+use crate::prompt::{PromptArgs, PromptOptions, fit_call};
 use crate::spec::{self, Spec, Strategy};
 use crate::terminal::eprintln;
 use crate::transcript::{Call, Catalog, TranscriptArgs};
@@ -65,12 +65,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     // The call as `run` would ask it: shortened, or not asked at all.
-    let groups = plan_groups(&spec, &config.model);
+    let groups = plan_groups(&spec, &config);
     let budget = transcript_budget(
         &spec,
         &groups,
         config.structured_output,
-        args.prompt.options(),
+        options(&args, &config),
         config.max_input_tokens,
     )
     .map_err(|why| anyhow::anyhow!("{}: {why}", args.metrics.display()))?;
@@ -109,7 +109,17 @@ fn load_call(args: &Args) -> anyhow::Result<Call> {
     Ok(catalog.load(index, &options)?)
 }
 
-/// Every request of the call, as messages or as request bodies.
+/// How `run` renders a request against `config`: the prompt flags and the endpoint's
+/// answer limits.
+fn options(args: &Args, config: &EndpointConfig) -> PromptOptions {
+    PromptOptions {
+        limits: config.answer_limits,
+        ..args.prompt.options()
+    }
+}
+
+/// Every request of the call, as messages or as request bodies: built by the function
+/// `run` builds its first requests with.
 fn render(
     args: &Args,
     spec: &Spec,
@@ -117,26 +127,15 @@ fn render(
     call: &Call,
     cut: Option<&crate::prompt::Cut>,
 ) -> anyhow::Result<String> {
-    let groups = plan_groups(spec, &config.model);
+    let groups = plan_groups(spec, config);
+    let prepared = PreparedCall {
+        call: call.clone(),
+        cut: cut.cloned(),
+    };
     let mut out = String::new();
     for (n, plan) in groups.iter().enumerate() {
-        let messages = build_messages(
-            spec,
-            call,
-            cut,
-            &plan.questions(spec),
-            config.structured_output,
-            &plan.schema,
-            args.prompt.options(),
-        );
+        let request = first_request(spec, &prepared, plan, config.structured_output, options(args, config));
         if args.json {
-            let request = ChatRequest {
-                model: plan.model.clone(),
-                messages,
-                schema: plan.schema.clone(),
-                max_tokens: None,
-                prompt_cache_key: Some(crate::evaluate::prompt_cache_key(call)),
-            };
             out.push_str(&serde_json::to_string_pretty(&wire_body(config, &request))?);
             out.push('\n');
             continue;
@@ -149,7 +148,7 @@ fn render(
                 plan.model
             ));
         }
-        for message in messages {
+        for message in request.messages {
             out.push_str(&format!(
                 "--- {} ---\n{}\n",
                 serde_json::to_value(message.role)?.as_str().unwrap_or("?"),

@@ -1,7 +1,9 @@
 //! `postcall schema`: print the JSON Schema of the answer the model must give.
 //!
 //! The schema printed is exactly the one sent with `response_format: json_schema`, so what
-//! you see here is what the model is held to.
+//! you see here is what the model is held to: `--schema-dialect strict` (the default) as
+//! OpenAI, Azure and OpenRouter get it, `grammar` with the answer limits as llama.cpp, vLLM,
+//! Ollama and the local model get it.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,8 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
-use crate::spec::schema::answer_schema;
-use crate::spec::{Metric, lint, load_spec};
+use crate::spec::schema::bounded_answer_schema;
+use crate::spec::{AnswerLimits, Metric, SchemaDialect, lint, load_spec};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,6 +22,14 @@ pub struct Args {
     /// Only this metric (repeatable); the summary is left out.
     #[arg(long = "metric", value_name = "ID")]
     pub metric: Vec<String>,
+    /// `strict`: as OpenAI-style strict endpoints get it; `grammar`: with maxLength and
+    /// maxItems from the answer limits, as grammar-enforcing servers get it.
+    #[arg(long, value_enum, default_value_t = SchemaDialect::Strict)]
+    pub schema_dialect: SchemaDialect,
+    /// Answer limits for `grammar` [default: the metric file's `llm.answer_limits`, else
+    /// reasoning=100,summary=240,text=60,items=5]
+    #[arg(long, value_name = "LIMITS", value_parser = AnswerLimits::parse)]
+    pub answer_limits: Option<AnswerLimits>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -45,7 +55,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let schema = answer_schema(&selected, summary);
+    let limits = args.answer_limits.or(spec.llm.answer_limits).unwrap_or_default();
+    let bounds = (args.schema_dialect == SchemaDialect::Grammar).then_some(&limits);
+    let schema = bounded_answer_schema(&selected, summary, bounds);
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &schema)?;
     writeln!(out)?;

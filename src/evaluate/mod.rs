@@ -27,7 +27,7 @@ pub mod unit;
 
 pub use budget::{Budget, Limit};
 pub use plan::{GroupPlan, plan_groups, request_overhead, transcript_budget};
-pub use unit::{PreparedCall, cache_key, first_request, prompt_cache_key};
+pub use unit::{PreparedCall, cache_key, first_request};
 use unit::{UnitContext, UnitOutcome, evaluate_unit};
 
 /// How long in-flight requests may finish after a halt before reports are written anyway.

@@ -1,9 +1,10 @@
 //! The requests a call needs, ready to send: the spec's request groups (one planner, in
 //! `spec::groups`) with the model each is sent to and the answer schema it carries.
 
+use crate::llm::EndpointConfig;
 use crate::prompt::{Group, PromptOptions, build_messages};
 use crate::spec::groups::request_groups;
-use crate::spec::{Spec, StructuredOutput, schema};
+use crate::spec::{AnswerLimits, MaxTokens, Metric, MetricKind, SchemaDialect, Spec, StructuredOutput, schema};
 use crate::transcript::{Call, Format, estimate_tokens_for_chars};
 
 /// The least a transcript must be left of `max_input_tokens` for a run to make sense.
@@ -19,8 +20,11 @@ pub struct GroupPlan {
     pub summary: bool,
     /// The model that answers it.
     pub model: String,
-    /// The JSON Schema of this request's answer.
+    /// The JSON Schema of this request's answer (with the answer limits in it for a
+    /// grammar endpoint).
     pub schema: serde_json::Value,
+    /// The output-token budget of this request under `--max-tokens auto`.
+    pub max_tokens: Option<u32>,
 }
 
 impl GroupPlan {
@@ -30,6 +34,31 @@ impl GroupPlan {
             metrics: self.metrics.iter().map(|&i| &spec.metrics[i]).collect(),
             summary: if self.summary { spec.summary.as_ref() } else { None },
         }
+    }
+
+    /// The request asking `metrics` (indices into `spec.metrics`) and, with `summary`, the
+    /// summary, of `model` at `endpoint`: its schema in the endpoint's dialect, its budget.
+    pub fn new(spec: &Spec, metrics: Vec<usize>, summary: bool, model: String, endpoint: &EndpointConfig) -> GroupPlan {
+        let mut plan = GroupPlan {
+            metrics,
+            summary,
+            model,
+            schema: serde_json::Value::Null,
+            max_tokens: None,
+        };
+        let questions = plan.questions(spec);
+        let limits = &endpoint.answer_limits;
+        let bounds = (endpoint.schema_dialect == SchemaDialect::Grammar).then_some(limits);
+        plan.schema = schema::bounded_answer_schema(&questions.metrics, questions.summary, bounds);
+        plan.max_tokens = (endpoint.params.max_tokens == Some(MaxTokens::Auto))
+            .then(|| completion_budget(&questions.metrics, questions.summary.is_some(), limits));
+        plan
+    }
+
+    /// The same request narrowed to the metrics still unanswered (and the summary, if it
+    /// still is): what a re-ask asks.
+    pub fn narrowed(&self, spec: &Spec, metrics: Vec<usize>, summary: bool, endpoint: &EndpointConfig) -> GroupPlan {
+        GroupPlan::new(spec, metrics, summary && self.summary, self.model.clone(), endpoint)
     }
 }
 
@@ -43,22 +72,40 @@ pub fn expected_completion_tokens(group: &GroupPlan) -> u64 {
     group.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if group.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 }
 }
 
-/// The spec's request groups for a run whose default model is `default_model`.
-pub fn plan_groups(spec: &Spec, default_model: &str) -> Vec<GroupPlan> {
-    request_groups(spec, Some(default_model))
+/// The spec's request groups for a run against `endpoint` (whose model is the default).
+pub fn plan_groups(spec: &Spec, endpoint: &EndpointConfig) -> Vec<GroupPlan> {
+    request_groups(spec, Some(&endpoint.model))
         .into_iter()
         .map(|group| {
-            let mut plan = GroupPlan {
-                metrics: group.metrics,
-                summary: group.summary,
-                model: group.model.unwrap_or_else(|| default_model.to_string()),
-                schema: serde_json::Value::Null,
-            };
-            let questions = plan.questions(spec);
-            plan.schema = schema::answer_schema(&questions.metrics, questions.summary);
-            plan
+            let model = group.model.unwrap_or_else(|| endpoint.model.clone());
+            GroupPlan::new(spec, group.metrics, group.summary, model, endpoint)
         })
         .collect()
+}
+
+/// Output tokens an answer to `metrics` (and the summary) needs at most when every free
+/// string runs to its limit: the `--max-tokens auto` budget. Text is counted at 3
+/// characters a token (English runs about 4; digits and rare words fewer), the JSON around
+/// each value at what a small model's tokenizer spends on it, whitespace included.
+pub fn completion_budget(metrics: &[&Metric], summary: bool, limits: &AnswerLimits) -> u32 {
+    let text = |chars: u32| chars.div_ceil(3);
+    let per_metric = |m: &Metric| {
+        let envelope = 24 + text(m.id.len() as u32) + if m.applies_when.is_some() { 6 } else { 0 };
+        let choice = |choices: &[String]| choices.iter().map(|c| text(c.len() as u32)).max().unwrap_or(1) + 2;
+        let value = match &m.kind {
+            MetricKind::Boolean => 2,
+            MetricKind::Integer { .. } => 8,
+            MetricKind::Number { .. } => 12,
+            MetricKind::Datetime => 24,
+            MetricKind::Enum { choices } => choice(choices),
+            MetricKind::String => text(limits.text_chars) + 2,
+            MetricKind::List { choices: Some(c) } => c.len() as u32 * choice(c) + 2,
+            MetricKind::List { choices: None } => limits.list_items * (text(limits.text_chars) + 2) + 2,
+        };
+        envelope + text(limits.reasoning_chars) + value
+    };
+    let summary = if summary { text(limits.summary_chars) + 8 } else { 0 };
+    10 + metrics.iter().map(|m| per_metric(m)).sum::<u32>() + summary
 }
 
 /// What one request of `group` takes besides the transcript: the system message, the
@@ -130,7 +177,14 @@ pub fn transcript_budget(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Dialect, LlmSection, Metric, MetricKind, Strategy, Summary};
+    use crate::spec::{Dialect, LlmSection, Strategy, Summary};
+
+    fn endpoint(model: &str) -> EndpointConfig {
+        EndpointConfig {
+            model: model.into(),
+            ..EndpointConfig::for_tests("http://127.0.0.1:9/v1")
+        }
+    }
 
     fn metric(id: &str, model: Option<&str>) -> Metric {
         Metric {
@@ -173,14 +227,14 @@ mod tests {
             Strategy::PerCall,
             vec![metric("a", None), metric("b", Some("big")), metric("c", None)],
         );
-        let groups = plan_groups(&s, "small");
+        let groups = plan_groups(&s, &endpoint("small"));
         assert_eq!(shape(&groups), [(vec![0, 2], true, "small"), (vec![1], false, "big")]);
     }
 
     #[test]
     fn per_metric_isolates_every_metric_and_the_summary() {
         let s = spec(Strategy::PerMetric, vec![metric("a", None), metric("b", Some("big"))]);
-        let groups = plan_groups(&s, "small");
+        let groups = plan_groups(&s, &endpoint("small"));
         assert_eq!(groups.len(), 3);
         assert_eq!(groups[1].model, "big");
         assert!(groups[2].summary && groups[2].metrics.is_empty());
@@ -189,7 +243,7 @@ mod tests {
     #[test]
     fn per_call_with_every_metric_overridden_still_asks_the_summary() {
         let s = spec(Strategy::PerCall, vec![metric("a", Some("big"))]);
-        let groups = plan_groups(&s, "small");
+        let groups = plan_groups(&s, &endpoint("small"));
         assert_eq!(groups.len(), 2);
         assert!(groups[1].summary && groups[1].model == "small");
     }
@@ -197,8 +251,44 @@ mod tests {
     #[test]
     fn each_group_carries_the_schema_of_its_own_questions() {
         let s = spec(Strategy::PerCall, vec![metric("a", None), metric("b", Some("big"))]);
-        let groups = plan_groups(&s, "small");
+        let groups = plan_groups(&s, &endpoint("small"));
         assert_eq!(groups[0].schema["required"], serde_json::json!(["a", "summary"]));
         assert_eq!(groups[1].schema["required"], serde_json::json!(["b"]));
+    }
+
+    #[test]
+    fn a_grammar_endpoint_gets_bounds_in_the_schema_and_a_strict_one_does_not() {
+        let mut text = metric("why", None);
+        text.kind = MetricKind::String;
+        let s = spec(Strategy::PerCall, vec![text]);
+        let mut config = endpoint("m");
+        let grammar = &plan_groups(&s, &config)[0].schema;
+        let why = &grammar["properties"]["why"]["properties"];
+        assert_eq!(why["reasoning"]["maxLength"], 100);
+        assert_eq!(why["value"]["maxLength"], 60);
+        assert_eq!(grammar["properties"]["summary"]["maxLength"], 240);
+        config.schema_dialect = SchemaDialect::Strict;
+        let strict = plan_groups(&s, &config)[0].schema.to_string();
+        assert!(
+            !strict.contains("maxLength") && !strict.contains("maxItems"),
+            "{strict}"
+        );
+    }
+
+    #[test]
+    fn the_auto_budget_grows_with_the_questions_and_the_limits_and_only_under_auto() {
+        let s = spec(Strategy::PerCall, vec![metric("a", None), metric("b", None)]);
+        let mut config = endpoint("m");
+        assert_eq!(plan_groups(&s, &config)[0].max_tokens, None);
+        config.params.max_tokens = Some(MaxTokens::Auto);
+        let two = plan_groups(&s, &config)[0].max_tokens.unwrap();
+        let one = GroupPlan::new(&s, vec![0], false, "m".into(), &config)
+            .max_tokens
+            .unwrap();
+        assert!(one < two, "{one} vs {two}");
+        config.answer_limits.reasoning_chars *= 2;
+        assert!(plan_groups(&s, &config)[0].max_tokens.unwrap() > two);
+        // Two boolean metrics and a summary need a few hundred tokens, not 4,096.
+        assert!((100..400).contains(&two), "{two}");
     }
 }

@@ -1,5 +1,7 @@
 //! The progress line on stderr: calls done/total, requests, retries, concurrency,
-//! tokens, cost so far, ETA. Hidden when stderr is not a terminal or with `--quiet`.
+//! tokens and output tokens per second, cost so far, ETA. Hidden when stderr is not a
+//! terminal or with `--quiet`. Tokens per second is what tells a user of a CPU model that
+//! it is working (and how fast) long before the first call is done.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -53,11 +55,13 @@ impl Progress {
             Some(usd) => format!("${usd:.4}"),
             None => "cost unknown".into(),
         };
+        let seconds = self.bar.elapsed().as_secs_f64().max(0.1);
         self.bar.set_message(format!(
-            "{} req · {} retries · concurrency {concurrency} · {} tok · {cost}",
+            "{} req · {} retries · concurrency {concurrency} · {} tok · {:.0} tok/s out · {cost}",
             usage.requests,
             usage.retries,
             human(usage.prompt_tokens + usage.completion_tokens),
+            usage.completion_tokens as f64 / seconds,
         ));
     }
 

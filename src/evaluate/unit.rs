@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use serde_json::{Map, Value};
+
 use crate::cache::{Cache, Claim, Lookup};
 use crate::llm::{ApiError, ChatRequest, Client, Completion, EndpointConfig, ErrorKind, Message};
 use crate::prompt::{self, Cut, PromptOptions};
@@ -79,7 +81,7 @@ pub fn first_request(
             options,
         ),
         schema: group.schema.clone(),
-        max_tokens: None,
+        max_tokens: group.max_tokens,
         prompt_cache_key: Some(prompt_cache_key(&prepared.call)),
     }
 }
@@ -102,63 +104,106 @@ pub fn cache_key(config: &EndpointConfig, request: &ChatRequest) -> String {
 }
 
 pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &GroupPlan) -> UnitOutcome {
-    let schema = &group.schema;
-    let mode = ctx.client.config().structured_output;
+    let config = ctx.client.config();
+    let mode = config.structured_output;
     let first = first_request(ctx.spec, prepared, group, mode, ctx.prompt_options);
-    let (base, cache_routing) = (first.messages, first.prompt_cache_key);
     let expected_completion = expected_completion_tokens(group);
-
     let mut outcome = UnitOutcome::default();
-    let mut pending: Pending = group.metrics.iter().map(|&i| (i, None)).collect();
-    let mut want_summary = group.summary;
-    let mut messages = base.clone();
-    let mut max_tokens = None;
-
+    let mut answers = Answers::new(group);
+    let mut request = first.clone();
+    // The claim on the first request's key, held until the unit is done: the call's final
+    // answer is stored there, however many re-asks it took, so a re-run finds it at once
+    // (issue 11), and another run asking the same waits for it instead of paying again.
+    let mut first_claim = None;
+    let mut first_was_cached = false;
+    let mut attempts = 0;
     for attempt in 0..=ctx.max_reask {
-        let request = ChatRequest {
-            model: group.model.clone(),
-            messages: messages.clone(),
-            schema: schema.clone(),
-            max_tokens,
-            prompt_cache_key: cache_routing.clone(),
-        };
+        attempts = attempt + 1;
         let (completion, claim) = match ask(ctx, &request, expected_completion, &mut outcome.usage) {
             Ok(answer) => answer,
             Err(err) => {
-                fail_pending(&mut outcome, &pending, ctx.spec, want_summary, &err);
+                fail_pending(&mut outcome, &answers, ctx.spec, &err);
                 if matches!(err.kind, ErrorKind::Refused(_)) {
                     outcome.refusal = Some(err);
                 }
                 return outcome;
             }
         };
-        let still = check_into(ctx, &completion.content, &pending, &mut want_summary, &mut outcome);
-        let truncated = completion.truncated();
-        // Only clean answers are cached: errors and invalid answers never are.
-        if let (Some(cache), Some(claim)) = (ctx.cache, claim)
-            && still.is_empty()
-            && !truncated
-            && let Err(e) = claim.fulfil(&completion)
-        {
-            outcome.cache_error = Some(format!(
-                "could not write to the cache in {}: {e}",
-                cache.dir().display()
-            ));
+        if attempt == 0 {
+            first_was_cached = claim.is_none();
+            first_claim = claim;
         }
-        pending = still;
-        if truncated {
-            max_tokens = Some(
-                max_tokens
-                    .or(ctx.client.config().params.max_tokens)
-                    .map_or(DEFAULT_RAISED_MAX_TOKENS, |m| m.saturating_mul(2)),
-            );
+        if completion.truncated() {
+            outcome.usage.cut_off += 1;
         }
-        if pending.is_empty() || attempt == ctx.max_reask {
+        let clean = answers.clean_after(ctx, &completion, &mut outcome);
+        if clean && attempt == 0 {
+            // A clean first answer is stored as it came (what every earlier run stored).
+            store(ctx, first_claim.take(), &completion, &mut outcome);
+            return finish(outcome, answers);
+        }
+        if clean || attempt == ctx.max_reask {
             break;
         }
-        messages = reask_messages(ctx, &base, &completion.content, &pending, truncated);
+        let narrowed = group.narrowed(ctx.spec, answers.pending_indices(), answers.want_summary, config);
+        request = if completion.truncated() {
+            // The cut text is not sent back (it is the loop that filled the budget): the rest
+            // is asked afresh, with twice the room it needs.
+            let mut fresh = first_request(ctx.spec, prepared, &narrowed, mode, ctx.prompt_options);
+            fresh.max_tokens = Some(raised_budget(&narrowed, request.max_tokens, config));
+            fresh
+        } else {
+            ChatRequest {
+                model: group.model.clone(),
+                messages: reask_messages(ctx, &first.messages, &completion.content, &answers, &narrowed),
+                schema: narrowed.schema.clone(),
+                max_tokens: narrowed.max_tokens,
+                prompt_cache_key: first.prompt_cache_key.clone(),
+            }
+        };
     }
-    for (index, last) in pending {
+    if answers.is_done() && attempts > 1 {
+        let claim = first_claim.or_else(|| {
+            // A cached first answer that no longer validates: its re-asked whole replaces it.
+            (first_was_cached && !ctx.refresh)
+                .then(|| ctx.cache.map(|c| c.overwrite(cache_key(config, &first))))
+                .flatten()
+        });
+        let merged = answers.merged(&outcome.usage);
+        store(ctx, claim, &merged, &mut outcome);
+    }
+    finish(outcome, answers)
+}
+
+/// More room for an answer that was cut off: twice what the narrowed request needs, or
+/// twice the configured limit, or [`DEFAULT_RAISED_MAX_TOKENS`] when nothing bounds it.
+fn raised_budget(narrowed: &GroupPlan, previous: Option<u32>, config: &EndpointConfig) -> u32 {
+    let configured = match config.params.max_tokens {
+        Some(crate::spec::MaxTokens::Limit(n)) => Some(n),
+        _ => None,
+    };
+    match narrowed.max_tokens.or(configured) {
+        Some(needed) => needed.saturating_mul(2).max(previous.unwrap_or(0)),
+        None => previous.map_or(DEFAULT_RAISED_MAX_TOKENS, |p| p.saturating_mul(2)),
+    }
+}
+
+/// Stores a clean answer through `claim` (when there is a cache), noting a failure.
+fn store(ctx: &UnitContext<'_>, claim: Option<Claim>, completion: &Completion, outcome: &mut UnitOutcome) {
+    if let (Some(cache), Some(claim)) = (ctx.cache, claim)
+        && let Err(e) = claim.fulfil(completion)
+    {
+        outcome.cache_error = Some(format!(
+            "could not write to the cache in {}: {e}",
+            cache.dir().display()
+        ));
+    }
+}
+
+/// The unit's results: every metric answered or with its last invalid answer, and the
+/// summary's problem as an error when it never came.
+fn finish(mut outcome: UnitOutcome, answers: Answers) -> UnitOutcome {
+    for (index, last) in answers.pending {
         outcome.results.push((
             index,
             last.unwrap_or_else(|| MetricResult::Invalid {
@@ -167,56 +212,131 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
             }),
         ));
     }
+    if answers.want_summary {
+        outcome.errors.push(CallError {
+            metric: Some("summary".into()),
+            message: format!(
+                "no valid summary: {}",
+                answers.summary_problem.unwrap_or_else(|| "no answer".into())
+            ),
+        });
+    }
     outcome.results.sort_by_key(|(i, _)| *i);
     outcome
 }
 
-/// Metrics still without a valid answer, with their latest invalid result.
-type Pending = Vec<(usize, Option<MetricResult>)>;
-
-/// Checks `answer` for the pending metrics (and the summary, while it is wanted): valid
-/// results go into `outcome`, the invalid ones come back, still pending.
-fn check_into(
-    ctx: &UnitContext<'_>,
-    answer: &str,
-    pending: &Pending,
-    want_summary: &mut bool,
-    outcome: &mut UnitOutcome,
-) -> Pending {
-    let pending_metrics: Vec<&Metric> = pending.iter().map(|(i, _)| &ctx.spec.metrics[*i]).collect();
-    let checked = check_answer(&pending_metrics, *want_summary, answer);
-    if *want_summary && checked.summary.is_some() {
-        outcome.summary = checked.summary;
-        *want_summary = false;
-    }
-    let mut still = Vec::new();
-    for ((index, _), (_, result)) in pending.iter().zip(checked.metrics) {
-        match result {
-            MetricResult::Invalid { .. } => still.push((*index, Some(result))),
-            valid => outcome.results.push((*index, valid)),
-        }
-    }
-    still
+/// What a unit's answers have settled so far.
+struct Answers {
+    /// Metrics still without a valid answer, with their latest invalid result.
+    pending: Vec<(usize, Option<MetricResult>)>,
+    /// The summary is asked and has not come as a string yet.
+    want_summary: bool,
+    summary_problem: Option<String>,
+    /// Each settled metric's property as the model wrote it, and the summary: the final
+    /// answer, stored under the first request's key once nothing is pending.
+    merged: Map<String, Value>,
 }
 
-/// The conversation for a re-ask: the original messages, the answer, and what was wrong.
+impl Answers {
+    fn new(group: &GroupPlan) -> Answers {
+        Answers {
+            pending: group.metrics.iter().map(|&i| (i, None)).collect(),
+            want_summary: group.summary,
+            summary_problem: None,
+            merged: Map::new(),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.pending.is_empty() && !self.want_summary
+    }
+
+    fn pending_indices(&self) -> Vec<usize> {
+        self.pending.iter().map(|(i, _)| *i).collect()
+    }
+
+    /// Checks `completion` for what is pending: valid results go into `outcome` (and the
+    /// merged answer), the invalid ones stay pending. Whether nothing is pending now.
+    fn clean_after(&mut self, ctx: &UnitContext<'_>, completion: &Completion, outcome: &mut UnitOutcome) -> bool {
+        let metrics: Vec<&Metric> = self.pending.iter().map(|(i, _)| &ctx.spec.metrics[*i]).collect();
+        let checked = check_answer(&metrics, self.want_summary, &completion.content);
+        if let Some(summary) = checked.summary {
+            self.merged.insert("summary".into(), Value::String(summary.clone()));
+            outcome.summary = Some(summary);
+            self.want_summary = false;
+        } else if self.want_summary {
+            self.summary_problem = checked.summary_problem;
+        }
+        let mut still = Vec::new();
+        for ((index, _), (id, result)) in self.pending.iter().zip(checked.metrics) {
+            match result {
+                MetricResult::Invalid { reason, raw } => {
+                    let reason = if completion.truncated() && reason.starts_with("no answer for") {
+                        format!("the answer was cut off at the token limit before `{id}` was complete")
+                    } else {
+                        reason
+                    };
+                    still.push((*index, Some(MetricResult::Invalid { reason, raw })));
+                }
+                valid => {
+                    if let Some(property) = checked.object.as_ref().and_then(|o| o.get(&id)) {
+                        self.merged.insert(id.clone(), property.clone());
+                    }
+                    outcome.results.push((*index, valid));
+                }
+            }
+        }
+        self.pending = still;
+        self.is_done()
+    }
+
+    /// The final answer as one completion: every metric's property and the summary, as
+    /// the model wrote them across the asks, with what they cost in all.
+    fn merged(&self, usage: &Usage) -> Completion {
+        Completion {
+            content: Value::Object(self.merged.clone()).to_string(),
+            finish_reason: Some("stop".into()),
+            usage: crate::llm::TokenUsage {
+                prompt_tokens: usage.prompt_tokens,
+                cached_prompt_tokens: usage.cached_prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+            },
+        }
+    }
+}
+
+/// The conversation for a re-ask: the original messages, the answer, and what was wrong,
+/// asking only for what is still pending.
 fn reask_messages(
     ctx: &UnitContext<'_>,
     base: &[Message],
     answer: &str,
-    pending: &Pending,
-    truncated: bool,
+    answers: &Answers,
+    narrowed: &GroupPlan,
 ) -> Vec<Message> {
-    let problems: Vec<(&Metric, &str)> = pending
+    let problems: Vec<(&Metric, &str)> = answers
+        .pending
         .iter()
-        .filter_map(|(i, r)| match r {
-            Some(MetricResult::Invalid { reason, .. }) => Some((&ctx.spec.metrics[*i], reason.as_str())),
-            _ => None,
+        .map(|(i, r)| {
+            let reason = match r {
+                Some(MetricResult::Invalid { reason, .. }) => reason.as_str(),
+                _ => "no answer",
+            };
+            (&ctx.spec.metrics[*i], reason)
         })
         .collect();
+    let summary = answers
+        .want_summary
+        .then(|| answers.summary_problem.as_deref().unwrap_or("no `summary`"));
     let mut messages = base.to_vec();
     messages.push(Message::assistant(answer.to_owned()));
-    messages.push(Message::user(prompt::reask_message(&problems, truncated)));
+    // Without structured outputs the narrowed schema is only in the prompt: show it.
+    let schema = matches!(
+        ctx.client.config().structured_output,
+        StructuredOutput::JsonObject | StructuredOutput::Prompt
+    )
+    .then_some(&narrowed.schema);
+    messages.push(Message::user(prompt::reask_message(&problems, summary, schema)));
     messages
 }
 
@@ -306,20 +426,14 @@ fn tokens_of(usage: crate::llm::TokenUsage) -> crate::llm::price::Tokens {
     }
 }
 
-fn fail_pending(
-    outcome: &mut UnitOutcome,
-    pending: &[(usize, Option<MetricResult>)],
-    spec: &Spec,
-    want_summary: bool,
-    err: &ApiError,
-) {
-    for (i, _) in pending {
+fn fail_pending(outcome: &mut UnitOutcome, answers: &Answers, spec: &Spec, err: &ApiError) {
+    for (i, _) in &answers.pending {
         outcome.errors.push(CallError {
             metric: Some(spec.metrics[*i].id.clone()),
             message: err.to_string(),
         });
     }
-    if want_summary {
+    if answers.want_summary {
         outcome.errors.push(CallError {
             metric: Some("summary".into()),
             message: err.to_string(),

@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 
 use super::price::{Prices, parse_price};
 use crate::net::{SecretUrl, UrlError};
-use crate::spec::{LlmSection, Price, ServiceTier, StructuredOutput};
+use crate::spec::{
+    AnswerLimits, DialectChoice, LlmSection, MaxTokens, Price, SchemaDialect, ServiceTier, StructuredOutput,
+};
 
 pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -101,7 +103,9 @@ pub enum Provider {
 pub struct RequestParams {
     pub temperature: f64,
     pub seed: Option<i64>,
-    pub max_tokens: Option<u32>,
+    /// `None`: the endpoint's own default. `Auto`: each request carries the budget its
+    /// questions need (`evaluate::plan`).
+    pub max_tokens: Option<MaxTokens>,
     pub reasoning_effort: Option<String>,
     pub extra_body: Map<String, Value>,
 }
@@ -124,6 +128,9 @@ pub struct EndpointConfig {
     pub provider: Provider,
     pub params: RequestParams,
     pub structured_output: StructuredOutput,
+    /// Whether answer bounds go into the schema or the prompt (see [`schema_dialect`]).
+    pub schema_dialect: SchemaDialect,
+    pub answer_limits: AnswerLimits,
     pub timeout: Duration,
     pub max_input_tokens: u64,
     /// What each model's requests cost on this endpoint's tier.
@@ -161,6 +168,8 @@ impl EndpointConfig {
             provider: Provider::Compatible,
             params: RequestParams::default(),
             structured_output: StructuredOutput::JsonSchema,
+            schema_dialect: SchemaDialect::Grammar,
+            answer_limits: AnswerLimits::default(),
             timeout: DEFAULT_TIMEOUT,
             max_input_tokens: DEFAULT_MAX_INPUT_TOKENS,
             prices: Prices {
@@ -210,15 +219,25 @@ pub struct EndpointLayer {
     /// Seed sent to the endpoint (for providers that support reproducible sampling).
     #[arg(long, value_name = "N", help_heading = "Answers")]
     pub llm_seed: Option<i64>,
-    /// Maximum output tokens per answer.
-    #[arg(long, value_name = "N", help_heading = "Answers")]
-    pub max_tokens: Option<u32>,
+    /// Maximum output tokens per answer, or `auto`: a budget computed from each request's
+    /// questions and --answer-limits [default: auto for the local model, else the endpoint's]
+    #[arg(long, value_name = "N|auto", value_parser = MaxTokens::parse, help_heading = "Answers")]
+    pub max_tokens: Option<MaxTokens>,
     /// reasoning_effort for reasoning models (low, medium, high…).
     #[arg(long, value_name = "LEVEL", help_heading = "Answers")]
     pub reasoning_effort: Option<String>,
     /// How the answer's shape is enforced [default: json_schema]
     #[arg(long, value_enum, help_heading = "Answers")]
     pub structured_output: Option<StructuredOutput>,
+    /// Whether the answer limits go into the schema (`grammar`: llama.cpp, vLLM, Ollama
+    /// enforce maxLength/maxItems) or into the prompt (`strict`: OpenAI strict mode rejects
+    /// them) [default: auto: strict for OpenAI, Azure and OpenRouter, grammar otherwise]
+    #[arg(long, value_enum, help_heading = "Answers")]
+    pub schema_dialect: Option<DialectChoice>,
+    /// Bounds on answers, e.g. reasoning=100,summary=240,text=60,items=5 (characters of each
+    /// reasoning, of the summary, of a free-text value or list item; items of a list)
+    #[arg(long, value_name = "LIMITS", value_parser = AnswerLimits::parse, help_heading = "Answers")]
+    pub answer_limits: Option<AnswerLimits>,
     /// Requests longer than this (estimated tokens, the transcript with the questions around
     /// it) are handled by --long-calls [default: 100000]
     #[arg(long, value_name = "N", help_heading = "Answers")]
@@ -243,6 +262,8 @@ impl EndpointLayer {
             max_tokens: self.max_tokens.or(lower.max_tokens),
             reasoning_effort: self.reasoning_effort.or(lower.reasoning_effort),
             structured_output: self.structured_output.or(lower.structured_output),
+            schema_dialect: self.schema_dialect.or(lower.schema_dialect),
+            answer_limits: self.answer_limits.or(lower.answer_limits),
             max_input_tokens: self.max_input_tokens.or(lower.max_input_tokens),
             timeout_secs: self.timeout_secs.or(lower.timeout_secs),
         }
@@ -280,6 +301,8 @@ impl From<&LlmSection> for EndpointLayer {
             max_tokens: file.max_tokens,
             reasoning_effort: file.reasoning_effort.clone(),
             structured_output: file.structured_output,
+            schema_dialect: file.schema_dialect,
+            answer_limits: file.answer_limits,
             max_input_tokens: file.max_input_tokens,
             timeout_secs: file.timeout_secs,
         }
@@ -302,8 +325,9 @@ pub struct LocalEndpoint {
 /// 3. the local server's model name;
 /// 4. the metric file's `llm:` section;
 /// 5. the local server's defaults: a small model can ramble until its context is full, so
-///    answers are bounded, and on a busy CPU an answer can take minutes, so the timeout is
-///    long (re-sending would only add load).
+///    each answer gets the budget its questions need (`--max-tokens auto`), and on a busy
+///    CPU an answer can take minutes, so the timeout is long (re-sending would only add
+///    load).
 ///
 /// Built-in defaults fill the rest, in [`resolve`].
 pub fn chain(command_line: &EndpointLayer, local: Option<&LocalEndpoint>, file: &LlmSection) -> EndpointLayer {
@@ -318,7 +342,7 @@ pub fn chain(command_line: &EndpointLayer, local: Option<&LocalEndpoint>, file: 
                 ..EndpointLayer::default()
             },
             EndpointLayer {
-                max_tokens: Some(super::local::DEFAULT_MAX_TOKENS),
+                max_tokens: Some(MaxTokens::Auto),
                 timeout_secs: Some(super::local::DEFAULT_TIMEOUT.as_secs()),
                 ..EndpointLayer::default()
             },
@@ -469,6 +493,9 @@ fn assemble(
         },
         None => Provider::Compatible,
     };
+    let schema_dialect = schema_dialect(layer.schema_dialect.unwrap_or_default(), &provider, &base_url);
+    let mut extra_body = local.map(|_| super::local::sampling_defaults()).unwrap_or_default();
+    extra_body.extend(file.extra_body.clone().unwrap_or_default());
     EndpointConfig {
         identity: local.map_or_else(
             || format!("{}|{provider:?}", base_url.redacted()),
@@ -484,9 +511,11 @@ fn assemble(
             seed: layer.llm_seed,
             max_tokens: layer.max_tokens,
             reasoning_effort: layer.reasoning_effort,
-            extra_body: file.extra_body.clone().unwrap_or_default(),
+            extra_body,
         },
         structured_output: layer.structured_output.unwrap_or_default(),
+        schema_dialect,
+        answer_limits: layer.answer_limits.unwrap_or_default(),
         timeout: layer.timeout_secs.map_or(default_timeout, Duration::from_secs),
         max_input_tokens: layer.max_input_tokens.unwrap_or(DEFAULT_MAX_INPUT_TOKENS),
         prices: Prices {
@@ -496,6 +525,24 @@ fn assemble(
             tier: service_tier,
         },
         service_tier,
+    }
+}
+
+/// The one place that decides which schema an endpoint gets. OpenAI's strict structured
+/// outputs (api.openai.com, Azure OpenAI, and OpenRouter, which passes schemas on to such
+/// providers) reject `maxLength` and `maxItems`, so they get the schema without them and
+/// the limits in the prompt; every other OpenAI-compatible server postcall knows (llama.cpp,
+/// vLLM, Ollama, the managed local model) compiles the schema into a grammar that enforces
+/// them. `--schema-dialect` overrides the guess, e.g. for a proxy in front of OpenAI.
+pub fn schema_dialect(choice: DialectChoice, provider: &Provider, base_url: &SecretUrl) -> SchemaDialect {
+    match choice {
+        DialectChoice::Grammar => SchemaDialect::Grammar,
+        DialectChoice::Strict => SchemaDialect::Strict,
+        DialectChoice::Auto => match provider {
+            Provider::OpenAi | Provider::Azure { .. } => SchemaDialect::Strict,
+            Provider::Compatible if base_url.host().ends_with("openrouter.ai") => SchemaDialect::Strict,
+            Provider::Compatible => SchemaDialect::Grammar,
+        },
     }
 }
 
@@ -578,14 +625,17 @@ mod tests {
         assert_eq!(cfg.model, crate::llm::local::LOCAL_MODEL_NAME);
         // The file's own settings beat the local defaults; the defaults fill the rest.
         assert_eq!(cfg.timeout, Duration::from_secs(30));
-        assert_eq!(cfg.params.max_tokens, Some(crate::llm::local::DEFAULT_MAX_TOKENS));
+        assert_eq!(cfg.params.max_tokens, Some(MaxTokens::Auto));
         let flags = EndpointLayer {
             model: Some("named".into()),
-            max_tokens: Some(64),
+            max_tokens: Some(MaxTokens::Limit(64)),
             ..Default::default()
         };
         let cfg = resolve(&flags, Some(&local), &LlmSection::default(), &env(&[])).unwrap();
-        assert_eq!((cfg.model.as_str(), cfg.params.max_tokens), ("named", Some(64)));
+        assert_eq!(
+            (cfg.model.as_str(), cfg.params.max_tokens),
+            ("named", Some(MaxTokens::Limit(64)))
+        );
         assert_eq!(cfg.timeout, crate::llm::local::DEFAULT_TIMEOUT);
     }
 
@@ -725,5 +775,67 @@ mod tests {
             cfg.completions_url(&cfg.model).expose(),
             "https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21"
         );
+    }
+
+    #[test]
+    fn strict_endpoints_get_the_strict_dialect_and_the_rest_a_grammar() {
+        let cases = [
+            ("https://api.openai.com/v1", None, SchemaDialect::Strict),
+            (
+                "https://acme.openai.azure.com",
+                Some("2024-10-21"),
+                SchemaDialect::Strict,
+            ),
+            ("https://openrouter.ai/api/v1", None, SchemaDialect::Strict),
+            ("http://localhost:8000/v1", None, SchemaDialect::Grammar),
+            ("http://localhost:11434/v1", None, SchemaDialect::Grammar),
+        ];
+        for (url, azure, want) in cases {
+            let flags = EndpointLayer {
+                base_url: Some(url.into()),
+                model: Some("m".into()),
+                azure_api_version: azure.map(String::from),
+                ..Default::default()
+            };
+            let cfg = resolve(&flags, None, &LlmSection::default(), &env(&[("OPENAI_API_KEY", "k-1")])).unwrap();
+            assert_eq!(cfg.schema_dialect, want, "{url}");
+        }
+        // The flag (or `llm.schema_dialect`) wins over the guess, e.g. for a proxy.
+        let flags = EndpointLayer {
+            base_url: Some("http://localhost:4000/v1".into()),
+            model: Some("m".into()),
+            schema_dialect: Some(DialectChoice::Strict),
+            ..Default::default()
+        };
+        let cfg = resolve(&flags, None, &LlmSection::default(), &env(&[])).unwrap();
+        assert_eq!(cfg.schema_dialect, SchemaDialect::Strict);
+    }
+
+    #[test]
+    fn the_local_server_gets_anti_loop_sampling_and_prompt_caching_under_the_file_s_extra_body() {
+        let local = LocalEndpoint {
+            base_url: "http://127.0.0.1:4321/v1".into(),
+            identity: "local-llama-server|m.gguf|7".into(),
+        };
+        let mut extra = Map::new();
+        extra.insert("repeat_penalty".into(), serde_json::json!(1.3));
+        let file = LlmSection {
+            extra_body: Some(extra),
+            ..Default::default()
+        };
+        let cfg = resolve(&EndpointLayer::default(), Some(&local), &file, &env(&[])).unwrap();
+        let body = &cfg.params.extra_body;
+        assert_eq!(body["repeat_penalty"], 1.3, "the file's setting wins");
+        assert_eq!(body["cache_prompt"], true);
+        assert!(body["dry_multiplier"].as_f64().unwrap() > 0.0);
+        assert_eq!(cfg.schema_dialect, SchemaDialect::Grammar);
+        // An endpoint postcall does not manage gets none of it.
+        let flags = EndpointLayer {
+            base_url: Some("http://localhost:8080/v1".into()),
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let cfg = resolve(&flags, None, &LlmSection::default(), &env(&[])).unwrap();
+        assert!(cfg.params.extra_body.is_empty());
     }
 }

@@ -17,12 +17,47 @@ pub const LOCAL_MODEL_NAME: &str = "smollm2-135m-instruct";
 /// Context per slot; SmolLM2 was trained with 8k, and calls rarely need more than 4k.
 pub const CONTEXT_PER_SLOT: u32 = 4096;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// Output-token bound for local answers when none is configured.
-pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 /// Request timeout for the local server when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long the server may take to finish its current generation after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Sampling settings sent with every request to the managed server (the metric file's
+/// `llm.extra_body` wins over them). A 135M model at temperature 0 falls into loops ("I'm
+/// unable to assist you, I'm unable to assist you, …"): llama.cpp's repeat penalty and DRY
+/// ("don't repeat yourself") sampler make a repeated run of tokens ever less likely, and
+/// DRY's sequence breakers (quotes, colons, newlines) leave the JSON around the text alone.
+/// `cache_prompt` keeps a slot's prompt in the server's cache, so the requests of one call,
+/// which share the transcript prefix, are not evaluated again from the start.
+pub fn sampling_defaults() -> serde_json::Map<String, serde_json::Value> {
+    let serde_json::Value::Object(map) = serde_json::json!({
+        "repeat_penalty": 1.1,
+        "repeat_last_n": 64,
+        "dry_multiplier": 0.8,
+        "dry_base": 1.75,
+        "dry_allowed_length": 2,
+        "cache_prompt": true,
+    }) else {
+        unreachable!("an object literal")
+    };
+    map
+}
+
+/// How many requests the managed server answers at once: one slot per core, at most what
+/// the run asked for. On a CPU, slots beyond the cores only share the same arithmetic and
+/// make every answer slower (and its context larger).
+pub fn slots_for(concurrency: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    concurrency.clamp(1, cores.max(1))
+}
+
+/// Threads for the server's arithmetic: every core but one, at least one. llama.cpp's
+/// threads wait for each other by spinning, so one thread that loses its core stalls them
+/// all: on 2 busy cores (load average 12), 2 threads generated 0.5 tokens/s and 1 thread
+/// 7.2. The core left over runs postcall and whatever else the machine is doing.
+pub fn threads_for_cores(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
+}
 
 /// The pid of the running server, for the Ctrl-C handler's immediate-exit path (which
 /// skips destructors).
@@ -91,14 +126,15 @@ impl LocalLaunch {
         }
     }
 
-    /// Starts the server, one slot per unit of concurrency, and waits until it answers.
+    /// Starts the server with `slots` slots (see [`slots_for`]) and
+    /// [`threads_for_cores`] threads, and waits until it answers.
     pub fn start(&self, slots: usize, log_dir: &Path) -> anyhow::Result<LocalServer> {
         std::fs::create_dir_all(log_dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_dir.display()))?;
         let log = log_dir.join("llama-server.log");
         let log_file =
             std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", log.display()))?;
         let slots = slots.clamp(1, 64);
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = threads_for_cores(std::thread::available_parallelism().map_or(2, |n| n.get()));
         let mut command = Command::new(&self.server);
         command
             .arg("-m")

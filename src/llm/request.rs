@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::config::{EndpointConfig, Provider};
-use crate::spec::{ServiceTier, StructuredOutput};
+use crate::spec::{MaxTokens, ServiceTier, StructuredOutput};
 
 /// Name of the schema / forced function; shows up in provider logs.
 pub const ANSWER_NAME: &str = "post_call_metrics";
@@ -51,7 +51,9 @@ pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<Message>,
     pub schema: Value,
-    /// Overrides the configured max output tokens (raised when an answer was cut off).
+    /// The output-token budget of this request: computed from its questions under
+    /// `--max-tokens auto`, raised when an answer was cut off; `None` sends the configured
+    /// number, if any.
     pub max_tokens: Option<u32>,
     /// The same for every request about one call, so the provider routes them to the same
     /// prompt cache (OpenAI's `prompt_cache_key`).
@@ -94,7 +96,11 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
     if let Some(seed) = params.seed {
         body.insert("seed".into(), json!(seed));
     }
-    if let Some(max) = request.max_tokens.or(params.max_tokens) {
+    let configured = match params.max_tokens {
+        Some(MaxTokens::Limit(n)) => Some(n),
+        Some(MaxTokens::Auto) | None => None,
+    };
+    if let Some(max) = request.max_tokens.or(configured) {
         // OpenAI's newer models reject `max_tokens`; everyone else reads it.
         let key = if config.provider == Provider::OpenAi {
             "max_completion_tokens"
@@ -149,7 +155,7 @@ mod tests {
             params: RequestParams {
                 temperature: 0.0,
                 seed: Some(7),
-                max_tokens: Some(800),
+                max_tokens: Some(MaxTokens::Limit(800)),
                 ..Default::default()
             },
             ..EndpointConfig::for_tests("http://127.0.0.1:9/v1")

@@ -18,6 +18,7 @@ use crate::cache::{Cache, DEFAULT_DIR};
 use crate::cli::UsageError;
 use crate::evaluate::{GroupPlan, Limit, Settings, plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
+use crate::prompt::PromptOptions;
 use crate::report::{OutputFormat, Protected, Sink};
 use crate::shard::{Archive, Shard};
 use crate::spec::{self, Spec};
@@ -191,8 +192,11 @@ fn load_spec(flags: &RunFlags) -> anyhow::Result<(Spec, String)> {
 /// transcript), then scans the inputs (printing what was skipped and why) and selects the
 /// calls.
 fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &EndpointConfig) -> anyhow::Result<Work> {
-    let groups = plan_groups(&spec, &endpoint.model);
-    let prompt_options = flags.prompt.options();
+    let groups = plan_groups(&spec, endpoint);
+    let prompt_options = PromptOptions {
+        limits: endpoint.answer_limits,
+        ..flags.prompt.options()
+    };
     let transcript_budget = transcript_budget(
         &spec,
         &groups,

@@ -147,6 +147,14 @@ pub struct Usage {
     #[serde(default)]
     pub cached_prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Answers the endpoint cut off at the output-token limit (`finish_reason: length`);
+    /// their rest was asked again with more room. Left out of reports when 0.
+    #[serde(default, skip_serializing_if = "no_cut_off")]
+    pub cut_off: u64,
+}
+
+fn no_cut_off(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Usage {
@@ -157,6 +165,7 @@ impl Usage {
         self.prompt_tokens += other.prompt_tokens;
         self.cached_prompt_tokens += other.cached_prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+        self.cut_off += other.cut_off;
     }
 }
 

@@ -177,8 +177,17 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
         ("retries", grouped(usage.retries)),
         ("prompt tokens", prompt_tokens(usage)),
         ("completion tokens", grouped(usage.completion_tokens)),
-        ("cost", cost(header.cost_usd)),
     ]);
+    if usage.cut_off > 0 {
+        totals.push((
+            "cut off",
+            format!(
+                "{} answer(s) at the token limit, the rest re-asked (--max-tokens, --answer-limits)",
+                grouped(usage.cut_off)
+            ),
+        ));
+    }
+    totals.push(("cost", cost(header.cost_usd)));
     if header.models.len() > 1 {
         for (model, part) in &header.models {
             totals.push((

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 pub(crate) mod groups;
+pub(crate) mod limits;
 pub(crate) mod lint;
 pub(crate) mod load;
 pub(crate) mod node;
@@ -17,6 +18,7 @@ pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod templates;
 
+pub use limits::{AnswerLimits, DialectChoice, MaxTokens, SchemaDialect};
 pub use load::{LoadedSpec, SpecErrors, load_spec};
 pub use parse::{SpecError, parse_spec};
 
@@ -176,14 +178,21 @@ pub struct LlmSection {
     pub temperature: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
+    /// A number, or `auto` (a budget from each request's questions and the answer limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u32>,
+    pub max_tokens: Option<MaxTokens>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_input_tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub structured_output: Option<StructuredOutput>,
+    /// Whether the schema carries the answer limits (grammar) or the prompt does (strict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_dialect: Option<DialectChoice>,
+    /// Bounds on reasoning, summary, free text and lists (see `spec::limits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_limits: Option<AnswerLimits>,
     /// Vendor options merged into the request body as-is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,

@@ -67,6 +67,8 @@ pub const LLM_KEYS: &[&str] = &[
     "max_input_tokens",
     "reasoning_effort",
     "structured_output",
+    "schema_dialect",
+    "answer_limits",
     "extra_body",
     "price",
     "prices",
@@ -486,6 +488,7 @@ fn read_llm(node: &Node, found: &mut Findings) -> LlmSection {
                 let nested: &[&str] = match name {
                     "price" => &["input_per_mtok", "output_per_mtok", "cached_input_per_mtok"],
                     "local" => &["model", "server"],
+                    "answer_limits" => &["reasoning_chars", "summary_chars", "text_chars", "list_items"],
                     _ => &[],
                 };
                 if let Some(inner) = value.as_map()

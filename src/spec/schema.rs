@@ -8,6 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::limits::AnswerLimits;
 use super::{Metric, MetricKind, Summary};
 
 /// Said of every datetime value, because strict mode's `format` cannot express "date or
@@ -21,22 +22,31 @@ pub const DATETIME_DESCRIPTION: &str = "ISO 8601 date (YYYY-MM-DD) or date-time"
 ///
 /// `summary` comes last: free text is where a model rambles, and an answer cut off there
 /// still holds every metric (the validator salvages complete metrics from a cut answer).
+#[cfg(test)]
 pub fn answer_schema(metrics: &[&Metric], summary: Option<&Summary>) -> Value {
+    bounded_answer_schema(metrics, summary, None)
+}
+
+/// The answer schema with `maxLength` on every free string (reasoning, summary, text
+/// values, list items) and `maxItems` on lists, for an endpoint whose grammar enforces
+/// them (see `spec::limits`). `None`: no bounds, as strict mode wants.
+pub fn bounded_answer_schema(metrics: &[&Metric], summary: Option<&Summary>, bounds: Option<&AnswerLimits>) -> Value {
     let mut properties = Map::new();
     for metric in metrics {
-        properties.insert(metric.id.clone(), metric_schema(metric));
+        properties.insert(metric.id.clone(), metric_schema(metric, bounds));
     }
     if let Some(summary) = summary {
-        properties.insert(
-            "summary".into(),
-            json!({"type": "string", "description": summary.prompt}),
-        );
+        let mut schema = json!({"type": "string", "description": summary.prompt});
+        if let Some(b) = bounds {
+            schema["maxLength"] = json!(b.summary_chars);
+        }
+        properties.insert("summary".into(), schema);
     }
     object(properties, None)
 }
 
 /// The object answering one metric.
-pub fn metric_schema(metric: &Metric) -> Value {
+pub fn metric_schema(metric: &Metric, bounds: Option<&AnswerLimits>) -> Value {
     let mut properties = Map::new();
     if let Some(condition) = &metric.applies_when {
         properties.insert(
@@ -50,11 +60,19 @@ pub fn metric_schema(metric: &Metric) -> Value {
             }),
         );
     }
-    properties.insert("reasoning".into(), json!({"type": "string"}));
+    let mut reasoning = json!({"type": "string"});
+    if let Some(b) = bounds {
+        reasoning["maxLength"] = json!(b.reasoning_chars);
+    }
+    properties.insert("reasoning".into(), reasoning);
     // A not-applicable answer carries null, so a conditional metric's value is nullable
     // even when it is required.
     let nullable = !metric.required || metric.applies_when.is_some();
-    properties.insert("value".into(), value_schema(&metric.kind, nullable));
+    let mut value = value_schema(&metric.kind, nullable);
+    if let Some(b) = bounds {
+        bound_value(&mut value, &metric.kind, b);
+    }
+    properties.insert("value".into(), value);
     properties.insert(
         "confidence".into(),
         json!({"type": "number", "minimum": 0, "maximum": 1}),
@@ -104,6 +122,22 @@ pub fn value_schema(kind: &MetricKind, nullable: bool) -> Value {
             };
             json!({"type": ty("array"), "items": items})
         }
+    }
+}
+
+/// Adds the grammar bounds a value of `kind` takes: free text and list items by length,
+/// lists by count. Choices, numbers, booleans and dates are bounded by their type already.
+fn bound_value(schema: &mut Value, kind: &MetricKind, bounds: &AnswerLimits) {
+    match kind {
+        MetricKind::String => schema["maxLength"] = json!(bounds.text_chars),
+        // A multi-select may pick every choice, but no more: the grammar does not keep
+        // items unique, and a looping model repeats one.
+        MetricKind::List { choices: Some(choices) } => schema["maxItems"] = json!(choices.len()),
+        MetricKind::List { choices: None } => {
+            schema["maxItems"] = json!(bounds.list_items);
+            schema["items"]["maxLength"] = json!(bounds.text_chars);
+        }
+        _ => {}
     }
 }
 

@@ -132,16 +132,23 @@ fn fences(text: &str) -> Vec<&str> {
 }
 
 /// The first JSON object embedded in prose ("Here is my answer: {…} Hope this helps").
+///
+/// An object that runs to the end of the text without closing (an answer cut off at the
+/// token limit) ends the search: every later `{` is inside it, and the first complete one
+/// would be one metric's `{"reasoning", "value", "confidence"}` taken for the whole answer
+/// (issue 10). Such an answer is [`complete_part_of_cut_object`]'s to read.
 fn first_object_in_prose(text: &str) -> Option<Json> {
     // Bounded so a long non-JSON answer full of braces cannot make this quadratic.
     const MAX_STARTS: usize = 32;
-    text.match_indices('{').take(MAX_STARTS).find_map(|(start, _)| {
+    for (start, _) in text.match_indices('{').take(MAX_STARTS) {
         let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Json>();
         match stream.next() {
-            Some(Ok(json @ Json::Object(_))) => Some(json),
-            _ => None,
+            Some(Ok(json @ Json::Object(_))) => return Some(json),
+            Some(Err(e)) if e.is_eof() => return None,
+            _ => {}
         }
-    })
+    }
+    None
 }
 
 /// "an array", "a string"… for messages about a value of the wrong shape.
@@ -170,6 +177,20 @@ pub(crate) fn truncate_raw(text: &str) -> String {
 #[cfg(test)]
 mod cut_tests {
     use super::*;
+
+    #[test]
+    fn a_cut_answer_is_never_read_as_one_metric_s_inner_object() {
+        // Cut inside the second metric, after the first one's object closed.
+        let cut = r#"{"call_outcome": {"reasoning": "The agent fixed it.", "value": "resolved", "confidence": 0.9}, "score": {"reasoning": "I'm unable to assist you, I'm unable"#;
+        let Json::Object(map) = find_json(cut).unwrap() else {
+            panic!("not an object")
+        };
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["call_outcome"]);
+        // Cut inside the first metric's reasoning: nothing complete, and not its inner
+        // object either.
+        let cut = r#"{"call_outcome": {"applicable": true, "reasoning": "loop {\"a\": 1} loop"#;
+        assert!(find_json(cut).is_err());
+    }
 
     #[test]
     fn a_cut_answer_keeps_the_properties_completed_before_the_cut() {

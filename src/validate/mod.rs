@@ -17,7 +17,9 @@
 //! - `applicable` is read like a boolean; when missing or null the metric applies. It is
 //!   ignored for metrics without `applies_when` (they were not asked for it). When it is
 //!   `false` the result is `NotApplicable` whatever the value, even for a required metric;
-//! - a `summary` that is missing or not a string is `None`, never an error.
+//! - a `summary`, when asked for, must be a non-empty string: anything else is a problem
+//!   of its own ([`Checked::summary_problem`]), re-asked like an invalid metric and never
+//!   cached as a clean answer (issue 11: summaries were lost quietly).
 
 mod coerce;
 mod extract;
@@ -37,6 +39,11 @@ pub struct Checked {
     pub metrics: Vec<(String, MetricResult)>,
     /// The `summary` field when it was asked for and given as a string.
     pub summary: Option<String>,
+    /// Why the summary that was asked for is not there (missing, not a string, empty).
+    pub summary_problem: Option<String>,
+    /// The answer object as read, so a caller can keep each valid metric's property as the
+    /// model wrote it. `None` when the answer is not a JSON object.
+    pub object: Option<Map<String, Json>>,
 }
 
 impl Checked {
@@ -67,21 +74,31 @@ pub fn check_answer(metrics: &[&Metric], want_summary: bool, raw: &str) -> Check
             return Checked {
                 metrics: metrics.iter().map(invalid).collect(),
                 summary: None,
+                summary_problem: want_summary.then_some(reason),
+                object: None,
             };
         }
     };
 
     let results = metrics
         .iter()
-        .map(|metric| (metric.id.clone(), check_metric(metric, metrics, &object)))
+        .map(|metric| (metric.id.clone(), check_metric(metric, metrics, &object, raw)))
         .collect();
-    let summary = match object.get("summary") {
-        Some(Json::String(s)) if want_summary && !s.trim().is_empty() => Some(s.trim().to_string()),
-        _ => None,
+    let (summary, summary_problem) = match (want_summary, object.get("summary")) {
+        (false, _) => (None, None),
+        (true, Some(Json::String(s))) if !s.trim().is_empty() => (Some(s.trim().to_string()), None),
+        (true, Some(Json::String(_))) => (None, Some("`summary` is empty; write it as a string".to_string())),
+        (true, None) => (None, Some("no `summary`; write it as a string".to_string())),
+        (true, Some(other)) => (
+            None,
+            Some(format!("`summary` must be a string, got {}", extract::json_kind(other))),
+        ),
     };
     Checked {
         metrics: results,
         summary,
+        summary_problem,
+        object: Some(object),
     }
 }
 
@@ -127,12 +144,14 @@ impl<'a> Envelope<'a> {
     }
 }
 
-fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>) -> MetricResult {
+fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>, text: &str) -> MetricResult {
     let id = &metric.id;
     let Some(property) = object.get(id) else {
+        // The text the model sent, not the object read from it: for an answer cut off
+        // before this metric, that is what shows why.
         return MetricResult::Invalid {
             reason: missing_reason(id, group, object),
-            raw: truncate_raw(&Json::Object(object.clone()).to_string()),
+            raw: truncate_raw(text),
         };
     };
     let invalid = |reason: String| MetricResult::Invalid {

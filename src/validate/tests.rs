@@ -404,10 +404,32 @@ fn summary_is_read_only_when_asked_and_a_string() {
         Some("Customer paid.")
     );
     assert_eq!(check_answer(&[&m], false, raw).summary, None);
+    assert_eq!(check_answer(&[&m], true, raw).summary_problem, None);
+    assert_eq!(
+        check_answer(&[&m], false, r#"{"satisfaction_score": 4}"#).summary_problem,
+        None
+    );
+}
+
+/// Issue 11: a summary that was asked for and is missing, empty or not a string is a
+/// problem to re-ask, not a quiet `null`; the metrics beside it still count.
+#[test]
+fn a_missing_or_ill_typed_summary_is_a_problem_of_its_own() {
+    let m = score();
     let checked = check_answer(&[&m], true, r#"{"summary": 5, "satisfaction_score": 4}"#);
     assert_eq!(checked.summary, None);
     assert_eq!(checked.metrics[0].1.status(), Status::Ok);
-    assert_eq!(check_answer(&[&m], true, r#"{"satisfaction_score": 4}"#).summary, None);
+    assert_eq!(
+        checked.summary_problem.as_deref(),
+        Some("`summary` must be a string, got a number")
+    );
+    let checked = check_answer(&[&m], true, r#"{"satisfaction_score": 4}"#);
+    assert_eq!(checked.summary, None);
+    assert!(checked.summary_problem.unwrap().starts_with("no `summary`"));
+    let checked = check_answer(&[&m], true, r#"{"summary": "  ", "satisfaction_score": 4}"#);
+    assert!(checked.summary_problem.unwrap().contains("empty"));
+    let checked = check_answer(&[&m], true, "not json");
+    assert!(checked.summary_problem.unwrap().starts_with("the answer is not JSON"));
 }
 
 #[test]

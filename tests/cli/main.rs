@@ -10,6 +10,7 @@ mod common;
 mod compare;
 mod cost;
 mod error_paths;
+mod first_run;
 mod integrity;
 mod long_calls;
 mod network;

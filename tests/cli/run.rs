@@ -186,7 +186,14 @@ fn the_request_carries_the_schema_temperature_and_model_configured() {
         .args(["--temperature", "0.3", "--llm-seed", "42"])
         .assert()
         .success();
-    let schema = full_schema(&dir);
+    // The fake endpoint is a grammar endpoint (OpenAI-compatible, not OpenAI's strict mode):
+    // its schema carries the answer limits.
+    let out = dir
+        .postcall()
+        .args(["schema", "-m", "metrics.yaml", "--schema-dialect", "grammar"])
+        .output()
+        .unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let recorded = fake.recorded();
     assert_eq!(recorded.len(), 2);
     for request in recorded {

@@ -84,8 +84,15 @@ fn prompt_shows_the_body_run_would_send_to_the_local_server_without_starting_it(
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    // The local server's defaults are a layer of the same chain `run` uses.
-    assert_eq!(body["max_tokens"], 1024);
+    // The local server's defaults are a layer of the same chain `run` uses: a budget
+    // sized to the questions (not a flat 1,024 or 4,096), anti-loop sampling, the prompt
+    // cache, and a schema whose strings the server's grammar bounds.
+    let budget = body["max_tokens"].as_u64().expect("a budget");
+    assert!((100..1024).contains(&budget), "{budget}");
+    assert_eq!(body["cache_prompt"], true);
+    assert_eq!(body["repeat_penalty"], 1.1);
+    let schema = body["response_format"]["json_schema"]["schema"].to_string();
+    assert!(schema.contains("\"maxLength\":100"), "{schema}");
     assert_eq!(body["model"], postcall::llm::local::LOCAL_MODEL_NAME);
     assert!(!dir.join("server-started").exists());
 }

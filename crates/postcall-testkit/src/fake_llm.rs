@@ -53,6 +53,14 @@ pub struct FakeConfig {
     pub rate_drop: f64,
     /// Share of first asks answered with a wrong-typed value or non-JSON text.
     pub rate_malformed: f64,
+    /// Share of asks cut off at the token limit (`finish_reason: length`) inside the
+    /// second metric's reasoning, after the first metric's object closed: as a looping
+    /// model is, when the request allows fewer than `cut_off_below` output tokens (or does
+    /// not say; 0 cuts whatever it allows).
+    pub rate_cut_off: f64,
+    pub cut_off_below: u64,
+    /// Share of first asks whose answer leaves out the summary it was asked for.
+    pub rate_no_summary: f64,
     /// Share of requests that stall for `stall` before answering.
     pub rate_stall: f64,
     pub stall: Duration,
@@ -354,9 +362,9 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     } else if !delay.is_zero() {
         std::thread::sleep(delay);
     }
-    let answer = answer_for(&request, cfg, n);
+    let (answer, finish) = answer_for(&request, cfg, n);
     stats.answered.fetch_add(1, Ordering::Relaxed);
-    completion_reply(&request, cfg, n, answer)
+    completion_reply(&request, cfg, n, answer, finish)
 }
 
 /// The refusal a `--refuse` mode answers every request with, as the real providers word it.
@@ -464,7 +472,7 @@ fn injected_fault(cfg: &FakeConfig, stats: &FakeStats, n: u64) -> Fault {
 
 /// The chat completion carrying `answer` (as a tool call when the request offered tools),
 /// with usage counted at four characters a token, and the hostile oddities if asked for.
-fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String) -> Reply {
+fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String, finish: Option<&str>) -> Reply {
     let prompt_chars: usize = request["messages"].as_array().map_or(0, |m| {
         m.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum()
     });
@@ -481,7 +489,7 @@ fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String) -
         "id": format!("chatcmpl-fake-{n}"),
         "object": "chat.completion",
         "model": request["model"],
-        "choices": [{"index": 0, "message": message, "finish_reason": if uses_tools { "tool_calls" } else { "stop" }}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish.unwrap_or(if uses_tools { "tool_calls" } else { "stop" })}],
         "usage": usage,
     });
     if cfg.hostile.odd == Default::default() {
@@ -495,9 +503,10 @@ fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String) -
     }
 }
 
-/// The answer text for a request: malformed on some first asks, otherwise the pure
+/// The answer text for a request, and a finish reason when it is not the usual one:
+/// malformed, cut off or without its summary on some first asks, otherwise the pure
 /// [`fake_answer`] of its transcript and schema.
-fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> String {
+fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> (String, Option<&'static str>) {
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
     let text: String = messages
         .iter()
@@ -517,9 +526,40 @@ fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> String {
     }
     let first_ask = !messages.iter().any(|m| m["role"] == "assistant");
     if first_ask && unit_hash(cfg.seed, n, 3) < cfg.rate_malformed {
-        return malformed(&answer, n);
+        return (malformed(&answer, n), None);
     }
-    answer.to_string()
+    if first_ask && unit_hash(cfg.seed, n, 4) < cfg.rate_no_summary {
+        if let Some(obj) = answer.as_object_mut() {
+            obj.remove("summary");
+        }
+        return (answer.to_string(), None);
+    }
+    // Only an answer with a second metric can be cut inside it.
+    let metrics = answer
+        .as_object()
+        .map_or(0, |o| o.values().filter(|v| v.is_object()).count());
+    let room = request["max_tokens"]
+        .as_u64()
+        .or(request["max_completion_tokens"].as_u64());
+    let short = cfg.cut_off_below == 0 || room.is_none_or(|r| r < cfg.cut_off_below);
+    if short && metrics >= 2 && unit_hash(cfg.seed, n, 5) < cfg.rate_cut_off {
+        return (cut_off(&answer), Some("length"));
+    }
+    (answer.to_string(), None)
+}
+
+/// `answer` as a model that ran out of tokens sends it: the first metric whole, then the
+/// second one's reasoning looping until the cut.
+pub fn cut_off(answer: &Value) -> String {
+    let Some(obj) = answer.as_object() else {
+        return answer.to_string();
+    };
+    let mut metrics = obj.iter().filter(|(_, v)| v.is_object());
+    let (first_id, first) = metrics.next().expect("two metrics");
+    let (second_id, _) = metrics.next().expect("two metrics");
+    format!(
+        "{{\"{first_id}\": {first}, \"{second_id}\": {{\"reasoning\": \"I'm unable to assist you, I'm unable to assist you, I'm unable"
+    )
 }
 
 /// A wrong answer of one of the kinds models give: not JSON, a fenced answer with a bad

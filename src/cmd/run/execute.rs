@@ -22,7 +22,7 @@ use crate::terminal::{eprint, eprintln};
 
 pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let RunPlan {
-        work,
+        mut work,
         endpoint,
         outputs,
         cache,
@@ -34,6 +34,10 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         started_at,
         webhooks,
     } = plan;
+    // The managed server answers one request per core; more in flight would only queue.
+    if endpoint.local.is_some() {
+        work.settings.concurrency = crate::llm::local::slots_for(work.settings.concurrency);
+    }
     let concurrency = work.settings.concurrency;
     // The one expensive start; stopped, by drop, on every way out.
     let _server = start_local(&endpoint, concurrency, &log_dir, quiet)?;

@@ -150,7 +150,7 @@ fn applies_when_reads_as_a_sentence_in_the_description() {
         applies_when: Some("A refund was discussed".into()),
         ..metric("r", MetricKind::Boolean)
     };
-    let schema = metric_schema(&m);
+    let schema = metric_schema(&m, None);
     assert_eq!(
         schema["properties"]["applicable"]["description"],
         "Whether this metric applies to the call: A refund was discussed. If false, value is null."
