@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use super::config::{EndpointConfig, Provider};
 use super::error::{ApiError, ErrorKind, Refusal, classify_status, parse_retry_after, redirected};
+use super::pace::Pacer;
 use super::redact;
 use super::request::{ChatRequest, wire_body};
 use super::response::{Completion, parse_completion};
 use crate::net::{self, BodyError, ClientOptions, Redirect, SecretUrl};
+use crate::spec::limits::MaxTokens;
 
 pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
@@ -35,6 +37,8 @@ pub struct Client {
     config: EndpointConfig,
     max_retries: u32,
     pub gate: Gate,
+    /// `--rpm` / `--tpm`, when set: how fast, on top of the gate's how many at once.
+    pace: Option<Pacer>,
     /// Requests answered with a 2xx, to tell a server that never answered from one that
     /// stopped answering. Usage (requests, retries, tokens) is not counted here: each
     /// [`Attempted`] carries its own and the scheduler sums them, so there is one count.
@@ -52,8 +56,15 @@ impl Client {
             config,
             max_retries,
             gate: Gate::new(concurrency),
+            pace: None,
             answered: AtomicU64::new(0),
         })
+    }
+
+    /// Paces sends with `pace`'s buckets (`--rpm`, `--tpm`).
+    pub fn with_pace(mut self, pace: Option<Pacer>) -> Client {
+        self.pace = pace;
+        self
     }
 
     pub fn config(&self) -> &EndpointConfig {
@@ -75,6 +86,20 @@ impl Client {
                     retries: attempt as u64,
                 };
             };
+            if let Some(pace) = &self.pace
+                && !pace.wait(
+                    request,
+                    self.config.params.max_tokens.and_then(MaxTokens::limit),
+                    cancel,
+                )
+            {
+                self.gate.release(permit);
+                return Attempted {
+                    result: Err(ApiError::transient("cancelled")),
+                    requests,
+                    retries: attempt as u64,
+                };
+            }
             requests += 1;
             let result = self.send_once(&url, &body);
             match &result {

@@ -96,10 +96,7 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
     if let Some(seed) = params.seed {
         body.insert("seed".into(), json!(seed));
     }
-    let configured = match params.max_tokens {
-        Some(MaxTokens::Limit(n)) => Some(n),
-        Some(MaxTokens::Auto) | None => None,
-    };
+    let configured = params.max_tokens.and_then(MaxTokens::limit);
     if let Some(max) = request.max_tokens.or(configured) {
         // OpenAI's newer models reject `max_tokens`; everyone else reads it.
         let key = if config.provider == Provider::OpenAi {

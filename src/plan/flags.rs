@@ -65,6 +65,8 @@ pub struct RunFlags {
     /// How many times a failed request is retried.
     #[arg(long, default_value_t = DEFAULT_MAX_RETRIES, help_heading = "Reliability")]
     pub max_retries: u32,
+    #[command(flatten, next_help_heading = "Reliability")]
+    pub pace: PaceFlags,
     #[command(flatten, next_help_heading = "Cache")]
     pub cache: CacheFlags,
 
@@ -126,6 +128,38 @@ impl Selection {
             }
             Some(ShardArg::Auto) => from_env(self.shard_count, |name| std::env::var(name).ok()).map(Some),
         }
+    }
+}
+
+/// The provider's rate budget, paced with token buckets on top of the adaptive gate.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PaceFlags {
+    /// Send at most N requests per minute (with --shard, this shard's share of N).
+    #[arg(long, env = "POSTCALL_RPM", value_name = "N", value_parser = positive_rate)]
+    pub rpm: Option<f64>,
+    /// Send at most N tokens per minute, prompt (estimated) plus max_tokens (with --shard,
+    /// this shard's share of N).
+    #[arg(long, env = "POSTCALL_TPM", value_name = "N", value_parser = positive_rate)]
+    pub tpm: Option<f64>,
+    /// How many seconds of --rpm / --tpm may be sent at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = positive_rate)]
+    pub rate_burst: f64,
+}
+
+impl PaceFlags {
+    pub fn settings(&self) -> crate::llm::pace::PaceSettings {
+        crate::llm::pace::PaceSettings {
+            rpm: self.rpm,
+            tpm: self.tpm,
+            burst: std::time::Duration::from_secs_f64(self.rate_burst),
+        }
+    }
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!("`{text}` is not a positive number")),
     }
 }
 

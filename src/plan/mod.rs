@@ -18,6 +18,7 @@ use crate::cache::{Cache, DEFAULT_DIR};
 use crate::cli::UsageError;
 use crate::evaluate::{GroupPlan, Limit, Settings, plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
+use crate::llm::pace::PaceSettings;
 use crate::prompt::PromptOptions;
 use crate::report::{OutputFormat, Protected, Sink};
 use crate::shard::{Archive, Shard};
@@ -58,6 +59,8 @@ pub struct RunPlan {
     /// Where a managed local server writes its log.
     pub log_dir: std::path::PathBuf,
     pub max_retries: u32,
+    /// `--rpm` / `--tpm`, already this shard's share.
+    pub pace: PaceSettings,
     pub strict: bool,
     pub quiet: bool,
     pub started: Instant,
@@ -145,8 +148,10 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
             work.catalog.skipped_non_json
         );
     }
+    let pace = pace_share(flags.pace.settings(), &work, flags.quiet);
     Ok(Plan::Run(RunPlan {
         work,
+        pace,
         endpoint,
         outputs,
         cache,
@@ -164,6 +169,34 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
 /// (`.postcall/webhooks` for the default `.postcall/cache`).
 pub fn webhook_dir(cache_dir: &Path) -> std::path::PathBuf {
     cache_dir.parent().unwrap_or(Path::new(".")).join("webhooks")
+}
+
+/// A shard paces to its part of the budget, in proportion to its calls: shards of uneven
+/// size then hold the budget together and finish together.
+fn pace_share(pace: PaceSettings, work: &Work, quiet: bool) -> PaceSettings {
+    let Some(shard) = work.shard.filter(|_| pace.is_set()) else {
+        return pace;
+    };
+    let share = pace.share(work.calls.len(), work.archive.calls);
+    if !quiet {
+        let said = |rate: Option<f64>, whole: Option<f64>, unit: &str| {
+            rate.zip(whole).map(|(r, w)| format!("{r:.0} of {w:.0} {unit}/min"))
+        };
+        let rates: Vec<String> = [
+            said(share.rpm, pace.rpm, "requests"),
+            said(share.tpm, pace.tpm, "tokens"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        eprintln!(
+            "note: shard {shard} paces to {} (its {} of the {} calls)",
+            rates.join(" and "),
+            work.calls.len(),
+            work.archive.calls
+        );
+    }
+    share
 }
 
 /// What no report may be written over or into: the metric file and every input.

@@ -125,6 +125,14 @@ pub enum MaxTokens {
 }
 
 impl MaxTokens {
+    /// The fixed limit, if one was given (`auto` is worked out per request).
+    pub fn limit(self) -> Option<u32> {
+        match self {
+            MaxTokens::Limit(n) => Some(n),
+            MaxTokens::Auto => None,
+        }
+    }
+
     pub fn parse(text: &str) -> Result<MaxTokens, String> {
         if text.trim().eq_ignore_ascii_case("auto") {
             return Ok(MaxTokens::Auto);

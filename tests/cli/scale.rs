@@ -264,3 +264,118 @@ fn shard_auto_without_an_engine_says_which_variables_it_looked_for() {
         .assert()
         .stdout(predicates::str::contains("shard           1/2:"));
 }
+
+/// What the fake saw: answers, 429s, and the rate requests came at while every sender was
+/// running (between the arrivals of the 25th and 75th percentile), as a share of `rate`.
+fn held(fake: &FakeServer, rate: f64) -> (u64, u64, f64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = fake.stats();
+    let mut arrivals: Vec<f64> = fake.recorded().iter().map(|r| r.arrived.as_secs_f64()).collect();
+    arrivals.sort_by(f64::total_cmp);
+    let (low, high) = (arrivals.len() / 4, arrivals.len() * 3 / 4);
+    let steady = (high - low) as f64 / (arrivals[high] - arrivals[low]);
+    (
+        stats.answered.load(Relaxed),
+        stats.rate_limited.load(Relaxed),
+        steady / rate,
+    )
+}
+
+#[test]
+fn rpm_alone_keeps_an_instant_endpoint_under_its_limit_without_429s() {
+    const RATE: f64 = 25.0;
+    let fake = FakeServer::start(FakeConfig {
+        rate_limit: Some(RATE),
+        record: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 125);
+    dir.run_against(&fake)
+        .args([
+            "--no-cache",
+            "--quiet",
+            "-j",
+            "64",
+            "--rpm",
+            &(RATE * 60.0).to_string(),
+            "-o",
+            "r.json",
+        ])
+        .assert()
+        .success();
+    let (answered, limited, share) = held(&fake, RATE);
+    eprintln!(
+        "--rpm {}: {answered} answered, {limited} 429s, {share:.3} of the limit",
+        RATE * 60.0
+    );
+    assert_eq!(answered, 125);
+    assert!(
+        limited as f64 <= 0.02 * fake.requests() as f64,
+        "{limited} 429s of {}",
+        fake.requests()
+    );
+    assert!(share > 0.95 && share < 1.05, "held {share:.3} of the limit");
+}
+
+#[test]
+fn four_shards_at_once_share_one_rpm_budget_and_merge_into_the_single_run() {
+    const RATE: f64 = 40.0;
+    const CALLS: usize = 280;
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, CALLS);
+    let reference = FakeServer::start(FakeConfig::default()).unwrap();
+    dir.run_against(&reference)
+        .args(["--no-cache", "--quiet", "-o", "single.json"])
+        .assert()
+        .success();
+
+    let fake = FakeServer::start(FakeConfig {
+        rate_limit: Some(RATE),
+        latency: std::time::Duration::from_millis(50),
+        record: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let rpm = (RATE * 60.0).to_string();
+    let shards: Vec<Child> = (0..SHARDS)
+        .map(|i| {
+            dir.run_process_at(&fake.base_url(), MODEL)
+                .args(["--no-cache", "--quiet", "-j", "32", "--rpm", &rpm, "--shard", "auto"])
+                .args(["--shard-count", &SHARDS.to_string(), "-o", &format!("p{i}.jsonl")])
+                .env("JOB_COMPLETION_INDEX", i.to_string())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, child) in shards.into_iter().enumerate() {
+        wait_ok(child, &format!("shard {i}"));
+    }
+    let (answered, limited, share) = held(&fake, RATE);
+    eprintln!("4 shards, --rpm {rpm}: {answered} answered, {limited} 429s, {share:.3} of the limit");
+    assert!(
+        limited as f64 <= 0.02 * fake.requests() as f64,
+        "{limited} 429s of {}",
+        fake.requests()
+    );
+    assert!(share > 0.95 && share < 1.05, "held {share:.3} of the limit");
+
+    dir.postcall()
+        .args([
+            "merge", "p0.jsonl", "p1.jsonl", "p2.jsonl", "p3.jsonl", "-o", "all.json",
+        ])
+        .assert()
+        .success();
+    let mut merged = read_json_report(&dir.join("all.json"));
+    let mut single = read_json_report(&dir.join("single.json"));
+    // The endpoints differ (two fakes); everything else is the same run.
+    for report in [&mut merged, &mut single] {
+        report.header.as_mut().unwrap().base_url.clear();
+    }
+    assert_same_run(&merged, &single);
+}

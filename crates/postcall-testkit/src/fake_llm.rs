@@ -114,6 +114,8 @@ struct State {
 /// One request as the endpoint saw it.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
+    /// When it arrived, since the server started: to measure the rate requests came at.
+    pub arrived: Duration,
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Value,
@@ -323,6 +325,7 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     };
     if state.config.record {
         state.recorded.lock().expect("recorded lock").push(RecordedRequest {
+            arrived: Duration::from_nanos(arrived - 1),
             path: path.to_string(),
             headers: headers.to_vec(),
             body: request.clone(),

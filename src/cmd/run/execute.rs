@@ -11,6 +11,7 @@ use crate::deliver::Deliverer;
 use crate::evaluate::progress::Progress;
 use crate::evaluate::{self, Budget, Evaluation, GroupPlan, Halt, RunOutcome};
 use crate::llm::local::LocalServer;
+use crate::llm::pace::Pacer;
 use crate::llm::price::Prices;
 use crate::llm::{Client, EndpointConfig};
 use crate::plan::{Endpoint, RunPlan, Work};
@@ -28,6 +29,7 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         cache,
         log_dir,
         max_retries,
+        pace,
         strict,
         quiet,
         started,
@@ -41,7 +43,7 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let concurrency = work.settings.concurrency;
     // The one expensive start; stopped, by drop, on every way out.
     let _server = start_local(&endpoint, concurrency, &log_dir, quiet)?;
-    let client = Client::new(endpoint.config, concurrency, max_retries)?;
+    let client = Client::new(endpoint.config, concurrency, max_retries)?.with_pace(Pacer::new(pace));
     let header = opening_header(&work, client.config(), started_at);
     let mut outputs = Outputs::new(outputs);
     outputs.begin(&ReportHead {
