@@ -99,8 +99,9 @@ impl DryEndpoint {
 }
 
 pub enum Plan {
-    DryRun(DryRunPlan),
-    Run(RunPlan),
+    // Boxed: both plans are large (kilobytes of settings) and the enum is only passed on once.
+    DryRun(Box<DryRunPlan>),
+    Run(Box<RunPlan>),
 }
 
 /// Checks everything that can be checked before any request, cheapest first.
@@ -124,7 +125,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
         let work = work(flags, spec, metrics_sha256, endpoint.config())?;
         let reads_cache = !flags.cache.no_cache && !flags.cache.refresh;
         let cache = reads_cache.then(|| Cache::existing(cache_dir)).flatten();
-        return Ok(Plan::DryRun(DryRunPlan { work, endpoint, cache }));
+        return Ok(Plan::DryRun(Box::new(DryRunPlan { work, endpoint, cache })));
     }
     let endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
     let cache = (!flags.cache.no_cache).then(|| Cache::open(cache_dir)).transpose()?;
@@ -149,7 +150,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
         );
     }
     let pace = pace_share(flags.pace.settings(), &work, flags.quiet);
-    Ok(Plan::Run(RunPlan {
+    Ok(Plan::Run(Box::new(RunPlan {
         work,
         pace,
         endpoint,
@@ -162,7 +163,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
         started,
         started_at,
         webhooks,
-    }))
+    })))
 }
 
 /// Where the webhook ledger and dead-letter file live: beside the cache

@@ -27,7 +27,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     install_ctrlc(&halt);
     match plan::resolve(&args)? {
         Plan::DryRun(plan) => dry::dry_run(&plan),
-        Plan::Run(plan) => execute::execute(plan, halt),
+        Plan::Run(plan) => execute::execute(*plan, halt),
     }
 }
 
