@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::json::Ending;
-use super::pending::{self, Target, TempFile};
+use super::pending::{Target, TempFile};
 use super::{CallResult, MetricResult, ReportHead, RunHeader, Sink, Value};
 use crate::spec::Metric;
 use crate::transcript::MetadataLevel;
@@ -114,10 +114,7 @@ impl CsvSink {
         let (Target::File { dest, .. }, Some((temp, file))) = (&self.target, self.temp.take()) else {
             return Ok(None);
         };
-        let to = match ending {
-            Ending::Complete => dest.clone(),
-            Ending::Partial => pending::partial_path(dest),
-        };
+        let to = ending.place(dest);
         file.sync_all().with_context(context)?;
         temp.persist(&to)
             .with_context(|| format!("cannot write the report to {}", to.display()))?;

@@ -60,6 +60,16 @@ pub(crate) enum Ending {
     Partial,
 }
 
+impl Ending {
+    /// Where a file destination's finished file goes: the destination, or beside it.
+    pub(crate) fn place(self, dest: &Path) -> PathBuf {
+        match self {
+            Ending::Complete => dest.to_path_buf(),
+            Ending::Partial => pending::partial_path(dest),
+        }
+    }
+}
+
 /// Writes a whole `.json` report at `finish`, holding only the metric definitions in memory.
 pub struct JsonSink {
     target: Target,
@@ -130,7 +140,7 @@ impl JsonSink {
                 Ok(None)
             }
             Target::File { dest, .. } => {
-                let to = place_for(dest, ending);
+                let to = ending.place(dest);
                 let written = (|| -> io::Result<()> {
                     let (doc, file) = TempFile::beside(dest)?;
                     let mut out = BufWriter::new(file);
@@ -142,14 +152,6 @@ impl JsonSink {
                 Ok(Some(to))
             }
         }
-    }
-}
-
-/// Where a file destination's finished file goes.
-fn place_for(dest: &Path, ending: Ending) -> PathBuf {
-    match ending {
-        Ending::Complete => dest.to_path_buf(),
-        Ending::Partial => pending::partial_path(dest),
     }
 }
 
@@ -299,7 +301,7 @@ impl JsonlSink {
             return Ok(None);
         };
         let stream = self.stream.as_mut().expect("a file destination has a stream");
-        let to = place_for(dest, ending);
+        let to = ending.place(dest);
         let moved = (|| -> io::Result<()> {
             stream.file.sync_all()?;
             match stream.hidden.take() {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::json::Ending;
-use super::pending::{self, Target, TempFile};
+use super::pending::{Target, TempFile};
 use super::{CallResult, ReportHead, RunHeader, Sink};
 use crate::spec::Metric;
 
@@ -107,10 +107,7 @@ impl PlatformSink {
         let (Target::File { dest, .. }, Some((temp, file))) = (&self.target, self.temp.take()) else {
             return Ok(None);
         };
-        let to = match ending {
-            Ending::Complete => dest.clone(),
-            Ending::Partial => pending::partial_path(dest),
-        };
+        let to = ending.place(dest);
         file.sync_all().with_context(context)?;
         temp.persist(&to)
             .with_context(|| format!("cannot write the report to {}", to.display()))?;

@@ -30,7 +30,7 @@ use self::calls::{CallsLayout, LAST_ROW};
 use self::cells::Formats;
 use self::sheets::SummaryFacts;
 use super::json::Ending;
-use super::pending::{self, Target, TempFile, parent_dir};
+use super::pending::{Target, TempFile, parent_dir};
 use super::summary::SummaryCounts;
 use super::{CallResult, ReportHead, RunHeader, Sink};
 use crate::spec::Metric;
@@ -191,10 +191,7 @@ impl XlsxSink {
         match &self.target {
             Target::File { dest, .. } => {
                 let (temp, mut file) = self.temp.take().context("the xlsx report has no temporary file")?;
-                let to = match ending {
-                    Ending::Complete => dest.clone(),
-                    Ending::Partial => pending::partial_path(dest),
-                };
+                let to = ending.place(dest);
                 save(&mut file)?;
                 file.sync_all().with_context(context)?;
                 temp.persist(&to)
