@@ -145,21 +145,7 @@ impl FakeServer {
             stop: AtomicBool::new(false),
             started: Instant::now(),
         });
-        let accept_state = Arc::clone(&state);
-        std::thread::Builder::new()
-            .name("fake-llm-accept".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if accept_state.stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let state = Arc::clone(&accept_state);
-                    let _ = std::thread::Builder::new()
-                        .name("fake-llm-conn".into())
-                        .spawn(move || serve(stream, &state));
-                }
-            })?;
+        crate::listen::accept_each(listener, "fake-llm", Arc::clone(&state), |s| &s.stop, serve)?;
         Ok(FakeServer { addr, state })
     }
 

@@ -16,4 +16,5 @@
 pub mod bench;
 pub mod fake_llm;
 pub mod hostile;
+mod listen;
 pub mod receiver;

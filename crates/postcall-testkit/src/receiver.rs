@@ -53,21 +53,7 @@ impl WebhookReceiver {
             config,
             ..State::default()
         });
-        let accept = Arc::clone(&state);
-        std::thread::Builder::new()
-            .name("receiver-accept".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if accept.stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let state = Arc::clone(&accept);
-                    let _ = std::thread::Builder::new()
-                        .name("receiver-conn".into())
-                        .spawn(move || serve(stream, &state));
-                }
-            })?;
+        crate::listen::accept_each(listener, "receiver", Arc::clone(&state), |s| &s.stop, serve)?;
         Ok(WebhookReceiver { addr, state })
     }
 
