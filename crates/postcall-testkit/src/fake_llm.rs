@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use postcall::prompt::{SCHEMA_CLOSE, SCHEMA_OPEN, TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN};
 
+use crate::fake_batch::{self, BatchFault, BatchReply, BatchState, FakeBatch, FakeFile, Finish};
 use crate::hostile::{self, Hostile, Oversize};
 
 /// A refusal the endpoint gives to every request.
@@ -109,6 +110,10 @@ struct State {
     counter: AtomicU64,
     stop: AtomicBool,
     started: Instant,
+    /// The batch API's files and batches (see [`crate::fake_batch`]).
+    batch: Mutex<BatchState>,
+    /// Numbers the batch API's answers apart from the live ones.
+    batch_counter: AtomicU64,
 }
 
 /// One request as the endpoint saw it.
@@ -144,6 +149,8 @@ impl FakeServer {
             counter: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             started: Instant::now(),
+            batch: Mutex::new(BatchState::default()),
+            batch_counter: AtomicU64::new(0),
         });
         crate::listen::accept_each(listener, "fake-llm", Arc::clone(&state), |s| &s.stop, serve)?;
         Ok(FakeServer { addr, state })
@@ -165,6 +172,47 @@ impl FakeServer {
     pub fn recorded(&self) -> Vec<RecordedRequest> {
         self.state.recorded.lock().expect("recorded lock").clone()
     }
+
+    /// Every file uploaded to (or written by) the batch API.
+    pub fn batch_files(&self) -> Vec<FakeFile> {
+        self.state.batch.lock().expect("batch lock").files.clone()
+    }
+
+    /// Every batch created, oldest first.
+    pub fn batches(&self) -> Vec<FakeBatch> {
+        self.state.batch.lock().expect("batch lock").batches.clone()
+    }
+
+    /// Arms a one-shot fault for the batch API's next matching request.
+    pub fn inject_batch_fault(&self, fault: BatchFault) {
+        self.state.batch.lock().expect("batch lock").faults.push(fault);
+    }
+
+    /// Moves batch `id` to `status` (`in_progress`, `finalizing`…) without output.
+    pub fn set_batch_status(&self, id: &str, status: &str) {
+        let mut batch = self.state.batch.lock().expect("batch lock");
+        let found = batch
+            .batches
+            .iter_mut()
+            .find(|b| b.id == id)
+            .expect("a batch of that id");
+        found.status = status.to_string();
+    }
+
+    /// Ends batch `id` as `finish` says, each request answered as the live endpoint
+    /// answers it (without counting it as a live request).
+    pub fn finish_batch(&self, id: &str, finish: Finish) {
+        let state = &self.state;
+        let mut answer = |body: &Value| {
+            let n = state.batch_counter.fetch_add(1, Ordering::Relaxed);
+            let (answer, finish) = answer_for(body, &state.config, n);
+            match completion_reply(body, &state.config, n, answer, finish) {
+                Reply::Http { status, body, .. } => (status, serde_json::from_str(&body).unwrap_or(Value::Null)),
+                _ => (500, json!({"error": {"message": "no answer"}})),
+            }
+        };
+        fake_batch::finish(&mut state.batch.lock().expect("batch lock"), id, finish, &mut answer);
+    }
 }
 
 impl Drop for FakeServer {
@@ -183,19 +231,34 @@ fn serve(stream: TcpStream, state: &State) {
     });
     let mut writer = stream;
     loop {
-        let Some((path, headers, body)) = read_request(&mut reader) else {
+        let Some((method, path, headers, body)) = read_request(&mut reader) else {
             return;
         };
         if state.stop.load(Ordering::Relaxed) {
             return;
         }
-        let reply = respond(state, &path, &headers, &body);
+        let reply = if is_batch_api(&path) {
+            respond_batch(state, &method, &path, &headers, &body)
+        } else {
+            respond(state, &path, &headers, &body)
+        };
         if path.contains("/chat/completions") {
             let now = state.started.elapsed().as_nanos() as u64;
             state.stats.last_reply_ns.fetch_max(now, Ordering::Relaxed);
         }
         match reply {
             Reply::Drop => return,
+            Reply::Cut(bytes) => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/jsonl\r\ncontent-length: {}\r\n\r\n",
+                    bytes.len()
+                );
+                let _ = writer
+                    .write_all(head.as_bytes())
+                    .and_then(|_| writer.write_all(&bytes[..bytes.len() / 2]))
+                    .and_then(|_| writer.flush());
+                return;
+            }
             Reply::Oversize(oversize) => {
                 hostile::write_oversize(&mut writer, oversize);
                 return;
@@ -223,15 +286,17 @@ fn serve(stream: TcpStream, state: &State) {
     }
 }
 
-/// Path, lower-cased headers and body of one HTTP request.
-type RawRequest = (String, Vec<(String, String)>, Vec<u8>);
+/// Method, path, lower-cased headers and body of one HTTP request.
+type RawRequest = (String, String, Vec<(String, String)>, Vec<u8>);
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<RawRequest> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
     }
-    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut words = line.split_whitespace();
+    let method = words.next()?.to_string();
+    let path = words.next()?.to_string();
     let mut headers = Vec::new();
     let mut length = 0usize;
     loop {
@@ -253,7 +318,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<RawRequest> {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some((path, headers, body))
+    Some((method, path, headers, body))
 }
 
 enum Reply {
@@ -263,6 +328,8 @@ enum Reply {
         body: String,
     },
     Drop,
+    /// A 200 announcing these bytes whose connection closes halfway through them.
+    Cut(Vec<u8>),
     Oversize(Oversize),
 }
 
@@ -289,6 +356,36 @@ fn reason(status: u16) -> &'static str {
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
+    }
+}
+
+fn is_batch_api(path: &str) -> bool {
+    let route = path.split('?').next().unwrap_or(path);
+    route.contains("/files") || route.contains("/batches")
+}
+
+/// The batch API: refused as every request is under `refuse: Auth` (echoing the key, so
+/// tests can check it is redacted), else served by [`fake_batch`].
+fn respond_batch(state: &State, method: &str, path: &str, headers: &[(String, String)], body: &[u8]) -> Reply {
+    if state.config.refuse == Some(Refuse::Auth) {
+        return refusal(Refuse::Auth, headers, &Value::Null);
+    }
+    let reply = fake_batch::respond(
+        &mut state.batch.lock().expect("batch lock"),
+        method,
+        path,
+        headers,
+        body,
+    );
+    match reply {
+        BatchReply::Json(status, body) => json_reply(status, body),
+        BatchReply::Bytes(bytes) => Reply::Http {
+            status: 200,
+            headers: vec![],
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        },
+        BatchReply::Drop => Reply::Drop,
+        BatchReply::Cut(bytes) => Reply::Cut(bytes),
     }
 }
 

@@ -3,6 +3,8 @@
 //! - [`fake_llm`]: a fake OpenAI-compatible endpoint on 127.0.0.1 whose answers are a pure
 //!   function of the transcript and schema it receives, with injectable faults. postcall's
 //!   integration tests start one per test; `postcall-fake-llm` serves one until killed.
+//! - [`fake_batch`]: the same endpoint's batch API (files, batches, status transitions the
+//!   test drives, output and error files, one-shot faults).
 //! - [`hostile`]: what the fake can do to a client besides answer: redirect, send a body
 //!   that never ends, send valid completions in odd shapes.
 //! - [`receiver`]: a webhook receiver on 127.0.0.1 that verifies signatures, fails a share
@@ -14,6 +16,7 @@
 //! fence markers) and, in its tests, to check that generated calls load.
 
 pub mod bench;
+pub mod fake_batch;
 pub mod fake_llm;
 pub mod hostile;
 mod listen;
