@@ -65,6 +65,8 @@ pub enum Command {
     Merge(cmd::merge::Args),
     /// Send a finished report's calls to webhooks (what they have not acknowledged yet).
     Deliver(cmd::deliver::Args),
+    /// Score through a provider's batch API at half price: submit, status, collect.
+    Batch(cmd::batch::Args),
 }
 
 /// Entry point: parses flags, runs the command, prints an error once with its context.
@@ -85,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args),
         Command::Merge(args) => cmd::merge::run(args),
         Command::Deliver(args) => cmd::deliver::run(args),
+        Command::Batch(args) => cmd::batch::run(args),
     };
     match result {
         Ok(code) => code,

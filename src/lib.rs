@@ -8,6 +8,7 @@
 //! outside what `cargo install` ships.
 
 pub(crate) mod answer;
+pub(crate) mod batch;
 pub(crate) mod cache;
 pub mod cli;
 pub(crate) mod cmd;

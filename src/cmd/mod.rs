@@ -1,5 +1,6 @@
 //! One file per subcommand, each an `Args` struct and a `run(args)`.
 
+pub mod batch;
 mod bootstrap_args;
 pub mod cache;
 pub mod convert;

@@ -166,6 +166,53 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     })))
 }
 
+/// `postcall batch submit`: the requests a run with the same flags would send, to be sent
+/// through a provider's batch API instead. No outputs (the report is written by `run`
+/// afterwards, from the cache the batch fills), so no webhooks either.
+pub struct BatchPlan {
+    pub work: Work,
+    pub endpoint: Endpoint,
+    /// Opened (created): where `run` will look for the answers, so they must be keyed here.
+    pub cache: Cache,
+    pub cache_dir: std::path::PathBuf,
+}
+
+/// The plan of a run with `flags`, for batch mode: the same metric file, calls, request
+/// groups and endpoint, so every request is built, and keyed, as `run` builds it.
+pub fn resolve_batch(flags: &RunFlags) -> anyhow::Result<BatchPlan> {
+    let (spec, metrics_sha256) = load_spec(flags)?;
+    let cache_dir = flags.cache.cache_dir.clone().unwrap_or_else(|| DEFAULT_DIR.into());
+    if flags.cache.no_cache {
+        return Err(UsageError(
+            "batch mode keeps its answers in the cache, where `run` finds them: drop --no-cache".into(),
+        )
+        .into());
+    }
+    let endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
+    if endpoint.local.is_some() {
+        return Err(UsageError(
+            "batch mode needs an endpoint with a batch API (OpenAI's /v1/files and /v1/batches, or a compatible \
+             server), not the managed local model: pass --base-url URL and --model NAME"
+                .into(),
+        )
+        .into());
+    }
+    let cache = Cache::open(&cache_dir)?;
+    let work = work(flags, spec, metrics_sha256, &endpoint.config)?;
+    Ok(BatchPlan {
+        work,
+        endpoint,
+        cache,
+        cache_dir,
+    })
+}
+
+/// Where batch mode keeps its ledger and input/output files: beside the cache
+/// (`.postcall/batches` for the default `.postcall/cache`).
+pub fn batch_dir(cache_dir: &Path) -> std::path::PathBuf {
+    cache_dir.parent().unwrap_or(Path::new(".")).join("batches")
+}
+
 /// Where the webhook ledger and dead-letter file live: beside the cache
 /// (`.postcall/webhooks` for the default `.postcall/cache`).
 pub fn webhook_dir(cache_dir: &Path) -> std::path::PathBuf {

@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_macros)]
 
 mod agreement;
+mod batch;
 mod bench;
 mod cache;
 mod common;
