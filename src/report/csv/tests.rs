@@ -1,0 +1,459 @@
+use std::fs;
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+use super::*;
+use crate::report::testing::{dir_entries, write_report};
+use crate::report::{CallError, OutputFormat, Usage};
+
+#[test]
+fn formula_starts_are_quoted() {
+    for text in ["=SUM(A1)", "+1", "-cmd", "@x", "\tx", "\rx"] {
+        assert_eq!(text_cell(text), format!("'{text}"));
+    }
+    for text in ["plain", "", " =1", "'quoted", "1+1"] {
+        assert_eq!(text_cell(text), text);
+    }
+}
+
+#[test]
+fn every_text_cell_reads_back_as_the_text_it_was_written_from() {
+    let starts = ["", "=", "+", "-", "@", "\t", "\r", "'", "''", "'=", " ", "a"];
+    let bodies = ["", "1+1", "null", "N/A", "not_applicable", "x", "'"];
+    for start in starts {
+        for body in bodies {
+            let text = format!("{start}{body}");
+            let cell = text_cell(&text);
+            assert_eq!(read_text_cell(&cell).0, text, "{text:?} written as {cell:?}");
+            // A reserved word or a formula start is only ever read as text.
+            if RESERVED_CELLS.iter().any(|w| text.trim().eq_ignore_ascii_case(w)) {
+                assert!(read_text_cell(&cell).1, "{text:?}");
+            }
+        }
+    }
+    assert_eq!(read_text_cell("null"), ("null", false));
+    assert_eq!(read_text_cell("'null"), ("null", true));
+}
+
+#[test]
+fn no_text_cell_starts_a_formula() {
+    let starts = ["", "=", "+", "-", "@", "\t", "\r", "'", " ", "a", "1", "\n", "=="];
+    let bodies = ["", "1+1", "SUM(A1:A2)", "cmd|' /C calc'!A0", "x\ny"];
+    for start in starts {
+        for body in bodies {
+            let text = format!("{start}{body}");
+            let cell = text_cell(&text);
+            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{text:?}");
+            // Only the one quote is added, and only when needed.
+            assert!(cell == text || cell == format!("'{text}"), "{text:?}");
+        }
+    }
+}
+
+#[test]
+fn numbers_stay_numbers_and_text_is_quoted() {
+    assert_eq!(value_cell(&Value::Int(-3)), "-3");
+    assert_eq!(value_cell(&Value::Number(-0.5)), "-0.5");
+    assert_eq!(value_cell(&Value::Number(4.0)), "4");
+    assert_eq!(value_cell(&Value::Bool(false)), "false");
+    assert_eq!(value_cell(&Value::Text("-3".into())), "'-3");
+    assert_eq!(value_cell(&Value::List(vec!["=a".into(), "b".into()])), "'=a; b");
+    assert_eq!(value_cell(&Value::List(vec![])), "");
+}
+
+#[test]
+fn null_and_not_applicable_have_cells_of_their_own_and_no_answer_is_empty() {
+    let mut metrics = IndexMap::new();
+    for (id, result) in [
+        (
+            "n",
+            MetricResult::Null {
+                confidence: None,
+                reasoning: None,
+            },
+        ),
+        (
+            "na",
+            MetricResult::NotApplicable {
+                confidence: None,
+                reasoning: None,
+            },
+        ),
+        (
+            "t",
+            MetricResult::Ok {
+                value: Value::Text("NULL".into()),
+                confidence: None,
+                reasoning: None,
+            },
+        ),
+    ] {
+        metrics.insert(id.to_string(), result);
+    }
+    let call = CallResult {
+        call_id: "=c1".into(),
+        call: None,
+        source: "calls/c1.json".into(),
+        format: crate::transcript::Format::Generic,
+        summary: None,
+        metrics,
+        errors: vec![],
+        truncated: None,
+        skipped: None,
+        usage: Usage::default(),
+        cost_usd: None,
+    };
+    let ids: Vec<String> = ["n", "na", "t", "missing"].map(String::from).to_vec();
+    let mut row = Vec::new();
+    fill_row(&mut row, &call, &ids, false);
+    assert_eq!(
+        row,
+        [
+            "'=c1",
+            "calls/c1.json",
+            "",
+            "null",
+            "not_applicable",
+            "'NULL",
+            "",
+            "",
+            "0",
+            "0",
+            "0",
+            "0",
+            ""
+        ]
+    );
+}
+
+#[test]
+fn header_with_and_without_detail() {
+    let ids = vec!["a".to_string(), "b".to_string()];
+    assert_eq!(
+        header_row(&ids, false),
+        [
+            "call_id",
+            "source",
+            "summary",
+            "a",
+            "b",
+            "errors",
+            "requests",
+            "prompt_tokens",
+            "cached_prompt_tokens",
+            "completion_tokens",
+            "cost_usd"
+        ]
+    );
+    assert_eq!(
+        header_row(&ids, true),
+        [
+            "call_id",
+            "source",
+            "summary",
+            "a",
+            "a__status",
+            "a__confidence",
+            "a__reasoning",
+            "b",
+            "b__status",
+            "b__confidence",
+            "b__reasoning",
+            "errors",
+            "requests",
+            "prompt_tokens",
+            "cached_prompt_tokens",
+            "completion_tokens",
+            "cost_usd"
+        ]
+    );
+}
+
+#[test]
+fn row_cells_by_status() {
+    let mut metrics = IndexMap::new();
+    metrics.insert(
+        "a".to_string(),
+        MetricResult::Ok {
+            value: Value::Int(2),
+            confidence: Some(0.5),
+            reasoning: Some("-why".into()),
+        },
+    );
+    metrics.insert(
+        "b".to_string(),
+        MetricResult::Invalid {
+            reason: "bad".into(),
+            raw: "{}".into(),
+        },
+    );
+    let call = CallResult {
+        call_id: "c1".into(),
+        call: None,
+        source: "calls/c1.json".into(),
+        format: crate::transcript::Format::Generic,
+        summary: None,
+        metrics,
+        errors: vec![
+            CallError {
+                metric: Some("c".into()),
+                message: "timed out".into(),
+            },
+            CallError {
+                metric: None,
+                message: "too long".into(),
+            },
+        ],
+        truncated: None,
+        skipped: None,
+        usage: Usage::default(),
+        cost_usd: None,
+    };
+    let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+    let mut row = Vec::new();
+    fill_row(&mut row, &call, &ids, true);
+    assert_eq!(
+        row,
+        [
+            "c1",
+            "calls/c1.json",
+            "",
+            "2",
+            "ok",
+            "0.5",
+            "'-why",
+            "",
+            "invalid",
+            "",
+            "bad",
+            "",
+            "missing",
+            "",
+            "",
+            "c: timed out; too long",
+            "0",
+            "0",
+            "0",
+            "0",
+            ""
+        ]
+    );
+    fill_row(&mut row, &call, &ids, false);
+    assert_eq!(
+        row,
+        [
+            "c1",
+            "calls/c1.json",
+            "",
+            "2",
+            "",
+            "",
+            "c: timed out; too long",
+            "0",
+            "0",
+            "0",
+            "0",
+            ""
+        ]
+    );
+}
+
+// The sink as the run drives it, read back as a spreadsheet would.
+
+fn read_csv(path: &Path) -> (Vec<u8>, Vec<Vec<String>>) {
+    let bytes = fs::read(path).unwrap();
+    let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(body);
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (bytes, rows)
+}
+
+#[test]
+fn csv_parses_back_to_the_same_cells() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("report.csv");
+    write_report(&path, OutputFormat::Csv, CsvOptions::default(), || {});
+    let (bytes, rows) = read_csv(&path);
+    assert!(!bytes.starts_with("\u{feff}".as_bytes()), "no BOM without the flag");
+    assert_eq!(
+        rows,
+        [
+            vec![
+                "call_id",
+                "source",
+                "summary",
+                "call_outcome",
+                "satisfaction_score",
+                "sentiment",
+                "mentioned_issues",
+                "caller_authenticated",
+                "notes",
+                "errors",
+                "requests",
+                "prompt_tokens",
+                "cached_prompt_tokens",
+                "completion_tokens",
+                "cost_usd",
+            ],
+            vec![
+                "call-001",
+                "calls/a.json",
+                "Customer's bill was corrected.",
+                "resolved",
+                "-3",
+                "-0.25",
+                "'-router; billing, \"late\"",
+                "true",
+                "'\tcallback @ 5",
+                "",
+                "1",
+                "400",
+                "0",
+                "100",
+                "",
+            ],
+            vec![
+                "'=cmd|' /C calc'!A0",
+                "calls/b.json",
+                "'-",
+                "",
+                "null",
+                "",
+                "",
+                "not_applicable",
+                "",
+                "sentiment: endpoint kept failing: 503",
+                "3",
+                "800",
+                "0",
+                "200",
+                "",
+            ],
+            vec![
+                "call-003",
+                "calls/c.json",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "'-transcript is empty",
+                "0",
+                "0",
+                "0",
+                "0",
+                "",
+            ],
+        ]
+    );
+}
+
+#[test]
+fn csv_bom_only_with_the_flag() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("excel.csv");
+    write_report(
+        &path,
+        OutputFormat::Csv,
+        CsvOptions {
+            bom: true,
+            detail: false,
+        },
+        || {},
+    );
+    let (bytes, rows) = read_csv(&path);
+    assert!(bytes.starts_with("\u{feff}call_id,".as_bytes()));
+    assert_eq!(rows.len(), 4);
+}
+
+#[test]
+fn csv_detail_columns_only_with_the_flag() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("detail.csv");
+    write_report(
+        &path,
+        OutputFormat::Csv,
+        CsvOptions {
+            bom: false,
+            detail: true,
+        },
+        || {},
+    );
+    let (_, rows) = read_csv(&path);
+    let header = &rows[0];
+    assert_eq!(header.len(), 3 + 6 * 4 + 1 + 5);
+    assert_eq!(
+        &header[3..7],
+        [
+            "call_outcome",
+            "call_outcome__status",
+            "call_outcome__confidence",
+            "call_outcome__reasoning"
+        ]
+    );
+    let cell = |row: usize, name: &str| rows[row][header.iter().position(|h| h == name).unwrap()].clone();
+    assert_eq!(cell(1, "call_outcome__confidence"), "0.92");
+    assert_eq!(cell(1, "call_outcome__reasoning"), "Bill fixed.\nThanks.");
+    assert_eq!(cell(1, "satisfaction_score__reasoning"), "'=HYPERLINK(\"x\")");
+    assert_eq!(cell(2, "call_outcome__status"), "invalid");
+    assert!(cell(2, "call_outcome__reasoning").contains("\"fixed\" is not one of"));
+    assert_eq!(cell(2, "satisfaction_score__status"), "null");
+    assert_eq!(cell(2, "caller_authenticated__status"), "not_applicable");
+    assert_eq!(cell(2, "sentiment__status"), "missing");
+    assert_eq!(cell(2, "mentioned_issues"), "");
+    assert_eq!(cell(2, "mentioned_issues__status"), "ok");
+    assert_eq!(cell(3, "notes__status"), "missing");
+}
+
+#[test]
+fn csv_cells_never_start_a_formula_except_numbers() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("safe.csv");
+    write_report(
+        &path,
+        OutputFormat::Csv,
+        CsvOptions {
+            bom: true,
+            detail: true,
+        },
+        || {},
+    );
+    let (_, rows) = read_csv(&path);
+    let numeric_columns = ["satisfaction_score", "sentiment", "satisfaction_score__confidence"];
+    for row in &rows[1..] {
+        for (name, cell) in rows[0].iter().zip(row) {
+            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                assert!(numeric_columns.contains(&name.as_str()), "{name}: {cell:?}");
+                assert!(cell.parse::<f64>().is_ok(), "{name}: {cell:?}");
+            }
+        }
+    }
+    assert_eq!(
+        rows[1][rows[0].iter().position(|h| h == "satisfaction_score").unwrap()],
+        "-3"
+    );
+}
+
+#[test]
+fn csv_destination_appears_only_at_finish() {
+    let t = tempfile::tempdir().unwrap();
+    let new = t.path().join("new.csv");
+    write_report(&new, OutputFormat::Csv, CsvOptions::default(), || {
+        assert!(!new.exists())
+    });
+    assert!(new.exists());
+
+    let old = t.path().join("old.csv");
+    fs::write(&old, "a,b\n1,2\n").unwrap();
+    write_report(&old, OutputFormat::Csv, CsvOptions::default(), || {
+        assert_eq!(fs::read_to_string(&old).unwrap(), "a,b\n1,2\n");
+    });
+    assert!(fs::read_to_string(&old).unwrap().starts_with("call_id,"));
+    assert_eq!(dir_entries(t.path()), ["new.csv", "old.csv"]);
+}
