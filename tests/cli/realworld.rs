@@ -169,12 +169,7 @@ const EXPECTED: &[(&str, File)] = &[
     ),
     (
         "retell__get-call-v2-api-reference-example.json",
-        File::Calls(&[call(
-            1,
-            1,
-            (Agent, "hi how are you doing?"),
-            (Agent, "hi how are you doing?"),
-        )]),
+        File::Calls(&[call(7, 4, (Agent, "hi how are you doing?"), (Agent, "have a nice day"))]),
     ),
     (
         "retell__get-call-web-call-words.json",

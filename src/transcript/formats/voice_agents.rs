@@ -104,8 +104,9 @@ pub(super) fn dialgen(value: &Value, cx: Context<'_>) -> Result<Parsed, Unread> 
 /// Retell call webhook / GET call. Prefers `transcript_with_tool_calls`, which holds the
 /// same spoken turns plus tool traffic; `transfer_target` (the human a call was handed to)
 /// speaks for the business, so it is an agent. A call that never connected has nothing to
-/// score and is skipped; a `transcript` string with more turns than the objects is warned
-/// about, since the objects (which carry timing) are what is read.
+/// score and is skipped. The objects carry timing, but when the `transcript` string holds
+/// more spoken turns (API examples and some exports trim the objects) the string is read:
+/// a model scoring 1 turn of 7 answers about a call nobody had. The warning says which.
 pub(super) fn retell(value: &Value, cx: Context<'_>) -> Result<Parsed, Unread> {
     let base = value.get("call").filter(|c| c.is_object()).unwrap_or(value);
     let status = str_field(base, &["call_status"]);
@@ -126,10 +127,12 @@ pub(super) fn retell(value: &Value, cx: Context<'_>) -> Result<Parsed, Unread> {
         turns = from_string;
     } else if from_string.len() > spoken {
         warnings.push(format!(
-            "Retell `transcript` has {} turns but `{}` only {spoken}; read the {spoken} with timing",
+            "Retell `transcript` has {} turns but `{}` only {spoken}; read the {} from `transcript`, without timing",
             from_string.len(),
-            pointer.trim_start_matches('/')
+            pointer.trim_start_matches('/'),
+            from_string.len(),
         ));
+        turns = from_string;
     }
     if turns.is_empty() && matches!(status, Some("not_connected" | "error" | "registered")) {
         let why = str_field(base, &["disconnection_reason"]).unwrap_or("no reason given");
@@ -311,13 +314,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn retell_warns_when_the_string_has_more_turns_than_the_objects() {
+    fn retell_reads_the_string_when_it_has_more_turns_than_the_objects() {
         let call = json!({"call_id": "r", "transcript": "Agent: Hi\nUser: Hello\nAgent: Bye\n",
             "transcript_object": [{"role": "agent", "content": "Hi"}]});
         let parsed = retell(&call, Context::default()).unwrap();
-        assert_eq!(parsed.turns.len(), 1);
+        let spoken: Vec<(Speaker, &str)> = parsed.turns.iter().map(|t| (t.speaker, t.text.as_str())).collect();
+        assert_eq!(
+            spoken,
+            [
+                (Speaker::Agent, "Hi"),
+                (Speaker::Customer, "Hello"),
+                (Speaker::Agent, "Bye")
+            ]
+        );
         assert!(
-            parsed.warnings[0].contains("has 3 turns but `transcript_object` only 1"),
+            parsed.warnings[0].contains("has 3 turns but `transcript_object` only 1; read the 3 from `transcript`"),
             "{:?}",
             parsed.warnings
         );
