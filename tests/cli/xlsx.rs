@@ -46,7 +46,7 @@ const IDS: [&str; 6] = [
 ];
 
 /// Six calls: outcome resolved except the 3rd escalated, score i+1 capped at 5, a
-/// callback date on even calls, `verified` true on odd ones.
+/// callback date on even calls and a null callback on odd ones, `verified` true on odd ones.
 fn report() -> Report {
     let calls: Vec<CallResult> = IDS
         .iter()
@@ -56,12 +56,15 @@ fn report() -> Report {
             let outcome = if i == 2 { "escalated" } else { "resolved" };
             metrics.insert("outcome".to_string(), ok(Value::Text(outcome.into())));
             metrics.insert("score".to_string(), ok(Value::Int((i as i64 + 1).min(5))));
-            if i % 2 == 0 {
-                metrics.insert(
-                    "callback".to_string(),
-                    ok(Value::Text(format!("2026-02-{:02}", i + 10))),
-                );
-            }
+            let callback = if i % 2 == 0 {
+                ok(Value::Text(format!("2026-02-{:02}", i + 10)))
+            } else {
+                MetricResult::Null {
+                    confidence: Some(0.9),
+                    reasoning: Some("no callback was promised".into()),
+                }
+            };
+            metrics.insert("callback".to_string(), callback);
             metrics.insert("verified".to_string(), ok(Value::Bool(i % 2 == 1)));
             CallResult {
                 call_id: id.to_string(),
@@ -287,13 +290,14 @@ fn a_corrected_workbook_is_a_labels_file_for_eval() {
         ),
         (Some(6), Some(5))
     );
-    // Dates re-saved in another display format are still the same calendar dates.
+    // Dates re-saved in another display format are still the same calendar dates, and the
+    // three null callbacks (empty cells, `null` in the status column) are null labels.
     assert_eq!(
         (
             metric("callback")["labelled"].as_u64(),
             metric("callback")["correct"].as_u64()
         ),
-        (Some(3), Some(3))
+        (Some(6), Some(6))
     );
     assert_eq!(metric("verified")["correct"].as_u64(), Some(6));
     assert_eq!(json["report_calls_without_labels"], 0);

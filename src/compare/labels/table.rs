@@ -1,12 +1,23 @@
 //! A labels file read as a table, whatever it was stored as: a header row naming the
 //! columns, then one row per labelled call. CSV gives text cells, a workbook typed ones;
 //! both go through the same checks, so a problem reads the same in either.
+//!
+//! A postcall report leaves a metric's value cell empty unless the answer was `ok`; its
+//! `<id>__status` column says whether the model answered `null` or `not_applicable`. A
+//! blank value cell beside such a status is that label, so a report read back as labels
+//! (as written, or corrected by hand) agrees with itself on every answer, not only the
+//! `ok` ones. A blank cell beside any other status, or with no status column, is "not
+//! labelled"; a reviewer overrides a status by typing a value.
 
 use indexmap::IndexMap;
 
 use super::{LabelError, LabelRow, MAX_ERRORS, Place, error, is_report_column, parse_text_label, parse_value_label};
 use crate::answer::{Answer, MetricSet};
+use crate::report::Value;
 use crate::spec::MetricKind;
+
+/// How a report names a metric's status column: `<id>__status`.
+const STATUS_SUFFIX: &str = "__status";
 
 /// One cell of a labels table.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +78,8 @@ pub struct Table<'m> {
     id_column: Option<usize>,
     /// (0-based column, metric id, kind) of the current header.
     columns: Vec<(usize, String, &'m MetricKind)>,
+    /// The 0-based `<id>__status` column of the current header, per metric id.
+    statuses: IndexMap<String, usize>,
     seen: IndexMap<String, Place>,
     rows: Vec<LabelRow>,
     errors: Vec<LabelError>,
@@ -78,6 +91,7 @@ impl<'m> Table<'m> {
             metrics,
             id_column: None,
             columns: Vec::new(),
+            statuses: IndexMap::new(),
             seen: IndexMap::new(),
             rows: Vec::new(),
             errors: Vec::new(),
@@ -90,8 +104,12 @@ impl<'m> Table<'m> {
         let first_error = self.errors.len();
         self.id_column = None;
         self.columns.clear();
+        self.statuses.clear();
         for (i, name) in names.enumerate() {
             let name = name.trim();
+            if let Some(id) = name.strip_suffix(STATUS_SUFFIX) {
+                self.statuses.insert(id.to_string(), i);
+            }
             if name.is_empty() || is_report_column(name) {
                 continue;
             }
@@ -159,7 +177,11 @@ impl<'m> Table<'m> {
         let mut labels = IndexMap::new();
         for (i, id, kind) in &self.columns {
             match cell_label(kind, id, cells.get(*i).unwrap_or(&Cell::Empty)) {
-                Ok(None) => {}
+                Ok(None) => {
+                    if let Some(answer) = self.status_label(id, kind, cells) {
+                        labels.insert(id.clone(), answer);
+                    }
+                }
                 Ok(Some(answer)) => {
                     labels.insert(id.clone(), answer);
                 }
@@ -171,6 +193,19 @@ impl<'m> Table<'m> {
             place: at,
             labels,
         });
+    }
+
+    /// The label a blank value cell stands for, read from the metric's status column:
+    /// `null` or `not_applicable` there is that answer, and `ok` beside a blank list cell
+    /// is the empty list (which is how a report shows one); anything else is no label.
+    fn status_label(&self, metric: &str, kind: &MetricKind, cells: &[Cell]) -> Option<Answer> {
+        let status = cells.get(*self.statuses.get(metric)?)?.text();
+        match (status.trim(), kind) {
+            ("null", _) => Some(Answer::Null),
+            ("not_applicable", _) => Some(Answer::NotApplicable),
+            ("ok", MetricKind::List { .. }) => Some(Answer::Ok(Value::List(Vec::new()))),
+            _ => None,
+        }
     }
 
     pub fn push_error(&mut self, error: LabelError) {
@@ -195,7 +230,6 @@ impl<'m> Table<'m> {
 mod tests {
     use super::*;
     use crate::answer::testing::*;
-    use crate::report::Value;
 
     fn metrics() -> MetricSet {
         MetricSet::with_definitions(

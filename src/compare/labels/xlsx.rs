@@ -179,9 +179,19 @@ mod tests {
         assert_eq!(first["caller_authenticated"], Answer::Ok(Value::Bool(true)));
         assert_eq!(first["notes"], Answer::Ok(Value::Text("callback @ 5".into())));
         assert_eq!(rows[0].place.to_string(), "Calls!2:2");
-        // Empty cells (null, invalid, missing answers) are "not labelled".
-        assert!(rows[1].labels.is_empty(), "{:?}", rows[1].labels);
-        assert!(rows[2].labels.is_empty());
+        // A blank cell is what its status column says: the report's null, not-applicable
+        // and empty-list answers read back as those labels; invalid and missing answers
+        // (and every metric of a call that has no statuses) are "not labelled".
+        let second: Vec<(&str, &Answer)> = rows[1].labels.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        assert_eq!(
+            second,
+            [
+                ("satisfaction_score", &Answer::Null),
+                ("mentioned_issues", &Answer::Ok(Value::List(vec![]))),
+                ("caller_authenticated", &Answer::NotApplicable),
+            ]
+        );
+        assert!(rows[2].labels.is_empty(), "{:?}", rows[2].labels);
     }
 
     #[test]
