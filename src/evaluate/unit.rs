@@ -371,7 +371,7 @@ fn ask(
         Some(budget) => {
             let completion = budget.expected_completion(expected_completion);
             let estimate = budget.measure(&request.model, estimated_tokens(ctx, request, completion));
-            match budget.reserve(estimate) {
+            match budget.reserve(estimate, ctx.cancel) {
                 Some(reservation) => Some((budget, reservation)),
                 None => {
                     // Nothing more is scheduled; what is in flight finishes.

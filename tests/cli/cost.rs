@@ -213,6 +213,75 @@ fn max_cost_stops_scheduling_and_never_overspends_by_more_than_what_was_in_fligh
         .success();
 }
 
+/// The measurement behind README's figures: how far past `--max-cost` a run goes, at each
+/// concurrency, with re-asks (malformed answers) and retried 5xx in the mix. Each request
+/// in flight when the budget is reached may finish and be paid for; nothing else may.
+#[test]
+fn max_cost_overspend_measured_at_each_concurrency_is_at_most_the_requests_in_flight() {
+    let fake = FakeServer::start(FakeConfig {
+        latency: Duration::from_millis(30),
+        jitter: Duration::from_millis(20),
+        rate_malformed: 0.3,
+        rate_5xx: 0.05,
+        seed: 11,
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 48);
+    let price = ["--no-cache", "--quiet", "--price", "2,8"];
+    dir.run_against(&fake)
+        .args(["-o", "full.json", "-j", "8"])
+        .args(price)
+        .assert()
+        .success();
+    let full = read_json_report(&dir.join("full.json"));
+    let total = full.header.as_ref().unwrap().cost_usd.unwrap();
+    let call_costs =
+        |report: &postcall::report::Report| -> Vec<f64> { report.calls.iter().map(|c| c.cost_usd.unwrap()).collect() };
+    for (concurrency, share) in [(1usize, 0.3), (4, 0.5), (16, 0.5)] {
+        let budget = total * share;
+        let out = format!("r{concurrency}.json");
+        dir.run_against(&fake)
+            .args([
+                "-o",
+                &out,
+                "-j",
+                &concurrency.to_string(),
+                "--max-cost",
+                &budget.to_string(),
+            ])
+            .args(price)
+            .assert()
+            .code(4);
+        let report = read_json_report(&dir.join(&format!("{out}.partial")));
+        let spent = report.header.as_ref().unwrap().cost_usd.unwrap();
+        // No request costs more than the dearest call (a call's requests, re-asks included).
+        let dearest = call_costs(&full)
+            .into_iter()
+            .chain(call_costs(&report))
+            .fold(0.0, f64::max);
+        let bound = dearest * concurrency as f64;
+        let over = spent - budget;
+        eprintln!(
+            "--max-cost ${budget:.5} -j {concurrency}: spent ${spent:.5}, {over:+.5} ({:+.2} % of the budget); \
+             {concurrency} request(s) in flight could add at most ${bound:.5}",
+            over / budget * 100.0
+        );
+        assert!(
+            over <= bound,
+            "overspent by {over}, more than the {bound} in flight could"
+        );
+        // Requests wait for the reservations in flight rather than give up: the budget is
+        // spent, not abandoned at the first estimates that do not fit together.
+        assert!(
+            spent >= budget - 2.0 * dearest,
+            "stopped too early: {spent} of {budget}"
+        );
+    }
+}
+
 #[test]
 fn max_cost_without_a_price_is_a_usage_error_and_max_tokens_total_needs_none() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
