@@ -18,9 +18,9 @@ pub struct Args {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Metric definitions for a .jsonl report without them (written by an older postcall):
-    /// column order and types.
+    /// column order and types. Repeat to compose files, as the run did.
     #[arg(short = 'm', long, value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
+    pub metrics: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -32,16 +32,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Checked before the report is read: an output naming the input is refused outright.
     let protected: Vec<Protected> = Protected::new(&args.report, "the report being converted")
         .into_iter()
-        .chain(
-            args.metrics
-                .as_deref()
-                .and_then(|m| Protected::new(m, "the metric file")),
-        )
+        .chain(args.metrics.iter().filter_map(|m| Protected::new(m, "the metric file")))
         .collect();
     args.output.check(None, &protected)?;
     let mut report = read_report(&args.report)?;
-    if let Some(path) = &args.metrics {
-        metrics_beside_report(&report_path, &mut report, path)?;
+    if !args.metrics.is_empty() {
+        metrics_beside_report(&report_path, &mut report, &args.metrics)?;
     }
     let inferred = fill_inferred_definitions(&mut report);
     if !inferred.is_empty() {

@@ -34,8 +34,9 @@ pub struct Args {
     /// The metric file: its `expect.min_accuracy` thresholds are used, and a warning is
     /// printed when the report was made with different definitions. Needed for exact types
     /// when the report is a .jsonl from an older postcall (which carries no definitions).
+    /// Repeat to compose files, as the run did.
     #[arg(short = 'm', long, value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
+    pub metrics: Vec<PathBuf>,
     /// Absolute tolerance for integer/number metrics: `1` for all, `ID=1` for one (repeatable).
     #[arg(long, value_name = "[ID=]AMOUNT", value_parser = Setting::amount)]
     pub tolerance: Vec<Setting>,
@@ -68,8 +69,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Thresholds come from the metric file when given (it is what the PR edits), else from
     // the definitions the report carries.
     let mut definitions = report.metrics.clone();
-    if let Some(path) = &args.metrics {
-        definitions = metrics_beside_report(&report_path, &mut report, path)?;
+    if !args.metrics.is_empty() {
+        definitions = metrics_beside_report(&report_path, &mut report, &args.metrics)?;
     }
     let metrics = MetricSet::of_report(&report);
     if !metrics.inferred.is_empty() {

@@ -23,9 +23,9 @@ use crate::transcript::{Call, Catalog, TranscriptArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The metric file.
-    #[arg(short = 'm', long = "metrics", value_name = "FILE")]
-    pub metrics: PathBuf,
+    /// The metric file; repeat to compose files (`-m defaults.yaml -m custom.yaml`).
+    #[arg(short = 'm', long = "metrics", value_name = "FILE", required = true)]
+    pub metrics: Vec<PathBuf>,
     /// A transcript file (`-` for stdin).
     #[arg(value_name = "CALL")]
     pub call: PathBuf,
@@ -47,7 +47,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut spec = spec::load_spec(&args.metrics)?.spec;
+    let loaded = spec::load_specs(&args.metrics)?;
+    let shown = loaded.shown;
+    let mut spec = loaded.spec;
     if let Some(strategy) = args.strategy {
         spec.strategy = strategy;
     }
@@ -73,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         options(&args, &config),
         config.max_input_tokens,
     )
-    .map_err(|why| anyhow::anyhow!("{}: {why}", args.metrics.display()))?;
+    .map_err(|why| anyhow::anyhow!("{shown}: {why}"))?;
     let (call, cut) = fit_call(call, budget, args.prompt.long_calls)
         .map_err(|why| anyhow::anyhow!("{}: no request would be sent: {why}", args.call.display()))?;
     let out = render(&args, &spec, &config, &call, cut.as_ref())?;

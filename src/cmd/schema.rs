@@ -12,13 +12,13 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use crate::spec::schema::bounded_answer_schema;
-use crate::spec::{AnswerLimits, Metric, SchemaDialect, lint, load_spec};
+use crate::spec::{AnswerLimits, Metric, SchemaDialect, lint, load_specs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The metric file.
-    #[arg(short = 'm', long = "metrics", value_name = "FILE")]
-    pub metrics: PathBuf,
+    /// The metric file; repeat to compose files (`-m defaults.yaml -m custom.yaml`).
+    #[arg(short = 'm', long = "metrics", value_name = "FILE", required = true)]
+    pub metrics: Vec<PathBuf>,
     /// Only this metric (repeatable); the summary is left out.
     #[arg(long = "metric", value_name = "ID")]
     pub metric: Vec<String>,
@@ -33,7 +33,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let spec = load_spec(&args.metrics)?.spec;
+    let loaded = load_specs(&args.metrics)?;
+    let spec = loaded.spec;
     let selected: Vec<&Metric> = if args.metric.is_empty() {
         spec.metrics.iter().collect()
     } else {
@@ -44,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     Some(id) => format!("did you mean `{id}`?"),
                     None => format!("the ids are: {}", ids.join(", ")),
                 };
-                bail!("no metric `{wanted}` in {}; {hint}", args.metrics.display());
+                bail!("no metric `{wanted}` in {}; {hint}", loaded.shown);
             }
         }
         // File order, whatever order the flags came in: the schema is the same either way.

@@ -8,15 +8,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::exit;
-use crate::spec::{MetricKind, Spec, load_spec};
+use crate::spec::{Dialect, LoadedSpec, MetricKind, Spec, load_specs};
 use crate::terminal::Escaped;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["metrics", "file"])))]
 pub struct Args {
-    /// The metric file: postcall YAML, or Smallest AI Atoms / Dialgen definitions (YAML or JSON).
+    /// The metric file: postcall YAML, or Smallest AI Atoms / Dialgen / PolyAI definitions
+    /// (YAML or JSON). Repeat to compose files (`-m defaults.yaml -m custom.yaml`).
     #[arg(short = 'm', long = "metrics", value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
+    pub metrics: Vec<PathBuf>,
     /// The metric file as a bare argument: the old spelling, kept for a release.
     #[arg(value_name = "FILE", hide = true)]
     pub file: Option<PathBuf>,
@@ -28,8 +29,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The metric file's own text is quoted in messages and tables: escaped for the terminal.
     let mut err = Escaped(std::io::stderr().lock());
-    let path = args.metrics.or(args.file).expect("clap requires one of them");
-    let loaded = match load_spec(&path) {
+    let mut paths = args.metrics;
+    paths.extend(args.file);
+    let loaded = match load_specs(&paths) {
         Ok(loaded) => loaded,
         // Not an `error:` for `main` to print: the lines must start with `file:line:col`
         // for editors and CI annotations.
@@ -49,14 +51,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let mut out = Escaped(&mut out);
         out.write_all(render_table(spec).as_bytes())?;
+        let derived: Vec<String> = loaded.derived_id_lines().collect();
+        if !derived.is_empty() {
+            writeln!(out)?;
+            for line in derived {
+                writeln!(out, "{line}")?;
+            }
+        }
         let n = loaded.warnings.len();
         writeln!(
             out,
-            "\n{}: ok, {} metric{} ({} format, strategy {}), {n} warning{}",
+            "\n{}: ok, {} metric{} ({}, strategy {}), {n} warning{}",
             loaded.shown,
             spec.metrics.len(),
             plural(spec.metrics.len()),
-            dialect_name(spec),
+            formats(&loaded),
             spec.strategy,
             plural(n)
         )?;
@@ -69,11 +78,31 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn dialect_name(spec: &Spec) -> &'static str {
-    match spec.dialect {
-        crate::spec::Dialect::Postcall => "postcall",
-        crate::spec::Dialect::Atoms => "Smallest AI Atoms",
-        crate::spec::Dialect::Dialgen => "Dialgen",
+/// `Dialgen format`, or for composed files `composed from 3 files in postcall, Dialgen format`.
+fn formats(loaded: &LoadedSpec) -> String {
+    if let [one] = loaded.files.as_slice() {
+        return format!("{} format", dialect_name(one.dialect));
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for file in &loaded.files {
+        let name = dialect_name(file.dialect);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    format!(
+        "composed from {} files in {} format",
+        loaded.files.len(),
+        names.join(", ")
+    )
+}
+
+fn dialect_name(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postcall => "postcall",
+        Dialect::Atoms => "Smallest AI Atoms",
+        Dialect::Dialgen => "Dialgen",
+        Dialect::Polyai => "PolyAI",
     }
 }
 

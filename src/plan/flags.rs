@@ -15,9 +15,16 @@ use crate::transcript::{MetadataLevel, TranscriptArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct RunFlags {
-    /// The metric file (postcall YAML, or Atoms / Dialgen definitions).
-    #[arg(short = 'm', long = "metrics", value_name = "FILE", help_heading = "Inputs")]
-    pub metrics: PathBuf,
+    /// The metric file (postcall YAML, or Atoms / Dialgen / PolyAI definitions); repeat to
+    /// compose files (`-m defaults.yaml -m custom.yaml`).
+    #[arg(
+        short = 'm',
+        long = "metrics",
+        value_name = "FILE",
+        required = true,
+        help_heading = "Inputs"
+    )]
+    pub metrics: Vec<PathBuf>,
     /// Transcript files or directories (walked recursively); `-` reads stdin.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,

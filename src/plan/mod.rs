@@ -108,8 +108,8 @@ pub enum Plan {
 pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
-    let (spec, metrics_sha256) = load_spec(flags)?;
-    let protected = protected_inputs(flags);
+    let (spec, metrics_sha256, metric_files) = load_spec(flags)?;
+    let protected = protected_inputs(flags, &metric_files);
     let cache_dir = flags.cache.cache_dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
     let webhooks = flags.webhooks.plan(webhook_dir(cache_dir))?;
     if flags.dry_run {
@@ -122,7 +122,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
                 why: format!("{why:#}"),
             },
         };
-        let work = work(flags, spec, metrics_sha256, endpoint.config())?;
+        let work = work(flags, spec, metrics_sha256, &metric_files, endpoint.config())?;
         let reads_cache = !flags.cache.no_cache && !flags.cache.refresh;
         let cache = reads_cache.then(|| Cache::existing(cache_dir)).flatten();
         return Ok(Plan::DryRun(Box::new(DryRunPlan { work, endpoint, cache })));
@@ -133,7 +133,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     // busy output fails at once, and no existing report is touched until this run has a
     // finished one to put in its place.
     let outputs = flags.output.open(Some(OutputFormat::Jsonl), &protected)?;
-    let work = work(flags, spec, metrics_sha256, &endpoint.config)?;
+    let work = work(flags, spec, metrics_sha256, &metric_files, &endpoint.config)?;
     // An empty shard still writes its (empty) report, so `merge` sees every shard.
     if work.calls.is_empty() && work.archive.calls == 0 {
         anyhow::bail!(
@@ -180,7 +180,7 @@ pub struct BatchPlan {
 /// The plan of a run with `flags`, for batch mode: the same metric file, calls, request
 /// groups and endpoint, so every request is built, and keyed, as `run` builds it.
 pub fn resolve_batch(flags: &RunFlags) -> anyhow::Result<BatchPlan> {
-    let (spec, metrics_sha256) = load_spec(flags)?;
+    let (spec, metrics_sha256, metric_files) = load_spec(flags)?;
     let cache_dir = flags.cache.cache_dir.clone().unwrap_or_else(|| DEFAULT_DIR.into());
     if flags.cache.no_cache {
         return Err(UsageError(
@@ -198,7 +198,7 @@ pub fn resolve_batch(flags: &RunFlags) -> anyhow::Result<BatchPlan> {
         .into());
     }
     let cache = Cache::open(&cache_dir)?;
-    let work = work(flags, spec, metrics_sha256, &endpoint.config)?;
+    let work = work(flags, spec, metrics_sha256, &metric_files, &endpoint.config)?;
     Ok(BatchPlan {
         work,
         endpoint,
@@ -247,18 +247,20 @@ fn pace_share(pace: PaceSettings, work: &Work, quiet: bool) -> PaceSettings {
     share
 }
 
-/// What no report may be written over or into: the metric file and every input.
-fn protected_inputs(flags: &RunFlags) -> Vec<Protected> {
+/// What no report may be written over or into: every metric file read (included ones too)
+/// and every input.
+fn protected_inputs(flags: &RunFlags, metric_files: &[spec::SpecFile]) -> Vec<Protected> {
     let inputs = flags.paths.iter().filter_map(|p| Protected::new(p, "an input"));
-    Protected::new(&flags.metrics, "the metric file")
-        .into_iter()
+    metric_files
+        .iter()
+        .filter_map(|f| Protected::new(&f.path, "the metric file"))
         .chain(inputs)
         .collect()
 }
 
-/// The metric file, its warnings printed, `--strategy` applied.
-fn load_spec(flags: &RunFlags) -> anyhow::Result<(Spec, String)> {
-    let loaded = spec::load_spec(&flags.metrics)?;
+/// The metric files composed, their warnings printed, `--strategy` applied.
+fn load_spec(flags: &RunFlags) -> anyhow::Result<(Spec, String, Vec<spec::SpecFile>)> {
+    let loaded = spec::load_specs(&flags.metrics)?;
     for line in loaded.warning_lines() {
         eprintln!("{line}");
     }
@@ -266,13 +268,24 @@ fn load_spec(flags: &RunFlags) -> anyhow::Result<(Spec, String)> {
     if let Some(strategy) = flags.strategy {
         spec.strategy = strategy;
     }
-    Ok((spec, loaded.sha256))
+    Ok((spec, loaded.sha256, loaded.files))
+}
+
+/// The metric files for a message: `metrics.yaml`, or `defaults.yaml + custom.yaml`.
+fn shown_files(files: &[spec::SpecFile]) -> String {
+    files.iter().map(|f| f.shown.as_str()).collect::<Vec<_>>().join(" + ")
 }
 
 /// Plans the requests for `endpoint`'s model (and checks they leave room for a
 /// transcript), then scans the inputs (printing what was skipped and why) and selects the
 /// calls.
-fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &EndpointConfig) -> anyhow::Result<Work> {
+fn work(
+    flags: &RunFlags,
+    spec: Spec,
+    metrics_sha256: String,
+    metric_files: &[spec::SpecFile],
+    endpoint: &EndpointConfig,
+) -> anyhow::Result<Work> {
     let groups = plan_groups(&spec, endpoint);
     let prompt_options = PromptOptions {
         limits: endpoint.answer_limits,
@@ -285,7 +298,7 @@ fn work(flags: &RunFlags, spec: Spec, metrics_sha256: String, endpoint: &Endpoin
         prompt_options,
         endpoint.max_input_tokens,
     )
-    .map_err(|why| anyhow::anyhow!("{}: {why}", flags.metrics.display()))?;
+    .map_err(|why| anyhow::anyhow!("{}: {why}", shown_files(metric_files)))?;
     let load_options = flags.transcripts.options();
     let catalog = Catalog::scan(&flags.paths, &load_options);
     for error in &catalog.errors {

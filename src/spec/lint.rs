@@ -134,10 +134,7 @@ pub(crate) fn check(raw: RawSpec, found: &mut Findings) -> Option<Spec> {
     if !found.errors.is_empty() {
         return None;
     }
-    let metrics_pos = raw.metrics_pos;
-    let spec = build(raw)?;
-    check_group_sizes(&spec, metrics_pos, found);
-    Some(spec)
+    build(raw)
 }
 
 /// `expect` thresholds: errors for values outside their scale, warnings for a κ minimum
@@ -337,8 +334,9 @@ fn check_prompt(m: &RawMetric, found: &mut Findings) {
 }
 
 /// With `per_call`, each model's metrics share one request; too many in one dilutes them.
-/// Counted by the planner the run uses, with the file's model as the default.
-fn check_group_sizes(spec: &Spec, pos: Option<super::node::Pos>, found: &mut Findings) {
+/// Counted by the planner the run uses, with the file's model as the default. Checked on
+/// the spec a run uses, so after composing files (each may be small, together too many).
+pub(crate) fn check_group_sizes(spec: &Spec, pos: Option<super::node::Pos>, found: &mut Findings) {
     if spec.strategy != Strategy::PerCall {
         return;
     }

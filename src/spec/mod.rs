@@ -2,11 +2,12 @@
 //!
 //! A [`Spec`] is the checked, normalised form of a metric file, whichever dialect it was
 //! written in (postcall's own YAML, Smallest AI Atoms `dispositionMetrics`, Dialgen custom
-//! metrics). Everything downstream (prompt, schema, validation, reports) reads only these
+//! metrics, PolyAI-style definitions), and however many files it was composed from. Everything downstream (prompt, schema, validation, reports) reads only these
 //! types, so a metric that reaches them is already known to be well-formed.
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod compose;
 pub(crate) mod groups;
 pub(crate) mod limits;
 pub(crate) mod lint;
@@ -18,8 +19,9 @@ pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod templates;
 
+pub use compose::load_specs;
 pub use limits::{AnswerLimits, DialectChoice, MaxTokens, SchemaDialect};
-pub use load::{LoadedSpec, SpecErrors, load_spec};
+pub use load::{FileWarning, LoadedSpec, MetricOrigin, SpecErrors, SpecFile, load_spec};
 pub use parse::{SpecError, parse_spec};
 
 /// A checked metric file. Serializes as the normalised file (`postcall validate --json`).
@@ -44,6 +46,7 @@ pub enum Dialect {
     Postcall,
     Atoms,
     Dialgen,
+    Polyai,
 }
 
 /// Spelled the same in the metric file (serde), on the command line (clap) and in messages

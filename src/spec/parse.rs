@@ -40,7 +40,7 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 }
 
 /// Keys accepted at the top of a postcall metric file.
-pub const TOP_KEYS: &[&str] = &["version", "llm", "strategy", "context", "summary", "metrics"];
+pub const TOP_KEYS: &[&str] = &["version", "include", "llm", "strategy", "context", "summary", "metrics"];
 /// Keys accepted in one metric.
 pub const METRIC_KEYS: &[&str] = &[
     "id",
@@ -79,9 +79,54 @@ pub const LLM_KEYS: &[&str] = &[
 /// Metric file versions this build reads.
 pub const SUPPORTED_VERSIONS: &[u32] = &[1];
 
-/// Parses and lints `text`. `Err` holds every error found (lint errors are collected, not
-/// stopped at the first); `Ok` holds the spec and its warnings.
+/// One metric file read and linted on its own, before it is composed with others
+/// ([`super::compose`]): its spec, its warnings, and what composing needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedFile {
+    pub spec: Spec,
+    pub warnings: Vec<Warning>,
+    /// One per metric of `spec`, in order: where its id was written, and the platform name
+    /// it was derived from.
+    pub origins: Vec<Origin>,
+    /// `include:` entries as written (paths relative to this file).
+    pub includes: Vec<At<String>>,
+    /// Where each setting was written (`None`: this file leaves it to the others).
+    pub written: Written,
+    pub metrics_pos: Option<Pos>,
+}
+
+/// Where a metric came from within its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
+    pub pos: Option<Pos>,
+    /// The display name the id was derived from, when the file named the metric for people.
+    pub name: Option<String>,
+}
+
+/// Positions of the settings a file writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub llm: Option<Pos>,
+    pub strategy: Option<Pos>,
+    pub context: Option<Pos>,
+    pub summary: Option<Pos>,
+}
+
+/// Parses and lints `text` as one whole metric file: `Err` holds every error found (lint
+/// errors are collected, not stopped at the first); `Ok` holds the spec and its warnings.
+/// `include:` is not followed here (there is no directory to follow it from): use
+/// [`super::load_specs`] for files that include others.
 pub fn parse_spec(text: &str, path: &str) -> Result<(Spec, Vec<Warning>), Vec<SpecError>> {
+    let parsed = parse_file(text, path)?;
+    let mut found = Findings {
+        warnings: parsed.warnings,
+        ..Findings::default()
+    };
+    lint::check_group_sizes(&parsed.spec, parsed.metrics_pos, &mut found);
+    Ok((parsed.spec, found.warnings))
+}
+
+pub(crate) fn parse_file(text: &str, path: &str) -> Result<ParsedFile, Vec<SpecError>> {
     let node = Node::parse(text).map_err(|e| vec![SpecError::at(path, e.pos, e.message)])?;
     if node.is_null() {
         return Err(vec![SpecError::at(
@@ -95,13 +140,36 @@ pub fn parse_spec(text: &str, path: &str) -> Result<(Spec, Vec<Warning>), Vec<Sp
         Dialect::Postcall => read_postcall(&node, &mut found),
         Dialect::Atoms => platform::read_atoms(&node, &mut found),
         Dialect::Dialgen => platform::read_dialgen(&node, &mut found),
+        Dialect::Polyai => platform::read_polyai(&node, &mut found),
+    };
+    let origins = raw
+        .metrics
+        .iter()
+        .map(|m| Origin {
+            pos: m.id.as_ref().and_then(|id| id.pos).or(m.pos),
+            name: m.name.clone(),
+        })
+        .collect();
+    let (includes, metrics_pos) = (raw.includes.clone(), raw.metrics_pos);
+    let written = Written {
+        llm: raw.llm_pos,
+        strategy: raw.strategy_pos,
+        context: raw.context_pos,
+        summary: raw.summary.as_ref().and_then(|s| s.pos),
     };
     let spec = lint::check(raw, &mut found);
     match spec {
         Some(spec) if found.errors.is_empty() => {
             let mut warnings = found.warnings;
             warnings.sort_by_key(|w| (w.line.is_none(), w.line, w.column));
-            Ok((spec, warnings))
+            Ok(ParsedFile {
+                spec,
+                warnings,
+                origins,
+                includes,
+                written,
+                metrics_pos,
+            })
         }
         _ => {
             let mut errors = found.errors;
@@ -139,10 +207,15 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
             ),
         },
     }
+    if let Some(inc) = node.get("include") {
+        raw.includes = read_includes(inc, found);
+    }
     if let Some(llm) = node.get("llm") {
         raw.llm = read_llm(llm, found);
+        raw.llm_pos = llm.pos.filter(|_| !llm.is_null());
     }
     if let Some(s) = node.get("strategy").and_then(|n| text(n, "`strategy`", found)) {
+        raw.strategy_pos = s.pos;
         match s.value.as_str() {
             "per_call" => raw.strategy = Strategy::PerCall,
             "per_metric" => raw.strategy = Strategy::PerMetric,
@@ -155,17 +228,19 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
             ),
         }
     }
-    raw.context = node
-        .get("context")
-        .and_then(|n| text(n, "`context`", found))
-        .map(|t| t.value);
+    if let Some(c) = node.get("context").and_then(|n| text(n, "`context`", found)) {
+        raw.context_pos = c.pos;
+        raw.context = Some(c.value);
+    }
     if let Some(s) = node.get("summary") {
         raw.summary = read_summary(s, found);
     }
     match node.get("metrics") {
+        // A file of includes only: its metrics are the included files'.
+        None if !raw.includes.is_empty() => {}
         None => found.error(
             node.pos,
-            "missing `metrics`; add a `metrics:` list with at least one metric",
+            "missing `metrics`; add a `metrics:` list with at least one metric (or `include:` the files that have them)",
         ),
         Some(list) => {
             raw.metrics_pos = list.pos;
@@ -189,6 +264,31 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
         }
     }
     raw
+}
+
+/// `include: [defaults.yaml, ...]` (or one path): metric files composed before this one.
+fn read_includes(node: &Node, found: &mut Findings) -> Vec<At<String>> {
+    if node.is_null() {
+        return Vec::new();
+    }
+    let items: Vec<&Node> = match node.as_seq() {
+        Some(items) => items.iter().collect(),
+        None => vec![node],
+    };
+    let mut paths = Vec::new();
+    for item in items {
+        match item.as_text() {
+            Some(p) if !p.trim().is_empty() => paths.push(At::new(p, item.pos)),
+            _ => found.error(
+                item.pos,
+                format!(
+                    "each `include` entry should be the path of a metric file, like `include: [defaults.yaml]`, found {}",
+                    shown(item)
+                ),
+            ),
+        }
+    }
+    paths
 }
 
 /// `summary: {prompt: ...}`, or the shorthand `summary: <prompt>`.

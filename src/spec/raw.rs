@@ -33,6 +33,13 @@ pub struct RawSpec {
     pub metrics_pos: Option<Pos>,
     pub metrics: Vec<RawMetric>,
     pub dialect: Dialect,
+    /// Where `llm`, `strategy` and `context` were written (`None`: not written), so that
+    /// composing files can say which file's setting won.
+    pub llm_pos: Option<Pos>,
+    pub strategy_pos: Option<Pos>,
+    pub context_pos: Option<Pos>,
+    /// Other metric files to compose before this one's own metrics (`include:`), as written.
+    pub includes: Vec<At<String>>,
 }
 
 impl RawSpec {
@@ -46,6 +53,10 @@ impl RawSpec {
             metrics_pos: None,
             metrics: Vec::new(),
             dialect,
+            llm_pos: None,
+            strategy_pos: None,
+            context_pos: None,
+            includes: Vec::new(),
         }
     }
 }
@@ -65,6 +76,9 @@ pub struct RawMetric {
     pub applies_when: Option<At<String>>,
     pub model: Option<String>,
     pub expect: Option<At<Expect>>,
+    /// The platform's display name the id was derived from (Dialgen, PolyAI, an Atoms
+    /// identifier that was not an id); `None` when the id was written as an id.
+    pub name: Option<String>,
 }
 
 impl RawMetric {
@@ -129,6 +143,10 @@ impl Num {
     }
 }
 
+/// Keys platforms add to every exported object: record ids, timestamps, comments. They say
+/// nothing about what to ask, so platform readers skip them without a warning.
+pub const HOUSEKEEPING: &[&str] = &["_id", "__v", "_comment", "createdAt", "updatedAt"];
+
 /// Errors and warnings collected while reading and linting one file.
 #[derive(Debug, Default)]
 pub struct Findings {
@@ -152,6 +170,28 @@ impl Findings {
             if !known.contains(&key.name.as_str()) {
                 self.unknown_key(key, known, place);
             }
+        }
+    }
+
+    /// Platform files are exported or copied from another tool: a key postcall does not
+    /// read is not a typo to stop on, but it must not vanish silently either (a setting the
+    /// user expects to matter would be ignored). Each becomes a warning at its line.
+    /// Keys in `housekeeping` (ids, timestamps the platform adds) are skipped quietly.
+    pub fn ignored_keys(&mut self, map: &[(Key, Node)], known: &[&str], place: &str) {
+        for (key, _) in map {
+            let name = key.name.as_str();
+            if known.contains(&name) || HOUSEKEEPING.contains(&name) {
+                continue;
+            }
+            let hint = match super::lint::did_you_mean(name, known) {
+                Some(c) => format!(" (did you mean `{c}`?)"),
+                None => format!(" (it reads: {})", known.join(", ")),
+            };
+            self.warn(
+                key.pos,
+                place,
+                format!("unknown key `{name}` is ignored; postcall does not read it{hint}"),
+            );
         }
     }
 

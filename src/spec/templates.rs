@@ -1,8 +1,10 @@
 //! Built-in starter metric files for `postcall init`.
 //!
 //! Each template is a commented YAML file kept beside this module (so it reads and diffs
-//! like the file the user will get) and compiled in. Tests check that every template
-//! validates with no warnings, so a starter file never opens with a complaint.
+//! like the file the user will get) and compiled in: postcall's own format, or a
+//! platform's (`atoms`, `polyai`) for teams that keep their definitions in that shape.
+//! Tests check that every template validates with no warnings, so a starter file never
+//! opens with a complaint, and that each says how to choose the model.
 
 /// A starter metric file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +25,19 @@ pub const TEMPLATES: &[Template] = &[
         text: include_str!("templates/basic.yaml"),
     },
     Template {
+        name: "atoms",
+        about: "Smallest AI Atoms' own shape (postCallAnalyticsConfig): outcome, satisfaction, follow-up, category, callback time",
+        text: include_str!("templates/atoms.yaml"),
+    },
+    Template {
         name: "dialgen-defaults",
-        about: "summary, intent, sentiment, key points, action items, call status, callback, promised date, follow-up, ticket",
+        about: "Dialgen's twelve default metrics: summary, intent, sentiment, confidence, key points, action items, call status, ...",
         text: include_str!("templates/dialgen-defaults.yaml"),
+    },
+    Template {
+        name: "polyai",
+        about: "PolyAI-style definitions (name + definition): booking completed, caller authenticated, resolved, handoff reason",
+        text: include_str!("templates/polyai.yaml"),
     },
     Template {
         name: "qa",
@@ -50,7 +62,7 @@ pub fn names() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::parse_spec;
+    use crate::spec::{Dialect, parse_spec};
 
     #[test]
     fn every_template_validates_without_warnings() {
@@ -58,8 +70,55 @@ mod tests {
             let (spec, warnings) = parse_spec(t.text, t.name).unwrap_or_else(|e| panic!("{}: {e:?}", t.name));
             assert!(warnings.is_empty(), "{}: {warnings:?}", t.name);
             assert!(!spec.metrics.is_empty());
-            assert!(t.text.contains("# llm:"), "{} lacks a commented llm section", t.name);
+            // A platform's shape has no `llm:` section; those templates say which flags choose the model.
+            let says_how = match spec.dialect {
+                Dialect::Postcall => t.text.contains("# llm:"),
+                _ => t.text.contains("--model"),
+            };
+            assert!(says_how, "{} does not say how to choose the model", t.name);
         }
+    }
+
+    #[test]
+    fn platform_templates_are_in_their_platforms_shapes() {
+        let dialect = |name: &str| parse_spec(find(name).unwrap().text, name).unwrap().0.dialect;
+        assert_eq!(dialect("atoms"), Dialect::Atoms);
+        assert_eq!(dialect("polyai"), Dialect::Polyai);
+        assert_eq!(dialect("dialgen-defaults"), Dialect::Postcall);
+    }
+
+    /// Dialgen's default metrics, as its custom-metrics guide lists them (name, type); the
+    /// summary is postcall's `summary:`, the rest are metrics whose ids are the snake_case names.
+    #[test]
+    fn dialgen_defaults_are_dialgens_twelve_in_order_with_their_types() {
+        use crate::report::platform::shapes::dialgen_type;
+        let (spec, _) = parse_spec(find("dialgen-defaults").unwrap().text, "t").unwrap();
+        assert!(spec.summary.is_some(), "summary");
+        let listed = [
+            ("intent", "string"),
+            ("sentiment", "string"),
+            ("confidence", "number"),
+            ("keyPoints", "array"),
+            ("actionItems", "array"),
+            ("callStatus", "string"),
+            ("callbackRequired", "string"),
+            ("promisedDate", "string"),
+            ("selfEvaluation", "string"),
+            ("followUpAction", "string"),
+            ("ticketRaised", "string"),
+        ];
+        let got: Vec<(String, &str)> = spec
+            .metrics
+            .iter()
+            .map(|m| (m.id.clone(), dialgen_type(&m.kind)))
+            .collect();
+        let want: Vec<(String, &str)> = listed
+            .iter()
+            .map(|(n, t)| (crate::spec::lint::snake_case(n), *t))
+            .collect();
+        assert_eq!(got, want);
+        let status = spec.metrics.iter().find(|m| m.id == "call_status").unwrap();
+        assert_eq!(status.kind.choices().unwrap(), ["SUCCESS", "UNRESOLVED", "ESCALATION"]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod run;
 mod run_plan;
 mod scale;
 mod spec;
+mod specs;
 mod terminal;
 mod transcript_formats;
 mod transcripts;

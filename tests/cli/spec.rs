@@ -463,7 +463,7 @@ fn dialgen_yaml_bare_list_loads() {
 
 #[test]
 fn init_writes_each_template_and_each_validates_without_warnings() {
-    for template in ["basic", "dialgen-defaults", "qa"] {
+    for template in ["basic", "atoms", "dialgen-defaults", "polyai", "qa"] {
         let dir = TestDir::new();
         dir.postcall()
             .args(["init", "out.yaml", "--template", template])
@@ -473,7 +473,10 @@ fn init_writes_each_template_and_each_validates_without_warnings() {
                 "wrote out.yaml from the `{template}` template"
             )));
         let text = std::fs::read_to_string(dir.join("out.yaml")).unwrap();
-        assert!(text.contains("# llm:"), "{template} has no commented llm section");
+        assert!(
+            text.contains("# llm:") || text.contains("--model"),
+            "{template} does not say how to choose the model"
+        );
         dir.postcall()
             .args(["validate", "out.yaml"])
             .assert()
@@ -513,11 +516,13 @@ fn init_dialgen_defaults_has_its_metrics() {
         [
             "intent",
             "sentiment",
+            "confidence",
             "key_points",
             "action_items",
             "call_status",
             "callback_required",
             "promised_date",
+            "self_evaluation",
             "follow_up_action",
             "ticket_raised"
         ]
