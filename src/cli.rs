@@ -67,6 +67,8 @@ pub enum Command {
     Deliver(cmd::deliver::Args),
     /// Score through a provider's batch API at half price: submit, status, collect.
     Batch(cmd::batch::Args),
+    /// Write a report as one self-contained HTML page to review (charts, calls, transcripts).
+    View(cmd::view::Args),
 }
 
 /// Entry point: parses flags, runs the command, prints an error once with its context.
@@ -88,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => cmd::merge::run(args),
         Command::Deliver(args) => cmd::deliver::run(args),
         Command::Batch(args) => cmd::batch::run(args),
+        Command::View(args) => cmd::view::run(args),
     };
     match result {
         Ok(code) => code,

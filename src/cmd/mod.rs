@@ -17,6 +17,7 @@ pub mod run;
 pub mod schema;
 pub mod stats;
 pub mod validate;
+pub mod view;
 
 /// Prints a rendered check result to stdout and turns its verdict into the exit code
 /// (`diff` and `eval`: 3 when a threshold was missed).

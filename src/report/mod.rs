@@ -1,5 +1,6 @@
 //! What a run produces, and the writers that put it where users work: `.json` and `.jsonl`
-//! for pipelines, `.csv` for tools that want CSV, `.xlsx` for people.
+//! for pipelines, `.csv` for tools that want CSV, `.xlsx` for people, `.html` for people who
+//! would rather look (the review page).
 //!
 //! The types here are the wire format of `.json` / `.jsonl` reports: `diff`, `eval`,
 //! `stats` and `convert` read them back, so they change only on purpose. Writers only read
@@ -12,6 +13,7 @@ use crate::spec::{Metric, Strategy};
 
 pub(crate) mod csv;
 pub(crate) mod destination;
+pub mod html;
 pub mod json;
 pub(crate) mod open;
 pub(crate) mod outputs;
@@ -405,6 +407,8 @@ pub enum OutputFormat {
     Atoms,
     /// Dialgen's onCallComplete webhook body, one per call (`.dialgen.json(l)`).
     Dialgen,
+    /// The self-contained review page (`.html`), drawn when the run finishes.
+    Html,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use anyhow::{Context as _, bail};
 
 use super::csv::{CsvOptions, CsvSink};
 use super::destination::{Destination, Place, Protected, check_destinations};
+use super::html::HtmlSink;
 use super::json::{HeaderLine, JsonSink, JsonlSink};
 use super::pending::Target;
 use super::platform::{PlatformSink, Shape};
@@ -36,9 +37,10 @@ pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::R
         Some("jsonl" | "ndjson") => Ok(OutputFormat::Jsonl),
         Some("csv") => Ok(OutputFormat::Csv),
         Some("xlsx") => Ok(OutputFormat::Xlsx),
+        Some("html" | "htm") => Ok(OutputFormat::Html),
         _ => bail!(
             "cannot tell the report format of {} from its extension (expected .json, .jsonl, \
-             .ndjson, .csv or .xlsx, or .atoms.jsonl / .dialgen.jsonl); pass `--output-format json|jsonl|csv|xlsx`",
+             .ndjson, .csv, .xlsx or .html, or .atoms.jsonl / .dialgen.jsonl); pass `--output-format json|jsonl|csv|xlsx|html`",
             path.display()
         ),
     }
@@ -61,6 +63,7 @@ pub fn open_sink(destination: &Destination, options: &CsvOptions) -> anyhow::Res
         OutputFormat::Xlsx => Box::new(XlsxSink::create(target)?),
         OutputFormat::Atoms => Box::new(PlatformSink::create(target, Shape::Atoms)?),
         OutputFormat::Dialgen => Box::new(PlatformSink::create(target, Shape::Dialgen)?),
+        OutputFormat::Html => Box::new(HtmlSink::create(target)?),
     })
 }
 
@@ -348,7 +351,7 @@ mod tests {
             OutputFormat::Jsonl
         );
         let err = format_for_path(Path::new("out/r.tsv"), None).unwrap_err().to_string();
-        assert!(err.contains("pass `--output-format json|jsonl|csv|xlsx`"), "{err}");
+        assert!(err.contains("pass `--output-format json|jsonl|csv|xlsx|html`"), "{err}");
         assert_eq!(
             format_for_path(Path::new("-"), Some(OutputFormat::Csv)).unwrap(),
             OutputFormat::Csv
@@ -506,7 +509,7 @@ mod tests {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct OutputArgs {
     /// Where to write a report; repeat for several. Format from the extension (.json,
-    /// .jsonl, .csv, .xlsx) or --output-format; `-` is stdout.
+    /// .jsonl, .csv, .xlsx, .html) or --output-format; `-` is stdout.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub outputs: Vec<PathBuf>,
     /// Report format, for outputs whose extension doesn't say.

@@ -28,5 +28,6 @@ mod specs;
 mod terminal;
 mod transcript_formats;
 mod transcripts;
+mod view;
 mod webhooks;
 mod xlsx;

@@ -1,0 +1,192 @@
+//! Trends over time: how many calls each day (or week), and how each enum and boolean
+//! metric's answers and each number's mean moved, by the date the calls started.
+//!
+//! The date comes from the call's metadata (`call.started_at`); calls without one are
+//! counted as undated. A span of more than 90 days is bucketed by week (starting Monday),
+//! so a year of calls is 52 bars rather than 365.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::{Date, Weekday};
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+use crate::answer::value::{Shape, as_f64, shape};
+use crate::answer::{Answer, MetricSet, order_categories};
+use crate::report::CallResult;
+
+/// Days spanned past which buckets are weeks.
+const WEEKLY_AFTER_DAYS: i32 = 90;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Trends {
+    /// `day` or `week`.
+    pub unit: &'static str,
+    /// Each bucket's first day, `YYYY-MM-DD`, in order.
+    pub buckets: Vec<String>,
+    pub calls: Vec<usize>,
+    /// Calls without a start time.
+    pub undated: usize,
+    pub metrics: Vec<MetricTrend>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "shape", rename_all = "snake_case")]
+pub(crate) enum MetricTrend {
+    /// Per bucket, a count per category (in `categories` order).
+    Categories {
+        id: String,
+        categories: Vec<String>,
+        counts: Vec<Vec<usize>>,
+    },
+    /// Per bucket, the mean of the values (null when the bucket has none).
+    Mean { id: String, means: Vec<Option<f64>> },
+}
+
+/// `None` when no call has a date: the page then says where dates come from.
+pub(crate) fn trends(calls: &[CallResult], metrics: &MetricSet) -> Option<Trends> {
+    let dates: Vec<Option<Date>> = calls.iter().map(start_date).collect();
+    let first = dates.iter().flatten().min()?;
+    let last = dates.iter().flatten().max()?;
+    let weekly = first.until(*last).is_ok_and(|span| span.get_days() > WEEKLY_AFTER_DAYS);
+    let bucket_of = |date: Date| if weekly { week_start(date) } else { date };
+    let mut index: BTreeMap<Date, usize> = dates.iter().flatten().map(|d| (bucket_of(*d), 0)).collect();
+    for (i, slot) in index.values_mut().enumerate() {
+        *slot = i;
+    }
+    let bucket: Vec<Option<usize>> = dates.iter().map(|d| d.map(|d| index[&bucket_of(d)])).collect();
+    let mut counts = vec![0; index.len()];
+    for b in bucket.iter().flatten() {
+        counts[*b] += 1;
+    }
+    let per_metric = metrics
+        .kinds
+        .iter()
+        .filter_map(|(id, kind)| {
+            let choices = metrics
+                .definitions
+                .get(id)
+                .and_then(|m| m.kind.choices())
+                .unwrap_or_default();
+            match shape(kind) {
+                Shape::Categorical => Some(categories(id, choices, calls, &bucket, index.len())),
+                Shape::Numeric => Some(means(id, calls, &bucket, index.len())),
+                _ => None,
+            }
+        })
+        .collect();
+    Some(Trends {
+        unit: if weekly { "week" } else { "day" },
+        buckets: index.keys().map(|d| d.to_string()).collect(),
+        calls: counts,
+        undated: dates.iter().filter(|d| d.is_none()).count(),
+        metrics: per_metric,
+    })
+}
+
+fn start_date(call: &CallResult) -> Option<Date> {
+    let started = call.call.as_ref()?.started_at?;
+    Some(started.to_zoned(TimeZone::UTC).date())
+}
+
+fn week_start(date: Date) -> Date {
+    let back = i64::from(date.weekday().since(Weekday::Monday));
+    date.checked_sub(jiff::Span::new().days(back)).unwrap_or(date)
+}
+
+fn categories(id: &str, choices: &[String], calls: &[CallResult], bucket: &[Option<usize>], n: usize) -> MetricTrend {
+    let category = |call: &CallResult| Answer::of(call, id).display();
+    let categories = order_categories(calls.iter().map(category), choices);
+    let mut counts = vec![vec![0; categories.len()]; n];
+    for (call, b) in calls.iter().zip(bucket) {
+        let (Some(b), Some(c)) = (b, categories.iter().position(|c| *c == category(call))) else {
+            continue;
+        };
+        counts[*b][c] += 1;
+    }
+    MetricTrend::Categories {
+        id: id.to_string(),
+        categories,
+        counts,
+    }
+}
+
+fn means(id: &str, calls: &[CallResult], bucket: &[Option<usize>], n: usize) -> MetricTrend {
+    let mut sums = vec![(0.0, 0usize); n];
+    for (call, b) in calls.iter().zip(bucket) {
+        let value = Answer::of(call, id).value().and_then(as_f64);
+        if let (Some(b), Some(value)) = (b, value) {
+            sums[*b].0 += value;
+            sums[*b].1 += 1;
+        }
+    }
+    MetricTrend::Mean {
+        id: id.to_string(),
+        means: sums
+            .into_iter()
+            .map(|(sum, n)| (n > 0).then(|| sum / n as f64))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::testing::*;
+    use crate::transcript::CallBlock;
+
+    fn dated(id: &str, when: &str, outcome: &str) -> CallResult {
+        let mut c = call(id, vec![("outcome", ok_text(outcome))]);
+        c.call = Some(CallBlock {
+            started_at: Some(when.parse().unwrap()),
+            ..CallBlock::default()
+        });
+        c
+    }
+
+    #[test]
+    fn calls_are_counted_per_day_with_each_choice() {
+        let report = report_of(
+            vec![enum_metric("outcome", &["resolved", "escalated"])],
+            vec![
+                dated("a", "2026-03-02T10:00:00Z", "resolved"),
+                dated("b", "2026-03-02T23:59:00Z", "escalated"),
+                dated("c", "2026-03-04T08:00:00Z", "resolved"),
+                call("d", vec![("outcome", ok_text("resolved"))]),
+            ],
+        );
+        let trends = trends(&report.calls, &MetricSet::of_report(&report)).unwrap();
+        assert_eq!(trends.unit, "day");
+        assert_eq!(trends.buckets, ["2026-03-02", "2026-03-04"]);
+        assert_eq!(trends.calls, [2, 1]);
+        assert_eq!(trends.undated, 1);
+        let MetricTrend::Categories { categories, counts, .. } = &trends.metrics[0] else {
+            panic!("{:?}", trends.metrics[0]);
+        };
+        assert_eq!(categories, &["resolved", "escalated"]);
+        assert_eq!(counts, &[vec![1, 1], vec![1, 0]]);
+    }
+
+    #[test]
+    fn a_long_span_is_bucketed_by_week_from_monday() {
+        let report = report_of(
+            vec![enum_metric("outcome", &["resolved"])],
+            vec![
+                dated("a", "2026-01-07T10:00:00Z", "resolved"),
+                dated("b", "2026-01-08T10:00:00Z", "resolved"),
+                dated("c", "2026-06-01T10:00:00Z", "resolved"),
+            ],
+        );
+        let trends = trends(&report.calls, &MetricSet::of_report(&report)).unwrap();
+        assert_eq!(trends.unit, "week");
+        // 2026-01-07 is a Wednesday; its week starts on Monday the 5th.
+        assert_eq!(trends.buckets, ["2026-01-05", "2026-06-01"]);
+        assert_eq!(trends.calls, [2, 1]);
+    }
+
+    #[test]
+    fn no_dates_no_trends() {
+        let report = report_of(vec![], vec![call("a", vec![])]);
+        assert_eq!(trends(&report.calls, &MetricSet::of_report(&report)), None);
+    }
+}
