@@ -12,6 +12,11 @@
 //! killed while asking releases it and a waiter takes over; a claim never blocks forever.
 //! Temporary files live in `tmp/`, named after the pid that writes them, so the next run
 //! can remove those a killed run left.
+//!
+//! `--cache-dir s3://bucket/prefix` keeps the same entries as objects (the same key layout),
+//! so workers on many machines share answers. An object `PUT` is whole or absent, as the
+//! rename is; what a bucket cannot do is claims, so two runs asking one request at the same
+//! moment may both pay for it (a local cache never lets them).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::llm::{Completion, TokenUsage};
 use crate::lock::{self, Attempt, Held};
+use crate::storage::{self, ObjectUrl};
 
 /// How often a run waiting on another's claim looks again.
 const CLAIM_POLL: Duration = Duration::from_millis(50);
@@ -32,8 +38,19 @@ pub const DEFAULT_DIR: &str = ".postcall/cache";
 
 #[derive(Debug, Clone)]
 pub struct Cache {
-    dir: PathBuf,
+    place: Place,
 }
+
+/// Where the entries live.
+#[derive(Debug, Clone)]
+enum Place {
+    Dir(PathBuf),
+    /// The prefix the entries go under (`s3://bucket/cache`).
+    Bucket(ObjectUrl),
+}
+
+/// The most of an entry read back: far above any answer (a bigger object is not ours).
+const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -85,6 +102,13 @@ impl Cache {
     /// Opens (creating) the cache directory, and removes the temporary files and claims a
     /// killed run left in it.
     pub fn open(dir: &Path) -> anyhow::Result<Cache> {
+        if let Some(url) = bucket(dir)? {
+            storage::check_bucket(&url)
+                .map_err(|e| anyhow::anyhow!("cannot use the cache in {e} (use another --cache-dir or --no-cache)"))?;
+            return Ok(Cache {
+                place: Place::Bucket(url),
+            });
+        }
         for sub in [dir.to_path_buf(), dir.join("tmp"), dir.join("claims")] {
             std::fs::create_dir_all(&sub).map_err(|e| {
                 anyhow::anyhow!(
@@ -93,19 +117,29 @@ impl Cache {
                 )
             })?;
         }
-        let cache = Cache { dir: dir.to_path_buf() };
-        cache.remove_leftovers();
+        let cache = Cache {
+            place: Place::Dir(dir.to_path_buf()),
+        };
+        cache.remove_leftovers(dir);
         Ok(cache)
     }
 
-    /// The cache in `dir` if there is one, to read only: nothing is created or removed.
+    /// The cache in `dir` if there is one, to read only: nothing is created or removed (a
+    /// bucket is taken as it is; a read that fails is a miss).
     pub fn existing(dir: &Path) -> Option<Cache> {
-        dir.is_dir().then(|| Cache { dir: dir.to_path_buf() })
+        if let Ok(Some(url)) = bucket(dir) {
+            return Some(Cache {
+                place: Place::Bucket(url),
+            });
+        }
+        dir.is_dir().then(|| Cache {
+            place: Place::Dir(dir.to_path_buf()),
+        })
     }
 
-    fn remove_leftovers(&self) {
+    fn remove_leftovers(&self, dir: &Path) {
         let now = SystemTime::now();
-        for entry in std::fs::read_dir(self.dir.join("tmp")).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(dir.join("tmp")).into_iter().flatten().flatten() {
             let name = entry.file_name();
             let pid = name
                 .to_str()
@@ -118,11 +152,7 @@ impl Cache {
             }
         }
         // A claim file nobody holds is a killed run's: taking it and letting go removes it.
-        for entry in std::fs::read_dir(self.dir.join("claims"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for entry in std::fs::read_dir(dir.join("claims")).into_iter().flatten().flatten() {
             let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|m| m < now);
             if old && let Ok(Attempt::Held(held)) = lock::try_lock_path(&entry.path()) {
                 drop(held);
@@ -134,7 +164,16 @@ impl Cache {
     /// another worker of this one) holds the claim, waits until it lets go — then its
     /// answer is usually here — checking `cancel` as it waits.
     pub fn get_or_claim(&self, key: &str, cancel: &AtomicBool) -> Lookup {
-        let claim_path = self.dir.join("claims").join(key);
+        let dir = match &self.place {
+            Place::Dir(dir) => dir,
+            Place::Bucket(_) => {
+                return match self.get(key) {
+                    Some(hit) => Lookup::Hit(hit),
+                    None => Lookup::Claimed(self.overwrite(key.to_string())),
+                };
+            }
+        };
+        let claim_path = dir.join("claims").join(key);
         loop {
             if let Some(hit) = self.get(key) {
                 return Lookup::Hit(hit);
@@ -163,8 +202,12 @@ impl Cache {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// Where the cache is, as shown to people (a bucket's URL redacted).
+    pub fn shown(&self) -> String {
+        match &self.place {
+            Place::Dir(dir) => dir.display().to_string(),
+            Place::Bucket(url) => url.redacted(),
+        }
     }
 
     /// The key for a request to `endpoint` (base URL and provider) with this exact body.
@@ -185,12 +228,35 @@ impl Cache {
         }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(&key[..2]).join(format!("{key}.json"))
+    /// An entry's name under the cache: `ab/abcdef….json`.
+    fn entry_name(key: &str) -> String {
+        format!("{}/{key}.json", &key[..2])
+    }
+
+    fn path(dir: &Path, key: &str) -> PathBuf {
+        dir.join(Cache::entry_name(key))
+    }
+
+    fn object(prefix: &ObjectUrl, key: &str) -> ObjectUrl {
+        let under = prefix.key();
+        let name = Cache::entry_name(key);
+        prefix.with_key(&if under.is_empty() {
+            name
+        } else {
+            format!("{under}/{name}")
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<Completion> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let bytes = match &self.place {
+            Place::Dir(dir) => std::fs::read(Cache::path(dir, key)).ok()?,
+            // A bucket that cannot be read is a miss, as an unreadable file is: the answer
+            // is asked again, and storing it says what is wrong.
+            Place::Bucket(prefix) => storage::read_if_there(&Cache::object(prefix, key), MAX_ENTRY_BYTES)
+                .ok()
+                .flatten()?
+                .to_vec(),
+        };
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
         (entry.version == CACHE_FORMAT_VERSION).then_some(Completion {
             content: entry.content,
@@ -206,10 +272,6 @@ impl Cache {
     /// Stores an answer. A failure to write is reported but never fails the run: the
     /// answer is still in the report, only a re-run would have to ask again.
     pub fn put(&self, key: &str, completion: &Completion) -> std::io::Result<()> {
-        let path = self.path(key);
-        let parent = path.parent().expect("entry has a parent");
-        std::fs::create_dir_all(parent)?;
-        std::fs::create_dir_all(self.dir.join("tmp"))?;
         let entry = Entry {
             version: CACHE_FORMAT_VERSION,
             content: completion.content.clone(),
@@ -218,17 +280,38 @@ impl Cache {
             cached_prompt_tokens: completion.usage.cached_prompt_tokens,
             completion_tokens: completion.usage.completion_tokens,
         };
+        let bytes = serde_json::to_vec(&entry).expect("entry serializes");
+        let dir = match &self.place {
+            Place::Dir(dir) => dir,
+            Place::Bucket(prefix) => {
+                return storage::put(&Cache::object(prefix, key), bytes).map_err(std::io::Error::other);
+            }
+        };
+        let path = Cache::path(dir, key);
+        let parent = path.parent().expect("entry has a parent");
+        std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(dir.join("tmp"))?;
         let mut tmp = tempfile::Builder::new()
             .prefix(&format!(".{}.", std::process::id()))
-            .tempfile_in(self.dir.join("tmp"))?;
-        tmp.write_all(&serde_json::to_vec(&entry).expect("entry serializes"))?;
+            .tempfile_in(dir.join("tmp"))?;
+        tmp.write_all(&bytes)?;
         tmp.persist(&path).map_err(|e| e.error)?;
         Ok(())
     }
 
     pub fn stats(&self) -> std::io::Result<CacheStats> {
         let mut stats = CacheStats::default();
-        for_each_entry(&self.dir, &mut |_, meta| {
+        let dir = match &self.place {
+            Place::Dir(dir) => dir,
+            Place::Bucket(prefix) => {
+                for object in storage::list(prefix).map_err(std::io::Error::other)? {
+                    stats.entries += u64::from(object.url.key().ends_with(".json"));
+                    stats.bytes += object.size;
+                }
+                return Ok(stats);
+            }
+        };
+        for_each_entry(dir, &mut |_, meta| {
             stats.entries += 1;
             stats.bytes += meta.len();
         })?;
@@ -239,7 +322,14 @@ impl Cache {
     pub fn prune(&self, age: Duration) -> std::io::Result<CacheStats> {
         let cutoff = SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
         let mut removed = CacheStats::default();
-        for_each_entry(&self.dir, &mut |path, meta| {
+        let Place::Dir(dir) = &self.place else {
+            return Err(std::io::Error::other(format!(
+                "{}: a bucket cache is pruned by the bucket's own lifecycle rules (e.g. expire objects under the prefix after {} days)",
+                self.shown(),
+                age.as_secs().div_ceil(86_400)
+            )));
+        };
+        for_each_entry(dir, &mut |path, meta| {
             if meta.modified().is_ok_and(|m| m < cutoff) && std::fs::remove_file(path).is_ok() {
                 removed.entries += 1;
                 removed.bytes += meta.len();
@@ -269,6 +359,11 @@ fn for_each_entry(dir: &Path, f: &mut dyn FnMut(&Path, &std::fs::Metadata)) -> s
         }
     }
     Ok(())
+}
+
+/// The bucket `dir` names, if it is a URL.
+fn bucket(dir: &Path) -> anyhow::Result<Option<ObjectUrl>> {
+    ObjectUrl::from_path(dir).map_err(|e| anyhow::anyhow!("--cache-dir {e}"))
 }
 
 /// Parses `30d`, `12h`, `45m`, `90s`. A bare number is refused: `--older-than 30` meant
@@ -335,7 +430,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
         let key = Cache::key("e", &serde_json::json!({}));
-        let path = cache.path(&key);
+        let path = Cache::path(dir.path(), &key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, b"{\"version\":1,\"cont").unwrap();
         assert!(cache.get(&key).is_none());

@@ -27,6 +27,7 @@ pub mod report;
 pub mod shard;
 pub mod spec;
 pub(crate) mod stats;
+pub(crate) mod storage;
 pub(crate) mod terminal;
 pub mod transcript;
 pub(crate) mod validate;

@@ -104,7 +104,7 @@ fn file_answers(cache: &Cache, chunk: &Chunk, lines: Vec<OutputLine>) -> anyhow:
             Ok(completion) if is_clean(question, &completion) => {
                 cache
                     .put(&unit.key, &completion)
-                    .map_err(|e| anyhow::anyhow!("cannot write to the cache in {}: {e}", cache.dir().display()))?;
+                    .map_err(|e| anyhow::anyhow!("cannot write to the cache in {}: {e}", cache.shown()))?;
                 collected.cached += 1;
             }
             _ => collected.invalid += 1,

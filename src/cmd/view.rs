@@ -96,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &options,
         compared.as_ref().map(|diff| Comparison { diff }),
     )?;
-    match destination.place {
+    match &destination.place {
         Place::Stdout => {
             let mut out = std::io::stdout().lock();
             out.write_all(html.as_bytes())
@@ -109,6 +109,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .open(&destination.path)
             .and_then(|mut device| device.write_all(html.as_bytes()))
             .with_context(|| format!("cannot write the review page to {}", destination.path.display()))?,
+        // One PUT: the object is the old page or the new one, never half of it.
+        Place::Object(url) => crate::storage::put(url, html.as_bytes().to_vec())
+            .map_err(|e| anyhow::anyhow!("cannot write the review page to {e}"))?,
         Place::File => {
             // Held while writing, as `run` holds its outputs: two writers never interleave.
             let _lock = Target::lock_file(&destination.path)?;

@@ -193,10 +193,7 @@ fn store(ctx: &UnitContext<'_>, claim: Option<Claim>, completion: &Completion, o
     if let (Some(cache), Some(claim)) = (ctx.cache, claim)
         && let Err(e) = claim.fulfil(completion)
     {
-        outcome.cache_error = Some(format!(
-            "could not write to the cache in {}: {e}",
-            cache.dir().display()
-        ));
+        outcome.cache_error = Some(format!("could not write to the cache in {}: {e}", cache.shown()));
     }
 }
 

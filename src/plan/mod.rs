@@ -156,7 +156,7 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
         endpoint,
         outputs,
         cache,
-        log_dir: cache_dir.parent().unwrap_or(Path::new(".")).join("logs"),
+        log_dir: state_dir(cache_dir).join("logs"),
         max_retries: flags.max_retries,
         strict: flags.strict,
         quiet: flags.quiet,
@@ -216,7 +216,19 @@ pub fn batch_dir(cache_dir: &Path) -> std::path::PathBuf {
 /// Where the webhook ledger and dead-letter file live: beside the cache
 /// (`.postcall/webhooks` for the default `.postcall/cache`).
 pub fn webhook_dir(cache_dir: &Path) -> std::path::PathBuf {
-    cache_dir.parent().unwrap_or(Path::new(".")).join("webhooks")
+    state_dir(cache_dir).join("webhooks")
+}
+
+/// The local directory beside the cache for the run's other state (logs, the webhook
+/// ledger): the cache's parent, or `.postcall` when the cache is in a bucket, since a
+/// ledger and a server log are this machine's.
+fn state_dir(cache_dir: &Path) -> &Path {
+    let local = if crate::storage::is_url(cache_dir) {
+        Path::new(DEFAULT_DIR)
+    } else {
+        cache_dir
+    };
+    local.parent().unwrap_or(Path::new("."))
 }
 
 /// A shard paces to its part of the budget, in proportion to its calls: shards of uneven

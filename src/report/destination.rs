@@ -18,6 +18,7 @@ use anyhow::bail;
 
 use super::OutputFormat;
 use super::open::format_for_path;
+use crate::storage::{self, ObjectUrl};
 
 /// How a checked destination is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub enum Place {
     Device,
     /// A regular file, new or existing: written beside it, renamed over it when complete.
     File,
+    /// An object (`s3://…`): staged locally, uploaded when complete (`report/upload.rs`).
+    Object(ObjectUrl),
 }
 
 /// One `-o`, checked.
@@ -52,6 +55,15 @@ impl Protected {
     pub fn new(path: &Path, what: &'static str) -> Option<Protected> {
         if path.as_os_str() == "-" {
             return None;
+        }
+        // An object URL is its own canonical form; a prefix is protected like a directory.
+        if let Ok(Some(url)) = ObjectUrl::from_path(path) {
+            return Some(Protected {
+                canonical: PathBuf::from(url.without_query()),
+                shown: url.redacted(),
+                what,
+                is_dir: true,
+            });
         }
         let canonical = path.canonicalize().ok()?;
         Some(Protected {
@@ -119,6 +131,9 @@ fn check_one(
         };
         return Ok((destination, None));
     }
+    if let Some(url) = ObjectUrl::from_path(path).map_err(|e| anyhow::anyhow!("cannot write the report to {e}"))? {
+        return check_object(url, explicit, protected);
+    }
     let shown = path.display();
     let place = match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
@@ -159,6 +174,29 @@ fn check_one(
         path: path.to_path_buf(),
         format,
         place,
+    };
+    Ok((destination, Some(canonical)))
+}
+
+/// An object destination: its format from its key, its bucket there and reachable with
+/// these credentials (one listing, before any request is paid for).
+fn check_object(
+    url: ObjectUrl,
+    explicit: Option<OutputFormat>,
+    protected: &[Protected],
+) -> anyhow::Result<(Destination, Option<PathBuf>)> {
+    let canonical = PathBuf::from(url.without_query());
+    let shown = PathBuf::from(url.redacted());
+    refuse_inputs(&shown, &canonical, protected)?;
+    let format = format_for_path(&canonical, explicit)?;
+    if url.key().is_empty() || url.key().ends_with('/') {
+        bail!("cannot write the report to {url}: it names a bucket, not an object; give a key, e.g. {url}/report.json");
+    }
+    storage::check_bucket(&url).map_err(|e| anyhow::anyhow!("cannot write the report to {e}"))?;
+    let destination = Destination {
+        path: shown,
+        format,
+        place: Place::Object(url),
     };
     Ok((destination, Some(canonical)))
 }

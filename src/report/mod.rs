@@ -22,6 +22,7 @@ pub mod platform;
 pub(crate) mod summary;
 #[cfg(test)]
 pub(crate) mod testing;
+pub(crate) mod upload;
 pub(crate) mod xlsx;
 
 pub use self::csv::CsvOptions;
@@ -366,6 +367,11 @@ pub trait Sink: Send {
     fn begin_headerless(&mut self, metrics: &[Metric], has_summary: bool) -> anyhow::Result<()>;
     /// [`finish`](Sink::finish) after [`begin_headerless`](Sink::begin_headerless).
     fn finish_headerless(self: Box<Self>) -> anyhow::Result<()>;
+    /// For a destination that takes only a finished report (an object in a bucket): its
+    /// name, said when the run stops early instead of a `.partial` (`None`: it gets one).
+    fn withheld(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Writes `report` to every sink (opened by the caller, all before any is written, so a

@@ -15,8 +15,10 @@ use super::html::HtmlSink;
 use super::json::{HeaderLine, JsonSink, JsonlSink};
 use super::pending::Target;
 use super::platform::{PlatformSink, Shape};
+use super::upload::UploadSink;
 use super::xlsx::XlsxSink;
 use super::{CallResult, MetricResult, OutputFormat, REPORT_FORMAT_VERSION, Report, RunHeader, Sink, Usage};
+use crate::storage::{self, ObjectUrl};
 
 /// The format for `path`: `explicit` (`--output-format`) when given, else by extension
 /// (`.json`, `.jsonl` / `.ndjson`, `.csv`, `.xlsx`, any case). `-` (stdout) has no extension
@@ -51,10 +53,11 @@ pub fn format_for_path(path: &Path, explicit: Option<OutputFormat>) -> anyhow::R
 /// the run starts), opens a device, or takes standard output. Nothing that exists at the
 /// destination is touched until the sink finishes.
 pub fn open_sink(destination: &Destination, options: &CsvOptions) -> anyhow::Result<Box<dyn Sink>> {
-    let target = match destination.place {
+    let target = match &destination.place {
         Place::Stdout => Target::Stdout,
         Place::Device => Target::Device(destination.path.clone()),
         Place::File => Target::lock_file(&destination.path)?,
+        Place::Object(url) => return Ok(Box::new(UploadSink::create(destination, url, options)?)),
     };
     Ok(match destination.format {
         OutputFormat::Json => Box::new(JsonSink::create(target)?),
@@ -102,6 +105,31 @@ fn is_stdout(path: &Path) -> bool {
 /// A CSV report is refused with what to do instead: it has no metric definitions and no
 /// run header, so it is read back only as hand labels (`eval --labels`).
 pub fn read_report(path: &Path) -> anyhow::Result<Report> {
+    if let Some(url) = ObjectUrl::from_path(path).map_err(|e| anyhow::anyhow!("cannot read the report {e}"))? {
+        return read_object_report(&url);
+    }
+    read_local_report(path)
+}
+
+/// A report in object storage, copied to a private temporary file and read from there;
+/// messages name the object, not the copy.
+fn read_object_report(url: &ObjectUrl) -> anyhow::Result<Report> {
+    let dir = tempfile::Builder::new()
+        .prefix("postcall-download.")
+        .tempdir()
+        .with_context(|| format!("cannot copy the report {url} to the temporary directory"))?;
+    let local = dir.path().join(match url.file_name() {
+        "" => "report",
+        name => name,
+    });
+    storage::download(url, &local).map_err(|e| anyhow::anyhow!("cannot read the report {e}"))?;
+    read_local_report(&local).map_err(|e| {
+        let text = format!("{e:#}").replace(&local.display().to_string(), &url.redacted());
+        anyhow::anyhow!(text)
+    })
+}
+
+fn read_local_report(path: &Path) -> anyhow::Result<Report> {
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
     if matches!(extension.as_deref(), Some("csv" | "tsv")) || starts_like_csv_report(path)? {
         bail!(

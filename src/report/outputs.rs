@@ -18,6 +18,8 @@ pub struct Outputs {
 /// failed (each message names its output).
 pub struct Ended {
     pub partials: Vec<PathBuf>,
+    /// Outputs that take only a finished report (objects), left as they were.
+    pub withheld: Vec<String>,
     pub failed: Vec<String>,
     /// How many outputs were written to the end (finished, or stopped into a `.partial`).
     pub written: usize,
@@ -85,10 +87,16 @@ impl Outputs {
     pub fn end(self, header: &RunHeader, complete: bool) -> Ended {
         let mut ended = Ended {
             partials: Vec::new(),
+            withheld: Vec::new(),
             failed: self.failed,
             written: 0,
         };
         for sink in self.sinks {
+            if !complete && let Some(name) = sink.withheld() {
+                // Dropped unfinished: nothing is uploaded, what was staged is removed.
+                ended.withheld.push(name);
+                continue;
+            }
             let result = if complete {
                 sink.finish(header).map(|()| None)
             } else {

@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::formats::{self, Context, Document, TwilioCompanion, Unread};
 use super::read::{DEFAULT_MAX_FILE_SIZE, ReadError, open_input, read_input};
 use super::{Call, Format, SpeakerMap};
+use crate::storage::{self, ObjectUrl, StorageError};
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -79,9 +80,18 @@ impl TranscriptArgs {
 /// Where one call lives, precisely enough to read it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRef {
-    /// `None` for stdin (its bytes are kept in the catalog).
-    pub path: Option<PathBuf>,
+    pub origin: Origin,
     pub locator: Locator,
+}
+
+/// The input a call was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Its bytes are kept in the catalog.
+    Stdin,
+    File(PathBuf),
+    /// Boxed: a million entries of local calls stay the size they were.
+    Object(Box<ObjectUrl>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,9 +304,12 @@ impl Catalog {
     }
 
     fn read_bytes(&self, source: &SourceRef, display: &str, limit: u64) -> Result<Vec<u8>, LoadError> {
-        match &source.path {
-            Some(path) => read_input(path, limit).map_err(|e| reread(display, e)),
-            None => Ok(self.stdin.as_deref().unwrap_or_default().to_vec()),
+        match &source.origin {
+            Origin::File(path) => read_input(path, limit).map_err(|e| reread(display, e)),
+            Origin::Object(url) => storage::read(url, limit)
+                .map(Vec::from)
+                .map_err(|e| reread_object(display, e)),
+            Origin::Stdin => Ok(self.stdin.as_deref().unwrap_or_default().to_vec()),
         }
     }
 
@@ -306,8 +319,8 @@ impl Catalog {
             let bytes = self.read_bytes(source, display, limit)?;
             return session_array(&bytes).map_err(|e| e.into_load_error(display));
         }
-        let bytes: std::borrow::Cow<'_, [u8]> = match (&source.path, source.locator) {
-            (Some(path), Locator::Line { offset, .. }) => {
+        let bytes: std::borrow::Cow<'_, [u8]> = match (&source.origin, source.locator) {
+            (Origin::File(path), Locator::Line { offset, .. }) => {
                 let line = (|| -> Result<Vec<u8>, ReadError> {
                     let mut file = open_input(path, limit)?;
                     file.seek(SeekFrom::Start(offset))?;
@@ -317,8 +330,11 @@ impl Catalog {
                 })();
                 line.map_err(|e| reread(display, e))?.into()
             }
-            (Some(path), _) => read_input(path, limit).map_err(|e| reread(display, e))?.into(),
-            (None, locator) => {
+            (Origin::Object(url), Locator::Line { offset, .. }) => object_line(url, offset, limit)
+                .map_err(|e| reread_object(display, e))?
+                .into(),
+            (Origin::File(_) | Origin::Object(_), _) => self.read_bytes(source, display, limit)?.into(),
+            (Origin::Stdin, locator) => {
                 let all: &[u8] = self.stdin.as_deref().unwrap_or_default();
                 match locator {
                     Locator::Line { offset, .. } => {
@@ -342,6 +358,35 @@ impl Catalog {
             _ => Ok(value),
         }
     }
+}
+
+/// How much of a JSONL object is asked for first when one line is read again: most calls
+/// fit, so one ranged request reads one line.
+const FIRST_LINE_READ: u64 = 64 * 1024;
+
+/// The line of an object that starts at `offset`: ranged reads, each twice the last, until
+/// a newline, the object's end, or `limit`.
+fn object_line(url: &ObjectUrl, offset: u64, limit: u64) -> Result<Vec<u8>, StorageError> {
+    let mut line = Vec::new();
+    let mut ask = FIRST_LINE_READ.min(limit.max(1));
+    loop {
+        let from = offset + line.len() as u64;
+        let got = storage::read_range(url, from, ask)?;
+        if let Some(end) = got.iter().position(|&b| b == b'\n') {
+            line.extend_from_slice(&got[..end]);
+            return Ok(line);
+        }
+        line.extend_from_slice(&got);
+        if (got.len() as u64) < ask || line.len() as u64 >= limit {
+            return Ok(line);
+        }
+        ask = ask.saturating_mul(2);
+    }
+}
+
+/// An object that cannot be read again the way the scan read it.
+fn reread_object(display: &str, e: StorageError) -> LoadError {
+    LoadError::new(display, format!("cannot re-read: {}", e.message))
 }
 
 /// A file that cannot be read again the way the scan read it.

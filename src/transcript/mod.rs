@@ -18,7 +18,7 @@ pub(crate) mod read;
 mod scan;
 pub(crate) mod speakers;
 
-pub use load::{Catalog, LoadError, LoadOptions, READ_EXTENSIONS, Skipped, SourceRef, TranscriptArgs};
+pub use load::{Catalog, LoadError, LoadOptions, Origin, READ_EXTENSIONS, Skipped, SourceRef, TranscriptArgs};
 pub use metadata::{CallBlock, CallMetadata, Direction, MetadataLevel, MetadataValue};
 pub use speakers::SpeakerInference;
 

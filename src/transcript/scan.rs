@@ -21,10 +21,11 @@ use serde_json::Value;
 
 use super::detect::{self, Companion, Shape};
 use super::formats::{self, Document, Unread};
-use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, Skipped, SourceRef};
+use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, Origin, Skipped, SourceRef};
 use super::load::{decode, json_error, parse_json, parse_value, session_array};
-use super::read::{self, read_bounded, read_input};
+use super::read::{self, ReadError, read_bounded, read_input};
 use super::{Call, CallMetadata, Format};
+use crate::storage::{self, ObjectUrl, Scheme};
 
 /// How a file's bytes are split into call documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +137,11 @@ fn release_freed_memory() {
 
 impl Scanner<'_> {
     fn input(&mut self, input: &Path) {
+        match ObjectUrl::from_path(input) {
+            Ok(Some(url)) => return self.object_input(url),
+            Err(e) => return self.error(LoadError::new(e.shown, e.reason)),
+            Ok(None) => {}
+        }
         if input.as_os_str() == "-" {
             return self.stdin();
         }
@@ -166,7 +172,7 @@ impl Scanner<'_> {
                 bytes
             }
         };
-        self.document(None, Cow::Borrowed(&bytes), Layout::Sniff, "-", "stdin");
+        self.document(&Origin::Stdin, Cow::Borrowed(&bytes), Layout::Sniff, "-", "stdin");
     }
 
     fn walk(&mut self, dir: &Path) {
@@ -219,15 +225,80 @@ impl Scanner<'_> {
                     .file_stem()
                     .map(|s| display_path(Path::new(s)))
                     .unwrap_or_else(|| display.clone());
-                self.document(Some(path), Cow::Owned(bytes), layout, &display, &stem);
+                self.document(
+                    &Origin::File(path.to_path_buf()),
+                    Cow::Owned(bytes),
+                    layout,
+                    &display,
+                    &stem,
+                );
             }
             Err(e) => self.error(LoadError::new(display, e.to_string())),
         }
     }
 
+    /// A URL: a prefix is listed and walked like a directory (its objects sorted by key,
+    /// only the endings a walk reads); a URL under which nothing is listed is one object,
+    /// read whatever its ending, as a file named on the command line is.
+    fn object_input(&mut self, url: ObjectUrl) {
+        let listed = match url.scheme() {
+            Scheme::Https => Vec::new(),
+            _ => match storage::list(&url) {
+                Ok(listed) => listed,
+                Err(e) => return self.error(LoadError::new(e.shown, e.message)),
+            },
+        };
+        if listed.is_empty() {
+            let layout = layout_for(Path::new(url.file_name())).unwrap_or(Layout::Sniff);
+            return self.objects(vec![(url, layout)], true);
+        }
+        let limit = self.options.max_file_size;
+        let mut objects = Vec::with_capacity(listed.len());
+        for object in listed {
+            match layout_for(Path::new(object.url.file_name())) {
+                None => self.catalog.skipped_non_json += 1,
+                Some(_) if object.size > limit => self.error(LoadError::new(
+                    object.url.redacted(),
+                    format!(
+                        "{}",
+                        ReadError::TooBig {
+                            size: object.size,
+                            limit
+                        }
+                    )
+                    .replace("the file", "the object"),
+                )),
+                Some(layout) => objects.push((object.url, layout)),
+            }
+        }
+        self.objects(objects, false);
+    }
+
+    /// Reads `objects` in order, a few ahead of the parsing (see [`storage::read_in_order`]).
+    fn objects(&mut self, objects: Vec<(ObjectUrl, Layout)>, named: bool) {
+        let (urls, layouts): (Vec<ObjectUrl>, Vec<Layout>) = objects.into_iter().unzip();
+        let read = storage::read_in_order(urls, self.options.max_file_size);
+        for ((url, bytes), layout) in read.zip(layouts) {
+            let display = url.redacted();
+            match bytes {
+                Ok(bytes) => {
+                    let name = Path::new(url.file_name());
+                    let stem = name.file_stem().map_or_else(|| display.clone(), |s| s.to_string_lossy().into_owned());
+                    let origin = Origin::Object(Box::new(url));
+                    self.document(&origin, Cow::Owned(Vec::from(bytes)), layout, &display, &stem);
+                }
+                Err(e) if e.not_found && named => self.error(LoadError::new(
+                    display,
+                    "no object at this URL and none under it as a prefix; check the URL (inputs are objects, prefixes, files, directories, or - for stdin)",
+                )),
+                Err(e) => self.error(LoadError::new(display, e.message)),
+            }
+        }
+    }
+
     /// `bytes` is owned when the scan may drop it early: a big JSON document's bytes go as
     /// soon as it is parsed, before the call is built from it.
-    fn document(&mut self, path: Option<&Path>, bytes: Cow<'_, [u8]>, layout: Layout, display: &str, stem: &str) {
+    fn document(&mut self, origin: &Origin, bytes: Cow<'_, [u8]>, layout: Layout, display: &str, stem: &str) {
         let forced_text = self.options.format.filter(|f| f.is_text());
         let looks_like_json = || {
             let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -243,10 +314,10 @@ impl Scanner<'_> {
             _ => None,
         };
         if let Some(hint) = text_hint {
-            return self.text(path, &bytes, hint, display, stem);
+            return self.text(origin, &bytes, hint, display, stem);
         }
         if layout == Layout::Lines {
-            return self.lines(path, &bytes, display, stem);
+            return self.lines(origin, &bytes, display, stem);
         }
         let parsed = match decode(&bytes) {
             Ok(text) => parse_value(text),
@@ -255,18 +326,18 @@ impl Scanner<'_> {
         match parsed {
             Ok(value) => {
                 drop(bytes);
-                self.json(path, value, display, stem)
+                self.json(origin, value, display, stem)
             }
             // Several documents one after another: JSONL without the extension (stdin).
             Err(e) if layout == Layout::Sniff && e.to_string().starts_with("trailing characters") => {
-                self.lines(path, &bytes, display, stem)
+                self.lines(origin, &bytes, display, stem)
             }
             Err(e) => self.error(json_error(&e).into_load_error(display)),
         }
     }
 
     /// A text file: one call, in the format its content shows (or `--transcript-format`).
-    fn text(&mut self, path: Option<&Path>, bytes: &[u8], hint: Format, display: &str, stem: &str) {
+    fn text(&mut self, origin: &Origin, bytes: &[u8], hint: Format, display: &str, stem: &str) {
         let text = match decode(bytes) {
             Ok(text) => text,
             Err(e) => return self.error(e.into_load_error(display)),
@@ -275,14 +346,14 @@ impl Scanner<'_> {
             .options
             .format
             .unwrap_or_else(|| detect::detect_text(text, Some(hint)));
-        let unit = self.whole(path, Locator::Whole, display, stem);
+        let unit = self.whole(origin, Locator::Whole, display, stem);
         self.build(Document::Text(text), format, unit);
     }
 
-    fn whole(&self, path: Option<&Path>, locator: Locator, display: &str, stem: &str) -> Unit {
+    fn whole(&self, origin: &Origin, locator: Locator, display: &str, stem: &str) -> Unit {
         Unit {
             source: SourceRef {
-                path: path.map(Path::to_path_buf),
+                origin: origin.clone(),
                 locator,
             },
             display: display.to_string(),
@@ -292,17 +363,17 @@ impl Scanner<'_> {
     }
 
     /// A JSONL file of one session's events: the whole file is the call.
-    fn session(&mut self, path: Option<&Path>, bytes: &[u8], format: Format, display: &str, stem: &str) {
+    fn session(&mut self, origin: &Origin, bytes: &[u8], format: Format, display: &str, stem: &str) {
         match session_array(bytes) {
             Ok(events) => {
-                let unit = self.whole(path, Locator::Session, display, stem);
+                let unit = self.whole(origin, Locator::Session, display, stem);
                 self.build(Document::Json(&events), format, unit);
             }
             Err(e) => self.error(e.into_load_error(display).with_format(Some(format))),
         }
     }
 
-    fn lines(&mut self, path: Option<&Path>, bytes: &[u8], display: &str, stem: &str) {
+    fn lines(&mut self, origin: &Origin, bytes: &[u8], display: &str, stem: &str) {
         let first = bytes
             .split(|&b| b == b'\n')
             .find(|l| !l.iter().all(u8::is_ascii_whitespace))
@@ -313,7 +384,7 @@ impl Scanner<'_> {
             None => first.as_ref().and_then(detect::session_event),
         };
         if let Some(format) = session {
-            return self.session(path, bytes, format, display, stem);
+            return self.session(origin, bytes, format, display, stem);
         }
         // A BOM belongs to no line; skipping it keeps line 1's offset pointing at its `{`.
         let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
@@ -338,7 +409,7 @@ impl Scanner<'_> {
             };
             let unit = Unit {
                 source: SourceRef {
-                    path: path.map(Path::to_path_buf),
+                    origin: origin.clone(),
                     locator: Locator::Line {
                         number,
                         offset: start as u64,
@@ -358,7 +429,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn json(&mut self, path: Option<&Path>, value: Value, display: &str, stem: &str) {
+    fn json(&mut self, origin: &Origin, value: Value, display: &str, stem: &str) {
         let array_of_calls = match (self.options.format, &value) {
             (Some(f), _) if f.reads_whole_arrays() => false,
             (Some(_), Value::Array(_)) => true,
@@ -367,7 +438,7 @@ impl Scanner<'_> {
         };
         let whole = |fallback_id: String| Unit {
             source: SourceRef {
-                path: path.map(Path::to_path_buf),
+                origin: origin.clone(),
                 locator: Locator::Whole,
             },
             display: display.to_string(),
@@ -401,7 +472,7 @@ impl Scanner<'_> {
         for (index, item) in items.iter().enumerate() {
             let unit = Unit {
                 source: SourceRef {
-                    path: path.map(Path::to_path_buf),
+                    origin: origin.clone(),
                     locator: Locator::ArrayIndex(index),
                 },
                 display: format!("{display}[{index}]"),
@@ -591,7 +662,7 @@ mod tests {
             id: id.into(),
             source_display: source.into(),
             source: SourceRef {
-                path: None,
+                origin: Origin::Stdin,
                 locator: Locator::Whole,
             },
             format: Format::Generic,

@@ -101,6 +101,7 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         outcome: &outcome,
         header: &header,
         partials: &ended.partials,
+        withheld: &ended.withheld,
         failed_outputs: ended.failed.len(),
         written_outputs: ended.written,
         total,
@@ -215,6 +216,8 @@ struct Ending<'a> {
     header: &'a RunHeader,
     /// Where the reports of a run that stopped early went.
     partials: &'a [PathBuf],
+    /// Objects not uploaded because the run stopped early.
+    withheld: &'a [String],
     /// How many outputs failed (each said in the summary).
     failed_outputs: usize,
     /// How many outputs were written to the end.
@@ -225,9 +228,25 @@ struct Ending<'a> {
 impl Ending<'_> {
     /// "written to r.jsonl.partial (r.jsonl is as it was)", or "written" for stdout.
     fn where_written(&self) -> String {
-        if self.written_outputs == 0 && self.failed_outputs > 0 {
+        if self.written_outputs == 0 && self.failed_outputs > 0 && self.withheld.is_empty() {
             return "not written anywhere (every output failed)".to_string();
         }
+        let withheld = (!self.withheld.is_empty()).then(|| {
+            let it = if self.withheld.len() == 1 { "it is" } else { "they are" };
+            format!(
+                "not uploaded to {} (a report object is written only by a run that finishes; {it} as it was)",
+                self.withheld.join(", ")
+            )
+        });
+        let local = (self.written_outputs > 0 || withheld.is_none()).then(|| self.where_written_locally());
+        match (local, withheld) {
+            (Some(local), Some(withheld)) => format!("{local}; {withheld}"),
+            (local, withheld) => local.or(withheld).unwrap_or_default(),
+        }
+    }
+
+    /// [`Ending::where_written`] for the outputs that were ended.
+    fn where_written_locally(&self) -> String {
         if self.partials.is_empty() {
             return "written".to_string();
         }

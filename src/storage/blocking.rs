@@ -1,0 +1,299 @@
+//! The blocking facade over object_store: every storage call postcall makes, each one a
+//! plain function that waits for its answer.
+//!
+//! postcall's work runs on rayon threads with blocking HTTP; object_store is async. So the
+//! async side is kept in here, on a small runtime of its own that is built the first time
+//! a URL needs it (a run over local files never starts it, nor pays for it), and shared by
+//! every thread that calls in: `block_on` from many worker threads at once is what a
+//! multi-thread runtime allows. One client per bucket is built once and reused, so a run's
+//! thousands of reads share connections. Nothing here is called from inside the runtime.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
+
+use super::error::{Doing, StorageError};
+use super::url::{ObjectUrl, Scheme};
+
+/// Objects fetched at once while a listing is read in order: enough to hide a round trip
+/// per object behind the parsing of the others.
+pub const READ_AHEAD: usize = 32;
+
+/// Size of each part of a multipart upload (S3's minimum is 5 MiB, but for the last).
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub url: ObjectUrl,
+    pub size: u64,
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("postcall-storage")
+            .enable_all()
+            .build()
+            .expect("the storage runtime starts")
+    })
+}
+
+/// The client of `url`'s bucket, built on first use.
+fn store(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>, StorageError> {
+    static STORES: OnceLock<Mutex<HashMap<String, Arc<dyn ObjectStore>>>> = OnceLock::new();
+    let stores = STORES.get_or_init(Default::default);
+    let mut stores = stores.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(store) = stores.get(url.root()) {
+        return Ok(store.clone());
+    }
+    let store = build(url)?;
+    stores.insert(url.root().to_string(), store.clone());
+    Ok(store)
+}
+
+/// Retries for a store that answers 5xx or drops connections; the default (3 minutes)
+/// makes a wrong endpoint look like a hang.
+fn retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: 4,
+        retry_timeout: Duration::from_secs(30),
+        ..RetryConfig::default()
+    }
+}
+
+/// Credentials and endpoint from each provider's environment chain (`from_env`), the
+/// bucket from the URL.
+fn build(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>, StorageError> {
+    use object_store::aws::AmazonS3Builder;
+    use object_store::azure::MicrosoftAzureBuilder;
+    use object_store::gcp::GoogleCloudStorageBuilder;
+    let built: object_store::Result<Arc<dyn ObjectStore>> = match url.scheme() {
+        Scheme::S3 => AmazonS3Builder::from_env()
+            .with_url(url.root())
+            .with_retry(retry())
+            .build()
+            .map(|s| Arc::new(s) as _),
+        Scheme::Gcs => GoogleCloudStorageBuilder::from_env()
+            .with_url(url.root())
+            .with_retry(retry())
+            .build()
+            .map(|s| Arc::new(s) as _),
+        Scheme::Azure => MicrosoftAzureBuilder::from_env()
+            .with_url(url.root())
+            .with_retry(retry())
+            .build()
+            .map(|s| Arc::new(s) as _),
+        Scheme::Https => unreachable!("presigned URLs are read with the HTTP client"),
+    };
+    built.map_err(|e| {
+        StorageError::new(
+            url,
+            format!("cannot set up the client: {e}; check the provider's environment variables"),
+        )
+    })
+}
+
+fn key(url: &ObjectUrl) -> Key {
+    Key::from(url.key())
+}
+
+/// Every object under `url`'s key taken as a directory (`s3://b/calls` lists
+/// `calls/…`), sorted by key.
+pub fn list(url: &ObjectUrl) -> Result<Vec<Listed>, StorageError> {
+    let store = store(url)?;
+    let prefix = (!url.key().is_empty()).then(|| key(url));
+    let listed = runtime().block_on(store.list(prefix.as_ref()).try_collect::<Vec<_>>());
+    let mut listed: Vec<Listed> = listed
+        .map_err(|e| StorageError::from_store(url, Doing::Listing, &e))?
+        .into_iter()
+        .map(|meta| Listed {
+            url: url.with_key(meta.location.as_ref()),
+            size: meta.size,
+        })
+        .collect();
+    listed.sort_unstable_by(|a, b| a.url.key().cmp(b.url.key()));
+    Ok(listed)
+}
+
+/// The whole object, refused (before its body is read) when it is over `limit` bytes.
+pub fn read(url: &ObjectUrl, limit: u64) -> Result<Bytes, StorageError> {
+    if url.scheme() == Scheme::Https {
+        return super::presigned::read(url, limit);
+    }
+    let store = store(url)?;
+    runtime().block_on(read_async(store, url, limit))
+}
+
+async fn read_async(store: Arc<dyn ObjectStore>, url: &ObjectUrl, limit: u64) -> Result<Bytes, StorageError> {
+    let failed = |e: object_store::Error| StorageError::from_store(url, Doing::Reading, &e);
+    let got = store.get(&key(url)).await.map_err(failed)?;
+    if got.meta.size > limit {
+        return Err(StorageError::new(url, super::too_big(got.meta.size, limit)));
+    }
+    got.bytes().await.map_err(failed)
+}
+
+/// `len` bytes from `offset` (fewer at the object's end).
+pub fn read_range(url: &ObjectUrl, offset: u64, len: u64) -> Result<Bytes, StorageError> {
+    if url.scheme() == Scheme::Https {
+        return super::presigned::read_range(url, offset, len);
+    }
+    let store = store(url)?;
+    let range = offset..offset.saturating_add(len);
+    let got = runtime().block_on(async {
+        let got = store
+            .get_opts(
+                &key(url),
+                object_store::GetOptions {
+                    range: Some(range.into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        got.bytes().await
+    });
+    match got {
+        Ok(bytes) => Ok(bytes),
+        // A range past the end: nothing there.
+        Err(object_store::Error::Generic { source, .. }) if source.to_string().contains("416") => Ok(Bytes::new()),
+        Err(e) => Err(StorageError::from_store(url, Doing::Reading, &e)),
+    }
+}
+
+/// The object, or `None` when there is none (a cache miss).
+pub fn read_if_there(url: &ObjectUrl, limit: u64) -> Result<Option<Bytes>, StorageError> {
+    match read(url, limit) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.not_found && !e.message.contains("bucket") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The objects of `urls`, in that order, [`READ_AHEAD`] at a time: the caller parses one
+/// while the next are on their way, and holds no more than that many in memory.
+pub fn read_in_order(
+    urls: Vec<ObjectUrl>,
+    limit: u64,
+) -> impl Iterator<Item = (ObjectUrl, Result<Bytes, StorageError>)> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(READ_AHEAD);
+    runtime().spawn(async move {
+        let mut fetched = futures_util::stream::iter(urls)
+            .map(|url| async move {
+                let read = match store(&url) {
+                    Ok(store) => read_async(store, &url, limit).await,
+                    Err(e) => Err(e),
+                };
+                (url, read)
+            })
+            .buffered(READ_AHEAD);
+        while let Some(item) = fetched.next().await {
+            if sender.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    std::iter::from_fn(move || receiver.blocking_recv())
+}
+
+/// Copies the object into the local file `to`, streamed (for reading a report back: its
+/// readers want a file, and a report may be bigger than memory).
+pub fn download(url: &ObjectUrl, to: &Path) -> Result<(), StorageError> {
+    use std::io::Write;
+    let local = |e: std::io::Error| StorageError::new(url, format!("cannot copy to {}: {e}", to.display()));
+    if url.scheme() == Scheme::Https {
+        let bytes = super::presigned::read(url, 1 << 40)?;
+        return std::fs::write(to, bytes).map_err(local);
+    }
+    let store = store(url)?;
+    let failed = |e: object_store::Error| StorageError::from_store(url, Doing::Reading, &e);
+    runtime().block_on(async {
+        let mut chunks = store.get(&key(url)).await.map_err(failed)?.into_stream();
+        let mut file = std::io::BufWriter::new(std::fs::File::create(to).map_err(local)?);
+        while let Some(chunk) = chunks.next().await {
+            file.write_all(&chunk.map_err(failed)?).map_err(local)?;
+        }
+        file.flush().map_err(local)
+    })
+}
+
+/// Writes `bytes` as the object, whole (one request: the object is either the old one or
+/// the new one).
+pub fn put(url: &ObjectUrl, bytes: Vec<u8>) -> Result<(), StorageError> {
+    if url.scheme() == Scheme::Https {
+        return super::presigned::put(url, bytes);
+    }
+    let store = store(url)?;
+    runtime()
+        .block_on(store.put(&key(url), PutPayload::from(bytes)))
+        .map(drop)
+        .map_err(|e| StorageError::from_store(url, Doing::Writing, &e))
+}
+
+/// Uploads the local file `from` as the object, in parts. The object appears (or replaces
+/// the one there) only when the last part is in and the upload is completed; an upload
+/// that fails is aborted, so neither a partial object nor stray parts are left.
+pub fn upload(url: &ObjectUrl, from: &Path) -> Result<(), StorageError> {
+    if url.scheme() == Scheme::Https {
+        let bytes =
+            std::fs::read(from).map_err(|e| StorageError::new(url, format!("cannot read {}: {e}", from.display())))?;
+        return super::presigned::put(url, bytes);
+    }
+    let store = store(url)?;
+    runtime().block_on(async {
+        let failed = |e: object_store::Error| StorageError::from_store(url, Doing::Writing, &e);
+        let upload = store.put_multipart(&key(url)).await.map_err(failed)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        match send_parts(&mut writer, from).await {
+            Ok(()) => writer.finish().await.map(drop).map_err(failed),
+            Err(e) => {
+                let _ = writer.abort().await;
+                Err(match e {
+                    Sent::Store(e) => failed(e),
+                    Sent::Local(e) => StorageError::new(url, format!("cannot read {}: {e}", from.display())),
+                })
+            }
+        }
+    })
+}
+
+enum Sent {
+    Store(object_store::Error),
+    Local(std::io::Error),
+}
+
+async fn send_parts(writer: &mut WriteMultipart, from: &Path) -> Result<(), Sent> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(from).map_err(Sent::Local)?;
+    let mut chunk = vec![0; PART_BYTES];
+    loop {
+        let read = file.read(&mut chunk).map_err(Sent::Local)?;
+        if read == 0 {
+            return Ok(());
+        }
+        writer.wait_for_capacity(4).await.map_err(Sent::Store)?;
+        writer.write(&chunk[..read]);
+    }
+}
+
+/// Fails unless `url`'s bucket is there and these credentials may list it: checked before
+/// a run pays for anything, so a typo in a bucket name is not found at the very end.
+pub fn check_bucket(url: &ObjectUrl) -> Result<(), StorageError> {
+    if url.scheme() == Scheme::Https {
+        return Ok(());
+    }
+    let store = store(url)?;
+    let parent = url.key().rsplit_once('/').map(|(dir, _)| Key::from(dir));
+    runtime()
+        .block_on(store.list_with_delimiter(parent.as_ref()))
+        .map(drop)
+        .map_err(|e| StorageError::from_store(url, Doing::Listing, &e))
+}
