@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system tools postcall's tests use besides cargo, one idempotent section per
-# tool: a tool already there is left as it is, so a second run only checks. Debian/Ubuntu
-# (apt-get); run as root, or with sudo available. README's test command and .ci/run call it.
+# tool: a tool already there is left as it is, so a second run only checks. System packages
+# come from Debian/Ubuntu (apt-get; root or sudo); Python tools go to venvs in a cache outside
+# the repository. README's test command and .ci/run call it.
 set -euo pipefail
 
 say() { printf 'install-test-tools: %s\n' "$*" >&2; }
@@ -26,4 +27,24 @@ else
     say "installing chromium (Debian's package) for the review page tests"
     apt_install chromium
     command -v chromium >/dev/null || die "chromium did not install"
+fi
+
+# --- moto: the S3-compatible server of the object-storage tests (tests/cli/objstore.rs) ----
+# Into a venv of its own outside the repository (no root needed), where
+# crates/postcall-testkit/src/s3.rs runs `$dir/moto/bin/python -m moto.server`:
+#   ${POSTCALL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/postcall/tools}/moto
+MOTO_VERSION=5.2.5
+tools="${POSTCALL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/postcall/tools}"
+moto="$tools/moto"
+python="${PYTHON:-python3}"
+if [[ -x "$moto/bin/python" ]] \
+    && "$moto/bin/python" -c "import moto, moto.server, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    say "moto $MOTO_VERSION: $moto"
+else
+    command -v "$python" >/dev/null || die "python3 is needed for moto (the S3-compatible test server)"
+    say "installing moto[server]==$MOTO_VERSION into $moto"
+    rm -rf "$moto" && mkdir -p "$tools"
+    "$python" -m venv "$moto" || die "python3 -m venv failed: install python3-venv"
+    "$moto/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    "$moto/bin/python" -c "import moto.server" || die "moto installed but moto.server does not import"
 fi

@@ -54,6 +54,9 @@ impl TestDir {
         cmd.current_dir(self.path());
         for (key, _) in std::env::vars() {
             if key.starts_with("POSTCALL_")
+                || key.starts_with("AWS_")
+                || key.starts_with("AZURE_")
+                || key.starts_with("GOOGLE_")
                 || key.ends_with("_API_KEY")
                 || key.contains("PROXY")
                 || key.contains("proxy")

@@ -15,6 +15,7 @@ mod first_run;
 mod integrity;
 mod long_calls;
 mod network;
+mod objstore;
 mod platform_outputs;
 mod prompt;
 mod realworld;

@@ -9,6 +9,8 @@
 //!   that never ends, send valid completions in odd shapes.
 //! - [`receiver`]: a webhook receiver on 127.0.0.1 that verifies signatures, fails a share
 //!   of requests and records what it acknowledged.
+//! - [`s3`]: an S3-compatible server (moto's server mode, from
+//!   `scripts/install-test-tools.sh`) on 127.0.0.1 for the object-storage tests.
 //! - [`bench`]: the benchmark behind `postcall-bench` (synthetic calls, scenarios, the
 //!   measured child runner, the results table).
 //!
@@ -21,3 +23,4 @@ pub mod fake_llm;
 pub mod hostile;
 mod listen;
 pub mod receiver;
+pub mod s3;

@@ -1,0 +1,231 @@
+//! An S3-compatible server on 127.0.0.1 for the object-storage tests: moto's server mode,
+//! installed by `scripts/install-test-tools.sh` into a venv outside the repository, one
+//! process per [`S3Server`], killed when it is dropped (or when the test process dies).
+//!
+//! Tests talk to it the way a user's shell would set postcall up: [`S3Server::env`] is the
+//! environment (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, keys) that object_store's
+//! `from_env` reads. Setting a bucket up and looking at what was written goes through
+//! plain unsigned HTTP, which moto accepts until [`S3Server::enforce_auth`] is called.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+/// The access key the tests' environment carries (moto, without auth, accepts any).
+pub const ACCESS_KEY_ID: &str = "AKIAPOSTCALLTEST0001";
+pub const SECRET_ACCESS_KEY: &str = "postcall-test-secret-key-0001";
+
+/// A running moto server.
+pub struct S3Server {
+    child: Child,
+    port: u16,
+}
+
+/// The venv `scripts/install-test-tools.sh` makes, where it makes it.
+pub fn moto_python() -> PathBuf {
+    let base = std::env::var_os("POSTCALL_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+            cache.join("postcall").join("tools")
+        });
+    base.join("moto").join("bin").join("python")
+}
+
+impl S3Server {
+    /// Starts moto on a free port and waits until it answers.
+    pub fn start() -> anyhow::Result<S3Server> {
+        let python = moto_python();
+        if !python.exists() {
+            bail!(
+                "moto is not installed at {}: run scripts/install-test-tools.sh (it installs the test servers \
+                 outside the repository), then run the tests again",
+                python.display()
+            );
+        }
+        let port = free_port()?;
+        let mut command = Command::new(&python);
+        command
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        die_with_parent(&mut command);
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {} -m moto.server", python.display()))?;
+        let mut server = S3Server { child, port };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("moto.server exited at start ({status}); run scripts/install-test-tools.sh again");
+            }
+            if self.request("GET", "/moto-api/data.json", b"").is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("moto.server did not answer on 127.0.0.1:{} within 30 s", self.port)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment a user would set for this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    pub fn create_bucket(&self, bucket: &str) -> anyhow::Result<()> {
+        self.expect_ok("PUT", &format!("/{bucket}"), b"")
+    }
+
+    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> anyhow::Result<()> {
+        self.expect_ok("PUT", &format!("/{bucket}/{key}"), body)
+    }
+
+    /// The object's bytes, or `None` when there is no such object.
+    pub fn get_object(&self, bucket: &str, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let (status, body) = self.request("GET", &format!("/{bucket}/{key}"), b"")?;
+        match status {
+            200 => Ok(Some(body)),
+            404 => Ok(None),
+            _ => bail!("GET /{bucket}/{key}: HTTP {status}: {}", String::from_utf8_lossy(&body)),
+        }
+    }
+
+    /// Every key in the bucket under `prefix`, sorted (up to 1,000: enough for a test).
+    pub fn keys(&self, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let (status, body) = self.request("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"), b"")?;
+        anyhow::ensure!(status == 200, "listing {bucket}: HTTP {status}");
+        let text = String::from_utf8_lossy(&body);
+        let mut keys: Vec<String> = text
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</Key>").next())
+            .map(str::to_string)
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Multipart uploads started and neither completed nor aborted.
+    pub fn open_uploads(&self, bucket: &str) -> anyhow::Result<usize> {
+        let (status, body) = self.request("GET", &format!("/{bucket}?uploads"), b"")?;
+        anyhow::ensure!(status == 200, "listing uploads of {bucket}: HTTP {status}");
+        Ok(String::from_utf8_lossy(&body).matches("<UploadId>").count())
+    }
+
+    /// From now on every request must be signed by a key moto knows (none the tests use),
+    /// as a real store refuses wrong credentials.
+    pub fn enforce_auth(&self) -> anyhow::Result<()> {
+        self.expect_ok("POST", "/moto-api/reset-auth", b"0")
+    }
+
+    fn expect_ok(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<()> {
+        let (status, answer) = self.request(method, path, body)?;
+        anyhow::ensure!(
+            (200..300).contains(&status),
+            "{method} {path}: HTTP {status}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        Ok(())
+    }
+
+    /// One HTTP/1.1 exchange on a fresh connection: the status and the body.
+    fn request(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        // moto takes a request without an Authorization header for an anonymous one, which
+        // may create but not read or replace private objects; with one (not checked until
+        // `enforce_auth`) it is the account's own.
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 \
+             Credential={ACCESS_KEY_ID}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer)?;
+        let split = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .context("no end of headers in moto's answer")?;
+        let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("no status in moto's answer")?;
+        let mut rest = answer[split + 4..].to_vec();
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            rest = unchunk(&rest);
+        }
+        Ok((status, rest))
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on now (bound and released: moto binds it next).
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
+
+/// The server dies with the test process even when a test aborts without unwinding.
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+fn unchunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&body[..line_end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&body[start..(start + size).min(body.len())]);
+        body = body.get(start + size + 2..).unwrap_or_default();
+    }
+    out
+}

@@ -1,0 +1,364 @@
+//! Object storage: transcripts read from and reports, merges and caches written to an
+//! S3-compatible server (moto, started per test on 127.0.0.1 by `postcall-testkit`), set up
+//! the way a user's shell sets up postcall (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, keys).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use postcall::report::Report;
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
+use postcall_testkit::s3::{S3Server, SECRET_ACCESS_KEY};
+
+use crate::common::{MODEL, TestDir};
+use crate::run::{SPEC, read_json_report, write_calls};
+
+/// A moto server with an `archive` bucket holding `dir`'s `calls/` under `calls/`, and an
+/// empty `reports` bucket.
+fn archive(dir: &TestDir) -> S3Server {
+    let s3 = S3Server::start().unwrap_or_else(|e| panic!("{e:#}"));
+    s3.create_bucket("archive").unwrap();
+    s3.create_bucket("reports").unwrap();
+    upload_tree(&s3, &dir.join("calls"), "calls");
+    s3
+}
+
+fn upload_tree(s3: &S3Server, local: &Path, prefix: &str) {
+    for entry in std::fs::read_dir(local).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let key = format!("{prefix}/{name}");
+        if entry.file_type().unwrap().is_dir() {
+            upload_tree(s3, &entry.path(), &key);
+        } else {
+            s3.put_object("archive", &key, &std::fs::read(entry.path()).unwrap())
+                .unwrap();
+        }
+    }
+}
+
+/// `postcall ARGS…` with the server's environment.
+fn postcall(dir: &TestDir, s3: &S3Server, args: &[&str]) -> std::process::Command {
+    let mut cmd = dir.postcall_process();
+    cmd.envs(s3.env());
+    cmd.args(args);
+    cmd
+}
+
+/// `postcall run -m metrics.yaml INPUT` against `fake`, with the server's environment.
+fn run(dir: &TestDir, s3: &S3Server, fake: &FakeServer, input: &str) -> std::process::Command {
+    let mut cmd = postcall(dir, s3, &["run", "-m", "metrics.yaml", input]);
+    cmd.args(["--base-url", &fake.base_url(), "--model", MODEL, "--quiet"]);
+    cmd
+}
+
+fn succeeds(mut cmd: std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
+    stderr
+}
+
+fn fails(mut cmd: std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{cmd:?}: {stderr}");
+    stderr
+}
+
+fn object_report(s3: &S3Server, key: &str) -> Report {
+    let bytes = s3
+        .get_object("reports", key)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no object {key}"));
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The local report with each call's source as the object it was read from.
+fn as_read_from_the_bucket(mut local: Report) -> Report {
+    for call in &mut local.calls {
+        call.source = format!("s3://archive/{}", call.source);
+    }
+    local
+}
+
+fn assert_same_values(remote: &Report, local: &Report) {
+    assert_eq!(remote.metrics, local.metrics);
+    assert_eq!(remote.calls, local.calls, "calls differ, values or sources");
+    let (r, l) = (remote.header.as_ref().unwrap(), local.header.as_ref().unwrap());
+    assert_eq!(
+        (r.calls, r.failed_calls, r.invalid_values),
+        (l.calls, l.failed_calls, l.invalid_values)
+    );
+    assert_eq!(
+        r.archive, l.archive,
+        "the same calls have the same fingerprint wherever they are"
+    );
+}
+
+#[test]
+fn transcripts_from_s3_and_reports_to_s3_equal_the_local_run_value_for_value() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 24);
+    dir.write("calls/notes.md", "not a transcript");
+    let s3 = archive(&dir);
+    s3.put_object("archive", "calls/notes.md", b"not a transcript").unwrap();
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+
+    let mut local = run(&dir, &s3, &fake, "calls");
+    local.args(["--no-cache", "-o", "local.json", "-o", "local.csv"]);
+    succeeds(local);
+    let mut remote = run(&dir, &s3, &fake, "s3://archive/calls");
+    remote.args([
+        "--no-cache",
+        "-o",
+        "s3://reports/day/r.json",
+        "-o",
+        "s3://reports/day/r.csv",
+    ]);
+    succeeds(remote);
+
+    let local_report = as_read_from_the_bucket(read_json_report(&dir.join("local.json")));
+    assert_same_values(&object_report(&s3, "day/r.json"), &local_report);
+    let csv = String::from_utf8(s3.get_object("reports", "day/r.csv").unwrap().unwrap()).unwrap();
+    let local_csv = std::fs::read_to_string(dir.join("local.csv")).unwrap();
+    assert_eq!(csv, local_csv.replace(",calls/", ",s3://archive/calls/"));
+    assert_eq!(s3.keys("reports", "").unwrap(), ["day/r.csv", "day/r.json"]);
+    assert_eq!(s3.open_uploads("reports").unwrap(), 0);
+}
+
+#[test]
+fn one_object_and_a_jsonl_bundle_are_read_like_files() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 6);
+    let s3 = archive(&dir);
+    // The same six calls again, as one JSONL object: each line is re-read by range.
+    let mut bundle = String::new();
+    for entry in walk(&dir.join("calls")) {
+        let value: serde_json::Value = serde_json::from_slice(&std::fs::read(entry).unwrap()).unwrap();
+        bundle.push_str(&serde_json::to_string(&value).unwrap());
+        bundle.push('\n');
+    }
+    s3.put_object("archive", "bundles/day.jsonl", bundle.as_bytes())
+        .unwrap();
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let mut cmd = run(&dir, &s3, &fake, "s3://archive/bundles/day.jsonl");
+    cmd.args(["--no-cache", "-o", "bundle.json"]);
+    succeeds(cmd);
+    let report = read_json_report(&dir.join("bundle.json"));
+    assert_eq!(report.calls.len(), 6);
+    assert!(report.calls.iter().all(|c| c.errors.is_empty()), "{:?}", report.calls);
+    assert_eq!(report.calls[2].source, "s3://archive/bundles/day.jsonl:3");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 40);
+    let s3 = archive(&dir);
+    s3.put_object("reports", "r.json", b"yesterday's report").unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
+    cmd.args([
+        "-o",
+        "s3://reports/r.json",
+        "--concurrency",
+        "4",
+        "--strategy",
+        "per_metric",
+    ]);
+    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fake.requests() < 60 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("not uploaded to s3://reports/r.json"), "{stderr}");
+    assert_eq!(
+        s3.get_object("reports", "r.json").unwrap().unwrap(),
+        b"yesterday's report"
+    );
+    assert_eq!(s3.keys("reports", "").unwrap(), ["r.json"], "no partial object");
+    assert_eq!(s3.open_uploads("reports").unwrap(), 0);
+}
+
+#[test]
+fn a_run_the_endpoint_refuses_uploads_nothing() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 5);
+    let s3 = archive(&dir);
+    s3.put_object("reports", "r.csv", b"kept").unwrap();
+    let fake = FakeServer::start(FakeConfig {
+        refuse: Some(postcall_testkit::fake_llm::Refuse::Auth),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
+    cmd.args(["-o", "s3://reports/r.csv", "-o", "s3://reports/new.json"]);
+    let stderr = fails(cmd);
+    assert!(
+        stderr.contains("not uploaded to s3://reports/r.csv, s3://reports/new.json"),
+        "{stderr}"
+    );
+    assert_eq!(s3.get_object("reports", "r.csv").unwrap().unwrap(), b"kept");
+    assert_eq!(s3.keys("reports", "").unwrap(), ["r.csv"]);
+}
+
+#[test]
+fn missing_buckets_wrong_credentials_and_unknown_schemes_say_what_to_do() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 2);
+    let s3 = archive(&dir);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+
+    let mut cmd = run(&dir, &s3, &fake, "s3://no-such-bucket/calls");
+    cmd.args(["-o", "r.json"]);
+    let stderr = fails(cmd);
+    assert!(
+        stderr.contains("s3://no-such-bucket/calls: the bucket `no-such-bucket` does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("AWS_ENDPOINT_URL"), "{stderr}");
+
+    let mut cmd = run(&dir, &s3, &fake, "calls");
+    cmd.args(["-o", "s3://no-such-bucket/r.json"]);
+    let stderr = fails(cmd);
+    assert!(
+        stderr.contains(
+            "cannot write the report to s3://no-such-bucket/r.json: the bucket `no-such-bucket` does not exist"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(fake.requests(), 0, "a bad output fails before any request");
+
+    let mut cmd = run(&dir, &s3, &fake, "s4://archive/calls");
+    cmd.args(["-o", "r.json"]);
+    let stderr = fails(cmd);
+    assert!(
+        stderr.contains("s4://archive/calls: unknown scheme `s4://`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("s3://, gs://, az://"), "{stderr}");
+
+    let mut cmd = run(&dir, &s3, &fake, "calls");
+    cmd.args(["-o", "s3://reports/r.json", "--cache-dir", "s3://no-such-bucket/cache"]);
+    let stderr = fails(cmd);
+    assert!(
+        stderr.contains("cannot use the cache in s3://no-such-bucket/cache"),
+        "{stderr}"
+    );
+
+    s3.enforce_auth().unwrap();
+    let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
+    cmd.args(["-o", "r.json"]);
+    let stderr = fails(cmd);
+    assert!(stderr.contains("s3://archive/calls: access denied"), "{stderr}");
+    assert!(stderr.contains("AWS_ACCESS_KEY_ID"), "{stderr}");
+    assert!(!stderr.contains(SECRET_ACCESS_KEY), "the secret never shows: {stderr}");
+    assert_eq!(fake.requests(), 0);
+}
+
+#[test]
+fn a_cache_in_a_bucket_answers_the_re_run_without_a_request() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 8);
+    let s3 = archive(&dir);
+    s3.create_bucket("cache").unwrap();
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let mut first = run(&dir, &s3, &fake, "s3://archive/calls");
+    first.args(["--cache-dir", "s3://cache/postcall", "-o", "first.json"]);
+    succeeds(first);
+    let asked = fake.requests();
+    assert_eq!(asked, 8);
+    let entries = s3.keys("cache", "postcall/").unwrap();
+    assert_eq!(entries.len(), 8, "{entries:?}");
+    assert!(!dir.join(".postcall/cache").exists(), "nothing cached locally");
+
+    let mut again = run(&dir, &s3, &fake, "s3://archive/calls");
+    again.args(["--cache-dir", "s3://cache/postcall", "-o", "again.json"]);
+    succeeds(again);
+    assert_eq!(fake.requests(), asked, "the re-run made 0 requests");
+    let (a, b) = (
+        read_json_report(&dir.join("first.json")),
+        read_json_report(&dir.join("again.json")),
+    );
+    let answers = |r: &Report| {
+        r.calls
+            .iter()
+            .map(|c| (c.call_id.clone(), c.summary.clone(), c.metrics.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(answers(&a), answers(&b));
+    assert!(b.calls.iter().all(|c| c.usage.cached == 1 && c.usage.requests == 0));
+}
+
+#[test]
+fn merge_and_convert_read_their_parts_from_s3() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 20);
+    let s3 = archive(&dir);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let mut single = run(&dir, &s3, &fake, "s3://archive/calls");
+    single.args(["--no-cache", "-o", "single.json"]);
+    succeeds(single);
+    for shard in ["0/2", "1/2"] {
+        let part = format!("s3://reports/parts/{}.jsonl", &shard[..1]);
+        let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
+        cmd.args(["--no-cache", "--shard", shard, "-o", &part]);
+        succeeds(cmd);
+    }
+    let parts = ["s3://reports/parts/0.jsonl", "s3://reports/parts/1.jsonl"];
+    succeeds(postcall(
+        &dir,
+        &s3,
+        &["merge", parts[0], parts[1], "-o", "s3://reports/all.json"],
+    ));
+    succeeds(postcall(
+        &dir,
+        &s3,
+        &["convert", "s3://reports/all.json", "-o", "all.json"],
+    ));
+    let merged = read_json_report(&dir.join("all.json"));
+    let single = read_json_report(&dir.join("single.json"));
+    assert_eq!(merged.calls, single.calls);
+    assert_eq!(object_report(&s3, "all.json").calls, single.calls);
+
+    let stderr = fails(postcall(
+        &dir,
+        &s3,
+        &["convert", "s3://reports/absent.json", "-o", "x.csv"],
+    ));
+    assert!(
+        stderr.contains("cannot read the report s3://reports/absent.json: no such object"),
+        "{stderr}"
+    );
+}
