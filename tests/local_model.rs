@@ -446,3 +446,57 @@ fn the_first_run_gives_valid_bounded_answers() {
     }
     assert_no_server_left(dir.path());
 }
+
+/// `--dry-run` counts a local run's prompt with the server's own template and tokenizer:
+/// within 2 % of what the server then reports for the same requests (issue 15).
+#[test]
+fn a_dry_run_counts_the_prompt_as_the_local_server_reports_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    installed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    let args = ["run", "-m", "metrics.yaml", "--limit", "2", "--no-cache"];
+    let dry = postcall(dir.path())
+        .args(args)
+        .arg("--dry-run")
+        .arg(examples().join("platforms"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("input tokens"))
+        .unwrap_or_else(|| panic!("no input tokens in {text}"));
+    assert!(line.contains("counted by the local server's tokenizer"), "{line}");
+    let counted: f64 = line
+        .split('~')
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {line}"));
+    // One ask a call, and short answers: the prompt is what is measured.
+    let run = postcall(dir.path())
+        .args(args)
+        .args(["--max-reask", "0", "--max-tokens", "48", "--quiet", "-o", "r.json"])
+        .arg(examples().join("platforms"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let reported = read_report(&dir.path().join("r.json"))
+        .header
+        .expect("a header")
+        .usage
+        .prompt_tokens as f64;
+    let off = (counted - reported) / reported;
+    eprintln!(
+        "dry run {counted} prompt tokens, the server reported {reported}: {:+.2} %",
+        off * 100.0
+    );
+    assert!(off.abs() <= 0.02, "dry run {counted} vs reported {reported}");
+    assert_no_server_left(dir.path());
+}

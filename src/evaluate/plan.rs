@@ -25,6 +25,9 @@ pub struct GroupPlan {
     pub schema: serde_json::Value,
     /// The output-token budget of this request under `--max-tokens auto`.
     pub max_tokens: Option<u32>,
+    /// The completion tokens an answer to it is expected to take (see
+    /// [`expected_completion`]): what `--dry-run` and `--max-cost` count before any answer.
+    pub expected_completion: u64,
 }
 
 impl GroupPlan {
@@ -45,13 +48,15 @@ impl GroupPlan {
             model,
             schema: serde_json::Value::Null,
             max_tokens: None,
+            expected_completion: 0,
         };
         let questions = plan.questions(spec);
         let limits = &endpoint.answer_limits;
         let bounds = (endpoint.schema_dialect == SchemaDialect::Grammar).then_some(limits);
         plan.schema = schema::bounded_answer_schema(&questions.metrics, questions.summary, bounds);
-        plan.max_tokens = (endpoint.params.max_tokens == Some(MaxTokens::Auto))
-            .then(|| completion_budget(&questions.metrics, questions.summary.is_some(), limits));
+        let budget = completion_budget(&questions.metrics, questions.summary.is_some(), limits);
+        plan.max_tokens = (endpoint.params.max_tokens == Some(MaxTokens::Auto)).then_some(budget);
+        plan.expected_completion = expected_completion(budget);
         plan
     }
 
@@ -62,14 +67,21 @@ impl GroupPlan {
     }
 }
 
-/// Rough output size of one answered metric (reasoning sentence + value + confidence).
-pub const OUTPUT_TOKENS_PER_METRIC: u64 = 80;
-/// Rough output size of the two-sentence summary.
-pub const OUTPUT_TOKENS_FOR_SUMMARY: u64 = 100;
+/// The share of its `--max-tokens auto` budget an answer is expected to take. The budget
+/// gives every free string its whole limit; answers leave much of it unused (short
+/// reasoning, null values, empty lists). Measured on the bundled examples with the bundled
+/// model (`bench/cost-targets.sh`).
+pub const ANSWER_FILL: f64 = 0.5;
+
+/// The completion tokens an answer is expected to take, from the same count as its budget
+/// ([`completion_budget`]): one estimate of an answer's length, not two.
+pub fn expected_completion(budget: u32) -> u64 {
+    (budget as f64 * ANSWER_FILL).round() as u64
+}
 
 /// The completion tokens a request of `group` is expected to take, before any is answered.
 pub fn expected_completion_tokens(group: &GroupPlan) -> u64 {
-    group.metrics.len() as u64 * OUTPUT_TOKENS_PER_METRIC + if group.summary { OUTPUT_TOKENS_FOR_SUMMARY } else { 0 }
+    group.expected_completion
 }
 
 /// The spec's request groups for a run against `endpoint` (whose model is the default).
@@ -290,5 +302,13 @@ mod tests {
         assert!(plan_groups(&s, &config)[0].max_tokens.unwrap() > two);
         // Two boolean metrics and a summary need a few hundred tokens, not 4,096.
         assert!((100..400).contains(&two), "{two}");
+        // What an answer is expected to take is a share of the same count, whether or not
+        // the budget is sent.
+        config.answer_limits.reasoning_chars /= 2;
+        let expected = plan_groups(&s, &config)[0].expected_completion;
+        assert_eq!(expected, expected_completion(two));
+        config.params.max_tokens = None;
+        assert_eq!(plan_groups(&s, &config)[0].expected_completion, expected);
+        assert!(expected < two as u64);
     }
 }

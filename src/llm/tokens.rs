@@ -1,7 +1,8 @@
 //! Counting a request's prompt tokens as the endpoint will bill them, where postcall can
 //! know how: OpenAI models' own encodings (o200k_base, cl100k_base; bundled with
-//! tiktoken-rs, nothing is downloaded). Any other model gets the estimate (~4 characters a
-//! token), and everything that shows a count says which it is.
+//! tiktoken-rs, nothing is downloaded), and the managed local server's own tokenizer
+//! ([`ServerCounter`]). Any other model gets the estimate (~4 characters a token), and
+//! everything that shows a count says which it is.
 
 use tiktoken_rs::CoreBPE;
 use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
@@ -108,6 +109,65 @@ pub fn schema_billed(config: &EndpointConfig) -> bool {
         config.structured_output,
         StructuredOutput::JsonSchema | StructuredOutput::Tools
     ) && matches!(config.provider, Provider::OpenAi | Provider::Azure { .. })
+}
+
+/// The managed llama-server's own count of a request's prompt: its chat template applied
+/// (`/apply-template`), then its tokenizer (`/tokenize`), as the server does before it
+/// answers. The schema is a grammar there, never prompt.
+pub struct ServerCounter {
+    http: reqwest::blocking::Client,
+    /// `http://127.0.0.1:PORT`, without `/v1`.
+    origin: String,
+}
+
+impl ServerCounter {
+    /// A counter for the server whose OpenAI-compatible base URL is `base_url`.
+    pub fn new(base_url: &str) -> anyhow::Result<ServerCounter> {
+        let http = crate::net::client(crate::net::ClientOptions {
+            timeout: std::time::Duration::from_secs(60),
+            idle_per_host: 1,
+        })?;
+        let origin = base_url.trim_end_matches('/').trim_end_matches("/v1").to_string();
+        Ok(ServerCounter { http, origin })
+    }
+
+    pub fn label(&self) -> &'static str {
+        "counted by the local server's tokenizer"
+    }
+
+    /// The prompt tokens the server will report for `request`.
+    pub fn prompt_tokens(&self, request: &ChatRequest) -> anyhow::Result<u64> {
+        let templated = self.post("/apply-template", &serde_json::json!({"messages": request.messages}))?;
+        let prompt = templated["prompt"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("the local server's /apply-template answered without a prompt"))?;
+        // As the server tokenizes a chat prompt: special tokens added and parsed.
+        let body = serde_json::json!({"content": prompt, "add_special": true, "parse_special": true});
+        let tokens = self.post("/tokenize", &body)?;
+        tokens["tokens"]
+            .as_array()
+            .map(|t| t.len() as u64)
+            .ok_or_else(|| anyhow::anyhow!("the local server's /tokenize answered without tokens"))
+    }
+
+    fn post(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let url = format!("{}{path}", self.origin);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .map_err(|e| anyhow::anyhow!("the local server's {path} failed: {e}"))?;
+        let status = response.status();
+        let bytes = crate::net::read_body(response, crate::net::MAX_BODY_BYTES)
+            .map_err(|e| anyhow::anyhow!("the local server's {path} failed: {e}"))?;
+        anyhow::ensure!(
+            status.is_success(),
+            "the local server's {path} answered {status}: {}",
+            String::from_utf8_lossy(&bytes).chars().take(300).collect::<String>()
+        );
+        serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("the local server's {path} answered no JSON: {e}"))
+    }
 }
 
 #[cfg(test)]

@@ -13,9 +13,14 @@ use crate::run::{SPEC, read_json_report, write_calls};
 /// A metric file whose endpoint is a managed local server: `server` is a script that
 /// leaves `server-started` behind if anything ever runs it.
 fn with_fake_local_server(dir: &TestDir) -> String {
+    with_local_server_script(dir, "sleep 30")
+}
+
+/// The same with a server that does `then` after leaving its mark.
+fn with_local_server_script(dir: &TestDir, then: &str) -> String {
     let server = dir.write(
         "bin/llama-server",
-        "#!/bin/sh\ntouch \"$(dirname \"$0\")/../server-started\"\nsleep 30\n",
+        format!("#!/bin/sh\ntouch \"$(dirname \"$0\")/../server-started\"\n{then}\n"),
     );
     std::fs::set_permissions(&server, std::fs::Permissions::from_mode(0o755)).unwrap();
     let model = dir.write("models/tiny.gguf", "not really a model");
@@ -55,10 +60,13 @@ fn a_bad_cache_dir_fails_before_the_local_server_starts() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
+/// A dry run starts the managed server to count prompts with its tokenizer (the local
+/// model's test checks the count); one that cannot start leaves the estimate, said so,
+/// and nothing behind.
 #[test]
-fn a_dry_run_describes_the_local_server_without_starting_it() {
+fn a_dry_run_counts_with_the_local_server_and_estimates_when_it_cannot_start() {
     let dir = TestDir::new();
-    dir.write("metrics.yaml", with_fake_local_server(&dir));
+    dir.write("metrics.yaml", with_local_server_script(&dir, "exit 3"));
     write_calls(&dir, 2);
     let output = dir
         .postcall()
@@ -66,10 +74,14 @@ fn a_dry_run_describes_the_local_server_without_starting_it() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(dir.join("server-started").exists(), "the server was tried");
+    assert!(stderr.contains("could not be started to count tokens"), "{stderr}");
+    assert!(stdout.contains("estimated, ~4 characters a token"), "{stdout}");
     assert!(stdout.contains("a local llama-server with"), "{stdout}");
     assert!(stdout.contains("tiny.gguf"), "{stdout}");
-    assert!(!dir.join("server-started").exists());
+    assert!(!dir.join(".postcall").exists(), "a dry run leaves nothing behind");
 }
 
 #[test]

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use crate::cache::Cache;
 use crate::cli::exit;
-use crate::evaluate::plan::{OUTPUT_TOKENS_PER_METRIC, expected_completion_tokens};
+use crate::evaluate::plan::{ANSWER_FILL, expected_completion_tokens};
 use crate::evaluate::{cache_key, first_request, prepare_call, request_overhead};
 use crate::llm::EndpointConfig;
 use crate::llm::price::{self, Prices, Tokens};
-use crate::llm::tokens::{Counter, schema_billed};
+use crate::llm::tokens::{Counter, ServerCounter, schema_billed};
 use crate::plan::{DryEndpoint, DryRunPlan, Work};
 use crate::prompt::LongCalls;
 use crate::spec::ServiceTier;
@@ -39,7 +39,12 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     if let DryEndpoint::Preview { why, .. } = &plan.endpoint {
         eprintln!("note: {why}");
     }
-    let estimate = estimate(work, config, plan.cache.as_ref());
+    // The managed server is started, as a run starts it, to count with its own tokenizer;
+    // its log goes to a temporary directory (a dry run leaves nothing behind).
+    let local = start_local_counter(&plan.endpoint);
+    let server = local.as_ref().map(|(_, _, counter)| counter);
+    let estimate = estimate(work, config, plan.cache.as_ref(), server);
+    drop(local);
     let settings = &work.settings;
     // Written as it goes, so a closed pipe stops it with an error `main` treats as success.
     let mut out = Escaped(std::io::stdout().lock());
@@ -76,8 +81,9 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         out,
-        "  output tokens   ~{} (estimated, ~{OUTPUT_TOKENS_PER_METRIC} per metric)",
-        estimate.output_tokens
+        "  output tokens   ~{} (estimated, {:.0} % of the answer's token budget)",
+        estimate.output_tokens,
+        ANSWER_FILL * 100.0
     )?;
     write_costs(&mut out, &estimate, &config.prices)?;
     writeln!(
@@ -108,9 +114,32 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     }))
 }
 
+/// The managed local server, started to count prompts with its tokenizer, with the
+/// temporary directory of its log; `None` (said why) when there is none or it fails.
+fn start_local_counter(
+    endpoint: &DryEndpoint,
+) -> Option<(crate::llm::local::LocalServer, tempfile::TempDir, ServerCounter)> {
+    let DryEndpoint::Resolved(endpoint) = endpoint else {
+        return None;
+    };
+    let launch = endpoint.local.as_ref()?;
+    let started = tempfile::tempdir().map_err(anyhow::Error::from).and_then(|logs| {
+        let server = launch.start(1, logs.path())?;
+        let counter = ServerCounter::new(&server.base_url)?;
+        Ok((server, logs, counter))
+    });
+    match started {
+        Ok(started) => Some(started),
+        Err(e) => {
+            eprintln!("note: the local server could not be started to count tokens ({e:#}); they are estimated");
+            None
+        }
+    }
+}
+
 /// What the run would send: every call's requests, less those whose answer is cached
 /// (found by building each first request as the run does and looking its key up).
-fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Estimate {
+fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>, server: Option<&ServerCounter>) -> Estimate {
     let (spec, settings) = (&work.spec, &work.settings);
     let mode = config.structured_output;
     // The fixed part of each request: system message and questions around an empty
@@ -124,9 +153,13 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Esti
     let max = settings.transcript_budget;
     let counters: Vec<Counter> = work.groups.iter().map(|g| Counter::for_model(&g.model)).collect();
     let mut estimate = Estimate {
-        counted_with: counters.first().map(Counter::label),
+        counted_with: match server {
+            Some(server) => Some(server.label().to_string()),
+            None => counters.first().map(Counter::label),
+        },
         ..Estimate::default()
     };
+    let mut server = server;
     for &index in &work.calls {
         let mut tokens = work.catalog.entries[index].estimated_tokens;
         if tokens > max {
@@ -138,7 +171,7 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Esti
         }
         // Reading the call again is only worth it when there is a cache to look in or a
         // tokenizer to count its requests with.
-        let read = cache.is_some() || counters.iter().any(Counter::is_exact);
+        let read = cache.is_some() || server.is_some() || counters.iter().any(Counter::is_exact);
         let prepared = read
             .then(|| prepare_call(&work.catalog, index, settings).ok())
             .flatten();
@@ -152,10 +185,22 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>) -> Esti
                 estimate.cached += 1;
                 continue;
             }
-            let input = match &request {
-                Some(request) if counters[g].is_exact() => counters[g].prompt_tokens(request, schema_billed(config)),
-                _ => overhead[g] + tokens,
+            let counted = match (&request, server) {
+                (Some(request), Some(counter)) => match counter.prompt_tokens(request) {
+                    Ok(n) => Some(n),
+                    Err(e) => {
+                        eprintln!("note: {e:#}; the rest of the tokens are estimated");
+                        server = None;
+                        estimate.counted_with = Some("partly estimated".into());
+                        None
+                    }
+                },
+                (Some(request), None) if counters[g].is_exact() => {
+                    Some(counters[g].prompt_tokens(request, schema_billed(config)))
+                }
+                _ => None,
             };
+            let input = counted.unwrap_or(overhead[g] + tokens);
             estimate.requests += 1;
             estimate.input_tokens += input;
             estimate.output_tokens += output[g];
