@@ -14,7 +14,7 @@ use anyhow::{Context as _, bail};
 use crate::answer::MetricSet;
 use crate::compare::diff::{DiffOptions, diff};
 use crate::report::destination::{Place, check_destinations};
-use crate::report::html::{Comparison, PageOptions, TranscriptCap, render_page, write_file};
+use crate::report::html::{Comparison, DataEncoding, PageOptions, TranscriptCap, render_page, write_file};
 use crate::report::pending::Target;
 use crate::report::{OutputFormat, Protected, read_report};
 use crate::terminal::eprintln;
@@ -37,6 +37,10 @@ pub struct Args {
     /// size (e.g. 20MB); past it the page says where each transcript is.
     #[arg(long, value_name = "all|none|SIZE", default_value = "20MB", value_parser = parse_cap)]
     pub transcripts: TranscriptCap,
+    /// How the page holds its data: plain JSON, gzip'd (a fifth of the size; read by the
+    /// browser itself), or auto: gzip past 8 MB of data.
+    #[arg(long, value_enum, default_value_t)]
+    pub data: DataEncoding,
 }
 
 fn parse_cap(text: &str) -> Result<TranscriptCap, String> {
@@ -80,6 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         diff(&base_path, base, &report_path, &report, &options)
     });
     let options = PageOptions {
+        encoding: args.data,
         by: args.by.clone(),
         transcripts: args.transcripts,
         source_bases: args

@@ -36,7 +36,7 @@ fn chromium() -> PathBuf {
 }
 
 /// The DOM of `page` after its script ran, with `hash` as the URL fragment, less the
-/// embedded data (so that a check finds what was drawn, not what was embedded).
+/// embedded data and text (so that a check finds what was drawn, not what was embedded).
 pub fn dom(page: &Path, hash: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let url = format!("file://{}#{hash}", page.canonicalize().unwrap().display());
@@ -64,11 +64,14 @@ pub fn dom(page: &Path, hash: &str) -> String {
         "the page's script did not finish at {url}:\n{}\n{text}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let start = text
-        .find(r#"<script type="application/json" id="data">"#)
-        .expect("the data element");
-    let end = start + text[start..].find("</script>").expect("the data element ends");
-    format!("{}{}", &text[..start], &text[end + "</script>".len()..])
+    let mut text = text;
+    for id in [r#" id="data""#, r#" id="text""#] {
+        let at = text.find(id).expect("the data elements");
+        let start = text[..at].rfind("<script").expect("the data elements");
+        let end = start + text[start..].find("</script>").expect("the data element ends");
+        text = format!("{}{}", &text[..start], &text[end + "</script>".len()..]);
+    }
+    text
 }
 
 /// `(attribute values…)` of every element matching `pattern`'s groups.
@@ -253,6 +256,14 @@ fn a_filter_shows_exactly_the_calls_postcall_filter_returns() {
     let dir = TestDir::new();
     write_report(&dir, &report(40));
     let page = view(&dir, &[]);
+    // The same page with its data gzip'd, as a big report's is, must pick the same calls.
+    std::fs::rename(&page, dir.join("plain.html")).unwrap();
+    let gzip = view(&dir, &["--data", "gzip"]);
+    assert!(
+        std::fs::read_to_string(&gzip)
+            .unwrap()
+            .contains(r#"data-encoding="gzip""#)
+    );
     for conditions in [
         vec!["outcome=Escalated"],
         vec!["score<=2"],
@@ -281,14 +292,16 @@ fn a_filter_shows_exactly_the_calls_postcall_filter_returns() {
             .chain(conditions.iter().map(|c| format!("where={}", urlencode(c))))
             .collect::<Vec<_>>()
             .join("&");
-        let html = dom(&page, &hash);
-        let shown: Vec<String> = all(&html, r#"<tr data-call-id="([^"]+)""#)
-            .into_iter()
-            .map(|r| r[0].clone())
-            .collect();
-        assert_eq!(shown, expected, "{conditions:?}");
-        let count = all(&html, r#"id="match-count" data-matched="(\d+)" data-total="(\d+)""#);
-        assert_eq!(count, vec![vec![expected.len().to_string(), "40".to_string()]]);
+        for page in [dir.join("plain.html"), gzip.clone()] {
+            let html = dom(&page, &hash);
+            let shown: Vec<String> = all(&html, r#"<tr data-call-id="([^"]+)""#)
+                .into_iter()
+                .map(|r| r[0].clone())
+                .collect();
+            assert_eq!(shown, expected, "{conditions:?} in {}", page.display());
+            let count = all(&html, r#"id="match-count" data-matched="(\d+)" data-total="(\d+)""#);
+            assert_eq!(count, vec![vec![expected.len().to_string(), "40".to_string()]]);
+        }
     }
 }
 

@@ -25,7 +25,7 @@ pub(crate) fn status_letter(result: Option<&MetricResult>) -> char {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub(crate) struct Columns<'a> {
     pub id: Vec<&'a str>,
     pub source: Vec<&'a str>,
@@ -55,7 +55,7 @@ impl<T: Serialize> Serialize for Slot<T> {
     }
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub(crate) struct MetricColumn<'a> {
     /// The value when the status is ok, else null.
     pub v: Vec<Option<&'a Value>>,
@@ -107,6 +107,74 @@ impl<'a> Columns<'a> {
     }
 }
 
+/// The columns the page needs to draw its first view, filter and sort: ids, dates, values,
+/// statuses, confidences. Small, so the page parses it at once.
+#[derive(Serialize)]
+pub(crate) struct Table<'c, 'a> {
+    id: &'c [&'a str],
+    source: &'c [&'a str],
+    started: &'c [Option<String>],
+    metrics: IndexMap<&'a str, MetricTable<'c, 'a>>,
+}
+
+#[derive(Serialize)]
+struct MetricTable<'c, 'a> {
+    v: &'c [Option<&'a Value>],
+    s: &'c str,
+    c: &'c [Option<f64>],
+}
+
+/// The text of the calls (summaries, reasonings, errors, facts): most of a big page's
+/// bytes, and needed only to show one call or to search, so it may come gzip'd.
+#[derive(Serialize)]
+pub(crate) struct Text<'c, 'a> {
+    summary: &'c [Option<&'a str>],
+    errors: &'c [Slot<&'a [CallError]>],
+    facts: &'c [Json],
+    metrics: IndexMap<&'a str, MetricText<'c, 'a>>,
+}
+
+#[derive(Serialize)]
+struct MetricText<'c, 'a> {
+    r: &'c [Option<&'a str>],
+    x: &'c [Json],
+}
+
+impl<'a> Columns<'a> {
+    pub(crate) fn table(&self) -> Table<'_, 'a> {
+        Table {
+            id: &self.id,
+            source: &self.source,
+            started: &self.started,
+            metrics: self
+                .metrics
+                .iter()
+                .map(|(id, m)| {
+                    let table = MetricTable {
+                        v: &m.v,
+                        s: &m.s,
+                        c: &m.c,
+                    };
+                    (*id, table)
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn text(&self) -> Text<'_, 'a> {
+        Text {
+            summary: &self.summary,
+            errors: &self.errors,
+            facts: &self.facts,
+            metrics: self
+                .metrics
+                .iter()
+                .map(|(id, m)| (*id, MetricText { r: &m.r, x: &m.x }))
+                .collect(),
+        }
+    }
+}
+
 /// What a result says besides status, value, confidence and reasoning, or `0`.
 fn extras(result: &MetricResult) -> Json {
     let Ok(Json::Object(mut object)) = serde_json::to_value(result) else {
@@ -131,12 +199,16 @@ fn facts(call: &CallResult) -> Json {
         }
     };
     put("format", Json::from(call.format.name()));
-    put("call", serde_json::to_value(&call.call).unwrap_or_default());
+    // The start time has its own column; the rest of the metadata block is shown as it is.
+    if let Some(block) = &call.call {
+        put("call", serde_json::to_value(&block.facts).unwrap_or_default());
+    }
     put("truncated", serde_json::to_value(&call.truncated).unwrap_or_default());
     put("skipped", serde_json::to_value(&call.skipped).unwrap_or_default());
     put("cost_usd", serde_json::to_value(call.cost_usd).unwrap_or_default());
+    // `[requests, cached answers]`: the usage a reviewer asks about, in a few bytes.
     if call.usage.requests > 0 || call.usage.cached > 0 {
-        put("usage", serde_json::to_value(call.usage).unwrap_or_default());
+        put("requests", serde_json::json!([call.usage.requests, call.usage.cached]));
     }
     Json::Object(facts)
 }

@@ -23,7 +23,7 @@ mod page;
 mod transcripts;
 mod trends;
 
-pub use self::page::{Comparison, PageOptions, render_page};
+pub use self::page::{Comparison, DataEncoding, PageOptions, render_page};
 pub use self::transcripts::TranscriptCap;
 
 pub struct HtmlSink {

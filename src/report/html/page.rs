@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::columns::Columns;
+use super::columns::{Columns, Table, Text};
 use super::transcripts::{TranscriptCap, Transcripts, embed};
 use super::trends::{Trends, trends};
 use crate::answer::MetricSet;
@@ -29,9 +29,28 @@ const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
 
+/// How the calls' text (see [`Text`]) is embedded: JSON as it is, or gzip'd JSON in base64,
+/// which the page reads with the browser's own `DecompressionStream` after its first view
+/// is drawn. Reasonings and summaries are most of a page and gzip to a fifth or less, and a
+/// 100k-call page must stay under 40 MB. The table's columns are always plain JSON, so the
+/// page draws, filters and sorts without waiting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataEncoding {
+    /// JSON up to 8 MB of text, gzip past it.
+    #[default]
+    Auto,
+    Json,
+    Gzip,
+}
+
+/// Data up to this size stays plain JSON with `auto`: readable with a text editor, and
+/// faster to open than to decompress.
+const GZIP_OVER: usize = 8 * 1_000_000;
+
 /// What a page shows besides the report.
 #[derive(Debug, Clone, Default)]
 pub struct PageOptions {
+    pub encoding: DataEncoding,
     /// `--by METRIC`: every chart split by one enum or boolean metric.
     pub by: Option<String>,
     pub transcripts: TranscriptCap,
@@ -44,17 +63,24 @@ pub struct Comparison<'a> {
     pub diff: &'a Diff,
 }
 
+/// What the page draws its first view from (see [`Table`]).
 #[derive(Serialize)]
-struct PageData<'a> {
+struct PageData<'c, 'a> {
     report: &'a str,
     header: Option<&'a RunHeader>,
     metrics: Vec<MetricInfo<'a>>,
     stats: Stats,
     trends: Option<Trends>,
-    calls: Columns<'a>,
-    transcripts: Transcripts,
+    calls: Table<'c, 'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     compare: Option<&'a Diff>,
+}
+
+/// What the page reads after its first view is drawn (see [`Text`]).
+#[derive(Serialize)]
+struct TextData<'c, 'a> {
+    calls: Text<'c, 'a>,
+    transcripts: Transcripts,
 }
 
 #[derive(Serialize)]
@@ -93,18 +119,41 @@ pub fn render_page(
         })
         .collect();
     let ids: Vec<&str> = set.kinds.keys().map(String::as_str).collect();
+    let columns = Columns::of(&report.calls, &ids);
     let data = PageData {
         report: report_path,
         header: report.header.as_ref(),
         stats: stats(report_path, report, options.by.as_deref())?,
         trends: trends(&report.calls, &set),
-        calls: Columns::of(&report.calls, &ids),
-        transcripts: embed(&report.calls, options.transcripts, &options.source_bases),
+        calls: columns.table(),
         compare: comparison.map(|c| c.diff),
         metrics,
     };
-    let json = serde_json::to_string(&data).context("cannot encode the page's data")?;
-    fill_template(report_path, report.header.as_ref(), &script_safe(&json))
+    let text = TextData {
+        calls: columns.text(),
+        transcripts: embed(&report.calls, options.transcripts, &options.source_bases),
+    };
+    let data = serde_json::to_string(&data).context("cannot encode the page's data")?;
+    let text = serde_json::to_string(&text).context("cannot encode the page's data")?;
+    let gzip = match options.encoding {
+        DataEncoding::Auto => text.len() > GZIP_OVER,
+        DataEncoding::Json => false,
+        DataEncoding::Gzip => true,
+    };
+    let text = if gzip { gzip_base64(&text)? } else { script_safe(&text) };
+    fill_template(report_path, report.header.as_ref(), &script_safe(&data), &text, gzip)
+}
+
+/// gzip, then base64: its alphabet has no `<`, so it cannot end the element either.
+fn gzip_base64(json: &str) -> anyhow::Result<String> {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(json.as_bytes())
+        .context("cannot compress the page's data")?;
+    let bytes = encoder.finish().context("cannot compress the page's data")?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// JSON that cannot end a `<script>` element or open a comment inside one: `<`, `>` and
@@ -163,7 +212,13 @@ fn facts(header: Option<&RunHeader>) -> Vec<(&'static str, String)> {
     facts
 }
 
-fn fill_template(report_path: &str, header: Option<&RunHeader>, data: &str) -> anyhow::Result<String> {
+fn fill_template(
+    report_path: &str,
+    header: Option<&RunHeader>,
+    data: &str,
+    text: &str,
+    gzip: bool,
+) -> anyhow::Result<String> {
     let mut env = minijinja::Environment::new();
     env.add_template("page.html", TEMPLATE)
         .context("the page template does not parse (a bug in postcall)")?;
@@ -174,6 +229,8 @@ fn fill_template(report_path: &str, header: Option<&RunHeader>, data: &str) -> a
         style => minijinja::Value::from_safe_string(STYLE.to_string()),
         script => minijinja::Value::from_safe_string(SCRIPT.to_string()),
         data => minijinja::Value::from_safe_string(data.to_string()),
+        text => minijinja::Value::from_safe_string(text.to_string()),
+        gzip => gzip,
     };
     template
         .render(context)
@@ -205,6 +262,19 @@ mod tests {
     }
 
     #[test]
+    fn gzip_data_is_base64_of_the_json() {
+        use base64::Engine as _;
+        use std::io::Read as _;
+        let encoded = gzip_base64(r#"{"a":"</script>"}"#).unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&encoded).unwrap();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, r#"{"a":"</script>"}"#);
+    }
+
+    #[test]
     fn a_page_has_its_facts_and_data_without_any_network_reference() {
         let report = report_of(
             vec![enum_metric("outcome", &["resolved", "escalated"])],
@@ -215,8 +285,8 @@ mod tests {
         assert!(html.contains("\\u003c/script\\u003ec1"));
         assert_eq!(
             html.matches("</script>").count(),
-            2,
-            "only the page's own two scripts end"
+            3,
+            "only the page's own three scripts end (data, text, code)"
         );
         // Nothing is fetched: no linked files, no sources, no stylesheet imports.
         assert!(!html.contains("<link") && !html.contains(" src=") && !STYLE.contains("url("));
