@@ -335,7 +335,9 @@ fn the_accuracy_benchmark_computes_its_numbers_on_a_slice() {
         .arg("run")
         .arg("-m")
         .arg(root.join("examples/accuracy/metrics.yaml"))
-        .args(["--no-cache", "--quiet", "--max-tokens", "512", "--max-reask", "1", "-o"])
+        .args(["--no-cache", "--quiet", "--max-tokens", "512", "--max-reask", "1"])
+        // Evidence is off by default for the local model; the benchmark shows its check.
+        .args(["--answer-limits", "quotes=1,quote=40", "-o"])
         .arg(&report)
         .arg(&slice)
         .output()
@@ -365,11 +367,26 @@ fn the_accuracy_benchmark_computes_its_numbers_on_a_slice() {
     let eval: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(eval["matched_calls"], 3);
     let metrics = eval["metrics"].as_array().unwrap();
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["evidence"]["quotes"].as_u64().is_some_and(|q| q > 0)),
+        "the quotes the model cited are counted: {eval}"
+    );
     let ids: Vec<&str> = metrics.iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["outcome", "issue_category", "customer_annoyed", "customer_name"]);
     for m in metrics {
         let score = m["score"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&score), "{m}");
+        // Computed, not judged: a 135M model's quotes are rarely the transcript's words.
+        let evidence = &m["evidence"];
+        if !evidence.is_null() {
+            let (quotes, found) = (
+                evidence["quotes"].as_u64().unwrap(),
+                evidence["verified"].as_u64().unwrap(),
+            );
+            assert!(found <= quotes, "{}: {evidence}", m["id"]);
+        }
         if m["type"] == "string" {
             assert!(m["agreement"].is_null());
             continue;

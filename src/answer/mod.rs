@@ -13,6 +13,7 @@ use crate::document::{Span, Text};
 use crate::report::{CallResult, MetricResult, Report, Value};
 use crate::spec::{Metric, MetricKind};
 
+pub mod evidence;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod value;
@@ -211,6 +212,7 @@ pub fn fill_inferred_definitions(report: &mut Report) -> Vec<String> {
             applies_when: None,
             model: None,
             expect: None,
+            evidence: true,
         })
         .collect();
     set.inferred

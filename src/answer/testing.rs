@@ -16,6 +16,7 @@ pub fn metric(id: &str, kind: MetricKind) -> Metric {
         applies_when: None,
         model: None,
         expect: None,
+        evidence: true,
     }
 }
 
@@ -33,6 +34,7 @@ pub fn ok(value: Value) -> MetricResult {
         value,
         confidence: None,
         reasoning: None,
+        grounds: Default::default(),
     }
 }
 
@@ -45,6 +47,7 @@ pub fn ok_conf(value: Value, confidence: f64) -> MetricResult {
         value,
         confidence: Some(confidence),
         reasoning: None,
+        grounds: Default::default(),
     }
 }
 
@@ -52,6 +55,7 @@ pub fn null() -> MetricResult {
     MetricResult::Null {
         confidence: None,
         reasoning: None,
+        grounds: Default::default(),
     }
 }
 
@@ -59,6 +63,7 @@ pub fn not_applicable() -> MetricResult {
     MetricResult::NotApplicable {
         confidence: None,
         reasoning: None,
+        grounds: Default::default(),
     }
 }
 

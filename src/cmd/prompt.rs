@@ -66,6 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             endpoint::preview(&args.endpoint, &spec)
         }
     };
+    crate::evaluate::plan::evidence_as_limited(&mut spec, &config.answer_limits);
     // The call as `run` would ask it: shortened, or not asked at all.
     let groups = plan_groups(&spec, &config);
     let budget = transcript_budget(

@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = SchemaDialect::Strict)]
     pub schema_dialect: SchemaDialect,
     /// Answer limits for `grammar` [default: the metric file's `llm.answer_limits`, else
-    /// reasoning=100,summary=240,text=60,items=5]
+    /// reasoning=100,summary=240,text=60,items=5,quotes=2,quote=80]
     #[arg(long, value_name = "LIMITS", value_parser = AnswerLimits::parse)]
     pub answer_limits: Option<AnswerLimits>,
 }

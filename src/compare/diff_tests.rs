@@ -193,6 +193,7 @@ fn reasonings_are_kept_on_request() {
         value: Value::Text(value.into()),
         confidence: Some(0.9),
         reasoning: Some(why.into()),
+        grounds: Default::default(),
     };
     base.calls[1].metrics["outcome"] = reasoned("resolved", "customer thanked the agent");
     new.calls[1].metrics["outcome"] = reasoned("escalated", "a supervisor took over");

@@ -110,6 +110,9 @@ pub struct MetricEval {
     pub agreement: Option<Agreement>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kappa_check: Option<KappaCheck>,
+    /// How the answers' quotes held up against the transcript; absent without evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::answer::evidence::EvidenceTally>,
     /// Labelled calls not scored 1, in label-file order.
     pub misses: Vec<Miss>,
 }
@@ -225,7 +228,16 @@ pub fn eval(report_path: &str, report: &Report, labels_path: &str, rows: &[Label
             continue;
         }
         pooled.extend(scored.iter().map(|s| (s.confidence, s.score)));
-        results.push(eval_metric(id, kind, &scored, &metrics, options));
+        let mut result = eval_metric(id, kind, &scored, &metrics, options);
+        // Over the labelled calls, like every other figure of the metric.
+        result.evidence = crate::answer::evidence::EvidenceTally::of(
+            id,
+            matched
+                .iter()
+                .filter(|(row, _)| row.labels.contains_key(id))
+                .map(|(_, call)| *call),
+        );
+        results.push(result);
     }
     Eval {
         report: report_path.to_string(),
@@ -315,6 +327,7 @@ fn eval_metric(
         calibration_error: calibration_error(&calibration_pairs, &buckets(&calibration_pairs)),
         kappa_check: agreement.as_ref().and_then(|a| kappa_check(id, a, options)),
         agreement,
+        evidence: None,
         misses: scored
             .iter()
             .filter(|s| s.score < 1.0)

@@ -35,6 +35,7 @@ fn report() -> Report {
         MetricResult::Null {
             confidence: Some(0.65),
             reasoning: None,
+            grounds: Default::default(),
         },
         ok_conf(text("success"), 0.98),
         ok_conf(text("success"), 0.99),

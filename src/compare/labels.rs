@@ -184,7 +184,7 @@ pub fn parse_labels(path: &str, text: &str, metrics: &MetricSet) -> Result<Vec<L
 fn is_report_column(name: &str) -> bool {
     (name != "call_id" && crate::report::csv::FIXED_COLUMNS.contains(&name))
         || name.starts_with(crate::report::csv::CALL_PREFIX)
-        || ["__status", "__confidence", "__reasoning"]
+        || crate::report::csv::DETAIL_SUFFIXES
             .iter()
             .any(|suffix| name.ends_with(suffix))
 }

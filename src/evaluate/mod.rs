@@ -48,6 +48,8 @@ pub struct Settings {
     pub budget: Option<Limit>,
     /// How much of each call's metadata its result carries (`--metadata`).
     pub metadata: MetadataLevel,
+    /// `--unverified-evidence`.
+    pub unverified: crate::validate::evidence::Unverified,
 }
 
 /// Everything the workers share. Owned (not borrowed) so that workers still finishing a
@@ -347,6 +349,7 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
         prompt_options: eval.settings.prompt_options,
         cancel: &shared.halt.halted,
         budget: eval.budget.as_ref(),
+        unverified: eval.settings.unverified,
     };
     loop {
         if shared.halt.is_halted() {

@@ -84,6 +84,16 @@ pub fn expected_completion_tokens(group: &GroupPlan) -> u64 {
     group.expected_completion
 }
 
+/// Under `quotes=0` (the managed local model's default) no metric is asked for evidence,
+/// whatever the metric file says: `run` and `prompt` both apply it before planning.
+pub fn evidence_as_limited(spec: &mut Spec, limits: &AnswerLimits) {
+    if limits.quotes == 0 {
+        for metric in &mut spec.metrics {
+            metric.evidence = false;
+        }
+    }
+}
+
 /// The spec's request groups for a run against `endpoint` (whose model is the default).
 pub fn plan_groups(spec: &Spec, endpoint: &EndpointConfig) -> Vec<GroupPlan> {
     request_groups(spec, Some(&endpoint.model))
@@ -114,7 +124,13 @@ pub fn completion_budget(metrics: &[&Metric], summary: bool, limits: &AnswerLimi
             MetricKind::List { choices: Some(c) } => c.len() as u32 * choice(c) + 2,
             MetricKind::List { choices: None } => limits.list_items * (text(limits.text_chars) + 2) + 2,
         };
-        envelope + text(limits.reasoning_chars) + value
+        // `"evidence": [ … ]`, and per quote `{"turn": 12, "quote": "…"}` around its text.
+        let evidence = if m.evidence {
+            4 + limits.quotes * (14 + text(limits.quote_chars))
+        } else {
+            0
+        };
+        envelope + text(limits.reasoning_chars) + value + evidence
     };
     let summary = if summary { text(limits.summary_chars) + 8 } else { 0 };
     10 + metrics.iter().map(|m| per_metric(m)).sum::<u32>() + summary
@@ -208,6 +224,7 @@ mod tests {
             applies_when: None,
             model: model.map(String::from),
             expect: None,
+            evidence: true,
         }
     }
 

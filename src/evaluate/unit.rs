@@ -1,5 +1,6 @@
 //! One request group for one call: ask, validate, re-ask what was invalid.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value};
@@ -11,6 +12,7 @@ use crate::report::{CallError, MetricResult, Usage};
 use crate::spec::{Metric, Spec, StructuredOutput};
 use crate::transcript::Call;
 use crate::validate::check_answer;
+use crate::validate::evidence::{self, Transcript, Unverified};
 
 use super::budget::Budget;
 use super::plan::{GroupPlan, expected_completion_tokens};
@@ -31,6 +33,8 @@ pub struct UnitContext<'a> {
     pub cancel: &'a AtomicBool,
     /// `--max-cost` / `--max-tokens-total`, checked before every request.
     pub budget: Option<&'a Budget>,
+    /// `--unverified-evidence`: what an `ok` value whose quotes are not found gets.
+    pub unverified: Unverified,
 }
 
 /// What one group's request(s) produced.
@@ -109,7 +113,14 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
     let first = first_request(ctx.spec, prepared, group, mode, ctx.prompt_options);
     let expected_completion = expected_completion_tokens(group);
     let mut outcome = UnitOutcome::default();
+    // The turns as the prompt numbered them, for checking quotes: only when one is asked.
+    let transcript = group
+        .metrics
+        .iter()
+        .any(|&i| ctx.spec.metrics[i].evidence)
+        .then(|| Transcript::new(prompt::shown_turns(&prepared.call, ctx.prompt_options).map(|t| t.text.as_str())));
     let mut answers = Answers::new(group);
+    answers.transcript = transcript.as_ref();
     let mut request = first.clone();
     // The claim on the first request's key, held until the unit is done: the call's final
     // answer is stored there, however many re-asks it took, so a re-run finds it at once
@@ -119,9 +130,11 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
     let mut attempts = 0;
     for attempt in 0..=ctx.max_reask {
         attempts = attempt + 1;
+        let cached_before = outcome.usage.cached;
         let (completion, claim) = match ask(ctx, &request, expected_completion, &mut outcome.usage) {
             Ok(answer) => answer,
             Err(err) => {
+                answers.settle_fallbacks(&mut outcome);
                 fail_pending(&mut outcome, &answers, ctx.spec, &err);
                 if matches!(err.kind, ErrorKind::Refused(_)) {
                     outcome.refusal = Some(err);
@@ -136,6 +149,10 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
         if completion.truncated() {
             outcome.usage.cut_off += 1;
         }
+        // A cached answer went through its re-asks when it was stored (asking again would
+        // be a request every re-run pays for), and the last ask has no re-ask left.
+        answers.may_reask_evidence =
+            ctx.unverified == Unverified::Reask && outcome.usage.cached == cached_before && attempt < ctx.max_reask;
         let clean = answers.clean_after(ctx, &completion, &mut outcome);
         if clean && attempt == 0 {
             // A clean first answer is stored as it came (what every earlier run stored).
@@ -199,7 +216,8 @@ fn store(ctx: &UnitContext<'_>, claim: Option<Claim>, completion: &Completion, o
 
 /// The unit's results: every metric answered or with its last invalid answer, and the
 /// summary's problem as an error when it never came.
-fn finish(mut outcome: UnitOutcome, answers: Answers) -> UnitOutcome {
+fn finish(mut outcome: UnitOutcome, mut answers: Answers<'_>) -> UnitOutcome {
+    answers.settle_fallbacks(&mut outcome);
     for (index, last) in answers.pending {
         outcome.results.push((
             index,
@@ -223,9 +241,17 @@ fn finish(mut outcome: UnitOutcome, answers: Answers) -> UnitOutcome {
 }
 
 /// What a unit's answers have settled so far.
-struct Answers {
+struct Answers<'t> {
     /// Metrics still without a valid answer, with their latest invalid result.
     pending: Vec<(usize, Option<MetricResult>)>,
+    /// Valid answers none of whose quotes was found, re-asked once for evidence
+    /// (`--unverified-evidence reask`): kept, flagged, if the re-ask brings nothing better.
+    /// With the property as the model wrote it, for the merged answer.
+    fallback: HashMap<usize, (MetricResult, Value)>,
+    /// The call's turns for checking quotes (`None`: no metric of the group asks for any).
+    transcript: Option<&'t Transcript>,
+    /// Whether this answer's unverified values may be re-asked (set before each check).
+    may_reask_evidence: bool,
     /// The summary is asked and has not come as a string yet.
     want_summary: bool,
     summary_problem: Option<String>,
@@ -234,10 +260,13 @@ struct Answers {
     merged: Map<String, Value>,
 }
 
-impl Answers {
-    fn new(group: &GroupPlan) -> Answers {
+impl<'t> Answers<'t> {
+    fn new(group: &GroupPlan) -> Answers<'t> {
         Answers {
             pending: group.metrics.iter().map(|&i| (i, None)).collect(),
+            fallback: HashMap::new(),
+            transcript: None,
+            may_reask_evidence: false,
             want_summary: group.summary,
             summary_problem: None,
             merged: Map::new(),
@@ -265,26 +294,73 @@ impl Answers {
             self.summary_problem = checked.summary_problem;
         }
         let mut still = Vec::new();
-        for ((index, _), (id, result)) in self.pending.iter().zip(checked.metrics) {
+        let pending = std::mem::take(&mut self.pending);
+        for ((index, _), (id, result)) in pending.into_iter().zip(checked.metrics) {
+            let property = checked.object.as_ref().and_then(|o| o.get(&id)).cloned();
             match result {
+                MetricResult::Invalid { .. } if self.fallback.contains_key(&index) => {
+                    // The evidence re-ask came back invalid: the first answer stands, flagged.
+                    let (result, property) = self.fallback.remove(&index).expect("checked");
+                    self.accept(index, &id, result, Some(property), outcome);
+                }
                 MetricResult::Invalid { reason, raw } => {
                     let reason = if completion.truncated() && reason.starts_with("no answer for") {
                         format!("the answer was cut off at the token limit before `{id}` was complete")
                     } else {
                         reason
                     };
-                    still.push((*index, Some(MetricResult::Invalid { reason, raw })));
+                    still.push((index, Some(MetricResult::Invalid { reason, raw })));
                 }
-                valid => {
-                    if let Some(property) = checked.object.as_ref().and_then(|o| o.get(&id)) {
-                        self.merged.insert(id.clone(), property.clone());
+                mut valid => {
+                    let metric = &ctx.spec.metrics[index];
+                    let flagged = match self.transcript.filter(|_| metric.evidence) {
+                        Some(transcript) => transcript.check(&mut valid, ctx.unverified),
+                        None => false,
+                    };
+                    if flagged && self.may_reask_evidence && !self.fallback.contains_key(&index) {
+                        let grounds = valid.grounds().map(|g| g.evidence.as_slice()).unwrap_or_default();
+                        let again = MetricResult::Invalid {
+                            reason: evidence::reask_reason(grounds),
+                            raw: property.as_ref().map(Value::to_string).unwrap_or_default(),
+                        };
+                        self.fallback.insert(index, (valid, property.unwrap_or(Value::Null)));
+                        still.push((index, Some(again)));
+                    } else {
+                        self.fallback.remove(&index);
+                        self.accept(index, &id, valid, property, outcome);
                     }
-                    outcome.results.push((*index, valid));
                 }
             }
         }
         self.pending = still;
         self.is_done()
+    }
+
+    /// A settled metric: its result into `outcome`, its property into the merged answer.
+    fn accept(
+        &mut self,
+        index: usize,
+        id: &str,
+        result: MetricResult,
+        property: Option<Value>,
+        outcome: &mut UnitOutcome,
+    ) {
+        if let Some(property) = property {
+            self.merged.insert(id.to_string(), property);
+        }
+        outcome.results.push((index, result));
+    }
+
+    /// Metrics waiting on an evidence re-ask that will not come (the request failed, or no
+    /// re-ask is left): their first answer stands, flagged.
+    fn settle_fallbacks(&mut self, outcome: &mut UnitOutcome) {
+        let pending = std::mem::take(&mut self.pending);
+        for (index, last) in pending {
+            match self.fallback.remove(&index) {
+                Some((result, _)) => outcome.results.push((index, result)),
+                None => self.pending.push((index, last)),
+            }
+        }
     }
 
     /// The final answer as one completion: every metric's property and the summary, as

@@ -234,8 +234,9 @@ pub struct EndpointLayer {
     /// them) [default: auto: strict for OpenAI, Azure and OpenRouter, grammar otherwise]
     #[arg(long, value_enum, help_heading = "Answers")]
     pub schema_dialect: Option<DialectChoice>,
-    /// Bounds on answers, e.g. reasoning=100,summary=240,text=60,items=5 (characters of each
-    /// reasoning, of the summary, of a free-text value or list item; items of a list)
+    /// Bounds on answers, e.g. reasoning=100,summary=240,text=60,items=5,quotes=2,quote=80
+    /// (characters of each reasoning, of the summary, of a free-text value or list item;
+    /// items of a list; quotes of a metric's evidence, 0 for none, and characters of each)
     #[arg(long, value_name = "LIMITS", value_parser = AnswerLimits::parse, help_heading = "Answers")]
     pub answer_limits: Option<AnswerLimits>,
     /// Requests longer than this (estimated tokens, the transcript with the questions around
@@ -325,7 +326,8 @@ pub struct LocalEndpoint {
 /// 3. the local server's model name;
 /// 4. the metric file's `llm:` section;
 /// 5. the local server's defaults: a small model can ramble until its context is full, so
-///    each answer gets the budget its questions need (`--max-tokens auto`), and on a busy
+///    each answer gets the budget its questions need (`--max-tokens auto`) and cites no
+///    evidence ([`super::local::answer_limits`]), and on a busy
 ///    CPU an answer can take minutes, so the timeout is long (re-sending would only add
 ///    load).
 ///
@@ -344,6 +346,7 @@ pub fn chain(command_line: &EndpointLayer, local: Option<&LocalEndpoint>, file: 
             EndpointLayer {
                 max_tokens: Some(MaxTokens::Auto),
                 timeout_secs: Some(super::local::DEFAULT_TIMEOUT.as_secs()),
+                answer_limits: Some(super::local::answer_limits()),
                 ..EndpointLayer::default()
             },
         ),

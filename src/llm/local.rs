@@ -22,6 +22,20 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long the server may take to finish its current generation after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// The answer limits of the managed local model: the defaults, but no evidence
+/// (`quotes=0`). The first run is held to 60 × metrics + 100 completion tokens a call
+/// (issue 10). Measured on the first run's two calls, a call took up to 468 of its 640
+/// without evidence and 755 with one quote of at most 40 characters a metric (~32 tokens
+/// a metric, ~15 of them the JSON around the quote), so no useful bound on the quote keeps
+/// the target, and SmolLM2-135M's quotes were never the transcript's words anyway.
+/// `--answer-limits quotes=1,quote=40` (or `llm.answer_limits`) asks for them.
+pub fn answer_limits() -> crate::spec::AnswerLimits {
+    crate::spec::AnswerLimits {
+        quotes: 0,
+        ..crate::spec::AnswerLimits::default()
+    }
+}
+
 /// Sampling settings sent with every request to the managed server (the metric file's
 /// `llm.extra_body` wins over them). A 135M model at temperature 0 falls into loops ("I'm
 /// unable to assist you, I'm unable to assist you, …"): llama.cpp's repeat penalty and DRY

@@ -12,6 +12,7 @@ use crate::prompt::PromptArgs;
 use crate::report::OutputArgs;
 use crate::spec::Strategy;
 use crate::transcript::{MetadataLevel, TranscriptArgs};
+use crate::validate::evidence::Unverified;
 
 #[derive(Debug, clap::Args)]
 pub struct RunFlags {
@@ -48,6 +49,13 @@ pub struct RunFlags {
     pub max_reask: u32,
     #[command(flatten, next_help_heading = "Answers")]
     pub prompt: PromptArgs,
+    /// Ask no metric to cite the transcript (as if the metric file said `evidence: false`).
+    #[arg(long, help_heading = "Answers")]
+    pub no_evidence: bool,
+    /// What an `ok` value none of whose quotes is in the transcript gets: `reask` (once, naming
+    /// the quotes not found), `flag` (`evidence_unverified: true`), or `off`.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = Unverified::Flag, help_heading = "Answers")]
+    pub unverified_evidence: Unverified,
 
     // Without -o, the report is JSONL on stdout.
     #[command(flatten, next_help_heading = "Outputs")]

@@ -270,7 +270,7 @@ fn protected_inputs(flags: &RunFlags, metric_files: &[spec::SpecFile]) -> Vec<Pr
         .collect()
 }
 
-/// The metric files composed, their warnings printed, `--strategy` applied.
+/// The metric files composed, their warnings printed, `--strategy` and `--no-evidence` applied.
 fn load_spec(flags: &RunFlags) -> anyhow::Result<(Spec, String, Vec<spec::SpecFile>)> {
     let loaded = spec::load_specs(&flags.metrics)?;
     for line in loaded.warning_lines() {
@@ -279,6 +279,11 @@ fn load_spec(flags: &RunFlags) -> anyhow::Result<(Spec, String, Vec<spec::SpecFi
     let mut spec = loaded.spec;
     if let Some(strategy) = flags.strategy {
         spec.strategy = strategy;
+    }
+    if flags.no_evidence {
+        for metric in &mut spec.metrics {
+            metric.evidence = false;
+        }
     }
     Ok((spec, loaded.sha256, loaded.files))
 }
@@ -293,11 +298,12 @@ fn shown_files(files: &[spec::SpecFile]) -> String {
 /// calls.
 fn work(
     flags: &RunFlags,
-    spec: Spec,
+    mut spec: Spec,
     metrics_sha256: String,
     metric_files: &[spec::SpecFile],
     endpoint: &EndpointConfig,
 ) -> anyhow::Result<Work> {
+    crate::evaluate::plan::evidence_as_limited(&mut spec, &endpoint.answer_limits);
     let groups = plan_groups(&spec, endpoint);
     let prompt_options = PromptOptions {
         limits: endpoint.answer_limits,
@@ -349,6 +355,7 @@ fn work(
         refresh: flags.cache.refresh,
         budget: budget(flags, &groups, endpoint)?,
         metadata: flags.metadata,
+        unverified: flags.unverified_evidence,
     };
     Ok(Work {
         spec,

@@ -5,8 +5,10 @@
 //! column per metric id in metric-file order, and a trailing `errors` column with the call's
 //! errors joined by `; ` (`metric: message` when an error concerns one metric). With
 //! `detail`, each metric column is followed by `<id>__status` (`ok`, `null`,
-//! `not_applicable`, `invalid` or `missing`), `<id>__confidence` and `<id>__reasoning`; for
-//! an invalid answer the reasoning column holds the reason it was refused.
+//! `not_applicable`, `invalid` or `missing`), `<id>__confidence`, `<id>__reasoning` and
+//! `<id>__evidence`; for an invalid answer the reasoning column holds the reason it was
+//! refused. The evidence cell lists the quotes cited, `[3] "…"; [5] "…" (not in the
+//! transcript)`, and ends with `UNVERIFIED` when the value is flagged for it.
 //!
 //! A value cell holds the value when the status is `ok` (lists joined with `; `), the word
 //! `null` for a null answer, `not_applicable` for a metric that did not apply, and is empty
@@ -139,7 +141,7 @@ pub const FIXED_COLUMNS: &[&str] = &[
 /// How many of [`FIXED_COLUMNS`] come before the metrics.
 const LEADING_COLUMNS: usize = 3;
 /// What `--csv-detail` appends to a metric id for its extra columns.
-pub const DETAIL_SUFFIXES: &[&str] = &["__status", "__confidence", "__reasoning"];
+pub const DETAIL_SUFFIXES: &[&str] = &["__status", "__confidence", "__reasoning", "__evidence"];
 
 /// The header row for these metric ids.
 pub fn header_row(metric_ids: &[String], detail: bool) -> Vec<String> {
@@ -203,6 +205,7 @@ pub fn fill_row(row: &mut Vec<String>, call: &CallResult, metric_ids: &[String],
                     .unwrap_or_default(),
             );
             row.push(text_cell(reasoning_text(result).unwrap_or("")));
+            row.push(text_cell(&evidence_text(result)));
         }
     }
     row.push(text_cell(&errors_text(call)));
@@ -231,6 +234,19 @@ pub fn reasoning_text(result: Option<&MetricResult>) -> Option<&str> {
         Some(other) => other.reasoning(),
         None => None,
     }
+}
+
+/// The `<id>__evidence` cell's text: each quote with its turn and whether it was found,
+/// joined by `; `, then `UNVERIFIED` when the value is flagged for it.
+pub fn evidence_text(result: Option<&MetricResult>) -> String {
+    let Some(grounds) = result.and_then(MetricResult::grounds) else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = grounds.evidence.iter().map(|e| e.display()).collect();
+    if grounds.evidence_unverified {
+        parts.push("UNVERIFIED".to_string());
+    }
+    parts.join("; ")
 }
 
 /// The `errors` cell's text: the call's errors joined by `; `, `metric: message` when an

@@ -242,6 +242,8 @@ pub enum MetricResult {
         confidence: Option<f64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reasoning: Option<String>,
+        #[serde(flatten)]
+        grounds: Grounds,
     },
     /// The transcript does not say (allowed only for metrics that are not required).
     Null {
@@ -249,6 +251,8 @@ pub enum MetricResult {
         confidence: Option<f64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reasoning: Option<String>,
+        #[serde(flatten)]
+        grounds: Grounds,
     },
     /// The metric's `applies_when` condition does not hold for this call.
     NotApplicable {
@@ -256,9 +260,60 @@ pub enum MetricResult {
         confidence: Option<f64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reasoning: Option<String>,
+        #[serde(flatten)]
+        grounds: Grounds,
     },
     /// The model never gave a valid answer; the reason and its last raw answer are kept.
     Invalid { reason: String, raw: String },
+}
+
+/// What an answer rests on besides the model's word: the transcript passages it cites,
+/// checked against the transcript that was sent. Empty for metrics asked without evidence,
+/// and in reports written before postcall asked for it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Grounds {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    /// An `ok` value asked for evidence of which no quote was found in the transcript
+    /// (`--unverified-evidence flag`, or `reask` when the re-ask did not find one either).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub evidence_unverified: bool,
+}
+
+impl Grounds {
+    /// No evidence asked or given (a `const` for tests' fixed results).
+    pub const NONE: Grounds = Grounds {
+        evidence: Vec::new(),
+        evidence_unverified: false,
+    };
+}
+
+/// One passage an answer cites: `{"turn": 3, "quote": "…", "verified": true}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The turn the model cited, 0-based as the prompt numbers them (`[3] Agent: …`);
+    /// `null` when it cited none.
+    pub turn: Option<usize>,
+    pub quote: String,
+    /// Whether the quote is in the transcript (case, whitespace and punctuation aside, and
+    /// allowing for small transcription slips): in the cited turn, or else in `found_in_turn`.
+    pub verified: bool,
+    /// Where the quote was found when that is not the turn cited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_in_turn: Option<usize>,
+}
+
+impl Evidence {
+    /// The quote as cells and tables show it: `[3] "…" ✓`, with where it was really found.
+    pub fn display(&self) -> String {
+        let turn = self.turn.map_or_else(|| "[?]".to_string(), |t| format!("[{t}]"));
+        let found = match (self.verified, self.found_in_turn) {
+            (true, Some(other)) => format!(" (found in [{other}])"),
+            (true, None) => String::new(),
+            (false, _) => " (not in the transcript)".to_string(),
+        };
+        format!("{turn} \"{}\"{found}", self.quote)
+    }
 }
 
 impl MetricResult {
@@ -283,6 +338,25 @@ impl MetricResult {
             MetricResult::Ok { confidence, .. }
             | MetricResult::Null { confidence, .. }
             | MetricResult::NotApplicable { confidence, .. } => *confidence,
+            MetricResult::Invalid { .. } => None,
+        }
+    }
+
+    /// The evidence and its checks; `None` for an invalid answer.
+    pub fn grounds(&self) -> Option<&Grounds> {
+        match self {
+            MetricResult::Ok { grounds, .. }
+            | MetricResult::Null { grounds, .. }
+            | MetricResult::NotApplicable { grounds, .. } => Some(grounds),
+            MetricResult::Invalid { .. } => None,
+        }
+    }
+
+    pub fn grounds_mut(&mut self) -> Option<&mut Grounds> {
+        match self {
+            MetricResult::Ok { grounds, .. }
+            | MetricResult::Null { grounds, .. }
+            | MetricResult::NotApplicable { grounds, .. } => Some(grounds),
             MetricResult::Invalid { .. } => None,
         }
     }
@@ -420,6 +494,46 @@ pub enum OutputFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_round_trips_in_the_agreed_shape_and_old_results_read_without_it() {
+        let result = MetricResult::Ok {
+            value: Value::Text("resolved".into()),
+            confidence: Some(0.9),
+            reasoning: None,
+            grounds: Grounds {
+                evidence: vec![
+                    Evidence {
+                        turn: Some(3),
+                        quote: "I'll refund it today".into(),
+                        verified: true,
+                        found_in_turn: None,
+                    },
+                    Evidence {
+                        turn: Some(0),
+                        quote: "order 4417".into(),
+                        verified: true,
+                        found_in_turn: Some(2),
+                    },
+                ],
+                evidence_unverified: false,
+            },
+        };
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "ok", "value": "resolved", "confidence": 0.9, "evidence": [
+                {"turn": 3, "quote": "I'll refund it today", "verified": true},
+                {"turn": 0, "quote": "order 4417", "verified": true, "found_in_turn": 2},
+            ]})
+        );
+        assert_eq!(serde_json::from_value::<MetricResult>(json).unwrap(), result);
+        let old: MetricResult = serde_json::from_str(r#"{"status": "null", "confidence": 0.2}"#).unwrap();
+        assert_eq!(old.grounds(), Some(&Grounds::NONE));
+        let flagged: MetricResult =
+            serde_json::from_str(r#"{"status": "ok", "value": 3, "evidence_unverified": true}"#).unwrap();
+        assert!(flagged.grounds().unwrap().evidence_unverified);
+    }
 
     #[test]
     fn whole_valued_numbers_stay_numbers_through_json() {

@@ -22,6 +22,8 @@ pub struct StatusCounts {
     pub invalid: u64,
     /// No result at all: the request for it failed (the call's `errors` say why).
     pub missing: u64,
+    /// `ok` values none of whose quotes was found in the transcript (part of `ok`).
+    pub unverified: u64,
 }
 
 /// Running totals for the summary table; O(metrics) memory.
@@ -72,6 +74,14 @@ impl SummaryCounts {
                 Some(MetricResult::Invalid { .. }) => &mut counts.invalid,
             };
             *slot += 1;
+            if call
+                .metrics
+                .get(id)
+                .and_then(MetricResult::grounds)
+                .is_some_and(|g| g.evidence_unverified)
+            {
+                counts.unverified += 1;
+            }
         }
     }
 
@@ -100,6 +110,11 @@ impl SummaryCounts {
     /// Invalid answers over all metrics (for `--strict` and the header).
     pub fn invalid_values(&self) -> u64 {
         self.metrics.values().map(|c| c.invalid).sum()
+    }
+
+    /// `ok` values flagged for evidence not found, over all metrics.
+    pub fn unverified_values(&self) -> u64 {
+        self.metrics.values().map(|c| c.unverified).sum()
     }
 
     /// Results with no value at all (for `--strict`).
@@ -170,6 +185,25 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
     }
     if !header.input_errors.is_empty() {
         totals.push(("unreadable files", grouped(header.input_errors.len() as u64)));
+    }
+    if calls.unverified_values() > 0 {
+        let by_metric: Vec<String> = metrics
+            .iter()
+            .filter_map(|m| {
+                calls
+                    .metric(&m.id)
+                    .filter(|c| c.unverified > 0)
+                    .map(|c| format!("{} {}", m.id, c.unverified))
+            })
+            .collect();
+        totals.push((
+            "unverified",
+            format!(
+                "{} ok value(s) cite no quote found in the transcript ({}; `evidence_unverified` in the report)",
+                grouped(calls.unverified_values()),
+                by_metric.join(", ")
+            ),
+        ));
     }
     totals.extend([
         ("requests", grouped(usage.requests)),

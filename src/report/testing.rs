@@ -22,6 +22,7 @@ pub fn metric(id: &str, kind: MetricKind) -> Metric {
         applies_when: None,
         model: None,
         expect: None,
+        evidence: true,
     }
 }
 
@@ -97,6 +98,7 @@ pub fn ok(value: Value, confidence: f64, reasoning: &str) -> MetricResult {
         value,
         confidence: Some(confidence),
         reasoning: Some(reasoning.into()),
+        grounds: Default::default(),
     }
 }
 
@@ -136,6 +138,7 @@ pub fn calls() -> Vec<CallResult> {
         MetricResult::Null {
             confidence: Some(0.1),
             reasoning: None,
+            grounds: Default::default(),
         },
     );
     second.insert(
@@ -143,6 +146,7 @@ pub fn calls() -> Vec<CallResult> {
         MetricResult::NotApplicable {
             confidence: None,
             reasoning: Some("No verification.".into()),
+            grounds: Default::default(),
         },
     );
     second.insert("mentioned_issues".into(), ok(Value::List(vec![]), 0.9, "none"));

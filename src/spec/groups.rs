@@ -79,6 +79,7 @@ mod tests {
             applies_when: None,
             model: model.map(String::from),
             expect: None,
+            evidence: true,
         }
     }
 

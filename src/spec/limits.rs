@@ -24,6 +24,11 @@ pub struct AnswerLimits {
     pub text_chars: u32,
     /// Items of a list value.
     pub list_items: u32,
+    /// Quotes in a metric's `evidence`; 0 asks for no evidence (the managed local model's
+    /// default, see `llm::local::answer_limits`).
+    pub quotes: u32,
+    /// Characters of each quote.
+    pub quote_chars: u32,
 }
 
 impl Default for AnswerLimits {
@@ -33,6 +38,8 @@ impl Default for AnswerLimits {
             summary_chars: 240,
             text_chars: 60,
             list_items: 5,
+            quotes: 2,
+            quote_chars: 80,
         }
     }
 }
@@ -43,10 +50,12 @@ pub const LIMIT_KEYS: &[(&str, &str)] = &[
     ("summary", "characters of the summary"),
     ("text", "characters of a free-text value or list item"),
     ("items", "items of a list"),
+    ("quotes", "quotes in a metric's evidence"),
+    ("quote", "characters of each quote"),
 ];
 
 impl AnswerLimits {
-    /// Parses `reasoning=100,summary=240,text=60,items=5`; keys left out keep their
+    /// Parses `reasoning=100,summary=240,text=60,items=5,quotes=2,quote=80`; keys left out keep their
     /// defaults.
     pub fn parse(text: &str) -> Result<AnswerLimits, String> {
         let mut limits = AnswerLimits::default();
@@ -61,17 +70,22 @@ impl AnswerLimits {
             let (key, value) = part
                 .split_once('=')
                 .ok_or_else(|| format!("`{part}` is not KEY=N; the keys are {}", known()))?;
+            // `quotes=0` asks for no evidence at all; every other bound of 0 would leave
+            // nothing to answer with.
+            let least = u32::from(key.trim() != "quotes");
             let value: u32 = value
                 .trim()
                 .parse()
                 .ok()
-                .filter(|v| *v > 0)
-                .ok_or_else(|| format!("`{part}`: the limit must be a whole number above 0"))?;
+                .filter(|v| *v >= least)
+                .ok_or_else(|| format!("`{part}`: the limit must be a whole number of at least {least}"))?;
             let slot = match key.trim() {
                 "reasoning" => &mut limits.reasoning_chars,
                 "summary" => &mut limits.summary_chars,
                 "text" => &mut limits.text_chars,
                 "items" => &mut limits.list_items,
+                "quotes" => &mut limits.quotes,
+                "quote" => &mut limits.quote_chars,
                 other => return Err(format!("`{other}` is not an answer limit; the keys are {}", known())),
             };
             *slot = value;
@@ -79,13 +93,25 @@ impl AnswerLimits {
         Ok(limits)
     }
 
-    /// The bounds in words, for the prompt of an endpoint whose schema cannot carry them.
-    pub fn describe(&self) -> String {
-        format!(
+    /// The bounds in words, for the prompt of an endpoint whose schema cannot carry them;
+    /// `evidence`: whether any metric is asked to quote the transcript.
+    pub fn describe(&self, evidence: bool) -> String {
+        let mut text = format!(
             "Keep each `reasoning` to one short sentence of at most {} characters, the summary to at most {} characters, \
              free-text values to at most {} characters, and lists to at most {} items.",
             self.reasoning_chars, self.summary_chars, self.text_chars, self.list_items
-        )
+        );
+        if evidence {
+            let quotes = match self.quotes {
+                1 => "one quote".to_string(),
+                n => format!("{n} quotes"),
+            };
+            text.push_str(&format!(
+                " Give at most {quotes} in each `evidence`, each at most {} characters.",
+                self.quote_chars
+            ));
+        }
+        text
     }
 }
 
@@ -191,7 +217,8 @@ mod tests {
             err.contains("`reasons` is not an answer limit") && err.contains("reasoning ("),
             "{err}"
         );
-        assert!(AnswerLimits::parse("summary=0").unwrap_err().contains("above 0"));
+        assert!(AnswerLimits::parse("summary=0").unwrap_err().contains("at least 1"));
+        assert_eq!(AnswerLimits::parse("quotes=0").unwrap().quotes, 0, "no evidence");
         assert!(AnswerLimits::parse("summary").unwrap_err().contains("KEY=N"));
     }
 

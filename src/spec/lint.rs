@@ -366,7 +366,12 @@ fn fmt_num(n: Num) -> String {
 
 /// Assembles the spec; `None` if a metric lacks a part (its error is already recorded).
 fn build(raw: RawSpec) -> Option<Spec> {
-    let metrics = raw.metrics.into_iter().map(build_metric).collect::<Option<Vec<_>>>()?;
+    let evidence = raw.evidence.unwrap_or(true);
+    let metrics = raw
+        .metrics
+        .into_iter()
+        .map(|m| build_metric(m, evidence))
+        .collect::<Option<Vec<_>>>()?;
     Some(Spec {
         version: raw.version,
         llm: raw.llm,
@@ -378,7 +383,7 @@ fn build(raw: RawSpec) -> Option<Spec> {
     })
 }
 
-fn build_metric(m: RawMetric) -> Option<Metric> {
+fn build_metric(m: RawMetric, evidence: bool) -> Option<Metric> {
     let choices = m
         .choices
         .map(|c| c.value.into_iter().map(|c| c.value).collect::<Vec<_>>());
@@ -405,6 +410,7 @@ fn build_metric(m: RawMetric) -> Option<Metric> {
         applies_when: m.applies_when.map(|a| a.value.trim().to_owned()),
         model: m.model,
         expect: m.expect.map(|e| e.value),
+        evidence: m.evidence.unwrap_or(evidence),
     })
 }
 

@@ -100,6 +100,19 @@ pub struct Metric {
     /// Accuracy and agreement expectations used by `postcall eval`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
+    /// Whether the answer cites the transcript (`evidence` quotes, each checked against the
+    /// transcript). On unless the metric or the file says `evidence: false`, or the run
+    /// `--no-evidence`. Reports written before evidence existed read as on.
+    #[serde(default = "evidence_default", skip_serializing_if = "is_on")]
+    pub evidence: bool,
+}
+
+fn evidence_default() -> bool {
+    true
+}
+
+fn is_on(b: &bool) -> bool {
+    *b
 }
 
 /// The metric's type, carrying only the options that type allows: `choices` exist only on

@@ -40,7 +40,9 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 }
 
 /// Keys accepted at the top of a postcall metric file.
-pub const TOP_KEYS: &[&str] = &["version", "include", "llm", "strategy", "context", "summary", "metrics"];
+pub const TOP_KEYS: &[&str] = &[
+    "version", "include", "llm", "strategy", "context", "summary", "evidence", "metrics",
+];
 /// Keys accepted in one metric.
 pub const METRIC_KEYS: &[&str] = &[
     "id",
@@ -53,6 +55,7 @@ pub const METRIC_KEYS: &[&str] = &[
     "applies_when",
     "model",
     "expect",
+    "evidence",
 ];
 /// Keys accepted in `llm:` (mirrors [`LlmSection`]).
 pub const LLM_KEYS: &[&str] = &[
@@ -235,6 +238,7 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
     if let Some(s) = node.get("summary") {
         raw.summary = read_summary(s, found);
     }
+    raw.evidence = node.get("evidence").and_then(|n| flag(n, "`evidence`", found));
     match node.get("metrics") {
         // A file of includes only: its metrics are the included files'.
         None if !raw.includes.is_empty() => {}
@@ -399,15 +403,12 @@ fn read_optional_keys(m: &mut RawMetric, node: &Node, label: &str, found: &mut F
     if let Some(r) = node.get("range").filter(|n| !n.is_null()) {
         m.range = read_range(label, r, found);
     }
-    if let Some(r) = node.get("required").filter(|n| !n.is_null()) {
-        match r.value {
-            Value::Bool(b) => m.required = b,
-            _ => found.error(
-                r.pos,
-                format!("{label}: `required` should be true or false, found {}", shown(r)),
-            ),
-        }
+    if let Some(r) = node.get("required") {
+        m.required = flag(r, &format!("{label}: `required`"), found).unwrap_or(false);
     }
+    m.evidence = node
+        .get("evidence")
+        .and_then(|n| flag(n, &format!("{label}: `evidence`"), found));
     m.description = node
         .get("description")
         .and_then(|n| text(n, &format!("{label}: `description`"), found))
@@ -421,6 +422,21 @@ fn read_optional_keys(m: &mut RawMetric, node: &Node, label: &str, found: &mut F
         .map(|t| t.value);
     if let Some(e) = node.get("expect").filter(|n| !n.is_null()) {
         m.expect = read_expect(label, e, found);
+    }
+}
+
+/// A true/false key; `None` when null (left to its default) or not a boolean (recorded).
+fn flag(node: &Node, what: &str, found: &mut Findings) -> Option<bool> {
+    match node.value {
+        Value::Bool(b) => Some(b),
+        Value::Null => None,
+        _ => {
+            found.error(
+                node.pos,
+                format!("{what} should be true or false, found {}", shown(node)),
+            );
+            None
+        }
     }
 }
 

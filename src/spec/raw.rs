@@ -40,6 +40,8 @@ pub struct RawSpec {
     pub context_pos: Option<Pos>,
     /// Other metric files to compose before this one's own metrics (`include:`), as written.
     pub includes: Vec<At<String>>,
+    /// The file's `evidence:` (the default of every metric that does not say); `None`: on.
+    pub evidence: Option<bool>,
 }
 
 impl RawSpec {
@@ -57,6 +59,7 @@ impl RawSpec {
             strategy_pos: None,
             context_pos: None,
             includes: Vec::new(),
+            evidence: None,
         }
     }
 }
@@ -79,6 +82,8 @@ pub struct RawMetric {
     /// The platform's display name the id was derived from (Dialgen, PolyAI, an Atoms
     /// identifier that was not an id); `None` when the id was written as an id.
     pub name: Option<String>,
+    /// The metric's own `evidence:`, over the file's.
+    pub evidence: Option<bool>,
 }
 
 impl RawMetric {

@@ -3,7 +3,8 @@
 //! The same schema is sent as `response_format: json_schema` (strict), described in the
 //! prompt for endpoints without structured outputs, and printed by `postcall schema`, so it
 //! is built in one pure function. Property order matters to the model: it writes fields in
-//! schema order, so `reasoning` comes before `value` (it thinks before it answers) and
+//! schema order, so `reasoning` comes before `value` (it thinks before it answers),
+//! `evidence` before `reasoning` (it finds the words before it argues from them), and
 //! `applicable` comes first when the metric has a condition.
 
 use serde_json::{Map, Value, json};
@@ -60,6 +61,9 @@ pub fn metric_schema(metric: &Metric, bounds: Option<&AnswerLimits>) -> Value {
             }),
         );
     }
+    if metric.evidence {
+        properties.insert("evidence".into(), evidence_schema(bounds));
+    }
     let mut reasoning = json!({"type": "string"});
     if let Some(b) = bounds {
         reasoning["maxLength"] = json!(b.reasoning_chars);
@@ -78,6 +82,26 @@ pub fn metric_schema(metric: &Metric, bounds: Option<&AnswerLimits>) -> Value {
         json!({"type": "number", "minimum": 0, "maximum": 1}),
     );
     object(properties, Some(&metric.prompt))
+}
+
+/// Said of every `evidence` array: what a quote is, so the model copies rather than
+/// paraphrases.
+pub const EVIDENCE_DESCRIPTION: &str = "The words of the transcript this answer rests on, copied exactly, each with the number of its turn ([3] is turn 3). Empty when the value is null.";
+
+/// The quotes a metric's answer cites, `[{"turn": 3, "quote": "…"}]`: bounded in number
+/// and length for a grammar endpoint, as the answer limits say.
+fn evidence_schema(bounds: Option<&AnswerLimits>) -> Value {
+    let mut quote = json!({"type": "string"});
+    let mut schema = json!({"type": "array", "description": EVIDENCE_DESCRIPTION});
+    if let Some(b) = bounds {
+        quote["maxLength"] = json!(b.quote_chars);
+        schema["maxItems"] = json!(b.quotes);
+    }
+    let mut item = Map::new();
+    item.insert("turn".into(), json!({"type": "integer", "minimum": 0}));
+    item.insert("quote".into(), quote);
+    schema["items"] = object(item, None);
+    schema
 }
 
 /// The typed `value` of a metric's answer.

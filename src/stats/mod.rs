@@ -4,7 +4,9 @@
 //! mean confidence; and the distribution of values by type — counts per choice (every
 //! choice, even unused ones, so "nobody was ever `transferred`" is visible), a histogram and
 //! mean/median for numbers, the most frequent texts, dates or list items. `--by METRIC`
-//! splits every other metric by the values of one enum or boolean metric.
+//! splits every other metric by the values of one enum or boolean metric. Where the report
+//! has evidence, how many of a metric's quotes were found in the transcript and how many
+//! values were flagged for it.
 
 use std::collections::HashMap;
 
@@ -45,6 +47,9 @@ pub struct MetricStats {
     pub invalid: usize,
     pub missing: usize,
     pub mean_confidence: Option<f64>,
+    /// How the metric's quotes held up; absent when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::answer::evidence::EvidenceTally>,
     pub distribution: Distribution,
 }
 
@@ -183,6 +188,7 @@ pub fn metric_stats(id: &str, kind: &MetricKind, metrics: &MetricSet, calls: &[&
         invalid: 0,
         missing: 0,
         mean_confidence: None,
+        evidence: crate::answer::evidence::EvidenceTally::of(id, calls.iter().copied()),
         distribution: Distribution::Top {
             distinct: 0,
             top: Vec::new(),

@@ -61,6 +61,9 @@ fn statuses(m: &MetricStats) -> String {
     if let Some(c) = m.mean_confidence {
         line.push_str(&format!("; mean confidence {c:.2}"));
     }
+    if let Some(evidence) = &m.evidence {
+        line.push_str(&format!("; evidence: {}", evidence.describe()));
+    }
     line
 }
 

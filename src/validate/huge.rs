@@ -125,6 +125,7 @@ mod tests {
             applies_when: None,
             model: None,
             expect: None,
+            evidence: true,
         };
         let refund = metric("refund", MetricKind::Number { range: None });
         let score = metric("score", MetricKind::Integer { range: Some([1, 5]) });

@@ -17,17 +17,21 @@
 //! - `applicable` is read like a boolean; when missing or null the metric applies. It is
 //!   ignored for metrics without `applies_when` (they were not asked for it). When it is
 //!   `false` the result is `NotApplicable` whatever the value, even for a required metric;
+//! - `evidence` is read leniently (`evidence::read_cited`): what is not a quote is dropped,
+//!   never made invalid; whether the quotes are in the transcript is checked afterwards,
+//!   by the evaluator, which has the transcript;
 //! - a `summary`, when asked for, must be a non-empty string: anything else is a problem
 //!   of its own ([`Checked::summary_problem`]), re-asked like an invalid metric and never
 //!   cached as a clean answer (issue 11: summaries were lost quietly).
 
 mod coerce;
+pub mod evidence;
 mod extract;
 mod huge;
 
 use serde_json::{Map, Value as Json};
 
-use crate::report::MetricResult;
+use crate::report::{Grounds, MetricResult};
 use crate::spec::Metric;
 
 pub(crate) use extract::truncate_raw;
@@ -115,6 +119,8 @@ struct Envelope<'a> {
     applicable: Option<&'a Json>,
     confidence: Option<f64>,
     reasoning: Option<String>,
+    /// The quotes cited, not yet checked against the transcript (see `evidence.rs`).
+    grounds: Grounds,
 }
 
 impl<'a> Envelope<'a> {
@@ -125,6 +131,7 @@ impl<'a> Envelope<'a> {
                 applicable: None,
                 confidence: None,
                 reasoning: None,
+                grounds: Grounds::default(),
             };
         };
         let confidence = fields
@@ -140,6 +147,10 @@ impl<'a> Envelope<'a> {
             applicable: fields.get("applicable"),
             confidence,
             reasoning,
+            grounds: Grounds {
+                evidence: evidence::read_cited(fields.get("evidence")),
+                ..Grounds::default()
+            },
         }
     }
 }
@@ -163,6 +174,7 @@ fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>, 
         applicable,
         confidence,
         reasoning,
+        grounds,
     } = Envelope::read(property);
 
     if metric.applies_when.is_some() {
@@ -171,7 +183,11 @@ fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>, 
             Some(flag) => match coerce::boolean(flag) {
                 Some(true) => {}
                 Some(false) => {
-                    return MetricResult::NotApplicable { confidence, reasoning };
+                    return MetricResult::NotApplicable {
+                        confidence,
+                        reasoning,
+                        grounds,
+                    };
                 }
                 None => {
                     return invalid(format!(
@@ -183,14 +199,18 @@ fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>, 
         }
     }
 
-    let null = |reasoning| {
+    let null = |reasoning, grounds| {
         if metric.required {
             invalid(format!(
                 "`{id}` is required; null is not allowed — answer with {}",
                 describe_allowed(metric)
             ))
         } else {
-            MetricResult::Null { confidence, reasoning }
+            MetricResult::Null {
+                confidence,
+                reasoning,
+                grounds,
+            }
         }
     };
     match value {
@@ -198,14 +218,15 @@ fn check_metric(metric: &Metric, group: &[&Metric], object: &Map<String, Json>, 
             "`{id}`: the answer has no `value`; expected {}",
             describe_allowed(metric)
         )),
-        Some(Json::Null) => null(reasoning),
+        Some(Json::Null) => null(reasoning, grounds),
         Some(json) => match coerce::coerce(&metric.kind, json) {
             Ok(Some(value)) => MetricResult::Ok {
                 value,
                 confidence,
                 reasoning,
+                grounds,
             },
-            Ok(None) => null(reasoning),
+            Ok(None) => null(reasoning, grounds),
             Err(detail) => invalid(format!("`{id}`: {detail}")),
         },
     }

@@ -16,6 +16,7 @@ fn metric(id: &str, kind: MetricKind) -> Metric {
         applies_when: None,
         model: None,
         expect: None,
+        evidence: true,
     }
 }
 
@@ -77,6 +78,7 @@ fn full_envelope_becomes_ok_with_confidence_and_reasoning() {
             value: Value::Text("resolved".into()),
             confidence: Some(0.92),
             reasoning: Some("Agent fixed the bill.".into()),
+            grounds: Default::default(),
         }
     );
 }
@@ -100,7 +102,8 @@ fn bare_value_is_accepted_without_confidence() {
         MetricResult::Ok {
             value: Value::Int(4),
             confidence: None,
-            reasoning: None
+            reasoning: None,
+            grounds: Default::default(),
         }
     );
 }
@@ -112,7 +115,8 @@ fn bare_null_is_null() {
         result,
         MetricResult::Null {
             confidence: None,
-            reasoning: None
+            reasoning: None,
+            grounds: Default::default(),
         }
     );
 }
@@ -240,7 +244,8 @@ fn null_for_optional_metric_is_null_keeping_reasoning() {
         result,
         MetricResult::Null {
             confidence: Some(0.3),
-            reasoning: Some("no clue".into())
+            reasoning: Some("no clue".into()),
+            grounds: Default::default(),
         }
     );
 }
@@ -294,7 +299,8 @@ fn confidence_out_of_range_or_malformed_is_dropped_not_invalid() {
             MetricResult::Ok {
                 value: Value::Int(3),
                 confidence: None,
-                reasoning: None
+                reasoning: None,
+                grounds: Default::default(),
             },
             "{confidence}"
         );
@@ -333,7 +339,8 @@ fn not_applicable_wins_over_a_given_value() {
         result,
         MetricResult::NotApplicable {
             confidence: Some(0.9),
-            reasoning: Some("no verification".into())
+            reasoning: Some("no verification".into()),
+            grounds: Default::default(),
         }
     );
 }

@@ -19,6 +19,7 @@ fn metric(id: &str, kind: MetricKind) -> Metric {
         applies_when: None,
         model: None,
         expect: None,
+        evidence: true,
     }
 }
 
@@ -36,6 +37,7 @@ fn ok(value: Value, confidence: f64) -> MetricResult {
         value,
         confidence: Some(confidence),
         reasoning: Some(format!("because {confidence}")),
+        grounds: Default::default(),
     }
 }
 
@@ -537,6 +539,7 @@ fn eval_on_the_labelled_dialogues() {
                 None => MetricResult::Null {
                     confidence: Some(0.8),
                     reasoning: None,
+                    grounds: Default::default(),
                 },
             };
             let date = match derived["committed_date"].as_str() {
@@ -544,6 +547,7 @@ fn eval_on_the_labelled_dialogues() {
                 None => MetricResult::Null {
                     confidence: Some(0.9),
                     reasoning: None,
+                    grounds: Default::default(),
                 },
             };
             call(
@@ -730,7 +734,7 @@ fn convert_re_exports_without_the_model() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let csv = std::fs::read_to_string(dir.join("out.csv")).unwrap();
     assert!(
-        csv.starts_with("call_id,source,summary,outcome,outcome__status,outcome__confidence,outcome__reasoning,score,"),
+        csv.starts_with("call_id,source,summary,outcome,outcome__status,outcome__confidence,outcome__reasoning,outcome__evidence,score,"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 21);

@@ -146,8 +146,8 @@ fn a_call_that_fits_alone_but_not_with_the_questions_is_a_long_call() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
-    // ~1,000 tokens of transcript under a limit of 1,200: it fits alone, not with ~730
-    // tokens of questions around it.
+    // ~1,000 tokens of transcript under a limit of 1,200: it fits alone, not with ~870
+    // tokens of questions (and the evidence they ask for) around it.
     one_enormous_turn(&dir, 4_000);
     let output = dir
         .run_against(&fake)
@@ -158,7 +158,7 @@ fn a_call_that_fits_alone_but_not_with_the_questions_is_a_long_call() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let report = read_json_report(&dir.join("r.json"));
     let error = &report.calls[0].errors[0].message;
-    assert!(error.contains("over the ~4"), "{error}");
+    assert!(error.contains("over the ~3"), "{error}");
     assert!(
         error.contains("that max_input_tokens leaves it after the rest of the request"),
         "{error}"

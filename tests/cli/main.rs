@@ -11,6 +11,7 @@ mod common;
 mod compare;
 mod cost;
 mod error_paths;
+mod evidence;
 mod first_run;
 mod integrity;
 mod long_calls;

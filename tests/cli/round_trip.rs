@@ -19,6 +19,7 @@ fn metric(id: &str, kind: MetricKind, applies_when: Option<&str>) -> Metric {
         applies_when: applies_when.map(String::from),
         model: None,
         expect: None,
+        evidence: true,
     }
 }
 
@@ -27,16 +28,19 @@ fn ok(value: Value) -> MetricResult {
         value,
         confidence: Some(0.9),
         reasoning: Some("because".into()),
+        grounds: Default::default(),
     }
 }
 
 const NULL: MetricResult = MetricResult::Null {
     confidence: None,
     reasoning: None,
+    grounds: postcall::report::Grounds::NONE,
 };
 const NOT_APPLICABLE: MetricResult = MetricResult::NotApplicable {
     confidence: None,
     reasoning: None,
+    grounds: postcall::report::Grounds::NONE,
 };
 
 /// Calls whose ids and texts a spreadsheet would take for formulas or for reserved cells,

@@ -111,11 +111,26 @@ pub fn assert_values_match(report: &Report, expected: &std::collections::HashMap
                     value,
                     confidence,
                     reasoning,
+                    grounds,
                 } => {
                     let want_value: Value = serde_json::from_value(want["value"].clone()).unwrap();
                     assert_eq!(value, &want_value, "{} {id}", call.call_id);
                     assert_eq!(*confidence, want["confidence"].as_f64(), "{} {id}", call.call_id);
                     assert_eq!(reasoning.as_deref(), want["reasoning"].as_str());
+                    // Every metric asks for evidence; the fake quotes exactly, so all verify.
+                    let quotes: Vec<(Option<u64>, &str)> = grounds
+                        .evidence
+                        .iter()
+                        .map(|e| (e.turn.map(|t| t as u64), e.quote.as_str()))
+                        .collect();
+                    let want_quotes: Vec<(Option<u64>, &str)> = want["evidence"]
+                        .as_array()
+                        .expect("the fake cites evidence")
+                        .iter()
+                        .map(|q| (q["turn"].as_u64(), q["quote"].as_str().unwrap()))
+                        .collect();
+                    assert_eq!(quotes, want_quotes, "{} {id}", call.call_id);
+                    assert!(grounds.evidence.iter().all(|e| e.verified) && !grounds.evidence_unverified);
                 }
                 MetricResult::NotApplicable { .. } => assert_eq!(want["applicable"], false, "{} {id}", call.call_id),
                 MetricResult::Null { .. } => assert!(

@@ -101,6 +101,8 @@ fn prompt_shows_the_body_run_would_send_to_the_local_server_without_starting_it(
     // cache, and a schema whose strings the server's grammar bounds.
     let budget = body["max_tokens"].as_u64().expect("a budget");
     assert!((100..1024).contains(&budget), "{budget}");
+    // No evidence by default for the small local model (see llm::local::answer_limits).
+    assert!(!body.to_string().contains("\"evidence\""), "{body}");
     assert_eq!(body["cache_prompt"], true);
     assert_eq!(body["repeat_penalty"], 1.1);
     let schema = body["response_format"]["json_schema"]["schema"].to_string();

@@ -637,9 +637,9 @@ fn schema_has_a_strict_object_per_metric_in_file_order() {
         assert_eq!(m["additionalProperties"], false, "{id}");
         let props = keys(&m["properties"]);
         let want: &[&str] = if *id == "caller_verified" {
-            &["applicable", "reasoning", "value", "confidence"]
+            &["applicable", "evidence", "reasoning", "value", "confidence"]
         } else {
-            &["reasoning", "value", "confidence"]
+            &["evidence", "reasoning", "value", "confidence"]
         };
         assert_eq!(props, want, "{id}");
         assert_eq!(m["required"], serde_json::json!(want), "{id}");

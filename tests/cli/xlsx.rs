@@ -24,6 +24,7 @@ fn metric(id: &str, kind: MetricKind) -> Metric {
         applies_when: None,
         model: None,
         expect: None,
+        evidence: true,
     }
 }
 
@@ -32,6 +33,7 @@ fn ok(value: Value) -> MetricResult {
         value,
         confidence: Some(0.8),
         reasoning: Some("the caller said so".into()),
+        grounds: Default::default(),
     }
 }
 
@@ -62,6 +64,7 @@ fn report() -> Report {
                 MetricResult::Null {
                     confidence: Some(0.9),
                     reasoning: Some("no callback was promised".into()),
+                    grounds: Default::default(),
                 }
             };
             metrics.insert("callback".to_string(), callback);
@@ -346,7 +349,7 @@ fn a_bad_label_in_a_workbook_is_named_by_its_cell() {
         "{err}"
     );
     assert!(
-        err.contains("corrected.xlsx:Calls!H6: `2.5` is not a whole number"),
+        err.contains("corrected.xlsx:Calls!I6: `2.5` is not a whole number"),
         "{err}"
     );
 }

@@ -20,6 +20,7 @@ use postcall::prompt::{SCHEMA_CLOSE, SCHEMA_OPEN, TRANSCRIPT_CLOSE, TRANSCRIPT_O
 
 use crate::fake_batch::{self, BatchFault, BatchReply, BatchState, FakeBatch, FakeFile, Finish};
 use crate::hostile::{self, Hostile, Oversize};
+use crate::quotes::{self, Quotes};
 
 /// A refusal the endpoint gives to every request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,10 @@ pub struct FakeConfig {
     pub seed: u64,
     /// Redirects, oversize bodies, odd completions: all off by default.
     pub hostile: Hostile,
+    /// How the `evidence` of first asks quotes the transcript (exact by default).
+    pub quotes: Quotes,
+    /// How re-asks quote it; `None`: as first asks do.
+    pub quotes_on_reask: Option<Quotes>,
 }
 
 #[derive(Debug, Default)]
@@ -611,6 +616,12 @@ fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> (String, Option<&'st
         hostile::mark_number_beyond_f64(&mut answer, &schema);
     }
     let first_ask = !messages.iter().any(|m| m["role"] == "assistant");
+    let quoting = if first_ask {
+        cfg.quotes
+    } else {
+        cfg.quotes_on_reask.unwrap_or(cfg.quotes)
+    };
+    quotes::spoil(&mut answer, transcript, quoting);
     if first_ask && unit_hash(cfg.seed, n, 3) < cfg.rate_malformed {
         return (malformed(&answer, n), None);
     }
@@ -711,12 +722,20 @@ pub fn fake_answer(schema: &Value, transcript: &str) -> Value {
         if fields.contains_key("applicable") {
             answer.insert("applicable".into(), json!(applicable));
         }
-        answer.insert("reasoning".into(), json!(format!("Because {:06x}.", h & 0xff_ffff)));
         let value = if fields.contains_key("applicable") && !applicable {
             Value::Null
         } else {
             value_for(&fields["value"], h)
         };
+        if fields.contains_key("evidence") {
+            let cited = if value.is_null() {
+                Vec::new()
+            } else {
+                quotes::exact(transcript, h)
+            };
+            answer.insert("evidence".into(), Value::Array(cited));
+        }
+        answer.insert("reasoning".into(), json!(format!("Because {:06x}.", h & 0xff_ffff)));
         answer.insert("value".into(), value);
         answer.insert("confidence".into(), json!(((h >> 8) % 101) as f64 / 100.0));
         out.insert(id.clone(), Value::Object(answer));

@@ -5,6 +5,7 @@
 //!   integration tests start one per test; `postcall-fake-llm` serves one until killed.
 //! - [`fake_batch`]: the same endpoint's batch API (files, batches, status transitions the
 //!   test drives, output and error files, one-shot faults).
+//! - [`quotes`]: the fake's `evidence`, exact or spoiled (near, wrong turn, invented).
 //! - [`hostile`]: what the fake can do to a client besides answer: redirect, send a body
 //!   that never ends, send valid completions in odd shapes.
 //! - [`receiver`]: a webhook receiver on 127.0.0.1 that verifies signatures, fails a share
@@ -22,5 +23,6 @@ pub mod fake_batch;
 pub mod fake_llm;
 pub mod hostile;
 mod listen;
+pub mod quotes;
 pub mod receiver;
 pub mod s3;

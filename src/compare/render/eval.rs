@@ -31,6 +31,12 @@ pub fn document(eval: &Eval, detail: Detail) -> Document {
             vec![Block::Table(agreement_table(eval))],
         )));
     }
+    if eval.metrics.iter().any(|m| m.evidence.is_some()) {
+        blocks.push(Block::Section(Section::new(
+            Heading::plain("evidence (quotes checked against the transcript)"),
+            vec![Block::Table(evidence_table(eval))],
+        )));
+    }
     blocks.push(Block::List(coverage(eval)));
     blocks.extend(eval.metrics.iter().map(|m| Block::Section(metric_section(m, detail))));
     if !eval.calibration.is_empty() {
@@ -136,6 +142,31 @@ fn summary_table(eval: &Eval) -> Table {
             m.missing.to_string(),
             threshold(m),
             check(m).to_string(),
+        ]);
+    }
+    table
+}
+
+/// One row per metric whose answers cite evidence: how many quotes were found in the
+/// transcript, how many only in another turn than cited, how many values none verified.
+fn evidence_table(eval: &Eval) -> Table {
+    let mut table = Table::new(&[
+        "metric",
+        ">quotes",
+        ">found",
+        ">share",
+        ">other turn",
+        ">unverified values",
+    ]);
+    for m in &eval.metrics {
+        let Some(e) = &m.evidence else { continue };
+        table.row(vec![
+            m.id.clone(),
+            e.quotes.to_string(),
+            e.verified.to_string(),
+            pct(e.verified_share()),
+            e.found_elsewhere.to_string(),
+            format!("{} of {}", e.unverified_values, e.ok_values),
         ]);
     }
     table

@@ -71,6 +71,7 @@ fn null_and_not_applicable_have_cells_of_their_own_and_no_answer_is_empty() {
             MetricResult::Null {
                 confidence: None,
                 reasoning: None,
+                grounds: Default::default(),
             },
         ),
         (
@@ -78,6 +79,7 @@ fn null_and_not_applicable_have_cells_of_their_own_and_no_answer_is_empty() {
             MetricResult::NotApplicable {
                 confidence: None,
                 reasoning: None,
+                grounds: Default::default(),
             },
         ),
         (
@@ -86,6 +88,7 @@ fn null_and_not_applicable_have_cells_of_their_own_and_no_answer_is_empty() {
                 value: Value::Text("NULL".into()),
                 confidence: None,
                 reasoning: None,
+                grounds: Default::default(),
             },
         ),
     ] {
@@ -128,6 +131,44 @@ fn null_and_not_applicable_have_cells_of_their_own_and_no_answer_is_empty() {
 }
 
 #[test]
+fn the_evidence_cell_lists_each_quote_where_it_was_found_and_the_flag() {
+    use crate::report::{Evidence, Grounds};
+    let quote = |turn, verified, found_in_turn| Evidence {
+        turn,
+        quote: "my refund".into(),
+        verified,
+        found_in_turn,
+    };
+    let result = MetricResult::Ok {
+        value: Value::Bool(true),
+        confidence: None,
+        reasoning: None,
+        grounds: Grounds {
+            evidence: vec![
+                quote(Some(1), true, None),
+                quote(Some(0), true, Some(2)),
+                quote(None, false, None),
+            ],
+            evidence_unverified: false,
+        },
+    };
+    assert_eq!(
+        evidence_text(Some(&result)),
+        "[1] \"my refund\"; [0] \"my refund\" (found in [2]); [?] \"my refund\" (not in the transcript)"
+    );
+    let flagged = MetricResult::Null {
+        confidence: None,
+        reasoning: None,
+        grounds: Grounds {
+            evidence: vec![],
+            evidence_unverified: true,
+        },
+    };
+    assert_eq!(evidence_text(Some(&flagged)), "UNVERIFIED");
+    assert_eq!(evidence_text(None), "");
+}
+
+#[test]
 fn header_with_and_without_detail() {
     let ids = vec!["a".to_string(), "b".to_string()];
     assert_eq!(
@@ -156,10 +197,12 @@ fn header_with_and_without_detail() {
             "a__status",
             "a__confidence",
             "a__reasoning",
+            "a__evidence",
             "b",
             "b__status",
             "b__confidence",
             "b__reasoning",
+            "b__evidence",
             "errors",
             "requests",
             "prompt_tokens",
@@ -179,6 +222,7 @@ fn row_cells_by_status() {
             value: Value::Int(2),
             confidence: Some(0.5),
             reasoning: Some("-why".into()),
+            grounds: Default::default(),
         },
     );
     metrics.insert(
@@ -224,11 +268,14 @@ fn row_cells_by_status() {
             "0.5",
             "'-why",
             "",
+            "",
             "invalid",
             "",
             "bad",
             "",
+            "",
             "missing",
+            "",
             "",
             "",
             "c: timed out; too long",
@@ -387,7 +434,7 @@ fn csv_detail_columns_only_with_the_flag() {
     );
     let (_, rows) = read_csv(&path);
     let header = &rows[0];
-    assert_eq!(header.len(), 3 + 6 * 4 + 1 + 5);
+    assert_eq!(header.len(), 3 + 6 * 5 + 1 + 5);
     assert_eq!(
         &header[3..7],
         [

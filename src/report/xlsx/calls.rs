@@ -2,7 +2,7 @@
 //!
 //! Columns are those of the CSV with `--csv-detail` (the names come from the same
 //! function): `call_id`, `source`, `summary`, then per metric its value and its
-//! `__status`, `__confidence` and `__reasoning`, then `errors`. The three detail columns of
+//! `__status`, `__confidence`, `__reasoning` and `__evidence`, then `errors`. The detail columns of
 //! each metric are always there but grouped and collapsed: a reviewer sees the values, and
 //! one click on the group's `+` shows why the model answered so, without re-exporting with
 //! a flag. (A CSV has no way to hide a column, which is why it makes them optional.)
@@ -16,7 +16,7 @@
 use rust_xlsxwriter::{ColNum, DataValidation, Formula, RowNum, Worksheet, XlsxError, utility};
 
 use super::cells::{Civil, Formats, civil_of, fit};
-use crate::report::csv::{call_columns, errors_text, header_row, reasoning_text, usage_cells};
+use crate::report::csv::{call_columns, errors_text, evidence_text, header_row, reasoning_text, usage_cells};
 use crate::report::{CallResult, MetricResult, Value};
 use crate::spec::{Metric, MetricKind};
 use crate::transcript::{MetadataLevel, MetadataValue};
@@ -42,6 +42,7 @@ enum Column {
     Status(usize),
     Confidence(usize),
     Reasoning(usize),
+    Evidence(usize),
     Errors,
     /// The n-th of the call's usage and cost cells (see [`usage_cells`]).
     Usage(usize),
@@ -120,6 +121,7 @@ impl CallsLayout {
                 Column::Status(index),
                 Column::Confidence(index),
                 Column::Reasoning(index),
+                Column::Evidence(index),
             ]);
         }
         columns.push(Column::Errors);
@@ -166,7 +168,7 @@ impl CallsLayout {
                 sheet.add_data_validation(1, col, LAST_ROW, col, &dropdown.validation()?)?;
             }
             if let Column::Status(_) = column {
-                sheet.group_columns_collapsed(col, col + 2)?;
+                sheet.group_columns_collapsed(col, col + 3)?;
             }
         }
         sheet.set_freeze_panes(1, 1)?;
@@ -177,7 +179,7 @@ impl CallsLayout {
         match column {
             Column::CallId => 24.0,
             Column::Source => 28.0,
-            Column::Summary | Column::Reasoning(_) => 60.0,
+            Column::Summary | Column::Reasoning(_) | Column::Evidence(_) => 60.0,
             Column::Errors => 40.0,
             Column::Usage(_) => 14.0,
             Column::Call(_) => 20.0,
@@ -246,6 +248,7 @@ impl CallsLayout {
                     }
                 }
                 Column::Reasoning(index) => cells.text(col, reasoning_text(result(index)).unwrap_or(""), true)?,
+                Column::Evidence(index) => cells.text(col, &evidence_text(result(index)), true)?,
                 Column::Errors => cells.text(col, &errors_text(call), true)?,
                 Column::Usage(n) => {
                     // Numbers as numbers; an unknown cost stays an empty cell.

@@ -317,10 +317,12 @@ fn calls_sheet_is_laid_out_for_reading_and_correcting() {
     let xml = part(&path, "xl/worksheets/sheet1.xml");
     // Header row and call_id column frozen; autofilter over every call.
     assert!(xml.contains(r#"<pane xSplit="1" ySplit="1" topLeftCell="B2" activePane="bottomRight" state="frozen"/>"#));
-    let last = rust_xlsxwriter::utility::column_number_to_name((3 + 8 * 4 + 5) as u16);
+    let last = rust_xlsxwriter::utility::column_number_to_name((3 + 8 * 5 + 5) as u16);
     assert!(xml.contains(&format!(r#"<autoFilter ref="A1:{last}8"/>"#)), "{last}");
-    // The three detail columns after each metric's value are grouped and hidden.
-    let details: Vec<usize> = (0..8).flat_map(|m| [4 + 4 * m, 5 + 4 * m, 6 + 4 * m]).collect();
+    // The four detail columns after each metric's value are grouped and hidden.
+    let details: Vec<usize> = (0..8)
+        .flat_map(|m| [4 + 5 * m, 5 + 5 * m, 6 + 5 * m, 7 + 5 * m])
+        .collect();
     assert_eq!(hidden_grouped_columns(&xml), details);
     // call_outcome's drop-down is inline (required, so no null); topic's is too long and
     // points at the hidden Choices sheet, with not_applicable for its applies_when.
@@ -519,7 +521,7 @@ fn past_the_row_limit_calls_continue_on_the_next_sheet() {
         let xml = part(&path, &format!("xl/worksheets/sheet{}.xml", index + 1));
         assert!(xml.contains(r#"state="frozen""#), "{name}");
         assert!(
-            xml.contains(&format!(r#"<autoFilter ref="A1:AO{}"/>"#, rows.len())),
+            xml.contains(&format!(r#"<autoFilter ref="A1:AW{}"/>"#, rows.len())),
             "{name}"
         );
     }

@@ -507,3 +507,29 @@ fn an_unreasonable_minimum_kappa_is_a_warning() {
     );
     assert!(w.contains("label noise"), "{w}");
 }
+
+#[test]
+fn evidence_is_on_unless_the_metric_or_the_file_says_false_and_must_be_a_boolean() {
+    let metric = |id: &str, extra: &str| {
+        format!("  - id: {id}\n    type: boolean\n    prompt: Did the agent apologise to the caller?\n{extra}")
+    };
+    let two = format!("{}{}", metric("a", ""), metric("b", "    evidence: false\n"));
+    let (spec, _) = ok(&format!("version: 1\nmetrics:\n{two}"));
+    assert_eq!(
+        spec.metrics.iter().map(|m| m.evidence).collect::<Vec<_>>(),
+        [true, false]
+    );
+    let back_on = format!("{}{}", metric("a", ""), metric("b", "    evidence: true\n"));
+    let (spec, _) = ok(&format!("version: 1\nevidence: false\nmetrics:\n{back_on}"));
+    assert_eq!(
+        spec.metrics.iter().map(|m| m.evidence).collect::<Vec<_>>(),
+        [false, true]
+    );
+    let bad = errors(&format!(
+        "version: 1\nmetrics:\n{}",
+        metric("a", "    evidence: sometimes\n")
+    ));
+    assert_has(&bad, "m.yaml:6:15: metric `a`: `evidence` should be true or false");
+    let bad_top = errors(&format!("version: 1\nevidence: 1\nmetrics:\n{}", metric("a", "")));
+    assert_has(&bad_top, "`evidence` should be true or false");
+}

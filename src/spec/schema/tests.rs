@@ -14,6 +14,7 @@ fn metric(id: &str, kind: MetricKind) -> Metric {
         applies_when: None,
         model: None,
         expect: None,
+        evidence: true,
     }
 }
 
@@ -28,10 +29,14 @@ fn exact_schema_for_a_small_spec() {
             },
         )
     };
-    let score = metric("score", MetricKind::Integer { range: Some([1, 5]) });
+    let score = Metric {
+        evidence: false,
+        ..metric("score", MetricKind::Integer { range: Some([1, 5]) })
+    };
     let verified = Metric {
         required: true,
         applies_when: Some("Identity was checked.".into()),
+        evidence: false,
         ..metric("verified", MetricKind::Boolean)
     };
     let summary = Summary {
@@ -46,11 +51,21 @@ fn exact_schema_for_a_small_spec() {
                 "type": "object",
                 "description": "Question about outcome?",
                 "properties": {
+                    "evidence": {
+                        "type": "array",
+                        "description": EVIDENCE_DESCRIPTION,
+                        "items": {
+                            "type": "object",
+                            "properties": {"turn": {"type": "integer", "minimum": 0}, "quote": {"type": "string"}},
+                            "required": ["turn", "quote"],
+                            "additionalProperties": false
+                        }
+                    },
                     "reasoning": {"type": "string"},
                     "value": {"type": "string", "enum": ["resolved", "escalated"]},
                     "confidence": confidence
                 },
-                "required": ["reasoning", "value", "confidence"],
+                "required": ["evidence", "reasoning", "value", "confidence"],
                 "additionalProperties": false
             },
             "score": {
@@ -155,4 +170,28 @@ fn applies_when_reads_as_a_sentence_in_the_description() {
         schema["properties"]["applicable"]["description"],
         "Whether this metric applies to the call: A refund was discussed. If false, value is null."
     );
+}
+
+#[test]
+fn a_grammar_endpoint_gets_the_quotes_bounded_in_number_and_length() {
+    let m = metric("outcome", MetricKind::Boolean);
+    let limits = AnswerLimits {
+        quotes: 1,
+        quote_chars: 40,
+        ..AnswerLimits::default()
+    };
+    let bounded = bounded_answer_schema(&[&m], None, Some(&limits));
+    let evidence = &bounded["properties"]["outcome"]["properties"]["evidence"];
+    assert_eq!(evidence["maxItems"], 1);
+    assert_eq!(evidence["items"]["properties"]["quote"]["maxLength"], 40);
+    let strict = bounded_answer_schema(&[&m], None, None);
+    let evidence = &strict["properties"]["outcome"]["properties"]["evidence"];
+    assert!(evidence.get("maxItems").is_none() && evidence["items"]["properties"]["quote"].get("maxLength").is_none());
+    // Between `applicable` and `reasoning`: the model finds the words before it argues.
+    let order: Vec<&String> = strict["properties"]["outcome"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(order, ["evidence", "reasoning", "value", "confidence"]);
 }
