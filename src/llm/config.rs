@@ -347,6 +347,7 @@ pub fn chain(command_line: &EndpointLayer, local: Option<&LocalEndpoint>, file: 
                 max_tokens: Some(MaxTokens::Auto),
                 timeout_secs: Some(super::local::DEFAULT_TIMEOUT.as_secs()),
                 answer_limits: Some(super::local::answer_limits()),
+                max_input_tokens: Some(super::local::MAX_INPUT_TOKENS),
                 ..EndpointLayer::default()
             },
         ),

@@ -16,6 +16,12 @@ pub const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 pub const LOCAL_MODEL_NAME: &str = "smollm2-135m-instruct";
 /// Context per slot; SmolLM2 was trained with 8k, and calls rarely need more than 4k.
 pub const CONTEXT_PER_SLOT: u32 = 4096;
+/// The default `max_input_tokens` against the managed server: what a slot's context leaves
+/// after room for the answer (a 9-metric answer's `--max-tokens auto` budget is ~800 tokens,
+/// twice that when a cut-off answer is asked again). A longer call is then cut to fit by
+/// `--long-calls` before it is sent, instead of being refused by the server (the 100k of
+/// other endpoints would let a 6k-token call through to a 4k slot).
+pub const MAX_INPUT_TOKENS: u64 = CONTEXT_PER_SLOT as u64 - 1536;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Request timeout for the local server when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);

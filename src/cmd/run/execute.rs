@@ -274,8 +274,9 @@ fn start_local(endpoint: &Endpoint, slots: usize, log_dir: &Path, quiet: bool) -
     };
     let running = launch.start(slots, log_dir)?;
     if !quiet {
+        // The slot count is said because it caps --concurrency: one request per core.
         eprintln!(
-            "using the local model {} (llama-server at {}, log in {})",
+            "using the local model {} (llama-server at {}, {slots} at a time, one per core; log in {})",
             launch.model.display(),
             running.base_url,
             running.log.display()

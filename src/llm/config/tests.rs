@@ -76,6 +76,15 @@ fn the_local_server_is_a_layer_above_and_below_the_file() {
     // The file's own settings beat the local defaults; the defaults fill the rest.
     assert_eq!(cfg.timeout, Duration::from_secs(30));
     assert_eq!(cfg.params.max_tokens, Some(MaxTokens::Auto));
+    // A request must fit a slot's context with room for the answer.
+    assert_eq!(cfg.max_input_tokens, crate::llm::local::MAX_INPUT_TOKENS);
+    assert!(cfg.max_input_tokens + 1536 <= u64::from(crate::llm::local::CONTEXT_PER_SLOT));
+    let file = LlmSection {
+        max_input_tokens: Some(3000),
+        ..file
+    };
+    let cfg = resolve(&EndpointLayer::default(), Some(&local), &file, &env(&[])).unwrap();
+    assert_eq!(cfg.max_input_tokens, 3000, "the file's setting wins");
     let flags = EndpointLayer {
         model: Some("named".into()),
         max_tokens: Some(MaxTokens::Limit(64)),
