@@ -394,6 +394,61 @@ fn one_call_shows_its_answers_and_its_transcript_read_from_the_source() {
     );
 }
 
+/// A quote is marked inside the turn it cites, the turns numbered as the prompt numbers
+/// them (agent and customer turns from 0, so a system turn before them takes no number),
+/// and a quote found elsewhere is marked where it was found.
+#[test]
+fn a_call_s_evidence_highlights_the_quoted_text_in_its_turn() {
+    let dir = TestDir::new();
+    let mut report = report(8);
+    report["calls"][3]["metrics"]["outcome"]["evidence"] = json!([
+        {"turn": 1, "quote": "down since Monday", "verified": true},
+        {"turn": 1, "quote": "how can I help", "verified": true, "found_in_turn": 0}
+    ]);
+    write_report(&dir, &report);
+    dir.write(
+        "calls/c03.json",
+        r#"{"call_id": "c03", "transcript": [
+            {"role": "system", "content": "The call is recorded."},
+            {"role": "agent", "content": "Thanks for calling Acme, how can I help?"},
+            {"role": "user", "content": "My internet has been down since Monday."}
+        ]}"#,
+    );
+    let page = view(&dir, &[]);
+    let html = dom(&page, "tab=call&call=c03&ev=outcome-0");
+    // Each numbered turn's element, up to the next turn.
+    let marked: Vec<(String, Vec<String>)> = html
+        .split("data-turn=\"")
+        .skip(1)
+        .map(|part| {
+            let number = part[..part.find('"').unwrap()].to_string();
+            let part = &part[..part.find("</div>").unwrap_or(part.len())];
+            let marks = all(part, r#"<mark class="evidence[^"]*"[^>]*>([^<]*)</mark>"#)
+                .into_iter()
+                .map(|m| m[0].clone())
+                .collect();
+            (number, marks)
+        })
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            ("0".to_string(), vec!["how can I help".to_string()]),
+            ("1".to_string(), vec!["down since Monday".to_string()]),
+        ],
+        "{html}"
+    );
+    assert!(html.contains("The call is recorded."), "the system turn is still shown");
+    // The quote the link named (`ev=`) is the current one.
+    assert!(
+        html.contains(
+            r#"<mark class="evidence current" id="ev-outcome-0" data-evidence="outcome-0">down since Monday</mark>"#
+        ),
+        "{html}"
+    );
+    assert!(html.contains("turn 1, verified"), "{html}");
+}
+
 #[test]
 fn view_refuses_to_write_over_its_report_and_names_unknown_metrics() {
     let dir = TestDir::new();

@@ -657,12 +657,14 @@
         evidence.length ? el('ol', { class: 'evidence-list', start: 0 }, evidence) : null);
     }
 
-    /** Quotes of every metric of call i, by the turn they cite. */
+    /** Quotes of every metric of call i, by the turn they are in: where postcall found
+     *  them (`found_in_turn`) when that is not the turn the model cited. */
     function quotesByTurn(i) {
       const out = {};
       METRICS.forEach(function (m) {
         (extras(m.id, i).evidence || []).forEach(function (e, k) {
-          (out[e.turn] = out[e.turn] || []).push({ key: m.id + '-' + k, quote: e.quote });
+          const at = typeof e.found_in_turn === 'number' ? e.found_in_turn : e.turn;
+          (out[at] = out[at] || []).push({ key: m.id + '-' + k, quote: e.quote });
         });
       });
       return out;
@@ -672,12 +674,18 @@
       const t = D.transcripts.calls[i];
       if (typeof t === 'string') return el('section', { class: 'transcript', id: 'transcript' }, el('p', { class: 'muted', id: 'transcript-note', text: t }));
       const quotes = quotesByTurn(i);
+      // Numbered as the prompt numbers them, the numbers evidence cites: agent and
+      // customer turns from 0; system and tool turns are shown, unnumbered (a run with
+      // --all-speakers numbered those too, which the report does not record).
+      let shown = -1;
       return el('section', { class: 'transcript', id: 'transcript', 'aria-label': 'transcript' },
-        t.map(function (turn, n) {
+        t.map(function (turn) {
           const conversational = turn[0] === 'agent' || turn[0] === 'customer';
-          const cited = quotes[n] || [];
-          return el('div', { class: 'turn' + (conversational ? '' : ' other') + (cited.length ? ' cited' : ''), id: 'turn-' + n, 'data-turn': n },
-            el('span', { class: 'n', text: '#' + n + (turn[2] !== null && turn[2] !== undefined ? ' ' + clock(turn[2]) : '') }),
+          const n = conversational ? ++shown : null;
+          const cited = n === null ? [] : quotes[n] || [];
+          const at = turn[2] !== null && turn[2] !== undefined ? clock(turn[2]) : '';
+          return el('div', { class: 'turn' + (conversational ? '' : ' other') + (cited.length ? ' cited' : ''), id: n === null ? null : 'turn-' + n, 'data-turn': n },
+            el('span', { class: 'n', text: (n === null ? '' : '#' + n) + (n !== null && at ? ' ' : '') + at }),
             el('span', { class: 'who', text: turn[0] }),
             el('span', { class: 'said' }, highlight(turn[1], cited)));
         }));

@@ -6,8 +6,9 @@
 //! `--transcripts` caps them: `all`, `none`, or a size (default 20 MB of text); past the
 //! cap, and for a source that is gone, the page says where the transcript is instead.
 //!
-//! Turns are numbered as the prompt numbers them: by their index among the call's turns,
-//! from 0 (see `crate::prompt`), so an evidence quote's `turn` points at the right one.
+//! Every turn is embedded; the page numbers them as the prompt does (`crate::prompt::
+//! shown_turns`: agent and customer turns from 0, system and tool turns unnumbered), so an
+//! evidence quote's `turn` points at the right one.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
