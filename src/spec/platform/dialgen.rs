@@ -3,7 +3,7 @@
 //! results by name). Read as a `customMetrics` list, a `metrics` list, a bare list, or one
 //! metric object on its own, as Dialgen's docs show it.
 
-use super::{Items, id_from_name, metric_at, platform_kind, read_items, required_text};
+use super::{items_at, named_metric, platform_kind, read_items, required_text};
 use crate::spec::Dialect;
 use crate::spec::node::{Node, Value};
 use crate::spec::parse::text;
@@ -20,29 +20,17 @@ const TYPES: &[(&str, KindName)] = &[
 const ITEM_KEYS: &[&str] = &["name", "dataType", "prompt", "isRequired", "description"];
 
 pub(crate) fn read(node: &Node, found: &mut Findings) -> RawSpec {
-    let items = if node.as_seq().is_some() {
-        Items::List(node, "the top-level list")
-    } else if let Some(list) = node.get("customMetrics") {
-        found.ignored_keys(node.as_map().unwrap_or_default(), &["customMetrics"], "the document");
-        Items::List(list, "`customMetrics`")
-    } else if let Some(list) = node.get("metrics") {
-        found.ignored_keys(node.as_map().unwrap_or_default(), &["metrics"], "the document");
-        Items::List(list, "`metrics`")
-    } else {
-        Items::Single(node)
-    };
+    let items = items_at(
+        node,
+        &[("customMetrics", "`customMetrics`"), ("metrics", "`metrics`")],
+        found,
+    );
     read_items(Dialect::Dialgen, items, found, read_item)
 }
 
 fn read_item(index: usize, item: &Node, found: &mut Findings) -> RawMetric {
-    let mut m = metric_at(index, item);
-    if let Some(name) = required_text(item, "name", &format!("metrics[{index}]"), found) {
-        id_from_name(&mut m, name);
-    }
+    let mut m = named_metric(index, item, ITEM_KEYS, found);
     let label = m.label();
-    if let Some(map) = item.as_map() {
-        found.ignored_keys(map, ITEM_KEYS, &label);
-    }
     m.prompt = required_text(item, "prompt", &label, found);
     m.kind =
         required_text(item, "dataType", &label, found).and_then(|t| platform_kind(&label, "dataType", t, TYPES, found));

@@ -89,6 +89,22 @@ pub(super) enum Items<'a> {
     Single(&'a Node),
 }
 
+/// Where a file of `Items` keeps its metrics: a bare list, the list under the first of
+/// `wrappers` present (`(key, as messages name it)`; the document's other keys are warned
+/// about), or else one metric object on its own.
+pub(super) fn items_at<'a>(node: &'a Node, wrappers: &[(&str, &'a str)], found: &mut Findings) -> Items<'a> {
+    if node.as_seq().is_some() {
+        return Items::List(node, "the top-level list");
+    }
+    for &(key, shown) in wrappers {
+        if let Some(list) = node.get(key) {
+            found.ignored_keys(node.as_map().unwrap_or_default(), &[key], "the document");
+            return Items::List(list, shown);
+        }
+    }
+    Items::Single(node)
+}
+
 /// The part every platform shares: read each item of the list (or the one object) that is
 /// a mapping, warning about the keys the item's reader does not know.
 pub(super) fn read_items(
@@ -141,6 +157,19 @@ pub(super) fn metric_at(index: usize, item: &Node) -> RawMetric {
         pos: item.pos,
         ..RawMetric::default()
     }
+}
+
+/// A metric that the platform names for people (`name`, required), its id made from the
+/// name, with every key of the item that is not in `keys` warned about.
+pub(super) fn named_metric(index: usize, item: &Node, keys: &[&str], found: &mut Findings) -> RawMetric {
+    let mut m = metric_at(index, item);
+    if let Some(name) = required_text(item, "name", &format!("metrics[{index}]"), found) {
+        id_from_name(&mut m, name);
+    }
+    if let Some(map) = item.as_map() {
+        found.ignored_keys(map, keys, &m.label());
+    }
+    m
 }
 
 pub(super) fn required_text(item: &Node, key: &str, label: &str, found: &mut Findings) -> Option<At<String>> {

@@ -6,7 +6,7 @@
 //! when `options` are given, boolean otherwise). The id is the snake_case of the name
 //! (`Booking completed` → `booking_completed`); `validate` says so.
 
-use super::{Items, id_from_name, metric_at, read_items, required_text};
+use super::{items_at, named_metric, read_items, required_text};
 use crate::spec::Dialect;
 use crate::spec::node::Node;
 use crate::spec::parse::{read_choices, text};
@@ -15,26 +15,13 @@ use crate::spec::raw::{At, Findings, KindName, RawMetric, RawSpec};
 const ITEM_KEYS: &[&str] = &["name", "definition", "type", "options"];
 
 pub(crate) fn read(node: &Node, found: &mut Findings) -> RawSpec {
-    let items = if node.as_seq().is_some() {
-        Items::List(node, "the top-level list")
-    } else if let Some(list) = node.get("metrics") {
-        found.ignored_keys(node.as_map().unwrap_or_default(), &["metrics"], "the document");
-        Items::List(list, "`metrics`")
-    } else {
-        Items::Single(node)
-    };
+    let items = items_at(node, &[("metrics", "`metrics`")], found);
     read_items(Dialect::Polyai, items, found, read_item)
 }
 
 fn read_item(index: usize, item: &Node, found: &mut Findings) -> RawMetric {
-    let mut m = metric_at(index, item);
-    if let Some(name) = required_text(item, "name", &format!("metrics[{index}]"), found) {
-        id_from_name(&mut m, name);
-    }
+    let mut m = named_metric(index, item, ITEM_KEYS, found);
     let label = m.label();
-    if let Some(map) = item.as_map() {
-        found.ignored_keys(map, ITEM_KEYS, &label);
-    }
     m.prompt = required_text(item, "definition", &label, found);
     let options = item
         .get("options")
