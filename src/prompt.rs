@@ -212,6 +212,21 @@ pub fn shown_turns(call: &Call, options: PromptOptions) -> impl Iterator<Item = 
     call.turns.iter().filter(move |turn| is_shown(turn, options))
 }
 
+/// Per turn of `turns`, the number [`shown_turns`] gives it, or `None` for a turn the prompt
+/// leaves out: how a review page labels a transcript it shows whole.
+pub fn turn_numbers(turns: &[Turn], options: PromptOptions) -> Vec<Option<usize>> {
+    let mut next = 0;
+    turns
+        .iter()
+        .map(|turn| {
+            is_shown(turn, options).then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
+}
+
 fn is_shown(turn: &Turn, options: PromptOptions) -> bool {
     options.all_speakers || turn.speaker.is_conversational()
 }

@@ -128,6 +128,7 @@ pub fn header(calls: usize) -> RunHeader {
         models: Default::default(),
         service_tier: None,
         metadata: None,
+        transcripts: Default::default(),
         input_errors: Vec::new(),
         archive: None,
         shard: None,

@@ -100,6 +100,48 @@ pub struct RunHeader {
     /// of a CSV follow it); absent in reports from before postcall wrote them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<crate::transcript::MetadataLevel>,
+    /// How the run read its transcripts and which turns its prompts showed: what a review
+    /// page needs to read a transcript again and number its turns as the prompt did, so an
+    /// evidence quote's `turn` finds its turn. Absent in reports from before postcall
+    /// wrote it, which read as the defaults (detected format, no speaker map, agent and
+    /// customer turns only).
+    #[serde(default, skip_serializing_if = "TranscriptReading::is_default")]
+    pub transcripts: TranscriptReading,
+}
+
+/// The transcript flags of a run that change which turns its prompts showed and how they
+/// were numbered (`--transcript-format`, `--speaker-map`, `--all-speakers`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptReading {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_format: Option<crate::transcript::Format>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_map: Option<crate::transcript::SpeakerMap>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_speakers: bool,
+}
+
+impl TranscriptReading {
+    fn is_default(&self) -> bool {
+        *self == TranscriptReading::default()
+    }
+
+    /// The options to read a call's source again as the run read it.
+    pub fn load_options(&self) -> crate::transcript::LoadOptions {
+        crate::transcript::LoadOptions {
+            format: self.transcript_format,
+            speaker_map: self.speaker_map.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// The prompt options that decide which turns were shown, and under which numbers.
+    pub fn prompt_options(&self) -> crate::prompt::PromptOptions {
+        crate::prompt::PromptOptions {
+            all_speakers: self.all_speakers,
+            ..Default::default()
+        }
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -494,6 +536,27 @@ pub enum OutputFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn how_transcripts_were_read_round_trips_and_old_headers_read_as_the_defaults() {
+        let reading = TranscriptReading {
+            transcript_format: Some(crate::transcript::Format::Deepgram),
+            speaker_map: Some("0=agent,Speaker 2=customer".parse().unwrap()),
+            all_speakers: true,
+        };
+        let json = serde_json::to_value(&reading).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"transcript_format": "deepgram", "speaker_map": "0=agent,Speaker 2=customer", "all_speakers": true})
+        );
+        assert_eq!(serde_json::from_value::<TranscriptReading>(json).unwrap(), reading);
+        let mut old = serde_json::to_value(testing::header(1)).unwrap();
+        assert!(old.get("transcripts").is_none(), "the defaults are not written");
+        old.as_object_mut().unwrap().remove("transcripts");
+        let read: RunHeader = serde_json::from_value(old).unwrap();
+        assert_eq!(read.transcripts, TranscriptReading::default());
+        assert!(!read.transcripts.prompt_options().all_speakers);
+    }
 
     #[test]
     fn evidence_round_trips_in_the_agreed_shape_and_old_results_read_without_it() {

@@ -269,6 +269,36 @@ impl RoleMap {
     }
 }
 
+/// As `--speaker-map` is written (`0=agent,1=customer`, `auto`): how a report's header
+/// records it, read back with [`FromStr`](std::str::FromStr).
+impl std::fmt::Display for SpeakerMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpeakerMap::Auto => f.write_str("auto"),
+            SpeakerMap::Roles(RoleMap(pairs)) => {
+                for (i, (key, speaker)) in pairs.iter().enumerate() {
+                    let comma = if i > 0 { "," } else { "" };
+                    write!(f, "{comma}{key}={}", speaker.label())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Serialize for SpeakerMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SpeakerMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<SpeakerMap, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for SpeakerMap {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -547,3 +547,85 @@ fn run_writes_the_review_page_when_it_finishes() {
     let html = dom(&dir.join("review.html"), &format!("tab=call&call={first}"));
     assert!(html.contains("Thanks for calling Northwind"), "{html}");
 }
+
+/// Which turn each evidence mark of a call's view is in: `(data-evidence, data-turn)`.
+fn marks_by_turn(html: &str) -> Vec<(String, String)> {
+    html.split("data-turn=\"")
+        .skip(1)
+        .flat_map(|part| {
+            let number = part[..part.find('"').unwrap()].to_string();
+            let part = &part[..part.find("</div>").unwrap_or(part.len())];
+            let keys: Vec<String> = all(
+                part,
+                r#"<mark class="evidence[^"]*" id="[^"]*" data-evidence="([^"]+)""#,
+            )
+            .into_iter()
+            .flat_map(|m| m[0].split(' ').map(String::from).collect::<Vec<_>>())
+            .collect();
+            keys.into_iter().map(move |key| (key, number.clone()))
+        })
+        .collect()
+}
+
+/// A run with `--all-speakers` showed the model system and tool turns too, numbered with
+/// the rest; its header says so, and the page numbers the transcript the same way, so a
+/// quote of the recording notice (turn 0 only with all speakers) is marked in that turn.
+#[test]
+fn evidence_of_an_all_speakers_run_marks_the_turn_the_model_was_shown() {
+    use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = TestDir::new();
+    dir.write(
+        "metrics.yaml",
+        "version: 1\nmetrics:\n  - id: outcome\n    type: enum\n    choices: [resolved, escalated]\n    prompt: Outcome?\n  - id: refund\n    type: boolean\n    prompt: Was a refund given?\n",
+    );
+    for i in 0..8 {
+        let call = json!({
+            "call_id": format!("call-{i}"),
+            "transcript": [
+                {"role": "system", "content": format!("Recording notice {i}: this call is recorded for training.")},
+                {"role": "agent", "content": format!("Thanks for calling Northwind, agent {i} speaking.")},
+                {"role": "tool", "content": format!("lookup_order {i} returned status shipped")},
+                {"role": "user", "content": format!("My order {i} never arrived, I want a refund.")},
+                {"role": "agent", "content": format!("I have issued refund {i} for you today.")}
+            ]
+        });
+        dir.write(&format!("calls/call-{i}.json"), serde_json::to_vec(&call).unwrap());
+    }
+    let out = dir
+        .run_against(&fake)
+        .args(["--all-speakers", "-o", "report.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["postcall"]["transcripts"], json!({"all_speakers": true}));
+    let page = view(&dir, &[]);
+    let mut cited_unspoken = 0;
+    for call in report["calls"].as_array().unwrap() {
+        let id = call["call_id"].as_str().unwrap();
+        let marks = marks_by_turn(&dom(&page, &format!("tab=call&call={id}")));
+        for metric in ["outcome", "refund"] {
+            for (k, e) in call["metrics"][metric]["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+            {
+                assert_eq!(e["verified"], true, "{id} {metric}: {e}");
+                let turn = e["turn"].as_u64().unwrap();
+                // Turns 0 and 2 are the system and tool turns: only an all-speakers prompt had them.
+                if turn == 0 || turn == 2 {
+                    cited_unspoken += 1;
+                }
+                let key = format!("{metric}-{k}");
+                let at: Vec<&String> = marks.iter().filter(|m| m.0 == key).map(|m| &m.1).collect();
+                assert_eq!(at, [&turn.to_string()], "{id} {key} cites turn {turn}: {marks:?}");
+            }
+        }
+    }
+    assert!(
+        cited_unspoken > 0,
+        "no quote of a system or tool turn: not a useful check"
+    );
+}

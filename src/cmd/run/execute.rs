@@ -17,7 +17,9 @@ use crate::llm::{Client, EndpointConfig};
 use crate::plan::{Endpoint, RunPlan, Work};
 use crate::report::outputs::{Ended, Outputs};
 use crate::report::summary::{SummaryCounts, render_summary};
-use crate::report::{InputError, ModelUsage, REPORT_FORMAT_VERSION, ReportHead, RunHeader, StopReason, Usage};
+use crate::report::{
+    InputError, ModelUsage, REPORT_FORMAT_VERSION, ReportHead, RunHeader, StopReason, TranscriptReading, Usage,
+};
 use crate::spec::{Metric, ServiceTier, Spec};
 use crate::terminal::{eprint, eprintln};
 
@@ -309,6 +311,11 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
         models: Default::default(),
         service_tier: (endpoint.service_tier != ServiceTier::Default).then_some(endpoint.service_tier),
         metadata: Some(work.settings.metadata),
+        transcripts: TranscriptReading {
+            transcript_format: work.settings.load_options.format,
+            speaker_map: work.settings.load_options.speaker_map.clone(),
+            all_speakers: work.settings.prompt_options.all_speakers,
+        },
         input_errors: work
             .catalog
             .errors

@@ -624,7 +624,7 @@
       const answers = el('div', { id: 'answers' }, METRICS.map(function (m) { return metricResult(m, i); }));
       main.appendChild(el('div', { class: 'call-layout' }, answers, transcript(i)));
       if (state.ev) {
-        const target = document.getElementById('ev-' + state.ev);
+        const target = document.getElementById('ev-' + state.ev) || document.querySelector('mark[data-evidence~="' + CSS.escape(state.ev) + '"]');
         if (target) { target.classList.add('current'); target.scrollIntoView({ block: 'center' }); }
       }
     }
@@ -674,14 +674,12 @@
       const t = D.transcripts.calls[i];
       if (typeof t === 'string') return el('section', { class: 'transcript', id: 'transcript' }, el('p', { class: 'muted', id: 'transcript-note', text: t }));
       const quotes = quotesByTurn(i);
-      // Numbered as the prompt numbers them, the numbers evidence cites: agent and
-      // customer turns from 0; system and tool turns are shown, unnumbered (a run with
-      // --all-speakers numbered those too, which the report does not record).
-      let shown = -1;
+      // Numbered as the run's prompt numbered them (postcall embeds the number), the
+      // numbers evidence cites; a turn the prompt left out is shown, unnumbered.
       return el('section', { class: 'transcript', id: 'transcript', 'aria-label': 'transcript' },
         t.map(function (turn) {
-          const conversational = turn[0] === 'agent' || turn[0] === 'customer';
-          const n = conversational ? ++shown : null;
+          const n = turn[3] === undefined ? null : turn[3];
+          const conversational = n !== null;
           const cited = n === null ? [] : quotes[n] || [];
           const at = turn[2] !== null && turn[2] !== undefined ? clock(turn[2]) : '';
           return el('div', { class: 'turn' + (conversational ? '' : ' other') + (cited.length ? ' cited' : ''), id: n === null ? null : 'turn-' + n, 'data-turn': n },
@@ -706,11 +704,14 @@
       });
       spans.sort(function (a, b) { return a[0] - b[0]; });
       const out = [];
-      let pos = 0;
+      let pos = 0, last = null;
       spans.forEach(function (s) {
-        if (s[0] < pos) return;
+        // Two metrics often quote the same words: one mark holds both keys, so either
+        // link finds it.
+        if (s[0] < pos) { last.setAttribute('data-evidence', last.getAttribute('data-evidence') + ' ' + s[2]); return; }
         out.push(text.slice(pos, s[0]));
-        out.push(el('mark', { class: 'evidence', id: 'ev-' + s[2], 'data-evidence': s[2], text: text.slice(s[0], s[1]) }));
+        last = el('mark', { class: 'evidence', id: 'ev-' + s[2], 'data-evidence': s[2], text: text.slice(s[0], s[1]) });
+        out.push(last);
         pos = s[1];
       });
       out.push(text.slice(pos));

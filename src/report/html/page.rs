@@ -131,7 +131,16 @@ pub fn render_page(
     };
     let text = TextData {
         calls: columns.text(),
-        transcripts: embed(&report.calls, options.transcripts, &options.source_bases),
+        transcripts: embed(
+            &report.calls,
+            options.transcripts,
+            &options.source_bases,
+            &report
+                .header
+                .as_ref()
+                .map(|h| h.transcripts.clone())
+                .unwrap_or_default(),
+        ),
     };
     let data = serde_json::to_string(&data).context("cannot encode the page's data")?;
     let text = serde_json::to_string(&text).context("cannot encode the page's data")?;

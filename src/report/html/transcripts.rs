@@ -6,9 +6,11 @@
 //! `--transcripts` caps them: `all`, `none`, or a size (default 20 MB of text); past the
 //! cap, and for a source that is gone, the page says where the transcript is instead.
 //!
-//! Every turn is embedded; the page numbers them as the prompt does (`crate::prompt::
-//! shown_turns`: agent and customer turns from 0, system and tool turns unnumbered), so an
-//! evidence quote's `turn` points at the right one.
+//! Every turn is embedded with the number the run's prompt gave it ([`crate::prompt::
+//! turn_numbers`]: agent and customer turns from 0, system and tool turns unnumbered
+//! unless the run had `--all-speakers`), and each source is read with the run's own
+//! `--transcript-format` and `--speaker-map` (the header's [`TranscriptReading`]), so an
+//! evidence quote's `turn` points at the turn the model was shown.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::report::CallResult;
+use crate::prompt::turn_numbers;
+use crate::report::{CallResult, TranscriptReading};
 use crate::transcript::{Catalog, LoadOptions, Turn};
 
 /// `--transcripts`: how much transcript text a page may embed.
@@ -73,8 +76,9 @@ impl std::fmt::Display for TranscriptCap {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub(crate) enum Embedded {
-    /// `[speaker, text, seconds from the start or null]` per turn, in turn order.
-    Turns(Vec<(&'static str, String, Option<f64>)>),
+    /// `[speaker, text, seconds from the start or null, number in the prompt or null]` per
+    /// turn, in turn order.
+    Turns(Vec<(&'static str, String, Option<f64>, Option<usize>)>),
     /// Where the transcript is, and why it is not embedded.
     Note(String),
 }
@@ -90,14 +94,23 @@ pub(crate) struct Transcripts {
 
 /// Reads the transcripts of `calls` up to `cap`. A relative source is looked for from the
 /// working directory, then from each of `bases` (the report's directory).
-pub(crate) fn embed(calls: &[CallResult], cap: TranscriptCap, bases: &[PathBuf]) -> Transcripts {
+pub(crate) fn embed(
+    calls: &[CallResult],
+    cap: TranscriptCap,
+    bases: &[PathBuf],
+    reading: &TranscriptReading,
+) -> Transcripts {
     let mut out = Transcripts {
         cap: cap.to_string(),
         embedded: 0,
         not_embedded: 0,
         calls: Vec::with_capacity(calls.len()),
     };
-    let mut files = Files::default();
+    let mut files = Files {
+        scanned: HashMap::new(),
+        options: reading.load_options(),
+    };
+    let shown = reading.prompt_options();
     let mut used: u64 = 0;
     for call in calls {
         let slot = match cap {
@@ -116,10 +129,12 @@ pub(crate) fn embed(calls: &[CallResult], cap: TranscriptCap, bases: &[PathBuf])
                         )),
                         _ => {
                             used += size;
+                            let numbers = turn_numbers(&turns, shown);
                             Embedded::Turns(
                                 turns
                                     .into_iter()
-                                    .map(|t| (t.speaker.label(), t.text, t.offset_secs))
+                                    .zip(numbers)
+                                    .map(|(t, n)| (t.speaker.label(), t.text, t.offset_secs, n))
                                     .collect(),
                             )
                         }
@@ -137,9 +152,10 @@ pub(crate) fn embed(calls: &[CallResult], cap: TranscriptCap, bases: &[PathBuf])
 }
 
 /// Source files scanned so far, each once: a JSONL file of 10k calls is read one time.
-#[derive(Default)]
 struct Files {
     scanned: HashMap<String, Result<Scanned, String>>,
+    /// As the run read them.
+    options: LoadOptions,
 }
 
 struct Scanned {
@@ -151,10 +167,11 @@ struct Scanned {
 impl Files {
     fn turns(&mut self, source: &str, bases: &[PathBuf]) -> Result<Vec<Turn>, String> {
         let (file, locator) = split_source(source);
+        let options = &self.options;
         let scanned = self
             .scanned
             .entry(file.to_string())
-            .or_insert_with(|| scan(file, bases));
+            .or_insert_with(|| scan(file, bases, options));
         let scanned = scanned.as_ref().map_err(Clone::clone)?;
         let index = scanned
             .by_locator
@@ -162,18 +179,18 @@ impl Files {
             .ok_or_else(|| format!("{source} is no longer a call in that file"))?;
         scanned
             .catalog
-            .load(*index, &LoadOptions::default())
+            .load(*index, &self.options)
             .map(|call| call.turns)
             .map_err(|e| format!("cannot read it again ({e})"))
     }
 }
 
-fn scan(file: &str, bases: &[PathBuf]) -> Result<Scanned, String> {
+fn scan(file: &str, bases: &[PathBuf], options: &LoadOptions) -> Result<Scanned, String> {
     if file == "-" {
         return Err("it was read from standard input".to_string());
     }
     let path = find(Path::new(file), bases).ok_or_else(|| "its source file is not there".to_string())?;
-    let catalog = Catalog::scan(std::slice::from_ref(&path), &LoadOptions::default());
+    let catalog = Catalog::scan(std::slice::from_ref(&path), options);
     let by_locator = catalog
         .entries
         .iter()
