@@ -241,7 +241,7 @@ fn every_metric_chart_and_status_count_matches_the_report() {
     // Trends by the calls' dates: 40 calls over three days.
     let days = all(
         &html,
-        r#"<g class="bar-row" data-metric="calls" data-value="([0-9-]+)" data-count="(\d+)">"#,
+        r#"<g class="trend-row" data-metric="calls" data-value="([0-9-]+)" data-count="(\d+)">"#,
     );
     assert_eq!(
         days,
@@ -628,4 +628,165 @@ fn evidence_of_an_all_speakers_run_marks_the_turn_the_model_was_shown() {
         cited_unspoken > 0,
         "no quote of a system or tool turn: not a useful check"
     );
+}
+
+/// One bucket of a trend chart as drawn: `(metric, bucket, count or mean, [(part, count)])`.
+type TrendRow = (String, String, String, Vec<(String, usize)>);
+
+/// The trend charts' rows in `chunk` of a page's DOM, with the parts of stacked bars.
+fn trend_rows(chunk: &str) -> Vec<TrendRow> {
+    let head = Regex::new(r#"^ data-metric="([a-z_]+)" data-value="([0-9-]+)" data-(?:count|mean)="([^"]*)""#).unwrap();
+    chunk
+        .split(r#"<g class="trend-row""#)
+        .skip(1)
+        .map(|row| {
+            let h = head.captures(row).unwrap_or_else(|| panic!("a trend row: {row}"));
+            let row = &row[..row.find("</svg>").unwrap_or(row.len())];
+            let parts = all(row, r#"<rect class="seg p\d" data-part="([^"]*)" data-count="(\d+)""#)
+                .into_iter()
+                .map(|p| (p[0].clone(), p[1].parse().unwrap()))
+                .collect();
+            (h[1].to_string(), h[2].to_string(), h[3].to_string(), parts)
+        })
+        .collect()
+}
+
+/// The trend rows the report's JSON says `calls` should have: calls per day, each
+/// categorical metric's answers (statuses included) per day, the score's mean per day.
+fn expected_trend_rows(report: &Value, calls: &[usize]) -> Vec<TrendRow> {
+    let all_calls = report["calls"].as_array().unwrap();
+    let day_of = |i: usize| all_calls[i]["call"]["started_at"].as_str().unwrap()[..10].to_string();
+    let mut days: Vec<String> = (0..all_calls.len()).map(day_of).collect();
+    days.sort();
+    days.dedup();
+    let in_day = |d: &str| -> Vec<usize> { calls.iter().copied().filter(|i| day_of(*i) == d).collect() };
+    let mut rows: Vec<TrendRow> = days
+        .iter()
+        .map(|d| ("calls".into(), d.clone(), in_day(d).len().to_string(), vec![]))
+        .collect();
+    for (metric, parts) in [
+        ("outcome", vec!["resolved", "escalated", "abandoned", "invalid"]),
+        ("score", vec![]),
+        ("verified", vec!["true", "false", "null", "not_applicable"]),
+    ] {
+        let said = answers(report, metric);
+        for d in &days {
+            if metric == "score" {
+                let values: Vec<f64> = in_day(d)
+                    .into_iter()
+                    .filter_map(|i| said[i].parse::<f64>().ok())
+                    .collect();
+                let mean = if values.is_empty() {
+                    String::new()
+                } else {
+                    (values.iter().sum::<f64>() / values.len() as f64).to_string()
+                };
+                rows.push((metric.into(), d.clone(), mean, vec![]));
+                continue;
+            }
+            let counts: Vec<(String, usize)> = parts
+                .iter()
+                .map(|p| (p.to_string(), in_day(d).into_iter().filter(|i| said[*i] == *p).count()))
+                .collect();
+            let total: usize = counts.iter().map(|c| c.1).sum();
+            rows.push((metric.into(), d.clone(), total.to_string(), counts));
+        }
+    }
+    rows
+}
+
+/// Rows compared as numbers: a mean drawn as `3.2857142857142856` equals the test's.
+fn same_rows(drawn: &[TrendRow], expected: &[TrendRow]) -> bool {
+    drawn.len() == expected.len()
+        && drawn.iter().zip(expected).all(|(a, b)| {
+            let number = |s: &str| s.parse::<f64>().ok();
+            let same_number = match (number(&a.2), number(&b.2)) {
+                (Some(x), Some(y)) => (x - y).abs() < 1e-9,
+                _ => a.2 == b.2,
+            };
+            a.0 == b.0 && a.1 == b.1 && same_number && a.3 == b.3
+        })
+}
+
+#[test]
+fn trend_charts_draw_the_report_s_counts_per_day() {
+    let dir = TestDir::new();
+    let report = report(40);
+    write_report(&dir, &report);
+    let page = view(&dir, &[]);
+    let html = dom(&page, "tab=overview");
+    let trends = &html[html.find(r#"id="trends""#).unwrap()..];
+    let drawn = trend_rows(trends);
+    let expected = expected_trend_rows(&report, &(0..40).collect::<Vec<_>>());
+    // Every bucket is drawn, each stacked part with the count the report has.
+    assert!(same_rows(&drawn, &expected), "drawn {drawn:#?}\nexpected {expected:#?}");
+    // Each chart says what it shows to a screen reader, and has its numbers as a table.
+    let figures = all(
+        trends,
+        r#"<figure class="trend" data-trend="([a-z]+)"><figcaption>[^<]*</figcaption><svg class="chart"[^>]* role="img" aria-label="([^"]+)""#,
+    );
+    assert_eq!(
+        figures.iter().map(|f| f[0].as_str()).collect::<Vec<_>>(),
+        ["calls", "outcome", "score", "verified"]
+    );
+    let first_day = expected.iter().find(|r| r.0 == "outcome").unwrap();
+    let said: Vec<String> = first_day
+        .3
+        .iter()
+        .filter(|p| p.1 > 0)
+        .map(|p| format!("{} {}", p.0, p.1))
+        .collect();
+    let said = format!("{} {}", first_day.1, said.join(" "));
+    assert!(figures[1][1].contains(&said), "{said} in {}", figures[1][1]);
+    assert_eq!(trends.matches("<summary>the numbers</summary>").count(), 4);
+    // The parts are named in a legend and told apart by pattern, not only by colour.
+    assert!(trends.contains(r#"<g class="legend" aria-hidden="true">"#));
+    assert!(html.contains(r#"<pattern id="pattern-1""#));
+}
+
+#[test]
+fn by_a_metric_the_trends_split_into_groups_that_add_up_to_the_whole() {
+    let dir = TestDir::new();
+    let report = report(40);
+    write_report(&dir, &report);
+    let page = view(&dir, &["--by", "outcome"]);
+    let html = dom(&page, "tab=overview");
+    let trends = &html[html.find(r#"id="trends""#).unwrap()..];
+    let mut chunks = trends.split(r#"data-trend-group=""#);
+    let whole = trend_rows(chunks.next().unwrap());
+    let groups: Vec<(String, Vec<TrendRow>)> = chunks
+        .map(|c| (c[..c.find('"').unwrap()].to_string(), trend_rows(c)))
+        .collect();
+    let outcome = answers(&report, "outcome");
+    assert_eq!(
+        groups.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(),
+        ["resolved", "escalated", "abandoned", "invalid"]
+    );
+    for (group, rows) in &groups {
+        // Each group is drawn from its own calls, and does not split outcome by itself.
+        let members: Vec<usize> = (0..40).filter(|i| outcome[*i] == *group).collect();
+        let expected: Vec<TrendRow> = expected_trend_rows(&report, &members)
+            .into_iter()
+            .filter(|r| r.0 != "outcome")
+            .collect();
+        assert!(
+            same_rows(rows, &expected),
+            "{group}: drawn {rows:#?}\nexpected {expected:#?}"
+        );
+    }
+    // Counts of calls and of parts, summed over the groups, are the unsplit chart's.
+    for row in whole.iter().filter(|r| r.0 == "calls" || r.0 == "verified") {
+        let same: Vec<&TrendRow> = groups
+            .iter()
+            .flat_map(|g| g.1.iter())
+            .filter(|r| r.0 == row.0 && r.1 == row.1)
+            .collect();
+        assert_eq!(same.len(), groups.len(), "{row:?}");
+        let total: usize = same.iter().map(|r| r.2.parse::<usize>().unwrap()).sum();
+        assert_eq!(total.to_string(), row.2, "{row:?}");
+        for (k, (part, count)) in row.3.iter().enumerate() {
+            let sum: usize = same.iter().map(|r| r.3[k].1).sum();
+            assert_eq!(sum, *count, "{row:?} {part}");
+        }
+    }
 }

@@ -304,23 +304,78 @@
 
     // ---- overview ----------------------------------------------------------------------
 
-    /** Horizontal bars, one per {value, count}: label, bar, count and share as text. */
-    function bars(metricId, counts, total, cls) {
+    /** Horizontal bars, one per row {value, count}: the label, the bar, and the count and
+     *  share as text. `opts`: `rowClass`, `max` (the count a full bar is), `note(row)` (the
+     *  text after a bar instead of count and share), `attrs(row)` (the row's data
+     *  attributes instead of its count), and `stacked`: each row is then one full-width bar
+     *  of its `parts` ({value, count}, a share of the row each), every part with its own
+     *  pattern, named in a legend above, so the parts read without colour. */
+    function bars(metricId, counts, total, opts) {
+      opts = opts || {};
       const width = 400, labelW = 130, rowH = 20, barMax = width - labelW - 90;
-      const max = Math.max(1, ...counts.map(function (c) { return c.count; }));
+      const max = opts.max || Math.max(1, ...counts.map(function (c) { return c.count; }));
+      const legend = opts.stacked && counts.length ? legendOf(counts[0].parts, width) : null;
+      const top = legend ? legend.height : 0;
       const svg = sv('svg', {
-        class: 'chart', width: width, height: counts.length * rowH + 4, role: 'img',
-        'aria-label': metricId + ': ' + counts.map(function (c) { return c.value + ' ' + c.count; }).join(', '),
+        class: 'chart', width: width, height: top + counts.length * rowH + 4, role: 'img',
+        'aria-label': opts.label || metricId + ': ' + counts.map(function (c) { return c.value + ' ' + c.count; }).join(', '),
       });
+      if (legend) svg.appendChild(legend.node);
       counts.forEach(function (c, k) {
-        const y = k * rowH + 2, w = Math.round(barMax * c.count / max);
-        svg.appendChild(sv('g', { class: 'bar-row', 'data-metric': metricId, 'data-value': c.value, 'data-count': c.count },
-          sv('title', { text: c.value + ': ' + c.count + ' (' + pct(c.count, total) + ')' }),
+        const y = top + k * rowH + 2;
+        const w = opts.stacked ? (c.count ? barMax : 0) : Math.round(barMax * c.count / max);
+        const attrs = opts.attrs ? opts.attrs(c) : { 'data-count': c.count };
+        const bar = opts.stacked ? segments(c, y + 3, labelW, barMax, rowH - 6)
+          : sv('rect', { class: 'bar', x: labelW, y: y + 3, width: Math.max(w, c.count ? 1 : 0), height: rowH - 6 });
+        const note = opts.note ? opts.note(c) : c.count + ' (' + pct(c.count, total) + ')';
+        svg.appendChild(sv('g', Object.assign({ class: opts.rowClass || 'bar-row', 'data-metric': metricId, 'data-value': c.value }, attrs),
+          sv('title', { text: c.value + ': ' + note }),
           sv('text', { x: labelW - 6, y: y + 14, 'text-anchor': 'end', text: clip(c.value, 20) }),
-          sv('rect', { class: 'bar' + (cls ? ' ' + cls : ''), x: labelW, y: y + 3, width: Math.max(w, c.count ? 1 : 0), height: rowH - 6 }),
-          sv('text', { x: labelW + w + 6, y: y + 14, text: c.count + ' (' + pct(c.count, total) + ')' })));
+          bar,
+          sv('text', { x: labelW + w + 6, y: y + 14, text: note })));
       });
       return svg;
+    }
+
+    /** How many patterns (and colours) parts of a stacked bar cycle through. */
+    const PATTERNS = 8;
+    /** Each pattern's lines on a 6-pixel tile: none, stripes one way and the other, across,
+     *  crossed, dots, down, dots again (on another colour). page.css fills the parts with them (`url(#pattern-K)`). */
+    const HATCH = ['', 'M-1,1 L1,-1 M0,6 L6,0 M5,7 L7,5', 'M-1,5 L1,7 M0,0 L6,6 M5,-1 L7,1', 'M0,3 H6', 'M0,0 L6,6 M6,0 L0,6', '', 'M3,0 V6', ''];
+    const DOTTED = [5, 7];
+    document.body.appendChild(sv('svg', { width: 0, height: 0, 'aria-hidden': 'true', style: 'position:absolute' },
+      sv('defs', null, HATCH.map(function (d, k) {
+        return sv('pattern', { id: 'pattern-' + k, width: 6, height: 6, patternUnits: 'userSpaceOnUse' },
+          sv('rect', { class: 'pattern-bg p' + k, width: 6, height: 6 }),
+          d ? sv('path', { class: 'pattern-line', d: d }) : null,
+          DOTTED.includes(k) ? sv('circle', { class: 'pattern-dot', cx: 3, cy: 3, r: 1.3 }) : null);
+      }))));
+
+    /** A stacked bar's parts, side by side, each its share of the row's width. */
+    function segments(row, y, x0, width, height) {
+      const g = sv('g', { class: 'stack' });
+      let x = x0;
+      row.parts.forEach(function (p, k) {
+        const w = row.count ? width * p.count / row.count : 0;
+        g.appendChild(sv('rect', { class: 'seg p' + (k % PATTERNS), 'data-part': p.value, 'data-count': p.count, x: x.toFixed(1), y: y, width: w.toFixed(1), height: height },
+          sv('title', { text: p.value + ': ' + p.count + ' (' + pct(p.count, row.count) + ')' })));
+        x += w;
+      });
+      return g;
+    }
+
+    /** A swatch and its name per part, wrapped to the chart's width. */
+    function legendOf(parts, width) {
+      const node = sv('g', { class: 'legend', 'aria-hidden': 'true' });
+      let x = 0, y = 0;
+      parts.forEach(function (p, k) {
+        const label = clip(p.value, 24), w = 22 + label.length * 6.5;
+        if (x > 0 && x + w > width) { x = 0; y += 16; }
+        node.appendChild(sv('rect', { class: 'seg p' + (k % PATTERNS), x: x, y: y + 2, width: 12, height: 12 }));
+        node.appendChild(sv('text', { x: x + 16, y: y + 12, text: label }));
+        x += w;
+      });
+      return { node: node, height: y + 20 };
     }
 
     function clip(text, n) {
@@ -396,25 +451,72 @@
       });
     }
 
+    function sum(xs) { return xs.reduce(function (a, b) { return a + b; }, 0); }
+
+    /** One trend's chart, and its numbers as a table for reading or copying. */
+    function trendFigure(id, title, chart, head, rows) {
+      return el('figure', { class: 'trend', 'data-trend': id },
+        el('figcaption', { text: title }), chart,
+        el('details', null, el('summary', { text: 'the numbers' }),
+          el('table', null, el('thead', null, el('tr', null, head.map(function (h, k) { return el('th', { class: k ? 'num' : null, text: h }); }))),
+            el('tbody', null, rows.map(function (r) {
+              return el('tr', null, r.map(function (v, k) { return el('td', { class: k ? 'num' : null, text: v }); }));
+            })))));
+    }
+
+    /** The trend charts of one series (every call's, or one --by group's). */
+    function trendFigures(t, series) {
+      const total = sum(series.calls);
+      const days = t.buckets.map(function (b, k) { return { value: b, count: series.calls[k] }; });
+      const figures = [trendFigure('calls', 'Calls per ' + t.unit,
+        bars('calls', days, total, { rowClass: 'trend-row', label: 'calls per ' + t.unit + ': ' + days.map(function (d) { return d.value + ' ' + d.count; }).join(', ') }),
+        [t.unit, 'calls'], days.map(function (d) { return [d.value, d.count]; }))];
+      series.metrics.forEach(function (mt) {
+        if (mt.shape === 'mean') {
+          const rows = t.buckets.map(function (b, k) { return { value: b, count: mt.means[k] === null ? 0 : mt.means[k], mean: mt.means[k] }; });
+          const range = BY_ID[mt.id] && BY_ID[mt.id].range;
+          figures.push(trendFigure(mt.id, mt.id + ': mean per ' + t.unit,
+            bars(mt.id, rows, 0, {
+              rowClass: 'trend-row', max: range ? range[1] : null,
+              attrs: function (r) { return { 'data-mean': r.mean === null ? '' : r.mean }; },
+              note: function (r) { return r.mean === null ? 'no values' : 'mean ' + num(r.mean); },
+              label: mt.id + ', mean per ' + t.unit + ': ' + rows.map(function (r) { return r.value + ' ' + num(r.mean); }).join(', '),
+            }),
+            [t.unit, 'mean'], rows.map(function (r) { return [r.value, num(r.mean)]; })));
+        } else {
+          const rows = t.buckets.map(function (b, k) {
+            return { value: b, count: sum(mt.counts[k]), parts: mt.categories.map(function (c, j) { return { value: c, count: mt.counts[k][j] }; }) };
+          });
+          figures.push(trendFigure(mt.id, mt.id + ': answers per ' + t.unit + ', as shares',
+            bars(mt.id, rows, 0, {
+              rowClass: 'trend-row', stacked: true,
+              note: function (r) { return r.count + ' calls'; },
+              label: mt.id + ', answers per ' + t.unit + ': ' + rows.map(function (r) {
+                return r.value + ' ' + r.parts.filter(function (p) { return p.count; }).map(function (p) { return p.value + ' ' + p.count; }).join(' ');
+              }).join(', '),
+            }),
+            [t.unit].concat(mt.categories),
+            t.buckets.map(function (b, k) { return [b].concat(mt.counts[k]); })));
+        }
+      });
+      return figures;
+    }
+
     function trendsSection() {
       const t = D.trends;
       if (!t) return el('p', { class: 'muted', text: 'No trends: no call has a start time in its metadata (run with --metadata basic or all).' });
-      const counts = t.buckets.map(function (b, k) { return { value: b, count: t.calls[k] }; });
-      const items = [el('h3', { text: 'Calls per ' + t.unit + (t.undated ? ' (' + t.undated + ' without a date)' : '') }),
-        bars('calls', counts, t.calls.reduce(function (a, b) { return a + b; }, 0))];
-      t.metrics.forEach(function (mt) {
-        if (mt.shape === 'mean') {
-          const rows = t.buckets.map(function (b, k) { return el('tr', null, el('td', { text: b }), el('td', { class: 'num', text: num(mt.means[k]) })); });
-          items.push(el('details', null, el('summary', { text: mt.id + ': mean per ' + t.unit }), el('table', null, el('tbody', null, rows))));
-        } else {
-          const head = el('tr', null, el('th', { text: t.unit }), mt.categories.map(function (c) { return el('th', { class: 'num', text: c }); }));
-          const rows = t.buckets.map(function (b, k) {
-            return el('tr', null, el('td', { text: b }), mt.counts[k].map(function (n) { return el('td', { class: 'num', text: n }); }));
-          });
-          items.push(el('details', null, el('summary', { text: mt.id + ': answers per ' + t.unit }), el('table', null, el('thead', null, head), el('tbody', null, rows))));
-        }
-      });
-      return el('section', { class: 'card', id: 'trends' }, items);
+      const parts = [el('section', { class: 'card', id: 'trends' },
+        t.undated ? el('p', { class: 'muted', text: t.undated + ' calls without a date are not counted here.' }) : null,
+        el('div', { class: 'grid' }, trendFigures(t, t)))];
+      if (t.by) {
+        parts.push(el('h2', { text: 'Trends by ' + t.by.by }));
+        t.by.groups.forEach(function (g, k) {
+          parts.push(el('section', { class: 'card trend-group', 'data-trend-group': g },
+            el('h3', { text: t.by.by + ' = ' + g + ' (' + sum(t.by.series[k].calls) + ' dated calls)' }),
+            el('div', { class: 'grid' }, trendFigures(t, t.by.series[k]))));
+        });
+      }
+      return parts;
     }
 
     function renderOverview() {
@@ -426,7 +528,7 @@
         main.appendChild(el('div', { class: 'grid', id: 'by-cards' }, splitCards(st.by)));
       }
       main.appendChild(el('h2', { text: 'Trends' }));
-      main.appendChild(trendsSection());
+      add(main, trendsSection());
     }
 
     // ---- calls -------------------------------------------------------------------------

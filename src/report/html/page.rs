@@ -124,7 +124,7 @@ pub fn render_page(
         report: report_path,
         header: report.header.as_ref(),
         stats: stats(report_path, report, options.by.as_deref())?,
-        trends: trends(&report.calls, &set),
+        trends: trends(&report.calls, &set, options.by.as_deref()),
         calls: columns.table(),
         compare: comparison.map(|c| c.diff),
         metrics,
@@ -297,7 +297,9 @@ mod tests {
             3,
             "only the page's own three scripts end (data, text, code)"
         );
-        // Nothing is fetched: no linked files, no sources, no stylesheet imports.
-        assert!(!html.contains("<link") && !html.contains(" src=") && !STYLE.contains("url("));
+        // Nothing is fetched: no linked files, no sources, no stylesheet imports; the
+        // style's only `url(…)`s name the page's own patterns (`url(#pattern-1)`).
+        assert!(!html.contains("<link") && !html.contains(" src="));
+        assert!(STYLE.matches("url(").count() > 0 && STYLE.matches("url(").count() == STYLE.matches("url(#").count());
     }
 }
