@@ -15,6 +15,7 @@ use std::io::Read;
 use std::time::Duration;
 
 pub mod redact;
+pub mod tls;
 pub mod url;
 
 pub use url::{SecretUrl, UrlError};
@@ -40,6 +41,7 @@ pub struct ClientOptions {
 
 /// The one way postcall builds an HTTP client: no redirects, explicit timeouts.
 pub fn client(options: ClientOptions) -> anyhow::Result<reqwest::blocking::Client> {
+    tls::install_provider();
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT.min(options.timeout))

@@ -76,6 +76,7 @@ fn build(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>, StorageError> {
     use object_store::aws::AmazonS3Builder;
     use object_store::azure::MicrosoftAzureBuilder;
     use object_store::gcp::GoogleCloudStorageBuilder;
+    crate::net::tls::install_provider();
     let built: object_store::Result<Arc<dyn ObjectStore>> = match url.scheme() {
         Scheme::S3 => AmazonS3Builder::from_env()
             .with_url(url.root())
