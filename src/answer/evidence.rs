@@ -93,6 +93,7 @@ mod tests {
                     })
                     .collect(),
                 evidence_unverified: flagged,
+                consistency: None,
             },
         }
     }

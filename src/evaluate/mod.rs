@@ -24,6 +24,7 @@ pub mod budget;
 pub mod plan;
 pub mod progress;
 pub mod unit;
+pub mod vote;
 
 pub use budget::{Budget, Limit};
 pub use plan::{GroupPlan, plan_groups, request_overhead, transcript_budget};
@@ -50,6 +51,8 @@ pub struct Settings {
     pub metadata: MetadataLevel,
     /// `--unverified-evidence`.
     pub unverified: crate::validate::evidence::Unverified,
+    /// `--samples`: how many times each unit is asked, its values voted (1: once, as ever).
+    pub samples: u32,
 }
 
 /// Everything the workers share. Owned (not borrowed) so that workers still finishing a
@@ -350,6 +353,7 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
         cancel: &shared.halt.halted,
         budget: eval.budget.as_ref(),
         unverified: eval.settings.unverified,
+        samples: eval.settings.samples,
     };
     loop {
         if shared.halt.is_halted() {

@@ -35,6 +35,8 @@ pub struct UnitContext<'a> {
     pub budget: Option<&'a Budget>,
     /// `--unverified-evidence`: what an `ok` value whose quotes are not found gets.
     pub unverified: Unverified,
+    /// `--samples`: how many times each unit is asked (at least 1).
+    pub samples: u32,
 }
 
 /// What one group's request(s) produced.
@@ -87,6 +89,7 @@ pub fn first_request(
         schema: group.schema.clone(),
         max_tokens: group.max_tokens,
         prompt_cache_key: Some(prompt_cache_key(&prepared.call)),
+        seed: None,
     }
 }
 
@@ -110,9 +113,90 @@ pub fn cache_key(config: &EndpointConfig, request: &ChatRequest) -> String {
 }
 
 pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &GroupPlan) -> UnitOutcome {
+    if ctx.samples <= 1 {
+        return evaluate_sample(ctx, prepared, group, None);
+    }
+    // Sample i is asked with the configured seed + i: its requests, and so its cache keys,
+    // are its own, and a re-run finds every sample in the cache.
+    let base = ctx.client.config().params.seed.unwrap_or(0);
+    let mut outcomes = Vec::with_capacity(ctx.samples as usize);
+    for i in 0..ctx.samples {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            // Fewer samples than asked are not this unit's answer: the error leaves the
+            // call not done, for a re-run to finish from the cache.
+            let mut cut_short = UnitOutcome::default();
+            cut_short.errors.push(CallError {
+                metric: None,
+                message: format!("stopped after {i} of {} samples", ctx.samples),
+            });
+            outcomes.push(cut_short);
+            break;
+        }
+        let outcome = evaluate_sample(ctx, prepared, group, Some(base.wrapping_add(i64::from(i))));
+        let refused = outcome.refusal.is_some();
+        outcomes.push(outcome);
+        if refused {
+            break;
+        }
+    }
+    combine_samples(ctx.spec, group, outcomes)
+}
+
+/// One outcome out of the samples' (in sample order): each metric's value voted (see
+/// [`super::vote`]), the usage of every request, the errors of what has no valid value.
+fn combine_samples(spec: &Spec, group: &GroupPlan, outcomes: Vec<UnitOutcome>) -> UnitOutcome {
+    let mut combined = UnitOutcome::default();
+    let mut by_metric: HashMap<usize, Vec<MetricResult>> = HashMap::new();
+    let mut errors = Vec::new();
+    for outcome in outcomes {
+        combined.usage.add(&outcome.usage);
+        combined.refusal = combined.refusal.or(outcome.refusal);
+        combined.cache_error = combined.cache_error.or(outcome.cache_error);
+        combined.summary = combined.summary.or(outcome.summary);
+        for (index, result) in outcome.results {
+            by_metric.entry(index).or_default().push(result);
+        }
+        errors.extend(outcome.errors);
+    }
+    for &index in &group.metrics {
+        if let Some(samples) = by_metric.remove(&index) {
+            combined
+                .results
+                .push((index, super::vote::vote(&spec.metrics[index].kind, samples)));
+        }
+    }
+    let valid = |id: &str| {
+        combined
+            .results
+            .iter()
+            .any(|(i, r)| spec.metrics[*i].id == id && r.status() != crate::report::Status::Invalid)
+    };
+    for error in errors {
+        let settled = match error.metric.as_deref() {
+            Some("summary") => combined.summary.is_some(),
+            Some(id) => valid(id),
+            None => false,
+        };
+        if !settled && !combined.errors.contains(&error) {
+            combined.errors.push(error);
+        }
+    }
+    combined
+}
+
+/// One ask of the unit (with its re-asks), with `seed` over the configured one.
+fn evaluate_sample(
+    ctx: &UnitContext<'_>,
+    prepared: &PreparedCall,
+    group: &GroupPlan,
+    seed: Option<i64>,
+) -> UnitOutcome {
     let config = ctx.client.config();
     let mode = config.structured_output;
-    let first = first_request(ctx.spec, prepared, group, mode, ctx.prompt_options);
+    let first = ChatRequest {
+        seed,
+        ..first_request(ctx.spec, prepared, group, mode, ctx.prompt_options)
+    };
     let expected_completion = expected_completion_tokens(group);
     let mut outcome = UnitOutcome::default();
     // The turns as the prompt numbered them, for checking quotes: only when one is asked.
@@ -169,6 +253,7 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
             // The cut text is not sent back (it is the loop that filled the budget): the rest
             // is asked afresh, with twice the room it needs.
             let mut fresh = first_request(ctx.spec, prepared, &narrowed, mode, ctx.prompt_options);
+            fresh.seed = seed;
             fresh.max_tokens = Some(raised_budget(&narrowed, request.max_tokens, config));
             fresh
         } else {
@@ -178,6 +263,7 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
                 schema: narrowed.schema.clone(),
                 max_tokens: narrowed.max_tokens,
                 prompt_cache_key: first.prompt_cache_key.clone(),
+                seed,
             }
         };
     }

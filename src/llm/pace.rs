@@ -155,6 +155,7 @@ mod tests {
             schema: serde_json::Value::Null,
             max_tokens: None,
             prompt_cache_key: None,
+            seed: None,
         }
     }
 

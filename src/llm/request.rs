@@ -58,6 +58,9 @@ pub struct ChatRequest {
     /// The same for every request about one call, so the provider routes them to the same
     /// prompt cache (OpenAI's `prompt_cache_key`).
     pub prompt_cache_key: Option<String>,
+    /// The sampling seed of this request, over the configured one: `--samples` asks each
+    /// sample with its own (`None` sends the configured seed, if any).
+    pub seed: Option<i64>,
 }
 
 /// The JSON body as sent: [`build_body`] with what only decides how the request is routed
@@ -93,7 +96,7 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
     );
     let params = &config.params;
     body.insert("temperature".into(), json!(params.temperature));
-    if let Some(seed) = params.seed {
+    if let Some(seed) = request.seed.or(params.seed) {
         body.insert("seed".into(), json!(seed));
     }
     let configured = params.max_tokens.and_then(MaxTokens::limit);
@@ -166,6 +169,7 @@ mod tests {
             schema: json!({"type": "object"}),
             max_tokens: None,
             prompt_cache_key: Some("call-1".into()),
+            seed: None,
         }
     }
 

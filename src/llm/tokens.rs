@@ -182,6 +182,7 @@ mod tests {
             schema: serde_json::json!({"type": "object"}),
             max_tokens: None,
             prompt_cache_key: None,
+            seed: None,
         }
     }
 

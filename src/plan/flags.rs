@@ -56,6 +56,11 @@ pub struct RunFlags {
     /// the quotes not found), `flag` (`evidence_unverified: true`), or `off`.
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = Unverified::Flag, help_heading = "Answers")]
     pub unverified_evidence: Unverified,
+    /// Ask each question K times (seed = --llm-seed + sample index) and vote: the mode for
+    /// enum, boolean and integers, the median for numbers, the items most samples give for
+    /// lists, the most central text for strings. Reports record each value's `consistency`.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100), help_heading = "Answers")]
+    pub samples: u32,
 
     // Without -o, the report is JSONL on stdout.
     #[command(flatten, next_help_heading = "Outputs")]

@@ -180,6 +180,12 @@ pub struct BatchPlan {
 /// The plan of a run with `flags`, for batch mode: the same metric file, calls, request
 /// groups and endpoint, so every request is built, and keyed, as `run` builds it.
 pub fn resolve_batch(flags: &RunFlags) -> anyhow::Result<BatchPlan> {
+    if flags.samples > 1 {
+        return Err(UsageError(
+            "batch mode sends one sample per question: drop --samples, or score with `postcall run --samples`".into(),
+        )
+        .into());
+    }
     let (spec, metrics_sha256, metric_files) = load_spec(flags)?;
     let cache_dir = flags.cache.cache_dir.clone().unwrap_or_else(|| DEFAULT_DIR.into());
     if flags.cache.no_cache {
@@ -356,6 +362,7 @@ fn work(
         budget: budget(flags, &groups, endpoint)?,
         metadata: flags.metadata,
         unverified: flags.unverified_evidence,
+        samples: flags.samples,
     };
     Ok(Work {
         spec,

@@ -8,7 +8,8 @@
 //! `not_applicable`, `invalid` or `missing`), `<id>__confidence`, `<id>__reasoning` and
 //! `<id>__evidence`; for an invalid answer the reasoning column holds the reason it was
 //! refused. The evidence cell lists the quotes cited, `[3] "…"; [5] "…" (not in the
-//! transcript)`, and ends with `UNVERIFIED` when the value is flagged for it.
+//! transcript)`, and ends with `UNVERIFIED` when the value is flagged for it. Then
+//! `<id>__consistency`: the share of samples that agreed, empty unless `--samples` > 1.
 //!
 //! A value cell holds the value when the status is `ok` (lists joined with `; `), the word
 //! `null` for a null answer, `not_applicable` for a metric that did not apply, and is empty
@@ -141,7 +142,7 @@ pub const FIXED_COLUMNS: &[&str] = &[
 /// How many of [`FIXED_COLUMNS`] come before the metrics.
 const LEADING_COLUMNS: usize = 3;
 /// What `--csv-detail` appends to a metric id for its extra columns.
-pub const DETAIL_SUFFIXES: &[&str] = &["__status", "__confidence", "__reasoning", "__evidence"];
+pub const DETAIL_SUFFIXES: &[&str] = &["__status", "__confidence", "__reasoning", "__evidence", "__consistency"];
 
 /// The header row for these metric ids.
 pub fn header_row(metric_ids: &[String], detail: bool) -> Vec<String> {
@@ -206,6 +207,14 @@ pub fn fill_row(row: &mut Vec<String>, call: &CallResult, metric_ids: &[String],
             );
             row.push(text_cell(reasoning_text(result).unwrap_or("")));
             row.push(text_cell(&evidence_text(result)));
+            // Empty unless the run asked several samples (`--samples`).
+            row.push(
+                result
+                    .and_then(MetricResult::grounds)
+                    .and_then(|g| g.consistency)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            );
         }
     }
     row.push(text_cell(&errors_text(call)));

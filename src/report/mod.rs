@@ -320,6 +320,10 @@ pub struct Grounds {
     /// (`--unverified-evidence flag`, or `reask` when the re-ask did not find one either).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub evidence_unverified: bool,
+    /// With `--samples K` > 1: the share of the valid samples that agreed with the value
+    /// voted (absent from single-sample runs, and from reports written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<f64>,
 }
 
 impl Grounds {
@@ -327,6 +331,7 @@ impl Grounds {
     pub const NONE: Grounds = Grounds {
         evidence: Vec::new(),
         evidence_unverified: false,
+        consistency: None,
     };
 }
 
@@ -580,6 +585,7 @@ mod tests {
                     },
                 ],
                 evidence_unverified: false,
+                consistency: None,
             },
         };
         let json = serde_json::to_value(&result).unwrap();

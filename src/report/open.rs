@@ -546,7 +546,7 @@ pub struct OutputArgs {
     /// Start CSV files with a UTF-8 byte-order mark (Excel needs it to read UTF-8).
     #[arg(long)]
     pub csv_bom: bool,
-    /// Add `<id>__status`, `<id>__confidence`, `<id>__reasoning`, `<id>__evidence` CSV columns.
+    /// Add `<id>__status`, `<id>__confidence`, `<id>__reasoning`, `<id>__evidence`, `<id>__consistency` CSV columns.
     #[arg(long)]
     pub csv_detail: bool,
 }

@@ -734,7 +734,7 @@ fn convert_re_exports_without_the_model() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let csv = std::fs::read_to_string(dir.join("out.csv")).unwrap();
     assert!(
-        csv.starts_with("call_id,source,summary,outcome,outcome__status,outcome__confidence,outcome__reasoning,outcome__evidence,score,"),
+        csv.starts_with("call_id,source,summary,outcome,outcome__status,outcome__confidence,outcome__reasoning,outcome__evidence,outcome__consistency,score,"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 21);

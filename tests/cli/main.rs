@@ -24,6 +24,7 @@ mod resilience;
 mod round_trip;
 mod run;
 mod run_plan;
+mod samples;
 mod scale;
 mod spec;
 mod specs;

@@ -78,6 +78,10 @@ pub struct FakeConfig {
     pub quotes: Quotes,
     /// How re-asks quote it; `None`: as first asks do.
     pub quotes_on_reask: Option<Quotes>,
+    /// Answers vary with the request's `seed`, as a sampling model's do: `seed mod N` picks
+    /// one of N answers, [`fake_answer_variant`] of that number (0, or no seed, is
+    /// [`fake_answer`]'s). 0: the seed changes nothing.
+    pub seed_variants: u64,
 }
 
 #[derive(Debug, Default)]
@@ -611,7 +615,11 @@ fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> (String, Option<&'st
         .cloned()
         .or_else(|| between(&text, SCHEMA_OPEN, SCHEMA_CLOSE).and_then(|s| serde_json::from_str(s.trim()).ok()))
         .unwrap_or(json!({}));
-    let mut answer = fake_answer(&schema, transcript);
+    let variant = match (cfg.seed_variants, request["seed"].as_i64()) {
+        (0, _) | (_, None) => 0,
+        (n, Some(seed)) => seed.rem_euclid(n as i64) as u64,
+    };
+    let mut answer = fake_answer_variant(&schema, transcript, variant);
     if cfg.hostile.odd.number_beyond_f64_in_answer {
         hostile::mark_number_beyond_f64(&mut answer, &schema);
     }
@@ -704,12 +712,22 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
 /// The answer a well-behaved model would give: a pure function of the schema and the
 /// transcript text, so tests can recompute what every call should hold.
 pub fn fake_answer(schema: &Value, transcript: &str) -> Value {
+    fake_answer_variant(schema, transcript, 0)
+}
+
+/// The answer a sampling model gives with a seed of `variant` (see
+/// [`FakeConfig::seed_variants`]): variant 0 is [`fake_answer`], another variant the same
+/// answer drawn from another hash of the transcript.
+pub fn fake_answer_variant(schema: &Value, transcript: &str, variant: u64) -> Value {
     let mut out = serde_json::Map::new();
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
         return Value::Object(out);
     };
     for (id, prop) in props {
-        let h = hash64(transcript, id);
+        let h = match variant {
+            0 => hash64(transcript, id),
+            v => hash64(transcript, &format!("{id}\0{v}")),
+        };
         if id == "summary" && prop.get("properties").is_none() {
             out.insert(id.clone(), json!(format!("Summary {:08x}", h as u32)));
             continue;

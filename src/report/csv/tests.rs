@@ -150,6 +150,7 @@ fn the_evidence_cell_lists_each_quote_where_it_was_found_and_the_flag() {
                 quote(None, false, None),
             ],
             evidence_unverified: false,
+            consistency: None,
         },
     };
     assert_eq!(
@@ -162,6 +163,7 @@ fn the_evidence_cell_lists_each_quote_where_it_was_found_and_the_flag() {
         grounds: Grounds {
             evidence: vec![],
             evidence_unverified: true,
+            consistency: None,
         },
     };
     assert_eq!(evidence_text(Some(&flagged)), "UNVERIFIED");
@@ -198,11 +200,13 @@ fn header_with_and_without_detail() {
             "a__confidence",
             "a__reasoning",
             "a__evidence",
+            "a__consistency",
             "b",
             "b__status",
             "b__confidence",
             "b__reasoning",
             "b__evidence",
+            "b__consistency",
             "errors",
             "requests",
             "prompt_tokens",

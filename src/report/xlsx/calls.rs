@@ -2,7 +2,7 @@
 //!
 //! Columns are those of the CSV with `--csv-detail` (the names come from the same
 //! function): `call_id`, `source`, `summary`, then per metric its value and its
-//! `__status`, `__confidence`, `__reasoning` and `__evidence`, then `errors`. The detail columns of
+//! `__status`, `__confidence`, `__reasoning`, `__evidence` and `__consistency`, then `errors`. The detail columns of
 //! each metric are always there but grouped and collapsed: a reviewer sees the values, and
 //! one click on the group's `+` shows why the model answered so, without re-exporting with
 //! a flag. (A CSV has no way to hide a column, which is why it makes them optional.)
@@ -43,6 +43,7 @@ enum Column {
     Confidence(usize),
     Reasoning(usize),
     Evidence(usize),
+    Consistency(usize),
     Errors,
     /// The n-th of the call's usage and cost cells (see [`usage_cells`]).
     Usage(usize),
@@ -122,6 +123,7 @@ impl CallsLayout {
                 Column::Confidence(index),
                 Column::Reasoning(index),
                 Column::Evidence(index),
+                Column::Consistency(index),
             ]);
         }
         columns.push(Column::Errors);
@@ -168,7 +170,7 @@ impl CallsLayout {
                 sheet.add_data_validation(1, col, LAST_ROW, col, &dropdown.validation()?)?;
             }
             if let Column::Status(_) = column {
-                sheet.group_columns_collapsed(col, col + 3)?;
+                sheet.group_columns_collapsed(col, col + 4)?;
             }
         }
         sheet.set_freeze_panes(1, 1)?;
@@ -184,7 +186,7 @@ impl CallsLayout {
             Column::Usage(_) => 14.0,
             Column::Call(_) => 20.0,
             Column::Status(_) => 14.0,
-            Column::Confidence(_) => 12.0,
+            Column::Confidence(_) | Column::Consistency(_) => 12.0,
             Column::Value(index) => match &self.metrics[index].kind {
                 MetricKind::Enum { choices } => {
                     choices
@@ -249,6 +251,16 @@ impl CallsLayout {
                 }
                 Column::Reasoning(index) => cells.text(col, reasoning_text(result(index)).unwrap_or(""), true)?,
                 Column::Evidence(index) => cells.text(col, &evidence_text(result(index)), true)?,
+                Column::Consistency(index) => {
+                    if let Some(consistency) = result(index)
+                        .and_then(MetricResult::grounds)
+                        .and_then(|g| g.consistency)
+                    {
+                        cells
+                            .sheet
+                            .write_number_with_format(row, col, consistency, &formats.confidence)?;
+                    }
+                }
                 Column::Errors => cells.text(col, &errors_text(call), true)?,
                 Column::Usage(n) => {
                     // Numbers as numbers; an unknown cost stays an empty cell.
