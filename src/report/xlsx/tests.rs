@@ -317,12 +317,10 @@ fn calls_sheet_is_laid_out_for_reading_and_correcting() {
     let xml = part(&path, "xl/worksheets/sheet1.xml");
     // Header row and call_id column frozen; autofilter over every call.
     assert!(xml.contains(r#"<pane xSplit="1" ySplit="1" topLeftCell="B2" activePane="bottomRight" state="frozen"/>"#));
-    let last = rust_xlsxwriter::utility::column_number_to_name((3 + 8 * 5 + 5) as u16);
+    let last = rust_xlsxwriter::utility::column_number_to_name((3 + 8 * 6 + 5) as u16);
     assert!(xml.contains(&format!(r#"<autoFilter ref="A1:{last}8"/>"#)), "{last}");
-    // The four detail columns after each metric's value are grouped and hidden.
-    let details: Vec<usize> = (0..8)
-        .flat_map(|m| [4 + 5 * m, 5 + 5 * m, 6 + 5 * m, 7 + 5 * m])
-        .collect();
+    // The five detail columns after each metric's value are grouped and hidden.
+    let details: Vec<usize> = (0..8).flat_map(|m| (4 + 6 * m)..(9 + 6 * m)).collect();
     assert_eq!(hidden_grouped_columns(&xml), details);
     // call_outcome's drop-down is inline (required, so no null); topic's is too long and
     // points at the hidden Choices sheet, with not_applicable for its applies_when.
