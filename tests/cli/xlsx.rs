@@ -349,7 +349,7 @@ fn a_bad_label_in_a_workbook_is_named_by_its_cell() {
         "{err}"
     );
     assert!(
-        err.contains("corrected.xlsx:Calls!I6: `2.5` is not a whole number"),
+        err.contains("corrected.xlsx:Calls!J6: `2.5` is not a whole number"),
         "{err}"
     );
 }

@@ -273,12 +273,15 @@ fn row_cells_by_status() {
             "'-why",
             "",
             "",
+            "",
             "invalid",
             "",
             "bad",
             "",
             "",
+            "",
             "missing",
+            "",
             "",
             "",
             "",
@@ -438,7 +441,7 @@ fn csv_detail_columns_only_with_the_flag() {
     );
     let (_, rows) = read_csv(&path);
     let header = &rows[0];
-    assert_eq!(header.len(), 3 + 6 * 5 + 1 + 5);
+    assert_eq!(header.len(), 3 + 6 * 6 + 1 + 5);
     assert_eq!(
         &header[3..7],
         [
