@@ -94,6 +94,7 @@ mod tests {
                     .collect(),
                 evidence_unverified: flagged,
                 consistency: None,
+                samples: None,
             },
         }
     }

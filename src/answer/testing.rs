@@ -133,5 +133,6 @@ pub fn header(calls: usize) -> RunHeader {
         archive: None,
         shard: None,
         missing_shards: Vec::new(),
+        samples: 1,
     }
 }

@@ -28,7 +28,7 @@ pub mod vote;
 
 pub use budget::{Budget, Limit};
 pub use plan::{GroupPlan, plan_groups, request_overhead, transcript_budget};
-pub use unit::{PreparedCall, cache_key, first_request};
+pub use unit::{PreparedCall, cache_key, first_request, sample_seeds};
 use unit::{UnitContext, UnitOutcome, evaluate_unit};
 
 /// How long in-flight requests may finish after a halt before reports are written anyway.

@@ -112,15 +112,26 @@ pub fn cache_key(config: &EndpointConfig, request: &ChatRequest) -> String {
     Cache::key(&config.identity, &crate::llm::request::build_body(config, request))
 }
 
+/// The seed each sample of a unit is asked with, in sample order. One sample: `None`, the
+/// request carries the configured seed as ever (and keeps its cache key). K > 1: sample i
+/// has the configured seed (0 without one) + i, so its requests, and so its cache keys,
+/// are its own, and a re-run finds every sample in the cache. `--dry-run` looks the same
+/// keys up.
+pub fn sample_seeds(samples: u32, configured: Option<i64>) -> Vec<Option<i64>> {
+    if samples <= 1 {
+        return vec![None];
+    }
+    let base = configured.unwrap_or(0);
+    (0..samples).map(|i| Some(base.wrapping_add(i64::from(i)))).collect()
+}
+
 pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &GroupPlan) -> UnitOutcome {
     if ctx.samples <= 1 {
         return evaluate_sample(ctx, prepared, group, None);
     }
-    // Sample i is asked with the configured seed + i: its requests, and so its cache keys,
-    // are its own, and a re-run finds every sample in the cache.
-    let base = ctx.client.config().params.seed.unwrap_or(0);
-    let mut outcomes = Vec::with_capacity(ctx.samples as usize);
-    for i in 0..ctx.samples {
+    let seeds = sample_seeds(ctx.samples, ctx.client.config().params.seed);
+    let mut outcomes = Vec::with_capacity(seeds.len());
+    for (i, seed) in seeds.into_iter().enumerate() {
         if ctx.cancel.load(Ordering::Relaxed) {
             // Fewer samples than asked are not this unit's answer: the error leaves the
             // call not done, for a re-run to finish from the cache.
@@ -132,7 +143,7 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
             outcomes.push(cut_short);
             break;
         }
-        let outcome = evaluate_sample(ctx, prepared, group, Some(base.wrapping_add(i64::from(i))));
+        let outcome = evaluate_sample(ctx, prepared, group, seed);
         let refused = outcome.refusal.is_some();
         outcomes.push(outcome);
         if refused {
@@ -144,6 +155,8 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
 
 /// One outcome out of the samples' (in sample order): each metric's value voted (see
 /// [`super::vote`]), the usage of every request, the errors of what has no valid value.
+/// A metric that some samples could not answer (their request failed) is voted by the
+/// others, and its `samples` says how many that was.
 fn combine_samples(spec: &Spec, group: &GroupPlan, outcomes: Vec<UnitOutcome>) -> UnitOutcome {
     let mut combined = UnitOutcome::default();
     let mut by_metric: HashMap<usize, Vec<MetricResult>> = HashMap::new();

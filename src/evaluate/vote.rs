@@ -10,7 +10,9 @@
 //! the tied: the same answers always give the same value.
 //!
 //! `consistency` is the share of valid samples that agree with the value chosen: the same
-//! answer (for lists, the same set of items; for numbers, the same number).
+//! answer (for lists, the same set of items; for numbers, the same number). `samples` is
+//! how many voted: a sample whose request failed, or whose answer stayed invalid, is not
+//! counted, so a value voted by 2 of 3 samples says so instead of passing for a full vote.
 
 use crate::report::{MetricResult, Status, Value};
 use crate::spec::MetricKind;
@@ -51,6 +53,7 @@ pub fn vote(kind: &MetricKind, samples: Vec<MetricResult>) -> MetricResult {
     };
     if let Some(grounds) = chosen.grounds_mut() {
         grounds.consistency = Some(agree as f64 / valid.len() as f64);
+        grounds.samples = Some(valid.len() as u32);
     }
     chosen
 }
@@ -214,7 +217,13 @@ mod tests {
     }
 
     fn voted(kind: MetricKind, samples: Vec<MetricResult>) -> (Option<Value>, Status, Option<f64>) {
+        let voters = samples.iter().filter(|r| r.status() != Status::Invalid).count() as u32;
         let result = vote(&kind, samples);
+        assert_eq!(
+            result.grounds().and_then(|g| g.samples),
+            Some(voters),
+            "every valid sample voted"
+        );
         (
             result.value().cloned(),
             result.status(),

@@ -107,6 +107,18 @@ pub struct RunHeader {
     /// customer turns only).
     #[serde(default, skip_serializing_if = "TranscriptReading::is_default")]
     pub transcripts: TranscriptReading,
+    /// `--samples K`: how many times each question was asked, its values voted (each then
+    /// records its `consistency` and how many `samples` voted). Absent for one.
+    #[serde(default = "one_sample", skip_serializing_if = "is_one_sample")]
+    pub samples: u32,
+}
+
+fn one_sample() -> u32 {
+    1
+}
+
+fn is_one_sample(n: &u32) -> bool {
+    *n == 1
 }
 
 /// The transcript flags of a run that change which turns its prompts showed and how they
@@ -324,6 +336,10 @@ pub struct Grounds {
     /// voted (absent from single-sample runs, and from reports written before it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistency: Option<f64>,
+    /// With `--samples K` > 1: how many samples voted, the denominator of `consistency`.
+    /// Fewer than K when some samples' requests failed or their answers were invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u32>,
 }
 
 impl Grounds {
@@ -332,6 +348,7 @@ impl Grounds {
         evidence: Vec::new(),
         evidence_unverified: false,
         consistency: None,
+        samples: None,
     };
 }
 
@@ -586,6 +603,7 @@ mod tests {
                 ],
                 evidence_unverified: false,
                 consistency: None,
+                samples: None,
             },
         };
         let json = serde_json::to_value(&result).unwrap();

@@ -91,6 +91,7 @@ pub fn header(calls: usize) -> RunHeader {
         archive: None,
         shard: None,
         missing_shards: Vec::new(),
+        samples: 1,
     }
 }
 

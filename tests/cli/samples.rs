@@ -119,6 +119,7 @@ fn each_value_is_the_vote_of_k_samples_with_its_consistency_and_a_rerun_sends_no
             let agree = values.iter().filter(|v| **v == values[0]).count();
             let expected = agree as f64 / K as f64;
             assert_eq!(got["consistency"].as_f64(), Some(expected), "{id} {metric}: {values:?}");
+            assert_eq!(got["samples"], K, "{id} {metric}: every sample voted");
             disagreements += usize::from(agree < 3);
         }
     }
@@ -162,4 +163,160 @@ fn one_sample_records_no_consistency_and_the_csv_detail_has_the_column() {
     assert_eq!(cells.len(), CALLS);
     // Two samples agree (1) or split (0.5, the first sample's answer kept).
     assert!(cells.iter().all(|c| c == "1" || c == "0.5"), "{cells:?}");
+}
+
+/// The dry run's `requests`, `input tokens`, `output tokens` and `cost` figures.
+fn dry_figures(stdout: &str) -> (u64, u64, u64, u64, f64) {
+    let after = |label: &str| {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line in {stdout}"));
+        line.trim_start()[label.len()..].trim_start().to_string()
+    };
+    // The first number of a figure: `~1234 (estimated)`.
+    let number = |text: String| -> u64 {
+        let digits: String = text
+            .trim_start_matches('~')
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    };
+    let requests = after("requests");
+    // `18 to send, 0 answered from the cache (…)`
+    let cached = number(requests.split(", ").nth(1).unwrap().to_string());
+    let cost: f64 = after("cost")
+        .trim_start_matches("~$")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (
+        number(requests),
+        cached,
+        number(after("input tokens")),
+        number(after("output tokens")),
+        cost,
+    )
+}
+
+#[test]
+fn a_dry_run_counts_every_sample_and_finds_each_in_the_cache() {
+    let (dir, fake) = setup();
+    let dry = |extra: &[&str]| {
+        let out = dir
+            .run_against(&fake)
+            .args(["--dry-run", "--price", "0.15,0.60", "--llm-seed", "1"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let once = dry(&[]);
+    let thrice = dry(&["--samples", "3"]);
+    let (requests, cached, input, output, cost) = dry_figures(&once);
+    assert_eq!((requests, cached), (CALLS as u64, 0), "{once}");
+    assert!(thrice.contains(&format!("({} per call: 1 × 3 samples", K)), "{thrice}");
+    let (k_requests, k_cached, k_input, k_output, k_cost) = dry_figures(&thrice);
+    assert_eq!((k_requests, k_cached), (requests * 3, 0), "{thrice}");
+    assert_eq!((k_input, k_output), (input * 3, output * 3), "{thrice}");
+    assert!((k_cost - cost * 3.0).abs() < 0.00015, "{cost} × 3 vs {k_cost}");
+    assert_eq!(fake.requests(), 0, "a dry run sends nothing");
+
+    // After two of the three samples ran (seeds 1, 2), the third is what is left to send.
+    dir.run_against(&fake)
+        .args(["--samples", "2", "--llm-seed", "1", "-o", "r.json"])
+        .assert()
+        .success();
+    let (left, cached, ..) = dry_figures(&dry(&["--samples", "3"]));
+    assert_eq!((left, cached), (CALLS as u64, 2 * CALLS as u64));
+}
+
+#[test]
+fn a_sample_whose_request_failed_leaves_the_vote_to_the_others_and_says_how_many_voted() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, CALLS);
+    // Seeds 1, 2, 3; the one with seed 3 never comes back.
+    let fake = FakeServer::start(FakeConfig {
+        seed_variants: 2,
+        failing_seeds: vec![3],
+        record: true,
+        ..Default::default()
+    })
+    .unwrap();
+    dir.run_against(&fake)
+        .args([
+            "--samples",
+            "3",
+            "--llm-seed",
+            "1",
+            "--max-retries",
+            "0",
+            "-o",
+            "r.json",
+        ])
+        .assert()
+        .success();
+    let report = report(&dir);
+    assert_eq!(report["postcall"]["samples"], 3, "the header says how many were asked");
+    let answers = sample_values(&fake);
+    let mut split = 0;
+    for call in report["calls"].as_array().unwrap() {
+        let id = call["call_id"].as_str().unwrap();
+        for (metric, values) in &answers[id] {
+            // Samples 1 and 2 answered (variants 1 and 0), sample 3 failed: the vote is
+            // between two, as each type breaks a tie.
+            let (first, second) = (&values[0], &values[1]);
+            let expected = if first == second {
+                first.clone()
+            } else {
+                split += 1;
+                match metric.as_str() {
+                    // The lower median of two numbers is the smaller.
+                    "score" => {
+                        if first.as_f64() < second.as_f64() {
+                            first.clone()
+                        } else {
+                            second.clone()
+                        }
+                    }
+                    // Items in more than half of two samples: those in both.
+                    "topics" => Value::Array(
+                        first
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter(|item| second.as_array().unwrap().contains(item))
+                            .cloned()
+                            .collect(),
+                    ),
+                    // Mode and most central text: a tie of two goes to the first.
+                    _ => first.clone(),
+                }
+            };
+            let got = &call["metrics"][metric];
+            let value = got.get("value").cloned().unwrap_or(Value::Null);
+            assert!(same(&value, &expected), "{id} {metric}: {values:?} voted {value}");
+            assert_eq!(got["samples"], 2, "{id} {metric}: two samples voted, not three");
+            let agree = values[..2].iter().filter(|v| same(v, &expected)).count();
+            assert_eq!(
+                got["consistency"].as_f64(),
+                Some(agree as f64 / 2.0),
+                "{id} {metric}: consistency over the samples that answered"
+            );
+        }
+    }
+    assert!(split > 0, "some votes split between the two samples");
+}
+
+/// The same answer: lists as sets of items.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a.as_array(), b.as_array()) {
+        (Some(a), Some(b)) => a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x)),
+        _ => a == b,
+    }
 }

@@ -82,6 +82,9 @@ pub struct FakeConfig {
     /// one of N answers, [`fake_answer_variant`] of that number (0, or no seed, is
     /// [`fake_answer`]'s). 0: the seed changes nothing.
     pub seed_variants: u64,
+    /// Requests carrying one of these seeds are answered 500, every time: a sample that
+    /// never comes back.
+    pub failing_seeds: Vec<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -439,6 +442,15 @@ fn respond(state: &State, path: &str, headers: &[(String, String)], body: &[u8])
     }
     if let Some(limited) = take_from_bucket(state) {
         return limited;
+    }
+    if request["seed"]
+        .as_i64()
+        .is_some_and(|seed| cfg.failing_seeds.contains(&seed))
+    {
+        return json_reply(
+            500,
+            json!({"error": {"message": "The server had an error while processing your request."}}),
+        );
     }
     let n = state.counter.fetch_add(1, Ordering::Relaxed);
     let stalled = match injected_fault(cfg, stats, n) {

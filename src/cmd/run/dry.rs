@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use crate::cache::Cache;
 use crate::cli::exit;
 use crate::evaluate::plan::{ANSWER_FILL, expected_completion_tokens};
-use crate::evaluate::{cache_key, first_request, prepare_call, request_overhead};
+use crate::evaluate::{cache_key, first_request, prepare_call, request_overhead, sample_seeds};
+use crate::llm::ChatRequest;
 use crate::llm::EndpointConfig;
 use crate::llm::price::{self, Prices, Tokens};
 use crate::llm::tokens::{Counter, ServerCounter, schema_billed};
@@ -65,13 +66,18 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
             work.archive.calls
         )?;
     }
+    let per_call = match settings.samples {
+        1 => format!("{} per call", work.groups.len()),
+        k => format!(
+            "{} per call: {} × {k} samples",
+            work.groups.len() * k as usize,
+            work.groups.len()
+        ),
+    };
     writeln!(
         out,
-        "  requests        {} to send, {} answered from the cache ({} per call, {} strategy; re-asks not counted)",
-        estimate.requests,
-        estimate.cached,
-        work.groups.len(),
-        work.spec.strategy
+        "  requests        {} to send, {} answered from the cache ({per_call}, {} strategy; re-asks not counted)",
+        estimate.requests, estimate.cached, work.spec.strategy
     )?;
     writeln!(
         out,
@@ -160,6 +166,7 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>, server:
         ..Estimate::default()
     };
     let mut server = server;
+    let seeds = sample_seeds(settings.samples, config.params.seed);
     for &index in &work.calls {
         let mut tokens = work.catalog.entries[index].estimated_tokens;
         if tokens > max {
@@ -179,10 +186,23 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>, server:
             let request = prepared
                 .as_ref()
                 .map(|p| first_request(spec, p, group, mode, settings.prompt_options));
-            if let (Some(cache), Some(request)) = (cache, &request)
-                && cache.get(&cache_key(config, request)).is_some()
-            {
-                estimate.cached += 1;
+            // Every sample is a request of its own, with its own cache key (the seed differs,
+            // the prompt does not: its tokens are counted once).
+            let to_send = seeds
+                .iter()
+                .filter(|&&seed| match (cache, &request) {
+                    (Some(cache), Some(request)) => {
+                        let sample = ChatRequest {
+                            seed,
+                            ..request.clone()
+                        };
+                        cache.get(&cache_key(config, &sample)).is_none()
+                    }
+                    _ => true,
+                })
+                .count() as u64;
+            estimate.cached += seeds.len() - to_send as usize;
+            if to_send == 0 {
                 continue;
             }
             let counted = match (&request, server) {
@@ -200,13 +220,13 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>, server:
                 }
                 _ => None,
             };
-            let input = counted.unwrap_or(overhead[g] + tokens);
-            estimate.requests += 1;
+            let input = counted.unwrap_or(overhead[g] + tokens) * to_send;
+            estimate.requests += to_send as usize;
             estimate.input_tokens += input;
-            estimate.output_tokens += output[g];
+            estimate.output_tokens += output[g] * to_send;
             let model = estimate.by_model.entry(group.model.clone()).or_default();
             model.0 += input;
-            model.1 += output[g];
+            model.1 += output[g] * to_send;
         }
     }
     estimate

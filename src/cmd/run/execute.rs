@@ -328,6 +328,7 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
         archive: Some(work.archive.clone()),
         shard: work.shard,
         missing_shards: Vec::new(),
+        samples: work.settings.samples,
     }
 }
 

@@ -151,6 +151,7 @@ fn the_evidence_cell_lists_each_quote_where_it_was_found_and_the_flag() {
             ],
             evidence_unverified: false,
             consistency: None,
+            samples: None,
         },
     };
     assert_eq!(
@@ -164,6 +165,7 @@ fn the_evidence_cell_lists_each_quote_where_it_was_found_and_the_flag() {
             evidence: vec![],
             evidence_unverified: true,
             consistency: None,
+            samples: None,
         },
     };
     assert_eq!(evidence_text(Some(&flagged)), "UNVERIFIED");
