@@ -62,6 +62,10 @@ struct Entry {
     #[serde(default)]
     cached_prompt_tokens: u64,
     completion_tokens: u64,
+    /// The probability of each metric's value, for answers asked with `logprobs: true`
+    /// (whose requests, and so keys, are their own); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value_probabilities: Option<std::collections::BTreeMap<String, f64>>,
 }
 
 /// What `postcall cache stats` shows.
@@ -266,6 +270,7 @@ impl Cache {
                 cached_prompt_tokens: entry.cached_prompt_tokens,
                 completion_tokens: entry.completion_tokens,
             },
+            value_probabilities: entry.value_probabilities,
         })
     }
 
@@ -279,6 +284,7 @@ impl Cache {
             prompt_tokens: completion.usage.prompt_tokens,
             cached_prompt_tokens: completion.usage.cached_prompt_tokens,
             completion_tokens: completion.usage.completion_tokens,
+            value_probabilities: completion.value_probabilities.clone(),
         };
         let bytes = serde_json::to_vec(&entry).expect("entry serializes");
         let dir = match &self.place {
@@ -405,6 +411,7 @@ mod tests {
                 cached_prompt_tokens: 0,
                 completion_tokens: 3,
             },
+            value_probabilities: Some([("a".to_string(), 0.25)].into()),
         }
     }
 

@@ -95,6 +95,7 @@ mod tests {
                 evidence_unverified: flagged,
                 consistency: None,
                 samples: None,
+                confidence_unavailable: None,
             },
         }
     }

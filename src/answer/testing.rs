@@ -134,5 +134,6 @@ pub fn header(calls: usize) -> RunHeader {
         shard: None,
         missing_shards: Vec::new(),
         samples: 1,
+        confidence: Default::default(),
     }
 }

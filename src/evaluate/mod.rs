@@ -21,6 +21,7 @@ use crate::spec::Spec;
 use crate::transcript::{CallBlock, CallMetadata, Catalog, LoadOptions, MetadataLevel};
 
 pub mod budget;
+pub mod confidence;
 pub mod plan;
 pub mod progress;
 pub mod unit;
@@ -53,6 +54,8 @@ pub struct Settings {
     pub unverified: crate::validate::evidence::Unverified,
     /// `--samples`: how many times each unit is asked, its values voted (1: once, as ever).
     pub samples: u32,
+    /// `--confidence`: what each value's `confidence` is.
+    pub confidence: crate::report::ConfidenceSource,
 }
 
 /// Everything the workers share. Owned (not borrowed) so that workers still finishing a
@@ -354,6 +357,7 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
         budget: eval.budget.as_ref(),
         unverified: eval.settings.unverified,
         samples: eval.settings.samples,
+        confidence: eval.settings.confidence,
     };
     loop {
         if shared.halt.is_halted() {

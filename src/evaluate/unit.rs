@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::cache::{Cache, Claim, Lookup};
 use crate::llm::{ApiError, ChatRequest, Client, Completion, EndpointConfig, ErrorKind, Message};
 use crate::prompt::{self, Cut, PromptOptions};
-use crate::report::{CallError, MetricResult, Usage};
+use crate::report::{CallError, ConfidenceSource, MetricResult, Usage};
 use crate::spec::{Metric, Spec, StructuredOutput};
 use crate::transcript::Call;
 use crate::validate::check_answer;
@@ -37,6 +37,8 @@ pub struct UnitContext<'a> {
     pub unverified: Unverified,
     /// `--samples`: how many times each unit is asked (at least 1).
     pub samples: u32,
+    /// `--confidence`: what each value's `confidence` is.
+    pub confidence: ConfidenceSource,
 }
 
 /// What one group's request(s) produced.
@@ -150,7 +152,13 @@ pub fn evaluate_unit(ctx: &UnitContext<'_>, prepared: &PreparedCall, group: &Gro
             break;
         }
     }
-    combine_samples(ctx.spec, group, outcomes)
+    let mut combined = combine_samples(ctx.spec, group, outcomes);
+    if ctx.confidence == ConfidenceSource::Consistency {
+        for (_, result) in &mut combined.results {
+            super::confidence::from_consistency(result);
+        }
+    }
+    combined
 }
 
 /// One outcome out of the samples' (in sample order): each metric's value voted (see
@@ -359,6 +367,10 @@ struct Answers<'t> {
     /// Each settled metric's property as the model wrote it, and the summary: the final
     /// answer, stored under the first request's key once nothing is pending.
     merged: Map<String, Value>,
+    /// With `--confidence logprobs`: each settled metric's value probability, from the
+    /// answer that settled it (`None` until an answer came with logprobs), for the
+    /// merged answer.
+    probabilities: Option<std::collections::BTreeMap<String, f64>>,
 }
 
 impl<'t> Answers<'t> {
@@ -371,6 +383,7 @@ impl<'t> Answers<'t> {
             want_summary: group.summary,
             summary_problem: None,
             merged: Map::new(),
+            probabilities: None,
         }
     }
 
@@ -414,6 +427,13 @@ impl<'t> Answers<'t> {
                 }
                 mut valid => {
                     let metric = &ctx.spec.metrics[index];
+                    if ctx.confidence == ConfidenceSource::Logprobs {
+                        let found = completion.value_probabilities.as_ref();
+                        super::confidence::from_logprobs(&mut valid, &id, &metric.kind, found);
+                        if let Some(p) = found.and_then(|f| f.get(&id)) {
+                            self.probabilities.get_or_insert_default().insert(id.clone(), *p);
+                        }
+                    }
                     let flagged = match self.transcript.filter(|_| metric.evidence) {
                         Some(transcript) => transcript.check(&mut valid, ctx.unverified),
                         None => false,
@@ -475,6 +495,7 @@ impl<'t> Answers<'t> {
                 cached_prompt_tokens: usage.cached_prompt_tokens,
                 completion_tokens: usage.completion_tokens,
             },
+            value_probabilities: self.probabilities.clone(),
         }
     }
 }

@@ -107,6 +107,9 @@ pub struct RequestParams {
     /// questions need (`evaluate::plan`).
     pub max_tokens: Option<MaxTokens>,
     pub reasoning_effort: Option<String>,
+    /// Ask for the answer tokens' log-probabilities (`logprobs: true`), for
+    /// `--confidence logprobs`.
+    pub logprobs: bool,
     pub extra_body: Map<String, Value>,
 }
 
@@ -515,6 +518,8 @@ fn assemble(
             seed: layer.llm_seed,
             max_tokens: layer.max_tokens,
             reasoning_effort: layer.reasoning_effort,
+            // Set by the plan for `--confidence logprobs`.
+            logprobs: false,
             extra_body,
         },
         structured_output: layer.structured_output.unwrap_or_default(),

@@ -8,6 +8,7 @@ pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod error;
 pub mod local;
+pub mod logprobs;
 pub(crate) mod pace;
 pub(crate) mod price;
 pub(crate) mod request;

@@ -112,6 +112,9 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
     if let Some(effort) = &params.reasoning_effort {
         body.insert("reasoning_effort".into(), json!(effort));
     }
+    if params.logprobs {
+        body.insert("logprobs".into(), json!(true));
+    }
     match config.structured_output {
         StructuredOutput::JsonSchema => {
             body.insert(

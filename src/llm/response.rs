@@ -1,5 +1,7 @@
 //! Parsing a successful `/chat/completions` response into the answer text and usage.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -20,6 +22,10 @@ pub struct Completion {
     pub content: String,
     pub finish_reason: Option<String>,
     pub usage: TokenUsage,
+    /// With `logprobs: true` (`--confidence logprobs`): the probability of each metric's
+    /// `value` tokens, by metric id (see [`super::logprobs`]). `None` when the endpoint
+    /// sent no logprobs for the answer's text.
+    pub value_probabilities: Option<BTreeMap<String, f64>>,
 }
 
 impl Completion {
@@ -54,6 +60,15 @@ struct Choice<'a> {
     message: Option<ChoiceMessage<'a>>,
     #[serde(default, borrow)]
     finish_reason: Option<&'a RawValue>,
+    /// `{"content": [{"token", "bytes", "logprob", …}]}` when the request asked for them.
+    #[serde(default, borrow)]
+    logprobs: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceLogprobs {
+    #[serde(default)]
+    content: Option<Vec<super::logprobs::TokenLogprob>>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +133,11 @@ pub fn parse_completion(body: &str) -> Result<Completion, ApiError> {
         )));
     };
     let finish_reason = choice.finish_reason.and_then(text_of);
+    // Logprobs cover the message's content; a tool call's arguments have none.
+    let tokens = choice
+        .logprobs
+        .and_then(|raw| serde_json::from_str::<ChoiceLogprobs>(raw.get()).ok())
+        .and_then(|l| l.content);
     let message = choice
         .message
         .ok_or_else(|| ApiError::transient("the endpoint returned a choice without a message"))?;
@@ -126,6 +146,7 @@ pub fn parse_completion(body: &str) -> Result<Completion, ApiError> {
         .unwrap_or_default()
         .into_iter()
         .find_map(|call| call.function?.arguments);
+    let from_content = arguments.is_none();
     let content = match arguments.or(message.content).and_then(answer_text) {
         Some(text) => text,
         None => match message.refusal.and_then(text_of) {
@@ -153,10 +174,14 @@ pub fn parse_completion(body: &str) -> Result<Completion, ApiError> {
             retry_after: None,
         });
     }
+    let value_probabilities = tokens
+        .filter(|_| from_content)
+        .map(|tokens| super::logprobs::value_probabilities(&content, &tokens));
     Ok(Completion {
         content,
         finish_reason,
         usage,
+        value_probabilities,
     })
 }
 
@@ -227,6 +252,33 @@ fn count(raw: &RawValue) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logprobs_of_the_content_give_each_value_its_probability_and_tool_calls_none() {
+        // OpenAI's shape: `choices[0].logprobs.content`, each token with its bytes.
+        let body = serde_json::json!({"choices": [{
+            "message": {"role": "assistant", "content": "{\"ok\": {\"value\": true}}"},
+            "logprobs": {"content": [
+                {"token": "{\"ok\": {\"value\": ", "logprob": -0.01, "bytes": [], "top_logprobs": []},
+                {"token": "true", "logprob": 0.7f64.ln(), "top_logprobs": []},
+                {"token": "}}", "logprob": 0.0, "top_logprobs": []}
+            ], "refusal": null},
+            "finish_reason": "stop"}]});
+        let mut body = body;
+        body["choices"][0]["logprobs"]["content"][0]["bytes"] = serde_json::json!("{\"ok\": {\"value\": ".as_bytes());
+        let c = parse_completion(&body.to_string()).unwrap();
+        let p = c.value_probabilities.expect("logprobs")["ok"];
+        assert!((p - 0.7).abs() < 1e-12, "{p}");
+        let plain = parse_completion(r#"{"choices":[{"message":{"content":"{}"}}]}"#).unwrap();
+        assert_eq!(plain.value_probabilities, None, "no logprobs sent");
+        body["choices"][0]["message"] = serde_json::json!({"content": null, "tool_calls": [
+            {"function": {"name": "f", "arguments": "{\"ok\": {\"value\": true}}"}}]});
+        let tools = parse_completion(&body.to_string()).unwrap();
+        assert_eq!(
+            tools.value_probabilities, None,
+            "logprobs are the content's, not the arguments'"
+        );
+    }
 
     #[test]
     fn content_and_usage_are_read() {

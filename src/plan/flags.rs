@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::llm::client::DEFAULT_MAX_RETRIES;
 use crate::llm::config::EndpointLayer;
 use crate::prompt::PromptArgs;
-use crate::report::OutputArgs;
+use crate::report::{ConfidenceSource, OutputArgs};
 use crate::spec::Strategy;
 use crate::transcript::{MetadataLevel, TranscriptArgs};
 use crate::validate::evidence::Unverified;
@@ -61,6 +61,12 @@ pub struct RunFlags {
     /// lists, the most central text for strings. Reports record each value's `consistency`.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100), help_heading = "Answers")]
     pub samples: u32,
+    /// What each value's `confidence` is: `self`, the model's own number; `consistency`,
+    /// the share of samples that agreed (needs --samples 2 or more); `logprobs`, for enum
+    /// and boolean metrics the probability of the answer's tokens (the endpoint is asked
+    /// for `logprobs`; other metrics get no confidence, and say why).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = ConfidenceSource::Stated, help_heading = "Answers")]
+    pub confidence: ConfidenceSource,
 
     // Without -o, the report is JSONL on stdout.
     #[command(flatten, next_help_heading = "Outputs")]

@@ -20,7 +20,7 @@ use crate::evaluate::{GroupPlan, Limit, Settings, plan_groups, transcript_budget
 use crate::llm::EndpointConfig;
 use crate::llm::pace::PaceSettings;
 use crate::prompt::PromptOptions;
-use crate::report::{OutputFormat, Protected, Sink};
+use crate::report::{ConfidenceSource, OutputFormat, Protected, Sink};
 use crate::shard::{Archive, Shard};
 use crate::spec::{self, Spec};
 use crate::terminal::eprintln;
@@ -116,18 +116,26 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
         // Nothing is written, but a run with these outputs would fail: say so now.
         flags.output.check(Some(OutputFormat::Jsonl), &protected)?;
         let endpoint = match endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec) {
-            Ok(endpoint) => DryEndpoint::Resolved(endpoint),
-            Err(why) => DryEndpoint::Preview {
-                config: endpoint::preview(&flags.endpoint, &spec),
-                why: format!("{why:#}"),
-            },
+            Ok(mut endpoint) => {
+                confidence(flags, &mut endpoint.config)?;
+                DryEndpoint::Resolved(endpoint)
+            }
+            Err(why) => {
+                let mut config = endpoint::preview(&flags.endpoint, &spec);
+                confidence(flags, &mut config)?;
+                DryEndpoint::Preview {
+                    config,
+                    why: format!("{why:#}"),
+                }
+            }
         };
         let work = work(flags, spec, metrics_sha256, &metric_files, endpoint.config())?;
         let reads_cache = !flags.cache.no_cache && !flags.cache.refresh;
         let cache = reads_cache.then(|| Cache::existing(cache_dir)).flatten();
         return Ok(Plan::DryRun(Box::new(DryRunPlan { work, endpoint, cache })));
     }
-    let endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
+    let mut endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
+    confidence(flags, &mut endpoint.config)?;
     let cache = (!flags.cache.no_cache).then(|| Cache::open(cache_dir)).transpose()?;
     // Every output checked, then locked and opened, before the inputs are read: a bad or
     // busy output fails at once, and no existing report is touched until this run has a
@@ -203,6 +211,9 @@ pub fn resolve_batch(flags: &RunFlags) -> anyhow::Result<BatchPlan> {
         )
         .into());
     }
+    // The batch's requests are the run's, `logprobs: true` included, so `run` finds them.
+    let mut endpoint = endpoint;
+    confidence(flags, &mut endpoint.config)?;
     let cache = Cache::open(&cache_dir)?;
     let work = work(flags, spec, metrics_sha256, &metric_files, &endpoint.config)?;
     Ok(BatchPlan {
@@ -211,6 +222,35 @@ pub fn resolve_batch(flags: &RunFlags) -> anyhow::Result<BatchPlan> {
         cache,
         cache_dir,
     })
+}
+
+/// `--confidence`, checked against the flags and the endpoint: `consistency` needs samples
+/// to agree; `logprobs` asks every request for them, and reads them off the message text,
+/// which a forced tool call's arguments are not.
+fn confidence(flags: &RunFlags, config: &mut EndpointConfig) -> anyhow::Result<()> {
+    match flags.confidence {
+        ConfidenceSource::Stated => {}
+        ConfidenceSource::Consistency if flags.samples < 2 => {
+            return Err(UsageError(format!(
+                "--confidence consistency is the share of samples that agreed with each value, and --samples is {}: \
+                 add --samples 3 (or more), or keep the model's own number with --confidence self",
+                flags.samples
+            ))
+            .into());
+        }
+        ConfidenceSource::Consistency => {}
+        ConfidenceSource::Logprobs if config.structured_output == spec::StructuredOutput::Tools => {
+            return Err(UsageError(
+                "--confidence logprobs reads the probabilities of the answer's tokens in the message text, and a \
+                 tool call's arguments have none: use --structured-output json_schema (or json_object), or \
+                 --confidence self"
+                    .into(),
+            )
+            .into());
+        }
+        ConfidenceSource::Logprobs => config.params.logprobs = true,
+    }
+    Ok(())
 }
 
 /// Where batch mode keeps its ledger and input/output files: beside the cache
@@ -363,6 +403,7 @@ fn work(
         metadata: flags.metadata,
         unverified: flags.unverified_evidence,
         samples: flags.samples,
+        confidence: flags.confidence,
     };
     Ok(Work {
         spec,

@@ -111,6 +111,28 @@ pub struct RunHeader {
     /// records its `consistency` and how many `samples` voted). Absent for one.
     #[serde(default = "one_sample", skip_serializing_if = "is_one_sample")]
     pub samples: u32,
+    /// What the values' `confidence` is (`--confidence`); reports from before it was
+    /// written hold the model's own numbers.
+    #[serde(default)]
+    pub confidence: ConfidenceSource,
+}
+
+/// What a report's `confidence` numbers are (`run --confidence`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ConfidenceSource {
+    /// The model's own number, as it answered.
+    #[default]
+    #[serde(rename = "self")]
+    #[strum(serialize = "self")]
+    #[value(name = "self")]
+    Stated,
+    /// The share of the samples that agreed with the value (`--samples` ≥ 2).
+    Consistency,
+    /// For enum and boolean metrics, the probability of the answer's tokens, from the
+    /// endpoint's logprobs; no confidence for other metrics.
+    Logprobs,
 }
 
 fn one_sample() -> u32 {
@@ -340,6 +362,10 @@ pub struct Grounds {
     /// Fewer than K when some samples' requests failed or their answers were invalid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<u32>,
+    /// Why the value has no `confidence` where the run's `--confidence` asked for a
+    /// measured one (a metric type logprobs cannot measure, an endpoint that sent none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_unavailable: Option<String>,
 }
 
 impl Grounds {
@@ -349,6 +375,7 @@ impl Grounds {
         evidence_unverified: false,
         consistency: None,
         samples: None,
+        confidence_unavailable: None,
     };
 }
 
@@ -403,6 +430,19 @@ impl MetricResult {
             | MetricResult::Null { confidence, .. }
             | MetricResult::NotApplicable { confidence, .. } => *confidence,
             MetricResult::Invalid { .. } => None,
+        }
+    }
+
+    /// Replaces the confidence; false (nothing changed) for an invalid answer, which has none.
+    pub fn set_confidence(&mut self, new: Option<f64>) -> bool {
+        match self {
+            MetricResult::Ok { confidence, .. }
+            | MetricResult::Null { confidence, .. }
+            | MetricResult::NotApplicable { confidence, .. } => {
+                *confidence = new;
+                true
+            }
+            MetricResult::Invalid { .. } => false,
         }
     }
 
@@ -604,6 +644,7 @@ mod tests {
                 evidence_unverified: false,
                 consistency: None,
                 samples: None,
+                confidence_unavailable: None,
             },
         };
         let json = serde_json::to_value(&result).unwrap();

@@ -92,6 +92,7 @@ pub fn header(calls: usize) -> RunHeader {
         shard: None,
         missing_shards: Vec::new(),
         samples: 1,
+        confidence: Default::default(),
     }
 }
 

@@ -9,6 +9,7 @@ mod bench;
 mod cache;
 mod common;
 mod compare;
+mod confidence;
 mod cost;
 mod error_paths;
 mod evidence;

@@ -85,6 +85,9 @@ pub struct FakeConfig {
     /// Requests carrying one of these seeds are answered 500, every time: a sample that
     /// never comes back.
     pub failing_seeds: Vec<i64>,
+    /// Answer requests that ask for `logprobs: true` with token log-probabilities (see
+    /// [`crate::logprobs`]); off: such requests get none, as from a server without them.
+    pub logprobs: bool,
 }
 
 #[derive(Debug, Default)]
@@ -587,6 +590,16 @@ fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String, f
     let cached_tokens = (prompt_tokens as f64 * cfg.cached_prompt_share).floor() as usize;
     let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": answer.len().div_ceil(4), "total_tokens": prompt_tokens + answer.len().div_ceil(4), "prompt_tokens_details": {"cached_tokens": cached_tokens}});
     let uses_tools = request.get("tools").is_some();
+    let logprobs = (cfg.logprobs && request["logprobs"] == true && !uses_tools).then(|| {
+        let text: Vec<&str> = request["messages"]
+            .as_array()
+            .map_or(Vec::new(), |m| m.iter().filter_map(|m| m["content"].as_str()).collect());
+        crate::logprobs::tokenize(&answer, transcript_in(&text.join("\n")))
+    });
+    let (answer, logprobs) = match logprobs {
+        Some((spelled, logprobs)) => (spelled, logprobs),
+        None => (answer, Value::Null),
+    };
     let message = if uses_tools {
         json!({"role": "assistant", "content": null, "tool_calls": [{"id": format!("call_{n}"), "type": "function", "function": {"name": "post_call_metrics", "arguments": answer}}]})
     } else {
@@ -596,7 +609,7 @@ fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String, f
         "id": format!("chatcmpl-fake-{n}"),
         "object": "chat.completion",
         "model": request["model"],
-        "choices": [{"index": 0, "message": message, "finish_reason": finish.unwrap_or(if uses_tools { "tool_calls" } else { "stop" })}],
+        "choices": [{"index": 0, "message": message, "logprobs": logprobs, "finish_reason": finish.unwrap_or(if uses_tools { "tool_calls" } else { "stop" })}],
         "usage": usage,
     });
     if cfg.hostile.odd == Default::default() {

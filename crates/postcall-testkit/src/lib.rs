@@ -5,6 +5,7 @@
 //!   integration tests start one per test; `postcall-fake-llm` serves one until killed.
 //! - [`fake_batch`]: the same endpoint's batch API (files, batches, status transitions the
 //!   test drives, output and error files, one-shot faults).
+//! - [`logprobs`]: the fake's token log-probabilities, with a known probability per value.
 //! - [`quotes`]: the fake's `evidence`, exact or spoiled (near, wrong turn, invented).
 //! - [`hostile`]: what the fake can do to a client besides answer: redirect, send a body
 //!   that never ends, send valid completions in odd shapes.
@@ -23,6 +24,7 @@ pub mod fake_batch;
 pub mod fake_llm;
 pub mod hostile;
 mod listen;
+pub mod logprobs;
 pub mod quotes;
 pub mod receiver;
 pub mod s3;

@@ -329,6 +329,7 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
         shard: work.shard,
         missing_shards: Vec::new(),
         samples: work.settings.samples,
+        confidence: work.settings.confidence,
     }
 }
 

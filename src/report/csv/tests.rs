@@ -152,6 +152,7 @@ fn the_evidence_cell_lists_each_quote_where_it_was_found_and_the_flag() {
             evidence_unverified: false,
             consistency: None,
             samples: None,
+            confidence_unavailable: None,
         },
     };
     assert_eq!(
@@ -166,6 +167,7 @@ fn the_evidence_cell_lists_each_quote_where_it_was_found_and_the_flag() {
             evidence_unverified: true,
             consistency: None,
             samples: None,
+            confidence_unavailable: None,
         },
     };
     assert_eq!(evidence_text(Some(&flagged)), "UNVERIFIED");

@@ -1,0 +1,202 @@
+//! `--confidence self|consistency|logprobs`: what a value's `confidence` is, checked value
+//! by value against what the fake endpoint sent — its token probabilities, or its samples.
+
+use std::collections::BTreeMap;
+
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer, fake_answer, transcript_in};
+use postcall_testkit::logprobs::value_probability;
+use serde_json::Value;
+
+use crate::common::TestDir;
+use crate::run::write_calls;
+
+const SPEC: &str = r#"version: 1
+metrics:
+  - id: outcome
+    type: enum
+    choices: [resolved, escalated, abandoned, transferred]
+    prompt: What was the outcome?
+  - id: refund_offered
+    type: boolean
+    prompt: Did the agent offer a refund?
+  - id: turns
+    type: integer
+    range: [0, 9]
+    prompt: How many times did the agent apologise?
+  - id: note
+    type: string
+    prompt: One line for the supervisor.
+"#;
+
+const CALLS: usize = 5;
+
+fn setup(fake: FakeConfig) -> (TestDir, FakeServer) {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, CALLS);
+    (dir, FakeServer::start(fake).unwrap())
+}
+
+fn report(dir: &TestDir) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap()
+}
+
+/// Per call id, the transcript and the answer the fake gave, from its recorded requests.
+fn answers(fake: &FakeServer) -> BTreeMap<String, (String, Value)> {
+    fake.recorded()
+        .iter()
+        .map(|request| {
+            let text: Vec<&str> = request.body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|m| m["content"].as_str())
+                .collect();
+            let transcript = transcript_in(&text.join("\n")).to_string();
+            let i = (0..CALLS)
+                .find(|i| transcript.contains(&format!("this is agent {i}. How")))
+                .expect("a call's transcript");
+            let schema = request.body.pointer("/response_format/json_schema/schema").unwrap();
+            let answer = fake_answer(schema, &transcript);
+            (format!("call-{i:04}"), (transcript, answer))
+        })
+        .collect()
+}
+
+#[test]
+fn logprobs_confidence_is_the_probability_the_endpoint_gave_the_answer_s_tokens() {
+    let (dir, fake) = setup(FakeConfig {
+        logprobs: true,
+        record: true,
+        ..Default::default()
+    });
+    let flags = ["--confidence", "logprobs", "-o", "r.json"];
+    dir.run_against(&fake).args(flags).assert().success();
+    assert!(
+        fake.recorded().iter().all(|r| r.body["logprobs"] == true),
+        "every request asks for logprobs"
+    );
+    let report = report(&dir);
+    assert_eq!(report["postcall"]["confidence"], "logprobs");
+    let answers = answers(&fake);
+    assert_eq!(answers.len(), CALLS);
+    for call in report["calls"].as_array().unwrap() {
+        let id = call["call_id"].as_str().unwrap();
+        let (transcript, answer) = &answers[id];
+        for metric in ["outcome", "refund_offered"] {
+            let sent = &answer[metric]["value"];
+            let expected = value_probability(transcript, metric, sent);
+            let got = &call["metrics"][metric];
+            assert_eq!(got["value"], *sent, "{id} {metric}");
+            let confidence = got["confidence"].as_f64().expect("a confidence");
+            assert!(
+                (confidence - expected).abs() < 1e-9,
+                "{id} {metric}: {confidence} but the endpoint's tokens say {expected}"
+            );
+            assert_ne!(
+                Some(confidence),
+                answer[metric]["confidence"].as_f64(),
+                "not the model's own"
+            );
+        }
+        for metric in ["turns", "note"] {
+            let got = &call["metrics"][metric];
+            assert_eq!(got.get("confidence"), None, "{id} {metric}: logprobs do not measure it");
+            let why = got["confidence_unavailable"].as_str().unwrap();
+            assert!(why.contains("enum and boolean answers only"), "{why}");
+        }
+    }
+
+    // The probabilities are cached with the answers: a re-run sends nothing and says the same.
+    let sent = fake.requests();
+    dir.run_against(&fake).args(flags).assert().success();
+    assert_eq!(fake.requests(), sent);
+    let again = crate::confidence::report(&dir);
+    for (a, b) in again["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(report["calls"].as_array().unwrap())
+    {
+        assert_eq!(a["metrics"], b["metrics"]);
+    }
+}
+
+#[test]
+fn an_endpoint_that_sends_no_logprobs_leaves_no_confidence_and_says_why() {
+    let (dir, fake) = setup(FakeConfig::default());
+    dir.run_against(&fake)
+        .args(["--confidence", "logprobs", "-o", "r.json"])
+        .assert()
+        .success();
+    for call in report(&dir)["calls"].as_array().unwrap() {
+        let got = &call["metrics"]["outcome"];
+        assert_eq!(
+            got.get("confidence"),
+            None,
+            "the model's own number does not pass for one"
+        );
+        assert!(
+            got["confidence_unavailable"]
+                .as_str()
+                .unwrap()
+                .contains("returned no logprobs"),
+            "{got}"
+        );
+    }
+}
+
+#[test]
+fn consistency_confidence_is_the_share_of_samples_that_agreed() {
+    let (dir, fake) = setup(FakeConfig {
+        seed_variants: 2,
+        ..Default::default()
+    });
+    dir.run_against(&fake)
+        .args([
+            "--samples",
+            "3",
+            "--llm-seed",
+            "1",
+            "--confidence",
+            "consistency",
+            "-o",
+            "r.json",
+        ])
+        .assert()
+        .success();
+    let report = report(&dir);
+    assert_eq!(report["postcall"]["confidence"], "consistency");
+    let mut split = 0;
+    for call in report["calls"].as_array().unwrap() {
+        for (metric, got) in call["metrics"].as_object().unwrap() {
+            let consistency = got["consistency"].as_f64().expect("a consistency");
+            assert_eq!(got["confidence"].as_f64(), Some(consistency), "{metric}: {got}");
+            split += usize::from(consistency < 1.0);
+        }
+    }
+    assert!(split > 0, "some samples disagreed");
+
+    // The default is the model's own number, and the header says so.
+    dir.run_against(&fake).args(["-o", "r.json"]).assert().success();
+    assert_eq!(crate::confidence::report(&dir)["postcall"]["confidence"], "self");
+}
+
+#[test]
+fn a_confidence_that_cannot_be_had_is_refused_before_anything_is_sent() {
+    let (dir, fake) = setup(FakeConfig::default());
+    let refused = |flags: &[&str], says: &str| {
+        let out = dir.run_against(&fake).args(flags).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{flags:?}: {err}");
+    };
+    refused(&["--confidence", "consistency"], "add --samples 3");
+    refused(&["--confidence", "consistency", "--samples", "1"], "--samples is 1");
+    refused(
+        &["--confidence", "logprobs", "--structured-output", "tools"],
+        "use --structured-output json_schema",
+    );
+    refused(&["--confidence", "consistency", "--dry-run"], "add --samples 3");
+    assert_eq!(fake.requests(), 0);
+}
