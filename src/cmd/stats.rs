@@ -6,7 +6,16 @@ use std::process::ExitCode;
 
 use crate::document::Format;
 use crate::report::read_report;
+use crate::stats::consistency::DEFAULT_FLAKY_BELOW;
 use crate::stats::{render, stats};
+
+/// A share between 0 and 1.
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{text}` is not a share between 0 and 1 (e.g. 0.8)")),
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,6 +25,10 @@ pub struct Args {
     /// Split every other metric by the values of this enum or boolean metric.
     #[arg(long, value_name = "METRIC")]
     pub by: Option<String>,
+    /// A metric whose samples agreed less than this on average (mean consistency, 0..1) is
+    /// flagged flaky; for reports of `run --samples K`.
+    #[arg(long, value_name = "SHARE", default_value_t = DEFAULT_FLAKY_BELOW, value_parser = share)]
+    pub flaky_below: f64,
     /// Output: aligned text with bars, markdown, or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -23,7 +36,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = read_report(&args.report)?;
-    let result = stats(&args.report.display().to_string(), &report, args.by.as_deref())?;
+    let result = stats(
+        &args.report.display().to_string(),
+        &report,
+        args.by.as_deref(),
+        args.flaky_below,
+    )?;
     let text = render::render(&result, args.format);
     super::print_rendered(&text, args.format)?;
     Ok(ExitCode::SUCCESS)

@@ -6,7 +6,8 @@
 //! mean/median for numbers, the most frequent texts, dates or list items. `--by METRIC`
 //! splits every other metric by the values of one enum or boolean metric. Where the report
 //! has evidence, how many of a metric's quotes were found in the transcript and how many
-//! values were flagged for it.
+//! values were flagged for it. Where the report has consistency (`run --samples K`), the
+//! mean share of samples that agreed, and which metrics are flaky (below `--flaky-below`).
 
 use std::collections::HashMap;
 
@@ -20,6 +21,7 @@ use crate::answer::order_categories;
 use crate::answer::value::{Shape, as_f64, date_of, shape};
 use crate::answer::{Answer, MetricSet, Origin};
 
+pub mod consistency;
 pub mod render;
 
 /// How many of the most frequent texts, dates or list items are kept.
@@ -32,6 +34,11 @@ pub struct Stats {
     pub origin: Origin,
     pub calls: usize,
     pub metrics: Vec<MetricStats>,
+    /// The mean consistency under which a metric is flaky (`--flaky-below`).
+    pub flaky_below: f64,
+    /// The metrics whose mean consistency is below it, in report order; empty when none
+    /// is, or the report has no consistency.
+    pub flaky: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<Crosstab>,
 }
@@ -50,6 +57,10 @@ pub struct MetricStats {
     /// How the metric's quotes held up; absent when it has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<crate::answer::evidence::EvidenceTally>,
+    /// How often its samples agreed (`run --samples K`); absent when no value says.
+    /// Only for the whole report, not for `--by` groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<consistency::ConsistencyTally>,
     pub distribution: Distribution,
 }
 
@@ -94,13 +105,22 @@ pub struct CrossMetric {
     pub groups: Vec<MetricStats>,
 }
 
-pub fn stats(report_path: &str, report: &Report, by: Option<&str>) -> anyhow::Result<Stats> {
+pub fn stats(report_path: &str, report: &Report, by: Option<&str>, flaky_below: f64) -> anyhow::Result<Stats> {
     let metrics = MetricSet::of_report(report);
     let all: Vec<&CallResult> = report.calls.iter().collect();
-    let per_metric = metrics
+    let asked = report.header.as_ref().map(|h| h.samples);
+    let per_metric: Vec<MetricStats> = metrics
         .kinds
         .iter()
-        .map(|(id, kind)| metric_stats(id, kind, &metrics, &all))
+        .map(|(id, kind)| MetricStats {
+            consistency: consistency::ConsistencyTally::of(id, all.iter().copied(), asked, flaky_below),
+            ..metric_stats(id, kind, &metrics, &all)
+        })
+        .collect();
+    let flaky = per_metric
+        .iter()
+        .filter(|m| m.consistency.as_ref().is_some_and(|c| c.flaky))
+        .map(|m| m.id.clone())
         .collect();
     let by = match by {
         Some(id) => Some(crosstab(id, &metrics, &all)?),
@@ -111,6 +131,8 @@ pub fn stats(report_path: &str, report: &Report, by: Option<&str>) -> anyhow::Re
         origin: Origin::of(report_path, report),
         calls: report.calls.len(),
         metrics: per_metric,
+        flaky_below,
+        flaky,
         by,
     })
 }
@@ -189,6 +211,7 @@ pub fn metric_stats(id: &str, kind: &MetricKind, metrics: &MetricSet, calls: &[&
         missing: 0,
         mean_confidence: None,
         evidence: crate::answer::evidence::EvidenceTally::of(id, calls.iter().copied()),
+        consistency: None,
         distribution: Distribution::Top {
             distinct: 0,
             top: Vec::new(),
@@ -402,7 +425,7 @@ mod tests {
 
     #[test]
     fn enum_counts_list_every_choice_and_statuses() {
-        let s = stats("r", &sample(), None).unwrap();
+        let s = stats("r", &sample(), None, 0.8).unwrap();
         let outcome = of(&s, "outcome");
         assert_eq!((outcome.ok, outcome.invalid, outcome.missing), (4, 1, 0));
         assert_eq!(
@@ -417,7 +440,7 @@ mod tests {
 
     #[test]
     fn numbers_get_a_histogram_over_the_declared_range() {
-        let s = stats("r", &sample(), None).unwrap();
+        let s = stats("r", &sample(), None, 0.8).unwrap();
         let score = of(&s, "score");
         assert_eq!(score.null, 1);
         assert_eq!(
@@ -444,7 +467,7 @@ mod tests {
 
     #[test]
     fn lists_and_texts_show_the_most_frequent() {
-        let s = stats("r", &sample(), None).unwrap();
+        let s = stats("r", &sample(), None, 0.8).unwrap();
         assert_eq!(
             counts(&of(&s, "issues").distribution),
             pairs(&[("refund", 4), ("billing", 2), ("late", 2)])
@@ -454,7 +477,7 @@ mod tests {
 
     #[test]
     fn by_splits_every_other_metric_by_one_enum() {
-        let s = stats("r", &sample(), Some("outcome")).unwrap();
+        let s = stats("r", &sample(), Some("outcome"), 0.8).unwrap();
         let by = s.by.unwrap();
         assert_eq!(by.groups, ["resolved", "escalated", "invalid"]);
         assert_eq!(by.group_sizes, [3, 1, 1]);
@@ -469,13 +492,13 @@ mod tests {
 
     #[test]
     fn by_needs_an_enum_or_boolean_metric() {
-        let err = stats("r", &sample(), Some("score")).unwrap_err().to_string();
+        let err = stats("r", &sample(), Some("score"), 0.8).unwrap_err().to_string();
         assert!(
             err.contains("`score` has type integer; split by an enum or boolean metric"),
             "{err}"
         );
         assert!(err.contains("outcome, follow_up"), "{err}");
-        let err = stats("r", &sample(), Some("nope")).unwrap_err().to_string();
+        let err = stats("r", &sample(), Some("nope"), 0.8).unwrap_err().to_string();
         assert!(err.contains("no metric `nope`"), "{err}");
     }
 }

@@ -17,6 +17,13 @@ pub fn document(stats: &Stats) -> Document {
         .push(Span::Code(stats.report.clone()))
         .push(Span::Plain(format!(" ({} calls)", stats.calls)));
     let mut blocks = vec![Block::List(vec![stats.origin.line("report")])];
+    if !stats.flaky.is_empty() {
+        blocks.push(Block::Paragraph(Text::plain(format!(
+            "flaky: {} (their samples agreed less than {:.2} of the time on average; one ask of them is close to a guess)",
+            stats.flaky.join(", "),
+            stats.flaky_below
+        ))));
+    }
     for m in &stats.metrics {
         let mut body = Vec::new();
         body.extend(summary_line(m).map(|line| Block::Paragraph(line.into())));
@@ -24,7 +31,7 @@ pub fn document(stats: &Stats) -> Document {
         if !table.is_empty() {
             body.push(Block::Table(table));
         }
-        let heading = Heading::about(&m.id, m.kind, format!(": {}", statuses(m)));
+        let heading = Heading::about(&m.id, m.kind, format!(": {}", statuses(m, stats.flaky_below)));
         blocks.push(Block::Section(Section::new(heading, body)));
     }
     if let Some(by) = &stats.by {
@@ -45,7 +52,7 @@ pub fn document(stats: &Stats) -> Document {
 }
 
 /// `118 answers, 1 null, 1 invalid; mean confidence 0.87` (zero counts left out).
-fn statuses(m: &MetricStats) -> String {
+fn statuses(m: &MetricStats, flaky_below: f64) -> String {
     let mut parts = vec![format!("{} answers", m.ok)];
     for (n, name) in [
         (m.null, "null"),
@@ -63,6 +70,9 @@ fn statuses(m: &MetricStats) -> String {
     }
     if let Some(evidence) = &m.evidence {
         line.push_str(&format!("; evidence: {}", evidence.describe()));
+    }
+    if let Some(consistency) = &m.consistency {
+        line.push_str(&format!("; {}", consistency.describe(flaky_below)));
     }
     line
 }
@@ -205,7 +215,7 @@ mod tests {
                 call("c3", vec![("outcome", ok_text("escalated")), ("score", null())]),
             ],
         );
-        stats("r.json", &report, Some("outcome")).unwrap()
+        stats("r.json", &report, Some("outcome"), 0.8).unwrap()
     }
 
     #[test]

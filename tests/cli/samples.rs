@@ -320,3 +320,81 @@ fn same(a: &Value, b: &Value) -> bool {
         _ => a == b,
     }
 }
+
+#[test]
+fn stats_flags_the_metrics_whose_samples_agree_less_than_the_threshold() {
+    let (dir, fake) = setup();
+    dir.run_against(&fake)
+        .args(["--samples", "3", "--llm-seed", "1", "-o", "r.json"])
+        .assert()
+        .success();
+    // Each metric's mean consistency, from the report's values.
+    let report = report(&dir);
+    let ids = ["outcome", "turns", "score", "topics", "note"];
+    let means: Vec<(String, f64)> = ids
+        .iter()
+        .map(|id| {
+            let all: Vec<f64> = report["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["metrics"][id]["consistency"].as_f64().unwrap())
+                .collect();
+            (id.to_string(), all.iter().sum::<f64>() / all.len() as f64)
+        })
+        .collect();
+    let stats = |extra: &[&str]| {
+        let out = dir.postcall().args(["stats", "r.json"]).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // A threshold between the steadiest and the flakiest metric splits them.
+    let (lowest, highest) = means
+        .iter()
+        .fold((1.0f64, 0.0f64), |(lo, hi), (_, m)| (lo.min(*m), hi.max(*m)));
+    assert!(lowest < highest, "the seeds made metrics differ: {means:?}");
+    let threshold = (lowest + highest) / 2.0;
+    let expected: Vec<&str> = means
+        .iter()
+        .filter(|(_, m)| *m < threshold)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let flag = format!("{threshold}");
+    let json: Value = serde_json::from_str(&stats(&["--flaky-below", &flag, "--format", "json"])).unwrap();
+    assert_eq!(json["flaky"], serde_json::json!(expected));
+    for (m, (id, mean)) in json["metrics"].as_array().unwrap().iter().zip(&means) {
+        assert_eq!(m["id"], *id);
+        assert!(
+            (m["consistency"]["mean"].as_f64().unwrap() - mean).abs() < 1e-12,
+            "{id}"
+        );
+        assert_eq!(m["consistency"]["flaky"], *mean < threshold, "{id}");
+        assert_eq!(m["consistency"]["values"], CALLS);
+    }
+    let text = stats(&["--flaky-below", &flag]);
+    assert!(text.contains(&format!("flaky: {}", expected.join(", "))), "{text}");
+    for (id, mean) in &means {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{id} (")))
+            .unwrap();
+        assert!(line.contains(&format!("consistency {mean:.2}")), "{line}");
+        assert_eq!(line.contains("FLAKY"), *mean < threshold, "{line}");
+    }
+    let markdown = stats(&["--flaky-below", &flag, "--format", "markdown"]);
+    assert!(
+        markdown.contains(&format!("flaky: {}", expected.join(", "))),
+        "{markdown}"
+    );
+    // The default threshold is 0.8; nothing is flaky below 0.
+    let default: Value = serde_json::from_str(&stats(&["--format", "json"])).unwrap();
+    assert_eq!(default["flaky_below"], 0.8);
+    let none: Value = serde_json::from_str(&stats(&["--flaky-below", "0", "--format", "json"])).unwrap();
+    assert_eq!(none["flaky"], serde_json::json!([]));
+    let out = dir
+        .postcall()
+        .args(["stats", "r.json", "--flaky-below", "80"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a share, not a percentage");
+}

@@ -123,7 +123,12 @@ pub fn render_page(
     let data = PageData {
         report: report_path,
         header: report.header.as_ref(),
-        stats: stats(report_path, report, options.by.as_deref())?,
+        stats: stats(
+            report_path,
+            report,
+            options.by.as_deref(),
+            crate::stats::consistency::DEFAULT_FLAKY_BELOW,
+        )?,
         trends: trends(&report.calls, &set, options.by.as_deref()),
         calls: columns.table(),
         compare: comparison.map(|c| c.diff),
