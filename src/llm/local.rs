@@ -71,12 +71,40 @@ pub fn slots_for(concurrency: usize) -> usize {
     concurrency.clamp(1, cores.max(1))
 }
 
-/// Threads for the server's arithmetic: every core but one, at least one. llama.cpp's
-/// threads wait for each other by spinning, so one thread that loses its core stalls them
-/// all: on 2 busy cores (load average 12), 2 threads generated 0.5 tokens/s and 1 thread
-/// 7.2. The core left over runs postcall and whatever else the machine is doing.
-pub fn threads_for_cores(cores: usize) -> usize {
-    cores.saturating_sub(1).max(1)
+/// Threads for the server's arithmetic: the cores idle when it starts, at least one.
+/// llama.cpp's threads wait for each other by spinning, so one thread that loses its core
+/// stalls them all: on 2 busy cores (load average 12), 2 threads generated 0.5 tokens/s
+/// and 1 thread 7.2. On idle cores every thread adds arithmetic, so the count follows
+/// what is free now (see [`idle_cores`]), not the core count nor the load average, which
+/// still counts the release build that finished a moment before README's first run.
+/// `llm.local.threads` sets it.
+pub fn threads_for(cores: usize, idle: f64) -> usize {
+    // A core at least three-quarters idle counts as free: postcall's own share while
+    // waiting on the server is a few percent.
+    ((idle + 0.25).floor() as usize).clamp(1, cores.max(1))
+}
+
+/// How many cores were idle over the last quarter second, from `/proc/stat`'s first line
+/// (Linux); `None` where it cannot be read, and then one thread a core but one is used.
+pub fn idle_cores(cores: usize) -> Option<f64> {
+    fn sample() -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .strip_prefix("cpu ")?
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal; idle time is idle + iowait.
+        let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+        Some((idle, fields.iter().take(8).sum()))
+    }
+    let (idle0, total0) = sample()?;
+    std::thread::sleep(Duration::from_millis(250));
+    let (idle1, total1) = sample()?;
+    let total = total1.checked_sub(total0).filter(|t| *t > 0)?;
+    Some(idle1.saturating_sub(idle0) as f64 / total as f64 * cores as f64)
 }
 
 /// The pid of the running server, for the Ctrl-C handler's immediate-exit path (which
@@ -109,11 +137,13 @@ pub fn installed() -> Option<(PathBuf, PathBuf)> {
 pub struct LocalLaunch {
     pub server: PathBuf,
     pub model: PathBuf,
+    /// `llm.local.threads`; `None` chooses at start (see [`threads_for`]).
+    pub threads: Option<usize>,
     port: u16,
 }
 
 impl LocalLaunch {
-    pub fn prepare(server: &Path, model: &Path) -> anyhow::Result<LocalLaunch> {
+    pub fn prepare(server: &Path, model: &Path, threads: Option<usize>) -> anyhow::Result<LocalLaunch> {
         anyhow::ensure!(
             server.is_file(),
             "llama-server not found at {}: run scripts/install-local-model.sh, or set llm.local.server",
@@ -127,6 +157,7 @@ impl LocalLaunch {
         Ok(LocalLaunch {
             server: server.to_path_buf(),
             model: model.to_path_buf(),
+            threads,
             port: free_port()?,
         })
     }
@@ -146,15 +177,18 @@ impl LocalLaunch {
         }
     }
 
-    /// Starts the server with `slots` slots (see [`slots_for`]) and
-    /// [`threads_for_cores`] threads, and waits until it answers.
+    /// Starts the server with `slots` slots (see [`slots_for`]) and `llm.local.threads`
+    /// or [`threads_for`] threads, and waits until it answers.
     pub fn start(&self, slots: usize, log_dir: &Path) -> anyhow::Result<LocalServer> {
         std::fs::create_dir_all(log_dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_dir.display()))?;
         let log = log_dir.join("llama-server.log");
         let log_file =
             std::fs::File::create(&log).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", log.display()))?;
         let slots = slots.clamp(1, 64);
-        let threads = threads_for_cores(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = self.threads.unwrap_or_else(|| {
+            idle_cores(cores).map_or(cores.saturating_sub(1).max(1), |idle| threads_for(cores, idle))
+        });
         let mut command = Command::new(&self.server);
         command
             .arg("-m")
@@ -175,6 +209,7 @@ impl LocalLaunch {
             child,
             base_url: self.endpoint().base_url,
             log,
+            threads,
         };
         running.wait_ready(self.port)?;
         Ok(running)
@@ -186,6 +221,7 @@ pub struct LocalServer {
     child: Child,
     pub base_url: String,
     pub log: PathBuf,
+    pub threads: usize,
 }
 
 impl LocalServer {
@@ -263,4 +299,30 @@ fn die_with_parent(command: &mut Command) {
 fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_follow_the_idle_cores() {
+        // An idle 2-core machine (README's first run) gets both cores.
+        assert_eq!(threads_for(2, 1.97), 2);
+        assert_eq!(threads_for(2, 1.8), 2);
+        // One core busy with something else: one thread, which then never waits for a
+        // thread that lost its core.
+        assert_eq!(threads_for(2, 1.1), 1);
+        assert_eq!(threads_for(2, 0.05), 1);
+        assert_eq!(threads_for(8, 5.5), 5);
+        assert_eq!(threads_for(8, 8.0), 8);
+    }
+
+    #[test]
+    fn idle_cores_are_measured_within_the_machine() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        if let Some(idle) = idle_cores(cores) {
+            assert!((0.0..=cores as f64 + 0.01).contains(&idle), "{idle} idle of {cores}");
+        }
+    }
 }

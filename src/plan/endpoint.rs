@@ -26,7 +26,10 @@ pub fn resolve(flags: &EndpointLayer, local_model: Option<&Path>, spec: &Spec) -
         eprintln!("note: --local-model wins over the base URL from --base-url or POSTCALL_BASE_URL");
     }
     let local = local_choice(flags, local_model, spec)
-        .map(|(server, model)| LocalLaunch::prepare(&server, &model))
+        .map(|(server, model)| {
+            let threads = spec.llm.local.as_ref().and_then(|l| l.threads).map(|t| t.get());
+            LocalLaunch::prepare(&server, &model, threads)
+        })
         .transpose()?;
     let address = local.as_ref().map(LocalLaunch::endpoint);
     let config = config::resolve(flags, address.as_ref(), &spec.llm, &ProcessEnv)?;

@@ -234,6 +234,9 @@ pub struct LocalModel {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// The server's arithmetic threads; by default the cores idle when it starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 /// USD per million tokens.

@@ -278,9 +278,11 @@ fn start_local(endpoint: &Endpoint, slots: usize, log_dir: &Path, quiet: bool) -
     if !quiet {
         // The slot count is said because it caps --concurrency: one request per core.
         eprintln!(
-            "using the local model {} (llama-server at {}, {slots} at a time, one per core; log in {})",
+            "using the local model {} (llama-server at {}, {slots} at a time, one per core, {} thread{}; log in {})",
             launch.model.display(),
             running.base_url,
+            running.threads,
+            if running.threads == 1 { "" } else { "s" },
             running.log.display()
         );
     }
