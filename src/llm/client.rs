@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::config::{EndpointConfig, Provider};
 use super::error::{ApiError, ErrorKind, Refusal, classify_status, parse_retry_after, redirected};
 use super::pace::Pacer;
+use super::ramp::{Ramp, Round};
 use super::redact;
 use super::request::{ChatRequest, wire_body};
 use super::response::{Completion, parse_completion};
@@ -272,69 +273,34 @@ fn sleep_cancellable(total: Duration, cancel: &AtomicBool) {
 /// Admission control shared by every worker.
 ///
 /// One "not before" instant: a 429 pauses all workers until its retry time, not only the
-/// one that saw it. And an additive-increase / multiplicative-decrease limit on requests
-/// in flight, so throughput settles just under the endpoint's limit instead of
-/// oscillating through 429 storms:
-/// - it starts at [`INITIAL_LIMIT`] and grows by one per two successes (×1.5 every round
-///   trip) until the first 429 — so a run with `--concurrency 256` does not open with a
-///   burst of 256 requests against an endpoint that allows 20;
-/// - a 429 halves it (never below 1) and remembers the limit it had as the ceiling;
-/// - below that ceiling it grows back by one per `limit / 2` successes (quick recovery to
-///   what worked); at or above it, by one per `4 × limit` successes (cautious probing);
-/// - it never exceeds `--concurrency`.
+/// one that saw it. And a limit on requests in flight that ramps as TCP's window does
+/// ([`Ramp`]: doubling per round trip until the first 429, then one cut per round trip of
+/// 429s and additive increase), so throughput settles just under the endpoint's limit
+/// instead of oscillating through 429 storms.
 pub struct Gate {
-    max: usize,
     state: Mutex<GateState>,
     changed: Condvar,
 }
 
-/// Where the in-flight limit starts.
-pub const INITIAL_LIMIT: usize = 4;
-
 struct GateState {
-    limit: usize,
+    ramp: Ramp,
     in_flight: usize,
     not_before: Option<Instant>,
-    successes: usize,
-    slow_start: bool,
-    /// The limit at the last 429.
-    ceiling: usize,
-    /// Bumped on every decrease, so a burst of 429s from requests sent under the same
-    /// limit halves it once, not once per request.
-    epoch: u64,
-}
-
-impl GateState {
-    fn successes_per_step(&self) -> usize {
-        if self.slow_start {
-            2
-        } else if self.limit < self.ceiling {
-            (self.limit / 2).max(1)
-        } else {
-            4 * self.limit
-        }
-    }
 }
 
 /// A slot taken from the gate; hand it back with one of the gate's methods.
 #[derive(Debug)]
 pub struct Permit {
-    epoch: u64,
+    round: Round,
 }
 
 impl Gate {
     pub fn new(max: usize) -> Gate {
-        let max = max.max(1);
         Gate {
-            max,
             state: Mutex::new(GateState {
-                limit: INITIAL_LIMIT.min(max),
+                ramp: Ramp::new(max),
                 in_flight: 0,
                 not_before: None,
-                successes: 0,
-                slow_start: true,
-                ceiling: max,
-                epoch: 0,
             }),
             changed: Condvar::new(),
         }
@@ -342,7 +308,7 @@ impl Gate {
 
     /// The current limit on requests in flight.
     pub fn limit(&self) -> usize {
-        self.state.lock().expect("gate lock").limit
+        self.state.lock().expect("gate lock").ramp.limit()
     }
 
     /// Waits for a slot and for any rate-limit pause to pass. `None` when cancelled.
@@ -358,9 +324,11 @@ impl Gate {
                 _ => None,
             };
             match wait {
-                None if state.in_flight < state.limit => {
+                None if state.in_flight < state.ramp.limit() => {
                     state.in_flight += 1;
-                    return Some(Permit { epoch: state.epoch });
+                    return Some(Permit {
+                        round: state.ramp.round(),
+                    });
                 }
                 // Wake periodically to notice cancellation.
                 _ => {
@@ -383,13 +351,7 @@ impl Gate {
     pub fn succeeded(&self, _permit: Permit) {
         let mut state = self.state.lock().expect("gate lock");
         state.in_flight -= 1;
-        if state.limit < self.max {
-            state.successes += 1;
-            if state.successes >= state.successes_per_step() {
-                state.limit += 1;
-                state.successes = 0;
-            }
-        }
+        state.ramp.succeeded();
         drop(state);
         self.changed.notify_all();
     }
@@ -401,13 +363,7 @@ impl Gate {
         if state.not_before.is_none_or(|t| t < until) {
             state.not_before = Some(until);
         }
-        if permit.epoch == state.epoch {
-            state.ceiling = state.limit;
-            state.limit = (state.limit / 2).max(1);
-            state.successes = 0;
-            state.slow_start = false;
-            state.epoch += 1;
-        }
+        state.ramp.rate_limited(permit.round);
         drop(state);
         self.changed.notify_all();
     }
@@ -416,6 +372,7 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::ramp::INITIAL_LIMIT;
 
     #[test]
     fn backoff_grows_and_is_capped() {
@@ -449,11 +406,11 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_starts_small_and_grows_by_half_per_round_trip_until_the_first_429() {
+    fn the_limit_starts_small_and_doubles_per_round_trip_until_the_first_429() {
         let gate = Gate::new(64);
         assert_eq!(gate.limit(), INITIAL_LIMIT);
-        succeed(&gate, 4);
-        assert_eq!(gate.limit(), 6);
+        succeed(&gate, 16);
+        assert_eq!(gate.limit(), 32);
         succeed(&gate, 200);
         assert_eq!(gate.limit(), 64, "never above --concurrency");
     }
@@ -461,7 +418,6 @@ mod tests {
     #[test]
     fn a_burst_of_429s_halves_the_limit_once_and_successes_grow_it_back() {
         let gate = Gate::new(64);
-        succeed(&gate, 24);
         assert_eq!(gate.limit(), 16);
         let cancel = AtomicBool::new(false);
         let permits: Vec<_> = (0..16).map(|_| gate.acquire(&cancel).unwrap()).collect();
@@ -472,13 +428,13 @@ mod tests {
         // Below the old ceiling (16) it recovers by one per limit/2 successes…
         succeed(&gate, 4);
         assert_eq!(gate.limit(), 9);
-        // …and above it probes slowly: one per 4 × limit.
-        succeed(&gate, 4 + 5 + 5 + 6 + 6 + 7 + 7);
-        assert_eq!(gate.limit(), 16);
-        succeed(&gate, 63);
-        assert_eq!(gate.limit(), 16);
+        // …up to one under it, and above that probes slowly: one per 4 × limit.
+        succeed(&gate, 4 + 5 + 5 + 6 + 6 + 7);
+        assert_eq!(gate.limit(), 15);
+        succeed(&gate, 59);
+        assert_eq!(gate.limit(), 15);
         succeed(&gate, 1);
-        assert_eq!(gate.limit(), 17);
+        assert_eq!(gate.limit(), 16);
     }
 
     #[test]

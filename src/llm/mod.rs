@@ -11,6 +11,7 @@ pub mod local;
 pub mod logprobs;
 pub(crate) mod pace;
 pub(crate) mod price;
+pub(crate) mod ramp;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod tokens;
