@@ -274,8 +274,8 @@ fn sleep_cancellable(total: Duration, cancel: &AtomicBool) {
 ///
 /// One "not before" instant: a 429 pauses all workers until its retry time, not only the
 /// one that saw it. And a limit on requests in flight that ramps as TCP's window does
-/// ([`Ramp`]: doubling per round trip until the first 429, then one cut per round trip of
-/// 429s and additive increase), so throughput settles just under the endpoint's limit
+/// ([`Ramp`]: fast growth until the first 429, then one cut per round trip of 429s, from
+/// what was in flight, and additive increase), so throughput settles just under the endpoint's limit
 /// instead of oscillating through 429 storms.
 pub struct Gate {
     state: Mutex<GateState>,
@@ -363,7 +363,8 @@ impl Gate {
         if state.not_before.is_none_or(|t| t < until) {
             state.not_before = Some(until);
         }
-        state.ramp.rate_limited(permit.round);
+        let in_flight = state.in_flight;
+        state.ramp.rate_limited(permit.round, in_flight);
         drop(state);
         self.changed.notify_all();
     }
@@ -406,35 +407,39 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_starts_small_and_doubles_per_round_trip_until_the_first_429() {
+    fn the_limit_starts_small_and_ramps_fast_until_the_first_429() {
         let gate = Gate::new(64);
         assert_eq!(gate.limit(), INITIAL_LIMIT);
-        succeed(&gate, 16);
+        succeed(&gate, 8);
         assert_eq!(gate.limit(), 32);
         succeed(&gate, 200);
         assert_eq!(gate.limit(), 64, "never above --concurrency");
     }
 
     #[test]
-    fn a_burst_of_429s_halves_the_limit_once_and_successes_grow_it_back() {
+    fn a_burst_of_429s_cuts_once_deeper_for_each_refusal_and_successes_grow_it_back() {
         let gate = Gate::new(64);
-        assert_eq!(gate.limit(), 16);
+        assert_eq!(gate.limit(), 24);
         let cancel = AtomicBool::new(false);
-        let permits: Vec<_> = (0..16).map(|_| gate.acquire(&cancel).unwrap()).collect();
-        for p in permits {
+        let permits: Vec<_> = (0..12).map(|_| gate.acquire(&cancel).unwrap()).collect();
+        let refused: Vec<_> = (0..12).map(|_| gate.acquire(&cancel).unwrap()).collect();
+        for p in refused {
             gate.rate_limited(p, Duration::ZERO);
         }
-        assert_eq!(gate.limit(), 8, "halved once for the whole burst");
-        // Below the old ceiling (16) it recovers by one per limit/2 successes…
-        succeed(&gate, 4);
+        // 24 in flight drew the first 429; 11 more refused: 13 is the level too many.
+        assert_eq!(gate.limit(), 6, "half of what the endpoint took");
+        for p in permits {
+            gate.succeeded(p);
+        }
+        // Below the ceiling it recovers by one per limit/2 successes…
         assert_eq!(gate.limit(), 9);
         // …up to one under it, and above that probes slowly: one per 4 × limit.
-        succeed(&gate, 4 + 5 + 5 + 6 + 6 + 7);
-        assert_eq!(gate.limit(), 15);
-        succeed(&gate, 59);
-        assert_eq!(gate.limit(), 15);
+        succeed(&gate, 2 + 5 + 5);
+        assert_eq!(gate.limit(), 12);
+        succeed(&gate, 47);
+        assert_eq!(gate.limit(), 12);
         succeed(&gate, 1);
-        assert_eq!(gate.limit(), 16);
+        assert_eq!(gate.limit(), 13);
     }
 
     #[test]

@@ -4,26 +4,39 @@
 //! every step here is tested by feeding it outcomes.
 //!
 //! The shape, and why:
-//! - **Slow start** from [`INITIAL_LIMIT`], one more per success: the limit doubles every
-//!   round trip, so `--concurrency 64` against a 200 ms endpoint is full after two round
-//!   trips instead of seven, while a run with `--concurrency 256` still does not open with
-//!   256 requests against an endpoint that allows 20.
-//! - **A 429 halves the limit**, once per round trip: requests sent under the old limit
-//!   answer 429 in a burst, and only the first of them cuts (the others carry the old
-//!   [`Round`]). The limit that drew the 429 is remembered as the ceiling: it is known to
-//!   be too many.
+//! - **Slow start** from [`INITIAL_LIMIT`]: one more per success (doubling per round trip)
+//!   up to [`DOUBLING_UNTIL`], then one more per two successes (×1.5). `--concurrency 64`
+//!   against a 200 ms endpoint is full after about two round trips, while a run with
+//!   `--concurrency 256` does not open with 256 requests against an endpoint that allows 20.
+//!   Doubling all the way is what TCP does, but a 429 answers a round trip's sends only
+//!   after they are all out: everything sent while the first 429 is on its way is sent
+//!   into an empty bucket, and at ×2 that is twice as many as at ×1.5.
+//! - **A 429 halves what was in flight when it came**, once per round trip (the other
+//!   429s of a burst carry the old [`Round`]), and that level is the ceiling: it is known
+//!   to be too many. What was in flight, not the limit: a limit far above the requests
+//!   actually out (the endpoint's burst let slow start run ahead) halves to a limit still
+//!   far above what the endpoint takes.
+//! - **The rest of a burst cuts deeper**: each further 429 of the requests that were in
+//!   flight at the cut is one fewer that the endpoint took, so it lowers the ceiling by
+//!   one and the limit stays at half of it (down to a quarter of the first ceiling, so a
+//!   burst in which everything was refused still leaves room to regrow fast). Without
+//!   that the limit stayed above what the endpoint took, and the end of each pause let a
+//!   herd of requests out at once into a bucket holding one token: a cascade of bursts,
+//!   one cut each.
 //! - **Fast regrowth to just under the ceiling** (one more per `limit / 2` successes, about
-//!   two a round trip): what worked before is safe to return to. The old rule regrew *to*
-//!   the ceiling, which is the level that had just drawn the 429, so a rate-limited run
-//!   cycled through a 429 every few round trips.
+//!   two a round trip): what worked before is safe to return to; the ceiling itself is the
+//!   level that drew the 429.
 //! - **Slow probing from there** (one more per [`PROBE_ROUNDS`] × `limit` successes, i.e.
 //!   every few round trips), so an endpoint that gains capacity is found again without
 //!   knocking on the limit all the time.
 //! - Never below 1, never above `--concurrency`.
 
-/// Where the in-flight limit starts: large enough that the doubling reaches a typical
+/// Where the in-flight limit starts: large enough that the ramp reaches a typical
 /// `--concurrency` within two or three round trips, small enough to fit a provider's burst.
-pub const INITIAL_LIMIT: usize = 16;
+pub const INITIAL_LIMIT: usize = 24;
+
+/// Slow start doubles per round trip below this and grows by half per round trip above it.
+pub const DOUBLING_UNTIL: usize = 32;
 
 /// Round trips' worth of successes per step when probing above what is known to work.
 pub const PROBE_ROUNDS: usize = 4;
@@ -44,10 +57,11 @@ pub struct Ramp {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// No 429 yet: double per round trip.
+    /// No 429 yet.
     SlowStart,
-    /// After a 429 at `ceiling` requests in flight.
-    Avoidance { ceiling: usize },
+    /// After a 429 with `ceiling` requests in flight (less the rest of its burst, down to
+    /// `floor`).
+    Avoidance { ceiling: usize, floor: usize },
 }
 
 impl Ramp {
@@ -71,19 +85,20 @@ impl Ramp {
         Round(self.round)
     }
 
-    /// The limit at the last 429, once there has been one.
+    /// The level known to be too many, once there has been a 429.
     #[cfg(test)]
     pub fn ceiling(&self) -> Option<usize> {
         match self.phase {
             Phase::SlowStart => None,
-            Phase::Avoidance { ceiling } => Some(ceiling),
+            Phase::Avoidance { ceiling, .. } => Some(ceiling),
         }
     }
 
     fn successes_per_step(&self) -> usize {
         match self.phase {
-            Phase::SlowStart => 1,
-            Phase::Avoidance { ceiling } if self.limit + 1 < ceiling => (self.limit / 2).max(1),
+            Phase::SlowStart if self.limit < DOUBLING_UNTIL => 1,
+            Phase::SlowStart => 2,
+            Phase::Avoidance { ceiling, .. } if self.limit + 1 < ceiling => (self.limit / 2).max(1),
             Phase::Avoidance { .. } => PROBE_ROUNDS * self.limit,
         }
     }
@@ -99,13 +114,25 @@ impl Ramp {
         }
     }
 
-    /// A 429 answered a request sent under `sent`. Returns whether it cut the limit.
-    pub fn rate_limited(&mut self, sent: Round) -> bool {
+    /// A 429 answered a request sent under `sent`, with `in_flight` others still out.
+    /// Returns whether it started a cut (the first of a burst does).
+    pub fn rate_limited(&mut self, sent: Round, in_flight: usize) -> bool {
         if sent.0 != self.round {
+            // The rest of the burst the last cut started: one fewer taken.
+            if sent.0 + 1 == self.round
+                && let Phase::Avoidance { ceiling, floor } = &mut self.phase
+            {
+                *ceiling = (*ceiling - 1).max(*floor);
+                self.limit = self.limit.min((*ceiling / 2).max(1));
+            }
             return false;
         }
-        self.phase = Phase::Avoidance { ceiling: self.limit };
-        self.limit = (self.limit / 2).max(1);
+        let ceiling = (in_flight + 1).min(self.limit);
+        self.phase = Phase::Avoidance {
+            ceiling,
+            floor: (ceiling / 4).max(1),
+        };
+        self.limit = (ceiling / 2).max(1);
         self.successes = 0;
         self.round += 1;
         true
@@ -129,11 +156,13 @@ mod tests {
     }
 
     #[test]
-    fn slow_start_doubles_per_round_trip_up_to_the_concurrency() {
+    fn slow_start_doubles_per_round_trip_then_grows_by_half_up_to_the_concurrency() {
         let mut ramp = Ramp::new(64);
         assert_eq!(ramp.limit(), INITIAL_LIMIT);
+        succeed(&mut ramp, DOUBLING_UNTIL - INITIAL_LIMIT);
+        assert_eq!(ramp.limit(), DOUBLING_UNTIL, "one more per success below it");
         round_trip(&mut ramp);
-        assert_eq!(ramp.limit(), 32);
+        assert_eq!(ramp.limit(), 48, "one more per two successes above it");
         round_trip(&mut ramp);
         assert_eq!(ramp.limit(), 64);
         round_trip(&mut ramp);
@@ -143,27 +172,59 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_of_429s_from_one_round_cuts_once() {
+    fn a_burst_of_429s_cuts_once_from_what_was_in_flight_and_its_rest_cuts_deeper() {
         let mut ramp = Ramp::new(256);
         round_trip(&mut ramp);
+        assert_eq!(ramp.limit(), 40);
+        let sent = ramp.round();
+        // 40 out, the first 429 back: 39 others still in flight.
+        assert!(ramp.rate_limited(sent, 39));
+        assert_eq!((ramp.limit(), ramp.ceiling()), (20, Some(40)));
+        // Each further 429 of the burst is one fewer that the endpoint took.
+        for in_flight in (30..39).rev() {
+            assert!(
+                !ramp.rate_limited(sent, in_flight),
+                "the rest of the burst does not start a cut"
+            );
+        }
+        assert_eq!((ramp.limit(), ramp.ceiling()), (15, Some(31)));
+        // A request sent after the cut that still draws a 429 says 15 is too many too.
+        assert!(ramp.rate_limited(ramp.round(), 14));
+        assert_eq!((ramp.limit(), ramp.ceiling()), (7, Some(15)));
+        // A straggler from the first burst cuts no more: it was sent before the last cut.
+        assert!(!ramp.rate_limited(sent, 3));
+        assert_eq!((ramp.limit(), ramp.ceiling()), (7, Some(15)));
+    }
+
+    #[test]
+    fn a_limit_far_above_what_is_in_flight_is_cut_from_what_is() {
+        let mut ramp = Ramp::new(256);
+        succeed(&mut ramp, 200);
+        assert_eq!(ramp.limit(), 128);
+        // Only 30 out when the 429 came: 128 was never tried, 31 drew it.
+        assert!(ramp.rate_limited(ramp.round(), 30));
+        assert_eq!((ramp.limit(), ramp.ceiling()), (15, Some(31)));
+    }
+
+    #[test]
+    fn a_burst_that_refuses_everything_leaves_a_quarter_to_regrow_to() {
+        let mut ramp = Ramp::new(256);
+        succeed(&mut ramp, 8);
         assert_eq!(ramp.limit(), 32);
         let sent = ramp.round();
-        assert!(ramp.rate_limited(sent));
-        for _ in 0..31 {
-            assert!(!ramp.rate_limited(sent), "the rest of the burst does not cut again");
+        for in_flight in (0..32).rev() {
+            ramp.rate_limited(sent, in_flight);
         }
-        assert_eq!((ramp.limit(), ramp.ceiling()), (16, Some(32)));
-        // A request sent after the cut that still draws a 429 says 16 is too many too.
-        assert!(ramp.rate_limited(ramp.round()));
-        assert_eq!((ramp.limit(), ramp.ceiling()), (8, Some(16)));
+        assert_eq!((ramp.limit(), ramp.ceiling()), (4, Some(8)));
+        // Fast regrowth up to one under it, not probing from 1.
+        succeed(&mut ramp, 2 + 2 + 3);
+        assert_eq!(ramp.limit(), 7);
     }
 
     #[test]
     fn after_a_429_it_regrows_fast_to_just_under_the_ceiling_then_probes_slowly() {
         let mut ramp = Ramp::new(256);
-        succeed(&mut ramp, 4);
-        assert_eq!(ramp.limit(), 20);
-        ramp.rate_limited(ramp.round());
+        ramp.rate_limited(ramp.round(), 19);
         assert_eq!((ramp.limit(), ramp.ceiling()), (10, Some(20)));
         // One more per limit/2 successes: about two a round trip.
         round_trip(&mut ramp);
@@ -183,7 +244,7 @@ mod tests {
     fn the_limit_never_drops_below_one() {
         let mut ramp = Ramp::new(2);
         for _ in 0..5 {
-            ramp.rate_limited(ramp.round());
+            ramp.rate_limited(ramp.round(), 0);
         }
         assert_eq!(ramp.limit(), 1);
         succeed(&mut ramp, 10);
