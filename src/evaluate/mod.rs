@@ -23,6 +23,7 @@ use crate::transcript::{CallBlock, CallMetadata, Catalog, LoadOptions, MetadataL
 pub mod budget;
 pub mod confidence;
 pub mod plan;
+mod prefetch;
 pub mod progress;
 pub mod unit;
 pub mod vote;
@@ -140,6 +141,8 @@ struct Shared {
     next_unit: AtomicUsize,
     /// Loaded calls shared by their units, with how many units have yet to take them.
     prepared: Mutex<HashMap<usize, (SharedCall, usize)>>,
+    /// The objects of calls in a bucket, fetched ahead of their turn.
+    prefetch: Option<prefetch::Prefetch>,
     refusal: Mutex<Option<ApiError>>,
 }
 
@@ -152,11 +155,13 @@ pub fn run(
 ) -> anyhow::Result<RunOutcome> {
     let total_calls = eval.calls.len();
     let concurrency = eval.settings.concurrency.max(1);
+    let prefetch = prefetch::Prefetch::start(&eval.catalog, &eval.calls, eval.settings.load_options.max_file_size);
     let shared = Arc::new(Shared {
         eval,
         halt,
         next_unit: AtomicUsize::new(0),
         prepared: Mutex::new(HashMap::new()),
+        prefetch,
         refusal: Mutex::new(None),
     });
     // The pool lives until the writer is done; workers still finishing a request after
@@ -431,7 +436,8 @@ fn prepare(shared: &Shared, pos: usize) -> SharedCall {
     }
     // Loaded outside the lock; if another unit of the call loaded it meanwhile, its copy
     // wins and this one is dropped.
-    let loaded = Arc::new(load_and_fit(&shared.eval, pos));
+    let fetched = shared.prefetch.as_ref().and_then(|p| p.take(pos));
+    let loaded = Arc::new(load_and_fit(&shared.eval, pos, fetched));
     if groups > 1 {
         return take_shared(shared, pos, Some((loaded, groups))).expect("inserted if absent");
     }
@@ -454,16 +460,31 @@ fn take_shared(shared: &Shared, pos: usize, fresh: Option<(SharedCall, usize)>) 
     Some(call)
 }
 
-fn load_and_fit(eval: &Evaluation, pos: usize) -> Result<PreparedCall, NotAsked> {
-    prepare_call(&eval.catalog, eval.calls[pos], &eval.settings)
+/// Call `pos`, from what `fetched` brought of its object when it was fetched ahead.
+fn load_and_fit(
+    eval: &Evaluation,
+    pos: usize,
+    fetched: Option<Result<bytes::Bytes, crate::storage::StorageError>>,
+) -> Result<PreparedCall, NotAsked> {
+    let index = eval.calls[pos];
+    let call = match fetched {
+        Some(fetched) => eval.catalog.load_fetched(index, &eval.settings.load_options, fetched),
+        None => eval.catalog.load(index, &eval.settings.load_options),
+    };
+    fit(call, &eval.settings)
 }
 
 /// Reads call `index` of the catalog again and applies the long-call policy: the call as
 /// its requests carry it, or why it is not asked.
 pub fn prepare_call(catalog: &Catalog, index: usize, settings: &Settings) -> Result<PreparedCall, NotAsked> {
-    let call = catalog
-        .load(index, &settings.load_options)
-        .map_err(|e| NotAsked::Failed(e.to_string()))?;
+    fit(catalog.load(index, &settings.load_options), settings)
+}
+
+fn fit(
+    call: Result<crate::transcript::Call, crate::transcript::LoadError>,
+    settings: &Settings,
+) -> Result<PreparedCall, NotAsked> {
+    let call = call.map_err(|e| NotAsked::Failed(e.to_string()))?;
     match fit_call(call, settings.transcript_budget, settings.long_calls) {
         Ok((call, cut)) => Ok(PreparedCall { call, cut }),
         Err(too_long) if too_long.is_skip() => Err(NotAsked::Skipped(too_long.to_string())),

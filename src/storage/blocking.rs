@@ -189,9 +189,18 @@ pub fn read_in_order(
     runtime().spawn(async move {
         let mut fetched = futures_util::stream::iter(urls)
             .map(|url| async move {
-                let read = match store(&url) {
-                    Ok(store) => read_async(store, &url, limit).await,
-                    Err(e) => Err(e),
+                let read = match url.scheme() {
+                    // A presigned URL is read by the blocking HTTP client, off the runtime.
+                    Scheme::Https => {
+                        let one = url.clone();
+                        tokio::task::spawn_blocking(move || super::presigned::read(&one, limit))
+                            .await
+                            .unwrap_or_else(|e| Err(StorageError::new(&url, format!("the read stopped: {e}"))))
+                    }
+                    _ => match store(&url) {
+                        Ok(store) => read_async(store, &url, limit).await,
+                        Err(e) => Err(e),
+                    },
                 };
                 (url, read)
             })

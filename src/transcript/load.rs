@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::formats::{self, Context, Document, TwilioCompanion, Unread};
 use super::read::{DEFAULT_MAX_FILE_SIZE, ReadError, open_input, read_input};
 use super::{Call, Format, SpeakerMap};
-use crate::storage::{self, ObjectUrl, StorageError};
+use crate::storage::{self, ObjectUrl, Scheme, StorageError};
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -218,18 +218,62 @@ impl Catalog {
 
     /// Reads one call again, by its index in `entries`, with the id the scan gave it.
     pub fn load(&self, index: usize, options: &LoadOptions) -> Result<Call, LoadError> {
-        let entry = self.entries.get(index).ok_or_else(|| {
-            LoadError::new(
-                format!("#{index}"),
-                format!("no call with index {index} (the catalog has {})", self.entries.len()),
-            )
-        })?;
+        let entry = self.entry(index)?;
         let document = self.read_document(
             &entry.source,
             &entry.source_display,
             entry.format.is_text(),
             options.max_file_size,
         )?;
+        self.call_from(entry, &document, options)
+    }
+
+    /// The object call `index` is the whole of, when it is one: what a reader may fetch
+    /// ahead of [`Catalog::load_fetched`] (a JSONL line or an array element shares its object
+    /// with other calls, and a presigned URL is read by the HTTP client, so neither is).
+    pub fn whole_object(&self, index: usize) -> Option<&ObjectUrl> {
+        let source = &self.entries.get(index)?.source;
+        match (&source.origin, source.locator) {
+            (Origin::Object(url), Locator::Whole | Locator::Session) if url.scheme() != Scheme::Https => Some(url),
+            _ => None,
+        }
+    }
+
+    /// [`Catalog::load`] for a call whose object (see [`Catalog::whole_object`]) was
+    /// already fetched: `fetched` is what the fetch got.
+    pub fn load_fetched(
+        &self,
+        index: usize,
+        options: &LoadOptions,
+        fetched: Result<bytes::Bytes, StorageError>,
+    ) -> Result<Call, LoadError> {
+        let entry = self.entry(index)?;
+        let display = entry.source_display.as_str();
+        let bytes = fetched.map_err(|e| reread_object(display, e))?;
+        let document = if entry.format.is_text() {
+            let text = decode(&bytes).map_err(|e| e.into_load_error(display))?;
+            OwnedDocument::Text(text.to_string())
+        } else if entry.source.locator == Locator::Session {
+            OwnedDocument::Json(session_array(&bytes).map_err(|e| e.into_load_error(display))?)
+        } else {
+            let text = decode(&bytes).map_err(|e| e.into_load_error(display))?;
+            OwnedDocument::Json(parse_json(text).map_err(|e| e.into_load_error(display))?)
+        };
+        drop(bytes);
+        self.call_from(entry, &document, options)
+    }
+
+    fn entry(&self, index: usize) -> Result<&CallEntry, LoadError> {
+        self.entries.get(index).ok_or_else(|| {
+            LoadError::new(
+                format!("#{index}"),
+                format!("no call with index {index} (the catalog has {})", self.entries.len()),
+            )
+        })
+    }
+
+    /// The call in `document`, read again as the scan read it.
+    fn call_from(&self, entry: &CallEntry, document: &OwnedDocument, options: &LoadOptions) -> Result<Call, LoadError> {
         let (mut call, _warnings) = self
             .build_call(
                 document.as_document(),

@@ -21,7 +21,8 @@ pub struct ScenarioResult {
     pub scenario: Scenario,
     pub set: Option<SetStats>,
     pub runs: Vec<Measurement>,
-    /// The scale scenario's runs over a set ten times smaller.
+    /// The scale scenario's runs over a set ten times smaller; the s3 scenario's runs
+    /// over the same calls on local disk.
     pub small_runs: Vec<Measurement>,
     pub median: Option<Medians>,
     pub small_median: Option<Medians>,
@@ -114,6 +115,7 @@ pub fn run_scenario(bench: &mut Bench, scenario: &Scenario) -> anyhow::Result<Sc
         }
         Kind::WarmCache => run_warm_cache(bench, scenario, &mut result)?,
         Kind::Scale => run_scale(bench, scenario, &mut result)?,
+        Kind::ObjectStore => run_object_store(bench, scenario, &mut result)?,
     }
     result.median = Medians::of(&result.runs);
     result.small_median = Medians::of(&result.small_runs);
@@ -185,6 +187,76 @@ fn run_scale(bench: &mut Bench, scenario: &Scenario, result: &mut ScenarioResult
     Ok(())
 }
 
+/// Uploads the set to a moto server on 127.0.0.1, then alternates a run over the local
+/// directory and one over the bucket, so a change in the machine's load hits both.
+fn run_object_store(bench: &mut Bench, scenario: &Scenario, result: &mut ScenarioResult) -> anyhow::Result<()> {
+    let runs = bench.runs;
+    let (set, stats) = bench.set(scenario.calls)?;
+    result.set = Some(stats);
+    let s3 = crate::s3::S3Server::start()?;
+    s3.create_bucket("archive")?;
+    let started = std::time::Instant::now();
+    let uploaded = upload_set(&s3, &set)?;
+    anyhow::ensure!(
+        uploaded == scenario.calls,
+        "uploaded {uploaded} calls, expected {}",
+        scenario.calls
+    );
+    eprintln!(
+        "uploaded {uploaded} calls to s3://archive/calls on {} in {:.1} s",
+        s3.endpoint(),
+        started.elapsed().as_secs_f64()
+    );
+    let url = std::ffi::OsString::from("s3://archive/calls");
+    let env = s3.env();
+    for run in 0..runs {
+        let server = bench.server(scenario)?;
+        let m = bench.run_once(scenario, &set, scenario.calls, &server, None)?;
+        progress(scenario, run, runs, " (local disk)", &m);
+        result.small_runs.push(m);
+        let server = bench.server(scenario)?;
+        let m = bench.run_input(scenario, &url, &env, scenario.calls, &server, None)?;
+        progress(scenario, run, runs, " (s3://)", &m);
+        result.runs.push(m);
+    }
+    Ok(())
+}
+
+/// Puts every file under `set` into the `archive` bucket under `calls/`, a few at once
+/// (moto takes a few hundred a second); returns how many.
+fn upload_set(s3: &crate::s3::S3Server, set: &std::path::Path) -> anyhow::Result<usize> {
+    let mut files = Vec::new();
+    let mut dirs = vec![set.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<()> {
+                    while let Some(file) = files.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        let key = file.strip_prefix(set)?.to_string_lossy().replace('\\', "/");
+                        s3.put_object("archive", &format!("calls/{key}"), &std::fs::read(file)?)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().map_err(|_| anyhow::anyhow!("an upload thread panicked"))?)
+    })?;
+    Ok(files.len())
+}
+
 fn progress(scenario: &Scenario, run: usize, runs: usize, note: &str, m: &Measurement) {
     eprintln!(
         "{} run {}/{runs}{note}: {} calls, {} requests ({} answered, {} rate-limited) in {:.2} s; {:.0} req/s sustained, CPU {:.2} s, peak RSS {:.1} MB, endpoint CPU {:.2} s, load {:.2}",
@@ -245,6 +317,7 @@ fn judge(result: &mut ScenarioResult) {
             ));
         }
         (_, Kind::Scale) => checks.extend(scale_checks(result, &med)),
+        (_, Kind::ObjectStore) => checks.extend(object_store_checks(result, &med)),
         _ => {}
     }
     result.checks.extend(checks);
@@ -313,6 +386,35 @@ fn scale_checks(result: &ScenarioResult, med: &Medians) -> Vec<Check> {
         ));
     }
     checks
+}
+
+/// Wall time and peak memory from the bucket against the same calls on local disk.
+fn object_store_checks(result: &ScenarioResult, med: &Medians) -> Vec<Check> {
+    let Some(local) = &result.small_median else {
+        return Vec::new();
+    };
+    let s = &result.scenario;
+    let n = result.runs.len();
+    let ratio = med.wall_s / local.wall_s;
+    let rss = med.peak_rss_mb / local.peak_rss_mb;
+    vec![
+        Check::new(
+            format!("{} calls from s3://: wall time ≤ 1.5 × local disk", s.calls),
+            format!(
+                "{:.2} s from s3://, {:.2} s from local disk: {ratio:.2} × (medians of {n}, alternated)",
+                med.wall_s, local.wall_s
+            ),
+            Some(ratio <= 1.5),
+        ),
+        Check::new(
+            format!("{} calls from s3://: peak RSS unchanged (≤ 1.1 × local disk)", s.calls),
+            format!(
+                "{:.1} MB from s3://, {:.1} MB from local disk: {rss:.2} × (medians of {n})",
+                med.peak_rss_mb, local.peak_rss_mb
+            ),
+            Some(rss <= 1.1),
+        ),
+    ]
 }
 
 /// Requests/s the machine could sustain if postcall and the fake endpoint had every core to

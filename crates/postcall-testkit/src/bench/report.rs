@@ -56,13 +56,18 @@ pub fn render_markdown(report: &BenchReport) -> String {
         }
         let endpoint = endpoint_text(sc);
         if let (Some(m), Some(first)) = (&s.small_median, s.small_runs.first()) {
-            let _ = writeln!(out, "{}", row(&sc.name, first.calls, sc.concurrency, &endpoint, m));
-        }
-        if let Some(m) = &s.median {
-            let name = if sc.kind == Kind::WarmCache {
-                format!("{} (re-run)", sc.name)
+            let name = if sc.kind == Kind::ObjectStore {
+                format!("{} (local disk)", sc.name)
             } else {
                 sc.name.clone()
+            };
+            let _ = writeln!(out, "{}", row(&name, first.calls, sc.concurrency, &endpoint, m));
+        }
+        if let Some(m) = &s.median {
+            let name = match sc.kind {
+                Kind::WarmCache => format!("{} (re-run)", sc.name),
+                Kind::ObjectStore => format!("{} (s3://)", sc.name),
+                _ => sc.name.clone(),
             };
             let _ = writeln!(out, "{}", row(&name, sc.calls, sc.concurrency, &endpoint, m));
         }

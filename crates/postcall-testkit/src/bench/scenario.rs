@@ -31,6 +31,9 @@ pub enum Kind {
     Startup,
     /// Cold runs over a set ten times smaller, then over the full set: memory and linearity.
     Scale,
+    /// Cold runs over the same calls on local disk and in an S3-compatible server (moto on
+    /// 127.0.0.1), alternated: what reading from a bucket costs.
+    ObjectStore,
 }
 
 /// One scenario, fully resolved (defaults plus the command line's overrides).
@@ -63,6 +66,7 @@ pub const ALL_SCENARIOS: &[&str] = &[
     "rate-limit",
     "warm-cache",
     "scale",
+    "s3",
     "custom",
 ];
 
@@ -147,6 +151,15 @@ impl Scenario {
                 "100k calls at latency 0: peak RSS, and time from 10k to 100k",
                 Kind::Scale,
                 100_000,
+                8,
+                0,
+                0,
+                None,
+            ),
+            "s3" => (
+                "10k calls from an S3-compatible server (moto on 127.0.0.1) vs local disk",
+                Kind::ObjectStore,
+                10_000,
                 8,
                 0,
                 0,
@@ -284,9 +297,25 @@ impl Bench {
         server: &FakeServer,
         cache: Option<&Path>,
     ) -> anyhow::Result<Measurement> {
+        self.run_input(scenario, set.as_os_str(), &[], calls, server, cache)
+    }
+
+    /// `postcall run` over `input` (a directory, or a bucket's URL with `env` to reach it)
+    /// against `server`, measured.
+    pub fn run_input(
+        &self,
+        scenario: &Scenario,
+        input: &std::ffi::OsStr,
+        env: &[(&str, String)],
+        calls: usize,
+        server: &FakeServer,
+        cache: Option<&Path>,
+    ) -> anyhow::Result<Measurement> {
+        let set = input;
         let report = self.work.path().join("report.jsonl");
         let stderr_path = self.work.path().join("postcall.stderr");
         let mut cmd = self.postcall_command();
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         cmd.arg("run")
             .arg("-m")
             .arg(&self.metrics)
