@@ -219,6 +219,23 @@ fn run_object_store(bench: &mut Bench, scenario: &Scenario, result: &mut Scenari
         progress(scenario, run, runs, " (s3://)", &m);
         result.runs.push(m);
     }
+    // The scan alone (`inspect`: each call read once, nothing sent): how much of the
+    // difference is the store's own rate.
+    let local = bench.inspect_once(set.as_os_str(), &[])?.wall.as_secs_f64();
+    let remote = bench.inspect_once(&url, &env)?.wall.as_secs_f64();
+    eprintln!(
+        "{}: the scan alone (`postcall inspect`) took {remote:.2} s from s3:// ({:.0} objects/s), {local:.2} s from local disk",
+        scenario.name,
+        scenario.calls as f64 / remote
+    );
+    result.checks.push(Check::new(
+        "the scan alone (`postcall inspect`, each call read once)",
+        format!(
+            "{remote:.2} s from s3:// ({:.0} objects/s), {local:.2} s from local disk",
+            scenario.calls as f64 / remote
+        ),
+        None,
+    ));
     Ok(())
 }
 

@@ -360,6 +360,16 @@ impl Bench {
         ))
     }
 
+    /// `postcall inspect INPUT` (the scan alone: every call read once), measured.
+    pub fn inspect_once(&self, input: &std::ffi::OsStr, env: &[(&str, String)]) -> anyhow::Result<ChildUsage> {
+        let mut cmd = self.postcall_command();
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        cmd.arg("inspect").arg(input);
+        let usage = self.measure(&cmd, Stdio::null())?;
+        anyhow::ensure!(usage.exit_code == 0, "postcall inspect exited {}", usage.exit_code);
+        Ok(usage)
+    }
+
     /// `postcall validate metrics.example.yaml`, measured.
     pub fn validate_once(&self) -> anyhow::Result<ChildUsage> {
         let mut cmd = self.postcall_command();
