@@ -330,11 +330,22 @@
         const note = opts.note ? opts.note(c) : c.count + ' (' + pct(c.count, total) + ')';
         svg.appendChild(sv('g', Object.assign({ class: opts.rowClass || 'bar-row', 'data-metric': metricId, 'data-value': c.value }, attrs),
           sv('title', { text: c.value + ': ' + note }),
-          sv('text', { x: labelW - 6, y: y + 14, 'text-anchor': 'end', text: clip(c.value, 20) }),
+          label(clip(c.value, 20), labelW - 6, y + 14, labelW - 10),
           bar,
           sv('text', { x: labelW + w + 6, y: y + 14, text: note })));
       });
       return svg;
+    }
+
+    /** A bar's label, right-aligned at x. One that would be wider than `room` pixels (20
+     *  capitals are; the width is estimated, the chart is built before it is on screen) is
+     *  squeezed to fit rather than run off the chart's left edge. */
+    function label(text, x, y, room) {
+      const attrs = { x: x, y: y, 'text-anchor': 'end', text: text };
+      let estimate = 0;
+      for (const ch of text) estimate += /[A-Z0-9@#%&MW]/.test(ch) ? 8.2 : 6.4;
+      if (estimate > room) { attrs.textLength = room; attrs.lengthAdjust = 'spacingAndGlyphs'; }
+      return sv('text', attrs);
     }
 
     /** How many patterns (and colours) parts of a stacked bar cycle through. */
