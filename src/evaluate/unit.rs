@@ -358,7 +358,7 @@ struct Answers<'t> {
     /// With the property as the model wrote it, for the merged answer.
     fallback: HashMap<usize, (MetricResult, Value)>,
     /// The call's turns for checking quotes (`None`: no metric of the group asks for any).
-    transcript: Option<&'t Transcript>,
+    transcript: Option<&'t Transcript<'t>>,
     /// Whether this answer's unverified values may be re-asked (set before each check).
     may_reask_evidence: bool,
     /// The summary is asked and has not come as a string yet.

@@ -15,6 +15,8 @@
 //!
 //! Pure: the evaluator builds one [`Transcript`] per call and checks every answer with it.
 
+use std::cell::OnceCell;
+
 use serde_json::Value as Json;
 
 use crate::report::{Evidence, MetricResult};
@@ -37,34 +39,53 @@ pub enum Unverified {
     Off,
 }
 
-/// The turns of a call as the prompt showed them, normalised once for every quote.
+/// The turns of a call as the prompt showed them. A turn's words are normalised the first
+/// time a quote is looked for in it: most quotes are found in the turn they cite, so most
+/// turns of a long call are never normalised at all.
 #[derive(Debug, Clone)]
-pub struct Transcript {
-    turns: Vec<Vec<String>>,
+pub struct Transcript<'a> {
+    turns: Vec<Turn<'a>>,
 }
 
-impl Transcript {
+#[derive(Debug, Clone)]
+struct Turn<'a> {
+    text: &'a str,
+    words: OnceCell<Words>,
+}
+
+impl<'a> Transcript<'a> {
     /// `turns`: each shown turn's text, in the prompt's numbering.
-    pub fn new<'a>(turns: impl IntoIterator<Item = &'a str>) -> Transcript {
+    pub fn new(turns: impl IntoIterator<Item = &'a str>) -> Transcript<'a> {
         Transcript {
-            turns: turns.into_iter().map(words).collect(),
+            turns: turns
+                .into_iter()
+                .map(|text| Turn {
+                    text,
+                    words: OnceCell::new(),
+                })
+                .collect(),
         }
+    }
+
+    fn words(&self, turn: usize) -> &Words {
+        let turn = &self.turns[turn];
+        turn.words.get_or_init(|| Words::of(turn.text))
     }
 
     /// Where `quote` is: the cited turn first, then the others in order.
     pub fn locate(&self, quote: &str, cited: Option<usize>) -> Found {
-        let quote = words(quote);
+        let quote = Words::of(quote);
         if quote.is_empty() {
             return Found::Nowhere;
         }
         if let Some(turn) = cited.filter(|t| *t < self.turns.len())
-            && contains(&self.turns[turn], &quote)
+            && contains(self.words(turn), &quote)
         {
             return Found::InCitedTurn;
         }
         (0..self.turns.len())
             .filter(|t| Some(*t) != cited)
-            .find(|t| contains(&self.turns[*t], &quote))
+            .find(|t| contains(self.words(*t), &quote))
             .map_or(Found::Nowhere, Found::InTurn)
     }
 
@@ -152,23 +173,68 @@ fn turn_number(turn: &Json) -> Option<usize> {
     }
 }
 
-/// Lower-cased words, punctuation dropped: "I'd like a REFUND, please." → i, d, like, a,
-/// refund, please. Digits are kept, so "order 1234" does not verify "order 1243".
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+/// A text's words, lower-cased, punctuation dropped: "I'd like a REFUND, please." → i, d,
+/// like, a, refund, please. Digits are kept, so "order 1234" does not verify "order 1243".
+/// Held as one string, the words joined by single spaces, with where each word starts: a
+/// run of words is then a slice of it (no string built per word, nor per window), and
+/// equal runs are equal slices, since no word holds a space.
+#[derive(Debug, Clone)]
+struct Words {
+    text: String,
+    starts: Vec<usize>,
 }
 
-/// Whether `quote` (words) is in `turn` (words): exactly as a run of words, or, for a quote
-/// long enough, within [`MAX_EDIT_SHARE`] of some run of about as many words.
-fn contains(turn: &[String], quote: &[String]) -> bool {
-    if turn.windows(quote.len()).any(|w| w == quote) {
+impl Words {
+    fn of(text: &str) -> Words {
+        let mut words = Words {
+            text: String::with_capacity(text.len()),
+            starts: Vec::new(),
+        };
+        for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            if !words.starts.is_empty() {
+                words.text.push(' ');
+            }
+            words.starts.push(words.text.len());
+            if word.is_ascii() {
+                words
+                    .text
+                    .extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                // Word by word, as `str::to_lowercase` reads a word's end (a final sigma).
+                words.text.push_str(&word.to_lowercase());
+            }
+        }
+        words
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// Words `from..from + n`, as text.
+    fn run(&self, from: usize, n: usize) -> &str {
+        let last = from + n - 1;
+        let end = self.starts.get(last + 1).map_or(self.text.len(), |next| next - 1);
+        &self.text[self.starts[from]..end]
+    }
+
+    /// Every run of `n` words, in order.
+    fn runs(&self, n: usize) -> impl Iterator<Item = &str> {
+        (0..(self.len() + 1).saturating_sub(n)).map(move |from| self.run(from, n))
+    }
+}
+
+/// Whether `quote` is in `turn`: exactly as a run of words, or, for a quote long enough,
+/// within [`MAX_EDIT_SHARE`] of some run of about as many words.
+fn contains(turn: &Words, quote: &Words) -> bool {
+    if turn.runs(quote.len()).any(|run| run == quote.text) {
         return true;
     }
-    let quote_text = quote.join(" ");
-    let chars = quote_text.chars().count();
+    let chars = quote.text.chars().count();
     if chars < FUZZY_MIN_CHARS {
         return false;
     }
@@ -176,9 +242,8 @@ fn contains(turn: &[String], quote: &[String]) -> bool {
     // A dropped or added word ("going to" for "gonna") changes the count by one.
     let sizes = quote.len().saturating_sub(1).max(1)..=quote.len() + 1;
     sizes.filter(|&n| n <= turn.len()).any(|n| {
-        turn.windows(n).any(|window| {
-            let text = window.join(" ");
-            text.chars().count().abs_diff(chars) <= allowed && strsim::levenshtein(&text, &quote_text) <= allowed
+        turn.runs(n).any(|run| {
+            run.chars().count().abs_diff(chars) <= allowed && strsim::levenshtein(run, &quote.text) <= allowed
         })
     })
 }
@@ -188,7 +253,7 @@ mod tests {
     use super::*;
     use crate::report::{Grounds, Value};
 
-    fn call() -> Transcript {
+    fn call() -> Transcript<'static> {
         Transcript::new([
             "Thanks for calling Northwind, this is Dana. How can I help?",
             "Hi, I'm calling about order 4417. I was promised a refund last week and it never arrived.",
@@ -209,6 +274,18 @@ mod tests {
             Found::InCitedTurn
         );
         assert_eq!(t.locate("  refund   of 42 dollars ", Some(2)), Found::InCitedTurn);
+    }
+
+    #[test]
+    fn words_outside_ascii_are_compared_lower_cased_too() {
+        let t = Transcript::new(["Die GRÖSSE stimmt, ΟΔΟΣ Αθηνάς 12."]);
+        assert_eq!(t.locate("die grösse stimmt", Some(0)), Found::InCitedTurn);
+        assert_eq!(t.locate("οδος αθηνάς 12", Some(0)), Found::InCitedTurn);
+        assert_eq!(
+            t.locate("Αθηνάς 13", Some(0)),
+            Found::Nowhere,
+            "short: exact or nothing"
+        );
     }
 
     #[test]
