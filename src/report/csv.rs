@@ -352,16 +352,8 @@ impl Sink for CsvSink {
             .with_context(|| format!("cannot write call {} to {label}", call.call_id))
     }
 
-    fn finish(self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
-        (*self).end(Ending::Complete).map(drop)
-    }
-
-    fn stop(self: Box<Self>, _header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
-        (*self).end(Ending::Partial)
-    }
-
-    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        (*self).end(Ending::Complete).map(drop)
+    fn close(self: Box<Self>, _header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        (*self).end(ending)
     }
 }
 

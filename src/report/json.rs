@@ -55,7 +55,7 @@ struct HeaderLineRef<'a> {
 /// How a report ends: the run finished, or it stopped early and what finished is kept
 /// beside the destination (see [`pending`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ending {
+pub enum Ending {
     Complete,
     Partial,
 }
@@ -156,8 +156,8 @@ impl JsonSink {
 }
 
 impl Sink for JsonSink {
-    fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
-        self.metrics = head.metrics.to_vec();
+    fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
+        self.metrics = metrics.to_vec();
         Ok(())
     }
 
@@ -166,21 +166,8 @@ impl Sink for JsonSink {
             .with_context(|| format!("cannot write call {} to {}", call.call_id, self.target.label()))
     }
 
-    fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
-        (*self).write_out(Some(header), Ending::Complete).map(drop)
-    }
-
-    fn stop(self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
-        (*self).write_out(Some(header), Ending::Partial)
-    }
-
-    fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
-        self.metrics = metrics.to_vec();
-        Ok(())
-    }
-
-    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        (*self).write_out(None, Ending::Complete).map(drop)
+    fn close(self: Box<Self>, header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        (*self).write_out(header, ending)
     }
 }
 
@@ -340,23 +327,16 @@ impl Sink for JsonlSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
-        self.header_line(header, None)?;
-        self.end(Ending::Complete).map(drop)
-    }
-
-    fn stop(mut self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
-        self.header_line(header, None)?;
-        self.end(Ending::Partial)
-    }
-
     /// Calls that came without a header stay without one: the lines are calls only.
     fn begin_headerless(&mut self, _metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
         Ok(())
     }
 
-    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        self.end(Ending::Complete).map(drop)
+    fn close(mut self: Box<Self>, header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        if let Some(header) = header {
+            self.header_line(header, None)?;
+        }
+        self.end(ending)
     }
 }
 

@@ -9,6 +9,7 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+pub use self::json::Ending;
 use crate::spec::{Metric, Strategy};
 
 pub(crate) mod csv;
@@ -531,20 +532,33 @@ pub struct ReportHead<'a> {
 /// A report destination. The run opens every sink before the first request (so a bad path
 /// fails early), feeds calls in input order as they finish, and finishes each one once.
 pub trait Sink: Send {
-    fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()>;
-    fn call(&mut self, call: &CallResult) -> anyhow::Result<()>;
-    /// Writes the final header and moves the finished file into place.
-    fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()>;
-    /// The run stopped early (Ctrl-C, a refusal): writes the final header and leaves what
-    /// finished beside the destination, at `<dest>.partial`, the destination as it was.
-    /// Returns the partial file's path (`None` for standard output and devices, which get
-    /// it in place).
-    fn stop(self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<std::path::PathBuf>>;
+    /// Starts the report. By default as [`begin_headerless`](Sink::begin_headerless): most
+    /// writers need only the metrics at the start (the header is written at the end).
+    fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        self.begin_headerless(head.metrics, head.has_summary)
+    }
     /// [`begin`](Sink::begin) for calls that came without a run header (re-exporting an old
     /// `.jsonl`): the report written has none either; none is made up.
     fn begin_headerless(&mut self, metrics: &[Metric], has_summary: bool) -> anyhow::Result<()>;
+    fn call(&mut self, call: &CallResult) -> anyhow::Result<()>;
+    /// Writes the final header (`None`: the report has none) and puts the file where
+    /// `ending` says: the destination, or `<dest>.partial` beside it, the destination as it
+    /// was. Returns where it went (`None` for standard output and devices, written in place).
+    fn close(self: Box<Self>, header: Option<&RunHeader>, ending: Ending)
+    -> anyhow::Result<Option<std::path::PathBuf>>;
+    /// Writes the final header and moves the finished file into place.
+    fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
+        self.close(Some(header), Ending::Complete).map(drop)
+    }
+    /// The run stopped early (Ctrl-C, a refusal): what finished is left at `<dest>.partial`
+    /// (see [`close`](Sink::close)), whose path is returned.
+    fn stop(self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<std::path::PathBuf>> {
+        self.close(Some(header), Ending::Partial)
+    }
     /// [`finish`](Sink::finish) after [`begin_headerless`](Sink::begin_headerless).
-    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()>;
+    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
+        self.close(None, Ending::Complete).map(drop)
+    }
     /// For a destination that takes only a finished report (an object in a bucket): its
     /// name, said when the run stops early instead of a `.partial` (`None`: it gets one).
     fn withheld(&self) -> Option<String> {

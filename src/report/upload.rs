@@ -15,7 +15,7 @@ use anyhow::Context as _;
 
 use super::csv::CsvOptions;
 use super::destination::{Destination, Place};
-use super::{ReportHead, RunHeader, Sink};
+use super::{Ending, ReportHead, RunHeader, Sink};
 use crate::spec::Metric;
 use crate::storage::{self, ObjectUrl};
 
@@ -73,20 +73,23 @@ impl Sink for UploadSink {
         self.inner.call(call).map_err(|e| self.renamed(e))
     }
 
-    fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
+    /// Uploads the finished file. A run that stops early does not get here
+    /// ([`Sink::withheld`] keeps it from asking for a `.partial`); a caller that stops
+    /// anyway gets nothing uploaded either.
+    fn close(self: Box<Self>, header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        if ending == Ending::Partial {
+            return Ok(None);
+        }
         let UploadSink {
             inner,
             staged,
             url,
             _dir,
         } = *self;
-        inner.finish(header).map_err(|e| rename(&url, &staged, e))?;
-        upload(&url, &staged)
-    }
-
-    /// Not reached in a run ([`Sink::withheld`] keeps it from being called); a caller that
-    /// stops anyway gets nothing uploaded either.
-    fn stop(self: Box<Self>, _header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
+        inner
+            .close(header, Ending::Complete)
+            .map_err(|e| rename(&url, &staged, e))?;
+        upload(&url, &staged)?;
         Ok(None)
     }
 
@@ -98,17 +101,6 @@ impl Sink for UploadSink {
         self.inner
             .begin_headerless(metrics, has_summary)
             .map_err(|e| self.renamed(e))
-    }
-
-    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        let UploadSink {
-            inner,
-            staged,
-            url,
-            _dir,
-        } = *self;
-        inner.finish_headerless().map_err(|e| rename(&url, &staged, e))?;
-        upload(&url, &staged)
     }
 }
 

@@ -15,7 +15,7 @@ use anyhow::Context as _;
 
 use super::json::Ending;
 use super::pending::{Target, TempFile, parent_dir};
-use super::{CallResult, Report, ReportHead, RunHeader, Sink};
+use super::{CallResult, Report, RunHeader, Sink};
 use crate::spec::Metric;
 
 mod columns;
@@ -114,8 +114,8 @@ fn file_stem(dest: &Path) -> String {
 }
 
 impl Sink for HtmlSink {
-    fn begin(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
-        self.metrics = head.metrics.to_vec();
+    fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
+        self.metrics = metrics.to_vec();
         Ok(())
     }
 
@@ -126,20 +126,7 @@ impl Sink for HtmlSink {
             .with_context(|| format!("cannot write call {} to {}", call.call_id, self.target.label()))
     }
 
-    fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
-        (*self).write_out(Some(header), Ending::Complete).map(drop)
-    }
-
-    fn stop(self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
-        (*self).write_out(Some(header), Ending::Partial)
-    }
-
-    fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
-        self.metrics = metrics.to_vec();
-        Ok(())
-    }
-
-    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        (*self).write_out(None, Ending::Complete).map(drop)
+    fn close(self: Box<Self>, header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        (*self).write_out(header, ending)
     }
 }

@@ -130,19 +130,11 @@ impl Sink for PlatformSink {
             .with_context(|| format!("cannot write call {} to {}", call.call_id, self.target.label()))
     }
 
-    fn finish(self: Box<Self>, _header: &RunHeader) -> anyhow::Result<()> {
-        (*self).end(Ending::Complete).map(drop)
-    }
-
-    fn stop(self: Box<Self>, _header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
-        (*self).end(Ending::Partial)
-    }
-
     fn begin_headerless(&mut self, metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
         self.start(metrics, None)
     }
 
-    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        (*self).end(Ending::Complete).map(drop)
+    fn close(self: Box<Self>, _header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        (*self).end(ending)
     }
 }

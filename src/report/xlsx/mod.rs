@@ -258,15 +258,7 @@ impl Sink for XlsxSink {
         Ok(())
     }
 
-    fn finish(self: Box<Self>, header: &RunHeader) -> anyhow::Result<()> {
-        self.finish_with(Some(header), Ending::Complete).map(drop)
-    }
-
-    fn stop(self: Box<Self>, header: &RunHeader) -> anyhow::Result<Option<PathBuf>> {
-        self.finish_with(Some(header), Ending::Partial)
-    }
-
-    fn finish_headerless(self: Box<Self>) -> anyhow::Result<()> {
-        self.finish_with(None, Ending::Complete).map(drop)
+    fn close(self: Box<Self>, header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {
+        self.finish_with(header, ending)
     }
 }
