@@ -111,6 +111,36 @@ pub enum Step {
 }
 
 impl Chunk {
+    /// A chunk just planned: its input file written here, nothing sent yet.
+    pub fn planned(
+        id: String,
+        base_url: String,
+        api_key_env: String,
+        model: String,
+        bytes: u64,
+        questions: Vec<Question>,
+        units: Vec<Unit>,
+    ) -> Chunk {
+        Chunk {
+            version: LEDGER_VERSION,
+            id,
+            created_at: jiff::Timestamp::now(),
+            base_url,
+            api_key_env,
+            model,
+            bytes,
+            questions,
+            units,
+            file_id: None,
+            batch_id: None,
+            status: None,
+            request_counts: None,
+            output_file_id: None,
+            error_file_id: None,
+            collected: None,
+        }
+    }
+
     pub fn step(&self) -> Step {
         match (&self.file_id, &self.batch_id, &self.collected) {
             (_, _, Some(_)) => Step::Collected,
@@ -238,28 +268,19 @@ mod tests {
     use super::*;
 
     fn chunk(id: &str) -> Chunk {
-        Chunk {
-            version: LEDGER_VERSION,
-            id: id.into(),
-            created_at: jiff::Timestamp::UNIX_EPOCH,
-            base_url: "http://127.0.0.1:9/v1".into(),
-            api_key_env: "OPENAI_API_KEY".into(),
-            model: "m".into(),
-            bytes: 10,
-            questions: vec![],
-            units: vec![Unit {
+        Chunk::planned(
+            id.into(),
+            "http://127.0.0.1:9/v1".into(),
+            "OPENAI_API_KEY".into(),
+            "m".into(),
+            10,
+            vec![],
+            vec![Unit {
                 custom_id: "c".into(),
                 key: "k".into(),
                 question: 0,
             }],
-            file_id: None,
-            batch_id: None,
-            status: None,
-            request_counts: None,
-            output_file_id: None,
-            error_file_id: None,
-            collected: None,
-        }
+        )
     }
 
     #[test]

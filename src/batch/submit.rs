@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use super::api::BatchApi;
 use super::input::{Part, Request, Splitter};
-use super::ledger::{Chunk, LEDGER_VERSION, Ledger, Question, Step, Unit};
+use super::ledger::{Chunk, Ledger, Question, Step, Unit};
 use crate::evaluate::{cache_key, first_request, prepare_call};
 use crate::llm::request::wire_body;
 use crate::plan::BatchPlan;
@@ -119,32 +119,24 @@ fn plan_chunk(ledger: &Ledger, plan: &BatchPlan, questions: &[Question], part: P
     let config = &plan.endpoint.config;
     let id = blake3::hash(&part.jsonl).to_hex()[..32].to_string();
     ledger.write_atomically(&ledger.input_path(&id), &part.jsonl)?;
-    let chunk = Chunk {
-        version: LEDGER_VERSION,
+    let units = part
+        .lines
+        .into_iter()
+        .map(|(custom_id, request)| Unit {
+            custom_id,
+            key: request.key,
+            question: request.question,
+        })
+        .collect();
+    let chunk = Chunk::planned(
         id,
-        created_at: jiff::Timestamp::now(),
-        base_url: config.base_url.redacted(),
-        api_key_env: config.api_key_env.clone(),
-        model: part.model,
-        bytes: part.jsonl.len() as u64,
-        questions: questions.to_vec(),
-        units: part
-            .lines
-            .into_iter()
-            .map(|(custom_id, request)| Unit {
-                custom_id,
-                key: request.key,
-                question: request.question,
-            })
-            .collect(),
-        file_id: None,
-        batch_id: None,
-        status: None,
-        request_counts: None,
-        output_file_id: None,
-        error_file_id: None,
-        collected: None,
-    };
+        config.base_url.redacted(),
+        config.api_key_env.clone(),
+        part.model,
+        part.jsonl.len() as u64,
+        questions.to_vec(),
+        units,
+    );
     ledger.save(&chunk)?;
     Ok(chunk)
 }
