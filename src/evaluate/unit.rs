@@ -1,5 +1,6 @@
 //! One request group for one call: ask, validate, re-ask what was invalid.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -228,7 +229,8 @@ fn evaluate_sample(
         .then(|| Transcript::new(prompt::shown_turns(&prepared.call, ctx.prompt_options).map(|t| t.text.as_str())));
     let mut answers = Answers::new(group);
     answers.transcript = transcript.as_ref();
-    let mut request = first.clone();
+    // Borrowed until a re-ask builds another: the first request is sent without a copy.
+    let mut request = Cow::Borrowed(&first);
     // The claim on the first request's key, held until the unit is done: the call's final
     // answer is stored there, however many re-asks it took, so a re-run finds it at once
     // (issue 11), and another run asking the same waits for it instead of paying again.
@@ -276,16 +278,16 @@ fn evaluate_sample(
             let mut fresh = first_request(ctx.spec, prepared, &narrowed, mode, ctx.prompt_options);
             fresh.seed = seed;
             fresh.max_tokens = Some(raised_budget(&narrowed, request.max_tokens, config));
-            fresh
+            Cow::Owned(fresh)
         } else {
-            ChatRequest {
+            Cow::Owned(ChatRequest {
                 model: group.model.clone(),
                 messages: reask_messages(ctx, &first.messages, &completion.content, &answers, &narrowed),
                 schema: narrowed.schema.clone(),
                 max_tokens: narrowed.max_tokens,
                 prompt_cache_key: first.prompt_cache_key.clone(),
                 seed,
-            }
+            })
         };
     }
     if answers.is_done() && attempts > 1 {
