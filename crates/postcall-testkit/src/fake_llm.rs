@@ -748,6 +748,7 @@ pub fn fake_answer_variant(schema: &Value, transcript: &str, variant: u64) -> Va
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
         return Value::Object(out);
     };
+    let turns = std::cell::OnceCell::new();
     for (id, prop) in props {
         let h = match variant {
             0 => hash64(transcript, id),
@@ -774,7 +775,7 @@ pub fn fake_answer_variant(schema: &Value, transcript: &str, variant: u64) -> Va
             let cited = if value.is_null() {
                 Vec::new()
             } else {
-                quotes::exact(transcript, h)
+                quotes::exact_in(turns.get_or_init(|| quotes::turns_in(transcript)), h)
             };
             answer.insert("evidence".into(), Value::Array(cited));
         }
