@@ -106,7 +106,11 @@ fn prompt_shows_the_body_run_would_send_to_the_local_server_without_starting_it(
     assert_eq!(body["cache_prompt"], true);
     assert_eq!(body["repeat_penalty"], 1.1);
     let schema = body["response_format"]["json_schema"]["schema"].to_string();
-    assert!(schema.contains("\"maxLength\":100"), "{schema}");
+    let reasoning = format!(
+        "\"reasoning\":{{\"type\":\"string\",\"maxLength\":{}}}",
+        postcall::llm::local::answer_limits().reasoning_chars
+    );
+    assert!(schema.contains(&reasoning), "{reasoning} in {schema}");
     assert_eq!(body["model"], postcall::llm::local::LOCAL_MODEL_NAME);
     assert!(!dir.join("server-started").exists());
 }
