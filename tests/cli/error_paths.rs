@@ -168,7 +168,13 @@ fn run_case(dir: &TestDir, case: &Case, fake: &FakeServer) -> Output {
                 });
             }
         }
-        Provoke::Signal(signal) => return signalled(cmd, fake, *signal),
+        Provoke::Signal(signal) => {
+            // One request at a time, so the signal comes with three of the six left to ask
+            // (600 ms of them at the fake's latency for these cases), never while a run
+            // that has finished is putting its complete reports in place.
+            cmd.args(["-j", "1"]);
+            return signalled(cmd, fake, *signal);
+        }
     }
     cmd.output().unwrap()
 }
@@ -189,8 +195,9 @@ fn signalled(mut cmd: Command, fake: &FakeServer, signal: i32) -> Output {
 #[test]
 fn every_error_path_of_run_keeps_earlier_reports_inputs_and_cached_answers_and_says_one_thing() {
     for case in CASES {
+        let signalled = matches!(case.provoke, Provoke::Signal(_));
         let fake = FakeServer::start(FakeConfig {
-            latency: Duration::from_millis(40),
+            latency: Duration::from_millis(if signalled { 200 } else { 40 }),
             ..Default::default()
         })
         .unwrap();
