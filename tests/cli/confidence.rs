@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use postcall_testkit::fake_llm::{FakeConfig, FakeServer, fake_answer, transcript_in};
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer, fake_answer, prompt_text, transcript_in};
 use postcall_testkit::logprobs::value_probability;
 use serde_json::Value;
 
@@ -46,13 +46,7 @@ fn answers(fake: &FakeServer) -> BTreeMap<String, (String, Value)> {
     fake.recorded()
         .iter()
         .map(|request| {
-            let text: Vec<&str> = request.body["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|m| m["content"].as_str())
-                .collect();
-            let transcript = transcript_in(&text.join("\n")).to_string();
+            let transcript = transcript_in(&prompt_text(&request.body)).to_string();
             let i = (0..CALLS)
                 .find(|i| transcript.contains(&format!("this is agent {i}. How")))
                 .expect("a call's transcript");

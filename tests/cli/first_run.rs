@@ -5,7 +5,7 @@
 //! first request's key.
 
 use postcall::report::{MetricResult, Report};
-use postcall_testkit::fake_llm::{FakeConfig, FakeServer, cut_off, fake_answer, transcript_in};
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer, cut_off, fake_answer, prompt_text, transcript_in};
 use serde_json::Value;
 
 use crate::common::TestDir;
@@ -175,14 +175,10 @@ fn a_cut_off_answer_keeps_its_complete_metrics_and_re_asks_only_the_rest() {
         .code(1);
     let report = read_json_report(&dir.join("cut.json"));
     let first_body = &fake.recorded()[0].body;
-    let prompt: String = first_body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["content"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let sent = cut_off(&fake_answer(schema_of(first_body), transcript_in(&prompt)));
+    let sent = cut_off(&fake_answer(
+        schema_of(first_body),
+        transcript_in(&prompt_text(first_body)),
+    ));
     let call = report
         .calls
         .iter()

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use postcall_testkit::fake_llm::{FakeConfig, FakeServer, fake_answer_variant, transcript_in};
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer, fake_answer_variant, prompt_text, transcript_in};
 use serde_json::Value;
 
 use crate::common::TestDir;
@@ -60,13 +60,7 @@ fn sample_values(fake: &FakeServer) -> BTreeMap<String, BTreeMap<String, Vec<Val
     let mut by_call: BTreeMap<String, Vec<(i64, Value)>> = BTreeMap::new();
     for request in fake.recorded() {
         let body = &request.body;
-        let text: String = body["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|m| m["content"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let text = prompt_text(body);
         let transcript = transcript_in(&text);
         let i = (0..CALLS)
             .find(|i| transcript.contains(&format!("this is agent {i}. How")))

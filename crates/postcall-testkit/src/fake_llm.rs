@@ -590,12 +590,8 @@ fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String, f
     let cached_tokens = (prompt_tokens as f64 * cfg.cached_prompt_share).floor() as usize;
     let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": answer.len().div_ceil(4), "total_tokens": prompt_tokens + answer.len().div_ceil(4), "prompt_tokens_details": {"cached_tokens": cached_tokens}});
     let uses_tools = request.get("tools").is_some();
-    let logprobs = (cfg.logprobs && request["logprobs"] == true && !uses_tools).then(|| {
-        let text: Vec<&str> = request["messages"]
-            .as_array()
-            .map_or(Vec::new(), |m| m.iter().filter_map(|m| m["content"].as_str()).collect());
-        crate::logprobs::tokenize(&answer, transcript_in(&text.join("\n")))
-    });
+    let logprobs = (cfg.logprobs && request["logprobs"] == true && !uses_tools)
+        .then(|| crate::logprobs::tokenize(&answer, transcript_in(&prompt_text(request))));
     let (answer, logprobs) = match logprobs {
         Some((spelled, logprobs)) => (spelled, logprobs),
         None => (answer, Value::Null),
@@ -627,12 +623,7 @@ fn completion_reply(request: &Value, cfg: &FakeConfig, n: u64, answer: String, f
 /// malformed, cut off or without its summary on some first asks, otherwise the pure
 /// [`fake_answer`] of its transcript and schema.
 fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> (String, Option<&'static str>) {
-    let messages = request["messages"].as_array().cloned().unwrap_or_default();
-    let text: String = messages
-        .iter()
-        .filter_map(|m| m["content"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text = prompt_text(request);
     let transcript = transcript_in(&text);
     let schema = request
         .pointer("/response_format/json_schema/schema")
@@ -648,7 +639,9 @@ fn answer_for(request: &Value, cfg: &FakeConfig, n: u64) -> (String, Option<&'st
     if cfg.hostile.odd.number_beyond_f64_in_answer {
         hostile::mark_number_beyond_f64(&mut answer, &schema);
     }
-    let first_ask = !messages.iter().any(|m| m["role"] == "assistant");
+    let first_ask = !request["messages"]
+        .as_array()
+        .is_some_and(|messages| messages.iter().any(|m| m["role"] == "assistant"));
     let quoting = if first_ask {
         cfg.quotes
     } else {
@@ -721,6 +714,17 @@ fn malformed(answer: &Value, n: u64) -> String {
             }
         }
     }
+}
+
+/// A chat request's messages as one text, one message a line: what [`transcript_in`] reads.
+pub fn prompt_text(request: &Value) -> String {
+    request["messages"].as_array().map_or_else(String::new, |messages| {
+        messages
+            .iter()
+            .filter_map(|m| m["content"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 /// The transcript text the endpoint answers from, out of a rendered prompt.
