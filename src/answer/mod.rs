@@ -203,17 +203,7 @@ pub fn fill_inferred_definitions(report: &mut Report) -> Vec<String> {
     report.metrics = set
         .kinds
         .iter()
-        .map(|(id, kind)| Metric {
-            id: id.clone(),
-            kind: kind.clone(),
-            prompt: String::new(),
-            required: false,
-            description: None,
-            applies_when: None,
-            model: None,
-            expect: None,
-            evidence: true,
-        })
+        .map(|(id, kind)| Metric::new(id.clone(), kind.clone(), String::new()))
         .collect();
     set.inferred
 }

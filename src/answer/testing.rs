@@ -7,17 +7,7 @@ use crate::report::{CallResult, MetricResult, Report, RunHeader, Usage, Value};
 use crate::spec::{Metric, MetricKind};
 
 pub fn metric(id: &str, kind: MetricKind) -> Metric {
-    Metric {
-        id: id.to_string(),
-        kind,
-        prompt: format!("What is the {id}?"),
-        required: false,
-        description: None,
-        applies_when: None,
-        model: None,
-        expect: None,
-        evidence: true,
-    }
+    Metric::new(id, kind, format!("What is the {id}?"))
 }
 
 pub fn enum_metric(id: &str, choices: &[&str]) -> Metric {

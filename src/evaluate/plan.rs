@@ -205,7 +205,9 @@ pub fn transcript_budget(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Dialect, LlmSection, Strategy, Summary};
+    use crate::spec::Strategy;
+    use crate::spec::groups::request_groups;
+    use crate::spec::testing::{boolean_metric as metric, spec_of};
 
     fn endpoint(model: &str) -> EndpointConfig {
         EndpointConfig {
@@ -214,32 +216,8 @@ mod tests {
         }
     }
 
-    fn metric(id: &str, model: Option<&str>) -> Metric {
-        Metric {
-            id: id.into(),
-            kind: MetricKind::Boolean,
-            prompt: "Was it a good call overall?".into(),
-            required: false,
-            description: None,
-            applies_when: None,
-            model: model.map(String::from),
-            expect: None,
-            evidence: true,
-        }
-    }
-
     fn spec(strategy: Strategy, metrics: Vec<Metric>) -> Spec {
-        Spec {
-            version: 1,
-            llm: LlmSection::default(),
-            strategy,
-            context: None,
-            summary: Some(Summary {
-                prompt: "Summarize.".into(),
-            }),
-            metrics,
-            dialect: Dialect::Postcall,
-        }
+        spec_of(strategy, true, metrics)
     }
 
     /// (metrics, summary, model) of each group.
@@ -258,6 +236,24 @@ mod tests {
         );
         let groups = plan_groups(&s, &endpoint("small"));
         assert_eq!(shape(&groups), [(vec![0, 2], true, "small"), (vec![1], false, "big")]);
+    }
+
+    /// The lint (`request_groups` with the file's model) and the run (`plan_groups` with
+    /// the endpoint's) must agree: a metric naming the default model rides in its request.
+    #[test]
+    fn a_metric_naming_the_default_model_is_sent_in_the_request_the_lint_counts() {
+        let s = spec(
+            Strategy::PerCall,
+            vec![metric("a", None), metric("b", Some("small")), metric("c", Some("big"))],
+        );
+        let sent = plan_groups(&s, &endpoint("small"));
+        assert_eq!(shape(&sent), [(vec![0, 1], true, "small"), (vec![2], false, "big")]);
+        let linted: Vec<_> = request_groups(&s, Some("small"))
+            .into_iter()
+            .map(|g| (g.metrics, g.summary))
+            .collect();
+        let planned: Vec<_> = sent.into_iter().map(|g| (g.metrics, g.summary)).collect();
+        assert_eq!(linted, planned);
     }
 
     #[test]

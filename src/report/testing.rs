@@ -13,17 +13,7 @@ use crate::spec::{Metric, MetricKind, Strategy, StructuredOutput};
 use crate::transcript::Format;
 
 pub fn metric(id: &str, kind: MetricKind) -> Metric {
-    Metric {
-        id: id.to_string(),
-        kind,
-        prompt: format!("What about {id}?"),
-        required: false,
-        description: None,
-        applies_when: None,
-        model: None,
-        expect: None,
-        evidence: true,
-    }
+    Metric::new(id, kind, format!("What about {id}?"))
 }
 
 pub fn metrics() -> Vec<Metric> {

@@ -67,35 +67,8 @@ pub fn request_groups(spec: &Spec, default_model: Option<&str>) -> Vec<RequestGr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Dialect, LlmSection, Metric, MetricKind, Summary};
 
-    fn metric(id: &str, model: Option<&str>) -> Metric {
-        Metric {
-            id: id.into(),
-            kind: MetricKind::Boolean,
-            prompt: "Was it a good call overall?".into(),
-            required: false,
-            description: None,
-            applies_when: None,
-            model: model.map(String::from),
-            expect: None,
-            evidence: true,
-        }
-    }
-
-    fn spec(strategy: Strategy, summary: bool, metrics: Vec<Metric>) -> Spec {
-        Spec {
-            version: 1,
-            llm: LlmSection::default(),
-            strategy,
-            context: None,
-            summary: summary.then(|| Summary {
-                prompt: "Summarize.".into(),
-            }),
-            metrics,
-            dialect: Dialect::Postcall,
-        }
-    }
+    use crate::spec::testing::{boolean_metric as metric, spec_of as spec};
 
     fn shape(groups: &[RequestGroup], s: &Spec) -> Vec<(Option<String>, Vec<String>, bool)> {
         groups

@@ -18,6 +18,8 @@ pub(crate) mod platform;
 pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod templates;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use compose::load_specs;
 pub use limits::{AnswerLimits, DialectChoice, MaxTokens, SchemaDialect};
@@ -105,6 +107,25 @@ pub struct Metric {
     /// `--no-evidence`. Reports written before evidence existed read as on.
     #[serde(default = "evidence_default", skip_serializing_if = "is_on")]
     pub evidence: bool,
+}
+
+impl Metric {
+    /// A metric of `kind` asking `prompt`, every optional part at its default: not required,
+    /// no condition, the run's model, no expectations, evidence on (as a file that says only
+    /// `id`, `type` and `prompt` reads).
+    pub fn new(id: impl Into<String>, kind: MetricKind, prompt: impl Into<String>) -> Metric {
+        Metric {
+            id: id.into(),
+            kind,
+            prompt: prompt.into(),
+            required: false,
+            description: None,
+            applies_when: None,
+            model: None,
+            expect: None,
+            evidence: evidence_default(),
+        }
+    }
 }
 
 fn evidence_default() -> bool {

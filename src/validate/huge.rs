@@ -116,17 +116,7 @@ mod tests {
     fn only_the_metric_whose_number_is_beyond_f64_is_invalid_and_the_reason_quotes_it() {
         use crate::report::MetricResult;
         use crate::spec::{Metric, MetricKind};
-        let metric = |id: &str, kind| Metric {
-            id: id.to_string(),
-            kind,
-            prompt: format!("What about {id}?"),
-            required: false,
-            description: None,
-            applies_when: None,
-            model: None,
-            expect: None,
-            evidence: true,
-        };
+        let metric = |id: &str, kind| Metric::new(id, kind, format!("What about {id}?"));
         let refund = metric("refund", MetricKind::Number { range: None });
         let score = metric("score", MetricKind::Integer { range: Some([1, 5]) });
         let answer = r#"{"refund": {"reasoning": "r", "value": 1e400, "confidence": 0.5},

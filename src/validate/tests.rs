@@ -7,17 +7,7 @@ use crate::report::{MetricResult, Status, Value};
 use crate::spec::MetricKind;
 
 fn metric(id: &str, kind: MetricKind) -> Metric {
-    Metric {
-        id: id.to_string(),
-        kind,
-        prompt: format!("What about {id}?"),
-        required: false,
-        description: None,
-        applies_when: None,
-        model: None,
-        expect: None,
-        evidence: true,
-    }
+    Metric::new(id, kind, format!("What about {id}?"))
 }
 
 fn outcome() -> Metric {

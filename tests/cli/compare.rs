@@ -10,17 +10,7 @@ use postcall::spec::{Expect, Metric, MetricKind};
 use crate::common::{TestDir, fixture};
 
 fn metric(id: &str, kind: MetricKind) -> Metric {
-    Metric {
-        id: id.into(),
-        kind,
-        prompt: format!("What is the {id}?"),
-        required: false,
-        description: None,
-        applies_when: None,
-        model: None,
-        expect: None,
-        evidence: true,
-    }
+    Metric::new(id, kind, format!("What is the {id}?"))
 }
 
 fn outcome_metric() -> Metric {

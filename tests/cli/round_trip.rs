@@ -11,15 +11,8 @@ use crate::run::{SPEC, write_calls};
 
 fn metric(id: &str, kind: MetricKind, applies_when: Option<&str>) -> Metric {
     Metric {
-        id: id.into(),
-        kind,
-        prompt: format!("What is the {id}?"),
-        required: false,
-        description: None,
         applies_when: applies_when.map(String::from),
-        model: None,
-        expect: None,
-        evidence: true,
+        ..Metric::new(id, kind, format!("What is the {id}?"))
     }
 }
 

@@ -15,17 +15,7 @@ use crate::common::{MODEL, TestDir};
 use crate::run::{SPEC, read_json_report, write_calls};
 
 fn metric(id: &str, kind: MetricKind) -> Metric {
-    Metric {
-        id: id.into(),
-        kind,
-        prompt: format!("What is the {id}?"),
-        required: false,
-        description: None,
-        applies_when: None,
-        model: None,
-        expect: None,
-        evidence: true,
-    }
+    Metric::new(id, kind, format!("What is the {id}?"))
 }
 
 fn ok(value: Value) -> MetricResult {

@@ -5,17 +5,7 @@ use serde_json::json;
 use super::*;
 
 fn metric(id: &str, kind: MetricKind) -> Metric {
-    Metric {
-        id: id.into(),
-        kind,
-        prompt: format!("Question about {id}?"),
-        required: false,
-        description: None,
-        applies_when: None,
-        model: None,
-        expect: None,
-        evidence: true,
-    }
+    Metric::new(id, kind, format!("Question about {id}?"))
 }
 
 #[test]
