@@ -1,9 +1,10 @@
 //! Calls in object storage, fetched ahead of the workers that need them.
 //!
-//! The scan read every object to check it and kept only its entry; a worker reads the call
-//! again at its turn. From a local disk that read is a page-cache copy, from a bucket a
-//! round trip per call that the worker would spend waiting instead of sending. So the
-//! objects of the run's calls are fetched in report order (the order workers take calls
+//! The scan read every object to check it and kept its bytes while `--keep-objects`
+//! allowed, and only its entry past that; a worker reads such a call again at its turn.
+//! From a local disk that read is a page-cache copy, from a bucket a round trip per call
+//! that the worker would spend waiting instead of sending. So the objects of the run's
+//! calls that were not kept are fetched in report order (the order workers take calls
 //! in), a few at once through [`storage::read_in_order`] as the scan reads them, into a
 //! bounded queue: a worker finds its call there or waits for the fetch already on its way,
 //! and memory holds a queue's worth of transcripts, not the archive.
@@ -35,13 +36,14 @@ struct State {
 
 impl Prefetch {
     /// Starts fetching the objects of `calls` (catalog indices by position) that are whole
-    /// objects; `None` when there are none (a local run starts nothing).
+    /// objects the scan did not keep; `None` when there are none (a local run, or one whose
+    /// every object was kept, starts nothing).
     pub fn start(catalog: &Catalog, calls: &[usize], limit: u64) -> Option<Prefetch> {
         let mut fetched = vec![false; calls.len()];
         let mut positions = Vec::new();
         let mut urls = Vec::new();
         for (pos, &index) in calls.iter().enumerate() {
-            if let Some(url) = catalog.whole_object(index) {
+            if let Some(url) = catalog.whole_object(index).filter(|_| !catalog.is_kept(index)) {
                 fetched[pos] = true;
                 positions.push(pos);
                 urls.push(url.clone());

@@ -24,7 +24,7 @@ use crate::report::{ConfidenceSource, OutputFormat, Protected, Sink};
 use crate::shard::{Archive, Shard};
 use crate::spec::{self, Spec};
 use crate::terminal::eprintln;
-use crate::transcript::{Catalog, READ_EXTENSIONS};
+use crate::transcript::{Catalog, LoadOptions, READ_EXTENSIONS};
 
 pub mod endpoint;
 pub mod flags;
@@ -363,8 +363,11 @@ fn work(
         endpoint.max_input_tokens,
     )
     .map_err(|why| anyhow::anyhow!("{}: {why}", shown_files(metric_files)))?;
-    let load_options = flags.transcripts.options();
-    let catalog = Catalog::scan(&flags.paths, &load_options);
+    let load_options = LoadOptions {
+        keep_objects: flags.keep_objects.as_u64(),
+        ..flags.transcripts.options()
+    };
+    let mut catalog = Catalog::scan(&flags.paths, &load_options);
     for error in &catalog.errors {
         eprintln!("warning: skipping {error}");
     }
@@ -390,6 +393,7 @@ fn work(
     if let Some(shard) = shard {
         calls.retain(|&i| shard.holds(&catalog.entries[i].id));
     }
+    catalog.keep_only(&calls);
     let settings = Settings {
         concurrency: flags.concurrency as usize,
         max_reask: flags.max_reask,

@@ -2,8 +2,12 @@
 //!
 //! A run over 100k+ calls cannot hold every transcript in memory, so [`Catalog::scan`]
 //! parses each input once to check it and keeps only a small [`CallEntry`] per call; the
-//! evaluator re-reads a call with [`Catalog::load`] when it is its turn. `load` takes `&self`
-//! and touches nothing shared but read-only data, so many threads may call it at once.
+//! evaluator re-reads a call with [`Catalog::load`] when it is its turn. From a local disk
+//! that read is a page-cache copy; from a bucket it is a second GET, so the scan keeps the
+//! bytes of whole objects too, up to [`LoadOptions::keep_objects`] in all, and `load` takes
+//! a call's kept bytes (once) instead of fetching them again. `load` takes `&self` and
+//! touches nothing shared but read-only data and that one lock, so many threads may call
+//! it at once.
 //!
 //! The walking itself lives in `scan`; this file holds the types callers see, re-reading one
 //! call, and the decoding steps both share, so a call reads the same at scan and at load.
@@ -11,7 +15,9 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::Mutex;
 
+use bytes::Bytes;
 use bytesize::ByteSize;
 use serde_json::Value;
 
@@ -30,6 +36,11 @@ pub struct LoadOptions {
     /// `--max-file-size` in bytes: a bigger input file is an error, checked before it is
     /// read (stdin is read no further than this).
     pub max_file_size: u64,
+    /// How many bytes of objects (from a bucket or a presigned URL, each the whole of one
+    /// call) the scan keeps for [`Catalog::load`], so a call is fetched once; objects past
+    /// it are fetched again at their turn. 0 (the default: `inspect` and `prompt` never
+    /// read a call twice) keeps none; `run` sets `--keep-objects`.
+    pub keep_objects: u64,
 }
 
 impl Default for LoadOptions {
@@ -38,6 +49,7 @@ impl Default for LoadOptions {
             format: None,
             speaker_map: None,
             max_file_size: DEFAULT_MAX_FILE_SIZE.as_u64(),
+            keep_objects: 0,
         }
     }
 }
@@ -73,6 +85,7 @@ impl TranscriptArgs {
             format: self.transcript_format,
             speaker_map: self.speaker_map.clone(),
             max_file_size: self.max_file_size.as_u64(),
+            keep_objects: 0,
         }
     }
 }
@@ -207,6 +220,9 @@ pub struct Catalog {
     pub(crate) stdin: Option<std::sync::Arc<[u8]>>,
     /// Twilio Transcript resources by SID, which give roles to their sentences pages.
     pub(crate) twilio: HashMap<String, TwilioCompanion>,
+    /// The bytes of objects the scan kept (see [`LoadOptions::keep_objects`]), by entry
+    /// index; each is taken by the first [`Catalog::load`] of its call, and freed then.
+    pub(crate) kept: Mutex<HashMap<usize, Bytes>>,
 }
 
 impl Catalog {
@@ -216,8 +232,12 @@ impl Catalog {
         super::scan::scan(inputs, options)
     }
 
-    /// Reads one call again, by its index in `entries`, with the id the scan gave it.
+    /// Reads one call again, by its index in `entries`, with the id the scan gave it: from
+    /// the bytes the scan kept of its object, the first time, or from its source.
     pub fn load(&self, index: usize, options: &LoadOptions) -> Result<Call, LoadError> {
+        if let Some(bytes) = self.kept_lock().remove(&index) {
+            return self.load_fetched(index, options, Ok(bytes));
+        }
         let entry = self.entry(index)?;
         let document = self.read_document(
             &entry.source,
@@ -226,6 +246,32 @@ impl Catalog {
             options.max_file_size,
         )?;
         self.call_from(entry, &document, options)
+    }
+
+    fn kept_lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Bytes>> {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the scan kept call `index`'s object, for [`Catalog::load`] to take.
+    pub fn is_kept(&self, index: usize) -> bool {
+        self.kept_lock().contains_key(&index)
+    }
+
+    /// How many objects the scan kept, and their bytes in all.
+    pub fn kept(&self) -> (usize, u64) {
+        let kept = self.kept_lock();
+        (kept.len(), kept.values().map(|b| b.len() as u64).sum())
+    }
+
+    /// Frees the kept objects of every call but `calls` (the run's selection: a shard, a
+    /// sample), which nothing will load.
+    pub fn keep_only(&mut self, calls: &[usize]) {
+        let kept = self.kept.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.is_empty() {
+            return;
+        }
+        let wanted: std::collections::HashSet<usize> = calls.iter().copied().collect();
+        kept.retain(|index, _| wanted.contains(index));
     }
 
     /// The object call `index` is the whole of, when it is one: what a reader may fetch

@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::Value;
 
 use super::detect::{self, Companion, Shape};
@@ -107,6 +108,10 @@ struct Scanner<'o> {
     options: &'o LoadOptions,
     outcomes: Vec<Outcome>,
     catalog: Catalog,
+    /// Objects kept for the requests, by the index of their call's outcome.
+    kept: HashMap<usize, Bytes>,
+    /// Their bytes in all, held to `options.keep_objects`.
+    kept_bytes: u64,
 }
 
 pub(super) fn scan(inputs: &[PathBuf], options: &LoadOptions) -> Catalog {
@@ -114,6 +119,8 @@ pub(super) fn scan(inputs: &[PathBuf], options: &LoadOptions) -> Catalog {
         options,
         outcomes: Vec::new(),
         catalog: Catalog::default(),
+        kept: HashMap::new(),
+        kept_bytes: 0,
     };
     for input in inputs {
         scanner.input(input);
@@ -285,7 +292,17 @@ impl Scanner<'_> {
                     let name = Path::new(url.file_name());
                     let stem = name.file_stem().map_or_else(|| display.clone(), |s| s.to_string_lossy().into_owned());
                     let origin = Origin::Object(Box::new(url));
-                    self.document(&origin, Cow::Owned(Vec::from(bytes)), layout, &display, &stem);
+                    let fits = self.kept_bytes + bytes.len() as u64 <= self.options.keep_objects;
+                    if !fits {
+                        self.document(&origin, Cow::Owned(Vec::from(bytes)), layout, &display, &stem);
+                        continue;
+                    }
+                    // Its own allocation, exactly its size: a body read in one chunk may
+                    // share a bigger buffer that keeping it would pin.
+                    let bytes = Bytes::from(bytes.to_vec());
+                    let first = self.outcomes.len();
+                    self.document(&origin, Cow::Borrowed(&bytes), layout, &display, &stem);
+                    self.keep(first, bytes);
                 }
                 Err(e) if e.not_found && named => self.error(LoadError::new(
                     display,
@@ -293,6 +310,20 @@ impl Scanner<'_> {
                 )),
                 Err(e) => self.error(LoadError::new(display, e.message)),
             }
+        }
+    }
+
+    /// Keeps an object's `bytes` for the requests when what the scan made of it (the
+    /// outcomes from `first` on) is one call that is the whole object: a JSONL line or an
+    /// array element is read again by its place, and an error or a skip is never asked.
+    fn keep(&mut self, first: usize, bytes: Bytes) {
+        let whole_call = match &self.outcomes[first..] {
+            [Outcome::Entry(entry)] => matches!(entry.source.locator, Locator::Whole | Locator::Session),
+            _ => false,
+        };
+        if whole_call {
+            self.kept_bytes += bytes.len() as u64;
+            self.kept.insert(first, bytes);
         }
     }
 
@@ -561,10 +592,18 @@ impl Scanner<'_> {
             options,
             outcomes,
             mut catalog,
+            mut kept,
+            kept_bytes: _,
         } = self;
-        for outcome_ in outcomes {
+        for (at, outcome_) in outcomes.into_iter().enumerate() {
             match outcome_ {
-                Outcome::Entry(entry) => catalog.entries.push(entry),
+                Outcome::Entry(entry) => {
+                    if let Some(bytes) = kept.remove(&at) {
+                        let index = catalog.entries.len();
+                        catalog.kept.get_mut().expect("not shared yet").insert(index, bytes);
+                    }
+                    catalog.entries.push(entry)
+                }
                 Outcome::Error(error) => catalog.errors.push(error),
                 // Every transcript resource has been seen now; this is the page's last chance.
                 Outcome::Deferred(unit) => {

@@ -362,3 +362,99 @@ fn merge_and_convert_read_their_parts_from_s3() {
         "{stderr}"
     );
 }
+
+/// Each call's object as the bucket holds it: its key under `archive` and its size.
+fn object_sizes(dir: &TestDir) -> Vec<(String, u64)> {
+    walk(&dir.join("calls"))
+        .into_iter()
+        .map(|path| {
+            let key = path.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned();
+            (key, std::fs::metadata(&path).unwrap().len())
+        })
+        .collect()
+}
+
+/// A run over `s3://archive/calls` writing `output` (local), and how many times it read
+/// each object of the bucket.
+fn counted_run(
+    dir: &TestDir,
+    s3: &S3Server,
+    fake: &FakeServer,
+    args: &[&str],
+    output: &str,
+) -> std::collections::BTreeMap<String, usize> {
+    let before = s3.object_reads("archive").unwrap();
+    let mut remote = run(dir, s3, fake, "s3://archive/calls");
+    remote.args(["--no-cache", "-o", output]).args(args);
+    succeeds(remote);
+    let mut reads = s3.object_reads("archive").unwrap();
+    for (key, n) in before {
+        *reads.get_mut(&key).unwrap() -= n;
+    }
+    reads
+}
+
+#[test]
+fn each_object_is_fetched_once_and_the_report_equals_the_local_run() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 24);
+    let s3 = archive(&dir);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let mut local = run(&dir, &s3, &fake, "calls");
+    local.args(["--no-cache", "-o", "local.json"]);
+    succeeds(local);
+    s3.record_requests().unwrap();
+
+    let reads = counted_run(&dir, &s3, &fake, &[], "remote.json");
+    let keys: Vec<String> = object_sizes(&dir).into_iter().map(|(key, _)| key).collect();
+    assert_eq!(reads.keys().cloned().collect::<Vec<_>>(), keys);
+    assert!(reads.values().all(|&n| n == 1), "one GET per object: {reads:?}");
+    let local_report = as_read_from_the_bucket(read_json_report(&dir.join("local.json")));
+    assert_same_values(&read_json_report(&dir.join("remote.json")), &local_report);
+}
+
+#[test]
+fn objects_past_keep_objects_are_fetched_again_and_the_report_is_the_same() {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", SPEC);
+    write_calls(&dir, 24);
+    let s3 = archive(&dir);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let mut local = run(&dir, &s3, &fake, "calls");
+    local.args(["--no-cache", "-o", "local.json"]);
+    succeeds(local);
+    let local_report = as_read_from_the_bucket(read_json_report(&dir.join("local.json")));
+    s3.record_requests().unwrap();
+    let sizes = object_sizes(&dir);
+    let budget = sizes.iter().map(|(_, size)| size).sum::<u64>() / 2;
+
+    let reads = counted_run(&dir, &s3, &fake, &["--keep-objects", &budget.to_string()], "half.json");
+    // In the order the scan reads them (by key), objects are kept while they fit in what
+    // is left of the budget; the others are fetched again for the requests.
+    let mut left = budget;
+    for (key, size) in &sizes {
+        match reads.get(key) {
+            Some(1) => {
+                assert!(*size <= left, "{key} ({size} B) kept with {left} B left: {reads:?}");
+                left -= size;
+            }
+            Some(2) => assert!(
+                *size > left,
+                "{key} ({size} B) fetched again with {left} B left: {reads:?}"
+            ),
+            other => panic!("{key} read {other:?} times: {reads:?}"),
+        }
+    }
+    let twice = reads.values().filter(|&&n| n == 2).count();
+    assert!((1..sizes.len()).contains(&twice), "some kept, some not: {reads:?}");
+    assert_same_values(&read_json_report(&dir.join("half.json")), &local_report);
+
+    let reads = counted_run(&dir, &s3, &fake, &["--keep-objects", "0"], "none.json");
+    assert!(
+        reads.values().all(|&n| n == 2),
+        "nothing kept, each object fetched again: {reads:?}"
+    );
+    assert_eq!(reads.len(), sizes.len());
+    assert_same_values(&read_json_report(&dir.join("none.json")), &local_report);
+}

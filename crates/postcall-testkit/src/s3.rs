@@ -6,6 +6,8 @@
 //! environment (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, keys) that object_store's
 //! `from_env` reads. Setting a bucket up and looking at what was written goes through
 //! plain unsigned HTTP, which moto accepts until [`S3Server::enforce_auth`] is called.
+//! [`S3Server::record_requests`] turns on moto's request recorder (into a file of this
+//! server's own), so a test can count the GETs a run made of each object.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -23,6 +25,8 @@ pub const SECRET_ACCESS_KEY: &str = "postcall-test-secret-key-0001";
 pub struct S3Server {
     child: Child,
     port: u16,
+    /// Where moto records requests once [`S3Server::record_requests`] is called.
+    recording: tempfile::TempPath,
 }
 
 /// The venv `scripts/install-test-tools.sh` makes, where it makes it.
@@ -50,9 +54,11 @@ impl S3Server {
             );
         }
         let port = free_port()?;
+        let recording = tempfile::NamedTempFile::new()?.into_temp_path();
         let mut command = Command::new(&python);
         command
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_RECORDER_FILEPATH", &recording)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -60,7 +66,7 @@ impl S3Server {
         let child = command
             .spawn()
             .with_context(|| format!("cannot start {} -m moto.server", python.display()))?;
-        let mut server = S3Server { child, port };
+        let mut server = S3Server { child, port, recording };
         server.wait_ready()?;
         Ok(server)
     }
@@ -133,6 +139,46 @@ impl S3Server {
         let (status, body) = self.request("GET", &format!("/{bucket}?uploads"), b"")?;
         anyhow::ensure!(status == 200, "listing uploads of {bucket}: HTTP {status}");
         Ok(String::from_utf8_lossy(&body).matches("<UploadId>").count())
+    }
+
+    /// From now on moto records every request it is sent, for [`S3Server::requests`].
+    pub fn record_requests(&self) -> anyhow::Result<()> {
+        self.expect_ok("POST", "/moto-api/recorder/start-recording", b"")
+    }
+
+    /// The method and path (with the query) of every request recorded so far, in order.
+    pub fn requests(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let text = std::fs::read_to_string(&self.recording)?;
+        text.lines()
+            .map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(line)?;
+                let method = entry["method"].as_str().context("no method in a recorded request")?;
+                let url = entry["url"].as_str().context("no url in a recorded request")?;
+                // `http://host:port/path?query`, or already the path.
+                let path = url
+                    .split_once("://")
+                    .map_or(url, |(_, rest)| rest.find('/').map_or("/", |slash| &rest[slash..]));
+                Ok((method.to_string(), path.to_string()))
+            })
+            .collect()
+    }
+
+    /// How many times each object of `bucket` was read whole or in part (`GET` of a key),
+    /// by key, from the requests recorded so far.
+    pub fn object_reads(&self, bucket: &str) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
+        let mut reads = std::collections::BTreeMap::new();
+        let prefix = format!("/{bucket}/");
+        for (method, path) in self.requests()? {
+            let Some(key) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            if method == "GET" && !key.is_empty() && !key.starts_with('?') {
+                *reads
+                    .entry(key.split('?').next().unwrap_or(key).to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+        Ok(reads)
     }
 
     /// From now on every request must be signed by a key moto knows (none the tests use),
