@@ -1,6 +1,8 @@
 //! The requests a call needs, ready to send: the spec's request groups (one planner, in
 //! `spec::groups`) with the model each is sent to and the answer schema it carries.
 
+use std::sync::Arc;
+
 use crate::llm::EndpointConfig;
 use crate::prompt::{Group, PromptOptions, build_messages};
 use crate::spec::groups::request_groups;
@@ -21,8 +23,9 @@ pub struct GroupPlan {
     /// The model that answers it.
     pub model: String,
     /// The JSON Schema of this request's answer (with the answer limits in it for a
-    /// grammar endpoint).
-    pub schema: serde_json::Value,
+    /// grammar endpoint). Shared with every request built from this plan: a schema is
+    /// built once per run, not copied per call.
+    pub schema: Arc<serde_json::Value>,
     /// The output-token budget of this request under `--max-tokens auto`.
     pub max_tokens: Option<u32>,
     /// The completion tokens an answer to it is expected to take (see
@@ -46,14 +49,18 @@ impl GroupPlan {
             metrics,
             summary,
             model,
-            schema: serde_json::Value::Null,
+            schema: Arc::new(serde_json::Value::Null),
             max_tokens: None,
             expected_completion: 0,
         };
         let questions = plan.questions(spec);
         let limits = &endpoint.answer_limits;
         let bounds = (endpoint.schema_dialect == SchemaDialect::Grammar).then_some(limits);
-        plan.schema = schema::bounded_answer_schema(&questions.metrics, questions.summary, bounds);
+        plan.schema = Arc::new(schema::bounded_answer_schema(
+            &questions.metrics,
+            questions.summary,
+            bounds,
+        ));
         let budget = completion_budget(&questions.metrics, questions.summary.is_some(), limits);
         plan.max_tokens = (endpoint.params.max_tokens == Some(MaxTokens::Auto)).then_some(budget);
         plan.expected_completion = expected_completion(budget);

@@ -532,7 +532,7 @@ fn reask_messages(
         ctx.client.config().structured_output,
         StructuredOutput::JsonObject | StructuredOutput::Prompt
     )
-    .then_some(&narrowed.schema);
+    .then_some(narrowed.schema.as_ref());
     messages.push(Message::user(prompt::reask_message(&problems, summary, schema)));
     messages
 }

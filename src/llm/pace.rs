@@ -152,7 +152,7 @@ mod tests {
         ChatRequest {
             model: "m".into(),
             messages: vec![Message::system("x".repeat(chars))],
-            schema: serde_json::Value::Null,
+            schema: std::sync::Arc::new(serde_json::Value::Null),
             max_tokens: None,
             prompt_cache_key: None,
             seed: None,

@@ -1,6 +1,8 @@
 //! Building the `/chat/completions` request body: a pure function of the endpoint's
 //! parameters, the messages and the answer schema.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -50,7 +52,9 @@ impl Message {
 pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<Message>,
-    pub schema: Value,
+    /// The answer schema, shared with the request group it was planned for (and every other
+    /// request of that group) rather than copied into each.
+    pub schema: Arc<Value>,
     /// The output-token budget of this request: computed from its questions under
     /// `--max-tokens auto`, raised when an answer was cut off; `None` sends the configured
     /// number, if any.
@@ -119,7 +123,7 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
         StructuredOutput::JsonSchema => {
             body.insert(
                 "response_format".into(),
-                json!({"type": "json_schema", "json_schema": {"name": ANSWER_NAME, "strict": true, "schema": request.schema}}),
+                json!({"type": "json_schema", "json_schema": {"name": ANSWER_NAME, "strict": true, "schema": request.schema.as_ref()}}),
             );
         }
         StructuredOutput::JsonObject => {
@@ -132,7 +136,7 @@ pub fn build_body(config: &EndpointConfig, request: &ChatRequest) -> Value {
                     "name": ANSWER_NAME,
                     "description": "Record the post-call metrics for this call.",
                     "strict": true,
-                    "parameters": request.schema}}]),
+                    "parameters": request.schema.as_ref()}}]),
             );
             body.insert(
                 "tool_choice".into(),
@@ -169,7 +173,7 @@ mod tests {
         ChatRequest {
             model: "m".into(),
             messages: vec![Message::system("s"), Message::user("u")],
-            schema: json!({"type": "object"}),
+            schema: Arc::new(json!({"type": "object"})),
             max_tokens: None,
             prompt_cache_key: Some("call-1".into()),
             seed: None,

@@ -179,7 +179,7 @@ mod tests {
         ChatRequest {
             model: "gpt-4o-mini".into(),
             messages: vec![Message::system("You score calls."), Message::user(text)],
-            schema: serde_json::json!({"type": "object"}),
+            schema: std::sync::Arc::new(serde_json::json!({"type": "object"})),
             max_tokens: None,
             prompt_cache_key: None,
             seed: None,
