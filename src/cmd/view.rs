@@ -13,7 +13,7 @@ use anyhow::{Context as _, bail};
 
 use crate::answer::MetricSet;
 use crate::compare::diff::{DiffOptions, diff};
-use crate::report::destination::{Place, check_destinations};
+use crate::report::destination::{Destination, Place, check_destinations};
 use crate::report::html::{Comparison, DataEncoding, PageOptions, TranscriptCap, render_page, write_file};
 use crate::report::pending::Target;
 use crate::report::{OutputFormat, Protected, read_report};
@@ -48,21 +48,7 @@ fn parse_cap(text: &str) -> Result<TranscriptCap, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut protected: Vec<Protected> = Protected::new(&args.report, "the report being viewed")
-        .into_iter()
-        .collect();
-    protected.extend(
-        args.compare
-            .as_deref()
-            .and_then(|b| Protected::new(b, "the base report")),
-    );
-    let destination = check_destinations(
-        std::slice::from_ref(&args.output),
-        Some(OutputFormat::Html),
-        None,
-        &protected,
-    )?
-    .remove(0);
+    let destination = checked_destination(&args)?;
     let report = read_report(&args.report)?;
     if let Some(by) = &args.by
         && !MetricSet::of_report(&report).kinds.contains_key(by)
@@ -101,13 +87,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &options,
         compared.as_ref().map(|diff| Comparison { diff }),
     )?;
+    write_page(&destination, &html, report.calls.len())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the page goes, checked before anything is read: never over the report or the
+/// base it shows.
+fn checked_destination(args: &Args) -> anyhow::Result<Destination> {
+    let mut protected: Vec<Protected> = Protected::new(&args.report, "the report being viewed")
+        .into_iter()
+        .collect();
+    protected.extend(
+        args.compare
+            .as_deref()
+            .and_then(|b| Protected::new(b, "the base report")),
+    );
+    Ok(check_destinations(
+        std::slice::from_ref(&args.output),
+        Some(OutputFormat::Html),
+        None,
+        &protected,
+    )?
+    .remove(0))
+}
+
+/// Writes the page of a report of `calls` calls to `destination` and, unless it went to
+/// stdout, says where it is.
+fn write_page(destination: &Destination, html: &str, calls: usize) -> anyhow::Result<()> {
     match &destination.place {
         Place::Stdout => {
             let mut out = std::io::stdout().lock();
-            out.write_all(html.as_bytes())
+            return out
+                .write_all(html.as_bytes())
                 .and_then(|_| out.flush())
-                .context("cannot write to standard output")?;
-            return Ok(ExitCode::SUCCESS);
+                .context("cannot write to standard output");
         }
         Place::Device => std::fs::OpenOptions::new()
             .write(true)
@@ -120,16 +133,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Place::File => {
             // Held while writing, as `run` holds its outputs: two writers never interleave.
             let _lock = Target::lock_file(&destination.path)?;
-            write_file(&destination.path, &html)?;
+            write_file(&destination.path, html)?;
         }
     }
-    {
-        eprintln!(
-            "wrote {} ({} calls, {:.1} MB); open it in a browser",
-            destination.path.display(),
-            report.calls.len(),
-            html.len() as f64 / 1e6
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    eprintln!(
+        "wrote {} ({calls} calls, {:.1} MB); open it in a browser",
+        destination.path.display(),
+        html.len() as f64 / 1e6
+    );
+    Ok(())
 }

@@ -221,12 +221,7 @@ fn evaluate_sample(
     };
     let expected_completion = expected_completion_tokens(group);
     let mut outcome = UnitOutcome::default();
-    // The turns as the prompt numbered them, for checking quotes: only when one is asked.
-    let transcript = group
-        .metrics
-        .iter()
-        .any(|&i| ctx.spec.metrics[i].evidence)
-        .then(|| Transcript::new(prompt::shown_turns(&prepared.call, ctx.prompt_options).map(|t| t.text.as_str())));
+    let transcript = evidence_transcript(ctx, prepared, group);
     let mut answers = Answers::new(group);
     answers.transcript = transcript.as_ref();
     // Borrowed until a re-ask builds another: the first request is sent without a copy.
@@ -271,24 +266,11 @@ fn evaluate_sample(
         if clean || attempt == ctx.max_reask {
             break;
         }
-        let narrowed = group.narrowed(ctx.spec, answers.pending_indices(), answers.want_summary, config);
-        request = if completion.truncated() {
-            // The cut text is not sent back (it is the loop that filled the budget): the rest
-            // is asked afresh, with twice the room it needs.
-            let mut fresh = first_request(ctx.spec, prepared, &narrowed, mode, ctx.prompt_options);
-            fresh.seed = seed;
-            fresh.max_tokens = Some(raised_budget(&narrowed, request.max_tokens, config));
-            Cow::Owned(fresh)
-        } else {
-            Cow::Owned(ChatRequest {
-                model: group.model.clone(),
-                messages: reask_messages(ctx, &first.messages, &completion.content, &answers, &narrowed),
-                schema: narrowed.schema.clone(),
-                max_tokens: narrowed.max_tokens,
-                prompt_cache_key: first.prompt_cache_key.clone(),
-                seed,
-            })
+        let previous = Attempt {
+            max_tokens: request.max_tokens,
+            completion: &completion,
         };
+        request = Cow::Owned(reask_request(ctx, prepared, group, &first, previous, &answers));
     }
     if answers.is_done() && attempts > 1 {
         let claim = first_claim.or_else(|| {
@@ -301,6 +283,62 @@ fn evaluate_sample(
         store(ctx, claim, &merged, &mut outcome);
     }
     finish(outcome, answers)
+}
+
+/// The turns as the prompt numbered them, for checking quotes: only when a metric of the
+/// group asks for evidence (building it costs a pass over the transcript).
+fn evidence_transcript<'c>(
+    ctx: &UnitContext<'_>,
+    prepared: &'c PreparedCall,
+    group: &GroupPlan,
+) -> Option<Transcript<'c>> {
+    group
+        .metrics
+        .iter()
+        .any(|&i| ctx.spec.metrics[i].evidence)
+        .then(|| Transcript::new(prompt::shown_turns(&prepared.call, ctx.prompt_options).map(|t| t.text.as_str())))
+}
+
+/// The ask a re-ask follows: the budget it was sent with and what came back.
+struct Attempt<'a> {
+    max_tokens: Option<u32>,
+    completion: &'a Completion,
+}
+
+/// The next ask of what is still unanswered after `previous`: narrowed to the pending
+/// metrics, with the first request's seed and prompt-cache key.
+fn reask_request(
+    ctx: &UnitContext<'_>,
+    prepared: &PreparedCall,
+    group: &GroupPlan,
+    first: &ChatRequest,
+    previous: Attempt<'_>,
+    answers: &Answers<'_>,
+) -> ChatRequest {
+    let config = ctx.client.config();
+    let narrowed = group.narrowed(ctx.spec, answers.pending_indices(), answers.want_summary, config);
+    if previous.completion.truncated() {
+        // The cut text is not sent back (it is the loop that filled the budget): the rest
+        // is asked afresh, with twice the room it needs.
+        let mut fresh = first_request(
+            ctx.spec,
+            prepared,
+            &narrowed,
+            config.structured_output,
+            ctx.prompt_options,
+        );
+        fresh.seed = first.seed;
+        fresh.max_tokens = Some(raised_budget(&narrowed, previous.max_tokens, config));
+        return fresh;
+    }
+    ChatRequest {
+        model: group.model.clone(),
+        messages: reask_messages(ctx, &first.messages, &previous.completion.content, answers, &narrowed),
+        schema: narrowed.schema.clone(),
+        max_tokens: narrowed.max_tokens,
+        prompt_cache_key: first.prompt_cache_key.clone(),
+        seed: first.seed,
+    }
 }
 
 /// More room for an answer that was cut off: twice what the narrowed request needs, or

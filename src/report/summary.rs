@@ -126,35 +126,54 @@ impl SummaryCounts {
 /// The end-of-run table: per-metric counts (in `metrics` order), then the run's totals.
 /// Cost is `unknown` when no price was configured, never `$0`.
 pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHeader, elapsed: Duration) -> String {
+    let mut out = metric_table(metrics, calls);
+    let mut totals = call_totals(metrics, calls, header);
+    totals.extend(request_totals(header));
+    totals.push(("wall time", wall_time(elapsed)));
+    let width = totals.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    for (label, value) in totals {
+        let _ = writeln!(out, "{label:<width$}  {value}");
+    }
+    out
+}
+
+/// One row per metric with its answers by status, columns aligned, and a blank line after;
+/// nothing for a run without metrics.
+fn metric_table(metrics: &[Metric], calls: &SummaryCounts) -> String {
     let mut out = String::new();
-    if !metrics.is_empty() {
-        let mut rows = vec![["metric", "ok", "null", "n/a", "invalid", "missing"].map(String::from)];
-        for metric in metrics {
-            let c = calls.metric(&metric.id).copied().unwrap_or_default();
-            rows.push([
-                metric.id.clone(),
-                grouped(c.ok),
-                grouped(c.null),
-                grouped(c.not_applicable),
-                grouped(c.invalid),
-                grouped(c.missing),
-            ]);
+    if metrics.is_empty() {
+        return out;
+    }
+    let mut rows = vec![["metric", "ok", "null", "n/a", "invalid", "missing"].map(String::from)];
+    for metric in metrics {
+        let c = calls.metric(&metric.id).copied().unwrap_or_default();
+        rows.push([
+            metric.id.clone(),
+            grouped(c.ok),
+            grouped(c.null),
+            grouped(c.not_applicable),
+            grouped(c.invalid),
+            grouped(c.missing),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|col| rows.iter().map(|r| r[col].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let mut line = format!("{:<w$}", row[0], w = widths[0]);
+        for (cell, width) in row.iter().zip(&widths).skip(1) {
+            let _ = write!(line, "  {cell:>width$}");
         }
-        let widths: Vec<usize> = (0..6)
-            .map(|col| rows.iter().map(|r| r[col].chars().count()).max().unwrap_or(0))
-            .collect();
-        for row in &rows {
-            let mut line = format!("{:<w$}", row[0], w = widths[0]);
-            for (cell, width) in row.iter().zip(&widths).skip(1) {
-                let _ = write!(line, "  {cell:>width$}");
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        out.push_str(line.trim_end());
         out.push('\n');
     }
+    out.push('\n');
+    out
+}
 
-    let usage = &header.usage;
+/// What became of the calls: done and failed always; skipped, truncated, not done,
+/// unreadable and unverified only when there are any, each saying where to look.
+fn call_totals(metrics: &[Metric], calls: &SummaryCounts, header: &RunHeader) -> Vec<(&'static str, String)> {
     let mut totals = vec![
         ("calls done", grouped(calls.calls())),
         ("calls failed", grouped(calls.failed_calls())),
@@ -205,13 +224,20 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
             ),
         ));
     }
-    totals.extend([
+    totals
+}
+
+/// What the run asked and paid: requests, tokens, cut-off answers, the cost, and the cost
+/// by model when more than one answered.
+fn request_totals(header: &RunHeader) -> Vec<(&'static str, String)> {
+    let usage = &header.usage;
+    let mut totals = vec![
         ("requests", grouped(usage.requests)),
         ("cached", grouped(usage.cached)),
         ("retries", grouped(usage.retries)),
         ("prompt tokens", prompt_tokens(usage)),
         ("completion tokens", grouped(usage.completion_tokens)),
-    ]);
+    ];
     if usage.cut_off > 0 {
         totals.push((
             "cut off",
@@ -235,12 +261,7 @@ pub fn render_summary(metrics: &[Metric], calls: &SummaryCounts, header: &RunHea
             ));
         }
     }
-    totals.push(("wall time", wall_time(elapsed)));
-    let width = totals.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
-    for (label, value) in totals {
-        let _ = writeln!(out, "{label:<width$}  {value}");
-    }
-    out
+    totals
 }
 
 /// Prompt tokens, with the part the provider served from its prompt cache when there is one.

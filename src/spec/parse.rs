@@ -197,18 +197,8 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
         return raw;
     };
     found.unknown_keys(map, TOP_KEYS, "the top level");
-    match node.get("version") {
-        None => found.error(node.pos, "missing `version`; add `version: 1` at the top of the file"),
-        Some(v) => match v.value {
-            Value::Int(n) if SUPPORTED_VERSIONS.iter().any(|s| i64::from(*s) == n) => raw.version = n as u32,
-            _ => found.error(
-                v.pos,
-                format!(
-                    "unsupported version `{}`; this postcall reads version 1 only, set `version: 1`",
-                    v.as_text().unwrap_or_else(|| v.kind().to_owned())
-                ),
-            ),
-        },
+    if let Some(version) = read_version(node, found) {
+        raw.version = version;
     }
     if let Some(inc) = node.get("include") {
         raw.includes = read_includes(inc, found);
@@ -239,6 +229,34 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
         raw.summary = read_summary(s, found);
     }
     raw.evidence = node.get("evidence").and_then(|n| flag(n, "`evidence`", found));
+    read_metric_list(node, &mut raw, found);
+    raw
+}
+
+/// The file's `version`, when it is one this postcall reads; otherwise an error saying
+/// which to write.
+fn read_version(node: &Node, found: &mut Findings) -> Option<u32> {
+    let Some(v) = node.get("version") else {
+        found.error(node.pos, "missing `version`; add `version: 1` at the top of the file");
+        return None;
+    };
+    match v.value {
+        Value::Int(n) if SUPPORTED_VERSIONS.iter().any(|s| i64::from(*s) == n) => Some(n as u32),
+        _ => {
+            found.error(
+                v.pos,
+                format!(
+                    "unsupported version `{}`; this postcall reads version 1 only, set `version: 1`",
+                    v.as_text().unwrap_or_else(|| v.kind().to_owned())
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `metrics:`, a non-empty list of metrics (or absent in a file of includes only).
+fn read_metric_list(node: &Node, raw: &mut RawSpec, found: &mut Findings) {
     match node.get("metrics") {
         // A file of includes only: its metrics are the included files'.
         None if !raw.includes.is_empty() => {}
@@ -267,7 +285,6 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
             }
         }
     }
-    raw
 }
 
 /// `include: [defaults.yaml, ...]` (or one path): metric files composed before this one.

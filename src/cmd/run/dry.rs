@@ -11,7 +11,7 @@ use crate::llm::ChatRequest;
 use crate::llm::EndpointConfig;
 use crate::llm::price::{self, Prices, Tokens};
 use crate::llm::tokens::{Counter, ServerCounter, schema_billed};
-use crate::plan::{DryEndpoint, DryRunPlan, Work};
+use crate::plan::{DryEndpoint, DryRunPlan, Endpoint, Work};
 use crate::prompt::LongCalls;
 use crate::spec::ServiceTier;
 use crate::terminal::{Escaped, eprintln};
@@ -49,6 +49,26 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     let settings = &work.settings;
     // Written as it goes, so a closed pipe stops it with an error `main` treats as success.
     let mut out = Escaped(std::io::stdout().lock());
+    write_requests(&mut out, work, &estimate)?;
+    write_costs(&mut out, &estimate, &config.prices)?;
+    writeln!(
+        out,
+        "  long calls      {} over max_input_tokens {} (--long-calls {})",
+        estimate.long_calls, settings.max_input_tokens, settings.long_calls
+    )?;
+    if let DryEndpoint::Resolved(endpoint) = &plan.endpoint {
+        write_endpoint(&mut out, endpoint)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::from(if work.catalog.errors.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
+    }))
+}
+
+/// The lines before the cost: what would be read, and what would be sent for it.
+fn write_requests(out: &mut impl std::io::Write, work: &Work, estimate: &Estimate) -> std::io::Result<()> {
     writeln!(out, "dry run: nothing was sent")?;
     writeln!(
         out,
@@ -66,7 +86,7 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
             work.archive.calls
         )?;
     }
-    let per_call = match settings.samples {
+    let per_call = match work.settings.samples {
         1 => format!("{} per call", work.groups.len()),
         k => format!(
             "{} per call: {} × {k} samples",
@@ -90,34 +110,24 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
         "  output tokens   ~{} (estimated, {:.0} % of the answer's token budget)",
         estimate.output_tokens,
         ANSWER_FILL * 100.0
-    )?;
-    write_costs(&mut out, &estimate, &config.prices)?;
-    writeln!(
-        out,
-        "  long calls      {} over max_input_tokens {} (--long-calls {})",
-        estimate.long_calls, settings.max_input_tokens, settings.long_calls
-    )?;
-    if let DryEndpoint::Resolved(endpoint) = &plan.endpoint {
-        match &endpoint.local {
-            Some(local) => writeln!(
-                out,
-                "  endpoint        a local llama-server with {} (started by a real run), model {}",
-                local.model.display(),
-                endpoint.config.model
-            )?,
-            None => writeln!(
-                out,
-                "  endpoint        {} model {}",
-                endpoint.config.base_url, endpoint.config.model
-            )?,
-        }
+    )
+}
+
+/// The endpoint a real run would ask.
+fn write_endpoint(out: &mut impl std::io::Write, endpoint: &Endpoint) -> std::io::Result<()> {
+    match &endpoint.local {
+        Some(local) => writeln!(
+            out,
+            "  endpoint        a local llama-server with {} (started by a real run), model {}",
+            local.model.display(),
+            endpoint.config.model
+        ),
+        None => writeln!(
+            out,
+            "  endpoint        {} model {}",
+            endpoint.config.base_url, endpoint.config.model
+        ),
     }
-    out.flush()?;
-    Ok(ExitCode::from(if work.catalog.errors.is_empty() {
-        exit::OK
-    } else {
-        exit::ERROR
-    }))
 }
 
 /// The managed local server, started to count prompts with its tokenizer, with the
@@ -186,50 +196,82 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>, server:
             let request = prepared
                 .as_ref()
                 .map(|p| first_request(spec, p, group, mode, settings.prompt_options));
-            // Every sample is a request of its own, with its own cache key (the seed differs,
-            // the prompt does not: its tokens are counted once).
-            let to_send = seeds
-                .iter()
-                .filter(|&&seed| match (cache, &request) {
-                    (Some(cache), Some(request)) => {
-                        let sample = ChatRequest {
-                            seed,
-                            ..request.clone()
-                        };
-                        cache.get(&cache_key(config, &sample)).is_none()
-                    }
-                    _ => true,
-                })
-                .count() as u64;
+            let to_send = uncached_samples(cache, config, request.as_ref(), &seeds);
             estimate.cached += seeds.len() - to_send as usize;
             if to_send == 0 {
                 continue;
             }
-            let counted = match (&request, server) {
-                (Some(request), Some(counter)) => match counter.prompt_tokens(request) {
-                    Ok(n) => Some(n),
-                    Err(e) => {
-                        eprintln!("note: {e:#}; the rest of the tokens are estimated");
-                        server = None;
-                        estimate.counted_with = Some("partly estimated".into());
-                        None
-                    }
-                },
-                (Some(request), None) if counters[g].is_exact() => {
-                    Some(counters[g].prompt_tokens(request, schema_billed(config)))
-                }
-                _ => None,
-            };
-            let input = counted.unwrap_or(overhead[g] + tokens) * to_send;
-            estimate.requests += to_send as usize;
-            estimate.input_tokens += input;
-            estimate.output_tokens += output[g] * to_send;
-            let model = estimate.by_model.entry(group.model.clone()).or_default();
-            model.0 += input;
-            model.1 += output[g] * to_send;
+            let counted = request
+                .as_ref()
+                .and_then(|request| exact_tokens(request, &mut server, &counters[g], config, &mut estimate));
+            let input = counted.unwrap_or(overhead[g] + tokens);
+            estimate.add(&group.model, input * to_send, output[g] * to_send, to_send);
         }
     }
     estimate
+}
+
+impl Estimate {
+    /// `requests` requests to `model` of `input` and `output` tokens in all.
+    fn add(&mut self, model: &str, input: u64, output: u64, requests: u64) {
+        self.requests += requests as usize;
+        self.input_tokens += input;
+        self.output_tokens += output;
+        let by_model = self.by_model.entry(model.to_owned()).or_default();
+        by_model.0 += input;
+        by_model.1 += output;
+    }
+}
+
+/// How many samples of `request` (one per seed) would be sent: those whose answer is not
+/// in the cache. Every sample is a request of its own, with its own cache key (the seed
+/// differs, the prompt does not: its tokens are counted once). Without the request or a
+/// cache, all of them.
+fn uncached_samples(
+    cache: Option<&Cache>,
+    config: &EndpointConfig,
+    request: Option<&ChatRequest>,
+    seeds: &[Option<i64>],
+) -> u64 {
+    let (Some(cache), Some(request)) = (cache, request) else {
+        return seeds.len() as u64;
+    };
+    seeds
+        .iter()
+        .filter(|&&seed| {
+            let sample = ChatRequest {
+                seed,
+                ..request.clone()
+            };
+            cache.get(&cache_key(config, &sample)).is_none()
+        })
+        .count() as u64
+}
+
+/// The input tokens of `request` as the endpoint counts them: by the local server's
+/// tokenizer, else by the model's own encoding; `None` when only an estimate can be had.
+/// A server that fails to count is not asked again (said once, and the estimate says it
+/// is partly estimated).
+fn exact_tokens(
+    request: &ChatRequest,
+    server: &mut Option<&ServerCounter>,
+    counter: &Counter,
+    config: &EndpointConfig,
+    estimate: &mut Estimate,
+) -> Option<u64> {
+    match *server {
+        Some(server_counter) => match server_counter.prompt_tokens(request) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                eprintln!("note: {e:#}; the rest of the tokens are estimated");
+                *server = None;
+                estimate.counted_with = Some("partly estimated".into());
+                None
+            }
+        },
+        None if counter.is_exact() => Some(counter.prompt_tokens(request, schema_billed(config))),
+        None => None,
+    }
 }
 
 /// The cost lines: per model when there are several, and the same requests at the flex and

@@ -87,28 +87,61 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     })?;
 
     let header = final_header(header, &outcome, &counts, models, &prices);
+    let run = Ran {
+        outcome: &outcome,
+        header: &header,
+        metrics: &metrics,
+        counts: &counts,
+        started,
+        total,
+        cached,
+        strict,
+    };
+    end_run(run, outputs, deliverer)
+}
+
+/// A run whose calls are all done or given up: what its end reads.
+struct Ran<'a> {
+    outcome: &'a RunOutcome,
+    /// The final header.
+    header: &'a RunHeader,
+    metrics: &'a [Metric],
+    counts: &'a SummaryCounts,
+    started: std::time::Instant,
+    total: usize,
+    cached: bool,
+    strict: bool,
+}
+
+/// Ends the outputs and the deliveries, prints the summary and says what became of the
+/// reports; returns the exit code.
+fn end_run(run: Ran<'_>, outputs: Outputs, deliverer: Option<Deliverer>) -> anyhow::Result<ExitCode> {
+    let header = run.header;
     // A run that stopped early leaves every existing report as it was: what finished goes
     // beside it, to `<dest>.partial`. Every output is ended even when one fails, so the
     // others' answers are kept.
-    let ended = outputs.end(&header, header.complete);
+    let ended = outputs.end(header, header.complete);
     // What was queued is still delivered when the run stopped early: those calls are done.
     let delivery = deliverer.map(Deliverer::finish).transpose();
-    eprint!("{}", render_summary(&metrics, &counts, &header, started.elapsed()));
-    say_failed_outputs(&ended, cached);
+    eprint!(
+        "{}",
+        render_summary(run.metrics, run.counts, header, run.started.elapsed())
+    );
+    say_failed_outputs(&ended, run.cached);
     let delivery = delivery?;
     if let Some(delivery) = &delivery {
         eprintln!("{}", delivery.line());
     }
     let ending = Ending {
-        outcome: &outcome,
-        header: &header,
+        outcome: run.outcome,
+        header,
         partials: &ended.partials,
         withheld: &ended.withheld,
         failed_outputs: ended.failed.len(),
         written_outputs: ended.written,
-        total,
+        total: run.total,
     };
-    let code = exit_code(&ending, &metrics, &counts, strict);
+    let code = exit_code(&ending, run.metrics, run.counts, run.strict);
     if code == ExitCode::from(exit::OK) && delivery.is_some_and(|d| d.failed > 0) {
         return Ok(ExitCode::from(exit::DELIVERY_FAILED));
     }
