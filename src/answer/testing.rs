@@ -1,8 +1,6 @@
 //! Builders for reports with known contents, shared by the unit tests of the modules that
 //! read reports back (`answer`, `compare`, `stats`, `filter`).
 
-use indexmap::IndexMap;
-
 use crate::report::{CallResult, MetricResult, Report, RunHeader, Usage, Value};
 use crate::spec::{Metric, MetricKind};
 
@@ -70,20 +68,12 @@ pub fn list(items: &[&str]) -> Value {
 
 pub fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
     CallResult {
-        call_id: id.to_string(),
-        call: None,
-        source: format!("calls/{id}.json"),
-        format: crate::transcript::Format::Generic,
-        summary: None,
-        metrics: metrics
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect::<IndexMap<_, _>>(),
-        errors: Vec::new(),
-        truncated: None,
-        skipped: None,
-        usage: Usage::default(),
-        cost_usd: None,
+        metrics: metrics.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        ..CallResult::unanswered(
+            id.to_string(),
+            format!("calls/{id}.json"),
+            crate::transcript::Format::Generic,
+        )
     }
 }
 
@@ -95,35 +85,16 @@ pub fn report_of(metrics: Vec<Metric>, calls: Vec<CallResult>) -> Report {
     }
 }
 
+/// [`crate::report::testing::header`] with nothing done yet to count: no usage, no
+/// failures, the epoch as its start.
 pub fn header(calls: usize) -> RunHeader {
     RunHeader {
-        version: "0.1.0".into(),
-        report_format: crate::report::REPORT_FORMAT_VERSION,
         started_at: jiff::Timestamp::UNIX_EPOCH,
         finished_at: None,
-        complete: true,
-        calls_not_done: 0,
-        stopped: None,
-        base_url: "http://127.0.0.1:1/v1".into(),
-        model: "test-model".into(),
-        strategy: Default::default(),
-        structured_output: Default::default(),
         metrics_sha256: "0".repeat(64),
-        calls,
         failed_calls: 0,
-        skipped_calls: 0,
         invalid_values: 0,
         usage: Usage::default(),
-        cost_usd: None,
-        models: Default::default(),
-        service_tier: None,
-        metadata: None,
-        transcripts: Default::default(),
-        input_errors: Vec::new(),
-        archive: None,
-        shard: None,
-        missing_shards: Vec::new(),
-        samples: 1,
-        confidence: Default::default(),
+        ..crate::report::testing::header(calls)
     }
 }

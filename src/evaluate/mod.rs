@@ -516,21 +516,13 @@ impl Assembly {
         let entry = &eval.catalog.entries[eval.calls[pos]];
         Assembly {
             result: CallResult {
-                call_id: entry.id.clone(),
-                source: entry.source_display.clone(),
-                format: entry.format,
                 call: CallBlock::new(
                     entry.started_at,
                     entry.metadata.as_deref().unwrap_or(&CallMetadata::default()),
                     eval.settings.metadata,
                 ),
-                summary: None,
-                metrics: Default::default(),
-                errors: Vec::new(),
-                truncated: None,
-                skipped: None,
-                usage: Usage::default(),
                 cost_usd: Some(0.0),
+                ..CallResult::unanswered(entry.id.clone(), entry.source_display.clone(), entry.format)
             },
             metrics: vec![None; eval.spec.metrics.len()],
             remaining: units,

@@ -280,6 +280,24 @@ pub struct CallResult {
 }
 
 impl CallResult {
+    /// The result of a call before anything about it is known: no answers, no errors, no
+    /// usage, no cost; its call block and the rest are filled in as its requests finish.
+    pub fn unanswered(call_id: String, source: String, format: crate::transcript::Format) -> CallResult {
+        CallResult {
+            call_id,
+            call: None,
+            source,
+            format,
+            summary: None,
+            metrics: IndexMap::new(),
+            errors: Vec::new(),
+            truncated: None,
+            skipped: None,
+            usage: Usage::default(),
+            cost_usd: None,
+        }
+    }
+
     pub fn failed(&self) -> bool {
         !self.errors.is_empty()
     }

@@ -9,7 +9,7 @@ use postcall_testkit::fake_batch::{BatchFault, Finish};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse};
 
 use crate::common::{MODEL, TestDir};
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report, write_calls};
 
 const KEY: &str = "sk-batch-test-0123456789abcdef";
 
@@ -95,9 +95,7 @@ fn ids(fake: &FakeServer) -> Vec<String> {
 #[test]
 fn a_collected_batch_gives_the_live_report_value_for_value_and_run_then_sends_nothing() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 8);
+    let dir = dir_with_calls(SPEC, 8);
     let live = live_report(&dir, &fake);
     let live_requests = fake.requests();
 
@@ -148,9 +146,7 @@ fn batch_cmd(dir: &TestDir, action: &str) -> Output {
 #[test]
 fn an_expired_batch_and_a_partial_failure_are_sent_again_and_only_they() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 10);
+    let dir = dir_with_calls(SPEC, 10);
     let live = live_report(&dir, &fake);
     let live_requests = fake.requests();
 
@@ -186,9 +182,7 @@ fn an_expired_batch_and_a_partial_failure_are_sent_again_and_only_they() {
 #[test]
 fn killed_after_upload_after_create_or_mid_download_a_rerun_resumes_and_never_makes_a_second_batch() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 6);
+    let dir = dir_with_calls(SPEC, 6);
     let live = live_report(&dir, &fake);
     let live_requests = fake.requests();
     let args = ["--max-requests-per-file", "3"];
@@ -240,9 +234,7 @@ fn killed_after_upload_after_create_or_mid_download_a_rerun_resumes_and_never_ma
 #[test]
 fn the_ledger_and_the_errors_keep_no_secret() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     let with_password = fake.base_url().replace("http://", "http://user:hunter2@");
     let mut cmd = batch(&dir, "submit");
     cmd.args([
@@ -293,9 +285,7 @@ fn answers_the_validator_refuses_are_not_cached_and_run_asks_only_them() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 10);
+    let dir = dir_with_calls(SPEC, 10);
     let live = live_report(&dir, &fake);
     ok(submit(&dir, &fake, &[]));
     let [batch] = ids(&fake).try_into().expect("one batch");

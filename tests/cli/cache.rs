@@ -1,15 +1,12 @@
 //! `postcall cache`: ages must say their unit.
 
-use crate::common::TestDir;
-use crate::run::{SPEC, write_calls};
+use crate::run::{SPEC, dir_with_calls};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 #[test]
 fn prune_with_a_bare_number_is_refused_and_deletes_nothing() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 3);
+    let dir = dir_with_calls(SPEC, 3);
     dir.run_against(&fake)
         .args(["-o", "r.json", "--quiet"])
         .assert()

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use indexmap::IndexMap;
-use postcall::report::{CallResult, MetricResult, Report, RunHeader, Usage, Value};
+use postcall::report::{CallResult, MetricResult, Report, RunHeader, Value};
 use postcall::spec::{Expect, Metric, MetricKind};
 
 use crate::common::{TestDir, fixture};
@@ -48,20 +47,12 @@ fn header(calls: usize, sha: &str) -> RunHeader {
 
 fn call(id: &str, metrics: Vec<(&str, MetricResult)>) -> CallResult {
     CallResult {
-        call_id: id.into(),
-        call: None,
-        source: format!("calls/{id}.json"),
-        format: postcall::transcript::Format::Generic,
-        summary: None,
-        metrics: metrics
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect::<IndexMap<_, _>>(),
-        errors: Vec::new(),
-        truncated: None,
-        skipped: None,
-        usage: Usage::default(),
-        cost_usd: None,
+        metrics: metrics.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        ..CallResult::unanswered(
+            id.to_string(),
+            format!("calls/{id}.json"),
+            postcall::transcript::Format::Generic,
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use postcall_testkit::logprobs::value_probability;
 use serde_json::Value;
 
 use crate::common::TestDir;
-use crate::run::write_calls;
+use crate::run::dir_with_calls;
 
 const SPEC: &str = r#"version: 1
 metrics:
@@ -31,9 +31,7 @@ metrics:
 const CALLS: usize = 5;
 
 fn setup(fake: FakeConfig) -> (TestDir, FakeServer) {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, CALLS);
+    let dir = dir_with_calls(SPEC, CALLS);
     (dir, FakeServer::start(fake).unwrap())
 }
 

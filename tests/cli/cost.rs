@@ -7,7 +7,7 @@ use postcall::report::StopReason;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::TestDir;
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report, write_calls};
 
 /// USD at `in`/`out`/`cached` per million tokens.
 fn priced(prompt: u64, cached: u64, completion: u64, rates: (f64, f64, f64)) -> f64 {
@@ -21,9 +21,7 @@ fn cached_input_is_counted_and_priced_at_its_rate_per_call_and_per_run() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 6);
+    let dir = dir_with_calls(SPEC, 6);
     let assert = dir
         .run_against(&fake)
         .args(["-o", "r.json", "-o", "r.csv", "--no-cache", "--price", "2,8,0.5"])
@@ -79,9 +77,7 @@ fn flex_is_sent_priced_at_half_and_its_unavailability_is_retried_until_every_cal
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 10);
+    let dir = dir_with_calls(SPEC, 10);
     dir.run_against(&fake)
         .args(["-o", "r.json", "--no-cache", "--quiet", "--price", "2,8"])
         .args(["--service-tier", "flex", "-j", "4"])
@@ -154,9 +150,7 @@ fn max_cost_stops_scheduling_and_never_overspends_by_more_than_what_was_in_fligh
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 60);
+    let dir = dir_with_calls(SPEC, 60);
     // What one request costs, measured on a priced run of one call.
     dir.run_against(&fake)
         .args([
@@ -227,9 +221,7 @@ fn max_cost_overspend_measured_at_each_concurrency_is_at_most_the_requests_in_fl
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 48);
+    let dir = dir_with_calls(SPEC, 48);
     let price = ["--no-cache", "--quiet", "--price", "2,8"];
     dir.run_against(&fake)
         .args(["-o", "full.json", "-j", "8"])
@@ -285,9 +277,7 @@ fn max_cost_overspend_measured_at_each_concurrency_is_at_most_the_requests_in_fl
 #[test]
 fn max_cost_without_a_price_is_a_usage_error_and_max_tokens_total_needs_none() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 30);
+    let dir = dir_with_calls(SPEC, 30);
     let assert = dir
         .run_against(&fake)
         .args(["-o", "r.json", "--no-cache", "--max-cost", "5"])
@@ -324,9 +314,7 @@ fn max_cost_without_a_price_is_a_usage_error_and_max_tokens_total_needs_none() {
 
 #[test]
 fn dry_run_compares_the_standard_price_with_flex_and_batch() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 4);
+    let dir = dir_with_calls(SPEC, 4);
     let assert = dir
         .run_at("http://127.0.0.1:9/v1", "gpt-4o-mini")
         .args(["--dry-run", "--price", "0.15,0.6,0.075"])
@@ -355,9 +343,7 @@ fn dry_run_compares_the_standard_price_with_flex_and_batch() {
 
 #[test]
 fn dry_run_counts_an_openai_models_tokens_with_its_encoding_and_labels_an_estimate() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 5);
+    let dir = dir_with_calls(SPEC, 5);
     let dry = |model: &str| {
         let assert = dir
             .run_at("http://127.0.0.1:9/v1", model)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse};
 
 use crate::common::{MODEL, TestDir};
-use crate::run::{SPEC, write_calls};
+use crate::run::{SPEC, dir_with_calls};
 
 /// Every file under `root` with its bytes, skipping what a run may add beside its
 /// outputs (`*.partial`) and the cache's own working directories.
@@ -125,9 +125,7 @@ const CASES: &[Case] = &[
 /// A directory with calls, earlier reports of all three formats, and a cache holding the
 /// answers of a finished run.
 fn earlier_work(fake: &FakeServer) -> TestDir {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 12);
+    let dir = dir_with_calls(SPEC, 12);
     dir.run_against(fake)
         .args([
             "-o",

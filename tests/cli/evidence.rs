@@ -6,7 +6,7 @@ use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 use postcall_testkit::quotes::Quotes;
 
 use crate::common::TestDir;
-use crate::run::{read_json_report, write_calls};
+use crate::run::{dir_with_calls, read_json_report};
 
 const SPEC: &str = r#"version: 1
 metrics:
@@ -43,10 +43,7 @@ fn run(dir: &TestDir, fake: &FakeServer, out: &str, flags: &[&str]) -> (Report, 
 }
 
 fn setup(calls: usize) -> TestDir {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, calls);
-    dir
+    dir_with_calls(SPEC, calls)
 }
 
 /// The evidence of every result of `metric`, with whether the value was flagged.

@@ -8,8 +8,7 @@ use postcall::report::{MetricResult, Report};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, cut_off, fake_answer, prompt_text, transcript_in};
 use serde_json::Value;
 
-use crate::common::TestDir;
-use crate::run::{SPEC, assert_values_match, expected_answers, full_schema, read_json_report, write_calls};
+use crate::run::{SPEC, assert_values_match, dir_with_calls, expected_answers, full_schema, read_json_report};
 
 fn recording(config: FakeConfig) -> FakeServer {
     FakeServer::start(FakeConfig { record: true, ..config }).unwrap()
@@ -31,9 +30,7 @@ fn metric_ids(schema: &Value) -> Vec<String> {
 
 #[test]
 fn a_grammar_endpoint_gets_the_bounds_in_the_schema_and_a_strict_one_in_the_prompt() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 1);
+    let dir = dir_with_calls(SPEC, 1);
     // A server on 127.0.0.1 is OpenAI-compatible, so a grammar endpoint by default.
     let fake = recording(FakeConfig::default());
     dir.run_against(&fake)
@@ -78,9 +75,7 @@ fn a_grammar_endpoint_gets_the_bounds_in_the_schema_and_a_strict_one_in_the_prom
 
 #[test]
 fn max_tokens_auto_sends_a_budget_sized_to_each_request() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 1);
+    let dir = dir_with_calls(SPEC, 1);
     let fake = recording(FakeConfig::default());
     dir.run_against(&fake)
         .args(["-o", "r.json", "--no-cache", "--quiet", "--max-tokens", "auto"])
@@ -111,9 +106,7 @@ fn max_tokens_auto_sends_a_budget_sized_to_each_request() {
 /// re-asks only the rest with more room, and is never read as one metric's inner object.
 #[test]
 fn a_cut_off_answer_keeps_its_complete_metrics_and_re_asks_only_the_rest() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 6);
+    let dir = dir_with_calls(SPEC, 6);
     let expected = expected_answers(&dir, &full_schema(&dir));
     // Cut off whenever it is given less than 2,500 tokens: the first ask's budget is less,
     // twice what the rest needs is more.
@@ -202,9 +195,7 @@ fn a_cut_off_answer_keeps_its_complete_metrics_and_re_asks_only_the_rest() {
 /// without it is never cached as clean.
 #[test]
 fn a_missing_summary_is_re_asked_and_never_cached_as_clean() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 4);
+    let dir = dir_with_calls(SPEC, 4);
     let expected = expected_answers(&dir, &full_schema(&dir));
     let fake = recording(FakeConfig {
         rate_no_summary: 1.0,
@@ -236,9 +227,7 @@ fn a_missing_summary_is_re_asked_and_never_cached_as_clean() {
 
     // With no re-ask allowed the summary is an error of the call, and a second run asks
     // again: nothing without its summary was cached.
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 4);
+    let dir = dir_with_calls(SPEC, 4);
     let fake = FakeServer::start(FakeConfig {
         rate_no_summary: 1.0,
         ..Default::default()
@@ -270,9 +259,7 @@ fn a_missing_summary_is_re_asked_and_never_cached_as_clean() {
 /// first request's key, so a finished run re-run sends nothing and reports the same.
 #[test]
 fn a_re_asked_answer_is_found_by_the_first_request_so_re_runs_send_nothing() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 50);
+    let dir = dir_with_calls(SPEC, 50);
     let fake = FakeServer::start(FakeConfig {
         rate_malformed: 0.3,
         seed: 5,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::{MODEL, TestDir};
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// The files in `dir` (not recursing), sorted, to check that nothing was left behind.
 pub fn names_in(dir: &Path) -> Vec<String> {
@@ -33,9 +33,7 @@ fn previous_report(dir: &TestDir, name: &str) -> Vec<u8> {
 #[test]
 fn a_bad_second_output_leaves_the_first_untouched_and_sends_nothing() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 3);
+    let dir = dir_with_calls(SPEC, 3);
     let before = previous_report(&dir, "prev.jsonl");
     let output = dir
         .run_against(&fake)
@@ -63,9 +61,7 @@ fn a_bad_second_output_leaves_the_first_untouched_and_sends_nothing() {
 #[test]
 fn an_output_that_names_an_input_or_lies_inside_an_input_directory_is_refused() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     let bundle =
         "{\"call_id\": \"b1\", \"transcript\": [{\"role\": \"agent\", \"content\": \"Hello, how can I help?\"}]}\n";
     dir.write("calls/bundle.jsonl", bundle);
@@ -120,9 +116,7 @@ fn an_output_that_names_an_input_or_lies_inside_an_input_directory_is_refused() 
 #[test]
 fn convert_and_filter_refuse_to_write_over_the_report_they_read() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 3);
+    let dir = dir_with_calls(SPEC, 3);
     dir.run_against(&fake)
         .args(["-o", "r.jsonl", "--quiet"])
         .assert()
@@ -155,9 +149,7 @@ fn a_second_run_on_the_same_output_refuses_at_once_naming_the_first_runs_pid() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 30);
+    let dir = dir_with_calls(SPEC, 30);
     let first = dir
         .run_process_at(&fake.base_url(), MODEL)
         .args(["-o", "r.jsonl", "--quiet", "--concurrency", "2"])
@@ -196,9 +188,7 @@ fn a_killed_run_holds_no_lock_and_leaves_no_temporary_file_the_next_run_does_not
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 30);
+    let dir = dir_with_calls(SPEC, 30);
     let mut killed = dir
         .run_process_at(&fake.base_url(), MODEL)
         .args(["-o", "r.json", "-o", "r.csv", "--quiet", "--concurrency", "2"])
@@ -227,9 +217,7 @@ fn a_killed_run_holds_no_lock_and_leaves_no_temporary_file_the_next_run_does_not
 #[test]
 fn dev_null_is_an_output_like_any_other() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     for extra in [&["-o", "/dev/null"][..], &["-o", "/dev/null", "--output-format", "csv"]] {
         let output = dir.run_against(&fake).args(extra).arg("--quiet").output().unwrap();
         assert!(
@@ -278,9 +266,7 @@ fn mkfifo(path: &Path) {
 #[test]
 fn a_fifo_or_a_link_to_dev_zero_in_an_input_directory_is_skipped_with_the_reason() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     mkfifo(&dir.join("calls/pipe.json"));
     std::os::unix::fs::symlink("/dev/zero", dir.join("calls/zero.json")).unwrap();
     let mut inspect = dir.postcall_process();
@@ -321,9 +307,7 @@ fn an_input_named_on_the_command_line_that_is_a_fifo_is_an_error_not_a_hang() {
 #[test]
 fn a_file_over_max_file_size_is_an_error_checked_before_reading_and_the_rest_are_read() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     let turn = "word ".repeat(1000);
     let big = serde_json::json!({"call_id": "big", "transcript": [{"role": "user", "content": turn}]});
     dir.write("calls/big.json", serde_json::to_vec(&big).unwrap());
@@ -357,9 +341,7 @@ fn a_file_over_max_file_size_is_an_error_checked_before_reading_and_the_rest_are
 #[test]
 fn an_output_failing_mid_run_is_dropped_and_the_others_finish_with_every_answer() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 6);
+    let dir = dir_with_calls(SPEC, 6);
     // `/dev/full` takes the opening but refuses the first call's write: a disk filling up.
     // With --no-cache, what is lost with the other outputs is lost for good.
     let output = dir
@@ -406,9 +388,7 @@ fn an_output_failing_mid_run_is_dropped_and_the_others_finish_with_every_answer(
 #[test]
 fn a_csv_output_whose_disk_fills_mid_run_is_dropped_and_the_other_outputs_keep_every_answer() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 200);
+    let dir = dir_with_calls(SPEC, 200);
     // A CSV report on a disk that fills up: its header fits in the buffers, a later row's
     // write fails (200 rows are more than the buffers hold).
     std::os::unix::fs::symlink("/dev/full", dir.join("full.csv")).unwrap();
@@ -435,9 +415,7 @@ fn a_csv_output_whose_disk_fills_mid_run_is_dropped_and_the_other_outputs_keep_e
 #[test]
 fn when_every_output_fails_only_at_finish_the_error_says_no_report_was_written() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 3);
+    let dir = dir_with_calls(SPEC, 3);
     // An xlsx workbook is kept in memory and written at the end: on a full disk its begin
     // and calls succeed and only its finish fails.
     std::os::unix::fs::symlink("/dev/full", dir.join("full.xlsx")).unwrap();

@@ -4,7 +4,7 @@
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, transcript_in};
 
 use crate::common::TestDir;
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report, write_calls};
 
 /// A call whose only customer turn is `chars` long, starting and ending with a word the
 /// test looks for.
@@ -69,9 +69,7 @@ fn truncating_one_enormous_turn_sends_both_ends_of_it_and_the_report_says_what_w
 #[test]
 fn a_skipped_call_is_counted_as_skipped_not_failed_and_the_run_succeeds() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     one_enormous_turn(&dir, 100_000);
     let output = dir
         .run_against(&fake)

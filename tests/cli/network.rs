@@ -5,8 +5,8 @@ use postcall::report::MetricResult;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse};
 use postcall_testkit::hostile::{Hostile, OddCompletion, Oversize, Redirect};
 
-use crate::common::{MODEL, TestDir};
-use crate::run::{SPEC, assert_values_match, expected_answers, full_schema, read_json_report, write_calls};
+use crate::common::MODEL;
+use crate::run::{SPEC, assert_values_match, dir_with_calls, expected_answers, full_schema, read_json_report};
 
 fn hostile(hostile: Hostile) -> FakeServer {
     FakeServer::start(FakeConfig {
@@ -40,9 +40,7 @@ fn a_redirect_is_never_followed_and_stops_the_run_naming_where_it_pointed() {
             redirect: Some(Redirect { status, location }),
             ..Default::default()
         });
-        let dir = TestDir::new();
-        dir.write("metrics.yaml", SPEC);
-        write_calls(&dir, 12);
+        let dir = dir_with_calls(SPEC, 12);
         let output = dir
             .run_against(&endpoint)
             .args(["-o", "r.json", "--no-cache", "--concurrency", "2"])
@@ -91,9 +89,7 @@ fn a_password_in_the_base_url_reaches_the_endpoint_and_nothing_else() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 4);
+    let dir = dir_with_calls(SPEC, 4);
     let url = fake.base_url().replace("http://", &format!("http://alice:{PASSWORD}@"));
     let shown = format!("http://[REDACTED]@{}/v1", host_of(&fake));
     let mut everything = String::new();
@@ -213,9 +209,7 @@ fn a_short_api_key_never_rewrites_an_answer() {
     // Words the fake's answers are full of: booleans, string values, reasonings.
     for key in ["true", "text", "Because"] {
         let fake = FakeServer::start(FakeConfig::default()).unwrap();
-        let dir = TestDir::new();
-        dir.write("metrics.yaml", SPEC);
-        write_calls(&dir, 20);
+        let dir = dir_with_calls(SPEC, 20);
         let expected = expected_answers(&dir, &full_schema(&dir));
         let output = dir
             .run_against(&fake)
@@ -242,9 +236,7 @@ fn a_short_api_key_echoed_in_an_error_is_still_redacted() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     let output = dir
         .run_against(&fake)
         .env("OPENAI_API_KEY", "true")
@@ -264,9 +256,7 @@ fn a_key_with_a_trailing_newline_stops_the_run_before_any_request_naming_the_var
         ("MY_KEY", "sk-test-\u{201c}0123456789", "non-ASCII character (U+201C)"),
     ] {
         let fake = FakeServer::start(FakeConfig::default()).unwrap();
-        let dir = TestDir::new();
-        dir.write("metrics.yaml", SPEC);
-        write_calls(&dir, 10);
+        let dir = dir_with_calls(SPEC, 10);
         let output = dir
             .run_against(&fake)
             .env(var, value)
@@ -290,9 +280,7 @@ fn a_response_body_that_never_ends_is_cut_at_the_cap_and_the_run_finishes() {
             oversize: Some(oversize),
             ..Default::default()
         });
-        let dir = TestDir::new();
-        dir.write("metrics.yaml", SPEC);
-        write_calls(&dir, 2);
+        let dir = dir_with_calls(SPEC, 2);
         let output = dir
             .run_against(&fake)
             .args(["-o", "r.json", "--no-cache", "--max-retries", "1", "--concurrency", "2"])
@@ -335,9 +323,7 @@ fn valid_completions_with_nulls_or_huge_numbers_in_the_envelope_are_answers_not_
                 odd,
                 ..Default::default()
             });
-            let dir = TestDir::new();
-            dir.write("metrics.yaml", SPEC);
-            write_calls(&dir, 10);
+            let dir = dir_with_calls(SPEC, 10);
             let expected = expected_answers(&dir, &full_schema(&dir));
             let output = dir
                 .run_against(&fake)
@@ -355,9 +341,7 @@ fn valid_completions_with_nulls_or_huge_numbers_in_the_envelope_are_answers_not_
 
 #[test]
 fn a_value_beyond_f64_makes_that_metric_invalid_quoting_the_number_and_keeps_the_others() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 5);
+    let dir = dir_with_calls(SPEC, 5);
     let expected = expected_answers(&dir, &full_schema(&dir));
     let fake = hostile(Hostile {
         odd: OddCompletion {

@@ -11,7 +11,7 @@ use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 use postcall_testkit::s3::{S3Server, SECRET_ACCESS_KEY};
 
 use crate::common::{MODEL, TestDir};
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// A moto server with an `archive` bucket holding `dir`'s `calls/` under `calls/`, and an
 /// empty `reports` bucket.
@@ -97,9 +97,7 @@ fn assert_same_values(remote: &Report, local: &Report) {
 
 #[test]
 fn transcripts_from_s3_and_reports_to_s3_equal_the_local_run_value_for_value() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 24);
+    let dir = dir_with_calls(SPEC, 24);
     dir.write("calls/notes.md", "not a transcript");
     let s3 = archive(&dir);
     s3.put_object("archive", "calls/notes.md", b"not a transcript").unwrap();
@@ -129,9 +127,7 @@ fn transcripts_from_s3_and_reports_to_s3_equal_the_local_run_value_for_value() {
 
 #[test]
 fn one_object_and_a_jsonl_bundle_are_read_like_files() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 6);
+    let dir = dir_with_calls(SPEC, 6);
     let s3 = archive(&dir);
     // The same six calls again, as one JSONL object: each line is re-read by range.
     let mut bundle = String::new();
@@ -168,9 +164,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 40);
+    let dir = dir_with_calls(SPEC, 40);
     let s3 = archive(&dir);
     s3.put_object("reports", "r.json", b"yesterday's report").unwrap();
     let fake = FakeServer::start(FakeConfig {
@@ -209,9 +203,7 @@ fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
 
 #[test]
 fn a_run_the_endpoint_refuses_uploads_nothing() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 5);
+    let dir = dir_with_calls(SPEC, 5);
     let s3 = archive(&dir);
     s3.put_object("reports", "r.csv", b"kept").unwrap();
     let fake = FakeServer::start(FakeConfig {
@@ -232,9 +224,7 @@ fn a_run_the_endpoint_refuses_uploads_nothing() {
 
 #[test]
 fn missing_buckets_wrong_credentials_and_unknown_schemes_say_what_to_do() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     let s3 = archive(&dir);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
 
@@ -287,9 +277,7 @@ fn missing_buckets_wrong_credentials_and_unknown_schemes_say_what_to_do() {
 
 #[test]
 fn a_cache_in_a_bucket_answers_the_re_run_without_a_request() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 8);
+    let dir = dir_with_calls(SPEC, 8);
     let s3 = archive(&dir);
     s3.create_bucket("cache").unwrap();
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
@@ -322,9 +310,7 @@ fn a_cache_in_a_bucket_answers_the_re_run_without_a_request() {
 
 #[test]
 fn merge_and_convert_read_their_parts_from_s3() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 20);
+    let dir = dir_with_calls(SPEC, 20);
     let s3 = archive(&dir);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let mut single = run(&dir, &s3, &fake, "s3://archive/calls");
@@ -396,9 +382,7 @@ fn counted_run(
 
 #[test]
 fn each_object_is_fetched_once_and_the_report_equals_the_local_run() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 24);
+    let dir = dir_with_calls(SPEC, 24);
     let s3 = archive(&dir);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let mut local = run(&dir, &s3, &fake, "calls");
@@ -416,9 +400,7 @@ fn each_object_is_fetched_once_and_the_report_equals_the_local_run() {
 
 #[test]
 fn objects_past_keep_objects_are_fetched_again_and_the_report_is_the_same() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 24);
+    let dir = dir_with_calls(SPEC, 24);
     let s3 = archive(&dir);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let mut local = run(&dir, &s3, &fake, "calls");

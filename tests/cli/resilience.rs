@@ -9,7 +9,7 @@ use postcall::report::{CallResult, MetricResult, Report, read_report};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::{MODEL, TestDir};
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// A call's answers without its usage counters (which differ by design): id, summary, metrics.
 type Answers = (String, Option<String>, Vec<(String, MetricResult)>);
@@ -39,9 +39,7 @@ fn fault_free_report(dir: &TestDir, extra: &[&str]) -> Report {
 
 #[test]
 fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 220);
+    let dir = dir_with_calls(SPEC, 220);
     let clean = fault_free_report(&dir, &[]);
     let fake = FakeServer::start(FakeConfig {
         rate_429_seconds: 0.05,
@@ -82,9 +80,7 @@ fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run(
 fn throughput_settles_just_under_a_rate_limit() {
     // 40 requests/s at 250 ms a request: about 10 in flight is right, 128 far too many.
     const RATE: f64 = 40.0;
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 320);
+    let dir = dir_with_calls(SPEC, 320);
     let fake = FakeServer::start(FakeConfig {
         rate_limit: Some(RATE),
         latency: Duration::from_millis(250),
@@ -151,9 +147,7 @@ const UNITS_PER_CALL: u64 = 10;
 
 #[test]
 fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 40);
+    let dir = dir_with_calls(SPEC, 40);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
     let fake = FakeServer::start(FakeConfig {
         latency: Duration::from_millis(20),
@@ -204,9 +198,7 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
 
 #[test]
 fn ctrl_c_keeps_the_old_report_puts_what_finished_beside_it_and_a_re_run_completes_it() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 40);
+    let dir = dir_with_calls(SPEC, 40);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
     let fake = FakeServer::start(FakeConfig {
         latency: Duration::from_millis(20),
@@ -258,9 +250,7 @@ fn ctrl_c_keeps_the_old_report_puts_what_finished_beside_it_and_a_re_run_complet
 
 #[test]
 fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 20);
+    let dir = dir_with_calls(SPEC, 20);
     let clean = fault_free_report(&dir, &[]);
     let fake = FakeServer::start(FakeConfig {
         rate_stall: 0.2,
@@ -286,9 +276,7 @@ fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
 
 #[test]
 fn two_runs_at_once_on_one_cache_with_different_outputs_pay_for_each_request_once() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 60);
+    let dir = dir_with_calls(SPEC, 60);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
     let fake = FakeServer::start(FakeConfig {
         latency: Duration::from_millis(5),
@@ -313,9 +301,7 @@ fn two_runs_at_once_on_one_cache_with_different_outputs_pay_for_each_request_onc
 
 #[test]
 fn editing_one_prompt_in_per_metric_re_asks_only_that_metric() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 10);
+    let dir = dir_with_calls(SPEC, 10);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let run = || {
         dir.run_against(&fake)
@@ -342,9 +328,7 @@ fn editing_one_prompt_in_per_metric_re_asks_only_that_metric() {
 
 #[test]
 fn refresh_asks_again_and_no_cache_leaves_no_entries() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 5);
+    let dir = dir_with_calls(SPEC, 5);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let run = |extra: &[&str]| {
         dir.run_against(&fake)

@@ -7,7 +7,7 @@ use postcall::spec::{Metric, MetricKind};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::TestDir;
-use crate::run::{SPEC, write_calls};
+use crate::run::{SPEC, dir_with_calls};
 
 fn metric(id: &str, kind: MetricKind, applies_when: Option<&str>) -> Metric {
     Metric {
@@ -130,9 +130,7 @@ fn a_csv_report_is_a_labels_file_that_agrees_with_its_report_on_every_answer() {
 #[test]
 fn the_csv_a_run_writes_is_the_csv_convert_writes_and_reads_back_as_its_labels() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 12);
+    let dir = dir_with_calls(SPEC, 12);
     for (n, id) in ["=HYPERLINK(\\\"x\\\")", "+1 555 0100", "-neg", "@at"]
         .iter()
         .enumerate()

@@ -70,6 +70,14 @@ pub fn write_calls(dir: &TestDir, n: usize) {
     }
 }
 
+/// A test directory with `spec` as `metrics.yaml` and `n` calls (see [`write_calls`]).
+pub fn dir_with_calls(spec: &str, n: usize) -> TestDir {
+    let dir = TestDir::new();
+    dir.write("metrics.yaml", spec);
+    write_calls(&dir, n);
+    dir
+}
+
 pub fn read_json_report(path: &Path) -> Report {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}\n{text}", path.display()))
@@ -152,9 +160,7 @@ fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() 
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 40);
+    let dir = dir_with_calls(SPEC, 40);
     let expected = expected_answers(&dir, &full_schema(&dir));
     for strategy in ["per_call", "per_metric"] {
         for mode in ["json_schema", "json_object", "tools", "prompt"] {
@@ -193,9 +199,7 @@ fn the_request_carries_the_schema_temperature_and_model_configured() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     dir.run_at(&fake.base_url(), "gpt-test-mini")
         .args(["-o", "r.json", "--no-cache", "--quiet"])
         .args(["--temperature", "0.3", "--llm-seed", "42"])
@@ -233,9 +237,7 @@ fn malformed_answers_are_re_asked_and_end_ok() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 12);
+    let dir = dir_with_calls(SPEC, 12);
     let expected = expected_answers(&dir, &full_schema(&dir));
     dir.run_against(&fake)
         .args(["-o", "r.json", "--no-cache", "--quiet", "--concurrency", "4"])
@@ -265,9 +267,7 @@ fn answers_still_invalid_after_the_last_re_ask_keep_reason_and_raw_and_strict_ex
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 8);
+    let dir = dir_with_calls(SPEC, 8);
     let output = dir
         .run_against(&fake)
         .args(["-o", "r.json", "--no-cache", "--quiet", "--max-reask", "0", "--strict"])
@@ -303,9 +303,7 @@ fn answers_still_invalid_after_the_last_re_ask_keep_reason_and_raw_and_strict_ex
 #[test]
 fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 10);
+    let dir = dir_with_calls(SPEC, 10);
     // A call id that a spreadsheet would evaluate.
     dir.write("calls/evil.json", r#"{"call_id": "=HYPERLINK(\"http://x\")", "transcript": [{"role": "agent", "content": "Hello"}, {"role": "user", "content": "@SUM(1,2) is my name"}]}"#);
     dir.run_against(&fake)
@@ -364,9 +362,7 @@ fn the_api_key_appears_nowhere() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 5);
+    let dir = dir_with_calls(SPEC, 5);
     let output = dir
         .run_against(&fake)
         .env("OPENAI_API_KEY", KEY)
@@ -399,9 +395,7 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
             ..Default::default()
         })
         .unwrap();
-        let dir = TestDir::new();
-        dir.write("metrics.yaml", SPEC);
-        write_calls(&dir, 60);
+        let dir = dir_with_calls(SPEC, 60);
         let output = dir
             .run_against(&fake)
             .args(["-o", "r.json", "--no-cache", "--concurrency", "4"])
@@ -432,9 +426,7 @@ fn after_a_refusal_the_summary_counts_the_requests_sent_and_says_the_endpoint_st
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 12);
+    let dir = dir_with_calls(SPEC, 12);
     let output = dir
         .run_against(&fake)
         .args(["-o", "r.json", "--no-cache", "--concurrency", "4"])
@@ -459,9 +451,7 @@ fn after_a_refusal_the_summary_counts_the_requests_sent_and_says_the_endpoint_st
 #[test]
 fn a_second_run_answers_from_the_cache_and_sends_nothing() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 15);
+    let dir = dir_with_calls(SPEC, 15);
     let run = |out: &str| {
         dir.run_against(&fake).args(["-o", out, "--quiet"]).assert().success();
     };
@@ -484,9 +474,7 @@ fn a_second_run_answers_from_the_cache_and_sends_nothing() {
 #[test]
 fn dry_run_sends_nothing_and_estimates() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 6);
+    let dir = dir_with_calls(SPEC, 6);
     let output = dir
         .run_against(&fake)
         .args(["--dry-run", "--price", "0.15,0.60", "--strategy", "per_metric"])
@@ -505,9 +493,7 @@ fn dry_run_sends_nothing_and_estimates() {
 #[test]
 fn a_dry_run_of_a_fully_cached_re_run_estimates_nothing_to_send_and_no_cost() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 4);
+    let dir = dir_with_calls(SPEC, 4);
     let dry = |extra: &[&str]| {
         let output = dir
             .run_against(&fake)
@@ -557,9 +543,7 @@ fn a_dry_run_of_a_fully_cached_re_run_estimates_nothing_to_send_and_no_cost() {
 
 #[test]
 fn a_dry_run_with_no_endpoint_configured_prices_with_the_price_given() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 2);
+    let dir = dir_with_calls(SPEC, 2);
     let output = dir
         .postcall()
         .args([
@@ -586,9 +570,7 @@ fn a_dry_run_with_no_endpoint_configured_prices_with_the_price_given() {
 #[test]
 fn limit_and_sample_run_a_subset() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 20);
+    let dir = dir_with_calls(SPEC, 20);
     dir.run_against(&fake)
         .args(["-o", "a.json", "--no-cache", "--quiet", "--sample", "5", "--seed", "3"])
         .assert()
@@ -608,9 +590,7 @@ fn limit_and_sample_run_a_subset() {
 #[test]
 fn a_bad_output_path_fails_before_any_request() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 3);
+    let dir = dir_with_calls(SPEC, 3);
     let output = dir
         .run_against(&fake)
         .args(["-o", "no/such/dir/r.csv", "--no-cache"])
@@ -623,9 +603,7 @@ fn a_bad_output_path_fails_before_any_request() {
 
 #[test]
 fn no_endpoint_configured_names_both_ways_forward() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 1);
+    let dir = dir_with_calls(SPEC, 1);
     let output = dir
         .postcall()
         .args(["run", "-m", "metrics.yaml", "calls"])
@@ -647,9 +625,7 @@ fn an_endpoint_that_is_down_from_the_start_stops_the_run_with_one_message() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 30);
+    let dir = dir_with_calls(SPEC, 30);
     let started = std::time::Instant::now();
     let output = dir
         .run_at(&format!("http://127.0.0.1:{port}/v1"), MODEL)

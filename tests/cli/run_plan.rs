@@ -8,7 +8,7 @@ use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 use sha2::Digest;
 
 use crate::common::TestDir;
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report, write_calls};
 
 /// A metric file whose endpoint is a managed local server: `server` is a script that
 /// leaves `server-started` behind if anything ever runs it.
@@ -117,9 +117,7 @@ fn prompt_shows_the_body_run_would_send_to_the_local_server_without_starting_it(
 
 #[test]
 fn prompt_takes_the_request_flags_run_takes() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 1);
+    let dir = dir_with_calls(SPEC, 1);
     let output = dir
         .postcall()
         .args(["prompt", "-m", "metrics.yaml", "calls/00/call-0000.json", "--json"])
@@ -339,9 +337,7 @@ fn flags_beat_the_environment_beats_the_metric_file() {
 #[test]
 fn a_cache_that_cannot_be_written_warns_once_and_the_run_finishes() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 10);
+    let dir = dir_with_calls(SPEC, 10);
     // Every entry's shard directory is taken by a file (root ignores permissions).
     for shard in 0..=255u8 {
         dir.write(&format!("cache/{shard:02x}"), "");
@@ -364,9 +360,7 @@ fn a_cache_that_cannot_be_written_warns_once_and_the_run_finishes() {
 #[test]
 fn the_old_flag_spellings_still_work_but_are_not_advertised() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 20);
+    let dir = dir_with_calls(SPEC, 20);
     // `--seed` is now --sample-seed, `--format` (of -o) now --output-format.
     let sampled = |flags: &[&str]| {
         let output = dir

@@ -7,7 +7,7 @@ use postcall_testkit::fake_llm::{FakeConfig, FakeServer, fake_answer_variant, pr
 use serde_json::Value;
 
 use crate::common::TestDir;
-use crate::run::write_calls;
+use crate::run::dir_with_calls;
 
 const SPEC: &str = r#"version: 1
 metrics:
@@ -36,9 +36,7 @@ const CALLS: usize = 6;
 const K: i64 = 3;
 
 fn setup() -> (TestDir, FakeServer) {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, CALLS);
+    let dir = dir_with_calls(SPEC, CALLS);
     // Seeds alternate between two answers: with seeds 1, 2, 3 the samples are the
     // answers 1, 0, 1, so answer 1 wins every vote.
     let fake = FakeServer::start(FakeConfig {
@@ -231,9 +229,7 @@ fn a_dry_run_counts_every_sample_and_finds_each_in_the_cache() {
 
 #[test]
 fn a_sample_whose_request_failed_leaves_the_vote_to_the_others_and_says_how_many_voted() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, CALLS);
+    let dir = dir_with_calls(SPEC, CALLS);
     // Seeds 1, 2, 3; the one with seed 3 never comes back.
     let fake = FakeServer::start(FakeConfig {
         seed_variants: 2,

@@ -9,7 +9,7 @@ use postcall::report::Report;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::{MODEL, TestDir, repo_root};
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report, write_calls};
 
 const SHARDS: u32 = 4;
 
@@ -115,9 +115,7 @@ fn assert_same_run(merged: &Report, single: &Report) {
 fn every_recipe_run_as_its_engine_runs_it_merges_into_the_single_process_report() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     for recipe in &RECIPES {
-        let dir = TestDir::new();
-        dir.write("metrics.yaml", SPEC);
-        write_calls(&dir, 60);
+        let dir = dir_with_calls(SPEC, 60);
         let mut single = dir.run_against(&fake);
         single.args(["--no-cache", "--quiet", "-o", "single.json"]);
         if recipe.dir == "github-actions" {
@@ -173,9 +171,7 @@ fn part_reports(dir: &Path) -> Vec<Report> {
 #[test]
 fn merge_names_the_missing_shard_and_allow_partial_writes_the_rest_marked_incomplete() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 20);
+    let dir = dir_with_calls(SPEC, 20);
     for i in [0, 2] {
         dir.run_against(&fake)
             .args(["--quiet", "--shard", &format!("{i}/3"), "-o", &format!("p{i}.json")])
@@ -216,9 +212,7 @@ fn merge_names_the_missing_shard_and_allow_partial_writes_the_rest_marked_incomp
 #[test]
 fn merge_refuses_shards_of_another_metric_file_or_archive() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 10);
+    let dir = dir_with_calls(SPEC, 10);
     dir.run_against(&fake)
         .args(["--quiet", "--shard", "0/2", "-o", "p0.json"])
         .assert()
@@ -245,9 +239,7 @@ fn merge_refuses_shards_of_another_metric_file_or_archive() {
 
 #[test]
 fn shard_auto_without_an_engine_says_which_variables_it_looked_for() {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 3);
+    let dir = dir_with_calls(SPEC, 3);
     let out = dir
         .run_at("http://127.0.0.1:9/v1", MODEL)
         .args(["--shard", "auto", "--dry-run"])
@@ -290,9 +282,7 @@ fn rpm_alone_keeps_an_instant_endpoint_under_its_limit_without_429s() {
         ..Default::default()
     })
     .unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 125);
+    let dir = dir_with_calls(SPEC, 125);
     dir.run_against(&fake)
         .args([
             "--no-cache",
@@ -324,9 +314,7 @@ fn rpm_alone_keeps_an_instant_endpoint_under_its_limit_without_429s() {
 fn four_shards_at_once_share_one_rpm_budget_and_merge_into_the_single_run() {
     const RATE: f64 = 40.0;
     const CALLS: usize = 280;
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, CALLS);
+    let dir = dir_with_calls(SPEC, CALLS);
     let reference = FakeServer::start(FakeConfig::default()).unwrap();
     dir.run_against(&reference)
         .args(["--no-cache", "--quiet", "-o", "single.json"])

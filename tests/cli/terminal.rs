@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::TestDir;
-use crate::run::{SPEC, write_calls};
+use crate::run::{SPEC, dir_with_calls};
 
 /// Sets the window title, rings the bell, clears the screen, paints red, hides text.
 const EVIL: &str = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31m\u{9b}8m\u{202e}";
@@ -24,9 +24,7 @@ fn both(out: &Output) -> String {
 }
 
 fn evil_dir() -> TestDir {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 3);
+    let dir = dir_with_calls(SPEC, 3);
     let call = serde_json::json!({
         "call_id": EVIL,
         "transcript": [
@@ -111,9 +109,7 @@ fn with_closed_stdout(cmd: &mut Command) -> Output {
 #[test]
 fn every_command_that_writes_to_stdout_stops_quietly_and_successfully_when_the_reader_is_gone() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 5);
+    let dir = dir_with_calls(SPEC, 5);
     dir.run_against(&fake)
         .args(["-o", "r.json", "-o", "r.jsonl", "--quiet"])
         .assert()

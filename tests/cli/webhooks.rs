@@ -7,7 +7,7 @@ use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 use postcall_testkit::receiver::{ReceiverConfig, WebhookReceiver};
 
 use crate::common::TestDir;
-use crate::run::{SPEC, write_calls};
+use crate::run::{SPEC, dir_with_calls};
 
 const SECRET: &str = "whsec_test_secret";
 
@@ -22,10 +22,7 @@ fn receiver(rate_500: f64, rate_drop: f64) -> WebhookReceiver {
 }
 
 fn setup(calls: usize) -> TestDir {
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, calls);
-    dir
+    dir_with_calls(SPEC, calls)
 }
 
 fn webhook_run(dir: &TestDir, fake: &FakeServer, url: &str) -> std::process::Command {

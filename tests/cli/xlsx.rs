@@ -12,7 +12,7 @@ use postcall::spec::{Metric, MetricKind};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
 use crate::common::{MODEL, TestDir};
-use crate::run::{SPEC, read_json_report, write_calls};
+use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 fn metric(id: &str, kind: MetricKind) -> Metric {
     Metric::new(id, kind, format!("What is the {id}?"))
@@ -347,9 +347,7 @@ fn a_bad_label_in_a_workbook_is_named_by_its_cell() {
 #[test]
 fn run_writes_the_same_answers_to_the_workbook_as_to_the_json() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let dir = TestDir::new();
-    dir.write("metrics.yaml", SPEC);
-    write_calls(&dir, 12);
+    let dir = dir_with_calls(SPEC, 12);
     let out = dir
         .run_against(&fake)
         .args(["-o", "report.xlsx", "-o", "report.json", "--quiet"])

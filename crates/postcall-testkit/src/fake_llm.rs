@@ -8,7 +8,7 @@
 //! behaviours (redirects, oversize bodies, odd-but-valid completions; see [`crate::hostile`])
 //! can be switched on. It never binds anything but loopback.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,7 @@ use postcall::prompt::{SCHEMA_CLOSE, SCHEMA_OPEN, TRANSCRIPT_CLOSE, TRANSCRIPT_O
 
 use crate::fake_batch::{self, BatchFault, BatchReply, BatchState, FakeBatch, FakeFile, Finish};
 use crate::hostile::{self, Hostile, Oversize};
+use crate::listen::read_request;
 use crate::quotes::{self, Quotes};
 
 /// A refusal the endpoint gives to every request.
@@ -299,41 +300,6 @@ fn serve(stream: TcpStream, state: &State) {
             }
         }
     }
-}
-
-/// Method, path, lower-cased headers and body of one HTTP request.
-type RawRequest = (String, String, Vec<(String, String)>, Vec<u8>);
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<RawRequest> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut words = line.split_whitespace();
-    let method = words.next()?.to_string();
-    let path = words.next()?.to_string();
-    let mut headers = Vec::new();
-    let mut length = 0usize;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
-            return None;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
-            if k == "content-length" {
-                length = v.parse().ok()?;
-            }
-            headers.push((k, v));
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((method, path, headers, body))
 }
 
 enum Reply {

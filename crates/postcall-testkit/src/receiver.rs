@@ -4,13 +4,15 @@
 //! what it acknowledged, by idempotency key, so a test can say "each call exactly once".
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use crate::listen::read_request;
 
 /// How the receiver behaves.
 #[derive(Debug, Clone, Default)]
@@ -123,7 +125,7 @@ fn serve(stream: TcpStream, state: &State) {
     });
     let mut writer = stream;
     loop {
-        let Some((headers, body)) = read_request(&mut reader) else {
+        let Some((_, _, headers, body)) = read_request(&mut reader) else {
             return;
         };
         let n = state.requests.fetch_add(1, Ordering::Relaxed);
@@ -165,37 +167,6 @@ fn unit(seed: u64, n: u64) -> f64 {
     let hash = blake3::hash(&[seed.to_le_bytes(), n.to_le_bytes()].concat());
     let bytes: [u8; 8] = hash.as_bytes()[..8].try_into().unwrap();
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-type Request = (Vec<(String, String)>, Vec<u8>);
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut headers = Vec::new();
-    let mut length = 0usize;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
-            return None;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
-            if k == "content-length" {
-                length = v.parse().ok()?;
-            }
-            headers.push((k, v));
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((headers, body))
 }
 
 #[cfg(test)]
