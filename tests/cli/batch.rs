@@ -8,7 +8,7 @@ use postcall::report::Report;
 use postcall_testkit::fake_batch::{BatchFault, Finish};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse};
 
-use crate::common::{MODEL, TestDir};
+use crate::common::{MODEL, TestDir, refusing_fake};
 use crate::run::{SPEC, dir_with_calls, read_json_report, write_calls};
 
 const KEY: &str = "sk-batch-test-0123456789abcdef";
@@ -265,11 +265,7 @@ fn the_ledger_and_the_errors_keep_no_secret() {
     let mut cmd = batch(&dir, "status");
     ok(cmd.args(["--base-url", &with_password]).output().unwrap());
 
-    let refusing = FakeServer::start(FakeConfig {
-        refuse: Some(Refuse::Auth),
-        ..Default::default()
-    })
-    .unwrap();
+    let refusing = refusing_fake(Refuse::Auth);
     let other = TestDir::new();
     other.write("metrics.yaml", SPEC);
     write_calls(&other, 1);

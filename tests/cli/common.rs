@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use postcall_testkit::fake_llm::FakeServer;
+use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse};
 
 /// The model name the run tests send; the fake endpoint answers any.
 pub const MODEL: &str = "m";
@@ -69,6 +69,14 @@ impl TestDir {
         cmd
     }
 
+    /// `postcall run -m metrics.yaml calls` with no endpoint given: the test adds the
+    /// endpoint flags it checks, or `--dry-run`.
+    pub fn run_unconfigured(&self) -> Command {
+        let mut cmd = self.postcall();
+        cmd.args(["run", "-m", "metrics.yaml", "calls"]);
+        cmd
+    }
+
     /// `postcall run -m metrics.yaml calls` against `fake` with model [`MODEL`]: the test
     /// adds its outputs and flags. The cache is the default one in this directory
     /// (`.postcall/cache`), so runs in one test share it and tests never share one.
@@ -98,4 +106,52 @@ pub fn repo_root() -> PathBuf {
 
 pub fn fixture(rel: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(rel)
+}
+
+/// The fake endpoint answering each request after `ms` milliseconds: time for a test to
+/// act while a run is under way.
+pub fn slow_fake(ms: u64) -> FakeServer {
+    FakeServer::start(FakeConfig {
+        latency: std::time::Duration::from_millis(ms),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// The fake endpoint refusing every request as `refuse` says.
+pub fn refusing_fake(refuse: Refuse) -> FakeServer {
+    FakeServer::start(FakeConfig {
+        refuse: Some(refuse),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Every file below `dir`, in path order; none when it does not exist.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let mut files = Vec::new();
+    for path in entries {
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The fake endpoint keeping every request it is sent, for the test to read back.
+pub fn recording_fake() -> FakeServer {
+    FakeServer::start(FakeConfig {
+        record: true,
+        ..Default::default()
+    })
+    .unwrap()
 }

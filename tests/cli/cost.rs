@@ -6,7 +6,7 @@ use std::time::Duration;
 use postcall::report::StopReason;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
-use crate::common::TestDir;
+use crate::common::{TestDir, slow_fake};
 use crate::run::{SPEC, dir_with_calls, read_json_report, write_calls};
 
 /// USD at `in`/`out`/`cached` per million tokens.
@@ -145,11 +145,7 @@ fn a_model_a_metric_names_has_its_own_price_and_without_one_cost_is_unknown() {
 
 #[test]
 fn max_cost_stops_scheduling_and_never_overspends_by_more_than_what_was_in_flight() {
-    let fake = FakeServer::start(FakeConfig {
-        latency: Duration::from_millis(40),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = slow_fake(40);
     let dir = dir_with_calls(SPEC, 60);
     // What one request costs, measured on a priced run of one call.
     dir.run_against(&fake)

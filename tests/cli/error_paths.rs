@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse};
 
-use crate::common::{MODEL, TestDir};
+use crate::common::{MODEL, TestDir, refusing_fake};
 use crate::run::{SPEC, dir_with_calls};
 
 /// Every file under `root` with its bytes, skipping what a run may add beside its
@@ -208,11 +208,7 @@ fn every_error_path_of_run_keeps_earlier_reports_inputs_and_cached_answers_and_s
         }
         let before = snapshot(dir.path());
         let against = match case.provoke {
-            Provoke::Refusal => FakeServer::start(FakeConfig {
-                refuse: Some(Refuse::Auth),
-                ..Default::default()
-            })
-            .unwrap(),
+            Provoke::Refusal => refusing_fake(Refuse::Auth),
             _ => fake,
         };
         let output = run_case(&dir, case, &against);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
-use crate::common::{MODEL, TestDir};
+use crate::common::{MODEL, TestDir, slow_fake};
 use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// The files in `dir` (not recursing), sorted, to check that nothing was left behind.
@@ -144,11 +144,7 @@ fn convert_and_filter_refuse_to_write_over_the_report_they_read() {
 
 #[test]
 fn a_second_run_on_the_same_output_refuses_at_once_naming_the_first_runs_pid() {
-    let fake = FakeServer::start(FakeConfig {
-        latency: Duration::from_millis(30),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = slow_fake(30);
     let dir = dir_with_calls(SPEC, 30);
     let first = dir
         .run_process_at(&fake.base_url(), MODEL)
@@ -183,11 +179,7 @@ fn a_second_run_on_the_same_output_refuses_at_once_naming_the_first_runs_pid() {
 
 #[test]
 fn a_killed_run_holds_no_lock_and_leaves_no_temporary_file_the_next_run_does_not_remove() {
-    let fake = FakeServer::start(FakeConfig {
-        latency: Duration::from_millis(30),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = slow_fake(30);
     let dir = dir_with_calls(SPEC, 30);
     let mut killed = dir
         .run_process_at(&fake.base_url(), MODEL)

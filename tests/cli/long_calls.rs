@@ -3,7 +3,7 @@
 
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, transcript_in};
 
-use crate::common::TestDir;
+use crate::common::{TestDir, recording_fake};
 use crate::run::{SPEC, dir_with_calls, read_json_report, write_calls};
 
 /// A call whose only customer turn is `chars` long, starting and ending with a word the
@@ -19,11 +19,7 @@ fn one_enormous_turn(dir: &TestDir, chars: usize) {
 
 #[test]
 fn truncating_one_enormous_turn_sends_both_ends_of_it_and_the_report_says_what_was_cut() {
-    let fake = FakeServer::start(FakeConfig {
-        record: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = recording_fake();
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     one_enormous_turn(&dir, 5_000_000);

@@ -5,7 +5,7 @@ use postcall::report::MetricResult;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse};
 use postcall_testkit::hostile::{Hostile, OddCompletion, Oversize, Redirect};
 
-use crate::common::MODEL;
+use crate::common::{MODEL, files_under, recording_fake, refusing_fake};
 use crate::run::{SPEC, assert_values_match, dir_with_calls, expected_answers, full_schema, read_json_report};
 
 fn hostile(hostile: Hostile) -> FakeServer {
@@ -84,11 +84,7 @@ fn a_redirect_is_never_followed_and_stops_the_run_naming_where_it_pointed() {
 #[test]
 fn a_password_in_the_base_url_reaches_the_endpoint_and_nothing_else() {
     const PASSWORD: &str = "hunter2-pw";
-    let fake = FakeServer::start(FakeConfig {
-        record: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = recording_fake();
     let dir = dir_with_calls(SPEC, 4);
     let url = fake.base_url().replace("http://", &format!("http://alice:{PASSWORD}@"));
     let shown = format!("http://[REDACTED]@{}/v1", host_of(&fake));
@@ -146,11 +142,7 @@ fn a_password_in_the_base_url_reaches_the_endpoint_and_nothing_else() {
     everything += &stderr_of(&output);
 
     // Errors: an endpoint that refuses, one that is down, a URL that is not http(s).
-    let refusing = FakeServer::start(FakeConfig {
-        refuse: Some(Refuse::Auth),
-        ..Default::default()
-    })
-    .unwrap();
+    let refusing = refusing_fake(Refuse::Auth);
     let refusing_url = refusing
         .base_url()
         .replace("http://", &format!("http://alice:{PASSWORD}@"));
@@ -182,26 +174,13 @@ fn a_password_in_the_base_url_reaches_the_endpoint_and_nothing_else() {
         everything += &std::fs::read_to_string(dir.join(file)).unwrap_or_default();
     }
     let mut cache_files = 0;
-    for entry in walk(&dir.join(".postcall")) {
+    for entry in files_under(&dir.join(".postcall")) {
         everything += &String::from_utf8_lossy(&std::fs::read(entry).unwrap());
         cache_files += 1;
     }
     assert!(cache_files > 0, "the run cached nothing");
     assert!(!everything.contains(PASSWORD), "the password leaked");
     assert!(!everything.contains("alice"), "the user name leaked");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
@@ -231,11 +210,7 @@ fn a_short_api_key_never_rewrites_an_answer() {
 
 #[test]
 fn a_short_api_key_echoed_in_an_error_is_still_redacted() {
-    let fake = FakeServer::start(FakeConfig {
-        refuse: Some(Refuse::Auth),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = refusing_fake(Refuse::Auth);
     let dir = dir_with_calls(SPEC, 2);
     let output = dir
         .run_against(&fake)

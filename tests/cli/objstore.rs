@@ -10,7 +10,7 @@ use postcall::report::Report;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 use postcall_testkit::s3::{S3Server, SECRET_ACCESS_KEY};
 
-use crate::common::{MODEL, TestDir};
+use crate::common::{MODEL, TestDir, files_under, slow_fake};
 use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// A moto server with an `archive` bucket holding `dir`'s `calls/` under `calls/`, and an
@@ -131,7 +131,7 @@ fn one_object_and_a_jsonl_bundle_are_read_like_files() {
     let s3 = archive(&dir);
     // The same six calls again, as one JSONL object: each line is re-read by range.
     let mut bundle = String::new();
-    for entry in walk(&dir.join("calls")) {
+    for entry in files_under(&dir.join("calls")) {
         let value: serde_json::Value = serde_json::from_slice(&std::fs::read(entry).unwrap()).unwrap();
         bundle.push_str(&serde_json::to_string(&value).unwrap());
         bundle.push('\n');
@@ -148,30 +148,12 @@ fn one_object_and_a_jsonl_bundle_are_read_like_files() {
     assert_eq!(report.calls[2].source, "s3://archive/bundles/day.jsonl:3");
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 #[test]
 fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
     let dir = dir_with_calls(SPEC, 40);
     let s3 = archive(&dir);
     s3.put_object("reports", "r.json", b"yesterday's report").unwrap();
-    let fake = FakeServer::start(FakeConfig {
-        latency: Duration::from_millis(20),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = slow_fake(20);
     let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
     cmd.args([
         "-o",
@@ -351,7 +333,7 @@ fn merge_and_convert_read_their_parts_from_s3() {
 
 /// Each call's object as the bucket holds it: its key under `archive` and its size.
 fn object_sizes(dir: &TestDir) -> Vec<(String, u64)> {
-    walk(&dir.join("calls"))
+    files_under(&dir.join("calls"))
         .into_iter()
         .map(|path| {
             let key = path.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned();

@@ -74,18 +74,8 @@ fn every_report_carries_the_call_block_at_the_metadata_level_asked() {
     assert!(!header.contains(&"call.customer_number"));
 
     let out = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "--quiet",
-            "-o",
-            "all.jsonl",
-            "--metadata",
-            "all",
-        ])
+        .run_unconfigured()
+        .args(["--quiet", "-o", "all.jsonl", "--metadata", "all"])
         .args(["--base-url", &_fake.base_url(), "--model", "m"])
         .output()
         .unwrap();
@@ -99,18 +89,8 @@ fn every_report_carries_the_call_block_at_the_metadata_level_asked() {
     );
 
     let out = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "--quiet",
-            "-o",
-            "none.jsonl",
-            "-o",
-            "none.csv",
-        ])
+        .run_unconfigured()
+        .args(["--quiet", "-o", "none.jsonl", "-o", "none.csv"])
         .args(["--metadata", "none", "--base-url", &_fake.base_url(), "--model", "m"])
         .output()
         .unwrap();

@@ -8,7 +8,7 @@ use postcall::report::json::HeaderLine;
 use postcall::report::{CallResult, MetricResult, Report, read_report};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
-use crate::common::{MODEL, TestDir};
+use crate::common::{MODEL, TestDir, slow_fake};
 use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// A call's answers without its usage counters (which differ by design): id, summary, metrics.
@@ -149,11 +149,7 @@ const UNITS_PER_CALL: u64 = 10;
 fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report() {
     let dir = dir_with_calls(SPEC, 40);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
-    let fake = FakeServer::start(FakeConfig {
-        latency: Duration::from_millis(20),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = slow_fake(20);
     dir.write("r.jsonl", "yesterday's report\n");
     let mut child = spawn_run(&dir, &fake, "r.jsonl");
     wait_for_requests(&fake, 120);
@@ -200,11 +196,7 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
 fn ctrl_c_keeps_the_old_report_puts_what_finished_beside_it_and_a_re_run_completes_it() {
     let dir = dir_with_calls(SPEC, 40);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
-    let fake = FakeServer::start(FakeConfig {
-        latency: Duration::from_millis(20),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = slow_fake(20);
     dir.write("r.json", "yesterday's report");
     let child = spawn_run(&dir, &fake, "r.json");
     wait_for_requests(&fake, 120);
@@ -278,11 +270,7 @@ fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
 fn two_runs_at_once_on_one_cache_with_different_outputs_pay_for_each_request_once() {
     let dir = dir_with_calls(SPEC, 60);
     let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
-    let fake = FakeServer::start(FakeConfig {
-        latency: Duration::from_millis(5),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = slow_fake(5);
     let a = spawn_run(&dir, &fake, "a.json");
     let b = spawn_run(&dir, &fake, "b.json");
     for child in [a, b] {

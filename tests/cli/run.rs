@@ -7,7 +7,7 @@ use postcall::report::{MetricResult, Report, StopReason, Value};
 use postcall::transcript::{Catalog, LoadOptions};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse, fake_answer, transcript_in};
 
-use crate::common::{MODEL, TestDir};
+use crate::common::{MODEL, TestDir, recording_fake, refusing_fake};
 
 /// Every metric type, a condition, a summary.
 pub const SPEC: &str = r#"version: 1
@@ -155,11 +155,7 @@ pub fn assert_values_match(report: &Report, expected: &std::collections::HashMap
 
 #[test]
 fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() {
-    let fake = FakeServer::start(FakeConfig {
-        record: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = recording_fake();
     let dir = dir_with_calls(SPEC, 40);
     let expected = expected_answers(&dir, &full_schema(&dir));
     for strategy in ["per_call", "per_metric"] {
@@ -194,11 +190,7 @@ fn every_value_is_the_one_the_endpoint_gave_for_that_transcript_in_every_mode() 
 
 #[test]
 fn the_request_carries_the_schema_temperature_and_model_configured() {
-    let fake = FakeServer::start(FakeConfig {
-        record: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = recording_fake();
     let dir = dir_with_calls(SPEC, 2);
     dir.run_at(&fake.base_url(), "gpt-test-mini")
         .args(["-o", "r.json", "--no-cache", "--quiet"])
@@ -357,11 +349,7 @@ fn the_csv_parses_back_to_the_report_values_and_no_cell_is_a_formula() {
 #[test]
 fn the_api_key_appears_nowhere() {
     const KEY: &str = "sk-test-SECRET-0123456789abcdef";
-    let fake = FakeServer::start(FakeConfig {
-        refuse: Some(Refuse::Auth),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = refusing_fake(Refuse::Auth);
     let dir = dir_with_calls(SPEC, 5);
     let output = dir
         .run_against(&fake)
@@ -390,11 +378,7 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
         (Refuse::ModelNotFound, "does not exist"),
         (Refuse::SchemaUnsupported, "--structured-output json_object"),
     ] {
-        let fake = FakeServer::start(FakeConfig {
-            refuse: Some(refuse),
-            ..Default::default()
-        })
-        .unwrap();
+        let fake = refusing_fake(refuse);
         let dir = dir_with_calls(SPEC, 60);
         let output = dir
             .run_against(&fake)
@@ -421,11 +405,7 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
 
 #[test]
 fn after_a_refusal_the_summary_counts_the_requests_sent_and_says_the_endpoint_stopped_the_run() {
-    let fake = FakeServer::start(FakeConfig {
-        refuse: Some(Refuse::Auth),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = refusing_fake(Refuse::Auth);
     let dir = dir_with_calls(SPEC, 12);
     let output = dir
         .run_against(&fake)
@@ -545,16 +525,8 @@ fn a_dry_run_of_a_fully_cached_re_run_estimates_nothing_to_send_and_no_cost() {
 fn a_dry_run_with_no_endpoint_configured_prices_with_the_price_given() {
     let dir = dir_with_calls(SPEC, 2);
     let output = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "--dry-run",
-            "--price",
-            "0.15,0.60",
-        ])
+        .run_unconfigured()
+        .args(["--dry-run", "--price", "0.15,0.60"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -219,16 +219,8 @@ fn the_lint_and_the_run_agree_when_a_metric_names_the_default_model() {
         "the lint counts one request: {stderr}"
     );
     let output = dir
-        .postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "--dry-run",
-            "--base-url",
-            &fake.base_url(),
-        ])
+        .run_unconfigured()
+        .args(["--dry-run", "--base-url", &fake.base_url()])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -236,17 +228,8 @@ fn the_lint_and_the_run_agree_when_a_metric_names_the_default_model() {
         stdout.contains("requests        3 to send, 0 answered from the cache (1 per call"),
         "{stdout}"
     );
-    dir.postcall()
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "calls",
-            "-o",
-            "r.json",
-            "--no-cache",
-            "--quiet",
-        ])
+    dir.run_unconfigured()
+        .args(["-o", "r.json", "--no-cache", "--quiet"])
         .args(["--base-url", &fake.base_url()])
         .assert()
         .success();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 use postcall_testkit::receiver::{ReceiverConfig, WebhookReceiver};
 
-use crate::common::TestDir;
+use crate::common::{TestDir, slow_fake};
 use crate::run::{SPEC, dir_with_calls};
 
 const SECRET: &str = "whsec_test_secret";
@@ -71,11 +71,7 @@ fn a_flaky_receiver_gets_every_call_once_and_every_signature_verifies() {
 #[test]
 fn a_run_killed_half_way_and_run_again_delivers_every_call_exactly_once() {
     let dir = setup(30);
-    let fake = FakeServer::start(FakeConfig {
-        latency: Duration::from_millis(150),
-        ..Default::default()
-    })
-    .unwrap();
+    let fake = slow_fake(150);
     let hook = receiver(0.2, 0.1);
     let mut child = webhook_run(&dir, &fake, &hook.url())
         .args(["--concurrency", "2"])
