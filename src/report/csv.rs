@@ -114,14 +114,7 @@ impl CsvSink {
         let mut raw = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
         raw.flush().with_context(context)?;
         drop(raw);
-        let (Target::File { dest, .. }, Some((temp, file))) = (&self.target, self.temp.take()) else {
-            return Ok(None);
-        };
-        let to = ending.place(dest);
-        file.sync_all().with_context(context)?;
-        temp.persist(&to)
-            .with_context(|| format!("cannot write the report to {}", to.display()))?;
-        Ok(Some(to))
+        self.target.persist(self.temp.take(), ending)
     }
 }
 

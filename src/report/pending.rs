@@ -15,6 +15,8 @@
 //! removed by the next run that writes the same destination.
 
 use std::fs::{self, File, OpenOptions};
+
+use anyhow::Context as _;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -144,6 +146,25 @@ impl Target {
     /// A temporary file for what is written before it can go into place: beside the
     /// destination (so the final rename stays in one directory), or in the system's
     /// temporary directory for standard output and devices.
+    /// Moves a finished temporary file into place: synced, then renamed to where `ending`
+    /// puts the destination (itself, or its `.partial` beside it). `None` for a target
+    /// that is not a file, which has no temporary file to move.
+    pub(crate) fn persist(
+        &self,
+        temp: Option<(TempFile, File)>,
+        ending: super::json::Ending,
+    ) -> anyhow::Result<Option<PathBuf>> {
+        let (Target::File { dest, .. }, Some((temp, file))) = (self, temp) else {
+            return Ok(None);
+        };
+        let to = ending.place(dest);
+        file.sync_all()
+            .with_context(|| format!("cannot write the report to {}", self.label()))?;
+        temp.persist(&to)
+            .with_context(|| format!("cannot write the report to {}", to.display()))?;
+        Ok(Some(to))
+    }
+
     pub(crate) fn temp(&self, stem: &str) -> io::Result<(TempFile, File)> {
         match self {
             Target::File { dest, .. } => TempFile::beside(dest),

@@ -84,6 +84,13 @@ impl TestDir {
         self.run_at(&fake.base_url(), MODEL)
     }
 
+    /// [`TestDir::run_against`] with `args`, run to the end: its output and its stderr.
+    pub fn run_output(&self, fake: &FakeServer, args: &[&str]) -> (std::process::Output, String) {
+        let output = self.run_against(fake).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output, stderr)
+    }
+
     /// [`TestDir::run_against`] for any base URL and model: a named model, an endpoint
     /// that is down.
     pub fn run_at(&self, base_url: &str, model: &str) -> Command {
@@ -154,4 +161,13 @@ pub fn recording_fake() -> FakeServer {
         ..Default::default()
     })
     .unwrap()
+}
+
+/// Two JSON reports give the same metrics to each call, call by call.
+pub fn assert_same_metrics(a: &serde_json::Value, b: &serde_json::Value) {
+    let (a, b) = (a["calls"].as_array().unwrap(), b["calls"].as_array().unwrap());
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(b) {
+        assert_eq!(a["metrics"], b["metrics"]);
+    }
 }

@@ -7,7 +7,7 @@ use postcall_testkit::fake_llm::{FakeConfig, FakeServer, fake_answer, prompt_tex
 use postcall_testkit::logprobs::value_probability;
 use serde_json::Value;
 
-use crate::common::TestDir;
+use crate::common::{TestDir, assert_same_metrics};
 use crate::run::dir_with_calls;
 
 const SPEC: &str = r#"version: 1
@@ -104,14 +104,7 @@ fn logprobs_confidence_is_the_probability_the_endpoint_gave_the_answer_s_tokens(
     dir.run_against(&fake).args(flags).assert().success();
     assert_eq!(fake.requests(), sent);
     let again = crate::confidence::report(&dir);
-    for (a, b) in again["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(report["calls"].as_array().unwrap())
-    {
-        assert_eq!(a["metrics"], b["metrics"]);
-    }
+    assert_same_metrics(&again, &report);
 }
 
 #[test]

@@ -35,12 +35,7 @@ fn a_bad_second_output_leaves_the_first_untouched_and_sends_nothing() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let dir = dir_with_calls(SPEC, 3);
     let before = previous_report(&dir, "prev.jsonl");
-    let output = dir
-        .run_against(&fake)
-        .args(["-o", "prev.jsonl", "-o", "/nonexistent/x.csv"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, stderr) = dir.run_output(&fake, &["-o", "prev.jsonl", "-o", "/nonexistent/x.csv"]);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("/nonexistent") && stderr.contains("does not exist"),
@@ -303,12 +298,7 @@ fn a_file_over_max_file_size_is_an_error_checked_before_reading_and_the_rest_are
     let turn = "word ".repeat(1000);
     let big = serde_json::json!({"call_id": "big", "transcript": [{"role": "user", "content": turn}]});
     dir.write("calls/big.json", serde_json::to_vec(&big).unwrap());
-    let output = dir
-        .run_against(&fake)
-        .args(["-o", "r.json", "--quiet", "--max-file-size", "2KiB"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, stderr) = dir.run_output(&fake, &["-o", "r.json", "--quiet", "--max-file-size", "2KiB"]);
     assert_eq!(
         output.status.code(),
         Some(1),
@@ -336,9 +326,9 @@ fn an_output_failing_mid_run_is_dropped_and_the_others_finish_with_every_answer(
     let dir = dir_with_calls(SPEC, 6);
     // `/dev/full` takes the opening but refuses the first call's write: a disk filling up.
     // With --no-cache, what is lost with the other outputs is lost for good.
-    let output = dir
-        .run_against(&fake)
-        .args([
+    let (output, stderr) = dir.run_output(
+        &fake,
+        &[
             "-o",
             "r.json",
             "-o",
@@ -347,10 +337,8 @@ fn an_output_failing_mid_run_is_dropped_and_the_others_finish_with_every_answer(
             "r.csv",
             "--no-cache",
             "--quiet",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+    );
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(
         stderr.matches("this output is dropped").count(),
@@ -384,12 +372,7 @@ fn a_csv_output_whose_disk_fills_mid_run_is_dropped_and_the_other_outputs_keep_e
     // A CSV report on a disk that fills up: its header fits in the buffers, a later row's
     // write fails (200 rows are more than the buffers hold).
     std::os::unix::fs::symlink("/dev/full", dir.join("full.csv")).unwrap();
-    let output = dir
-        .run_against(&fake)
-        .args(["-o", "full.csv", "-o", "r.json", "--no-cache", "--quiet"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, stderr) = dir.run_output(&fake, &["-o", "full.csv", "-o", "r.json", "--no-cache", "--quiet"]);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.matches("this output is dropped").count(), 1, "{stderr}");
     assert!(

@@ -23,9 +23,9 @@ fn truncating_one_enormous_turn_sends_both_ends_of_it_and_the_report_says_what_w
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     one_enormous_turn(&dir, 5_000_000);
-    let output = dir
-        .run_against(&fake)
-        .args([
+    let (output, stderr) = dir.run_output(
+        &fake,
+        &[
             "-o",
             "r.json",
             "--quiet",
@@ -33,10 +33,8 @@ fn truncating_one_enormous_turn_sends_both_ends_of_it_and_the_report_says_what_w
             "truncate",
             "--max-input-tokens",
             "4000",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+    );
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("calls truncated    1"), "{stderr}");
     let sent = fake.recorded();
@@ -67,9 +65,9 @@ fn a_skipped_call_is_counted_as_skipped_not_failed_and_the_run_succeeds() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let dir = dir_with_calls(SPEC, 2);
     one_enormous_turn(&dir, 100_000);
-    let output = dir
-        .run_against(&fake)
-        .args([
+    let (output, stderr) = dir.run_output(
+        &fake,
+        &[
             "-o",
             "r.json",
             "--quiet",
@@ -77,10 +75,8 @@ fn a_skipped_call_is_counted_as_skipped_not_failed_and_the_run_succeeds() {
             "skip",
             "--max-input-tokens",
             "5000",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+    );
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("calls failed       0"), "{stderr}");
     assert!(stderr.contains("calls skipped      1 (--long-calls skip)"), "{stderr}");
@@ -143,12 +139,7 @@ fn a_call_that_fits_alone_but_not_with_the_questions_is_a_long_call() {
     // ~1,000 tokens of transcript under a limit of 1,200: it fits alone, not with ~870
     // tokens of questions (and the evidence they ask for) around it.
     one_enormous_turn(&dir, 4_000);
-    let output = dir
-        .run_against(&fake)
-        .args(["-o", "r.json", "--quiet", "--max-input-tokens", "1200"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, stderr) = dir.run_output(&fake, &["-o", "r.json", "--quiet", "--max-input-tokens", "1200"]);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let report = read_json_report(&dir.join("r.json"));
     let error = &report.calls[0].errors[0].message;

@@ -112,14 +112,7 @@ fn a_csv_report_is_a_labels_file_that_agrees_with_its_report_on_every_answer() {
         .args(["--min-accuracy", "1"])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let json = eval_json(&out);
     assert_eq!(json["matched_calls"], 6, "{json:#}");
     for metric in json["metrics"].as_array().unwrap() {
         assert_eq!(metric["labelled"], 6, "every answer is a label: {metric:#}");
@@ -166,14 +159,7 @@ fn the_csv_a_run_writes_is_the_csv_convert_writes_and_reads_back_as_its_labels()
         ])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let json = eval_json(&out);
     assert_eq!(json["matched_calls"], 16, "{json:#}");
     let verified = json["metrics"]
         .as_array()
@@ -253,4 +239,16 @@ fn filter_with_a_limit_counts_every_match_and_says_how_many_it_shows() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("12 of 16 calls match (75.0%)\n"), "{stderr}");
+}
+
+/// The JSON `eval --format json` printed, after checking it exited 0.
+fn eval_json(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap()
 }

@@ -380,12 +380,7 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
     ] {
         let fake = refusing_fake(refuse);
         let dir = dir_with_calls(SPEC, 60);
-        let output = dir
-            .run_against(&fake)
-            .args(["-o", "r.json", "--no-cache", "--concurrency", "4"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let (output, stderr) = dir.run_output(&fake, &["-o", "r.json", "--no-cache", "--concurrency", "4"]);
         assert_eq!(output.status.code(), Some(1), "{refuse:?}: {stderr}");
         assert!(fake.requests() <= 4, "{refuse:?}: {} requests", fake.requests());
         assert!(stderr.contains(words), "{refuse:?}: {stderr}");
@@ -407,12 +402,7 @@ fn a_refusal_stops_the_run_after_at_most_concurrency_requests() {
 fn after_a_refusal_the_summary_counts_the_requests_sent_and_says_the_endpoint_stopped_the_run() {
     let fake = refusing_fake(Refuse::Auth);
     let dir = dir_with_calls(SPEC, 12);
-    let output = dir
-        .run_against(&fake)
-        .args(["-o", "r.json", "--no-cache", "--concurrency", "4"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (_, stderr) = dir.run_output(&fake, &["-o", "r.json", "--no-cache", "--concurrency", "4"]);
     let sent = fake.requests();
     assert!(sent >= 1, "{stderr}");
     assert!(

@@ -325,12 +325,7 @@ fn a_cache_that_cannot_be_written_warns_once_and_the_run_finishes() {
     for shard in 0..=255u8 {
         dir.write(&format!("cache/{shard:02x}"), "");
     }
-    let output = dir
-        .run_against(&fake)
-        .args(["-o", "r.json", "--cache-dir", "cache", "--quiet"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, stderr) = dir.run_output(&fake, &["-o", "r.json", "--cache-dir", "cache", "--quiet"]);
     assert!(output.status.success(), "{stderr}");
     assert_eq!(stderr.matches("could not write to the cache").count(), 1, "{stderr}");
     assert!(

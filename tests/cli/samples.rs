@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, fake_answer_variant, prompt_text, transcript_in};
 use serde_json::Value;
 
-use crate::common::TestDir;
+use crate::common::{TestDir, assert_same_metrics};
 use crate::run::dir_with_calls;
 
 const SPEC: &str = r#"version: 1
@@ -122,14 +122,7 @@ fn each_value_is_the_vote_of_k_samples_with_its_consistency_and_a_rerun_sends_no
     dir.run_against(&fake).args(flags).assert().success();
     assert_eq!(fake.requests(), CALLS as u64 * K as u64, "a re-run sends nothing");
     let again = crate::samples::report(&dir);
-    for (a, b) in before["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(again["calls"].as_array().unwrap())
-    {
-        assert_eq!(a["metrics"], b["metrics"]);
-    }
+    assert_same_metrics(&before, &again);
 }
 
 #[test]

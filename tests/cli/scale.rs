@@ -178,12 +178,7 @@ fn merge_names_the_missing_shard_and_allow_partial_writes_the_rest_marked_incomp
             .assert()
             .success();
     }
-    let refused = dir
-        .postcall()
-        .args(["merge", "p0.json", "p2.json", "-o", "all.json"])
-        .assert()
-        .failure();
-    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    let stderr = merge_refused(&dir, &["p0.json", "p2.json"]);
     assert!(stderr.contains("shard 1/3 is missing"), "{stderr}");
     assert!(stderr.contains("--allow-partial"), "{stderr}");
     assert!(!dir.join("all.json").exists(), "nothing written on a refusal");
@@ -224,12 +219,7 @@ fn merge_refuses_shards_of_another_metric_file_or_archive() {
         .args(["--quiet", "--shard", "1/2", "-o", "p1.json"])
         .assert()
         .success();
-    let out = dir
-        .postcall()
-        .args(["merge", "p0.json", "p1.json", "-o", "all.json"])
-        .assert()
-        .failure();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let stderr = merge_refused(&dir, &["p0.json", "p1.json"]);
     assert!(stderr.contains("metric file"), "{stderr}");
     assert!(
         stderr.contains("archive fingerprint") && stderr.contains("(10 calls)"),
@@ -366,4 +356,16 @@ fn four_shards_at_once_share_one_rpm_budget_and_merge_into_the_single_run() {
         report.header.as_mut().unwrap().base_url.clear();
     }
     assert_same_run(&merged, &single);
+}
+
+/// The stderr of `postcall merge REPORTS -o all.json` in `dir`, which must fail.
+fn merge_refused(dir: &TestDir, reports: &[&str]) -> String {
+    let out = dir
+        .postcall()
+        .arg("merge")
+        .args(reports)
+        .args(["-o", "all.json"])
+        .assert()
+        .failure();
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
 }

@@ -104,14 +104,7 @@ impl PlatformSink {
             self.out.write_all(close).with_context(context)?;
         }
         self.out.flush().with_context(context)?;
-        let (Target::File { dest, .. }, Some((temp, file))) = (&self.target, self.temp.take()) else {
-            return Ok(None);
-        };
-        let to = ending.place(dest);
-        file.sync_all().with_context(context)?;
-        temp.persist(&to)
-            .with_context(|| format!("cannot write the report to {}", to.display()))?;
-        Ok(Some(to))
+        self.target.persist(self.temp.take(), ending)
     }
 }
 
