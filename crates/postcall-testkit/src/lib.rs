@@ -28,3 +28,4 @@ pub mod logprobs;
 pub mod quotes;
 pub mod receiver;
 pub mod s3;
+pub mod s3_fs;

@@ -29,17 +29,52 @@ pub struct S3Server {
     recording: tempfile::TempPath,
 }
 
-/// The venv `scripts/install-test-tools.sh` makes, where it makes it.
-pub fn moto_python() -> PathBuf {
-    let base = std::env::var_os("POSTCALL_TOOLS_DIR")
+/// Where `scripts/install-test-tools.sh` installs the test servers: outside the repository.
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("POSTCALL_TOOLS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let cache = std::env::var_os("XDG_CACHE_HOME")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
             cache.join("postcall").join("tools")
-        });
-    base.join("moto").join("bin").join("python")
+        })
+}
+
+/// The venv `scripts/install-test-tools.sh` makes, where it makes it.
+pub fn moto_python() -> PathBuf {
+    tools_dir().join("moto").join("bin").join("python")
+}
+
+/// What the benchmark needs of an S3-compatible server: where it is, and putting an archive
+/// in it. moto ([`S3Server`]) and s3s-fs ([`crate::s3_fs::FsS3Server`]) both have it.
+pub trait S3Compatible {
+    /// `http://127.0.0.1:PORT`.
+    fn endpoint(&self) -> String;
+    fn create_bucket(&self, bucket: &str) -> anyhow::Result<()>;
+    fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> anyhow::Result<()>;
+    /// The environment a user would set for this server.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+}
+
+impl S3Compatible for S3Server {
+    fn endpoint(&self) -> String {
+        S3Server::endpoint(self)
+    }
+    fn create_bucket(&self, bucket: &str) -> anyhow::Result<()> {
+        S3Server::create_bucket(self, bucket)
+    }
+    fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> anyhow::Result<()> {
+        S3Server::put_object(self, bucket, key, body)
+    }
 }
 
 impl S3Server {
@@ -92,13 +127,7 @@ impl S3Server {
 
     /// The environment a user would set for this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_ALLOW_HTTP", "true".into()),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
-            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
-            ("AWS_REGION", "us-east-1".into()),
-        ]
+        S3Compatible::env(self)
     }
 
     pub fn create_bucket(&self, bucket: &str) -> anyhow::Result<()> {
@@ -241,12 +270,12 @@ impl Drop for S3Server {
 }
 
 /// A port nobody listens on now (bound and released: moto binds it next).
-fn free_port() -> std::io::Result<u16> {
+pub(crate) fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
 /// The server dies with the test process even when a test aborts without unwinding.
-fn die_with_parent(command: &mut Command) {
+pub(crate) fn die_with_parent(command: &mut Command) {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;

@@ -187,23 +187,24 @@ fn run_scale(bench: &mut Bench, scenario: &Scenario, result: &mut ScenarioResult
     Ok(())
 }
 
-/// Uploads the set to a moto server on 127.0.0.1, then alternates a run over the local
+/// Uploads the set to an S3-compatible server on 127.0.0.1 (`bench.s3_server`), then alternates a run over the local
 /// directory and one over the bucket, so a change in the machine's load hits both.
 fn run_object_store(bench: &mut Bench, scenario: &Scenario, result: &mut ScenarioResult) -> anyhow::Result<()> {
     let runs = bench.runs;
     let (set, stats) = bench.set(scenario.calls)?;
     result.set = Some(stats);
-    let s3 = crate::s3::S3Server::start()?;
+    let s3 = bench.s3_server.start()?;
+    let server = bench.s3_server.name();
     s3.create_bucket("archive")?;
     let started = std::time::Instant::now();
-    let uploaded = upload_set(&s3, &set)?;
+    let uploaded = upload_set(s3.as_ref(), &set)?;
     anyhow::ensure!(
         uploaded == scenario.calls,
         "uploaded {uploaded} calls, expected {}",
         scenario.calls
     );
     eprintln!(
-        "uploaded {uploaded} calls to s3://archive/calls on {} in {:.1} s",
+        "uploaded {uploaded} calls to s3://archive/calls on {server} at {} in {:.1} s",
         s3.endpoint(),
         started.elapsed().as_secs_f64()
     );
@@ -224,14 +225,14 @@ fn run_object_store(bench: &mut Bench, scenario: &Scenario, result: &mut Scenari
     let local = bench.inspect_once(set.as_os_str(), &[])?.wall.as_secs_f64();
     let remote = bench.inspect_once(&url, &env)?.wall.as_secs_f64();
     eprintln!(
-        "{}: the scan alone (`postcall inspect`) took {remote:.2} s from s3:// ({:.0} objects/s), {local:.2} s from local disk",
+        "{}: the scan alone (`postcall inspect`) took {remote:.2} s from s3:// on {server} ({:.0} objects/s), {local:.2} s from local disk",
         scenario.name,
         scenario.calls as f64 / remote
     );
     result.checks.push(Check::new(
         "the scan alone (`postcall inspect`, each call read once)",
         format!(
-            "{remote:.2} s from s3:// ({:.0} objects/s), {local:.2} s from local disk",
+            "{remote:.2} s from s3:// on {server} ({:.0} objects/s), {local:.2} s from local disk",
             scenario.calls as f64 / remote
         ),
         None,
@@ -241,7 +242,7 @@ fn run_object_store(bench: &mut Bench, scenario: &Scenario, result: &mut Scenari
 
 /// Puts every file under `set` into the `archive` bucket under `calls/`, a few at once
 /// (moto takes a few hundred a second); returns how many.
-fn upload_set(s3: &crate::s3::S3Server, set: &std::path::Path) -> anyhow::Result<usize> {
+fn upload_set(s3: &(dyn crate::s3::S3Compatible + Sync), set: &std::path::Path) -> anyhow::Result<usize> {
     let mut files = Vec::new();
     let mut dirs = vec![set.to_path_buf()];
     while let Some(dir) = dirs.pop() {

@@ -31,9 +31,37 @@ pub enum Kind {
     Startup,
     /// Cold runs over a set ten times smaller, then over the full set: memory and linearity.
     Scale,
-    /// Cold runs over the same calls on local disk and in an S3-compatible server (moto on
-    /// 127.0.0.1), alternated: what reading from a bucket costs.
+    /// Cold runs over the same calls on local disk and in an S3-compatible server on
+    /// 127.0.0.1 (see [`S3ServerKind`]), alternated: what reading from a bucket costs.
     ObjectStore,
+}
+
+/// The S3-compatible server of the `s3` scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum S3ServerKind {
+    /// s3s-fs (Rust; `scripts/install-test-tools.sh --bench`): thousands of objects a
+    /// second, so the figures are postcall's.
+    S3sFs,
+    /// moto (Python; the tests' server): some 260 objects a second here, its own ceiling.
+    Moto,
+}
+
+impl S3ServerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            S3ServerKind::S3sFs => "s3s-fs",
+            S3ServerKind::Moto => "moto",
+        }
+    }
+
+    /// Starts one on a free port of 127.0.0.1.
+    pub fn start(self) -> anyhow::Result<Box<dyn crate::s3::S3Compatible + Sync>> {
+        Ok(match self {
+            S3ServerKind::S3sFs => Box::new(crate::s3_fs::FsS3Server::start()?),
+            S3ServerKind::Moto => Box::new(crate::s3::S3Server::start()?),
+        })
+    }
 }
 
 /// One scenario, fully resolved (defaults plus the command line's overrides).
@@ -157,7 +185,7 @@ impl Scenario {
                 None,
             ),
             "s3" => (
-                "10k calls from an S3-compatible server (moto on 127.0.0.1) vs local disk",
+                "10k calls from an S3-compatible server on 127.0.0.1 (s3s-fs, or moto) vs local disk",
                 Kind::ObjectStore,
                 10_000,
                 8,
@@ -244,6 +272,8 @@ pub struct Bench {
     pub work: tempfile::TempDir,
     pub seed: u64,
     pub runs: usize,
+    /// The server the `s3` scenario reads from.
+    pub s3_server: S3ServerKind,
     sets: HashMap<usize, (PathBuf, SetStats)>,
     metrics: PathBuf,
     example_metrics: PathBuf,
@@ -261,6 +291,7 @@ impl Bench {
             work,
             seed,
             runs,
+            s3_server: S3ServerKind::S3sFs,
             sets: HashMap::new(),
             metrics,
             example_metrics,

@@ -14,7 +14,7 @@ use clap::Parser;
 
 use postcall_testkit::bench::child;
 use postcall_testkit::bench::report::{BenchReport, render_markdown};
-use postcall_testkit::bench::scenario::{ALL_SCENARIOS, Bench, DEFAULT_SCENARIOS, Overrides, Scenario};
+use postcall_testkit::bench::scenario::{ALL_SCENARIOS, Bench, DEFAULT_SCENARIOS, Overrides, S3ServerKind, Scenario};
 use postcall_testkit::bench::{ScenarioResult, run_scenario};
 
 #[derive(Debug, Parser)]
@@ -62,6 +62,10 @@ struct Args {
     /// Keep the generated calls and reports in DIR (default: a temp dir, removed).
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// The S3-compatible server of the `s3` scenario: s3s-fs (installed by
+    /// `scripts/install-test-tools.sh --bench`) or moto (the tests' server, far slower).
+    #[arg(long, value_enum, value_name = "NAME", default_value = "s3s-fs")]
+    s3_server: S3ServerKind,
     /// Print the results as JSON on stdout (the table then goes to stderr).
     #[arg(long)]
     json: bool,
@@ -98,6 +102,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => tempfile::Builder::new().prefix("postcall-bench-").tempdir()?,
     };
     let mut bench = Bench::new(postcall, work, args.seed, args.runs.max(1))?;
+    bench.s3_server = args.s3_server;
     let mut results: Vec<ScenarioResult> = Vec::new();
     for scenario in &scenarios {
         results.push(run_scenario(&mut bench, scenario).with_context(|| format!("scenario {}", scenario.name))?);
