@@ -241,6 +241,44 @@ fn ctrl_c_keeps_the_old_report_puts_what_finished_beside_it_and_a_re_run_complet
 }
 
 #[test]
+fn ctrl_c_with_only_the_last_requests_in_flight_ends_complete_with_exit_0() {
+    // One call's 10 units, all in flight at once for a second: the Ctrl-C stops scheduling,
+    // but nothing is left to schedule, so the run ends as any complete run does.
+    let dir = dir_with_calls(SPEC, 1);
+    let fake = slow_fake(1000);
+    dir.write("r.json", "yesterday's report");
+    let child = dir
+        .run_process_at(&fake.base_url(), MODEL)
+        .args([
+            "-o",
+            "r.json",
+            "--quiet",
+            "--concurrency",
+            "16",
+            "--strategy",
+            "per_metric",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_requests(&fake, UNITS_PER_CALL);
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(fake.requests(), UNITS_PER_CALL, "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("re-run"), "{stderr}");
+    assert!(stderr.contains("the reports are complete"), "{stderr}");
+    let report = read_json_report(&dir.join("r.json"));
+    assert!(report.header.as_ref().expect("a run header").complete);
+    assert_eq!(report.calls.len(), 1);
+    assert!(!dir.join("r.json.partial").exists());
+}
+
+#[test]
 fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
     let dir = dir_with_calls(SPEC, 20);
     let clean = fault_free_report(&dir, &[]);

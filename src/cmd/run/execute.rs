@@ -378,7 +378,11 @@ fn exit_code(ending: &Ending<'_>, metrics: &[Metric], counts: &SummaryCounts, st
             outcome.cache_write_failures
         );
     }
-    if outcome.interrupted {
+    // A Ctrl-C that lands while the last requests are in flight stops nothing: they finish
+    // in the grace period, and a run with every call answered has nothing to re-run.
+    if outcome.interrupted && header.complete {
+        eprintln!("interrupted after every call was answered: the reports are complete");
+    } else if outcome.interrupted {
         eprintln!(
             "interrupted: {} of {total} calls {}; re-run the same command to finish (cached answers are not asked again)",
             outcome.calls_done,
