@@ -107,17 +107,13 @@ impl S3Server {
     }
 
     fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
+        let port = self.port;
+        wait_until_ready(&format!("moto.server did not answer on 127.0.0.1:{port}"), || {
             if let Some(status) = self.child.try_wait()? {
                 bail!("moto.server exited at start ({status}); run scripts/install-test-tools.sh again");
             }
-            if self.request("GET", "/moto-api/data.json", b"").is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!("moto.server did not answer on 127.0.0.1:{} within 30 s", self.port)
+            Ok(self.request("GET", "/moto-api/data.json", b"").is_ok())
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -303,4 +299,17 @@ fn unchunk(mut body: &[u8]) -> Vec<u8> {
         body = body.get(start + size + 2..).unwrap_or_default();
     }
     out
+}
+
+/// Polls `ready` every 50 ms for up to 30 s: a test server's start, which `ready` fails with
+/// an error if the process exited. `late` says what did not happen in time.
+pub(crate) fn wait_until_ready(late: &str, mut ready: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if ready()? {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("{late} within 30 s")
 }

@@ -18,11 +18,12 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use crate::s3::{ACCESS_KEY_ID, S3Compatible, SECRET_ACCESS_KEY, die_with_parent, free_port, tools_dir};
+use crate::s3::{
+    ACCESS_KEY_ID, S3Compatible, SECRET_ACCESS_KEY, die_with_parent, free_port, tools_dir, wait_until_ready,
+};
 
 /// Where `scripts/install-test-tools.sh --bench` installs s3s-fs.
 pub fn s3s_fs_binary() -> PathBuf {
@@ -83,17 +84,13 @@ impl FsS3Server {
     }
 
     fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
+        let port = self.port;
+        wait_until_ready(&format!("s3s-fs did not listen on 127.0.0.1:{port}"), || {
             if let Some(status) = self.child.try_wait()? {
                 bail!("s3s-fs exited at start ({status}); run scripts/install-test-tools.sh --bench again");
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!("s3s-fs did not listen on 127.0.0.1:{} within 30 s", self.port)
+            Ok(TcpStream::connect(("127.0.0.1", port)).is_ok())
+        })
     }
 }
 
