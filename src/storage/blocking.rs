@@ -107,12 +107,22 @@ fn key(url: &ObjectUrl) -> Key {
     Key::from(url.key())
 }
 
+/// Listings in flight at once while a tree is listed.
+const LISTS_AT_ONCE: usize = 16;
+
+/// A level of more "directories" than this is listed flat from the level above: a
+/// request a directory would cost more than the pages it saves.
+const MAX_DIRS_A_LEVEL: usize = 1_000;
+
+/// How deep the listing goes by directory before it lists what is left flat.
+const MAX_LEVELS: usize = 8;
+
 /// Every object under `url`'s key taken as a directory (`s3://b/calls` lists
 /// `calls/…`), sorted by key.
 pub fn list(url: &ObjectUrl) -> Result<Vec<Listed>, StorageError> {
     let store = store(url)?;
     let prefix = (!url.key().is_empty()).then(|| key(url));
-    let listed = runtime().block_on(store.list(prefix.as_ref()).try_collect::<Vec<_>>());
+    let listed = runtime().block_on(list_tree(store, prefix));
     let mut listed: Vec<Listed> = listed
         .map_err(|e| StorageError::from_store(url, Doing::Listing, &e))?
         .into_iter()
@@ -123,6 +133,62 @@ pub fn list(url: &ObjectUrl) -> Result<Vec<Listed>, StorageError> {
         .collect();
     listed.sort_unstable_by(|a, b| a.url.key().cmp(b.url.key()));
     Ok(listed)
+}
+
+/// The objects under `prefix`, listed a directory at a time, [`LISTS_AT_ONCE`] at once.
+///
+/// A flat listing is one request after another (each page names where the next starts),
+/// 1,000 keys a page: 100 round trips for 100,000 calls, and some servers walk the whole
+/// bucket for every page. Archives are nearly always kept in "directories"
+/// (`calls/2026/12/03/…`, `0042/…`), which can be listed side by side. A level with
+/// thousands of directories (`calls/<id>/transcript.json`) would cost a request an object,
+/// so its parents are listed flat instead.
+async fn list_tree(
+    store: Arc<dyn ObjectStore>,
+    prefix: Option<Key>,
+) -> object_store::Result<Vec<object_store::ObjectMeta>> {
+    let mut objects = Vec::new();
+    let mut dirs = vec![prefix];
+    for _ in 0..MAX_LEVELS {
+        let levels: Vec<object_store::ListResult> = futures_util::stream::iter(&dirs)
+            .map(|dir| store.list_with_delimiter(dir.as_ref()))
+            .buffered(LISTS_AT_ONCE)
+            .try_collect()
+            .await?;
+        let below: usize = levels.iter().map(|level| level.common_prefixes.len()).sum();
+        if below > MAX_DIRS_A_LEVEL {
+            // These directories again, flat: their listings bring what is directly in them
+            // too, so what the level found is dropped.
+            objects.extend(list_flat(&store, dirs).await?);
+            return Ok(objects);
+        }
+        dirs.clear();
+        for level in levels {
+            objects.extend(level.objects);
+            dirs.extend(level.common_prefixes.into_iter().map(Some));
+        }
+        if dirs.is_empty() {
+            return Ok(objects);
+        }
+    }
+    objects.extend(list_flat(&store, dirs).await?);
+    Ok(objects)
+}
+
+/// Everything under each of `dirs`, [`LISTS_AT_ONCE`] listings at once.
+async fn list_flat(
+    store: &Arc<dyn ObjectStore>,
+    dirs: Vec<Option<Key>>,
+) -> object_store::Result<Vec<object_store::ObjectMeta>> {
+    let listed: Vec<Vec<object_store::ObjectMeta>> = futures_util::stream::iter(dirs)
+        .map(|dir| {
+            let store = store.clone();
+            async move { store.list(dir.as_ref()).try_collect::<Vec<_>>().await }
+        })
+        .buffer_unordered(LISTS_AT_ONCE)
+        .try_collect()
+        .await?;
+    Ok(listed.into_iter().flatten().collect())
 }
 
 /// The whole object, refused (before its body is read) when it is over `limit` bytes.
@@ -306,4 +372,81 @@ pub fn check_bucket(url: &ObjectUrl) -> Result<(), StorageError> {
         .block_on(store.list_with_delimiter(parent.as_ref()))
         .map(drop)
         .map_err(|e| StorageError::from_store(url, Doing::Listing, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::memory::InMemory;
+
+    fn store_with(keys: &[String]) -> Arc<dyn ObjectStore> {
+        let store = Arc::new(InMemory::new());
+        runtime().block_on(async {
+            for key in keys {
+                store
+                    .put(&Key::from(key.as_str()), PutPayload::from(key.clone().into_bytes()))
+                    .await
+                    .unwrap();
+            }
+        });
+        store
+    }
+
+    /// What a flat listing of `prefix` finds, and what `list_tree` finds, both sorted.
+    fn both_listings(store: &Arc<dyn ObjectStore>, prefix: &str) -> (Vec<String>, Vec<String>) {
+        let prefix = Key::from(prefix);
+        let sorted = |metas: Vec<object_store::ObjectMeta>| {
+            let mut keys: Vec<String> = metas.into_iter().map(|m| m.location.to_string()).collect();
+            keys.sort_unstable();
+            keys
+        };
+        let flat = runtime()
+            .block_on(store.list(Some(&prefix)).try_collect::<Vec<_>>())
+            .unwrap();
+        let tree = runtime().block_on(list_tree(store.clone(), Some(prefix))).unwrap();
+        (sorted(flat), sorted(tree))
+    }
+
+    #[test]
+    fn a_tree_listed_by_directory_finds_exactly_what_a_flat_listing_finds() {
+        let deep = (0..MAX_LEVELS + 2)
+            .map(|level| format!("d{level}"))
+            .collect::<Vec<_>>()
+            .join("/");
+        let keys: Vec<String> = [
+            "calls/a.json",
+            "calls/a-b/x.json",
+            "calls/a/b/c.json",
+            "calls/a/d.json",
+            "calls/a/b/e/f.json",
+            "callsX/not-under-the-prefix.json",
+            "other/n.json",
+        ]
+        .iter()
+        .map(|k| k.to_string())
+        .chain([format!("calls/{deep}/bottom.json"), format!("calls/{deep}.json")])
+        .collect();
+        let store = store_with(&keys);
+        let (flat, tree) = both_listings(&store, "calls");
+        assert_eq!(tree, flat);
+        assert_eq!(tree.len(), 7, "{tree:?}");
+        assert!(
+            tree.iter().any(|k| k.ends_with("bottom.json")),
+            "below the levels listed by directory: {tree:?}"
+        );
+    }
+
+    #[test]
+    fn a_level_of_too_many_directories_is_listed_flat_once() {
+        let mut keys: Vec<String> = (0..=MAX_DIRS_A_LEVEL)
+            .map(|i| format!("many/{i:05}/transcript.json"))
+            .collect();
+        keys.push("many/direct.json".into());
+        keys.push("many/00007/extra/deeper.json".into());
+        let store = store_with(&keys);
+        let (flat, tree) = both_listings(&store, "many");
+        // Nothing twice: what the level found directly is not added to the flat listing's.
+        assert_eq!(tree, flat);
+        assert_eq!(tree.len(), MAX_DIRS_A_LEVEL + 3);
+    }
 }
