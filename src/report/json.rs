@@ -346,9 +346,10 @@ mod tests {
 
     use super::*;
     use crate::report::testing::{
-        calls, dir_entries, every_format, header, metrics, open_at, sink_after_first_call, write_report,
+        begun_sink, calls, dir_entries, every_format, header, metrics, open_at, sink_after_first_call, write_report,
+        written_report,
     };
-    use crate::report::{CsvOptions, OutputFormat, Report, read_report};
+    use crate::report::{CsvOptions, OutputFormat, read_report};
 
     #[test]
     fn indented_writer_indents_after_each_newline() {
@@ -366,14 +367,7 @@ mod tests {
         let path = t.path().join("report.json");
         write_report(&path, OutputFormat::Json, CsvOptions::default(), || {});
         let read = read_report(&path).unwrap();
-        assert_eq!(
-            read,
-            Report {
-                header: Some(header(3)),
-                metrics: metrics(),
-                calls: calls()
-            }
-        );
+        assert_eq!(read, written_report());
         assert_eq!(dir_entries(t.path()), ["report.json"], "temporary files are cleaned up");
     }
 
@@ -397,18 +391,11 @@ mod tests {
     fn json_report_with_no_calls_is_valid() {
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("empty.json");
-        let metrics = metrics();
-        let mut sink = open_at(&path, OutputFormat::Json, &CsvOptions::default()).unwrap();
-        sink.begin(&ReportHead {
-            header: &header(0),
-            metrics: &metrics,
-            has_summary: false,
-        })
-        .unwrap();
+        let sink = begun_sink(&path, OutputFormat::Json, &CsvOptions::default(), &header(0), false);
         sink.finish(&header(0)).unwrap();
         let read = read_report(&path).unwrap();
         assert!(read.calls.is_empty());
-        assert_eq!(read.metrics, metrics);
+        assert_eq!(read.metrics, metrics());
     }
 
     #[test]
@@ -436,15 +423,8 @@ mod tests {
     fn jsonl_lines_are_written_and_flushed_per_call() {
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("calls.jsonl");
-        let metrics = metrics();
         let calls = calls();
-        let mut sink = open_at(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
-        sink.begin(&ReportHead {
-            header: &header(0),
-            metrics: &metrics,
-            has_summary: true,
-        })
-        .unwrap();
+        let mut sink = begun_sink(&path, OutputFormat::Jsonl, &CsvOptions::default(), &header(0), true);
         for (done, call) in calls.iter().enumerate() {
             sink.call(call).unwrap();
             // Until the run finishes, the lines are in the `.partial` file beside it.
@@ -529,13 +509,6 @@ mod tests {
             assert!(line.get("postcall").is_none());
         }
         let read = read_report(&path).unwrap();
-        assert_eq!(
-            read,
-            Report {
-                header: Some(header(3)),
-                metrics: metrics(),
-                calls: calls()
-            }
-        );
+        assert_eq!(read, written_report());
     }
 }

@@ -316,9 +316,8 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::report::ReportHead;
     use crate::report::testing::{
-        calls, dir_entries, every_format, header, metrics, open_at, sink_after_first_call, write_report,
+        begun_sink, calls, dir_entries, every_format, header, metrics, open_at, sink_after_first_call, write_report,
     };
 
     #[test]
@@ -431,13 +430,7 @@ mod tests {
             usage: Usage::default(),
             ..header(0)
         };
-        let mut sink = open_at(&path, OutputFormat::Jsonl, &CsvOptions::default()).unwrap();
-        sink.begin(&ReportHead {
-            header: &start,
-            metrics: &metrics,
-            has_summary: true,
-        })
-        .unwrap();
+        let mut sink = begun_sink(&path, OutputFormat::Jsonl, &CsvOptions::default(), &start, true);
         for call in &calls() {
             sink.call(call).unwrap();
         }

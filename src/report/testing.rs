@@ -212,25 +212,46 @@ pub fn calls() -> Vec<CallResult> {
     ]
 }
 
+/// The report [`write_report`] writes: its final header, the metrics and the calls above.
+pub fn written_report() -> super::Report {
+    super::Report {
+        header: Some(header(3)),
+        metrics: metrics(),
+        calls: calls(),
+    }
+}
+
 /// Opens `path` as a run does: checked, then locked and opened.
 pub fn open_at(path: &Path, format: OutputFormat, options: &CsvOptions) -> anyhow::Result<Box<dyn super::Sink>> {
     let destinations = super::destination::check_destinations(&[path.to_path_buf()], Some(format), None, &[])?;
     super::open_sink(&destinations[0], options)
 }
 
+/// A sink on `path` as a run leaves it before its first call: opened and begun with the
+/// metrics above, `head` and (or not) a summary column.
+pub fn begun_sink(
+    path: &Path,
+    format: OutputFormat,
+    options: &CsvOptions,
+    head: &RunHeader,
+    has_summary: bool,
+) -> Box<dyn super::Sink> {
+    let metrics = metrics();
+    let mut sink = open_at(path, format, options).expect("open sink");
+    sink.begin(&ReportHead {
+        header: head,
+        metrics: &metrics,
+        has_summary,
+    })
+    .unwrap();
+    sink
+}
+
 /// Runs a sink the way the run does: open, `begin`, every call in order, `finish` with the
 /// final header. `before_finish` sees the file system mid-run.
 pub fn write_report(path: &Path, format: OutputFormat, options: CsvOptions, before_finish: impl FnOnce()) {
-    let metrics = metrics();
     let calls = calls();
-    let mut sink = open_at(path, format, &options).expect("open sink");
-    let head = header(0);
-    sink.begin(&ReportHead {
-        header: &head,
-        metrics: &metrics,
-        has_summary: true,
-    })
-    .unwrap();
+    let mut sink = begun_sink(path, format, &options, &header(0), true);
     for call in &calls {
         sink.call(call).unwrap();
     }
@@ -264,14 +285,7 @@ pub fn every_format(stem: &str) -> Vec<(String, OutputFormat)> {
 /// A sink on `path` as a run leaves it after its first call: opened, begun (the metrics
 /// above, a summary, the header of a run just started) and the first call written.
 pub fn sink_after_first_call(path: &Path, format: OutputFormat) -> Box<dyn super::Sink> {
-    let metrics = metrics();
-    let mut sink = open_at(path, format, &CsvOptions::default()).unwrap();
-    sink.begin(&ReportHead {
-        header: &header(0),
-        metrics: &metrics,
-        has_summary: true,
-    })
-    .unwrap();
+    let mut sink = begun_sink(path, format, &CsvOptions::default(), &header(0), true);
     sink.call(&calls()[0]).unwrap();
     sink
 }

@@ -7,6 +7,32 @@ use super::*;
 use crate::report::testing::{dir_entries, write_report};
 use crate::report::{CallError, OutputFormat, Usage};
 
+/// A call read from `calls/c1.json` (a generic transcript, no summary, no usage) with
+/// these answers and errors.
+fn call_from_c1(call_id: &str, metrics: IndexMap<String, MetricResult>, errors: Vec<CallError>) -> CallResult {
+    CallResult {
+        call_id: call_id.into(),
+        call: None,
+        source: "calls/c1.json".into(),
+        format: crate::transcript::Format::Generic,
+        summary: None,
+        metrics,
+        errors,
+        truncated: None,
+        skipped: None,
+        usage: Usage::default(),
+        cost_usd: None,
+    }
+}
+
+/// The CSV row of `call` under the metric columns `ids`, with or without the detail columns.
+fn row_of(call: &CallResult, ids: &[&str], detail: bool) -> Vec<String> {
+    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    let mut row = Vec::new();
+    fill_row(&mut row, call, &ids, detail);
+    row
+}
+
 #[test]
 fn formula_starts_are_quoted() {
     for text in ["=SUM(A1)", "+1", "-cmd", "@x", "\tx", "\rx"] {
@@ -94,24 +120,9 @@ fn null_and_not_applicable_have_cells_of_their_own_and_no_answer_is_empty() {
     ] {
         metrics.insert(id.to_string(), result);
     }
-    let call = CallResult {
-        call_id: "=c1".into(),
-        call: None,
-        source: "calls/c1.json".into(),
-        format: crate::transcript::Format::Generic,
-        summary: None,
-        metrics,
-        errors: vec![],
-        truncated: None,
-        skipped: None,
-        usage: Usage::default(),
-        cost_usd: None,
-    };
-    let ids: Vec<String> = ["n", "na", "t", "missing"].map(String::from).to_vec();
-    let mut row = Vec::new();
-    fill_row(&mut row, &call, &ids, false);
+    let call = call_from_c1("=c1", metrics, vec![]);
     assert_eq!(
-        row,
+        row_of(&call, &["n", "na", "t", "missing"], false),
         [
             "'=c1",
             "calls/c1.json",
@@ -174,31 +185,30 @@ fn the_evidence_cell_lists_each_quote_where_it_was_found_and_the_flag() {
     assert_eq!(evidence_text(None), "");
 }
 
+/// The header's first cells and its last, around the metric columns: spelled out here as a
+/// spreadsheet user sees them, not read from `FIXED_COLUMNS`, so a changed column is noticed.
+const HEADER_START: [&str; 3] = ["call_id", "source", "summary"];
+const HEADER_END: [&str; 6] = [
+    "errors",
+    "requests",
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+];
+
+/// A header with these metric columns between [`HEADER_START`] and [`HEADER_END`].
+fn header_around<'a>(metric_columns: &[&'a str]) -> Vec<&'a str> {
+    [&HEADER_START[..], metric_columns, &HEADER_END[..]].concat()
+}
+
 #[test]
 fn header_with_and_without_detail() {
     let ids = vec!["a".to_string(), "b".to_string()];
-    assert_eq!(
-        header_row(&ids, false),
-        [
-            "call_id",
-            "source",
-            "summary",
-            "a",
-            "b",
-            "errors",
-            "requests",
-            "prompt_tokens",
-            "cached_prompt_tokens",
-            "completion_tokens",
-            "cost_usd"
-        ]
-    );
+    assert_eq!(header_row(&ids, false), header_around(&["a", "b"]));
     assert_eq!(
         header_row(&ids, true),
-        [
-            "call_id",
-            "source",
-            "summary",
+        header_around(&[
             "a",
             "a__status",
             "a__confidence",
@@ -211,13 +221,7 @@ fn header_with_and_without_detail() {
             "b__reasoning",
             "b__evidence",
             "b__consistency",
-            "errors",
-            "requests",
-            "prompt_tokens",
-            "cached_prompt_tokens",
-            "completion_tokens",
-            "cost_usd"
-        ]
+        ])
     );
 }
 
@@ -240,84 +244,63 @@ fn row_cells_by_status() {
             raw: "{}".into(),
         },
     );
-    let call = CallResult {
-        call_id: "c1".into(),
-        call: None,
-        source: "calls/c1.json".into(),
-        format: crate::transcript::Format::Generic,
-        summary: None,
-        metrics,
-        errors: vec![
-            CallError {
-                metric: Some("c".into()),
-                message: "timed out".into(),
-            },
-            CallError {
-                metric: None,
-                message: "too long".into(),
-            },
-        ],
-        truncated: None,
-        skipped: None,
-        usage: Usage::default(),
-        cost_usd: None,
-    };
-    let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
-    let mut row = Vec::new();
-    fill_row(&mut row, &call, &ids, true);
+    let errors = vec![
+        CallError {
+            metric: Some("c".into()),
+            message: "timed out".into(),
+        },
+        CallError {
+            metric: None,
+            message: "too long".into(),
+        },
+    ];
+    let call = call_from_c1("c1", metrics, errors);
+    // The errors, usage and cost cells end the row with or without the detail columns.
+    let errors_and_usage = ["c: timed out; too long", "0", "0", "0", "0", ""];
+    let detailed = [
+        "c1",
+        "calls/c1.json",
+        "",
+        "2",
+        "ok",
+        "0.5",
+        "'-why",
+        "",
+        "",
+        "",
+        "invalid",
+        "",
+        "bad",
+        "",
+        "",
+        "",
+        "missing",
+        "",
+        "",
+        "",
+        "",
+    ];
     assert_eq!(
-        row,
-        [
-            "c1",
-            "calls/c1.json",
-            "",
-            "2",
-            "ok",
-            "0.5",
-            "'-why",
-            "",
-            "",
-            "",
-            "invalid",
-            "",
-            "bad",
-            "",
-            "",
-            "",
-            "missing",
-            "",
-            "",
-            "",
-            "",
-            "c: timed out; too long",
-            "0",
-            "0",
-            "0",
-            "0",
-            ""
-        ]
+        row_of(&call, &["a", "b", "c"], true),
+        [&detailed[..], &errors_and_usage].concat()
     );
-    fill_row(&mut row, &call, &ids, false);
+    let plain = ["c1", "calls/c1.json", "", "2", "", ""];
     assert_eq!(
-        row,
-        [
-            "c1",
-            "calls/c1.json",
-            "",
-            "2",
-            "",
-            "",
-            "c: timed out; too long",
-            "0",
-            "0",
-            "0",
-            "0",
-            ""
-        ]
+        row_of(&call, &["a", "b", "c"], false),
+        [&plain[..], &errors_and_usage].concat()
     );
 }
 
 // The sink as the run drives it, read back as a spreadsheet would.
+
+/// A report of the shared calls written as a CSV with `options`, read back: its bytes and
+/// its rows.
+fn written_csv(options: CsvOptions) -> (Vec<u8>, Vec<Vec<String>>) {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("report.csv");
+    write_report(&path, OutputFormat::Csv, options, || {});
+    read_csv(&path)
+}
 
 fn read_csv(path: &Path) -> (Vec<u8>, Vec<Vec<String>>) {
     let bytes = fs::read(path).unwrap();
@@ -332,31 +315,19 @@ fn read_csv(path: &Path) -> (Vec<u8>, Vec<Vec<String>>) {
 
 #[test]
 fn csv_parses_back_to_the_same_cells() {
-    let t = tempfile::tempdir().unwrap();
-    let path = t.path().join("report.csv");
-    write_report(&path, OutputFormat::Csv, CsvOptions::default(), || {});
-    let (bytes, rows) = read_csv(&path);
+    let (bytes, rows) = written_csv(CsvOptions::default());
     assert!(!bytes.starts_with("\u{feff}".as_bytes()), "no BOM without the flag");
     assert_eq!(
         rows,
         [
-            vec![
-                "call_id",
-                "source",
-                "summary",
+            header_around(&[
                 "call_outcome",
                 "satisfaction_score",
                 "sentiment",
                 "mentioned_issues",
                 "caller_authenticated",
                 "notes",
-                "errors",
-                "requests",
-                "prompt_tokens",
-                "cached_prompt_tokens",
-                "completion_tokens",
-                "cost_usd",
-            ],
+            ]),
             vec![
                 "call-001",
                 "calls/a.json",
@@ -414,36 +385,20 @@ fn csv_parses_back_to_the_same_cells() {
 
 #[test]
 fn csv_bom_only_with_the_flag() {
-    let t = tempfile::tempdir().unwrap();
-    let path = t.path().join("excel.csv");
-    write_report(
-        &path,
-        OutputFormat::Csv,
-        CsvOptions {
-            bom: true,
-            detail: false,
-        },
-        || {},
-    );
-    let (bytes, rows) = read_csv(&path);
+    let (bytes, rows) = written_csv(CsvOptions {
+        bom: true,
+        detail: false,
+    });
     assert!(bytes.starts_with("\u{feff}call_id,".as_bytes()));
     assert_eq!(rows.len(), 4);
 }
 
 #[test]
 fn csv_detail_columns_only_with_the_flag() {
-    let t = tempfile::tempdir().unwrap();
-    let path = t.path().join("detail.csv");
-    write_report(
-        &path,
-        OutputFormat::Csv,
-        CsvOptions {
-            bom: false,
-            detail: true,
-        },
-        || {},
-    );
-    let (_, rows) = read_csv(&path);
+    let (_, rows) = written_csv(CsvOptions {
+        bom: false,
+        detail: true,
+    });
     let header = &rows[0];
     assert_eq!(header.len(), 3 + 6 * 6 + 1 + 5);
     assert_eq!(
@@ -471,18 +426,10 @@ fn csv_detail_columns_only_with_the_flag() {
 
 #[test]
 fn csv_cells_never_start_a_formula_except_numbers() {
-    let t = tempfile::tempdir().unwrap();
-    let path = t.path().join("safe.csv");
-    write_report(
-        &path,
-        OutputFormat::Csv,
-        CsvOptions {
-            bom: true,
-            detail: true,
-        },
-        || {},
-    );
-    let (_, rows) = read_csv(&path);
+    let (_, rows) = written_csv(CsvOptions {
+        bom: true,
+        detail: true,
+    });
     let numeric_columns = ["satisfaction_score", "sentiment", "satisfaction_score__confidence"];
     for row in &rows[1..] {
         for (name, cell) in rows[0].iter().zip(row) {
