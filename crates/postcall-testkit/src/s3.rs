@@ -93,27 +93,15 @@ impl S3Server {
         let mut command = Command::new(&python);
         command
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_RECORDER_FILEPATH", &recording)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        die_with_parent(&mut command);
-        let child = command
-            .spawn()
-            .with_context(|| format!("cannot start {} -m moto.server", python.display()))?;
-        let mut server = S3Server { child, port, recording };
-        server.wait_ready()?;
-        Ok(server)
-    }
-
-    fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let port = self.port;
-        wait_until_ready(&format!("moto.server did not answer on 127.0.0.1:{port}"), || {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("moto.server exited at start ({status}); run scripts/install-test-tools.sh again");
-            }
-            Ok(self.request("GET", "/moto-api/data.json", b"").is_ok())
-        })
+            .env("MOTO_RECORDER_FILEPATH", &recording);
+        let child = start_server(
+            &mut command,
+            "moto.server",
+            port,
+            "scripts/install-test-tools.sh",
+            || exchange(port, "GET", "/moto-api/data.json", b"").is_ok(),
+        )?;
+        Ok(S3Server { child, port, recording })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -222,40 +210,44 @@ impl S3Server {
         Ok(())
     }
 
-    /// One HTTP/1.1 exchange on a fresh connection: the status and the body.
     fn request(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        // moto takes a request without an Authorization header for an anonymous one, which
-        // may create but not read or replace private objects; with one (not checked until
-        // `enforce_auth`) it is the account's own.
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 \
-             Credential={ACCESS_KEY_ID}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            self.port,
-            body.len()
-        );
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer)?;
-        let split = answer
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .context("no end of headers in moto's answer")?;
-        let head = String::from_utf8_lossy(&answer[..split]).into_owned();
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .context("no status in moto's answer")?;
-        let mut rest = answer[split + 4..].to_vec();
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-            rest = unchunk(&rest);
-        }
-        Ok((status, rest))
+        exchange(self.port, method, path, body)
     }
+}
+
+/// One HTTP/1.1 exchange with moto on `port`, on a fresh connection: the status and the body.
+fn exchange(port: u16, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // moto takes a request without an Authorization header for an anonymous one, which
+    // may create but not read or replace private objects; with one (not checked until
+    // `enforce_auth`) it is the account's own.
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 \
+         Credential={ACCESS_KEY_ID}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        port,
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no end of headers in moto's answer")?;
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no status in moto's answer")?;
+    let mut rest = answer[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        rest = unchunk(&rest);
+    }
+    Ok((status, rest))
 }
 
 impl Drop for S3Server {
@@ -301,15 +293,41 @@ fn unchunk(mut body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Polls `ready` every 50 ms for up to 30 s: a test server's start, which `ready` fails with
-/// an error if the process exited. `late` says what did not happen in time.
-pub(crate) fn wait_until_ready(late: &str, mut ready: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if ready()? {
-            return Ok(());
+/// Starts a test server from `command`, with no input and its output discarded, to die with
+/// the test process; returns it once `answers` (polled every 50 ms, for up to 30 s) says it
+/// serves on `port`. `name` names it in errors; `install` is what installs it, for when it
+/// exits at start. A server that does not come up is killed.
+pub(crate) fn start_server(
+    command: &mut Command,
+    name: &str,
+    port: u16,
+    install: &str,
+    mut answers: impl FnMut() -> bool,
+) -> anyhow::Result<Child> {
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    die_with_parent(command);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {name} ({})", command.get_program().to_string_lossy()))?;
+    let mut came_up = || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait()? {
+                bail!("{name} exited at start ({status}); run {install} again");
+            }
+            if answers() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(50));
+        bail!("{name} did not answer on 127.0.0.1:{port} within 30 s")
+    };
+    match came_up() {
+        Ok(()) => Ok(child),
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(e)
+        }
     }
-    bail!("{late} within 30 s")
 }

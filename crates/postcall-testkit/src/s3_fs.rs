@@ -17,13 +17,11 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 
-use crate::s3::{
-    ACCESS_KEY_ID, S3Compatible, SECRET_ACCESS_KEY, die_with_parent, free_port, tools_dir, wait_until_ready,
-};
+use crate::s3::{ACCESS_KEY_ID, S3Compatible, SECRET_ACCESS_KEY, free_port, start_server, tools_dir};
 
 /// Where `scripts/install-test-tools.sh --bench` installs s3s-fs.
 pub fn s3s_fs_binary() -> PathBuf {
@@ -33,9 +31,7 @@ pub fn s3s_fs_binary() -> PathBuf {
 /// A running s3s-fs server over a directory of its own.
 pub struct FsS3Server {
     child: Child,
-    /// s3s-fs's own port, behind the relay.
-    port: u16,
-    /// The relay's port: what clients are told.
+    /// The relay's port (s3s-fs's own is behind it): what clients are told.
     relay: u16,
     root: tempfile::TempDir,
 }
@@ -58,39 +54,23 @@ impl FsS3Server {
         command
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY_ID, "--secret-key", SECRET_ACCESS_KEY])
-            .arg(root.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        die_with_parent(&mut command);
-        let child = command
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
+            .arg(root.path());
+        let child = start_server(
+            &mut command,
+            "s3s-fs",
+            port,
+            "scripts/install-test-tools.sh --bench",
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        )?;
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let relay = listener.local_addr()?.port();
-        let mut server = FsS3Server {
-            child,
-            port,
-            relay,
-            root,
-        };
-        server.wait_ready()?;
+        let server = FsS3Server { child, relay, root };
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 std::thread::spawn(move || relay_connection(client, port));
             }
         });
         Ok(server)
-    }
-
-    fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let port = self.port;
-        wait_until_ready(&format!("s3s-fs did not listen on 127.0.0.1:{port}"), || {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("s3s-fs exited at start ({status}); run scripts/install-test-tools.sh --bench again");
-            }
-            Ok(TcpStream::connect(("127.0.0.1", port)).is_ok())
-        })
     }
 }
 
