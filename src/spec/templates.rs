@@ -17,33 +17,39 @@ pub struct Template {
     pub text: &'static str,
 }
 
+/// A template whose file is `templates/<name>.yaml`, beside this module.
+macro_rules! template {
+    ($name:literal, $about:literal) => {
+        Template {
+            name: $name,
+            about: $about,
+            text: include_str!(concat!("templates/", $name, ".yaml")),
+        }
+    };
+}
+
 /// Every template; the first is the default.
 pub const TEMPLATES: &[Template] = &[
-    Template {
-        name: "basic",
-        about: "call outcome, satisfaction, follow-up needed, issue category (as in the Smallest AI Atoms examples)",
-        text: include_str!("templates/basic.yaml"),
-    },
-    Template {
-        name: "atoms",
-        about: "Smallest AI Atoms' own shape (postCallAnalyticsConfig): outcome, satisfaction, follow-up, category, callback time",
-        text: include_str!("templates/atoms.yaml"),
-    },
-    Template {
-        name: "dialgen-defaults",
-        about: "Dialgen's twelve default metrics: summary, intent, sentiment, confidence, key points, action items, call status, ...",
-        text: include_str!("templates/dialgen-defaults.yaml"),
-    },
-    Template {
-        name: "polyai",
-        about: "PolyAI-style definitions (name + definition): booking completed, caller authenticated, resolved, handoff reason",
-        text: include_str!("templates/polyai.yaml"),
-    },
-    Template {
-        name: "qa",
-        about: "agent quality checks: greeting, caller verified (when applicable), resolved without handoff, compliance disclosure",
-        text: include_str!("templates/qa.yaml"),
-    },
+    template!(
+        "basic",
+        "call outcome, satisfaction, follow-up needed, issue category (as in the Smallest AI Atoms examples)"
+    ),
+    template!(
+        "atoms",
+        "Smallest AI Atoms' own shape (postCallAnalyticsConfig): outcome, satisfaction, follow-up, category, callback time"
+    ),
+    template!(
+        "dialgen-defaults",
+        "Dialgen's twelve default metrics: summary, intent, sentiment, confidence, key points, action items, call status, ..."
+    ),
+    template!(
+        "polyai",
+        "PolyAI-style definitions (name + definition): booking completed, caller authenticated, resolved, handoff reason"
+    ),
+    template!(
+        "qa",
+        "agent quality checks: greeting, caller verified (when applicable), resolved without handoff, compliance disclosure"
+    ),
 ];
 
 /// The template `init` uses without `--template`.
