@@ -44,11 +44,20 @@ fn postcall(dir: &TestDir, s3: &S3Server, args: &[&str]) -> std::process::Comman
     cmd
 }
 
-/// `postcall run -m metrics.yaml INPUT` against `fake`, with the server's environment.
-fn run(dir: &TestDir, s3: &S3Server, fake: &FakeServer, input: &str) -> std::process::Command {
+/// `postcall run -m metrics.yaml INPUT … ARGS` against `fake`, with the server's environment.
+fn run(dir: &TestDir, s3: &S3Server, fake: &FakeServer, input: &str, args: &[&str]) -> std::process::Command {
     let mut cmd = postcall(dir, s3, &["run", "-m", "metrics.yaml", input]);
     cmd.args(["--base-url", &fake.base_url(), "--model", MODEL, "--quiet"]);
+    cmd.args(args);
     cmd
+}
+
+/// `calls` calls on disk and in the `archive` bucket (see [`archive`]), and a fake endpoint.
+fn archived(calls: usize) -> (TestDir, S3Server, FakeServer) {
+    let dir = dir_with_calls(SPEC, calls);
+    let s3 = archive(&dir);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    (dir, s3, fake)
 }
 
 fn succeeds(mut cmd: std::process::Command) -> String {
@@ -103,18 +112,26 @@ fn transcripts_from_s3_and_reports_to_s3_equal_the_local_run_value_for_value() {
     s3.put_object("archive", "calls/notes.md", b"not a transcript").unwrap();
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
 
-    let mut local = run(&dir, &s3, &fake, "calls");
-    local.args(["--no-cache", "-o", "local.json", "-o", "local.csv"]);
-    succeeds(local);
-    let mut remote = run(&dir, &s3, &fake, "s3://archive/calls");
-    remote.args([
-        "--no-cache",
-        "-o",
-        "s3://reports/day/r.json",
-        "-o",
-        "s3://reports/day/r.csv",
-    ]);
-    succeeds(remote);
+    succeeds(run(
+        &dir,
+        &s3,
+        &fake,
+        "calls",
+        &["--no-cache", "-o", "local.json", "-o", "local.csv"],
+    ));
+    succeeds(run(
+        &dir,
+        &s3,
+        &fake,
+        "s3://archive/calls",
+        &[
+            "--no-cache",
+            "-o",
+            "s3://reports/day/r.json",
+            "-o",
+            "s3://reports/day/r.csv",
+        ],
+    ));
 
     let local_report = as_read_from_the_bucket(read_json_report(&dir.join("local.json")));
     assert_same_values(&object_report(&s3, "day/r.json"), &local_report);
@@ -127,8 +144,7 @@ fn transcripts_from_s3_and_reports_to_s3_equal_the_local_run_value_for_value() {
 
 #[test]
 fn one_object_and_a_jsonl_bundle_are_read_like_files() {
-    let dir = dir_with_calls(SPEC, 6);
-    let s3 = archive(&dir);
+    let (dir, s3, fake) = archived(6);
     // The same six calls again, as one JSONL object: each line is re-read by range.
     let mut bundle = String::new();
     for entry in files_under(&dir.join("calls")) {
@@ -138,10 +154,13 @@ fn one_object_and_a_jsonl_bundle_are_read_like_files() {
     }
     s3.put_object("archive", "bundles/day.jsonl", bundle.as_bytes())
         .unwrap();
-    let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let mut cmd = run(&dir, &s3, &fake, "s3://archive/bundles/day.jsonl");
-    cmd.args(["--no-cache", "-o", "bundle.json"]);
-    succeeds(cmd);
+    succeeds(run(
+        &dir,
+        &s3,
+        &fake,
+        "s3://archive/bundles/day.jsonl",
+        &["--no-cache", "-o", "bundle.json"],
+    ));
     let report = read_json_report(&dir.join("bundle.json"));
     assert_eq!(report.calls.len(), 6);
     assert!(report.calls.iter().all(|c| c.errors.is_empty()), "{:?}", report.calls);
@@ -154,16 +173,19 @@ fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
     let s3 = archive(&dir);
     s3.put_object("reports", "r.json", b"yesterday's report").unwrap();
     let fake = slow_fake(20);
-    let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
-    cmd.args([
+    let args = [
         "-o",
         "s3://reports/r.json",
         "--concurrency",
         "4",
         "--strategy",
         "per_metric",
-    ]);
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    ];
+    let child = run(&dir, &s3, &fake, "s3://archive/calls", &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while fake.requests() < 60 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
@@ -193,9 +215,13 @@ fn a_run_the_endpoint_refuses_uploads_nothing() {
         ..Default::default()
     })
     .unwrap();
-    let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
-    cmd.args(["-o", "s3://reports/r.csv", "-o", "s3://reports/new.json"]);
-    let stderr = fails(cmd);
+    let stderr = fails(run(
+        &dir,
+        &s3,
+        &fake,
+        "s3://archive/calls",
+        &["-o", "s3://reports/r.csv", "-o", "s3://reports/new.json"],
+    ));
     assert!(
         stderr.contains("not uploaded to s3://reports/r.csv, s3://reports/new.json"),
         "{stderr}"
@@ -206,75 +232,78 @@ fn a_run_the_endpoint_refuses_uploads_nothing() {
 
 #[test]
 fn missing_buckets_wrong_credentials_and_unknown_schemes_say_what_to_do() {
-    let dir = dir_with_calls(SPEC, 2);
-    let s3 = archive(&dir);
-    let fake = FakeServer::start(FakeConfig::default()).unwrap();
-
-    let mut cmd = run(&dir, &s3, &fake, "s3://no-such-bucket/calls");
-    cmd.args(["-o", "r.json"]);
-    let stderr = fails(cmd);
-    assert!(
-        stderr.contains("s3://no-such-bucket/calls: the bucket `no-such-bucket` does not exist"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("AWS_ENDPOINT_URL"), "{stderr}");
-
-    let mut cmd = run(&dir, &s3, &fake, "calls");
-    cmd.args(["-o", "s3://no-such-bucket/r.json"]);
-    let stderr = fails(cmd);
-    assert!(
-        stderr.contains(
-            "cannot write the report to s3://no-such-bucket/r.json: the bucket `no-such-bucket` does not exist"
+    let (dir, s3, fake) = archived(2);
+    // Refused with exit 1 before any request, saying each of `says`; returns the stderr.
+    let refused = |input: &str, args: &[&str], says: &[&str]| {
+        let stderr = fails(run(&dir, &s3, &fake, input, args));
+        for line in says {
+            assert!(stderr.contains(line), "{input} {args:?}: no {line:?} in {stderr}");
+        }
+        assert_eq!(fake.requests(), 0, "{input} {args:?}: a request was sent");
+        stderr
+    };
+    let cases: [(&str, &[&str], &[&str]); 4] = [
+        (
+            "s3://no-such-bucket/calls",
+            &["-o", "r.json"],
+            &[
+                "s3://no-such-bucket/calls: the bucket `no-such-bucket` does not exist",
+                "AWS_ENDPOINT_URL",
+            ],
         ),
-        "{stderr}"
-    );
-    assert_eq!(fake.requests(), 0, "a bad output fails before any request");
-
-    let mut cmd = run(&dir, &s3, &fake, "s4://archive/calls");
-    cmd.args(["-o", "r.json"]);
-    let stderr = fails(cmd);
-    assert!(
-        stderr.contains("s4://archive/calls: unknown scheme `s4://`"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("s3://, gs://, az://"), "{stderr}");
-
-    let mut cmd = run(&dir, &s3, &fake, "calls");
-    cmd.args(["-o", "s3://reports/r.json", "--cache-dir", "s3://no-such-bucket/cache"]);
-    let stderr = fails(cmd);
-    assert!(
-        stderr.contains("cannot use the cache in s3://no-such-bucket/cache"),
-        "{stderr}"
-    );
+        (
+            "calls",
+            &["-o", "s3://no-such-bucket/r.json"],
+            &["cannot write the report to s3://no-such-bucket/r.json: the bucket `no-such-bucket` does not exist"],
+        ),
+        (
+            "s4://archive/calls",
+            &["-o", "r.json"],
+            &["s4://archive/calls: unknown scheme `s4://`", "s3://, gs://, az://"],
+        ),
+        (
+            "calls",
+            &["-o", "s3://reports/r.json", "--cache-dir", "s3://no-such-bucket/cache"],
+            &["cannot use the cache in s3://no-such-bucket/cache"],
+        ),
+    ];
+    for (input, args, says) in cases {
+        refused(input, args, says);
+    }
 
     s3.enforce_auth().unwrap();
-    let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
-    cmd.args(["-o", "r.json"]);
-    let stderr = fails(cmd);
-    assert!(stderr.contains("s3://archive/calls: access denied"), "{stderr}");
-    assert!(stderr.contains("AWS_ACCESS_KEY_ID"), "{stderr}");
+    let stderr = refused(
+        "s3://archive/calls",
+        &["-o", "r.json"],
+        &["s3://archive/calls: access denied", "AWS_ACCESS_KEY_ID"],
+    );
     assert!(!stderr.contains(SECRET_ACCESS_KEY), "the secret never shows: {stderr}");
-    assert_eq!(fake.requests(), 0);
 }
 
 #[test]
 fn a_cache_in_a_bucket_answers_the_re_run_without_a_request() {
-    let dir = dir_with_calls(SPEC, 8);
-    let s3 = archive(&dir);
+    let (dir, s3, fake) = archived(8);
     s3.create_bucket("cache").unwrap();
-    let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let mut first = run(&dir, &s3, &fake, "s3://archive/calls");
-    first.args(["--cache-dir", "s3://cache/postcall", "-o", "first.json"]);
-    succeeds(first);
+    succeeds(run(
+        &dir,
+        &s3,
+        &fake,
+        "s3://archive/calls",
+        &["--cache-dir", "s3://cache/postcall", "-o", "first.json"],
+    ));
     let asked = fake.requests();
     assert_eq!(asked, 8);
     let entries = s3.keys("cache", "postcall/").unwrap();
     assert_eq!(entries.len(), 8, "{entries:?}");
     assert!(!dir.join(".postcall/cache").exists(), "nothing cached locally");
 
-    let mut again = run(&dir, &s3, &fake, "s3://archive/calls");
-    again.args(["--cache-dir", "s3://cache/postcall", "-o", "again.json"]);
-    succeeds(again);
+    succeeds(run(
+        &dir,
+        &s3,
+        &fake,
+        "s3://archive/calls",
+        &["--cache-dir", "s3://cache/postcall", "-o", "again.json"],
+    ));
     assert_eq!(fake.requests(), asked, "the re-run made 0 requests");
     let (a, b) = (
         read_json_report(&dir.join("first.json")),
@@ -292,17 +321,23 @@ fn a_cache_in_a_bucket_answers_the_re_run_without_a_request() {
 
 #[test]
 fn merge_and_convert_read_their_parts_from_s3() {
-    let dir = dir_with_calls(SPEC, 20);
-    let s3 = archive(&dir);
-    let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let mut single = run(&dir, &s3, &fake, "s3://archive/calls");
-    single.args(["--no-cache", "-o", "single.json"]);
-    succeeds(single);
+    let (dir, s3, fake) = archived(20);
+    succeeds(run(
+        &dir,
+        &s3,
+        &fake,
+        "s3://archive/calls",
+        &["--no-cache", "-o", "single.json"],
+    ));
     for shard in ["0/2", "1/2"] {
         let part = format!("s3://reports/parts/{}.jsonl", &shard[..1]);
-        let mut cmd = run(&dir, &s3, &fake, "s3://archive/calls");
-        cmd.args(["--no-cache", "--shard", shard, "-o", &part]);
-        succeeds(cmd);
+        succeeds(run(
+            &dir,
+            &s3,
+            &fake,
+            "s3://archive/calls",
+            &["--no-cache", "--shard", shard, "-o", &part],
+        ));
     }
     let parts = ["s3://reports/parts/0.jsonl", "s3://reports/parts/1.jsonl"];
     succeeds(postcall(
@@ -352,9 +387,13 @@ fn counted_run(
     output: &str,
 ) -> std::collections::BTreeMap<String, usize> {
     let before = s3.object_reads("archive").unwrap();
-    let mut remote = run(dir, s3, fake, "s3://archive/calls");
-    remote.args(["--no-cache", "-o", output]).args(args);
-    succeeds(remote);
+    succeeds(run(
+        dir,
+        s3,
+        fake,
+        "s3://archive/calls",
+        &[&["--no-cache", "-o", output], args].concat(),
+    ));
     let mut reads = s3.object_reads("archive").unwrap();
     for (key, n) in before {
         *reads.get_mut(&key).unwrap() -= n;
@@ -364,12 +403,8 @@ fn counted_run(
 
 #[test]
 fn each_object_is_fetched_once_and_the_report_equals_the_local_run() {
-    let dir = dir_with_calls(SPEC, 24);
-    let s3 = archive(&dir);
-    let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let mut local = run(&dir, &s3, &fake, "calls");
-    local.args(["--no-cache", "-o", "local.json"]);
-    succeeds(local);
+    let (dir, s3, fake) = archived(24);
+    succeeds(run(&dir, &s3, &fake, "calls", &["--no-cache", "-o", "local.json"]));
     s3.record_requests().unwrap();
 
     let reads = counted_run(&dir, &s3, &fake, &[], "remote.json");
@@ -382,12 +417,8 @@ fn each_object_is_fetched_once_and_the_report_equals_the_local_run() {
 
 #[test]
 fn objects_past_keep_objects_are_fetched_again_and_the_report_is_the_same() {
-    let dir = dir_with_calls(SPEC, 24);
-    let s3 = archive(&dir);
-    let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    let mut local = run(&dir, &s3, &fake, "calls");
-    local.args(["--no-cache", "-o", "local.json"]);
-    succeeds(local);
+    let (dir, s3, fake) = archived(24);
+    succeeds(run(&dir, &s3, &fake, "calls", &["--no-cache", "-o", "local.json"]));
     let local_report = as_read_from_the_bucket(read_json_report(&dir.join("local.json")));
     s3.record_requests().unwrap();
     let sizes = object_sizes(&dir);
