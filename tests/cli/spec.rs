@@ -26,12 +26,18 @@ fn validate(text: &str) -> (i32, String, String) {
 
 /// Asserts `validate` fails with exit 1 and prints `line` (a full `file:line:col: message`).
 fn assert_error(text: &str, line: &str) {
-    let (code, _, stderr) = validate(text);
-    assert_eq!(code, 1, "stderr: {stderr}");
+    let stderr = refused(text);
     assert!(
         stderr.lines().any(|l| l == line),
         "expected line\n  {line}\nin stderr:\n{stderr}"
     );
+}
+
+/// Asserts `validate` fails with exit 1; returns its stderr.
+fn refused(text: &str) -> String {
+    let (code, _, stderr) = validate(text);
+    assert_eq!(code, 1, "stderr: {stderr}");
+    stderr
 }
 
 fn one_metric(fields: &str) -> String {
@@ -159,8 +165,7 @@ fn bad_yaml_syntax_names_line_and_column() {
 
 #[test]
 fn tab_indentation_says_to_use_spaces() {
-    let (code, _, stderr) = validate("version: 1\nmetrics:\n  - id: a\n\ttype: enum\n");
-    assert_eq!(code, 1);
+    let stderr = refused("version: 1\nmetrics:\n  - id: a\n\ttype: enum\n");
     assert!(
         stderr.starts_with("m.yaml:3:9: invalid YAML:") && stderr.contains("indent with spaces, not tabs"),
         "{stderr}"
@@ -316,10 +321,9 @@ fn metric_named_summary_collides_with_top_level_summary() {
 
 #[test]
 fn api_key_in_the_file_is_refused_without_echoing_it() {
-    let (code, _, stderr) = validate(
+    let stderr = refused(
         "version: 1\nllm:\n  api_key: sk-secret-123\nmetrics:\n  - {id: a, type: string, prompt: What did the customer want?}\n",
     );
-    assert_eq!(code, 1);
     assert!(
         stderr.starts_with("m.yaml:3:3: `llm.api_key`: never put an API key in the metric file"),
         "{stderr}"
@@ -330,10 +334,9 @@ fn api_key_in_the_file_is_refused_without_echoing_it() {
 
 #[test]
 fn every_error_is_reported_not_just_the_first() {
-    let (code, _, stderr) = validate(
+    let stderr = refused(
         "version: 1\nmetrics:\n  - {id: Bad, type: string, prompt: What did the customer want?}\n  - {id: b, type: enum, choices: [x], prompt: What did the customer want?}\n  - {id: c, type: txt, prompt: What did the customer want?}\n",
     );
-    assert_eq!(code, 1);
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 4, "{stderr}");
     assert!(lines[0].starts_with("m.yaml:3:"));
@@ -362,19 +365,27 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
 }
 
+/// `validate --json` of the fixture `specs/NAME`: asserts it reads as `dialect` with these
+/// metric ids and types, in order; returns the normalised spec for further checks.
+fn loads_as(name: &str, dialect: &str, metrics: &[(&str, &str)]) -> Value {
+    let spec = validate_json(&fixture(&format!("specs/{name}")));
+    assert_eq!(spec["dialect"], dialect, "{name}");
+    assert_eq!(ids_and_types(&spec), pairs(metrics), "{name}");
+    spec
+}
+
 #[test]
 fn atoms_yaml_under_post_call_analytics_config_loads() {
-    let spec = validate_json(&fixture("specs/atoms.yaml"));
-    assert_eq!(spec["dialect"], "atoms");
-    assert_eq!(
-        ids_and_types(&spec),
-        pairs(&[
+    let spec = loads_as(
+        "atoms.yaml",
+        "atoms",
+        &[
             ("call_outcome", "enum"),
             ("satisfaction_score", "integer"),
             ("follow_up_needed", "boolean"),
             ("callback_time", "datetime"),
             ("issue_description", "string"),
-        ])
+        ],
     );
     assert_eq!(
         spec["metrics"][0]["choices"],
@@ -403,15 +414,14 @@ fn atoms_identifiers_that_are_not_ids_become_snake_case_with_a_warning() {
 
 #[test]
 fn atoms_json_with_bare_disposition_metrics_loads() {
-    let spec = validate_json(&fixture("specs/atoms.json"));
-    assert_eq!(spec["dialect"], "atoms");
-    assert_eq!(
-        ids_and_types(&spec),
-        pairs(&[
+    let spec = loads_as(
+        "atoms.json",
+        "atoms",
+        &[
             ("call_outcome", "enum"),
             ("issue_category", "enum"),
-            ("follow_up_needed", "boolean")
-        ])
+            ("follow_up_needed", "boolean"),
+        ],
     );
     assert_eq!(
         spec["metrics"][1]["choices"],
@@ -421,10 +431,9 @@ fn atoms_json_with_bare_disposition_metrics_loads() {
 
 #[test]
 fn atoms_unknown_type_lists_atoms_types() {
-    let (code, _, stderr) = validate(
+    let stderr = refused(
         "dispositionMetrics:\n  - identifier: a\n    dispositionMetricPrompt: What did the customer want?\n    dispositionMetricType: FLOAT\n",
     );
-    assert_eq!(code, 1);
     assert!(
         stderr.starts_with("m.yaml:4:28: metric `a`: unknown `dispositionMetricType` `FLOAT`; expected one of: STRING, BOOLEAN, INTEGER, ENUM, DATETIME"),
         "{stderr}"
@@ -433,16 +442,15 @@ fn atoms_unknown_type_lists_atoms_types() {
 
 #[test]
 fn dialgen_json_custom_metrics_load() {
-    let spec = validate_json(&fixture("specs/dialgen.json"));
-    assert_eq!(spec["dialect"], "dialgen");
-    assert_eq!(
-        ids_and_types(&spec),
-        pairs(&[
+    let spec = loads_as(
+        "dialgen.json",
+        "dialgen",
+        &[
             ("call_outcome", "string"),
             ("refund_amount", "number"),
             ("callback_required", "boolean"),
-            ("key_points", "list")
-        ])
+            ("key_points", "list"),
+        ],
     );
     assert_eq!(spec["metrics"][0]["required"], true);
     assert_eq!(spec["metrics"][0]["description"], "Shown on the call list.");
@@ -451,11 +459,10 @@ fn dialgen_json_custom_metrics_load() {
 
 #[test]
 fn dialgen_yaml_bare_list_loads() {
-    let spec = validate_json(&fixture("specs/dialgen.yaml"));
-    assert_eq!(spec["dialect"], "dialgen");
-    assert_eq!(
-        ids_and_types(&spec),
-        pairs(&[("call_outcome", "string"), ("ticket_raised", "boolean")])
+    loads_as(
+        "dialgen.yaml",
+        "dialgen",
+        &[("call_outcome", "string"), ("ticket_raised", "boolean")],
     );
 }
 
@@ -749,8 +756,7 @@ fn schema_of_an_invalid_file_prints_its_errors() {
 #[test]
 fn metric_ids_that_are_report_columns_are_refused_by_validate_run_and_the_dialgen_reader() {
     let text = "version: 1\nsummary:\n  prompt: Summarize the call.\nmetrics:\n  - {id: call_id, type: string, prompt: Which reference number did the caller give?}\n  - {id: summary, type: string, prompt: Summarize what the agent promised.}\n";
-    let (code, _, stderr) = validate(text);
-    assert_eq!(code, 1, "{stderr}");
+    let stderr = refused(text);
     assert!(
         stderr.contains("m.yaml:5:10: metric id `call_id` is reserved"),
         "{stderr}"
@@ -780,7 +786,6 @@ fn metric_ids_that_are_report_columns_are_refused_by_validate_run_and_the_dialge
     assert!(String::from_utf8_lossy(&out.stderr).contains("metric id `call_id` is reserved"));
     // A Dialgen custom metric named "Errors" becomes the id `errors`.
     let dialgen = r#"[{"name": "Errors", "dataType": "string", "prompt": "Which errors did the agent make?"}]"#;
-    let (code, _, stderr) = validate(dialgen);
-    assert_eq!(code, 1, "{stderr}");
+    let stderr = refused(dialgen);
     assert!(stderr.contains("metric id `errors` is reserved"), "{stderr}");
 }
