@@ -91,6 +91,23 @@ impl TestDir {
         (output, stderr)
     }
 
+    /// [`TestDir::run_against`] with `args`, writing `r.json`, which must succeed: the
+    /// report, as JSON.
+    pub fn run_report(&self, fake: &FakeServer, args: &[&str]) -> serde_json::Value {
+        self.run_against(fake)
+            .args(args)
+            .args(["-o", "r.json"])
+            .assert()
+            .success();
+        self.read_json("r.json")
+    }
+
+    /// The JSON file `rel` (a report, an export) as a value.
+    pub fn read_json(&self, rel: &str) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
     /// [`TestDir::run_against`] for any base URL and model: a named model, an endpoint
     /// that is down.
     pub fn run_at(&self, base_url: &str, model: &str) -> Command {

@@ -35,10 +35,6 @@ fn setup(fake: FakeConfig) -> (TestDir, FakeServer) {
     (dir, FakeServer::start(fake).unwrap())
 }
 
-fn report(dir: &TestDir) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap()
-}
-
 /// Per call id, the transcript and the answer the fake gave, from its recorded requests.
 fn answers(fake: &FakeServer) -> BTreeMap<String, (String, Value)> {
     fake.recorded()
@@ -62,13 +58,12 @@ fn logprobs_confidence_is_the_probability_the_endpoint_gave_the_answer_s_tokens(
         record: true,
         ..Default::default()
     });
-    let flags = ["--confidence", "logprobs", "-o", "r.json"];
-    dir.run_against(&fake).args(flags).assert().success();
+    let flags = ["--confidence", "logprobs"];
+    let report = dir.run_report(&fake, &flags);
     assert!(
         fake.recorded().iter().all(|r| r.body["logprobs"] == true),
         "every request asks for logprobs"
     );
-    let report = report(&dir);
     assert_eq!(report["postcall"]["confidence"], "logprobs");
     let answers = answers(&fake);
     assert_eq!(answers.len(), CALLS);
@@ -101,20 +96,16 @@ fn logprobs_confidence_is_the_probability_the_endpoint_gave_the_answer_s_tokens(
 
     // The probabilities are cached with the answers: a re-run sends nothing and says the same.
     let sent = fake.requests();
-    dir.run_against(&fake).args(flags).assert().success();
+    let again = dir.run_report(&fake, &flags);
     assert_eq!(fake.requests(), sent);
-    let again = crate::confidence::report(&dir);
     assert_same_metrics(&again, &report);
 }
 
 #[test]
 fn an_endpoint_that_sends_no_logprobs_leaves_no_confidence_and_says_why() {
     let (dir, fake) = setup(FakeConfig::default());
-    dir.run_against(&fake)
-        .args(["--confidence", "logprobs", "-o", "r.json"])
-        .assert()
-        .success();
-    for call in report(&dir)["calls"].as_array().unwrap() {
+    let report = dir.run_report(&fake, &["--confidence", "logprobs"]);
+    for call in report["calls"].as_array().unwrap() {
         let got = &call["metrics"]["outcome"];
         assert_eq!(
             got.get("confidence"),
@@ -137,20 +128,10 @@ fn consistency_confidence_is_the_share_of_samples_that_agreed() {
         seed_variants: 2,
         ..Default::default()
     });
-    dir.run_against(&fake)
-        .args([
-            "--samples",
-            "3",
-            "--llm-seed",
-            "1",
-            "--confidence",
-            "consistency",
-            "-o",
-            "r.json",
-        ])
-        .assert()
-        .success();
-    let report = report(&dir);
+    let report = dir.run_report(
+        &fake,
+        &["--samples", "3", "--llm-seed", "1", "--confidence", "consistency"],
+    );
     assert_eq!(report["postcall"]["confidence"], "consistency");
     let mut split = 0;
     for call in report["calls"].as_array().unwrap() {
@@ -163,8 +144,7 @@ fn consistency_confidence_is_the_share_of_samples_that_agreed() {
     assert!(split > 0, "some samples disagreed");
 
     // The default is the model's own number, and the header says so.
-    dir.run_against(&fake).args(["-o", "r.json"]).assert().success();
-    assert_eq!(crate::confidence::report(&dir)["postcall"]["confidence"], "self");
+    assert_eq!(dir.run_report(&fake, &[])["postcall"]["confidence"], "self");
 }
 
 #[test]

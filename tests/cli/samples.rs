@@ -48,10 +48,6 @@ fn setup() -> (TestDir, FakeServer) {
     (dir, fake)
 }
 
-fn report(dir: &TestDir) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap()
-}
-
 /// Per call id, per metric: the `value` field of each sample's answer, in seed order, as
 /// the fake endpoint answered the recorded requests.
 fn sample_values(fake: &FakeServer) -> BTreeMap<String, BTreeMap<String, Vec<Value>>> {
@@ -90,10 +86,9 @@ fn sample_values(fake: &FakeServer) -> BTreeMap<String, BTreeMap<String, Vec<Val
 #[test]
 fn each_value_is_the_vote_of_k_samples_with_its_consistency_and_a_rerun_sends_nothing() {
     let (dir, fake) = setup();
-    let flags = ["--samples", "3", "--llm-seed", "1", "-o", "r.json"];
-    dir.run_against(&fake).args(flags).assert().success();
+    let flags = ["--samples", "3", "--llm-seed", "1"];
+    let report = dir.run_report(&fake, &flags);
     assert_eq!(fake.requests(), CALLS as u64 * K as u64, "K requests per unit");
-    let report = report(&dir);
     let samples = sample_values(&fake);
     assert_eq!(samples.len(), CALLS);
     let mut disagreements = 0;
@@ -119,9 +114,8 @@ fn each_value_is_the_vote_of_k_samples_with_its_consistency_and_a_rerun_sends_no
 
     // A re-run finds every sample in the cache.
     let before = report.clone();
-    dir.run_against(&fake).args(flags).assert().success();
+    let again = dir.run_report(&fake, &flags);
     assert_eq!(fake.requests(), CALLS as u64 * K as u64, "a re-run sends nothing");
-    let again = crate::samples::report(&dir);
     assert_same_metrics(&before, &again);
 }
 
@@ -231,20 +225,7 @@ fn a_sample_whose_request_failed_leaves_the_vote_to_the_others_and_says_how_many
         ..Default::default()
     })
     .unwrap();
-    dir.run_against(&fake)
-        .args([
-            "--samples",
-            "3",
-            "--llm-seed",
-            "1",
-            "--max-retries",
-            "0",
-            "-o",
-            "r.json",
-        ])
-        .assert()
-        .success();
-    let report = report(&dir);
+    let report = dir.run_report(&fake, &["--samples", "3", "--llm-seed", "1", "--max-retries", "0"]);
     assert_eq!(report["postcall"]["samples"], 3, "the header says how many were asked");
     let answers = sample_values(&fake);
     let mut split = 0;
@@ -307,12 +288,8 @@ fn same(a: &Value, b: &Value) -> bool {
 #[test]
 fn stats_flags_the_metrics_whose_samples_agree_less_than_the_threshold() {
     let (dir, fake) = setup();
-    dir.run_against(&fake)
-        .args(["--samples", "3", "--llm-seed", "1", "-o", "r.json"])
-        .assert()
-        .success();
+    let report = dir.run_report(&fake, &["--samples", "3", "--llm-seed", "1"]);
     // Each metric's mean consistency, from the report's values.
-    let report = report(&dir);
     let ids = ["outcome", "turns", "score", "topics", "note"];
     let means: Vec<(String, f64)> = ids
         .iter()
