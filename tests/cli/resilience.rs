@@ -27,20 +27,31 @@ fn answer_of(call: &CallResult) -> Answers {
     )
 }
 
-fn fault_free_report(dir: &TestDir, extra: &[&str]) -> Report {
+/// A run of `dir`'s calls against `fake` with `args`, writing `out` with no cache, which must
+/// succeed: its report.
+fn run_through(dir: &TestDir, fake: &FakeServer, out: &str, args: &[&str]) -> Report {
+    let output = dir
+        .run_against(fake)
+        .args(["-o", out, "--no-cache", "--quiet"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    read_json_report(&dir.join(out))
+}
+
+/// `calls` calls, and the report of a fault-free run over them with `extra`: what every
+/// run under faults must equal.
+fn calls_and_fault_free_report(calls: usize, extra: &[&str]) -> (TestDir, Report) {
+    let dir = dir_with_calls(SPEC, calls);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
-    dir.run_against(&fake)
-        .args(["-o", "clean.json", "--no-cache", "--quiet", "--concurrency", "16"])
-        .args(extra)
-        .assert()
-        .success();
-    read_json_report(&dir.join("clean.json"))
+    let clean = run_through(&dir, &fake, "clean.json", &[&["--concurrency", "16"], extra].concat());
+    (dir, clean)
 }
 
 #[test]
 fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run() {
-    let dir = dir_with_calls(SPEC, 220);
-    let clean = fault_free_report(&dir, &[]);
+    let (dir, clean) = calls_and_fault_free_report(220, &[]);
     let fake = FakeServer::start(FakeConfig {
         rate_429_seconds: 0.05,
         rate_429_date: 0.05,
@@ -52,13 +63,7 @@ fn a_run_through_429s_5xx_drops_and_malformed_answers_equals_the_fault_free_run(
     })
     .unwrap();
     let started = Instant::now();
-    let output = dir
-        .run_against(&fake)
-        .args(["-o", "faulty.json", "--no-cache", "--quiet", "--concurrency", "16"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let faulty = read_json_report(&dir.join("faulty.json"));
+    let faulty = run_through(&dir, &fake, "faulty.json", &["--concurrency", "16"]);
     assert_eq!(answers(&faulty), answers(&clean));
     let mut ids: Vec<&str> = faulty.calls.iter().map(|c| c.call_id.as_str()).collect();
     ids.dedup();
@@ -145,10 +150,27 @@ fn wait_for_requests(fake: &FakeServer, n: u64) {
 /// Units in the per_metric run of SPEC: 9 metrics + the summary, per call.
 const UNITS_PER_CALL: u64 = 10;
 
+/// The run [`spawn_run`] started, again to `r.json` after it was stopped: asserts it sends
+/// only the requests of `calls` calls whose answers are not in the cache; returns its report.
+fn re_run_to_the_end(dir: &TestDir, fake: &FakeServer, calls: u64) -> Report {
+    let (before, cached) = (fake.requests(), cache_entries(dir));
+    dir.run_against(fake)
+        .args(["-o", "r.json", "--quiet"])
+        .args(["--concurrency", "4", "--strategy", "per_metric"])
+        .assert()
+        .success();
+    let sent = fake.requests() - before;
+    assert_eq!(
+        sent,
+        calls * UNITS_PER_CALL - cached,
+        "re-run sent {sent} requests with {cached} cached"
+    );
+    read_json_report(&dir.join("r.json"))
+}
+
 #[test]
 fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report() {
-    let dir = dir_with_calls(SPEC, 40);
-    let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
+    let (dir, clean) = calls_and_fault_free_report(40, &["--strategy", "per_metric"]);
     let fake = slow_fake(20);
     dir.write("r.jsonl", "yesterday's report\n");
     let mut child = spawn_run(&dir, &fake, "r.jsonl");
@@ -177,25 +199,13 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
     assert!(!header.complete);
     assert_eq!(header.calls, killed.calls.len());
     assert_eq!(header.calls_not_done + killed.calls.len(), 40);
-    let cached = cache_entries(&dir);
-    dir.run_against(&fake)
-        .args(["-o", "r.json", "--quiet"])
-        .args(["--concurrency", "4", "--strategy", "per_metric"])
-        .assert()
-        .success();
-    let second = fake.requests() - first;
-    assert_eq!(
-        second,
-        40 * UNITS_PER_CALL - cached,
-        "re-run sent {second} requests with {cached} cached"
-    );
-    assert_eq!(answers(&read_json_report(&dir.join("r.json"))), answers(&clean));
+    let done = re_run_to_the_end(&dir, &fake, 40);
+    assert_eq!(answers(&done), answers(&clean));
 }
 
 #[test]
 fn ctrl_c_keeps_the_old_report_puts_what_finished_beside_it_and_a_re_run_completes_it() {
-    let dir = dir_with_calls(SPEC, 40);
-    let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
+    let (dir, clean) = calls_and_fault_free_report(40, &["--strategy", "per_metric"]);
     let fake = slow_fake(20);
     dir.write("r.json", "yesterday's report");
     let child = spawn_run(&dir, &fake, "r.json");
@@ -227,15 +237,7 @@ fn ctrl_c_keeps_the_old_report_puts_what_finished_beside_it_and_a_re_run_complet
     for call in &partial.calls {
         assert!(clean_answers.contains(&answer_of(call)), "{} differs", call.call_id);
     }
-    let first = fake.requests();
-    let cached = cache_entries(&dir);
-    dir.run_against(&fake)
-        .args(["-o", "r.json", "--quiet"])
-        .args(["--concurrency", "4", "--strategy", "per_metric"])
-        .assert()
-        .success();
-    assert_eq!(fake.requests() - first, 40 * UNITS_PER_CALL - cached);
-    let done = read_json_report(&dir.join("r.json"));
+    let done = re_run_to_the_end(&dir, &fake, 40);
     assert!(done.header.as_ref().expect("a run header").complete);
     assert_eq!(answers(&done), clean_answers);
 }
@@ -280,8 +282,7 @@ fn ctrl_c_with_only_the_last_requests_in_flight_ends_complete_with_exit_0() {
 
 #[test]
 fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
-    let dir = dir_with_calls(SPEC, 20);
-    let clean = fault_free_report(&dir, &[]);
+    let (dir, clean) = calls_and_fault_free_report(20, &[]);
     let fake = FakeServer::start(FakeConfig {
         rate_stall: 0.2,
         stall: Duration::from_secs(5),
@@ -289,14 +290,7 @@ fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
         ..Default::default()
     })
     .unwrap();
-    let output = dir
-        .run_against(&fake)
-        .args(["-o", "r.json", "--no-cache", "--quiet"])
-        .args(["--concurrency", "8", "--timeout", "1"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let report = read_json_report(&dir.join("r.json"));
+    let report = run_through(&dir, &fake, "r.json", &["--concurrency", "8", "--timeout", "1"]);
     assert!(
         report.header.as_ref().expect("a run header").usage.retries > 0,
         "no request timed out"
@@ -306,8 +300,7 @@ fn a_stalled_endpoint_times_out_retries_and_the_run_completes() {
 
 #[test]
 fn two_runs_at_once_on_one_cache_with_different_outputs_pay_for_each_request_once() {
-    let dir = dir_with_calls(SPEC, 60);
-    let clean = fault_free_report(&dir, &["--strategy", "per_metric"]);
+    let (dir, clean) = calls_and_fault_free_report(60, &["--strategy", "per_metric"]);
     let fake = slow_fake(5);
     let a = spawn_run(&dir, &fake, "a.json");
     let b = spawn_run(&dir, &fake, "b.json");
