@@ -17,24 +17,25 @@ fn one_enormous_turn(dir: &TestDir, chars: usize) {
     dir.write("calls/enormous.json", serde_json::to_vec(&call).unwrap());
 }
 
+/// `run -o r.json --quiet --max-input-tokens LIMIT` with `more` flags, to its end: its
+/// output and stderr.
+fn run_under(dir: &TestDir, fake: &FakeServer, limit: u32, more: &[&str]) -> (std::process::Output, String) {
+    let limit = limit.to_string();
+    let args = [
+        &["-o", "r.json", "--quiet", "--max-input-tokens", limit.as_str()][..],
+        more,
+    ]
+    .concat();
+    dir.run_output(fake, &args)
+}
+
 #[test]
 fn truncating_one_enormous_turn_sends_both_ends_of_it_and_the_report_says_what_was_cut() {
     let fake = recording_fake();
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     one_enormous_turn(&dir, 5_000_000);
-    let (output, stderr) = dir.run_output(
-        &fake,
-        &[
-            "-o",
-            "r.json",
-            "--quiet",
-            "--long-calls",
-            "truncate",
-            "--max-input-tokens",
-            "4000",
-        ],
-    );
+    let (output, stderr) = run_under(&dir, &fake, 4000, &["--long-calls", "truncate"]);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("calls truncated    1"), "{stderr}");
     let sent = fake.recorded();
@@ -65,18 +66,7 @@ fn a_skipped_call_is_counted_as_skipped_not_failed_and_the_run_succeeds() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let dir = dir_with_calls(SPEC, 2);
     one_enormous_turn(&dir, 100_000);
-    let (output, stderr) = dir.run_output(
-        &fake,
-        &[
-            "-o",
-            "r.json",
-            "--quiet",
-            "--long-calls",
-            "skip",
-            "--max-input-tokens",
-            "5000",
-        ],
-    );
+    let (output, stderr) = run_under(&dir, &fake, 5000, &["--long-calls", "skip"]);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("calls failed       0"), "{stderr}");
     assert!(stderr.contains("calls skipped      1 (--long-calls skip)"), "{stderr}");
@@ -139,7 +129,7 @@ fn a_call_that_fits_alone_but_not_with_the_questions_is_a_long_call() {
     // ~1,000 tokens of transcript under a limit of 1,200: it fits alone, not with ~870
     // tokens of questions (and the evidence they ask for) around it.
     one_enormous_turn(&dir, 4_000);
-    let (output, stderr) = dir.run_output(&fake, &["-o", "r.json", "--quiet", "--max-input-tokens", "1200"]);
+    let (output, stderr) = run_under(&dir, &fake, 1200, &[]);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let report = read_json_report(&dir.join("r.json"));
     let error = &report.calls[0].errors[0].message;
