@@ -108,6 +108,23 @@ impl TestDir {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
+    /// `postcall prompt -m metrics.yaml CALL ARGS…` in this directory, run to its end.
+    pub fn prompt_output(&self, call: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> std::process::Output {
+        self.postcall()
+            .args(["prompt", "-m", "metrics.yaml"])
+            .arg(call)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// [`TestDir::prompt_output`], which must succeed: what it printed.
+    pub fn prompt_stdout(&self, call: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
+        let output = self.prompt_output(call, args);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8 stdout")
+    }
+
     /// [`TestDir::run_against`] for any base URL and model: a named model, an endpoint
     /// that is down.
     pub fn run_at(&self, base_url: &str, model: &str) -> Command {

@@ -89,13 +89,8 @@ fn prompt_shows_the_body_run_would_send_to_the_local_server_without_starting_it(
     let dir = TestDir::new();
     dir.write("metrics.yaml", with_fake_local_server(&dir));
     write_calls(&dir, 1);
-    let output = dir
-        .postcall()
-        .args(["prompt", "-m", "metrics.yaml", "calls/00/call-0000.json", "--json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = dir.prompt_stdout("calls/00/call-0000.json", &["--json"]);
+    let body: serde_json::Value = serde_json::from_str(&json).unwrap();
     // The local server's defaults are a layer of the same chain `run` uses: a budget
     // sized to the questions (not a flat 1,024 or 4,096), anti-loop sampling, the prompt
     // cache, and a schema whose strings the server's grammar bounds.
@@ -118,14 +113,16 @@ fn prompt_shows_the_body_run_would_send_to_the_local_server_without_starting_it(
 #[test]
 fn prompt_takes_the_request_flags_run_takes() {
     let dir = dir_with_calls(SPEC, 1);
-    let output = dir
-        .postcall()
-        .args(["prompt", "-m", "metrics.yaml", "calls/00/call-0000.json", "--json"])
-        .args(["--max-tokens", "77", "--llm-seed", "5", "--temperature", "0.4"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let flags = [
+        "--json",
+        "--max-tokens",
+        "77",
+        "--llm-seed",
+        "5",
+        "--temperature",
+        "0.4",
+    ];
+    let body: serde_json::Value = serde_json::from_str(&dir.prompt_stdout("calls/00/call-0000.json", &flags)).unwrap();
     assert_eq!(
         (body["max_tokens"].as_u64(), body["seed"].as_i64()),
         (Some(77), Some(5))
@@ -151,23 +148,8 @@ fn prompt_honours_long_calls_truncate_and_max_input_tokens() {
     let dir = TestDir::new();
     dir.write("metrics.yaml", SPEC);
     let call = long_call(&dir);
-    let output = dir
-        .postcall()
-        .args([
-            "prompt",
-            "-m",
-            "metrics.yaml",
-            // The limit counts the whole request: ~730 tokens of it are the questions.
-            "--max-input-tokens",
-            "1030",
-            "--long-calls",
-            "truncate",
-        ])
-        .arg(&call)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8_lossy(&output.stdout);
+    // The limit counts the whole request: ~730 tokens of it are the questions.
+    let text = dir.prompt_stdout(&call, &["--max-input-tokens", "1030", "--long-calls", "truncate"]);
     assert!(text.contains("cut from the middle of this call"), "{text}");
     assert!(
         text.contains("Turn number 0 ") && text.contains("Turn number 59 "),
@@ -176,12 +158,7 @@ fn prompt_honours_long_calls_truncate_and_max_input_tokens() {
     assert!(!text.contains("Turn number 30 "), "the middle was kept: {text}");
 
     // With the default policy, run would not send this call; prompt says so.
-    let output = dir
-        .postcall()
-        .args(["prompt", "-m", "metrics.yaml", "--max-input-tokens", "1030"])
-        .arg(&call)
-        .output()
-        .unwrap();
+    let output = dir.prompt_output(&call, &["--max-input-tokens", "1030"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
