@@ -90,6 +90,23 @@ fn wait_ok(child: Child, what: &str) {
     );
 }
 
+/// The [`SHARDS`] shard processes `shard(i)` builds, started at once (their stdout
+/// discarded), each of which must succeed; `what` names them in a failure.
+fn run_shards_at_once(what: &str, shard: impl Fn(u32) -> std::process::Command) {
+    let shards: Vec<Child> = (0..SHARDS)
+        .map(|i| {
+            shard(i)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, child) in shards.into_iter().enumerate() {
+        wait_ok(child, &format!("{what} shard {i}"));
+    }
+}
+
 /// The values a user compares: every call's answers and usage, the run's counts.
 fn assert_same_run(merged: &Report, single: &Report) {
     assert_eq!(merged.metrics, single.metrics);
@@ -123,19 +140,9 @@ fn every_recipe_run_as_its_engine_runs_it_merges_into_the_single_process_report(
         }
         single.assert().success();
 
-        let shards: Vec<Child> = (0..SHARDS)
-            .map(|i| {
-                let env = (recipe.engine_env)(i);
-                script(&dir, &fake, recipe, "shard.sh", &env)
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for (i, child) in shards.into_iter().enumerate() {
-            wait_ok(child, &format!("{} shard {i}", recipe.dir));
-        }
+        run_shards_at_once(recipe.dir, |i| {
+            script(&dir, &fake, recipe, "shard.sh", &(recipe.engine_env)(i))
+        });
         let merge = script(&dir, &fake, recipe, "merge.sh", &[])
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -319,21 +326,14 @@ fn four_shards_at_once_share_one_rpm_budget_and_merge_into_the_single_run() {
     })
     .unwrap();
     let rpm = (RATE * 60.0).to_string();
-    let shards: Vec<Child> = (0..SHARDS)
-        .map(|i| {
-            dir.run_process_at(&fake.base_url(), MODEL)
-                .args(["--no-cache", "--quiet", "-j", "32", "--rpm", &rpm, "--shard", "auto"])
-                .args(["--shard-count", &SHARDS.to_string(), "-o", &format!("p{i}.jsonl")])
-                .env("JOB_COMPLETION_INDEX", i.to_string())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for (i, child) in shards.into_iter().enumerate() {
-        wait_ok(child, &format!("shard {i}"));
-    }
+    run_shards_at_once("--shard auto", |i| {
+        let mut shard = dir.run_process_at(&fake.base_url(), MODEL);
+        shard
+            .args(["--no-cache", "--quiet", "-j", "32", "--rpm", &rpm, "--shard", "auto"])
+            .args(["--shard-count", &SHARDS.to_string(), "-o", &format!("p{i}.jsonl")])
+            .env("JOB_COMPLETION_INDEX", i.to_string());
+        shard
+    });
     let (answered, limited, share) = held(&fake, RATE);
     eprintln!("4 shards, --rpm {rpm}: {answered} answered, {limited} 429s, {share:.3} of the limit");
     assert!(
