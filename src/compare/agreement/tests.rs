@@ -105,62 +105,24 @@ fn krippendorff_2011_example_c_with_missing_data() {
     assert_near(krippendorff_alpha(&o, Level::Interval, &positions), 0.849, 3);
 }
 
+/// One coder's row of a published reliability table: a value a unit, `.` where the coder
+/// gave none.
+fn coder(values: &str) -> Vec<Option<usize>> {
+    values
+        .split_whitespace()
+        .map(|v| (v != ".").then(|| v.parse().unwrap()))
+        .collect()
+}
+
 /// Wikipedia, "Krippendorff's alpha", computational example: three coders, fifteen units
 /// (values 1–4, many missing). α nominal = 0.691, interval = 0.811 (0.691358 and 0.810845
 /// to six digits, as the fast-krippendorff package's tests have them).
 #[test]
 fn wikipedia_krippendorff_alpha_example() {
-    let a = [
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(3),
-        Some(4),
-        Some(1),
-        Some(2),
-        Some(1),
-        Some(1),
-        Some(3),
-        Some(3),
-        None,
-        Some(3),
-    ];
-    let b = [
-        Some(1),
-        None,
-        Some(2),
-        Some(1),
-        Some(3),
-        Some(3),
-        Some(4),
-        Some(3),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    ];
-    let c = [
-        None,
-        None,
-        Some(2),
-        Some(1),
-        Some(3),
-        Some(4),
-        Some(4),
-        None,
-        Some(2),
-        Some(1),
-        Some(1),
-        Some(3),
-        Some(3),
-        None,
-        Some(4),
-    ];
+    // The page's table: a row a coder, a column a unit.
+    let a = coder(". . . . . 3 4 1 2 1 1 3 3 . 3");
+    let b = coder("1 . 2 1 3 3 4 3 . . . . . . .");
+    let c = coder(". . 2 1 3 4 4 . 2 1 1 3 3 . 4");
     let units: Vec<[Option<usize>; 3]> = (0..15).map(|u| [a[u], b[u], c[u]]).collect();
     let positions: Vec<f64> = (0..=4).map(f64::from).collect();
     let o = Coincidences::from_units(5, units.iter().map(|u| u.as_slice()));
