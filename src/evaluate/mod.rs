@@ -7,6 +7,7 @@
 //! period to finish, and whatever is complete is written.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -347,11 +348,34 @@ pub fn tokens(usage: &Usage) -> Tokens {
     }
 }
 
+/// One pool thread: takes the next unit until none is left or the run halts, answers it,
+/// and hands the outcome to the writer.
 fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
     let eval = &shared.eval;
     let groups = eval.groups.len().max(1);
     let total_units = eval.calls.len() * eval.groups.len();
-    let ctx = UnitContext {
+    let ctx = unit_context(shared);
+    loop {
+        if shared.halt.is_halted() {
+            return;
+        }
+        let unit = shared.next_unit.fetch_add(1, Ordering::Relaxed);
+        if unit >= total_units {
+            return;
+        }
+        let (pos, group) = (unit / groups, unit % groups);
+        let outcome = answer_unit(shared, &ctx, pos, group);
+        if hand_over(shared, tx, pos, group, outcome).is_break() {
+            return;
+        }
+    }
+}
+
+/// What every unit of the run is asked with: the spec, the client, the cache and the
+/// run's settings.
+fn unit_context(shared: &Shared) -> UnitContext<'_> {
+    let eval = &shared.eval;
+    UnitContext {
         spec: &eval.spec,
         client: &eval.client,
         cache: eval.cache.as_ref(),
@@ -363,68 +387,74 @@ fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
         unverified: eval.settings.unverified,
         samples: eval.settings.samples,
         confidence: eval.settings.confidence,
-    };
-    loop {
-        if shared.halt.is_halted() {
-            return;
+    }
+}
+
+/// The outcome of request group `group` of the call at `pos`: asked, or why the call is
+/// not (said once, on its first unit).
+fn answer_unit(shared: &Shared, ctx: &UnitContext<'_>, pos: usize, group: usize) -> UnitOutcome {
+    let prepared = prepare(shared, pos);
+    match prepared.as_ref() {
+        Ok(call) => UnitOutcome {
+            truncated: call.cut.as_ref().filter(|_| group == 0).map(truncation),
+            ..evaluate_unit(ctx, call, &shared.eval.groups[group])
+        },
+        // A call that is not asked says why once, on its first unit.
+        Err(_) if group > 0 => UnitOutcome::default(),
+        Err(NotAsked::Failed(message)) => UnitOutcome {
+            errors: vec![CallError {
+                metric: None,
+                message: message.clone(),
+            }],
+            ..UnitOutcome::default()
+        },
+        Err(NotAsked::Skipped(reason)) => UnitOutcome {
+            skipped: Some(reason.clone()),
+            ..UnitOutcome::default()
+        },
+    }
+}
+
+/// Sends a unit's outcome to the writer, or, when the endpoint refused it or the halt cut
+/// it short, records that and sends it as abandoned. `Break` when this worker should stop.
+fn hand_over(
+    shared: &Shared,
+    tx: &mpsc::Sender<Event>,
+    pos: usize,
+    group: usize,
+    outcome: UnitOutcome,
+) -> ControlFlow<()> {
+    if let Some(refusal) = &outcome.refusal {
+        let mut first = shared.refusal.lock().expect("refusal lock");
+        if first.is_none() {
+            *first = Some(refusal.clone());
         }
-        let unit = shared.next_unit.fetch_add(1, Ordering::Relaxed);
-        if unit >= total_units {
-            return;
-        }
-        let (pos, group_index) = (unit / groups, unit % groups);
-        let prepared = prepare(shared, pos);
-        let outcome = match prepared.as_ref() {
-            Ok(call) => UnitOutcome {
-                truncated: call.cut.as_ref().filter(|_| group_index == 0).map(truncation),
-                ..evaluate_unit(&ctx, call, &eval.groups[group_index])
-            },
-            // A call that is not asked says why once, on its first unit.
-            Err(_) if group_index > 0 => UnitOutcome::default(),
-            Err(NotAsked::Failed(message)) => UnitOutcome {
-                errors: vec![CallError {
-                    metric: None,
-                    message: message.clone(),
-                }],
-                ..UnitOutcome::default()
-            },
-            Err(NotAsked::Skipped(reason)) => UnitOutcome {
-                skipped: Some(reason.clone()),
-                ..UnitOutcome::default()
-            },
-        };
-        if let Some(refusal) = &outcome.refusal {
-            let mut first = shared.refusal.lock().expect("refusal lock");
-            if first.is_none() {
-                *first = Some(refusal.clone());
-            }
-            shared.halt.halted.store(true, Ordering::Relaxed);
-            // The refused unit's call is not done; it will be asked again on a re-run.
-            let _ = tx.send(Event::Abandoned {
-                group: group_index,
-                usage: outcome.usage,
-            });
-            return;
-        }
-        // A unit cut short by the halt is not an answer: leave the call not done, so a
-        // re-run (which finds the finished units in the cache) completes it.
-        if shared.halt.is_halted() && !outcome.errors.is_empty() {
-            let _ = tx.send(Event::Abandoned {
-                group: group_index,
-                usage: outcome.usage,
-            });
-            return;
-        }
-        if tx
-            .send(Event::Unit {
-                pos,
-                group: group_index,
-                outcome: Box::new(outcome),
-            })
-            .is_err()
-        {
-            return;
-        }
+        shared.halt.halted.store(true, Ordering::Relaxed);
+        // The refused unit's call is not done; it will be asked again on a re-run.
+        let _ = tx.send(Event::Abandoned {
+            group,
+            usage: outcome.usage,
+        });
+        return ControlFlow::Break(());
+    }
+    // A unit cut short by the halt is not an answer: leave the call not done, so a
+    // re-run (which finds the finished units in the cache) completes it.
+    if shared.halt.is_halted() && !outcome.errors.is_empty() {
+        let _ = tx.send(Event::Abandoned {
+            group,
+            usage: outcome.usage,
+        });
+        return ControlFlow::Break(());
+    }
+    let sent = tx.send(Event::Unit {
+        pos,
+        group,
+        outcome: Box::new(outcome),
+    });
+    if sent.is_err() {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
     }
 }
 
