@@ -98,6 +98,93 @@ pub const ALL_SCENARIOS: &[&str] = &[
     "custom",
 ];
 
+/// A scenario's defaults as the issue defines it: what it measures, calls, concurrency,
+/// latency ± jitter in milliseconds and the endpoint's rate limit.
+struct Preset {
+    name: &'static str,
+    what: &'static str,
+    kind: Kind,
+    calls: usize,
+    concurrency: usize,
+    latency_ms: u64,
+    jitter_ms: u64,
+    rate_limit: Option<f64>,
+}
+
+/// What most scenarios run: 10k cold calls, 8 at a time, against an endpoint that answers
+/// at once and has no rate limit.
+const COLD_10K: Preset = Preset {
+    name: "",
+    what: "",
+    kind: Kind::Cold,
+    calls: 10_000,
+    concurrency: 8,
+    latency_ms: 0,
+    jitter_ms: 0,
+    rate_limit: None,
+};
+
+/// Every scenario's defaults, in [`ALL_SCENARIOS`] order: where each differs from [`COLD_10K`].
+const PRESETS: &[Preset] = &[
+    Preset {
+        name: "startup",
+        what: "startup + `validate` of metrics.example.yaml",
+        kind: Kind::Startup,
+        calls: 0,
+        concurrency: 0,
+        ..COLD_10K
+    },
+    Preset {
+        name: "overhead",
+        what: "latency 0: postcall's own cost per request",
+        ..COLD_10K
+    },
+    Preset {
+        name: "latency",
+        what: "latency 200 ± 50 ms, concurrency 64",
+        calls: 3_000,
+        concurrency: 64,
+        latency_ms: 200,
+        jitter_ms: 50,
+        ..COLD_10K
+    },
+    Preset {
+        name: "rate-limit",
+        what: "endpoint limit 50 req/s, concurrency 256 (adaptive concurrency)",
+        calls: 500,
+        concurrency: 256,
+        latency_ms: 200,
+        jitter_ms: 50,
+        rate_limit: Some(50.0),
+        ..COLD_10K
+    },
+    Preset {
+        name: "warm-cache",
+        what: "re-run with every answer cached",
+        kind: Kind::WarmCache,
+        ..COLD_10K
+    },
+    Preset {
+        name: "scale",
+        what: "100k calls at latency 0: peak RSS, and time from 10k to 100k",
+        kind: Kind::Scale,
+        calls: 100_000,
+        ..COLD_10K
+    },
+    Preset {
+        name: "s3",
+        what: "10k calls from an S3-compatible server on 127.0.0.1 (s3s-fs, or moto) vs local disk",
+        kind: Kind::ObjectStore,
+        ..COLD_10K
+    },
+    Preset {
+        name: "custom",
+        what: "your parameters",
+        calls: 2_000,
+        ..COLD_10K
+    },
+];
+
 /// Parameters the command line may override in every selected scenario.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -126,87 +213,20 @@ impl Scenario {
         Some(s)
     }
 
-    /// The named scenario as the issue defines it: calls, concurrency, latency ± jitter in
-    /// milliseconds and the endpoint's rate limit.
+    /// The named scenario as the issue defines it (see [`PRESETS`]).
     fn defaults(name: &str) -> Option<Scenario> {
-        let (what, kind, calls, concurrency, latency_ms, jitter_ms, rate_limit) = match name {
-            "startup" => (
-                "startup + `validate` of metrics.example.yaml",
-                Kind::Startup,
-                0,
-                0,
-                0,
-                0,
-                None,
-            ),
-            "overhead" => (
-                "latency 0: postcall's own cost per request",
-                Kind::Cold,
-                10_000,
-                8,
-                0,
-                0,
-                None,
-            ),
-            "latency" => (
-                "latency 200 ± 50 ms, concurrency 64",
-                Kind::Cold,
-                3_000,
-                64,
-                200,
-                50,
-                None,
-            ),
-            "rate-limit" => (
-                "endpoint limit 50 req/s, concurrency 256 (adaptive concurrency)",
-                Kind::Cold,
-                500,
-                256,
-                200,
-                50,
-                Some(50.0),
-            ),
-            "warm-cache" => (
-                "re-run with every answer cached",
-                Kind::WarmCache,
-                10_000,
-                8,
-                0,
-                0,
-                None,
-            ),
-            "scale" => (
-                "100k calls at latency 0: peak RSS, and time from 10k to 100k",
-                Kind::Scale,
-                100_000,
-                8,
-                0,
-                0,
-                None,
-            ),
-            "s3" => (
-                "10k calls from an S3-compatible server on 127.0.0.1 (s3s-fs, or moto) vs local disk",
-                Kind::ObjectStore,
-                10_000,
-                8,
-                0,
-                0,
-                None,
-            ),
-            "custom" => ("your parameters", Kind::Cold, 2_000, 8, 0, 0, None),
-            _ => return None,
-        };
+        let preset = PRESETS.iter().find(|p| p.name == name)?;
         Some(Scenario {
             name: name.to_string(),
-            what: what.to_string(),
-            kind,
-            calls,
-            concurrency,
+            what: preset.what.to_string(),
+            kind: preset.kind,
+            calls: preset.calls,
+            concurrency: preset.concurrency,
             strategy: "per_call".into(),
-            latency: Duration::from_millis(latency_ms),
-            jitter: Duration::from_millis(jitter_ms),
+            latency: Duration::from_millis(preset.latency_ms),
+            jitter: Duration::from_millis(preset.jitter_ms),
             error_rate: 0.0,
-            rate_limit,
+            rate_limit: preset.rate_limit,
         })
     }
 
