@@ -7,11 +7,11 @@
 #![allow(clippy::disallowed_macros)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use postcall::report::{MetricResult, Report, Value};
+use postcall::report::{MetricResult, Report, RunHeader, Value};
 
 /// One llama-server at a time: the machine has two cores, and the orphan checks below
 /// look at every llama-server process.
@@ -39,6 +39,37 @@ fn installed() -> (PathBuf, PathBuf) {
     )
 }
 
+/// A test's turn at the local model: [`SERIAL`] held, the model checked installed, and a
+/// fresh directory to run in.
+fn take_turn() -> (MutexGuard<'static, ()>, tempfile::TempDir) {
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    installed();
+    (serial, tempfile::tempdir().unwrap())
+}
+
+/// [`take_turn`], with [`SPEC`] as the directory's `metrics.yaml`.
+fn take_turn_with_spec() -> (MutexGuard<'static, ()>, tempfile::TempDir) {
+    let (serial, dir) = take_turn();
+    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    (serial, dir)
+}
+
+/// Asserts the run ended with exit `code`; returns its stderr.
+fn exited(output: &Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    stderr
+}
+
+fn header(report: &Report) -> &RunHeader {
+    report.header.as_ref().expect("a run header")
+}
+
+/// A path in this repository.
+fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
 fn postcall(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_postcall"));
     cmd.current_dir(dir);
@@ -51,7 +82,19 @@ fn postcall(dir: &Path) -> Command {
 }
 
 fn examples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/transcripts")
+    repo("examples/transcripts")
+}
+
+/// `run -m metrics.yaml` with the `args` over the first `limit` of the bundled platform
+/// calls, answers of at most 256 tokens, to its end.
+fn run_platform_calls(dir: &Path, limit: usize, args: &[&str]) -> Output {
+    postcall(dir)
+        .args(["run", "-m", "metrics.yaml", "--limit", &limit.to_string()])
+        .args(["--quiet", "--max-tokens", "256"])
+        .args(args)
+        .arg(examples().join("platforms"))
+        .output()
+        .unwrap()
 }
 
 /// The llama-server processes started from `dir` (they inherit postcall's working
@@ -88,16 +131,10 @@ fn read_report(path: &Path) -> Report {
 
 fn check_report(report: &Report, calls: usize) {
     assert_eq!(report.calls.len(), calls);
-    assert!(report.header.as_ref().expect("a run header").complete);
-    assert_eq!(
-        report.header.as_ref().expect("a run header").model,
-        postcall::llm::local::LOCAL_MODEL_NAME
-    );
-    assert!(report.header.as_ref().expect("a run header").usage.requests >= calls as u64);
-    assert!(
-        report.header.as_ref().expect("a run header").usage.prompt_tokens > 0
-            && report.header.as_ref().expect("a run header").usage.completion_tokens > 0
-    );
+    assert!(header(report).complete);
+    assert_eq!(header(report).model, postcall::llm::local::LOCAL_MODEL_NAME);
+    assert!(header(report).usage.requests >= calls as u64);
+    assert!(header(report).usage.prompt_tokens > 0 && header(report).usage.completion_tokens > 0);
     for call in &report.calls {
         assert!(call.errors.is_empty(), "{}: {:?}", call.call_id, call.errors);
         assert_eq!(
@@ -129,55 +166,34 @@ fn check_report(report: &Report, calls: usize) {
 
 #[test]
 fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    installed();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    let (_serial, dir) = take_turn_with_spec();
     // Both strategies and both grammar modes in two runs of two short calls: a 135M model
     // on 2 cores takes seconds per answer.
     for (strategy, mode) in [("per_call", "json_schema"), ("per_metric", "json_object")] {
         let out = dir.path().join(format!("{strategy}-{mode}.json"));
         let started = Instant::now();
-        let output = postcall(dir.path())
-            .args([
-                "run",
-                "-m",
-                "metrics.yaml",
-                "--limit",
-                "2",
-                "--no-cache",
-                "--quiet",
-                "--max-tokens",
-                "256",
-            ])
-            .args([
-                "--strategy",
-                strategy,
-                "--structured-output",
-                mode,
-                "--max-reask",
-                "1",
-                "-o",
-            ])
-            .arg(&out)
-            .arg(examples().join("platforms"))
-            .output()
-            .unwrap();
+        let flags = [
+            "--no-cache",
+            "--strategy",
+            strategy,
+            "--structured-output",
+            mode,
+            "--max-reask",
+            "1",
+        ];
+        let output = run_platform_calls(dir.path(), 2, &[&flags[..], &["-o", out.to_str().unwrap()]].concat());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "{strategy}/{mode}: {stderr}");
         let report = read_report(&out);
         check_report(&report, 2);
         let per_call = if strategy == "per_call" { 1 } else { 3 };
-        assert!(
-            report.header.as_ref().expect("a run header").usage.requests >= 2 * per_call,
-            "{strategy}/{mode}"
-        );
+        assert!(header(&report).usage.requests >= 2 * per_call, "{strategy}/{mode}");
         let values: Vec<_> = report.calls.iter().flat_map(|c| c.metrics.values()).collect();
         let ok = values.iter().filter(|m| matches!(m, MetricResult::Ok { .. })).count();
         eprintln!(
             "{strategy}/{mode}: 2 calls in {:.1} s, {} requests, {ok} of {} values ok",
             started.elapsed().as_secs_f64(),
-            report.header.as_ref().expect("a run header").usage.requests,
+            header(&report).usage.requests,
             values.len()
         );
         assert_no_server_left(dir.path());
@@ -186,10 +202,7 @@ fn the_main_job_runs_on_the_local_model_in_both_strategies_and_modes() {
 
 #[test]
 fn no_server_is_left_after_a_failed_run() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    installed();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    let (_serial, dir) = take_turn_with_spec();
     // A limit no request can fit is refused while planning, before the server starts: a bad
     // flag costs no model load, and leaves nothing running.
     let output = postcall(dir.path())
@@ -206,8 +219,7 @@ fn no_server_is_left_after_a_failed_run() {
         .arg(examples())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = exited(&output, 1);
     assert!(stderr.contains("raise --max-input-tokens"), "{stderr}");
     assert!(!stderr.contains("using the local model"), "{stderr}");
     assert!(!dir.path().join("r.json").exists());
@@ -216,10 +228,7 @@ fn no_server_is_left_after_a_failed_run() {
 
 #[test]
 fn no_server_is_left_after_ctrl_c_and_the_report_says_incomplete() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    installed();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    let (_serial, dir) = take_turn_with_spec();
     let mut child = postcall(dir.path())
         .args([
             "run",
@@ -255,57 +264,25 @@ fn no_server_is_left_after_ctrl_c_and_the_report_says_incomplete() {
     // replaces (README, "Reliability").
     assert!(!dir.path().join("r.json").exists());
     let report = read_report(&dir.path().join("r.json.partial"));
-    assert!(!report.header.as_ref().expect("a run header").complete);
-    assert_eq!(
-        report.header.as_ref().expect("a run header").calls_not_done + report.calls.len(),
-        12
-    );
+    assert!(!header(&report).complete);
+    assert_eq!(header(&report).calls_not_done + report.calls.len(), 12);
 }
 
 #[test]
 fn a_second_local_run_answers_from_the_cache_although_the_port_changed() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    installed();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    let (_serial, dir) = take_turn_with_spec();
     let run = |out: &str| {
-        let output = postcall(dir.path())
-            .args([
-                "run",
-                "-m",
-                "metrics.yaml",
-                "--limit",
-                "1",
-                "--quiet",
-                "--max-tokens",
-                "256",
-                "-o",
-                out,
-            ])
-            .arg(examples().join("platforms"))
-            .output()
-            .unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = run_platform_calls(dir.path(), 1, &["-o", out]);
+        exited(&output, 0);
         read_report(&dir.path().join(out))
     };
     let first = run("first.json");
     let second = run("second.json");
-    assert!(first.header.as_ref().expect("a run header").usage.requests >= 1);
-    assert!(
-        second.header.as_ref().expect("a run header").usage.cached >= 1,
-        "nothing came from the cache"
-    );
+    assert!(header(&first).usage.requests >= 1);
+    assert!(header(&second).usage.cached >= 1, "nothing came from the cache");
     // Invalid first answers are never cached, so only their asks may be sent again.
-    assert!(
-        second.header.as_ref().expect("a run header").usage.requests
-            < first.header.as_ref().expect("a run header").usage.requests
-    );
-    if second.header.as_ref().expect("a run header").usage.requests == 0 {
+    assert!(header(&second).usage.requests < header(&first).usage.requests);
+    if header(&second).usage.requests == 0 {
         assert_eq!(first.calls[0].metrics, second.calls[0].metrics);
     }
     assert_no_server_left(dir.path());
@@ -316,10 +293,7 @@ fn a_second_local_run_answers_from_the_cache_although_the_port_changed() {
 /// their intervals or an undefined with its reason, calibration — whatever their level.
 #[test]
 fn the_accuracy_benchmark_computes_its_numbers_on_a_slice() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    installed();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
+    let (_serial, dir) = take_turn();
     let slice = dir.path().join("slice");
     std::fs::create_dir(&slice).unwrap();
     for file in [
@@ -327,14 +301,14 @@ fn the_accuracy_benchmark_computes_its_numbers_on_a_slice() {
         "star/star-2089.json",
         "sgd/sgd-train-31_00033.json",
     ] {
-        let from = root.join("tests/fixtures/dialogues").join(file);
+        let from = repo("tests/fixtures/dialogues").join(file);
         std::fs::copy(&from, slice.join(from.file_name().unwrap())).unwrap();
     }
     let report = dir.path().join("accuracy.jsonl");
     let output = postcall(dir.path())
         .arg("run")
         .arg("-m")
-        .arg(root.join("examples/accuracy/metrics.yaml"))
+        .arg(repo("examples/accuracy/metrics.yaml"))
         .args(["--no-cache", "--quiet", "--max-tokens", "512", "--max-reask", "1"])
         // Evidence is off by default for the local model; the benchmark shows its check.
         .args(["--answer-limits", "quotes=1,quote=40", "-o"])
@@ -342,28 +316,18 @@ fn the_accuracy_benchmark_computes_its_numbers_on_a_slice() {
         .arg(&slice)
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    exited(&output, 0);
     let output = postcall(dir.path())
         .arg("eval")
         .arg(&report)
         .arg("--labels")
-        .arg(root.join("examples/accuracy/labels.csv"))
+        .arg(repo("examples/accuracy/labels.csv"))
         .arg("-m")
-        .arg(root.join("examples/accuracy/metrics.yaml"))
+        .arg(repo("examples/accuracy/metrics.yaml"))
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    exited(&output, 0);
     let eval: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(eval["matched_calls"], 3);
     let metrics = eval["metrics"].as_array().unwrap();
@@ -411,25 +375,21 @@ fn the_accuracy_benchmark_computes_its_numbers_on_a_slice() {
 /// The values themselves are a 135M model's and are not checked.
 #[test]
 fn the_first_run_gives_valid_bounded_answers() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    installed();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
+    let (_serial, dir) = take_turn();
     let started = Instant::now();
     let output = postcall(dir.path())
         .arg("run")
         .arg("-m")
-        .arg(root.join("metrics.example.yaml"))
+        .arg(repo("metrics.example.yaml"))
         .args(["--no-cache", "--quiet", "-o", "r.json"])
         // The two shortest of the bundled calls, so the suite stays minutes long on 2 cores.
         .arg(examples().join("platforms/aws_connect_contact_lens.json"))
         .arg(examples().join("platforms/smallest_atoms.json"))
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    exited(&output, 0);
     let report = read_report(&dir.path().join("r.json"));
-    let header = report.header.as_ref().expect("a run header");
+    let header = header(&report);
     assert!(header.complete);
     let metrics = report.metrics.len() as u64;
     assert_eq!(metrics, 9);
@@ -468,10 +428,7 @@ fn the_first_run_gives_valid_bounded_answers() {
 /// within 2 % of what the server then reports for the same requests (issue 15).
 #[test]
 fn a_dry_run_counts_the_prompt_as_the_local_server_reports_it() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    installed();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("metrics.yaml"), SPEC).unwrap();
+    let (_serial, dir) = take_turn_with_spec();
     let args = ["run", "-m", "metrics.yaml", "--limit", "2", "--no-cache"];
     let dry = postcall(dir.path())
         .args(args)
