@@ -9,12 +9,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use super::bootstrap_args::BootstrapArgs;
 use super::metric_file::metrics_beside_report;
 use crate::answer::MetricSet;
 use crate::cli::exit;
 use crate::compare::eval::{EvalOptions, eval};
-use crate::compare::labels::read_labels;
+use crate::compare::labels::parse_labels_file;
 use crate::compare::render::{self, Detail};
 use crate::compare::threshold::{PerMetric, Setting};
 use crate::document::Format;
@@ -87,7 +89,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     check_kappa_metrics(&min_kappa, &metrics)?;
 
     let labels_path = args.labels.display().to_string();
-    let rows = match read_labels(&args.labels, &metrics)? {
+    let bytes = std::fs::read(&args.labels).with_context(|| format!("cannot read the labels file {labels_path}"))?;
+    let rows = match parse_labels_file(&labels_path, bytes, &metrics)? {
         Ok(rows) => rows,
         Err(errors) => {
             eprintln!("{errors}");

@@ -20,9 +20,7 @@
 //! to do.
 
 use std::fmt;
-use std::path::Path;
 
-use anyhow::Context as _;
 use indexmap::IndexMap;
 
 use crate::report::Value;
@@ -148,21 +146,24 @@ impl std::error::Error for LabelErrors {}
 /// Stop collecting after this many problems: by then the file is clearly of another kind.
 const MAX_ERRORS: usize = 20;
 
-/// Reads a labels file: a workbook when its bytes are one (whatever its name), else text
-/// parsed by [`parse_labels`]. The outer error is a file that cannot be read at all; the
-/// inner one lists the problems in a file that was read.
-pub fn read_labels(path: &Path, metrics: &MetricSet) -> anyhow::Result<Result<Vec<LabelRow>, LabelErrors>> {
-    let shown = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read the labels file {shown}"))?;
+/// The labels in a labels file's bytes (`shown` is the file, for messages and for its
+/// extension): a workbook when the bytes are one (whatever its name), else text parsed by
+/// [`parse_labels`]. The outer error is bytes that are neither; the inner one lists the
+/// problems in a file that was read.
+pub fn parse_labels_file(
+    shown: &str,
+    bytes: Vec<u8>,
+    metrics: &MetricSet,
+) -> anyhow::Result<Result<Vec<LabelRow>, LabelErrors>> {
     if xlsx::is_workbook(&bytes) {
-        return xlsx::parse_workbook(&shown, bytes, metrics);
+        return xlsx::parse_workbook(shown, bytes, metrics);
     }
     let text = String::from_utf8(bytes).map_err(|_| {
         anyhow::anyhow!(
             "the labels file {shown} is not UTF-8 text; save it as UTF-8 CSV, JSONL or as an .xlsx workbook"
         )
     })?;
-    Ok(parse_labels(&shown, &text, metrics))
+    Ok(parse_labels(shown, &text, metrics))
 }
 
 /// Parses text labels, choosing CSV or JSONL by the file's extension (`.jsonl`, `.ndjson`

@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 
 use super::*;
 use crate::answer::MetricSet;
-use crate::compare::labels::read_labels;
+use crate::compare::labels::parse_labels_file;
 use crate::report::testing::{self, dir_entries, header, metric, ok};
 use crate::report::{MetricResult, Usage, Value};
 use crate::spec::MetricKind;
@@ -533,7 +533,9 @@ fn past_the_row_limit_calls_continue_on_the_next_sheet() {
     );
     // A corrected copy of it reads as labels from every Calls sheet.
     let set = MetricSet::with_definitions(&metrics(), &[]);
-    let labels = read_labels(&path, &set).unwrap().unwrap();
+    let labels = parse_labels_file(&path.display().to_string(), fs::read(&path).unwrap(), &set)
+        .unwrap()
+        .unwrap();
     let ids: Vec<String> = labels.iter().map(|r| r.call_id.clone()).collect();
     assert_eq!(ids, expected);
     assert_eq!(labels[4].place.to_string(), "Calls 3!2:2");
