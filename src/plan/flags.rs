@@ -17,8 +17,8 @@ use crate::transcript::{MetadataLevel, TranscriptArgs};
 use crate::validate::evidence::Unverified;
 
 /// The default `--keep-objects`: the objects of some 15,000 calls of 15 kB, for a run
-/// that may then hold up to this much more than from local disk; a bigger archive keeps its
-/// first part and fetches the rest twice.
+/// that may then hold up to this much more than from local disk, less as they compress
+/// (transcript/kept.rs); a bigger archive keeps its first part and fetches the rest twice.
 pub const DEFAULT_KEEP_OBJECTS: ByteSize = ByteSize::mib(256);
 
 #[derive(Debug, clap::Args)]
@@ -40,9 +40,10 @@ pub struct RunFlags {
     pub transcripts: TranscriptArgs,
     #[command(flatten, next_help_heading = "Inputs")]
     pub selection: Selection,
-    /// Keep up to SIZE of the objects the scan reads from a bucket in memory, so the requests
-    /// take each call from there instead of fetching it again; objects past it are fetched
-    /// again at their turn, 32 ahead of the workers. 0 fetches every one again.
+    /// Keep up to SIZE of the objects the scan reads from a bucket in memory (compressed, so
+    /// they hold a half to a fifth of that), so the requests take each call from there
+    /// instead of fetching it again; objects past it are fetched again at their turn, 32
+    /// ahead of the workers. 0 fetches every one again.
     #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_KEEP_OBJECTS, help_heading = "Inputs")]
     pub keep_objects: ByteSize,
 

@@ -17,11 +17,11 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use bytes::Bytes;
 use bytesize::ByteSize;
 use serde_json::Value;
 
 use super::formats::{self, Context, Document, TwilioCompanion, Unread};
+use super::kept::Kept;
 use super::read::{DEFAULT_MAX_FILE_SIZE, ReadError, open_input, read_input};
 use super::{Call, Format, SpeakerMap};
 use crate::storage::{self, ObjectUrl, Scheme, StorageError};
@@ -222,7 +222,7 @@ pub struct Catalog {
     pub(crate) twilio: HashMap<String, TwilioCompanion>,
     /// The bytes of objects the scan kept (see [`LoadOptions::keep_objects`]), by entry
     /// index; each is taken by the first [`Catalog::load`] of its call, and freed then.
-    pub(crate) kept: Mutex<HashMap<usize, Bytes>>,
+    pub(crate) kept: Mutex<HashMap<usize, Kept>>,
 }
 
 impl Catalog {
@@ -235,8 +235,9 @@ impl Catalog {
     /// Reads one call again, by its index in `entries`, with the id the scan gave it: from
     /// the bytes the scan kept of its object, the first time, or from its source.
     pub fn load(&self, index: usize, options: &LoadOptions) -> Result<Call, LoadError> {
-        if let Some(bytes) = self.kept_lock().remove(&index) {
-            return self.load_fetched(index, options, Ok(bytes));
+        let kept = self.kept_lock().remove(&index);
+        if let Some(kept) = kept {
+            return self.load_fetched(index, options, Ok(kept.unpack()));
         }
         let entry = self.entry(index)?;
         let document = self.read_document(
@@ -248,7 +249,7 @@ impl Catalog {
         self.call_from(entry, &document, options)
     }
 
-    fn kept_lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Bytes>> {
+    fn kept_lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Kept>> {
         self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -260,7 +261,7 @@ impl Catalog {
     /// How many objects the scan kept, and their bytes in all.
     pub fn kept(&self) -> (usize, u64) {
         let kept = self.kept_lock();
-        (kept.len(), kept.values().map(|b| b.len() as u64).sum())
+        (kept.len(), kept.values().map(Kept::size).sum())
     }
 
     /// Frees the kept objects of every call but `calls` (the run's selection: a shard, a

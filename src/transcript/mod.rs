@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod detect;
 pub(crate) mod formats;
+mod kept;
 pub mod load;
 pub(crate) mod metadata;
 pub(crate) mod read;

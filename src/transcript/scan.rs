@@ -17,11 +17,11 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde_json::Value;
 
 use super::detect::{self, Companion, Shape};
 use super::formats::{self, Document, Unread};
+use super::kept::Kept;
 use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, Origin, Skipped, SourceRef};
 use super::load::{decode, json_error, parse_json, parse_value, session_array};
 use super::read::{self, ReadError, read_bounded, read_input};
@@ -109,7 +109,7 @@ struct Scanner<'o> {
     outcomes: Vec<Outcome>,
     catalog: Catalog,
     /// Objects kept for the requests, by the index of their call's outcome.
-    kept: HashMap<usize, Bytes>,
+    kept: HashMap<usize, Kept>,
     /// Their bytes in all, held to `options.keep_objects`.
     kept_bytes: u64,
 }
@@ -297,12 +297,9 @@ impl Scanner<'_> {
                         self.document(&origin, Cow::Owned(Vec::from(bytes)), layout, &display, &stem);
                         continue;
                     }
-                    // Its own allocation, exactly its size: a body read in one chunk may
-                    // share a bigger buffer that keeping it would pin.
-                    let bytes = Bytes::from(bytes.to_vec());
                     let first = self.outcomes.len();
                     self.document(&origin, Cow::Borrowed(&bytes), layout, &display, &stem);
-                    self.keep(first, bytes);
+                    self.keep(first, &bytes);
                 }
                 Err(e) if e.not_found && named => self.error(LoadError::new(
                     display,
@@ -316,14 +313,15 @@ impl Scanner<'_> {
     /// Keeps an object's `bytes` for the requests when what the scan made of it (the
     /// outcomes from `first` on) is one call that is the whole object: a JSONL line or an
     /// array element is read again by its place, and an error or a skip is never asked.
-    fn keep(&mut self, first: usize, bytes: Bytes) {
+    fn keep(&mut self, first: usize, bytes: &[u8]) {
         let whole_call = match &self.outcomes[first..] {
             [Outcome::Entry(entry)] => matches!(entry.source.locator, Locator::Whole | Locator::Session),
             _ => false,
         };
         if whole_call {
-            self.kept_bytes += bytes.len() as u64;
-            self.kept.insert(first, bytes);
+            let kept = Kept::pack(bytes);
+            self.kept_bytes += kept.size();
+            self.kept.insert(first, kept);
         }
     }
 
