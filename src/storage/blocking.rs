@@ -155,17 +155,17 @@ async fn list_tree(
             .buffered(LISTS_AT_ONCE)
             .try_collect()
             .await?;
-        let below: usize = levels.iter().map(|level| level.common_prefixes.len()).sum();
-        if below > MAX_DIRS_A_LEVEL {
+        let next_level: usize = levels.iter().map(|level| level.common_prefixes.len()).sum();
+        if next_level > MAX_DIRS_A_LEVEL {
             // These directories again, flat: their listings bring what is directly in them
             // too, so what the level found is dropped.
             objects.extend(list_flat(&store, dirs).await?);
             return Ok(objects);
         }
-        dirs.clear();
-        for level in levels {
-            objects.extend(level.objects);
-            dirs.extend(level.common_prefixes.into_iter().map(Some));
+        let listed = std::mem::take(&mut dirs);
+        for (dir, level) in listed.iter().zip(levels) {
+            objects.extend(level.objects.into_iter().filter(|o| below(dir, &o.location)));
+            dirs.extend(level.common_prefixes.into_iter().filter(|p| below(dir, p)).map(Some));
         }
         if dirs.is_empty() {
             return Ok(objects);
@@ -173,6 +173,21 @@ async fn list_tree(
     }
     objects.extend(list_flat(&store, dirs).await?);
     Ok(objects)
+}
+
+/// Whether `key` is strictly below `dir`: what a listing of `dir` may bring. A store
+/// that answers otherwise (a prefix naming itself, a key from elsewhere in the bucket)
+/// would have the listing read outside the prefix the user gave, or the same calls again
+/// at every level.
+fn below(dir: &Option<Key>, key: &Key) -> bool {
+    let key = key.as_ref();
+    match dir {
+        None => !key.is_empty(),
+        Some(dir) => key
+            .strip_prefix(dir.as_ref())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| !rest.is_empty()),
+    }
 }
 
 /// Everything under each of `dirs`, [`LISTS_AT_ONCE`] listings at once.
@@ -183,7 +198,10 @@ async fn list_flat(
     let listed: Vec<Vec<object_store::ObjectMeta>> = futures_util::stream::iter(dirs)
         .map(|dir| {
             let store = store.clone();
-            async move { store.list(dir.as_ref()).try_collect::<Vec<_>>().await }
+            async move {
+                let listed = store.list(dir.as_ref()).try_collect::<Vec<_>>().await?;
+                Ok::<_, object_store::Error>(listed.into_iter().filter(|o| below(&dir, &o.location)).collect())
+            }
         })
         .buffer_unordered(LISTS_AT_ONCE)
         .try_collect()
@@ -434,6 +452,17 @@ mod tests {
             tree.iter().any(|k| k.ends_with("bottom.json")),
             "below the levels listed by directory: {tree:?}"
         );
+    }
+
+    #[test]
+    fn only_keys_strictly_below_the_listed_directory_are_taken() {
+        let calls = Some(Key::from("calls"));
+        assert!(below(&calls, &Key::from("calls/a.json")));
+        assert!(below(&calls, &Key::from("calls/0042/a.json")));
+        assert!(!below(&calls, &Key::from("calls")), "a prefix naming itself");
+        assert!(!below(&calls, &Key::from("callsX/a.json")));
+        assert!(!below(&calls, &Key::from("secret/a.json")));
+        assert!(below(&None, &Key::from("a.json")));
     }
 
     #[test]
