@@ -790,3 +790,29 @@ fn by_a_metric_the_trends_split_into_groups_that_add_up_to_the_whole() {
         }
     }
 }
+
+#[test]
+fn a_metric_whose_samples_disagree_is_marked_flaky_as_stats_says() {
+    let dir = TestDir::new();
+    let mut report = report(12);
+    for (i, call) in report["calls"].as_array_mut().unwrap().iter_mut().enumerate() {
+        // outcome: two of three samples agree on most calls (mean below 0.80); score: all do.
+        let outcome = if i % 4 == 0 { 1.0 } else { 2.0 / 3.0 };
+        for (metric, consistency) in [("outcome", outcome), ("score", 1.0)] {
+            if let Some(result) = call["metrics"].get_mut(metric).filter(|r| r["status"] == "ok") {
+                result["consistency"] = json!(consistency);
+                result["samples"] = json!(3);
+            }
+        }
+    }
+    write_report(&dir, &report);
+    let stats = dir.postcall().args(["stats", "report.json"]).output().unwrap();
+    let said = stdout_of(&stats);
+    let flaky_line = |metric: &str| said.lines().any(|l| l.contains(metric) && l.contains("FLAKY"));
+    assert!(flaky_line("outcome") && !flaky_line("score"), "{said}");
+    let html = dom(&view(&dir, &[]), "tab=overview");
+    let marked = all(&html, r#"<span class="flaky" data-flaky="([a-z_]+)" title="([^"]*)""#);
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    assert_eq!(marked[0][0], "outcome");
+    assert!(marked[0][1].contains("below 0.80"), "{}", marked[0][1]);
+}

@@ -440,10 +440,23 @@
       })));
     }
 
+    /** A metric whose samples agree less than `stats --flaky-below` (0.80): one ask of it
+     *  is close to a coin flip, which its chart alone does not show. */
+    function flakyMark(st) {
+      const c = st.consistency;
+      if (!c || !c.flaky) return null;
+      return el('span', {
+        class: 'flaky', 'data-flaky': st.id,
+        title: 'mean consistency ' + num(c.mean) + ' over ' + c.values + ' values, below ' + num(D.stats.flaky_below) +
+          ': its samples often disagree, so one ask of it is close to a coin flip',
+        text: 'flaky',
+      });
+    }
+
     function metricCard(st) {
       const m = BY_ID[st.id] || { type: st.type };
       return el('section', { class: 'card', 'data-metric': st.id },
-        el('h3', null, st.id, ' ', el('span', { class: 'type', text: m.type + (m.inferred ? ' (inferred)' : '') })),
+        el('h3', null, st.id, ' ', el('span', { class: 'type', text: m.type + (m.inferred ? ' (inferred)' : '') }), ' ', flakyMark(st)),
         m.description ? el('p', { class: 'muted', text: m.description }) : null,
         distribution(st),
         el('div', { class: 'pair' }, statusTable(st), rates(st.id)),
