@@ -18,6 +18,8 @@ pub(crate) mod metadata;
 pub(crate) mod read;
 mod scan;
 pub(crate) mod speakers;
+#[cfg(test)]
+mod tests;
 
 pub use load::{Catalog, LoadError, LoadOptions, Origin, READ_EXTENSIONS, Skipped, SourceRef, TranscriptArgs};
 pub use metadata::{CallBlock, CallMetadata, Direction, MetadataLevel, MetadataValue};
