@@ -172,7 +172,7 @@ fn check_expect(m: &RawMetric, expect: &At<super::Expect>, found: &mut Findings)
             at.clone(),
             format!(
                 "κ is computed for enum, boolean and integer metrics only, so `eval` cannot check it on a {} metric; use `min_accuracy`",
-                KindName::ALL.iter().find(|(_, k)| *k == other).map_or("", |(n, _)| *n)
+                other.name()
             ),
         ),
     }

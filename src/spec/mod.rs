@@ -138,8 +138,9 @@ fn is_on(b: &bool) -> bool {
 
 /// The metric's type, carrying only the options that type allows: `choices` exist only on
 /// enum and list, `range` only on integer and number.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum MetricKind {
     String,
     Boolean,
@@ -163,17 +164,9 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
-    /// The name used in the metric file and in reports.
+    /// The name used in the metric file and in reports (serde's `type`).
     pub fn name(&self) -> &'static str {
-        match self {
-            MetricKind::String => "string",
-            MetricKind::Boolean => "boolean",
-            MetricKind::Integer { .. } => "integer",
-            MetricKind::Number { .. } => "number",
-            MetricKind::Enum { .. } => "enum",
-            MetricKind::Datetime => "datetime",
-            MetricKind::List { .. } => "list",
-        }
+        self.into()
     }
 
     pub fn choices(&self) -> Option<&[String]> {

@@ -209,16 +209,18 @@ fn read_postcall(node: &Node, found: &mut Findings) -> RawSpec {
     }
     if let Some(s) = node.get("strategy").and_then(|n| text(n, "`strategy`", found)) {
         raw.strategy_pos = s.pos;
-        match s.value.as_str() {
-            "per_call" => raw.strategy = Strategy::PerCall,
-            "per_metric" => raw.strategy = Strategy::PerMetric,
-            other => found.error(
-                s.pos,
-                format!(
-                    "unknown strategy `{other}`; {}",
-                    lint::hint(other, &["per_call", "per_metric"])
-                ),
-            ),
+        match <Strategy as clap::ValueEnum>::from_str(&s.value, false) {
+            Ok(strategy) => raw.strategy = strategy,
+            Err(_) => {
+                let names: Vec<&str> = <Strategy as clap::ValueEnum>::value_variants()
+                    .iter()
+                    .map(|strategy| strategy.into())
+                    .collect();
+                found.error(
+                    s.pos,
+                    format!("unknown strategy `{}`; {}", s.value, lint::hint(&s.value, &names)),
+                )
+            }
         }
     }
     if let Some(c) = node.get("context").and_then(|n| text(n, "`context`", found)) {
@@ -393,10 +395,7 @@ fn read_metric(index: usize, node: &Node, found: &mut Findings) -> Option<RawMet
         Some(t) => m.kind = read_kind(&label, t, found),
         None => found.error(
             node.pos,
-            format!(
-                "{label} has no `type`; add one of: {}",
-                KindName::ALL.map(|(n, _)| n).join(", ")
-            ),
+            format!("{label} has no `type`; add one of: {}", KindName::names().join(", ")),
         ),
     }
     match node.get("prompt") {
@@ -477,7 +476,7 @@ fn read_kind(label: &str, t: At<String>, found: &mut Findings) -> Option<At<Kind
     if let Some(k) = KindName::from_name(&t.value) {
         return Some(At::new(k, t.pos));
     }
-    let names = KindName::ALL.map(|(n, _)| n);
+    let names = KindName::names();
     let suggestion = TYPE_ALIASES
         .iter()
         .find(|(alias, _)| alias.eq_ignore_ascii_case(&t.value))

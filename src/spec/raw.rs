@@ -96,8 +96,10 @@ impl RawMetric {
     }
 }
 
-/// A metric type's name, before its options are attached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A metric type's name, before its options are attached. Spelled as in the metric file,
+/// the same as [`MetricKind`](super::MetricKind)'s `type` (a test in `spec` holds them together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum KindName {
     String,
     Boolean,
@@ -109,26 +111,20 @@ pub enum KindName {
 }
 
 impl KindName {
-    pub const ALL: [(&'static str, KindName); 7] = [
-        ("string", KindName::String),
-        ("boolean", KindName::Boolean),
-        ("integer", KindName::Integer),
-        ("number", KindName::Number),
-        ("enum", KindName::Enum),
-        ("datetime", KindName::Datetime),
-        ("list", KindName::List),
-    ];
-
     pub fn from_name(name: &str) -> Option<KindName> {
-        KindName::ALL.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+        name.parse().ok()
     }
 
     pub fn name(self) -> &'static str {
-        KindName::ALL
+        self.into()
+    }
+
+    /// Every type's name, in the order messages list them.
+    pub fn names() -> Vec<&'static str> {
+        <KindName as strum::VariantArray>::VARIANTS
             .iter()
-            .find(|(_, k)| *k == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
+            .map(|k| k.name())
+            .collect()
     }
 }
 
@@ -207,5 +203,31 @@ impl Findings {
             hint.push_str(" (if this is part of a text value, quote that text: in `{ }` a comma ends a value)");
         }
         self.error(key.pos, format!("unknown key `{}` in {place}; {hint}", key.name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KindName;
+    use crate::spec::MetricKind;
+
+    /// A metric type is spelled the same when read (`KindName`), on a parsed metric
+    /// (`MetricKind::name`) and in files and reports (serde's `type`).
+    #[test]
+    fn every_metric_type_has_one_spelling() {
+        assert_eq!(
+            KindName::names(),
+            ["string", "boolean", "integer", "number", "enum", "datetime", "list"]
+        );
+        for name in KindName::names() {
+            assert_eq!(KindName::from_name(name).map(KindName::name), Some(name));
+            let written = match name {
+                "enum" => serde_json::json!({"type": name, "choices": ["a", "b"]}),
+                _ => serde_json::json!({"type": name}),
+            };
+            let kind: MetricKind = serde_json::from_value(written).unwrap();
+            assert_eq!(kind.name(), name);
+            assert_eq!(serde_json::to_value(&kind).unwrap()["type"], name);
+        }
     }
 }

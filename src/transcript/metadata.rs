@@ -12,8 +12,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Which way the call went, from the business's side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Direction {
     /// The customer called in.
     Inbound,
@@ -24,12 +25,9 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// As reports write it (serde's spelling).
     pub fn name(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-            Direction::Web => "web",
-        }
+        self.into()
     }
 
     /// Reads the spellings platforms use: `inbound`, `inboundPhoneCall`, `telephony_inbound`,
@@ -297,6 +295,14 @@ impl CallMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_direction_is_named_as_reports_write_it() {
+        for direction in [Direction::Inbound, Direction::Outbound, Direction::Web] {
+            assert_eq!(serde_json::to_value(direction).unwrap(), direction.name());
+        }
+        assert_eq!(Direction::Outbound.name(), "outbound");
+    }
 
     fn sample() -> CallMetadata {
         CallMetadata {
