@@ -40,6 +40,14 @@ impl FsS3Server {
     /// Starts s3s-fs on a free port, checking the same keys the tests' environment carries,
     /// and waits until it takes connections.
     pub fn start() -> anyhow::Result<FsS3Server> {
+        FsS3Server::start_with_latency(std::time::Duration::ZERO)
+    }
+
+    /// [`FsS3Server::start`], with every request held `latency` in the relay before it
+    /// reaches s3s-fs: a store across a network (a real bucket answers in tens of
+    /// milliseconds), where loopback answers in microseconds and hides what the number of
+    /// reads in flight is worth.
+    pub fn start_with_latency(latency: std::time::Duration) -> anyhow::Result<FsS3Server> {
         let binary = s3s_fs_binary();
         if !binary.exists() {
             bail!(
@@ -67,7 +75,7 @@ impl FsS3Server {
         let server = FsS3Server { child, relay, root };
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                std::thread::spawn(move || relay_connection(client, port));
+                std::thread::spawn(move || relay_connection(client, port, latency));
             }
         });
         Ok(server)
@@ -99,8 +107,9 @@ impl Drop for FsS3Server {
     }
 }
 
-/// Relays one client connection to s3s-fs on `port` and back, until either side closes.
-fn relay_connection(client: TcpStream, port: u16) {
+/// Relays one client connection to s3s-fs on `port` and back, until either side closes;
+/// what the client sends is held `latency` first (a request arrives in one read).
+fn relay_connection(client: TcpStream, port: u16, latency: std::time::Duration) {
     let Ok(server) = TcpStream::connect(("127.0.0.1", port)) else {
         return;
     };
@@ -110,7 +119,15 @@ fn relay_connection(client: TcpStream, port: u16) {
         return;
     };
     let requests = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut client_in, &mut server_out);
+        let mut buf = vec![0; 64 * 1024];
+        while let Ok(n @ 1..) = client_in.read(&mut buf) {
+            if !latency.is_zero() {
+                std::thread::sleep(latency);
+            }
+            if server_out.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
         let _ = server_out.shutdown(Shutdown::Write);
     });
     let (mut server_in, mut client_out) = (server, client);

@@ -193,8 +193,11 @@ fn run_object_store(bench: &mut Bench, scenario: &Scenario, result: &mut Scenari
     let runs = bench.runs;
     let (set, stats) = bench.set(scenario.calls)?;
     result.set = Some(stats);
-    let s3 = bench.s3_server.start()?;
-    let server = bench.s3_server.name();
+    let s3 = bench.s3_server.start(bench.s3_latency)?;
+    let server = match bench.s3_latency.as_millis() {
+        0 => bench.s3_server.name().to_string(),
+        ms => format!("{} (+{ms} ms a request)", bench.s3_server.name()),
+    };
     s3.create_bucket("archive")?;
     let started = std::time::Instant::now();
     let uploaded = upload_set(s3.as_ref(), &set)?;

@@ -55,10 +55,14 @@ impl S3ServerKind {
         }
     }
 
-    /// Starts one on a free port of 127.0.0.1.
-    pub fn start(self) -> anyhow::Result<Box<dyn crate::s3::S3Compatible + Sync>> {
+    /// Starts one on a free port of 127.0.0.1, each request held `latency` on its way
+    /// (s3s-fs only: moto is reached directly).
+    pub fn start(self, latency: std::time::Duration) -> anyhow::Result<Box<dyn crate::s3::S3Compatible + Sync>> {
         Ok(match self {
-            S3ServerKind::S3sFs => Box::new(crate::s3_fs::FsS3Server::start()?),
+            S3ServerKind::S3sFs => Box::new(crate::s3_fs::FsS3Server::start_with_latency(latency)?),
+            S3ServerKind::Moto if !latency.is_zero() => {
+                anyhow::bail!("--s3-latency-ms needs --s3-server s3s-fs (moto is reached without a relay)")
+            }
             S3ServerKind::Moto => Box::new(crate::s3::S3Server::start()?),
         })
     }
@@ -294,6 +298,8 @@ pub struct Bench {
     pub runs: usize,
     /// The server the `s3` scenario reads from.
     pub s3_server: S3ServerKind,
+    /// How long each of its requests is held on the way (a store across a network).
+    pub s3_latency: std::time::Duration,
     sets: HashMap<usize, (PathBuf, SetStats)>,
     metrics: PathBuf,
     example_metrics: PathBuf,
@@ -312,6 +318,7 @@ impl Bench {
             seed,
             runs,
             s3_server: S3ServerKind::S3sFs,
+            s3_latency: std::time::Duration::ZERO,
             sets: HashMap::new(),
             metrics,
             example_metrics,

@@ -66,6 +66,10 @@ struct Args {
     /// `scripts/install-test-tools.sh --bench`) or moto (the tests' server, far slower).
     #[arg(long, value_enum, value_name = "NAME", default_value = "s3s-fs")]
     s3_server: S3ServerKind,
+    /// Hold each request to the `s3` scenario's server this long (s3s-fs only): a store
+    /// across a network, where loopback answers at once.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    s3_latency_ms: u64,
     /// Print the results as JSON on stdout (the table then goes to stderr).
     #[arg(long)]
     json: bool,
@@ -103,6 +107,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut bench = Bench::new(postcall, work, args.seed, args.runs.max(1))?;
     bench.s3_server = args.s3_server;
+    bench.s3_latency = std::time::Duration::from_millis(args.s3_latency_ms);
     let mut results: Vec<ScenarioResult> = Vec::new();
     for scenario in &scenarios {
         results.push(run_scenario(&mut bench, scenario).with_context(|| format!("scenario {}", scenario.name))?);
