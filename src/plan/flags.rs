@@ -42,7 +42,7 @@ pub struct RunFlags {
     pub selection: Selection,
     /// Keep up to SIZE of the objects the scan reads from a bucket in memory (compressed, so
     /// they hold a half to a fifth of that), so the requests take each call from there
-    /// instead of fetching it again; objects past it are fetched again at their turn, 32
+    /// instead of fetching it again; objects past it are fetched again at their turn, 128
     /// ahead of the workers. 0 fetches every one again.
     #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_KEEP_OBJECTS, help_heading = "Inputs")]
     pub keep_objects: ByteSize,
