@@ -235,6 +235,7 @@ impl Catalog {
     /// Reads one call again, by its index in `entries`, with the id the scan gave it: from
     /// the bytes the scan kept of its object, the first time, or from its source.
     pub fn load(&self, index: usize, options: &LoadOptions) -> Result<Call, LoadError> {
+        // Taken out first, so that no worker waits on the lock while another unpacks.
         let kept = self.kept_lock().remove(&index);
         if let Some(kept) = kept {
             return self.load_fetched(index, options, Ok(kept.unpack()));
@@ -256,12 +257,6 @@ impl Catalog {
     /// Whether the scan kept call `index`'s object, for [`Catalog::load`] to take.
     pub fn is_kept(&self, index: usize) -> bool {
         self.kept_lock().contains_key(&index)
-    }
-
-    /// How many objects the scan kept, and their bytes in all.
-    pub fn kept(&self) -> (usize, u64) {
-        let kept = self.kept_lock();
-        (kept.len(), kept.values().map(Kept::size).sum())
     }
 
     /// Frees the kept objects of every call but `calls` (the run's selection: a shard, a
