@@ -24,6 +24,7 @@ pub(crate) mod net;
 pub(crate) mod plan;
 pub mod prompt;
 pub mod report;
+pub mod select;
 pub mod shard;
 pub mod spec;
 pub(crate) mod stats;

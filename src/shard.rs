@@ -9,8 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::transcript::load::CallEntry;
-
 /// The variables `--shard auto` reads, in the order it tries them.
 pub const ENV_EXPLICIT: &str = "POSTCALL_SHARD";
 pub const ENV_COUNT: &str = "POSTCALL_SHARD_COUNT";
@@ -114,26 +112,44 @@ pub fn from_env(count_flag: Option<u32>, env: impl Fn(&str) -> Option<String>) -
 }
 
 /// The calls a run was chosen from (after `--limit` / `--sample`, before `--shard`): how many,
-/// and a fingerprint over their sorted ids and contents.
+/// and a fingerprint over their ids and contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Archive {
     pub calls: usize,
     pub fingerprint: String,
 }
 
-impl Archive {
-    /// The fingerprint of `entries`, independent of the order they were found in.
-    pub fn of<'a>(entries: impl Iterator<Item = &'a CallEntry>) -> Archive {
-        let mut items: Vec<(&str, u64)> = entries.map(|e| (e.id.as_str(), e.digest)).collect();
-        items.sort_unstable();
+/// An [`Archive`]'s fingerprint, made as the calls are found: a sum of each call's hash, so
+/// it does not depend on the order they came in (nor needs them all at once), and a call
+/// added, removed or changed changes it.
+#[derive(Debug, Clone, Default)]
+pub struct Fingerprint {
+    calls: usize,
+    sum: [u64; 4],
+}
+
+impl Fingerprint {
+    /// Counts in the call `id` whose turns hash to `digest`.
+    pub fn add(&mut self, id: &str, digest: u64) {
         let mut hasher = blake3::Hasher::new();
-        for (id, digest) in &items {
-            hasher.update(&(id.len() as u64).to_le_bytes());
-            hasher.update(id.as_bytes());
-            hasher.update(&digest.to_le_bytes());
+        hasher.update(&(id.len() as u64).to_le_bytes());
+        hasher.update(id.as_bytes());
+        hasher.update(&digest.to_le_bytes());
+        let hash = hasher.finalize();
+        for (lane, bytes) in self.sum.iter_mut().zip(hash.as_bytes().chunks_exact(8)) {
+            *lane = lane.wrapping_add(u64::from_le_bytes(bytes.try_into().expect("8 bytes")));
+        }
+        self.calls += 1;
+    }
+
+    pub fn archive(&self) -> Archive {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&(self.calls as u64).to_le_bytes());
+        for lane in self.sum {
+            hasher.update(&lane.to_le_bytes());
         }
         Archive {
-            calls: items.len(),
+            calls: self.calls,
             fingerprint: hasher.finalize().to_hex()[..32].to_string(),
         }
     }
@@ -188,5 +204,28 @@ mod tests {
         assert!(no_count.contains("--shard-count"), "{no_count}");
         let too_big = from_env(Some(2), env(&k8s)).unwrap_err().to_string();
         assert!(too_big.contains("2/2"), "{too_big}");
+    }
+
+    #[test]
+    fn the_fingerprint_is_of_the_calls_not_their_order() {
+        let of = |calls: &[(&str, u64)]| {
+            let mut fingerprint = Fingerprint::default();
+            for (id, digest) in calls {
+                fingerprint.add(id, *digest);
+            }
+            fingerprint.archive()
+        };
+        let archive = of(&[("a", 1), ("b", 2), ("c", 3)]);
+        assert_eq!(archive.calls, 3);
+        assert_eq!(archive, of(&[("c", 3), ("a", 1), ("b", 2)]));
+        // A changed transcript, a renamed call, one call fewer or one twice: another archive.
+        for other in [
+            of(&[("a", 1), ("b", 2), ("c", 4)]),
+            of(&[("a", 1), ("b", 2), ("d", 3)]),
+            of(&[("a", 1), ("b", 2)]),
+            of(&[("a", 1), ("b", 2), ("c", 3), ("c", 3)]),
+        ] {
+            assert_ne!(other.fingerprint, archive.fingerprint);
+        }
     }
 }

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use super::api::BatchApi;
 use super::input::{Part, Request, Splitter};
 use super::ledger::{Chunk, Ledger, Question, Step, Unit};
-use crate::evaluate::{cache_key, first_request, prepare_call};
+use crate::evaluate::feed::Feed;
+use crate::evaluate::{cache_key, first_request, fit};
 use crate::llm::request::wire_body;
 use crate::plan::BatchPlan;
 
@@ -35,8 +36,15 @@ pub struct Submitted {
     pub not_asked: usize,
 }
 
-/// Submits what `plan` would ask and nothing answered or on its way.
-pub fn submit(plan: &BatchPlan, ledger: &Ledger, api: &BatchApi, limits: Limits) -> anyhow::Result<Submitted> {
+/// Submits what `plan` would ask and nothing answered or on its way. The inputs are read
+/// as the requests are written, each call once; `notes` says what the scan skipped.
+pub fn submit(
+    plan: &BatchPlan,
+    ledger: &Ledger,
+    api: &BatchApi,
+    limits: Limits,
+    notes: bool,
+) -> anyhow::Result<Submitted> {
     let config = &plan.endpoint.config;
     let base_url = config.base_url.redacted();
     let mut submitted = Submitted::default();
@@ -61,8 +69,20 @@ pub fn submit(plan: &BatchPlan, ledger: &Ledger, api: &BatchApi, limits: Limits)
         Ok(())
     };
     let (work, settings) = (&plan.work, &plan.work.settings);
-    for &index in &work.calls {
-        let Ok(prepared) = prepare_call(&work.catalog, index, settings) else {
+    let say = Box::new(|line: &str| crate::terminal::eprintln!("{line}"));
+    let feed = Feed::start(
+        work.inputs.clone(),
+        settings.load_options.clone(),
+        work.rules,
+        std::sync::Arc::default(),
+        say,
+        notes,
+    );
+    for pos in 0.. {
+        let Some(fed) = feed.take(pos) else {
+            break;
+        };
+        let Ok(prepared) = fit(Ok(fed.call), settings) else {
             submitted.not_asked += 1;
             continue;
         };
@@ -94,6 +114,7 @@ pub fn submit(plan: &BatchPlan, ledger: &Ledger, api: &BatchApi, limits: Limits)
             }
         }
     }
+    feed.end();
     for part in splitter.finish() {
         send(part, &mut submitted)?;
     }

@@ -93,7 +93,7 @@ fn run_submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         max_requests: args.max_requests_per_file,
         max_bytes: args.max_file_bytes.as_u64(),
     };
-    let submitted = submit(&plan, &ledger, &api, limits)?;
+    let submitted = submit(&plan, &ledger, &api, limits, !args.run.quiet)?;
     print_text(&describe_submitted(&submitted))?;
     Ok(ExitCode::from(exit::OK))
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
@@ -19,12 +19,12 @@ use crate::llm::{ApiError, Client};
 use crate::prompt::{Cut, LongCalls, PromptOptions, fit_call};
 use crate::report::{CallError, CallResult, MetricResult, Truncation, Usage};
 use crate::spec::Spec;
-use crate::transcript::{CallBlock, CallMetadata, Catalog, LoadOptions, MetadataLevel};
+use crate::transcript::{CallBlock, CallEntry, CallMetadata, Catalog, LoadOptions, MetadataLevel};
 
 pub mod budget;
 pub mod confidence;
+pub mod feed;
 pub mod plan;
-mod prefetch;
 pub mod progress;
 pub mod unit;
 pub mod vote;
@@ -64,12 +64,11 @@ pub struct Settings {
 /// request after the grace period can outlive the writer without holding it up.
 pub struct Evaluation {
     pub spec: Spec,
-    pub catalog: Catalog,
+    /// The calls, in report order, as the scan makes them.
+    pub feed: Arc<feed::Feed>,
     pub client: Client,
     pub cache: Option<Cache>,
     pub groups: Vec<GroupPlan>,
-    /// Catalog indices of the calls to evaluate, in report order.
-    pub calls: Vec<usize>,
     pub settings: Settings,
     /// Built from `settings.budget` with the endpoint's prices.
     pub budget: Option<Budget>,
@@ -93,7 +92,6 @@ impl Halt {
 #[derive(Debug)]
 pub struct RunOutcome {
     pub calls_done: usize,
-    pub calls_not_done: usize,
     /// The first refusal, which stopped the run.
     pub refusal: Option<ApiError>,
     pub interrupted: bool,
@@ -115,6 +113,8 @@ enum Event {
         pos: usize,
         group: usize,
         outcome: Box<UnitOutcome>,
+        /// The call, for the report's say about it (the first unit to arrive starts it).
+        call: SharedCall,
     },
     /// A unit whose call will not be written (refused, or cut short by a halt): what it
     /// sent was still sent, and paid for.
@@ -125,8 +125,17 @@ enum Event {
     WorkerExit,
 }
 
-/// A loaded call (or why it is not asked), shared by the call's units.
-type SharedCall = Arc<Result<PreparedCall, NotAsked>>;
+/// A call as the scan found it and as its requests carry it (or why it is not asked),
+/// shared by the call's units.
+type SharedCall = Arc<Prepared>;
+
+struct Prepared {
+    entry: CallEntry,
+    call: Result<PreparedCall, NotAsked>,
+}
+
+/// Where a call's units find it once the first of them has taken it from the feed.
+type CallCell = Arc<OnceLock<Option<SharedCall>>>;
 
 /// Why a call is not asked.
 pub enum NotAsked {
@@ -140,10 +149,9 @@ struct Shared {
     eval: Evaluation,
     halt: Arc<Halt>,
     next_unit: AtomicUsize,
-    /// Loaded calls shared by their units, with how many units have yet to take them.
-    prepared: Mutex<HashMap<usize, (SharedCall, usize)>>,
-    /// The objects of calls in a bucket, fetched ahead of their turn.
-    prefetch: Option<prefetch::Prefetch>,
+    /// Each call shared by its units, with how many units have yet to take it; the first
+    /// takes it from the feed (`None`: the feed has no call there, the run is done).
+    prepared: Mutex<HashMap<usize, (CallCell, usize)>>,
     refusal: Mutex<Option<ApiError>>,
 }
 
@@ -154,15 +162,12 @@ pub fn run(
     progress: &progress::Progress,
     mut emit: impl FnMut(CallResult) -> anyhow::Result<()>,
 ) -> anyhow::Result<RunOutcome> {
-    let total_calls = eval.calls.len();
     let concurrency = eval.settings.concurrency.max(1);
-    let prefetch = prefetch::Prefetch::start(&eval.catalog, &eval.calls, eval.settings.load_options.max_file_size);
     let shared = Arc::new(Shared {
         eval,
         halt,
         next_unit: AtomicUsize::new(0),
         prepared: Mutex::new(HashMap::new()),
-        prefetch,
         refusal: Mutex::new(None),
     });
     // The pool lives until the writer is done; workers still finishing a request after
@@ -186,7 +191,12 @@ pub fn run(
             break;
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(Event::Unit { pos, group, outcome }) => writer.unit(pos, group, *outcome, &mut emit)?,
+            Ok(Event::Unit {
+                pos,
+                group,
+                outcome,
+                call,
+            }) => writer.unit(pos, group, *outcome, &call, &mut emit)?,
             Ok(Event::Abandoned { group, usage }) => writer.count(group, &usage),
             Ok(Event::WorkerExit) => workers_left -= 1,
             Err(mpsc::RecvTimeoutError::Timeout) => writer.refresh_progress(),
@@ -202,7 +212,6 @@ pub fn run(
     let refusal = shared.refusal.lock().expect("refusal lock").clone();
     Ok(RunOutcome {
         calls_done: writer.emitted,
-        calls_not_done: total_calls - writer.emitted,
         refusal,
         interrupted: shared.halt.interrupted.load(Ordering::Relaxed),
         usage: writer.live,
@@ -274,6 +283,8 @@ impl<'a> Writer<'a> {
     }
 
     fn refresh_progress(&self) {
+        let (found, all) = self.shared.eval.feed.found();
+        self.progress.found(found, all);
         self.progress
             .update(&self.live, self.cost, &self.shared.eval.client.gate);
     }
@@ -292,6 +303,7 @@ impl<'a> Writer<'a> {
         pos: usize,
         group: usize,
         mut outcome: UnitOutcome,
+        call: &Prepared,
         emit: &mut impl FnMut(CallResult) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         if let Some(error) = outcome.cache_error.take() {
@@ -309,7 +321,7 @@ impl<'a> Writer<'a> {
         let entry = self
             .assembling
             .entry(pos)
-            .or_insert_with(|| Assembly::new(eval, pos, eval.groups.len()));
+            .or_insert_with(|| Assembly::new(eval, &call.entry, eval.groups.len()));
         entry.merge(outcome, cost);
         if entry.remaining > 0 {
             return Ok(());
@@ -351,21 +363,20 @@ pub fn tokens(usage: &Usage) -> Tokens {
 /// One pool thread: takes the next unit until none is left or the run halts, answers it,
 /// and hands the outcome to the writer.
 fn worker(shared: &Shared, tx: &mpsc::Sender<Event>) {
-    let eval = &shared.eval;
-    let groups = eval.groups.len().max(1);
-    let total_units = eval.calls.len() * eval.groups.len();
+    let groups = shared.eval.groups.len().max(1);
     let ctx = unit_context(shared);
     loop {
         if shared.halt.is_halted() {
             return;
         }
         let unit = shared.next_unit.fetch_add(1, Ordering::Relaxed);
-        if unit >= total_units {
-            return;
-        }
         let (pos, group) = (unit / groups, unit % groups);
-        let outcome = answer_unit(shared, &ctx, pos, group);
-        if hand_over(shared, tx, pos, group, outcome).is_break() {
+        // Past the last call the scan found: every unit is taken.
+        let Some(call) = prepare(shared, pos) else {
+            return;
+        };
+        let outcome = answer_unit(shared, &ctx, &call, group);
+        if hand_over(shared, tx, pos, group, outcome, call).is_break() {
             return;
         }
     }
@@ -390,11 +401,10 @@ fn unit_context(shared: &Shared) -> UnitContext<'_> {
     }
 }
 
-/// The outcome of request group `group` of the call at `pos`: asked, or why the call is
-/// not (said once, on its first unit).
-fn answer_unit(shared: &Shared, ctx: &UnitContext<'_>, pos: usize, group: usize) -> UnitOutcome {
-    let prepared = prepare(shared, pos);
-    match prepared.as_ref() {
+/// The outcome of request group `group` of `prepared`: asked, or why the call is not
+/// (said once, on its first unit).
+fn answer_unit(shared: &Shared, ctx: &UnitContext<'_>, prepared: &Prepared, group: usize) -> UnitOutcome {
+    match &prepared.call {
         Ok(call) => UnitOutcome {
             truncated: call.cut.as_ref().filter(|_| group == 0).map(truncation),
             ..evaluate_unit(ctx, call, &shared.eval.groups[group])
@@ -423,6 +433,7 @@ fn hand_over(
     pos: usize,
     group: usize,
     outcome: UnitOutcome,
+    call: SharedCall,
 ) -> ControlFlow<()> {
     if let Some(refusal) = &outcome.refusal {
         let mut first = shared.refusal.lock().expect("refusal lock");
@@ -450,6 +461,7 @@ fn hand_over(
         pos,
         group,
         outcome: Box::new(outcome),
+        call,
     });
     if sent.is_err() {
         ControlFlow::Break(())
@@ -458,50 +470,26 @@ fn hand_over(
     }
 }
 
-/// Loads (once per call, shared by its units) and applies the long-call policy.
-fn prepare(shared: &Shared, pos: usize) -> SharedCall {
-    let groups = shared.eval.groups.len();
-    if let Some(call) = take_shared(shared, pos, None) {
-        return call;
-    }
-    // Loaded outside the lock; if another unit of the call loaded it meanwhile, its copy
-    // wins and this one is dropped.
-    let fetched = shared.prefetch.as_ref().and_then(|p| p.take(pos));
-    let loaded = Arc::new(load_and_fit(&shared.eval, pos, fetched));
-    if groups > 1 {
-        return take_shared(shared, pos, Some((loaded, groups))).expect("inserted if absent");
-    }
-    loaded
-}
-
-/// Takes the call shared by `pos`'s units (inserting `fresh` with its unit count if
-/// absent), counting this unit off; the entry is dropped when the last unit has taken it.
-fn take_shared(shared: &Shared, pos: usize, fresh: Option<(SharedCall, usize)>) -> Option<SharedCall> {
-    let mut map = shared.prepared.lock().expect("prepared lock");
-    let entry = match fresh {
-        Some(fresh) => map.entry(pos).or_insert(fresh),
-        None => map.get_mut(&pos)?,
+/// The call at `pos`, taken from the feed once (by whichever of its units comes first,
+/// the others waiting for it) with the long-call policy applied; `None` past the last call.
+fn prepare(shared: &Shared, pos: usize) -> Option<SharedCall> {
+    let groups = shared.eval.groups.len().max(1);
+    let cell = {
+        let mut map = shared.prepared.lock().expect("prepared lock");
+        let entry = map.entry(pos).or_insert_with(|| (Arc::default(), groups));
+        entry.1 -= 1;
+        let cell = Arc::clone(&entry.0);
+        if entry.1 == 0 {
+            map.remove(&pos);
+        }
+        cell
     };
-    entry.1 -= 1;
-    let call = Arc::clone(&entry.0);
-    if entry.1 == 0 {
-        map.remove(&pos);
-    }
-    Some(call)
-}
-
-/// Call `pos`, from what `fetched` brought of its object when it was fetched ahead.
-fn load_and_fit(
-    eval: &Evaluation,
-    pos: usize,
-    fetched: Option<Result<bytes::Bytes, crate::storage::StorageError>>,
-) -> Result<PreparedCall, NotAsked> {
-    let index = eval.calls[pos];
-    let call = match fetched {
-        Some(fetched) => eval.catalog.load_fetched(index, &eval.settings.load_options, fetched),
-        None => eval.catalog.load(index, &eval.settings.load_options),
-    };
-    fit(call, &eval.settings)
+    cell.get_or_init(|| {
+        let fed = shared.eval.feed.take(pos)?;
+        let call = fit(Ok(fed.call), &shared.eval.settings);
+        Some(Arc::new(Prepared { entry: fed.entry, call }))
+    })
+    .clone()
 }
 
 /// Reads call `index` of the catalog again and applies the long-call policy: the call as
@@ -510,7 +498,9 @@ pub fn prepare_call(catalog: &Catalog, index: usize, settings: &Settings) -> Res
     fit(catalog.load(index, &settings.load_options), settings)
 }
 
-fn fit(
+/// Applies the long-call policy to `call`: the call as its requests carry it, or why it is
+/// not asked.
+pub fn fit(
     call: Result<crate::transcript::Call, crate::transcript::LoadError>,
     settings: &Settings,
 ) -> Result<PreparedCall, NotAsked> {
@@ -542,8 +532,7 @@ struct Assembly {
 }
 
 impl Assembly {
-    fn new(eval: &Evaluation, pos: usize, units: usize) -> Assembly {
-        let entry = &eval.catalog.entries[eval.calls[pos]];
+    fn new(eval: &Evaluation, entry: &CallEntry, units: usize) -> Assembly {
         Assembly {
             result: CallResult {
                 call: CallBlock::new(

@@ -12,15 +12,18 @@ use crate::llm::client::Gate;
 use crate::report::Usage;
 use crate::terminal::eprintln;
 
+/// Cloned for the scan's thread, which prints what it skips above the bar.
+#[derive(Clone)]
 pub struct Progress {
     bar: ProgressBar,
 }
 
 impl Progress {
-    pub fn new(total_calls: usize, quiet: bool) -> Progress {
+    /// A bar whose length grows with the calls the scan finds (see [`Progress::found`]).
+    pub fn new(quiet: bool) -> Progress {
         let visible = !quiet && std::io::stderr().is_terminal();
         let bar = ProgressBar::with_draw_target(
-            Some(total_calls as u64),
+            Some(0),
             if visible {
                 ProgressDrawTarget::stderr_with_hz(4)
             } else {
@@ -28,7 +31,7 @@ impl Progress {
             },
         );
         bar.set_style(
-            ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} calls · {msg} · ETA {eta}")
+            ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len}{prefix} calls · {msg} · ETA {eta}")
                 .expect("valid template")
                 .progress_chars("█▉▊▋▌▍▎▏ "),
         );
@@ -40,6 +43,13 @@ impl Progress {
 
     pub fn call_done(&self) {
         self.bar.inc(1);
+    }
+
+    /// The scan has found `calls` for the run so far; `all` once it has read every input
+    /// (until then the count has a `+`, and the ETA is only of the calls found).
+    pub fn found(&self, calls: usize, all: bool) {
+        self.bar.set_length(calls as u64);
+        self.bar.set_prefix(if all { "" } else { "+" });
     }
 
     /// Refreshes the counters: `usage` summed over every answered unit so far, what it

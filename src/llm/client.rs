@@ -39,7 +39,7 @@ pub struct Client {
     max_retries: u32,
     pub gate: Gate,
     /// `--rpm` / `--tpm`, when set: how fast, on top of the gate's how many at once.
-    pace: Option<Pacer>,
+    pace: Option<std::sync::Arc<Pacer>>,
     /// Requests answered with a 2xx, to tell a server that never answered from one that
     /// stopped answering. Usage (requests, retries, tokens) is not counted here: each
     /// [`Attempted`] carries its own and the scheduler sums them, so there is one count.
@@ -63,7 +63,7 @@ impl Client {
     }
 
     /// Paces sends with `pace`'s buckets (`--rpm`, `--tpm`).
-    pub fn with_pace(mut self, pace: Option<Pacer>) -> Client {
+    pub fn with_pace(mut self, pace: Option<std::sync::Arc<Pacer>>) -> Client {
         self.pace = pace;
         self
     }

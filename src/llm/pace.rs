@@ -15,6 +15,7 @@
 //! always jitter) finds nothing there and is answered 429.
 
 use std::num::NonZeroU32;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -56,9 +57,23 @@ impl PaceSettings {
 
 /// The buckets every worker of a run draws from.
 pub struct Pacer {
+    buckets: RwLock<Buckets>,
+    clock: DefaultClock,
+}
+
+struct Buckets {
     requests: Option<Bucket>,
     tokens: Option<Bucket>,
-    clock: DefaultClock,
+}
+
+impl Buckets {
+    /// Full buckets, or, with `empty`, buckets whose burst is spent.
+    fn new(settings: PaceSettings, empty: bool) -> Buckets {
+        let requests = settings.rpm.and_then(|r| Bucket::new(r, settings.burst, 1, empty));
+        // A token bucket must hold at least one sizeable request.
+        let tokens = settings.tpm.and_then(|t| Bucket::new(t, settings.burst, 1_000, empty));
+        Buckets { requests, tokens }
+    }
 }
 
 struct Bucket {
@@ -67,8 +82,9 @@ struct Bucket {
 }
 
 impl Bucket {
-    /// A bucket refilled at `per_minute`, holding `burst` of it (at least `floor`).
-    fn new(per_minute: f64, burst: Duration, floor: u32) -> Option<Bucket> {
+    /// A bucket refilled at `per_minute`, holding `burst` of it (at least `floor`); full, or
+    /// `empty`.
+    fn new(per_minute: f64, burst: Duration, floor: u32, empty: bool) -> Option<Bucket> {
         if per_minute <= 0.0 || per_minute.is_nan() {
             return None;
         }
@@ -79,29 +95,21 @@ impl Bucket {
             .max(f64::from(floor));
         let burst = NonZeroU32::new(size.min(f64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(period.max(Duration::from_nanos(1)))?.allow_burst(burst);
-        Some(Bucket {
-            limiter: RateLimiter::direct(quota),
-            burst,
-        })
+        let limiter = RateLimiter::direct(quota);
+        if empty {
+            let _ = limiter.check_n(burst);
+        }
+        Some(Bucket { limiter, burst })
     }
 
-    /// Waits until `n` cells conform (a request larger than the whole bucket waits for a
-    /// full one). False when cancelled.
-    fn take(&self, n: u32, clock: &DefaultClock, cancel: &AtomicBool) -> bool {
+    /// Takes `n` cells if they conform now (a request larger than the whole bucket takes a
+    /// full one); otherwise how long until they would.
+    fn try_take(&self, n: u32, clock: &DefaultClock) -> Option<Duration> {
         let n = NonZeroU32::new(n.min(self.burst.get())).unwrap_or(NonZeroU32::MIN);
-        loop {
-            if cancel.load(Ordering::Relaxed) {
-                return false;
-            }
-            match self.limiter.check_n(n) {
-                Ok(Ok(())) => return true,
-                Ok(Err(not_until)) => {
-                    let wait = not_until.wait_time_from(clock.now());
-                    // Wake periodically to notice cancellation.
-                    std::thread::sleep(wait.min(Duration::from_millis(100)));
-                }
-                Err(_) => unreachable!("n is clamped to the burst"),
-            }
+        match self.limiter.check_n(n) {
+            Ok(Ok(())) => None,
+            Ok(Err(not_until)) => Some(not_until.wait_time_from(clock.now())),
+            Err(_) => unreachable!("n is clamped to the burst"),
         }
     }
 }
@@ -109,26 +117,44 @@ impl Bucket {
 impl Pacer {
     /// `None` when neither rate is set.
     pub fn new(settings: PaceSettings) -> Option<Pacer> {
-        let requests = settings.rpm.and_then(|r| Bucket::new(r, settings.burst, 1));
-        // A token bucket must hold at least one sizeable request.
-        let tokens = settings.tpm.and_then(|t| Bucket::new(t, settings.burst, 1_000));
-        (requests.is_some() || tokens.is_some()).then(|| Pacer {
-            requests,
-            tokens,
+        let buckets = Buckets::new(settings, false);
+        (buckets.requests.is_some() || buckets.tokens.is_some()).then(|| Pacer {
+            buckets: RwLock::new(buckets),
             clock: DefaultClock::default(),
         })
     }
 
+    /// Paces to `settings` from now on (a shard that learnt its share). The new buckets
+    /// start empty: the old ones' burst has been sent already.
+    pub fn reshare(&self, settings: PaceSettings) {
+        let buckets = Buckets::new(settings, true);
+        *self.buckets.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = buckets;
+    }
+
     /// Waits until `request` may be sent. False when cancelled.
     pub fn wait(&self, request: &ChatRequest, max_tokens: Option<u32>, cancel: &AtomicBool) -> bool {
-        if let Some(bucket) = &self.requests
-            && !bucket.take(1, &self.clock, cancel)
-        {
-            return false;
-        }
-        match &self.tokens {
-            Some(bucket) => bucket.take(request_tokens(request, max_tokens), &self.clock, cancel),
-            None => true,
+        self.take(|b| b.requests.as_ref(), 1, cancel)
+            && self.take(|b| b.tokens.as_ref(), request_tokens(request, max_tokens), cancel)
+    }
+
+    /// Waits until `n` cells of the bucket `which` picks conform. False when cancelled.
+    fn take(&self, which: fn(&Buckets) -> Option<&Bucket>, n: u32, cancel: &AtomicBool) -> bool {
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                return false;
+            }
+            let wait = {
+                let buckets = self.buckets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+                match which(&buckets) {
+                    Some(bucket) => bucket.try_take(n, &self.clock),
+                    None => None,
+                }
+            };
+            match wait {
+                None => return true,
+                // Wake periodically to notice cancellation (and a new share).
+                Some(wait) => std::thread::sleep(wait.min(Duration::from_millis(100))),
+            }
         }
     }
 }
@@ -224,6 +250,27 @@ mod tests {
         assert!(
             !pacer.wait(&request(1), None, &cancel),
             "cancelled, not a minute's wait"
+        );
+    }
+
+    #[test]
+    fn a_reshared_pacer_goes_at_its_new_rate_without_a_second_burst() {
+        // A shard starts at a quarter of 2,400/min (its burst: 7 at once), then learns its
+        // share is 1,200/min: from then on one request per ~51 ms, and no burst of 16.
+        let pacer = Pacer::new(settings(Some(600.0), None)).unwrap();
+        let cancel = AtomicBool::new(false);
+        for _ in 0..7 {
+            assert!(pacer.wait(&request(10), None, &cancel));
+        }
+        pacer.reshare(settings(Some(1200.0), None));
+        let started = Instant::now();
+        for _ in 0..6 {
+            assert!(pacer.wait(&request(10), None, &cancel));
+        }
+        let paced = started.elapsed();
+        assert!(
+            paced >= Duration::from_millis(250) && paced < Duration::from_millis(700),
+            "{paced:?}"
         );
     }
 }

@@ -6,8 +6,6 @@
 
 use std::path::PathBuf;
 
-use bytesize::ByteSize;
-
 use crate::llm::client::DEFAULT_MAX_RETRIES;
 use crate::llm::config::EndpointLayer;
 use crate::prompt::PromptArgs;
@@ -15,11 +13,6 @@ use crate::report::{ConfidenceSource, OutputArgs};
 use crate::spec::Strategy;
 use crate::transcript::{MetadataLevel, TranscriptArgs};
 use crate::validate::evidence::Unverified;
-
-/// The default `--keep-objects`: the objects of some 15,000 calls of 15 kB, for a run
-/// that may then hold up to this much more than from local disk, less as they compress
-/// (transcript/kept.rs); a bigger archive keeps its first part and fetches the rest twice.
-pub const DEFAULT_KEEP_OBJECTS: ByteSize = ByteSize::mib(256);
 
 #[derive(Debug, clap::Args)]
 pub struct RunFlags {
@@ -40,12 +33,6 @@ pub struct RunFlags {
     pub transcripts: TranscriptArgs,
     #[command(flatten, next_help_heading = "Inputs")]
     pub selection: Selection,
-    /// Keep up to SIZE of the objects the scan reads from a bucket in memory (compressed, so
-    /// they hold a half to a fifth of that), so the requests take each call from there
-    /// instead of fetching it again; objects past it are fetched again at their turn, 128
-    /// ahead of the workers. 0 fetches every one again.
-    #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_KEEP_OBJECTS, help_heading = "Inputs")]
-    pub keep_objects: ByteSize,
 
     #[command(flatten)]
     pub endpoint: EndpointLayer,

@@ -21,10 +21,11 @@ use crate::llm::EndpointConfig;
 use crate::llm::pace::PaceSettings;
 use crate::prompt::PromptOptions;
 use crate::report::{ConfidenceSource, OutputFormat, Protected, Sink};
+use crate::select::{Rules, Selector};
 use crate::shard::{Archive, Shard};
 use crate::spec::{self, Spec};
 use crate::terminal::eprintln;
-use crate::transcript::{Catalog, LoadOptions, READ_EXTENSIONS};
+use crate::transcript::{Catalog, READ_EXTENSIONS};
 
 pub mod endpoint;
 pub mod flags;
@@ -32,12 +33,11 @@ pub mod flags;
 pub use endpoint::Endpoint;
 pub use flags::RunFlags;
 
-/// What a run and a dry run share: the questions, the calls, the requests, the settings.
+/// What a dry run and a batch work on: the questions, the calls (the inputs read whole),
+/// the requests, the settings.
 pub struct Work {
     /// The metric file, with `--strategy` applied.
     pub spec: Spec,
-    /// sha256 of the metric file's bytes, the ones that were parsed.
-    pub metrics_sha256: String,
     pub catalog: Catalog,
     /// Catalog indices of the calls to ask, in report order.
     pub calls: Vec<usize>,
@@ -49,9 +49,25 @@ pub struct Work {
     pub settings: Settings,
 }
 
+/// A run's work before its inputs are read: a run reads them while it asks (see
+/// `evaluate::feed`), so what depends on them — which calls, the archive, input errors —
+/// is known only as the scan goes.
+pub struct RunWork {
+    /// The metric file, with `--strategy` applied.
+    pub spec: Spec,
+    /// sha256 of the metric file's bytes, the ones that were parsed.
+    pub metrics_sha256: String,
+    /// The requests every call needs, each with its model and schema.
+    pub groups: Vec<GroupPlan>,
+    pub settings: Settings,
+    pub inputs: Vec<std::path::PathBuf>,
+    /// `--limit`, `--sample`, `--shard`.
+    pub rules: Rules,
+}
+
 /// A real run: everything checked, outputs and cache open, the endpoint resolved.
 pub struct RunPlan {
-    pub work: Work,
+    pub work: RunWork,
     pub endpoint: Endpoint,
     /// Created already (`.json` and `.csv` as temp files beside their destination).
     pub outputs: Vec<Box<dyn Sink>>,
@@ -59,7 +75,7 @@ pub struct RunPlan {
     /// Where a managed local server writes its log.
     pub log_dir: std::path::PathBuf,
     pub max_retries: u32,
-    /// `--rpm` / `--tpm`, already this shard's share.
+    /// `--rpm` / `--tpm`, for all shards together (the run paces to its share).
     pub pace: PaceSettings,
     pub strict: bool,
     pub quiet: bool,
@@ -141,26 +157,10 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     // busy output fails at once, and no existing report is touched until this run has a
     // finished one to put in its place.
     let outputs = flags.output.open(Some(OutputFormat::Jsonl), &protected)?;
-    let work = work(flags, spec, metrics_sha256, &metric_files, &endpoint.config)?;
-    // An empty shard still writes its (empty) report, so `merge` sees every shard.
-    if work.calls.is_empty() && work.archive.calls == 0 {
-        anyhow::bail!(
-            "no calls to evaluate in {}: {} input error(s), {} document(s) that are not calls and {} file(s) of other kinds skipped (`postcall inspect` shows what was found)",
-            flags
-                .paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            work.catalog.errors.len(),
-            work.catalog.skipped.len(),
-            work.catalog.skipped_non_json
-        );
-    }
-    let pace = pace_share(flags.pace.settings(), &work, flags.quiet);
+    let work = run_work(flags, spec, metrics_sha256, &metric_files, &endpoint.config)?;
     Ok(Plan::Run(Box::new(RunPlan {
         work,
-        pace,
+        pace: flags.pace.settings(),
         endpoint,
         outputs,
         cache,
@@ -174,11 +174,27 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
     })))
 }
 
+/// The error of a run that found no call to ask (an empty shard is not one: it writes its
+/// empty report, so `merge` sees every shard).
+pub fn no_calls(inputs: &[std::path::PathBuf], scanned: &Catalog, errors: usize) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no calls to evaluate in {}: {errors} input error(s), {} document(s) that are not calls and {} file(s) of other kinds skipped (`postcall inspect` shows what was found)",
+        inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        scanned.skipped.len(),
+        scanned.skipped_non_json
+    )
+}
+
 /// `postcall batch submit`: the requests a run with the same flags would send, to be sent
 /// through a provider's batch API instead. No outputs (the report is written by `run`
 /// afterwards, from the cache the batch fills), so no webhooks either.
 pub struct BatchPlan {
-    pub work: Work,
+    /// Read while the requests are written, as a run reads them.
+    pub work: RunWork,
     pub endpoint: Endpoint,
     /// Opened (created): where `run` will look for the answers, so they must be keyed here.
     pub cache: Cache,
@@ -215,7 +231,7 @@ pub fn resolve_batch(flags: &RunFlags) -> anyhow::Result<BatchPlan> {
     let mut endpoint = endpoint;
     confidence(flags, &mut endpoint.config)?;
     let cache = Cache::open(&cache_dir)?;
-    let work = work(flags, spec, metrics_sha256, &metric_files, &endpoint.config)?;
+    let work = run_work(flags, spec, metrics_sha256, &metric_files, &endpoint.config)?;
     Ok(BatchPlan {
         work,
         endpoint,
@@ -277,13 +293,10 @@ fn state_dir(cache_dir: &Path) -> &Path {
     local.parent().unwrap_or(Path::new("."))
 }
 
-/// A shard paces to its part of the budget, in proportion to its calls: shards of uneven
-/// size then hold the budget together and finish together.
-fn pace_share(pace: PaceSettings, work: &Work, quiet: bool) -> PaceSettings {
-    let Some(shard) = work.shard.filter(|_| pace.is_set()) else {
-        return pace;
-    };
-    let share = pace.share(work.calls.len(), work.archive.calls);
+/// A shard's part of the rate budget, in proportion to its calls (shards of uneven size
+/// then hold the budget together and finish together), said unless `quiet`.
+pub fn pace_share(pace: PaceSettings, shard: Shard, mine: usize, archive: usize, quiet: bool) -> PaceSettings {
+    let share = pace.share(mine, archive);
     if !quiet {
         let said = |rate: Option<f64>, whole: Option<f64>, unit: &str| {
             rate.zip(whole).map(|(r, w)| format!("{r:.0} of {w:.0} {unit}/min"))
@@ -296,10 +309,8 @@ fn pace_share(pace: PaceSettings, work: &Work, quiet: bool) -> PaceSettings {
         .flatten()
         .collect();
         eprintln!(
-            "note: shard {shard} paces to {} (its {} of the {} calls)",
+            "note: shard {shard} paces to {} (its {mine} of the {archive} calls)",
             rates.join(" and "),
-            work.calls.len(),
-            work.archive.calls
         );
     }
     share
@@ -340,15 +351,14 @@ fn shown_files(files: &[spec::SpecFile]) -> String {
 }
 
 /// Plans the requests for `endpoint`'s model (and checks they leave room for a
-/// transcript), then scans the inputs (printing what was skipped and why) and selects the
-/// calls.
-fn work(
+/// transcript) and reads the selection flags; nothing is read of the inputs yet.
+fn run_work(
     flags: &RunFlags,
     mut spec: Spec,
     metrics_sha256: String,
     metric_files: &[spec::SpecFile],
     endpoint: &EndpointConfig,
-) -> anyhow::Result<Work> {
+) -> anyhow::Result<RunWork> {
     crate::evaluate::plan::evidence_as_limited(&mut spec, &endpoint.answer_limits);
     let groups = plan_groups(&spec, endpoint);
     let prompt_options = PromptOptions {
@@ -363,37 +373,14 @@ fn work(
         endpoint.max_input_tokens,
     )
     .map_err(|why| anyhow::anyhow!("{}: {why}", shown_files(metric_files)))?;
-    let load_options = LoadOptions {
-        keep_objects: flags.keep_objects.as_u64(),
-        ..flags.transcripts.options()
-    };
-    let mut catalog = Catalog::scan(&flags.paths, &load_options);
-    for error in &catalog.errors {
-        eprintln!("warning: skipping {error}");
-    }
-    for warning in &catalog.warnings {
-        eprintln!("warning: {warning}");
-    }
-    if !flags.quiet {
-        for note in skipped_notes(&catalog) {
-            eprintln!("{note}");
-        }
-    }
+    let load_options = flags.transcripts.options();
     let selection = &flags.selection;
-    let shard = selection.shard()?;
-    let mut calls = select_calls(
-        catalog.entries.len(),
-        selection.limit,
-        selection.sample,
-        selection.sample_seed,
-    );
-    // The selection is made on the whole archive first, so every shard of a sampled run
-    // takes its part of the same sample.
-    let archive = Archive::of(calls.iter().map(|&i| &catalog.entries[i]));
-    if let Some(shard) = shard {
-        calls.retain(|&i| shard.holds(&catalog.entries[i].id));
-    }
-    catalog.keep_only(&calls);
+    let rules = Rules {
+        limit: selection.limit,
+        sample: selection.sample,
+        seed: selection.sample_seed,
+        shard: selection.shard()?,
+    };
     let settings = Settings {
         concurrency: flags.concurrency as usize,
         max_reask: flags.max_reask,
@@ -409,13 +396,62 @@ fn work(
         samples: flags.samples,
         confidence: flags.confidence,
     };
-    Ok(Work {
+    Ok(RunWork {
         spec,
         metrics_sha256,
+        groups,
+        settings,
+        inputs: flags.paths.clone(),
+        rules,
+    })
+}
+
+/// [`run_work`], then the inputs read whole (printing what was skipped and why) and the
+/// calls selected: what a dry run and a batch need before they say or send anything.
+fn work(
+    flags: &RunFlags,
+    spec: Spec,
+    metrics_sha256: String,
+    metric_files: &[spec::SpecFile],
+    endpoint: &EndpointConfig,
+) -> anyhow::Result<Work> {
+    let RunWork {
+        spec,
+        metrics_sha256: _,
+        groups,
+        settings,
+        inputs,
+        rules,
+    } = run_work(flags, spec, metrics_sha256, metric_files, endpoint)?;
+    let catalog = Catalog::scan(&inputs, &settings.load_options);
+    for error in &catalog.errors {
+        eprintln!("warning: skipping {error}");
+    }
+    for warning in &catalog.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !flags.quiet {
+        for note in skipped_notes(&catalog) {
+            eprintln!("{note}");
+        }
+    }
+    let mut selector = Selector::new(rules);
+    let mut calls = Vec::new();
+    for (index, entry) in catalog.entries.iter().enumerate() {
+        let (taken, flow) = selector.offer(&entry.id, entry.digest, index);
+        calls.extend(taken);
+        if flow.is_break() {
+            break;
+        }
+    }
+    let (sampled, archive) = selector.finish();
+    calls.extend(sampled);
+    Ok(Work {
+        spec,
         catalog,
         calls,
         archive,
-        shard,
+        shard: rules.shard,
         groups,
         settings,
     })
@@ -450,7 +486,7 @@ fn budget(flags: &RunFlags, groups: &[GroupPlan], endpoint: &EndpointConfig) -> 
 /// What the scan left out, as `inspect` lists it: documents that are not calls and the
 /// companions of calls, counted per reason with the first file of each, then the files of
 /// kinds no format reads. Nothing is left out unseen.
-fn skipped_notes(catalog: &Catalog) -> Vec<String> {
+pub fn skipped_notes(catalog: &Catalog) -> Vec<String> {
     let mut notes = Vec::new();
     for (skipped, what) in [
         (&catalog.skipped, "document(s) that are not calls"),
@@ -483,40 +519,4 @@ fn skipped_notes(catalog: &Catalog) -> Vec<String> {
         ));
     }
     notes
-}
-
-/// `--limit` keeps the first N; `--sample` a reproducible random N (kept in input order).
-fn select_calls(total: usize, limit: Option<usize>, sample: Option<usize>, seed: u64) -> Vec<usize> {
-    let mut calls: Vec<usize> = (0..total).collect();
-    if let Some(n) = sample.filter(|&n| n < total) {
-        // Order by a seeded hash of the index: stable across runs and machines.
-        calls.sort_by_key(|&i| {
-            let mut h = blake3::Hasher::new();
-            h.update(&seed.to_le_bytes());
-            h.update(&(i as u64).to_le_bytes());
-            *h.finalize().as_bytes()
-        });
-        calls.truncate(n);
-        calls.sort_unstable();
-    }
-    if let Some(n) = limit {
-        calls.truncate(n);
-    }
-    calls
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sample_is_reproducible_and_in_input_order() {
-        let a = select_calls(100, None, Some(10), 7);
-        assert_eq!(a, select_calls(100, None, Some(10), 7));
-        assert_ne!(a, select_calls(100, None, Some(10), 8));
-        assert_eq!(a.len(), 10);
-        assert!(a.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(select_calls(5, Some(3), None, 0), vec![0, 1, 2]);
-        assert_eq!(select_calls(5, None, Some(10), 0).len(), 5);
-    }
 }

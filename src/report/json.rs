@@ -15,9 +15,12 @@
 //! definitions: `{"postcall": {...}, "metric_definitions": [...]}`; then one `CallResult`
 //! per call (always with a `call_id`, never a `postcall` key); and, because a streamed
 //! file's first line cannot be rewritten, a last line with the finished header (complete,
-//! counts, usage, cost, `finished_at`): `{"postcall": {...}}`. A reader takes the last
-//! header line as the truth; when that is still the first one (with
-//! `metric_definitions`), the run was killed before it finished. The
+//! counts, usage, cost, `finished_at`): `{"postcall": {...}}`. A run reads its inputs while
+//! it asks, so the first line cannot know how many calls there are, nor the archive or the
+//! input errors: when the scan has read every input, a header line says them, between two
+//! calls (with the definitions again, as a start header). A reader takes the last header
+//! line as the truth; when that is one with `metric_definitions`, the run was killed
+//! before it finished. The
 //! definitions have their own key, not `metrics` as in a `.json` report, because a call
 //! line's `metrics` is an object: one key with two shapes would make tools that infer a
 //! schema from the lines (DuckDB's `read_json`) give up on the calls' `metrics` column.
@@ -330,6 +333,10 @@ impl Sink for JsonlSink {
     /// Calls that came without a header stay without one: the lines are calls only.
     fn begin_headerless(&mut self, _metrics: &[Metric], _has_summary: bool) -> anyhow::Result<()> {
         Ok(())
+    }
+
+    fn inputs_read(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        self.header_line(head.header, Some(head.metrics))
     }
 
     fn close(mut self: Box<Self>, header: Option<&RunHeader>, ending: Ending) -> anyhow::Result<Option<PathBuf>> {

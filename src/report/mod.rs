@@ -559,6 +559,12 @@ pub trait Sink: Send {
     /// `.jsonl`): the report written has none either; none is made up.
     fn begin_headerless(&mut self, metrics: &[Metric], has_summary: bool) -> anyhow::Result<()>;
     fn call(&mut self, call: &CallResult) -> anyhow::Result<()>;
+    /// The run has read its inputs: `head.header` is the opening one with what the scan
+    /// found (how many calls, the archive, the input errors). A writer that cannot rewrite
+    /// its start (`.jsonl`) says it here, so a killed run's report still knows them.
+    fn inputs_read(&mut self, _head: &ReportHead<'_>) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// Writes the final header (`None`: the report has none) and puts the file where
     /// `ending` says: the destination, or `<dest>.partial` beside it, the destination as it
     /// was. Returns where it went (`None` for standard output and devices, written in place).

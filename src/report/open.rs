@@ -93,8 +93,8 @@ fn is_stdout(path: &Path) -> bool {
 /// Reads a `.json` report, or a `.jsonl` one.
 ///
 /// In a `.jsonl` file, lines with a `postcall` key are header lines (see
-/// [`json`](super::json)); the last one is the header. When that is the first one (the one
-/// with `metric_definitions`: the run was killed before it wrote its last line), the
+/// [`json`](super::json)); the last one is the header. When that is not the final one (it
+/// carries `metric_definitions`: the run was killed before it wrote its last line), the
 /// header says `complete: false` and its counts and usage are summed from the calls read.
 /// A `.jsonl` without any header line (written before postcall wrote one) has
 /// `header: None` and no definitions. A last line cut short by a killed run (no final
@@ -264,7 +264,7 @@ fn read_lines(path: &Path) -> anyhow::Result<Report> {
         match serde_json::from_str::<HeaderLine>(&line) {
             Ok(head) => {
                 check_format(path, &head.postcall)?;
-                // Only the first header line carries the definitions; the final one does not.
+                // Only the final header line comes without the definitions.
                 started_only = head.metric_definitions.is_some();
                 if let Some(definitions) = head.metric_definitions {
                     report.metrics = definitions;
@@ -290,8 +290,8 @@ fn read_lines(path: &Path) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// The header of a run killed before its last line: the start header, with the counts of
-/// the calls it got to write. The cost was never computed, so it stays unknown.
+/// The header of a run killed before its last line: the start header (or the one written
+/// when the inputs were read), with the counts of the calls it got to write. The cost was never computed, so it stays unknown.
 fn count_what_was_written(header: &mut RunHeader, calls: &[CallResult]) {
     let mut usage = Usage::default();
     for call in calls {

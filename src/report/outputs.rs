@@ -45,6 +45,11 @@ impl Outputs {
         self.each(|sink| sink.call(call))
     }
 
+    /// Tells every output what the scan found (see [`Sink::inputs_read`]).
+    pub fn inputs_read(&mut self, head: &ReportHead<'_>) -> anyhow::Result<()> {
+        self.each(|sink| sink.inputs_read(head))
+    }
+
     fn each(&mut self, mut write: impl FnMut(&mut Box<dyn Sink>) -> anyhow::Result<()>) -> anyhow::Result<()> {
         if self.sinks.is_empty() {
             // A run with no -o at all (not possible from the command line) is not a failure.

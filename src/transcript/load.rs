@@ -1,13 +1,10 @@
 //! Walking inputs into calls: files, directories (recursively, sorted), and `-` for stdin.
 //!
-//! A run over 100k+ calls cannot hold every transcript in memory, so [`Catalog::scan`]
-//! parses each input once to check it and keeps only a small [`CallEntry`] per call; the
-//! evaluator re-reads a call with [`Catalog::load`] when it is its turn. From a local disk
-//! that read is a page-cache copy; from a bucket it is a second GET, so the scan keeps the
-//! bytes of whole objects too, up to [`LoadOptions::keep_objects`] in all, and `load` takes
-//! a call's kept bytes (once) instead of fetching them again. `load` takes `&self` and
-//! touches nothing shared but read-only data and that one lock, so many threads may call
-//! it at once.
+//! A run asks each call as the scan makes it (see `scan`); what reads the inputs whole
+//! first — `inspect`, a dry run — cannot hold every transcript in memory for 100k+ calls,
+//! so [`Catalog::scan`] keeps only a small [`CallEntry`] per call, and [`Catalog::load`]
+//! reads one again when it is wanted. `load` takes `&self` and touches nothing shared but
+//! read-only data, so many threads may call it at once.
 //!
 //! The walking itself lives in `scan`; this file holds the types callers see, re-reading one
 //! call, and the decoding steps both share, so a call reads the same at scan and at load.
@@ -15,16 +12,14 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use bytesize::ByteSize;
 use serde_json::Value;
 
 use super::formats::{self, Context, Document, TwilioCompanion, Unread};
-use super::kept::Kept;
 use super::read::{DEFAULT_MAX_FILE_SIZE, ReadError, open_input, read_input};
 use super::{Call, Format, SpeakerMap};
-use crate::storage::{self, ObjectUrl, Scheme, StorageError};
+use crate::storage::{self, ObjectUrl, StorageError};
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -36,11 +31,6 @@ pub struct LoadOptions {
     /// `--max-file-size` in bytes: a bigger input file is an error, checked before it is
     /// read (stdin is read no further than this).
     pub max_file_size: u64,
-    /// How many bytes of objects (from a bucket or a presigned URL, each the whole of one
-    /// call) the scan keeps for [`Catalog::load`], so a call is fetched once; objects past
-    /// it are fetched again at their turn. 0 (the default: `inspect` and `prompt` never
-    /// read a call twice) keeps none; `run` sets `--keep-objects`.
-    pub keep_objects: u64,
 }
 
 impl Default for LoadOptions {
@@ -49,7 +39,6 @@ impl Default for LoadOptions {
             format: None,
             speaker_map: None,
             max_file_size: DEFAULT_MAX_FILE_SIZE.as_u64(),
-            keep_objects: 0,
         }
     }
 }
@@ -85,7 +74,6 @@ impl TranscriptArgs {
             format: self.transcript_format,
             speaker_map: self.speaker_map.clone(),
             max_file_size: self.max_file_size.as_u64(),
-            keep_objects: 0,
         }
     }
 }
@@ -220,9 +208,6 @@ pub struct Catalog {
     pub(crate) stdin: Option<std::sync::Arc<[u8]>>,
     /// Twilio Transcript resources by SID, which give roles to their sentences pages.
     pub(crate) twilio: HashMap<String, TwilioCompanion>,
-    /// The bytes of objects the scan kept (see [`LoadOptions::keep_objects`]), by entry
-    /// index; each is taken by the first [`Catalog::load`] of its call, and freed then.
-    pub(crate) kept: Mutex<HashMap<usize, Kept>>,
 }
 
 impl Catalog {
@@ -232,14 +217,8 @@ impl Catalog {
         super::scan::scan(inputs, options)
     }
 
-    /// Reads one call again, by its index in `entries`, with the id the scan gave it: from
-    /// the bytes the scan kept of its object, the first time, or from its source.
+    /// Reads one call again, by its index in `entries`, with the id the scan gave it.
     pub fn load(&self, index: usize, options: &LoadOptions) -> Result<Call, LoadError> {
-        // Taken out first, so that no worker waits on the lock while another unpacks.
-        let kept = self.kept_lock().remove(&index);
-        if let Some(kept) = kept {
-            return self.load_fetched(index, options, Ok(kept.unpack()));
-        }
         let entry = self.entry(index)?;
         let document = self.read_document(
             &entry.source,
@@ -247,61 +226,6 @@ impl Catalog {
             entry.format.is_text(),
             options.max_file_size,
         )?;
-        self.call_from(entry, &document, options)
-    }
-
-    fn kept_lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Kept>> {
-        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Whether the scan kept call `index`'s object, for [`Catalog::load`] to take.
-    pub fn is_kept(&self, index: usize) -> bool {
-        self.kept_lock().contains_key(&index)
-    }
-
-    /// Frees the kept objects of every call but `calls` (the run's selection: a shard, a
-    /// sample), which nothing will load.
-    pub fn keep_only(&mut self, calls: &[usize]) {
-        let kept = self.kept.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.is_empty() {
-            return;
-        }
-        let wanted: std::collections::HashSet<usize> = calls.iter().copied().collect();
-        kept.retain(|index, _| wanted.contains(index));
-    }
-
-    /// The object call `index` is the whole of, when it is one: what a reader may fetch
-    /// ahead of [`Catalog::load_fetched`] (a JSONL line or an array element shares its object
-    /// with other calls, and a presigned URL is read by the HTTP client, so neither is).
-    pub fn whole_object(&self, index: usize) -> Option<&ObjectUrl> {
-        let source = &self.entries.get(index)?.source;
-        match (&source.origin, source.locator) {
-            (Origin::Object(url), Locator::Whole | Locator::Session) if url.scheme() != Scheme::Https => Some(url),
-            _ => None,
-        }
-    }
-
-    /// [`Catalog::load`] for a call whose object (see [`Catalog::whole_object`]) was
-    /// already fetched: `fetched` is what the fetch got.
-    pub fn load_fetched(
-        &self,
-        index: usize,
-        options: &LoadOptions,
-        fetched: Result<bytes::Bytes, StorageError>,
-    ) -> Result<Call, LoadError> {
-        let entry = self.entry(index)?;
-        let display = entry.source_display.as_str();
-        let bytes = fetched.map_err(|e| reread_object(display, e))?;
-        let document = if entry.format.is_text() {
-            let text = decode(&bytes).map_err(|e| e.into_load_error(display))?;
-            OwnedDocument::Text(text.to_string())
-        } else if entry.source.locator == Locator::Session {
-            OwnedDocument::Json(session_array(&bytes).map_err(|e| e.into_load_error(display))?)
-        } else {
-            let text = decode(&bytes).map_err(|e| e.into_load_error(display))?;
-            OwnedDocument::Json(parse_json(text).map_err(|e| e.into_load_error(display))?)
-        };
-        drop(bytes);
         self.call_from(entry, &document, options)
     }
 

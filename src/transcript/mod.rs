@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod detect;
 pub(crate) mod formats;
-mod kept;
 pub mod load;
 pub(crate) mod metadata;
 pub(crate) mod read;
@@ -21,8 +20,11 @@ pub(crate) mod speakers;
 #[cfg(test)]
 mod tests;
 
-pub use load::{Catalog, LoadError, LoadOptions, Origin, READ_EXTENSIONS, Skipped, SourceRef, TranscriptArgs};
+pub use load::{
+    CallEntry, Catalog, LoadError, LoadOptions, Origin, READ_EXTENSIONS, Skipped, SourceRef, TranscriptArgs,
+};
 pub use metadata::{CallBlock, CallMetadata, Direction, MetadataLevel, MetadataValue};
+pub use scan::{Findings, scan_into};
 pub use speakers::SpeakerInference;
 
 /// One call, in the shape every later stage reads.

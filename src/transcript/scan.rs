@@ -1,11 +1,19 @@
 //! The scan behind [`Catalog::scan`]: walks inputs in a reproducible order, parses each
 //! document once, and turns it into a [`CallEntry`], a [`LoadError`], or a companion.
 //!
-//! Order matters twice. Directories are walked with entries sorted by name so two runs see
-//! calls in the same order. And a Twilio sentences page may come before the Transcript
-//! resource that gives it roles (`twilio_intelligence.json` sorts before
-//! `twilio_intelligence_transcript.json`), so such pages are deferred and resolved once every
-//! input has been read, in their original place in the order.
+//! The scan hands each call and error on as it makes them, in input order, to its
+//! [`Findings`]: [`Catalog::scan`] collects them (`inspect`, a dry run, a batch), a run
+//! asks them while the scan reads on, so an archive is read once and never held whole.
+//! Whatever needs the whole input is therefore decided in order, from what came before:
+//!
+//! - Directories are walked with entries sorted by name so two runs see calls in the same
+//!   order.
+//! - A duplicate call id is made unique against the ids found before it (the first keeps
+//!   its id; a later one takes the first free `#N`).
+//! - A Twilio sentences page may come before the Transcript resource that gives it roles
+//!   (`twilio_intelligence.json` sorts before `twilio_intelligence_transcript.json`): such a
+//!   page waits, and is read right after its resource's input, or, if none comes, after
+//!   every input (where it asks for `--speaker-map`).
 //!
 //! Text files (`.txt`, `.vtt`, `.srt`, or stdin that is not JSON) are one call each; a JSONL
 //! file whose first line is a session event (ConversationRelay, Realtime) is one call, not
@@ -13,7 +21,8 @@
 //! (`caf\xE9.json`), so a report still names the file exactly.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,7 +30,6 @@ use serde_json::Value;
 
 use super::detect::{self, Companion, Shape};
 use super::formats::{self, Document, Unread};
-use super::kept::Kept;
 use super::load::{CallEntry, Catalog, LoadError, LoadOptions, Locator, Origin, Skipped, SourceRef};
 use super::load::{decode, json_error, parse_json, parse_value, session_array};
 use super::read::{self, ReadError, read_bounded, read_input};
@@ -76,11 +84,17 @@ pub(crate) fn display_path(path: &Path) -> String {
     path.display().to_string()
 }
 
-enum Outcome {
-    Entry(CallEntry),
-    Error(LoadError),
-    /// A Twilio sentences page whose transcript resource may still come.
-    Deferred(Unit),
+/// Where the scan's calls and errors go, in input order, as it makes them.
+pub trait Findings {
+    /// A call, its id already unique in the run. `Break` stops the scan: no more are wanted.
+    fn call(&mut self, entry: CallEntry, call: Call) -> ControlFlow<()>;
+    fn error(&mut self, error: LoadError);
+}
+
+/// A Twilio sentences page waiting for the transcript resource that gives it roles.
+struct Waiting {
+    unit: Unit,
+    sid: Option<String>,
 }
 
 /// Where one call-sized document came from.
@@ -104,28 +118,65 @@ impl Unit {
     }
 }
 
-struct Scanner<'o> {
+struct Scanner<'o, F: Findings> {
     options: &'o LoadOptions,
-    outcomes: Vec<Outcome>,
+    /// What the scan finds besides calls and errors (skips, companions, warnings), and
+    /// the state parsing needs (stdin's bytes, Twilio's resources).
     catalog: Catalog,
-    /// Objects kept for the requests, by the index of their call's outcome.
-    kept: HashMap<usize, Kept>,
-    /// Their bytes in all, held to `options.keep_objects`.
-    kept_bytes: u64,
+    findings: &'o mut F,
+    ids: UniqueIds,
+    waiting: Vec<Waiting>,
+    /// Twilio resources seen in the input being read, whose waiting pages are read after it.
+    arrived: Vec<String>,
+    /// The findings want no more.
+    stopped: bool,
+}
+
+/// Reads every input in order into `findings`; returns the rest of what was found (a
+/// catalog without entries or errors: those went to `findings`).
+pub fn scan_into<F: Findings>(inputs: &[PathBuf], options: &LoadOptions, findings: &mut F) -> Catalog {
+    let mut scanner = Scanner {
+        options,
+        catalog: Catalog::default(),
+        findings,
+        ids: UniqueIds::default(),
+        waiting: Vec::new(),
+        arrived: Vec::new(),
+        stopped: false,
+    };
+    for input in inputs {
+        if scanner.stopped {
+            break;
+        }
+        scanner.input(input);
+        scanner.read_arrived();
+    }
+    scanner.finish()
+}
+
+/// [`Catalog::scan`]: every call's entry and every error.
+#[derive(Default)]
+struct Collect {
+    entries: Vec<CallEntry>,
+    errors: Vec<LoadError>,
+}
+
+impl Findings for Collect {
+    fn call(&mut self, entry: CallEntry, _call: Call) -> ControlFlow<()> {
+        self.entries.push(entry);
+        ControlFlow::Continue(())
+    }
+
+    fn error(&mut self, error: LoadError) {
+        self.errors.push(error);
+    }
 }
 
 pub(super) fn scan(inputs: &[PathBuf], options: &LoadOptions) -> Catalog {
-    let mut scanner = Scanner {
-        options,
-        outcomes: Vec::new(),
-        catalog: Catalog::default(),
-        kept: HashMap::new(),
-        kept_bytes: 0,
-    };
-    for input in inputs {
-        scanner.input(input);
-    }
-    let catalog = scanner.finish();
+    let mut collect = Collect::default();
+    let mut catalog = scan_into(inputs, options, &mut collect);
+    catalog.entries = collect.entries;
+    catalog.errors = collect.errors;
     release_freed_memory();
     catalog
 }
@@ -142,7 +193,7 @@ fn release_freed_memory() {
     }
 }
 
-impl Scanner<'_> {
+impl<F: Findings> Scanner<'_, F> {
     fn input(&mut self, input: &Path) {
         match ObjectUrl::from_path(input) {
             Ok(Some(url)) => return self.object_input(url),
@@ -198,6 +249,9 @@ impl Scanner<'_> {
         }
         children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (path, kind) in children {
+            if self.stopped {
+                return;
+            }
             // Symlinked files are read; symlinked directories are not entered, which rules
             // out cycles without tracking every directory visited.
             let is_dir = kind.is_dir();
@@ -216,7 +270,10 @@ impl Scanner<'_> {
                         "{}: skipped, not a regular file ({what}); postcall reads only regular files",
                         display_path(&path)
                     )),
-                    None => self.file(&path, layout),
+                    None => {
+                        self.file(&path, layout);
+                        self.read_arrived();
+                    }
                 }
             } else {
                 self.catalog.skipped_non_json += 1;
@@ -286,20 +343,17 @@ impl Scanner<'_> {
         let (urls, layouts): (Vec<ObjectUrl>, Vec<Layout>) = objects.into_iter().unzip();
         let read = storage::read_in_order(urls, self.options.max_file_size);
         for ((url, bytes), layout) in read.zip(layouts) {
+            if self.stopped {
+                // Dropping the reads cancels those still on their way.
+                return;
+            }
             let display = url.redacted();
             match bytes {
                 Ok(bytes) => {
                     let name = Path::new(url.file_name());
                     let stem = name.file_stem().map_or_else(|| display.clone(), |s| s.to_string_lossy().into_owned());
                     let origin = Origin::Object(Box::new(url));
-                    let fits = self.kept_bytes + bytes.len() as u64 <= self.options.keep_objects;
-                    if !fits {
-                        self.document(&origin, Cow::Owned(Vec::from(bytes)), layout, &display, &stem);
-                        continue;
-                    }
-                    let first = self.outcomes.len();
-                    self.document(&origin, Cow::Borrowed(&bytes), layout, &display, &stem);
-                    self.keep(first, &bytes);
+                    self.document(&origin, Cow::Owned(Vec::from(bytes)), layout, &display, &stem);
                 }
                 Err(e) if e.not_found && named => self.error(LoadError::new(
                     display,
@@ -307,21 +361,7 @@ impl Scanner<'_> {
                 )),
                 Err(e) => self.error(LoadError::new(display, e.message)),
             }
-        }
-    }
-
-    /// Keeps an object's `bytes` for the requests when what the scan made of it (the
-    /// outcomes from `first` on) is one call that is the whole object: a JSONL line or an
-    /// array element is read again by its place, and an error or a skip is never asked.
-    fn keep(&mut self, first: usize, bytes: &[u8]) {
-        let whole_call = match &self.outcomes[first..] {
-            [Outcome::Entry(entry)] => matches!(entry.source.locator, Locator::Whole | Locator::Session),
-            _ => false,
-        };
-        if whole_call {
-            let kept = Kept::pack(bytes);
-            self.kept_bytes += kept.size();
-            self.kept.insert(first, kept);
+            self.read_arrived();
         }
     }
 
@@ -420,6 +460,9 @@ impl Scanner<'_> {
         let mut offset = bom;
         let mut any = false;
         for (index, raw) in bytes[bom..].split_inclusive(|&b| b == b'\n').enumerate() {
+            if self.stopped {
+                return;
+            }
             let (start, number) = (offset, index + 1);
             offset += raw.len();
             if raw.iter().all(u8::is_ascii_whitespace) {
@@ -499,6 +542,9 @@ impl Scanner<'_> {
             ));
         }
         for (index, item) in items.iter().enumerate() {
+            if self.stopped {
+                return;
+            }
             let unit = Unit {
                 source: SourceRef {
                     origin: origin.clone(),
@@ -530,6 +576,7 @@ impl Scanner<'_> {
             if kind == Companion::TwilioTranscript
                 && let (Some(sid), Some(companion)) = (formats::twilio_sid(value), formats::twilio_companion(value))
             {
+                self.arrived.push(sid.clone());
                 self.catalog.twilio.insert(sid, companion);
             }
             self.catalog.companions.push(Skipped {
@@ -550,7 +597,8 @@ impl Scanner<'_> {
             && formats::twilio_needs_companion(value)
             && !formats::twilio_sid(value).is_some_and(|sid| self.catalog.twilio.contains_key(&sid));
         if waits_for_companion {
-            self.outcomes.push(Outcome::Deferred(unit));
+            let sid = formats::twilio_sid(value);
+            self.waiting.push(Waiting { unit, sid });
             return;
         }
         self.build(Document::Json(value), format, unit);
@@ -567,68 +615,123 @@ impl Scanner<'_> {
                 self.catalog
                     .warnings
                     .extend(warnings.into_iter().map(|w| format!("{display}: {w}")));
-                self.outcomes.push(outcome(Ok(call), unit));
+                self.found(call, unit);
             }
             Err(Unread::NotACall(reason)) => self.catalog.skipped.push(Skipped {
                 source_display: unit.display,
                 format: Some(format),
                 reason,
             }),
-            Err(Unread::Invalid(message)) => {
-                self.outcomes
-                    .push(Outcome::Error(unit.error(message).with_format(Some(format))));
-            }
+            Err(Unread::Invalid(message)) => self.error(unit.error(message).with_format(Some(format))),
+        }
+    }
+
+    /// Hands a call on, with an id no call before it has.
+    fn found(&mut self, mut call: Call, unit: Unit) {
+        if let Some((unique, warning)) = self.ids.claim(&call.id, &unit.display) {
+            self.catalog.warnings.push(warning);
+            call.id = unique;
+        }
+        let entry = CallEntry {
+            turns: call.conversation().count(),
+            chars: call.chars(),
+            estimated_tokens: call.estimated_tokens(),
+            digest: call.digest(),
+            started_at: call.started_at,
+            speaker_inference: call.speaker_inference.clone().map(Box::new),
+            metadata: (call.metadata != CallMetadata::default()).then(|| Box::new(call.metadata.clone())),
+            format: call.format,
+            id: call.id.clone(),
+            source_display: unit.display,
+            source: unit.source,
+        };
+        if self.findings.call(entry, call).is_break() {
+            self.stopped = true;
         }
     }
 
     fn error(&mut self, error: LoadError) {
-        self.outcomes.push(Outcome::Error(error));
+        self.findings.error(error);
     }
 
-    fn finish(self) -> Catalog {
-        let Scanner {
-            options,
-            outcomes,
-            mut catalog,
-            mut kept,
-            kept_bytes: _,
-        } = self;
-        for (at, outcome_) in outcomes.into_iter().enumerate() {
-            match outcome_ {
-                Outcome::Entry(entry) => {
-                    if let Some(bytes) = kept.remove(&at) {
-                        let index = catalog.entries.len();
-                        catalog.kept.get_mut().expect("not shared yet").insert(index, bytes);
-                    }
-                    catalog.entries.push(entry)
-                }
-                Outcome::Error(error) => catalog.errors.push(error),
-                // Every transcript resource has been seen now; this is the page's last chance.
-                Outcome::Deferred(unit) => {
-                    let built = catalog
-                        .read_value(&unit.source, &unit.display, options.max_file_size)
-                        .map_err(|e| e.message)
-                        .and_then(|value| {
-                            let id = unit.fallback_id.clone();
-                            let doc = Document::Json(&value);
-                            catalog
-                                .build_call(doc, Format::TwilioIntelligence, options, id, &unit.display)
-                                .map(|(call, _)| call)
-                                .map_err(|e| match e {
-                                    Unread::Invalid(m) | Unread::NotACall(m) => m,
-                                })
-                        });
-                    match outcome(built, unit) {
-                        Outcome::Entry(entry) => catalog.entries.push(entry),
-                        Outcome::Error(error) => catalog.errors.push(error),
-                        Outcome::Deferred(_) => unreachable!("outcome() never defers"),
-                    }
-                }
+    /// Reads the pages that were waiting for the Twilio resources the last input held.
+    fn read_arrived(&mut self) {
+        if self.arrived.is_empty() {
+            return;
+        }
+        let arrived = std::mem::take(&mut self.arrived);
+        let (ready, waiting) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| w.sid.as_ref().is_some_and(|sid| arrived.contains(sid)));
+        self.waiting = waiting;
+        self.read_waiting(ready);
+    }
+
+    /// Reads waiting pages again (they were not kept) and builds their calls, with the
+    /// roles their resources gave, or asking for a speaker map.
+    fn read_waiting(&mut self, pages: Vec<Waiting>) {
+        for Waiting { unit, .. } in pages {
+            if self.stopped {
+                return;
+            }
+            let built = self
+                .catalog
+                .read_value(&unit.source, &unit.display, self.options.max_file_size)
+                .map_err(|e| e.message)
+                .and_then(|value| {
+                    let id = unit.fallback_id.clone();
+                    let doc = Document::Json(&value);
+                    self.catalog
+                        .build_call(doc, Format::TwilioIntelligence, self.options, id, &unit.display)
+                        .map(|(call, _)| call)
+                        .map_err(|e| match e {
+                            Unread::Invalid(m) | Unread::NotACall(m) => m,
+                        })
+                });
+            match built {
+                Ok(call) => self.found(call, unit),
+                Err(message) => self.error(unit.error(message).with_format(Some(Format::TwilioIntelligence))),
             }
         }
-        let warnings = make_ids_unique(&mut catalog.entries);
-        catalog.warnings.extend(warnings);
-        catalog
+    }
+
+    /// Every input has been read: a page still waiting has no resource to wait for.
+    fn finish(mut self) -> Catalog {
+        let waiting = std::mem::take(&mut self.waiting);
+        self.read_waiting(waiting);
+        self.catalog
+    }
+}
+
+/// Ids given so far, each with the source of its first call, for the duplicates' warnings.
+#[derive(Default)]
+struct UniqueIds {
+    first_seen: HashMap<Box<str>, Box<str>>,
+    /// Where each id's search for a free suffix goes on from: starting again at 2 made n
+    /// copies of one call cost n² lookups (10,000 copies: 24 s of scan).
+    next_suffix: HashMap<Box<str>, u64>,
+}
+
+impl UniqueIds {
+    /// Takes `id` for the call from `source`; when an earlier call has it, the first free
+    /// `id#N` instead, with the warning that says so.
+    fn claim(&mut self, id: &str, source: &str) -> Option<(String, String)> {
+        let Some(first) = self.first_seen.get(id) else {
+            self.first_seen.insert(id.into(), source.into());
+            return None;
+        };
+        let warning_first = first.clone();
+        let next = self.next_suffix.entry(id.into()).or_insert(2);
+        let (n, unique) = (*next..)
+            .map(|n| (n, format!("{id}#{n}")))
+            .find(|(_, unique)| !self.first_seen.contains_key(unique.as_str()))
+            .expect("an unused suffix exists");
+        *next = n + 1;
+        self.first_seen.insert(unique.as_str().into(), source.into());
+        let warning = format!(
+            "duplicate call id `{id}`: {source} has the same id as {warning_first}; it is `{unique}` in this run"
+        );
+        Some((unique, warning))
     }
 }
 
@@ -642,115 +745,57 @@ fn special_file(path: &Path, kind: std::fs::FileType) -> Option<&'static str> {
     (!kind.is_file()).then(|| read::kind_of(&kind))
 }
 
-fn outcome(built: Result<Call, String>, unit: Unit) -> Outcome {
-    match built {
-        Ok(call) => Outcome::Entry(CallEntry {
-            turns: call.conversation().count(),
-            chars: call.chars(),
-            estimated_tokens: call.estimated_tokens(),
-            digest: call.digest(),
-            started_at: call.started_at,
-            speaker_inference: call.speaker_inference.map(Box::new),
-            metadata: (call.metadata != CallMetadata::default()).then(|| Box::new(call.metadata)),
-            format: call.format,
-            id: call.id,
-            source_display: unit.display,
-            source: unit.source,
-        }),
-        Err(message) => Outcome::Error(unit.error(message).with_format(Some(Format::TwilioIntelligence))),
-    }
-}
-
-/// Gives every later duplicate of an id a `#N` suffix (one no other call uses), so reports,
-/// caches and `Catalog::load` all agree on one id per call. Returns a warning per rename.
-pub(crate) fn make_ids_unique(entries: &mut [CallEntry]) -> Vec<String> {
-    let taken: HashSet<String> = entries.iter().map(|e| e.id.clone()).collect();
-    if taken.len() == entries.len() {
-        return Vec::new();
-    }
-    let mut first_seen: HashMap<String, String> = HashMap::new();
-    let mut used: HashSet<String> = HashSet::new();
-    // Where each id's search for a free suffix goes on from: starting again at 2 made
-    // n copies of one call cost n² lookups (10,000 copies: 24 s of scan).
-    let mut next_suffix: HashMap<String, u64> = HashMap::new();
-    let mut warnings = Vec::new();
-    for entry in entries.iter_mut() {
-        if used.insert(entry.id.clone()) {
-            first_seen.insert(entry.id.clone(), entry.source_display.clone());
-            continue;
-        }
-        let next = next_suffix.entry(entry.id.clone()).or_insert(2);
-        let unique = (*next..)
-            .map(|n| (n, format!("{}#{n}", entry.id)))
-            .find(|(_, id)| !taken.contains(id) && !used.contains(id))
-            .map(|(n, id)| {
-                *next = n + 1;
-                id
-            })
-            .expect("an unused suffix exists");
-        warnings.push(format!(
-            "duplicate call id `{}`: {} has the same id as {}; it is `{unique}` in this run",
-            entry.id, entry.source_display, first_seen[&entry.id]
-        ));
-        used.insert(unique.clone());
-        entry.id = unique;
-    }
-    warnings
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn entry(id: &str, source: &str) -> CallEntry {
-        CallEntry {
-            id: id.into(),
-            source_display: source.into(),
-            source: SourceRef {
-                origin: Origin::Stdin,
-                locator: Locator::Whole,
-            },
-            format: Format::Generic,
-            turns: 1,
-            chars: 1,
-            estimated_tokens: 1,
-            digest: 0,
-            started_at: None,
-            speaker_inference: None,
-            metadata: None,
-        }
+    /// The ids `UniqueIds` gives calls from `sources` (id, source) in order, and its warnings.
+    fn claimed(calls: &[(&str, &str)]) -> (Vec<String>, Vec<String>) {
+        let mut ids = UniqueIds::default();
+        let mut warnings = Vec::new();
+        let given = calls
+            .iter()
+            .map(|(id, source)| match ids.claim(id, source) {
+                Some((unique, warning)) => {
+                    warnings.push(warning);
+                    unique
+                }
+                None => id.to_string(),
+            })
+            .collect();
+        (given, warnings)
     }
 
     #[test]
-    fn duplicate_ids_get_a_suffix_no_one_else_uses() {
-        let mut entries = vec![
-            entry("a", "x.json"),
-            entry("a", "y.json"),
-            entry("a#2", "z.json"),
-            entry("a", "w.json"),
-        ];
-        let warnings = make_ids_unique(&mut entries);
-        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids, ["a", "a#3", "a#2", "a#4"]);
-        assert_eq!(warnings.len(), 2);
+    fn a_later_duplicate_id_gets_a_suffix_no_earlier_call_has() {
+        let (ids, warnings) = claimed(&[("a", "x.json"), ("a", "y.json"), ("a#2", "z.json"), ("a", "w.json")]);
+        // z.json's own id was given to y.json before z.json was read: it is the duplicate.
+        assert_eq!(ids, ["a", "a#2", "a#2#2", "a#3"]);
+        assert_eq!(warnings.len(), 3);
         assert!(
             warnings[0].contains("y.json has the same id as x.json"),
             "{}",
             warnings[0]
         );
+        assert!(
+            warnings[1].contains("z.json has the same id as y.json"),
+            "{}",
+            warnings[1]
+        );
     }
 
     #[test]
     fn many_copies_of_one_id_are_numbered_in_order_around_taken_suffixes() {
-        let mut entries: Vec<CallEntry> = (0..5_000).map(|i| entry("call", &format!("{i}.json"))).collect();
-        entries.push(entry("call#3", "taken.json"));
-        let warnings = make_ids_unique(&mut entries);
+        let mut calls: Vec<(String, String)> = vec![("call#3".into(), "taken.json".into())];
+        calls.extend((0..5_000).map(|i| ("call".to_string(), format!("{i}.json"))));
+        let calls: Vec<(&str, &str)> = calls.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let (ids, warnings) = claimed(&calls);
         assert_eq!(warnings.len(), 4_999);
-        assert_eq!(entries[1].id, "call#2");
-        assert_eq!(entries[2].id, "call#4", "call#3 is another call's own id");
-        assert_eq!(entries[4_999].id, "call#5001");
-        let ids: HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids.len(), entries.len());
+        assert_eq!(ids[2], "call#2");
+        assert_eq!(ids[3], "call#4", "call#3 is another call's own id");
+        assert_eq!(ids[5_000], "call#5001");
+        let unique: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        assert_eq!(unique.len(), ids.len());
     }
 
     #[test]

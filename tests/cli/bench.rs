@@ -17,9 +17,12 @@ fn a_generated_archive_runs_end_to_end_with_one_request_per_call() {
         .assert()
         .success();
     let report = std::fs::read_to_string(t.join("report.jsonl")).unwrap();
-    // The run header first and last, one line per call between.
-    assert_eq!(report.lines().count(), 1 + 120 + 1);
-    assert!(report.lines().filter(|l| l.starts_with("{\"postcall\":")).count() == 2);
+    // The run header first and last, one line per call between, and the header with what
+    // the scan found (calls, archive, input errors) once it had read every input.
+    assert_eq!(report.lines().count(), 1 + 120 + 2);
+    let headers: Vec<&str> = report.lines().filter(|l| l.starts_with("{\"postcall\":")).collect();
+    assert_eq!(headers.len(), 3);
+    assert!(headers[1].contains("\"calls_not_done\":120"), "{}", headers[1]);
     assert_eq!(server.requests(), 120);
     assert!(server.stats().busy_window().is_some());
 }

@@ -180,19 +180,27 @@ fn a_killed_run_re_run_sends_only_the_missing_requests_and_gives_the_same_report
     let first = fake.requests();
     assert!(first < 40 * UNITS_PER_CALL, "the run finished before it was killed");
     // The JSONL written so far is a valid prefix, beside the destination (which a killed
-    // run never touches): the run header, then calls that parse.
+    // run never touches): the run header, then calls that parse, and, once the inputs were
+    // read, a header line that says how many calls there are.
     assert_eq!(
         std::fs::read_to_string(dir.join("r.jsonl")).unwrap(),
         "yesterday's report\n"
     );
     let jsonl = std::fs::read_to_string(dir.join("r.jsonl.partial")).unwrap_or_default();
+    let mut headers = Vec::new();
     for (i, line) in jsonl.lines().enumerate() {
-        if i == 0 {
-            serde_json::from_str::<HeaderLine>(line).unwrap_or_else(|e| panic!("bad header line {line:?}: {e}"));
+        if i == 0 || line.starts_with(r#"{"postcall":"#) {
+            let head: HeaderLine =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("bad header line {line:?}: {e}"));
+            assert!(head.metric_definitions.is_some(), "killed: no final header line");
+            headers.push(head.postcall);
             continue;
         }
         serde_json::from_str::<CallResult>(line).unwrap_or_else(|e| panic!("torn JSONL line {line:?}: {e}"));
     }
+    assert_eq!(headers.len(), 2, "the opening header, and the one with the inputs read");
+    assert_eq!(headers[1].calls_not_done, 40);
+    assert_eq!(headers[1].archive.as_ref().map(|a| a.calls), Some(40));
     // Killed before its last line: it reads as an incomplete run with what it has.
     let killed = read_report(&dir.join("r.jsonl.partial")).unwrap();
     let header = killed.header.expect("the run header of the first line");

@@ -606,3 +606,37 @@ fn an_endpoint_that_is_down_from_the_start_stops_the_run_with_one_message() {
     let report = read_json_report(&dir.join("r.json.partial"));
     assert!(!report.header.as_ref().expect("a run header").complete);
 }
+
+#[test]
+fn a_limit_reads_no_further_than_its_calls_and_a_whole_run_reports_what_it_skipped() {
+    let dir = dir_with_calls(SPEC, 200);
+    // Sorts after every call: only a run that reads the whole archive sees it.
+    dir.write("calls/zz-broken.json", "{ not json");
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+
+    let (out, stderr) = dir.run_output(&fake, &["--limit", "5", "-o", "five.json"]);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("zz-broken"), "{stderr}");
+    let five = read_json_report(&dir.join("five.json"));
+    assert_eq!(five.calls.len(), 5);
+    let header = five.header.unwrap();
+    assert_eq!(header.archive.map(|a| a.calls), Some(5));
+    assert!(header.input_errors.is_empty() && header.complete);
+    assert_eq!(fake.requests(), 5);
+
+    let (out, stderr) = dir.run_output(&fake, &["-o", "all.json"]);
+    assert_eq!(out.status.code(), Some(1), "an input error: {stderr}");
+    assert!(stderr.contains("zz-broken.json"), "{stderr}");
+    let all = read_json_report(&dir.join("all.json"));
+    assert_eq!(all.calls.len(), 200);
+    let header = all.header.unwrap();
+    assert_eq!(header.archive.map(|a| a.calls), Some(200));
+    assert_eq!(header.input_errors.len(), 1);
+    assert!(header.input_errors[0].source.ends_with("zz-broken.json"));
+    // The first five are the limited run's, answered from the cache.
+    assert_eq!(
+        all.calls[..5].iter().map(|c| &c.call_id).collect::<Vec<_>>(),
+        five.calls.iter().map(|c| &c.call_id).collect::<Vec<_>>()
+    );
+    assert_eq!(fake.requests(), 200);
+}

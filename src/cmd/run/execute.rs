@@ -8,20 +8,23 @@ use std::sync::Arc;
 
 use crate::cli::exit;
 use crate::deliver::Deliverer;
+use crate::evaluate::feed::{Feed, Say, Scanned};
 use crate::evaluate::progress::Progress;
 use crate::evaluate::{self, Budget, Evaluation, GroupPlan, Halt, RunOutcome};
 use crate::llm::local::LocalServer;
-use crate::llm::pace::Pacer;
+use crate::llm::pace::{PaceSettings, Pacer};
 use crate::llm::price::Prices;
 use crate::llm::{Client, EndpointConfig};
-use crate::plan::{Endpoint, RunPlan, Work};
+use crate::plan::{Endpoint, RunPlan, RunWork};
 use crate::report::outputs::{Ended, Outputs};
 use crate::report::summary::{SummaryCounts, render_summary};
 use crate::report::{
     InputError, ModelUsage, REPORT_FORMAT_VERSION, ReportHead, RunHeader, StopReason, TranscriptReading, Usage,
 };
+use crate::shard::Shard;
 use crate::spec::{Metric, ServiceTier, Spec};
 use crate::terminal::{eprint, eprintln};
+use crate::transcript::LoadError;
 
 pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let RunPlan {
@@ -43,9 +46,20 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
         work.settings.concurrency = crate::llm::local::slots_for(work.settings.concurrency);
     }
     let concurrency = work.settings.concurrency;
+    let progress = Progress::new(quiet);
+    let (feed, scanned) = match start_scan(&work, &halt, &progress, quiet)? {
+        Scan::Going(feed, scanned) => (feed, scanned),
+        Scan::Interrupted => return Ok(ExitCode::from(exit::INTERRUPTED)),
+    };
     // The one expensive start; stopped, by drop, on every way out.
     let _server = start_local(&endpoint, concurrency, &log_dir, quiet)?;
-    let client = Client::new(endpoint.config, concurrency, max_retries)?.with_pace(Pacer::new(pace));
+    let shard = work.rules.shard;
+    // A shard paces to 1/N of the budget until the scan says how many of the calls are its.
+    let first_share = shard
+        .filter(|_| pace.is_set())
+        .map_or(pace, |s| pace.share(1, s.count as usize));
+    let pacer = Pacer::new(first_share).map(Arc::new);
+    let client = Client::new(endpoint.config, concurrency, max_retries)?.with_pace(pacer.clone());
     let header = opening_header(&work, client.config(), started_at);
     let mut outputs = Outputs::new(outputs);
     outputs.begin(&ReportHead {
@@ -60,44 +74,155 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let mut deliverer = webhooks
         .map(|plan| Deliverer::start(plan, &metrics, &work.metrics_sha256))
         .transpose()?;
-    let total = work.calls.len();
-    let progress = Progress::new(total, quiet);
     let mut counts = SummaryCounts::new(&metrics);
     let budget = work
         .settings
         .budget
         .map(|limit| Budget::new(limit, client.config().prices.clone()));
     let cached = cache.is_some();
+    let mut when_read = WhenRead {
+        feed: &feed,
+        pacer: pacer.zip(shard),
+        pace,
+        opening: &header,
+        metrics: &metrics,
+        has_summary: work.spec.summary.is_some(),
+        quiet,
+        done: false,
+    };
     let eval = Evaluation {
         budget,
         spec: work.spec,
-        catalog: work.catalog,
+        feed: Arc::clone(&feed),
         client,
         cache,
         groups: work.groups,
-        calls: work.calls,
         settings: work.settings,
     };
     let outcome = evaluate::run(eval, halt, &progress, |call| {
+        when_read.check(&mut outputs)?;
         counts.add(&call);
         if let Some(deliverer) = &mut deliverer {
             deliverer.send(&call);
         }
         outputs.call(&call)
     })?;
+    let scanned = scanned.map_or_else(|| feed.end(), |scanned| *scanned);
+    // The last calls may have been written before the scan had said what it found.
+    when_read.check(&mut outputs)?;
 
-    let header = final_header(header, &outcome, &counts, models, &prices);
+    let header = final_header(header, &outcome, &scanned, &counts, models, &prices);
     let run = Ran {
         outcome: &outcome,
         header: &header,
         metrics: &metrics,
         counts: &counts,
         started,
-        total,
+        total: Total {
+            calls: scanned.calls,
+            all: scanned.archive.is_some(),
+        },
         cached,
         strict,
     };
     end_run(run, outputs, deliverer)
+}
+
+/// The scan, started.
+enum Scan {
+    /// With a call to ask, or, for an empty shard (which writes its empty report, so
+    /// `merge` sees every shard), with what the finished scan found.
+    Going(Arc<Feed>, Option<Box<Scanned>>),
+    /// Ctrl-C before the first call was found.
+    Interrupted,
+}
+
+/// Starts the scan and waits for its first call: a run with nothing to ask fails here, in
+/// milliseconds, before anything expensive has started.
+fn start_scan(work: &RunWork, halt: &Arc<Halt>, progress: &Progress, quiet: bool) -> anyhow::Result<Scan> {
+    let say: Say = {
+        let progress = progress.clone();
+        Box::new(move |line: &str| progress.warn(line))
+    };
+    let feed = Feed::start(
+        work.inputs.clone(),
+        work.settings.load_options.clone(),
+        work.rules,
+        Arc::clone(halt),
+        say,
+        !quiet,
+    );
+    if feed.has_calls() {
+        return Ok(Scan::Going(Arc::new(feed), None));
+    }
+    let scanned = feed.end();
+    if halt.is_halted() {
+        eprintln!("interrupted while reading the inputs: nothing was asked, no report was written");
+        return Ok(Scan::Interrupted);
+    }
+    if scanned.archive.as_ref().is_none_or(|a| a.calls == 0) {
+        return Err(crate::plan::no_calls(
+            &work.inputs,
+            &scanned.catalog,
+            scanned.errors.len(),
+        ));
+    }
+    Ok(Scan::Going(Arc::new(feed), Some(Box::new(scanned))))
+}
+
+/// What the run does once the scan has read every input, once: a shard paces to its share
+/// of the budget, and the outputs are told what the scan found.
+struct WhenRead<'a> {
+    feed: &'a Feed,
+    pacer: Option<(Arc<Pacer>, Shard)>,
+    /// `--rpm` / `--tpm` of all shards together.
+    pace: PaceSettings,
+    opening: &'a RunHeader,
+    metrics: &'a [Metric],
+    has_summary: bool,
+    quiet: bool,
+    done: bool,
+}
+
+impl WhenRead<'_> {
+    fn check(&mut self, outputs: &mut Outputs) -> anyhow::Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        let Some(chosen) = self.feed.chosen() else {
+            return Ok(());
+        };
+        self.done = true;
+        if let Some((pacer, shard)) = &self.pacer {
+            let share = crate::plan::pace_share(self.pace, *shard, chosen.calls, chosen.archive.calls, self.quiet);
+            pacer.reshare(share);
+        }
+        let header = RunHeader {
+            calls_not_done: chosen.calls,
+            input_errors: input_errors(&chosen.errors),
+            archive: Some(chosen.archive.clone()),
+            ..self.opening.clone()
+        };
+        outputs.inputs_read(&ReportHead {
+            header: &header,
+            metrics: self.metrics,
+            has_summary: self.has_summary,
+        })
+    }
+}
+
+/// How many calls the run had: all it would have asked, or, when it stopped before the
+/// scan had read every input, those found until then.
+#[derive(Debug, Clone, Copy)]
+struct Total {
+    calls: usize,
+    all: bool,
+}
+
+impl std::fmt::Display for Total {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.calls, if self.all { "" } else { "+" })
+    }
 }
 
 /// A run whose calls are all done or given up: what its end reads.
@@ -108,7 +233,7 @@ struct Ran<'a> {
     metrics: &'a [Metric],
     counts: &'a SummaryCounts,
     started: std::time::Instant,
-    total: usize,
+    total: Total,
     cached: bool,
     strict: bool,
 }
@@ -174,19 +299,24 @@ fn say_failed_outputs(ended: &Ended, cached: bool) {
     }
 }
 
-/// The header written last: what was done, why the run stopped if it did, usage and cost.
+/// The header written last: what was done, why the run stopped if it did, usage and cost,
+/// and what the scan found (the archive, the input errors).
 fn final_header(
     opening: RunHeader,
     outcome: &RunOutcome,
+    scanned: &Scanned,
     counts: &SummaryCounts,
     models: std::collections::BTreeMap<String, Vec<String>>,
     prices: &Prices,
 ) -> RunHeader {
-    let complete = outcome.calls_not_done == 0;
+    let calls_not_done = scanned.calls.saturating_sub(outcome.calls_done);
+    let complete = calls_not_done == 0 && scanned.archive.is_some();
     RunHeader {
         finished_at: Some(jiff::Timestamp::now()),
         complete,
-        calls_not_done: outcome.calls_not_done,
+        calls_not_done,
+        input_errors: input_errors(&scanned.errors),
+        archive: scanned.archive.clone(),
         stopped: (!complete).then(|| stop_reason(outcome)),
         calls: outcome.calls_done,
         failed_calls: counts.failed_calls() as usize,
@@ -197,6 +327,17 @@ fn final_header(
         models: model_usage(models, outcome, prices),
         ..opening
     }
+}
+
+/// The header's form of the scan's errors.
+fn input_errors(errors: &[LoadError]) -> Vec<InputError> {
+    errors
+        .iter()
+        .map(|e| InputError {
+            source: e.source_display.clone(),
+            message: e.message.clone(),
+        })
+        .collect()
 }
 
 fn stop_reason(outcome: &RunOutcome) -> StopReason {
@@ -257,7 +398,7 @@ struct Ending<'a> {
     failed_outputs: usize,
     /// How many outputs were written to the end.
     written_outputs: usize,
-    total: usize,
+    total: Total,
 }
 
 impl Ending<'_> {
@@ -322,15 +463,16 @@ fn start_local(endpoint: &Endpoint, slots: usize, log_dir: &Path, quiet: bool) -
     Ok(Some(running))
 }
 
-/// The header written first (`.json` and `.csv` rewrite it at the end): nothing done yet.
-fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Timestamp) -> RunHeader {
+/// The header written first (`.json` and `.csv` rewrite it at the end): nothing done yet,
+/// and nothing known of the inputs (the scan has just begun); a `.jsonl`'s last line has it.
+fn opening_header(work: &RunWork, endpoint: &EndpointConfig, started_at: jiff::Timestamp) -> RunHeader {
     RunHeader {
         version: env!("CARGO_PKG_VERSION").to_string(),
         report_format: REPORT_FORMAT_VERSION,
         started_at,
         finished_at: None,
         complete: false,
-        calls_not_done: work.calls.len(),
+        calls_not_done: 0,
         stopped: None,
         base_url: endpoint.base_url.redacted(),
         model: endpoint.model.clone(),
@@ -351,17 +493,9 @@ fn opening_header(work: &Work, endpoint: &EndpointConfig, started_at: jiff::Time
             speaker_map: work.settings.load_options.speaker_map.clone(),
             all_speakers: work.settings.prompt_options.all_speakers,
         },
-        input_errors: work
-            .catalog
-            .errors
-            .iter()
-            .map(|e| InputError {
-                source: e.source_display.clone(),
-                message: e.message.clone(),
-            })
-            .collect(),
-        archive: Some(work.archive.clone()),
-        shard: work.shard,
+        input_errors: Vec::new(),
+        archive: None,
+        shard: work.rules.shard,
         missing_shards: Vec::new(),
         samples: work.settings.samples,
         confidence: work.settings.confidence,
