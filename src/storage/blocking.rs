@@ -11,22 +11,17 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::stream::FuturesOrdered;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
 
 use super::error::{Doing, StorageError};
 use super::url::{ObjectUrl, Scheme};
-
-/// Objects fetched at once while a listing is read in order: enough to hide a round trip
-/// per object behind the parsing of the others. A bucket across a network answers a GET in
-/// tens of milliseconds, so the reads in flight set the rate: with each request held 30 ms
-/// (`postcall-bench -s s3 --s3-latency-ms 30`), 32 read 922 objects a second and 128 read
-/// 1,698, for some 6 MB more at the peak (connections and bodies in flight).
-pub const READ_AHEAD: usize = 128;
+use super::window::Window;
 
 /// Size of each part of a multipart upload (S3's minimum is 5 MiB, but for the last).
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -266,39 +261,51 @@ pub fn read_if_there(url: &ObjectUrl, limit: u64) -> Result<Option<Bytes>, Stora
     }
 }
 
-/// The objects of `urls`, in that order, [`READ_AHEAD`] at a time: the caller parses one
-/// while the next are on their way, and holds no more than that many in memory.
+/// Objects read and not yet taken by the caller: few, since the reads in flight hold those
+/// that came back before the caller's next.
+const HANDED_OVER: usize = 4;
+
+/// The objects of `urls`, in that order, a [`Window`] of them in flight: the caller parses
+/// one while the next are on their way, and holds no more than those in memory.
 pub fn read_in_order(
     urls: Vec<ObjectUrl>,
     limit: u64,
 ) -> impl Iterator<Item = (ObjectUrl, Result<Bytes, StorageError>)> {
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(READ_AHEAD);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(HANDED_OVER);
     runtime().spawn(async move {
-        let mut fetched = futures_util::stream::iter(urls)
-            .map(|url| async move {
-                let read = match url.scheme() {
-                    // A presigned URL is read by the blocking HTTP client, off the runtime.
-                    Scheme::Https => {
-                        let one = url.clone();
-                        tokio::task::spawn_blocking(move || super::presigned::read(&one, limit))
-                            .await
-                            .unwrap_or_else(|e| Err(StorageError::new(&url, format!("the read stopped: {e}"))))
-                    }
-                    _ => match store(&url) {
-                        Ok(store) => read_async(store, &url, limit).await,
-                        Err(e) => Err(e),
-                    },
-                };
-                (url, read)
-            })
-            .buffered(READ_AHEAD);
-        while let Some(item) = fetched.next().await {
-            if sender.send(item).await.is_err() {
+        let mut urls = urls.into_iter();
+        let mut window = Window::new();
+        let mut reads = FuturesOrdered::new();
+        loop {
+            while reads.len() < window.size() {
+                let Some(url) = urls.next() else { break };
+                reads.push_back(read_one(url, limit));
+            }
+            let Some(read) = reads.next().await else { break };
+            if sender.send(read).await.is_err() {
                 break;
             }
+            window.handed_on(Instant::now());
         }
     });
     std::iter::from_fn(move || receiver.blocking_recv())
+}
+
+async fn read_one(url: ObjectUrl, limit: u64) -> (ObjectUrl, Result<Bytes, StorageError>) {
+    let read = match url.scheme() {
+        // A presigned URL is read by the blocking HTTP client, off the runtime.
+        Scheme::Https => {
+            let one = url.clone();
+            tokio::task::spawn_blocking(move || super::presigned::read(&one, limit))
+                .await
+                .unwrap_or_else(|e| Err(StorageError::new(&url, format!("the read stopped: {e}"))))
+        }
+        _ => match store(&url) {
+            Ok(store) => read_async(store, &url, limit).await,
+            Err(e) => Err(e),
+        },
+    };
+    (url, read)
 }
 
 /// Copies the object into the local file `to`, streamed (for reading a report back: its

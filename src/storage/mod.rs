@@ -3,8 +3,8 @@
 //!
 //! Storage is an edge, like `net`: the rest of postcall keeps its data flow and asks this
 //! module for bytes. The transcript scan lists a prefix and reads its objects in order
-//! ([`read_in_order`], a few at a time, nothing copied to disk), a call is read again by
-//! URL and range at its turn; a report is written locally beside nothing and uploaded once
+//! ([`read_in_order`], as many at once as read faster, nothing copied to disk), a call is
+//! read again by URL and range at its turn; a report is written locally beside nothing and uploaded once
 //! complete ([`upload`]: a multipart upload completed only at the end, so an interrupted run
 //! leaves no object and never half-replaces one); a bucket cache entry is one `PUT`.
 //!
@@ -18,6 +18,7 @@ mod blocking;
 mod error;
 mod presigned;
 mod url;
+mod window;
 
 pub use blocking::{check_bucket, download, list, put, read, read_if_there, read_in_order, read_range, upload};
 pub use error::StorageError;
