@@ -200,7 +200,13 @@ fn call_totals(metrics: &[Metric], calls: &SummaryCounts, header: &RunHeader) ->
             Some(StopReason::BudgetReached) => "stopped: budget reached",
             None => "the run did not finish",
         };
-        totals.push(("not done", format!("{} ({why})", grouped(header.calls_not_done as u64))));
+        // A run stopped before its scan reached the end of the inputs knows only the calls
+        // found so far: the rest of the archive is not done either.
+        let more = if header.archive.is_none() { "+" } else { "" };
+        totals.push((
+            "not done",
+            format!("{}{more} ({why})", grouped(header.calls_not_done as u64)),
+        ));
     }
     if !header.input_errors.is_empty() {
         totals.push(("unreadable files", grouped(header.input_errors.len() as u64)));
@@ -367,6 +373,14 @@ mod tests {
         }
     }
 
+    /// The archive of a run whose scan read every input.
+    fn read_to_the_end(calls: usize) -> Option<crate::shard::Archive> {
+        Some(crate::shard::Archive {
+            calls,
+            fingerprint: "blake3:00".into(),
+        })
+    }
+
     #[test]
     fn summary_table_shows_a_priced_interrupted_run() {
         let metrics = metrics();
@@ -376,12 +390,21 @@ mod tests {
             calls_not_done: 1500,
             stopped: Some(StopReason::Interrupted),
             cost_usd: Some(0.5),
+            archive: read_to_the_end(1600),
             ..header(0)
         };
         let table = render_summary(&metrics, &counts, &header, Duration::from_millis(1500));
         assert!(table.contains("not done           1,500 (interrupted)"), "{table}");
         assert!(table.contains("cost               $0.5000"), "{table}");
         assert!(table.contains("wall time          1.5s"), "{table}");
+
+        // Interrupted before the scan had read every input: 1,500 is what it had found.
+        let early = RunHeader {
+            archive: None,
+            ..header
+        };
+        let table = render_summary(&metrics, &counts, &early, Duration::from_millis(1500));
+        assert!(table.contains("not done           1,500+ (interrupted)"), "{table}");
     }
 
     #[test]
@@ -392,6 +415,7 @@ mod tests {
             complete: false,
             calls_not_done: 4,
             stopped: Some(StopReason::EndpointRefused),
+            archive: read_to_the_end(10),
             ..header(0)
         };
         let table = render_summary(&metrics, &counts, &header, Duration::from_millis(1500));

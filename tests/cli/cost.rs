@@ -176,6 +176,11 @@ fn max_cost_stops_scheduling_and_never_overspends_by_more_than_what_was_in_fligh
         .code(4);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("budget reached"), "{stderr}");
+    // Nothing was cached: the advice must not promise that a re-run skips what was paid for.
+    assert!(
+        stderr.contains("with --no-cache, every call is asked again"),
+        "{stderr}"
+    );
     let report = read_json_report(&dir.join("r.json.partial"));
     let header = report.header.as_ref().unwrap();
     assert!(!header.complete);
@@ -196,7 +201,7 @@ fn max_cost_stops_scheduling_and_never_overspends_by_more_than_what_was_in_fligh
         report.calls.len()
     );
     assert!(report.calls.iter().all(|c| !c.failed()), "what was written is whole");
-    // The calls it paid for are cached: a re-run with more budget finishes the rest.
+    // A re-run with more budget finishes.
     dir.run_against(&fake)
         .args(["-o", "r.json", "--quiet", "--price", "2,8", "--max-cost", "100"])
         .assert()

@@ -265,6 +265,7 @@ fn end_run(run: Ran<'_>, outputs: Outputs, deliverer: Option<Deliverer>) -> anyh
         failed_outputs: ended.failed.len(),
         written_outputs: ended.written,
         total: run.total,
+        cached: run.cached,
     };
     let code = exit_code(&ending, run.metrics, run.counts, run.strict);
     if code == ExitCode::from(exit::OK) && delivery.is_some_and(|d| d.failed > 0) {
@@ -399,9 +400,20 @@ struct Ending<'a> {
     /// How many outputs were written to the end.
     written_outputs: usize,
     total: Total,
+    /// Whether answers went to a cache, so that a re-run does not pay for them again.
+    cached: bool,
 }
 
 impl Ending<'_> {
+    /// How a re-run finishes the job: from the cache, or (with `--no-cache`) from scratch.
+    fn rerun(&self) -> &'static str {
+        if self.cached {
+            "re-run the same command to finish (cached answers are not asked again)"
+        } else {
+            "re-run the same command to finish (with --no-cache, every call is asked again)"
+        }
+    }
+
     /// "written to r.jsonl.partial (r.jsonl is as it was)", or "written" for stdout.
     fn where_written(&self) -> String {
         if self.written_outputs == 0 && self.failed_outputs > 0 && self.withheld.is_empty() {
@@ -518,18 +530,20 @@ fn exit_code(ending: &Ending<'_>, metrics: &[Metric], counts: &SummaryCounts, st
         eprintln!("interrupted after every call was answered: the reports are complete");
     } else if outcome.interrupted {
         eprintln!(
-            "interrupted: {} of {total} calls {}; re-run the same command to finish (cached answers are not asked again)",
+            "interrupted: {} of {total} calls {}; {}",
             outcome.calls_done,
-            ending.where_written()
+            ending.where_written(),
+            ending.rerun()
         );
         return ExitCode::from(exit::INTERRUPTED);
     }
     if outcome.budget_reached {
         eprintln!(
             "budget reached: stopped scheduling before a request would have passed it; {} of {total} calls {}. \
-             Raise the budget and re-run the same command to finish (cached answers are not asked again).",
+             Raise the budget and {}.",
             outcome.calls_done,
-            ending.where_written()
+            ending.where_written(),
+            ending.rerun()
         );
         return ExitCode::from(exit::BUDGET_REACHED);
     }
