@@ -19,7 +19,7 @@ use crate::llm::{ApiError, Client};
 use crate::prompt::{Cut, LongCalls, PromptOptions, fit_call};
 use crate::report::{CallError, CallResult, MetricResult, Truncation, Usage};
 use crate::spec::Spec;
-use crate::transcript::{CallBlock, CallEntry, CallMetadata, Catalog, LoadOptions, MetadataLevel};
+use crate::transcript::{CallBlock, CallEntry, CallMetadata, LoadOptions, MetadataLevel};
 
 pub mod budget;
 pub mod confidence;
@@ -490,12 +490,6 @@ fn prepare(shared: &Shared, pos: usize) -> Option<SharedCall> {
         Some(Arc::new(Prepared { entry: fed.entry, call }))
     })
     .clone()
-}
-
-/// Reads call `index` of the catalog again and applies the long-call policy: the call as
-/// its requests carry it, or why it is not asked.
-pub fn prepare_call(catalog: &Catalog, index: usize, settings: &Settings) -> Result<PreparedCall, NotAsked> {
-    fit(catalog.load(index, &settings.load_options), settings)
 }
 
 /// Applies the long-call policy to `call`: the call as its requests carry it, or why it is

@@ -21,8 +21,8 @@ use crate::llm::EndpointConfig;
 use crate::llm::pace::PaceSettings;
 use crate::prompt::PromptOptions;
 use crate::report::{ConfidenceSource, OutputFormat, Protected, Sink};
-use crate::select::{Rules, Selector};
-use crate::shard::{Archive, Shard};
+use crate::select::Rules;
+use crate::shard::Shard;
 use crate::spec::{self, Spec};
 use crate::terminal::eprintln;
 use crate::transcript::{Catalog, READ_EXTENSIONS};
@@ -32,22 +32,6 @@ pub mod flags;
 
 pub use endpoint::Endpoint;
 pub use flags::RunFlags;
-
-/// What a dry run and a batch work on: the questions, the calls (the inputs read whole),
-/// the requests, the settings.
-pub struct Work {
-    /// The metric file, with `--strategy` applied.
-    pub spec: Spec,
-    pub catalog: Catalog,
-    /// Catalog indices of the calls to ask, in report order.
-    pub calls: Vec<usize>,
-    /// The calls selected before `--shard` took its part of them.
-    pub archive: Archive,
-    pub shard: Option<Shard>,
-    /// The requests every call needs, each with its model and schema.
-    pub groups: Vec<GroupPlan>,
-    pub settings: Settings,
-}
 
 /// A run's work before its inputs are read: a run reads them while it asks (see
 /// `evaluate::feed`), so what depends on them — which calls, the archive, input errors —
@@ -87,11 +71,13 @@ pub struct RunPlan {
 
 /// `--dry-run`: what a run would send, with or without an endpoint.
 pub struct DryRunPlan {
-    pub work: Work,
+    /// Read as a run reads it, each call once, while the estimate is made.
+    pub work: RunWork,
     pub endpoint: DryEndpoint,
     /// The cache a run would read, when it exists (a dry run creates nothing); `None`
     /// with `--no-cache` or `--refresh`, under which a run asks everything.
     pub cache: Option<Cache>,
+    pub quiet: bool,
 }
 
 /// The endpoint a dry run describes.
@@ -145,10 +131,15 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<Plan> {
                 }
             }
         };
-        let work = work(flags, spec, metrics_sha256, &metric_files, endpoint.config())?;
+        let work = run_work(flags, spec, metrics_sha256, &metric_files, endpoint.config())?;
         let reads_cache = !flags.cache.no_cache && !flags.cache.refresh;
         let cache = reads_cache.then(|| Cache::existing(cache_dir)).flatten();
-        return Ok(Plan::DryRun(Box::new(DryRunPlan { work, endpoint, cache })));
+        return Ok(Plan::DryRun(Box::new(DryRunPlan {
+            work,
+            endpoint,
+            cache,
+            quiet: flags.quiet,
+        })));
     }
     let mut endpoint = endpoint::resolve(&flags.endpoint, flags.local_model.as_deref(), &spec)?;
     confidence(flags, &mut endpoint.config)?;
@@ -403,57 +394,6 @@ fn run_work(
         settings,
         inputs: flags.paths.clone(),
         rules,
-    })
-}
-
-/// [`run_work`], then the inputs read whole (printing what was skipped and why) and the
-/// calls selected: what a dry run and a batch need before they say or send anything.
-fn work(
-    flags: &RunFlags,
-    spec: Spec,
-    metrics_sha256: String,
-    metric_files: &[spec::SpecFile],
-    endpoint: &EndpointConfig,
-) -> anyhow::Result<Work> {
-    let RunWork {
-        spec,
-        metrics_sha256: _,
-        groups,
-        settings,
-        inputs,
-        rules,
-    } = run_work(flags, spec, metrics_sha256, metric_files, endpoint)?;
-    let catalog = Catalog::scan(&inputs, &settings.load_options);
-    for error in &catalog.errors {
-        eprintln!("warning: skipping {error}");
-    }
-    for warning in &catalog.warnings {
-        eprintln!("warning: {warning}");
-    }
-    if !flags.quiet {
-        for note in skipped_notes(&catalog) {
-            eprintln!("{note}");
-        }
-    }
-    let mut selector = Selector::new(rules);
-    let mut calls = Vec::new();
-    for (index, entry) in catalog.entries.iter().enumerate() {
-        let (taken, flow) = selector.offer(&entry.id, entry.digest, index);
-        calls.extend(taken);
-        if flow.is_break() {
-            break;
-        }
-    }
-    let (sampled, archive) = selector.finish();
-    calls.extend(sampled);
-    Ok(Work {
-        spec,
-        catalog,
-        calls,
-        archive,
-        shard: rules.shard,
-        groups,
-        settings,
     })
 }
 

@@ -1,7 +1,7 @@
 //! Walking inputs into calls: files, directories (recursively, sorted), and `-` for stdin.
 //!
 //! A run asks each call as the scan makes it (see `scan`); what reads the inputs whole
-//! first — `inspect`, a dry run — cannot hold every transcript in memory for 100k+ calls,
+//! first — `inspect`, the review page — cannot hold every transcript in memory for 100k+ calls,
 //! so [`Catalog::scan`] keeps only a small [`CallEntry`] per call, and [`Catalog::load`]
 //! reads one again when it is wanted. `load` takes `&self` and touches nothing shared but
 //! read-only data, so many threads may call it at once.

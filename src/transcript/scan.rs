@@ -2,7 +2,7 @@
 //! document once, and turns it into a [`CallEntry`], a [`LoadError`], or a companion.
 //!
 //! The scan hands each call and error on as it makes them, in input order, to its
-//! [`Findings`]: [`Catalog::scan`] collects them (`inspect`, a dry run, a batch), a run
+//! [`Findings`]: [`Catalog::scan`] collects them (`inspect`, `prompt`, the review page), a run
 //! asks them while the scan reads on, so an archive is read once and never held whole.
 //! Whatever needs the whole input is therefore decided in order, from what came before:
 //!

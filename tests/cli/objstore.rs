@@ -377,6 +377,31 @@ fn object_sizes(dir: &TestDir) -> Vec<(String, u64)> {
         .collect()
 }
 
+#[test]
+fn a_dry_run_reads_each_object_once_and_finds_what_a_run_cached() {
+    // A dry run with a cache builds each call's requests to look them up: from the call the
+    // scan read, not from a second GET.
+    let (dir, s3, fake) = archived(30);
+    succeeds(run(&dir, &s3, &fake, "s3://archive/calls", &["-o", "first.json"]));
+    s3.record_requests().unwrap();
+    let out = run(&dir, &s3, &fake, "s3://archive/calls", &["--dry-run"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("  calls           30 ("), "{stdout}");
+    assert!(
+        stdout.contains("  requests        0 to send, 30 answered from the cache"),
+        "every answer the run paid for is found: {stdout}"
+    );
+    let reads = s3.object_reads("archive").unwrap();
+    assert_eq!(reads.len(), 30, "{reads:?}");
+    assert!(reads.values().all(|&n| n == 1), "one GET per object: {reads:?}");
+}
+
 /// A run over `s3://archive/calls` writing `output` (local), and how many times it read
 /// each object of the bucket.
 fn counted_run(

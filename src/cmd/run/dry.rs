@@ -2,16 +2,18 @@
 
 use std::io::Write as _;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::cache::Cache;
 use crate::cli::exit;
+use crate::evaluate::feed::{Feed, Scanned};
 use crate::evaluate::plan::{ANSWER_FILL, expected_completion_tokens};
-use crate::evaluate::{cache_key, first_request, prepare_call, request_overhead, sample_seeds};
+use crate::evaluate::{Halt, cache_key, first_request, fit, request_overhead, sample_seeds};
 use crate::llm::ChatRequest;
 use crate::llm::EndpointConfig;
 use crate::llm::price::{self, Prices, Tokens};
 use crate::llm::tokens::{Counter, ServerCounter, schema_billed};
-use crate::plan::{DryEndpoint, DryRunPlan, Endpoint, Work};
+use crate::plan::{DryEndpoint, DryRunPlan, Endpoint, RunWork};
 use crate::prompt::LongCalls;
 use crate::spec::ServiceTier;
 use crate::terminal::{Escaped, eprintln};
@@ -33,8 +35,9 @@ struct Estimate {
     long_calls: usize,
 }
 
-/// Prints the estimate; exit 1 when some input could not be read, as a run would.
-pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
+/// Prints the estimate; exit 1 when some input could not be read, as a run would, and 130
+/// when Ctrl-C (`halt`) stopped it before every call was counted.
+pub fn dry_run(plan: &DryRunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let work = &plan.work;
     let config = plan.endpoint.config();
     if let DryEndpoint::Preview { why, .. } = &plan.endpoint {
@@ -44,12 +47,31 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
     // its log goes to a temporary directory (a dry run leaves nothing behind).
     let local = start_local_counter(&plan.endpoint);
     let server = local.as_ref().map(|(_, _, counter)| counter);
-    let estimate = estimate(work, config, plan.cache.as_ref(), server);
+    // The inputs are read as a run reads them: each call once (from a bucket, one GET),
+    // counted while the scan reads on.
+    let say = Box::new(|line: &str| eprintln!("{line}"));
+    let feed = Feed::start(
+        work.inputs.clone(),
+        work.settings.load_options.clone(),
+        work.rules,
+        Arc::clone(&halt),
+        say,
+        !plan.quiet,
+    );
+    let estimate = estimate(work, &feed, config, plan.cache.as_ref(), server);
+    let scanned = feed.end();
     drop(local);
+    if halt.is_halted() {
+        eprintln!(
+            "interrupted after counting {} calls: no estimate printed, nothing was sent",
+            scanned.calls
+        );
+        return Ok(ExitCode::from(exit::INTERRUPTED));
+    }
     let settings = &work.settings;
     // Written as it goes, so a closed pipe stops it with an error `main` treats as success.
     let mut out = Escaped(std::io::stdout().lock());
-    write_requests(&mut out, work, &estimate)?;
+    write_requests(&mut out, work, &scanned, &estimate)?;
     write_costs(&mut out, &estimate, &config.prices)?;
     writeln!(
         out,
@@ -60,7 +82,7 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
         write_endpoint(&mut out, endpoint)?;
     }
     out.flush()?;
-    Ok(ExitCode::from(if work.catalog.errors.is_empty() {
+    Ok(ExitCode::from(if scanned.errors.is_empty() {
         exit::OK
     } else {
         exit::ERROR
@@ -68,22 +90,26 @@ pub fn dry_run(plan: &DryRunPlan) -> anyhow::Result<ExitCode> {
 }
 
 /// The lines before the cost: what would be read, and what would be sent for it.
-fn write_requests(out: &mut impl std::io::Write, work: &Work, estimate: &Estimate) -> std::io::Result<()> {
+fn write_requests(
+    out: &mut impl std::io::Write,
+    work: &RunWork,
+    scanned: &Scanned,
+    estimate: &Estimate,
+) -> std::io::Result<()> {
     writeln!(out, "dry run: nothing was sent")?;
     writeln!(
         out,
         "  calls           {} ({} input error(s), {} not calls, {} files of other kinds skipped)",
-        work.calls.len(),
-        work.catalog.errors.len(),
-        work.catalog.skipped.len(),
-        work.catalog.skipped_non_json
+        scanned.calls,
+        scanned.errors.len(),
+        scanned.catalog.skipped.len(),
+        scanned.catalog.skipped_non_json
     )?;
-    if let Some(shard) = work.shard {
+    if let (Some(shard), Some(archive)) = (work.rules.shard, &scanned.archive) {
         writeln!(
             out,
             "  shard           {shard}: {} of the {} calls selected",
-            work.calls.len(),
-            work.archive.calls
+            scanned.calls, archive.calls
         )?;
     }
     let per_call = match work.settings.samples {
@@ -155,7 +181,13 @@ fn start_local_counter(
 
 /// What the run would send: every call's requests, less those whose answer is cached
 /// (found by building each first request as the run does and looking its key up).
-fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>, server: Option<&ServerCounter>) -> Estimate {
+fn estimate(
+    work: &RunWork,
+    feed: &Feed,
+    config: &EndpointConfig,
+    cache: Option<&Cache>,
+    server: Option<&ServerCounter>,
+) -> Estimate {
     let (spec, settings) = (&work.spec, &work.settings);
     let mode = config.structured_output;
     // The fixed part of each request: system message and questions around an empty
@@ -177,8 +209,14 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>, server:
     };
     let mut server = server;
     let seeds = sample_seeds(settings.samples, config.params.seed);
-    for &index in &work.calls {
-        let mut tokens = work.catalog.entries[index].estimated_tokens;
+    // Building each call's requests is only worth it when there is a cache to look in or a
+    // tokenizer to count them with; otherwise the scan's estimate of the transcript will do.
+    let exact = cache.is_some() || server.is_some() || counters.iter().any(Counter::is_exact);
+    for pos in 0.. {
+        let Some(fed) = feed.take(pos) else {
+            break;
+        };
+        let mut tokens = fed.entry.estimated_tokens;
         if tokens > max {
             estimate.long_calls += 1;
             match settings.long_calls {
@@ -186,12 +224,7 @@ fn estimate(work: &Work, config: &EndpointConfig, cache: Option<&Cache>, server:
                 LongCalls::Fail | LongCalls::Skip => continue,
             }
         }
-        // Reading the call again is only worth it when there is a cache to look in or a
-        // tokenizer to count its requests with.
-        let read = cache.is_some() || server.is_some() || counters.iter().any(Counter::is_exact);
-        let prepared = read
-            .then(|| prepare_call(&work.catalog, index, settings).ok())
-            .flatten();
+        let prepared = exact.then(|| fit(Ok(fed.call), settings).ok()).flatten();
         for (g, group) in work.groups.iter().enumerate() {
             let request = prepared
                 .as_ref()

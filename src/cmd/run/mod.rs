@@ -24,14 +24,14 @@ pub type Args = plan::RunFlags;
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Installed first, so a Ctrl-C while the local server starts is an orderly stop too.
     let halt = Arc::new(Halt::default());
-    install_ctrlc(&halt);
+    install_ctrlc(&halt, args.dry_run);
     match plan::resolve(&args)? {
-        Plan::DryRun(plan) => dry::dry_run(&plan),
+        Plan::DryRun(plan) => dry::dry_run(&plan, halt),
         Plan::Run(plan) => execute::execute(*plan, halt),
     }
 }
 
-fn install_ctrlc(halt: &Arc<Halt>) {
+fn install_ctrlc(halt: &Arc<Halt>, dry_run: bool) {
     let halt = Arc::clone(halt);
     let result = ctrlc::set_handler(move || {
         if halt.interrupted.swap(true, Ordering::SeqCst) {
@@ -40,6 +40,11 @@ fn install_ctrlc(halt: &Arc<Halt>) {
             std::process::exit(exit::INTERRUPTED as i32);
         }
         halt.halted.store(true, Ordering::SeqCst);
+        if dry_run {
+            // Nothing is in flight and nothing is written: there is nothing to wait for.
+            eprintln!("\nstopping the dry run");
+            return;
+        }
         eprintln!(
             "\nstopping: finishing requests in flight (up to {} s), then writing the reports; press Ctrl-C again to quit at once",
             evaluate::HALT_GRACE.as_secs()
