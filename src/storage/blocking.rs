@@ -79,16 +79,19 @@ fn build(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>, StorageError> {
         Scheme::S3 => AmazonS3Builder::from_env()
             .with_url(url.root())
             .with_retry(retry())
+            .with_http_connector(super::client::NoRedirects)
             .build()
             .map(|s| Arc::new(s) as _),
         Scheme::Gcs => GoogleCloudStorageBuilder::from_env()
             .with_url(url.root())
             .with_retry(retry())
+            .with_http_connector(super::client::NoRedirects)
             .build()
             .map(|s| Arc::new(s) as _),
         Scheme::Azure => MicrosoftAzureBuilder::from_env()
             .with_url(url.root())
             .with_retry(retry())
+            .with_http_connector(super::client::NoRedirects)
             .build()
             .map(|s| Arc::new(s) as _),
         Scheme::Https => unreachable!("presigned URLs are read with the HTTP client"),

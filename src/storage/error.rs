@@ -65,7 +65,24 @@ impl StorageError {
         ]
         .iter()
         .any(|code| detail.contains(code));
-        let message = if denied {
+        // Redirects are not followed (see `storage::client`): object_store reports the
+        // 3xx it was given.
+        let redirected = [
+            "status code: 301",
+            "status code: 302",
+            "status code: 303",
+            "status code: 307",
+            "status code: 308",
+        ]
+        .iter()
+        .any(|status| detail.contains(status));
+        let message = if redirected {
+            format!(
+                "the storage service answered with a redirect, which postcall does not follow (credentials and \
+                 reports go only to the endpoint configured){} ({detail})",
+                redirect_hint(url.scheme())
+            )
+        } else if denied {
             format!(
                 "access denied: the credentials postcall found may not {} here, or are wrong; {} ({detail})",
                 doing.verb(),
@@ -122,6 +139,15 @@ fn credential_hint(scheme: Scheme) -> &'static str {
             "check AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY, a SAS token, or the managed identity"
         }
         Scheme::Https => "a presigned URL expires: sign a new one",
+    }
+}
+
+fn redirect_hint(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::S3 => {
+            "; a bucket in another region: set AWS_REGION to it, or AWS_ENDPOINT_URL to the endpoint it names"
+        }
+        _ => "; point the URL or the endpoint at where the data is",
     }
 }
 

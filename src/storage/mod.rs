@@ -15,6 +15,7 @@
 //! no message ever shows one ([`error`]).
 
 mod blocking;
+mod client;
 mod error;
 mod presigned;
 mod url;

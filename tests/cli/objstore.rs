@@ -447,3 +447,108 @@ fn each_object_is_fetched_once_and_the_report_equals_the_local_run() {
         "{reads:?}"
     );
 }
+
+/// Serves each connection on `listener` one request: `answer` gets the request (head and
+/// body) and returns the whole response.
+fn serve_raw(listener: std::net::TcpListener, answer: impl Fn(&str) -> String + Send + 'static) {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 8192];
+            let head_end = loop {
+                let Ok(n) = stream.read(&mut buf) else { break None };
+                if n == 0 {
+                    break None;
+                }
+                request.extend_from_slice(&buf[..n]);
+                if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(at + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&request[..head_end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while request.len() < head_end + length {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let response = answer(&String::from_utf8_lossy(&request));
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+}
+
+#[test]
+fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_the_report() {
+    // What a hostile or misconfigured store (or anything between) can answer: every request
+    // is sent on to another host. object_store's client would follow, with the session
+    // token of temporary credentials and, on a PUT, the report.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let elsewhere_url = format!("http://{}", elsewhere.local_addr().unwrap());
+    let reached = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = std::sync::Arc::clone(&reached);
+    serve_raw(elsewhere, move |request| {
+        log.lock().unwrap().push(request.to_string());
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
+    });
+    let store = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let store_url = format!("http://{}", store.local_addr().unwrap());
+    serve_raw(store, move |request| {
+        let path = request.split_whitespace().nth(1).unwrap_or("/");
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {elsewhere_url}{path}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
+    });
+    let dir = dir_with_calls(SPEC, 3);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let postcall = |args: &[&str]| {
+        let mut cmd = dir.postcall_process();
+        cmd.envs([
+            ("AWS_ENDPOINT_URL", store_url.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIAPOSTCALLREDIRECT"),
+            ("AWS_SECRET_ACCESS_KEY", "not-for-elsewhere"),
+            ("AWS_SESSION_TOKEN", "session-token-not-for-elsewhere"),
+            ("AWS_REGION", "us-east-1"),
+        ]);
+        cmd.args(args);
+        cmd.output().unwrap()
+    };
+    let base_url = fake.base_url();
+    let run = [
+        "run",
+        "-m",
+        "metrics.yaml",
+        "calls",
+        "--base-url",
+        &base_url,
+        "--model",
+        MODEL,
+    ];
+    let out = postcall(&[&run[..], &["--quiet", "--no-cache", "-o", "s3://reports/r.json"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("redirect, which postcall does not follow"), "{stderr}");
+    assert_eq!(fake.requests(), 0, "the output is checked before the first request");
+
+    let out = postcall(&["inspect", "s3://archive/calls"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("redirect, which postcall does not follow"), "{said}");
+    assert!(!said.contains("not-for-elsewhere"), "{said}");
+    assert_eq!(
+        reached.lock().unwrap().as_slice(),
+        &[] as &[String],
+        "nothing reached the other host"
+    );
+}
