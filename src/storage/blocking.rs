@@ -68,6 +68,28 @@ fn retry() -> RetryConfig {
     }
 }
 
+/// The keys and region of the AWS profile the environment names, which `from_env` does
+/// not read (see `profile`).
+fn aws_profile(
+    url: &ObjectUrl,
+    builder: object_store::aws::AmazonS3Builder,
+) -> Result<object_store::aws::AmazonS3Builder, StorageError> {
+    let found = super::profile::find(&|name| std::env::var(name).ok()).map_err(|e| StorageError::new(url, e))?;
+    let mut builder = builder;
+    if let Some(keys) = found.keys {
+        builder = builder
+            .with_access_key_id(keys.access_key_id)
+            .with_secret_access_key(keys.secret_access_key);
+        if let Some(token) = keys.session_token {
+            builder = builder.with_token(token);
+        }
+    }
+    if let Some(region) = found.region {
+        builder = builder.with_region(region);
+    }
+    Ok(builder)
+}
+
 /// Credentials and endpoint from each provider's environment chain (`from_env`), the
 /// bucket from the URL.
 fn build(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>, StorageError> {
@@ -76,7 +98,7 @@ fn build(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>, StorageError> {
     use object_store::gcp::GoogleCloudStorageBuilder;
     crate::net::tls::install_provider();
     let built: object_store::Result<Arc<dyn ObjectStore>> = match url.scheme() {
-        Scheme::S3 => AmazonS3Builder::from_env()
+        Scheme::S3 => aws_profile(url, AmazonS3Builder::from_env())?
             .with_url(url.root())
             .with_retry(retry())
             .with_http_connector(super::client::NoRedirects)

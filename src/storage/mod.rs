@@ -18,6 +18,7 @@ mod blocking;
 mod client;
 mod error;
 mod presigned;
+mod profile;
 mod url;
 mod window;
 

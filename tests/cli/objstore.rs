@@ -552,3 +552,55 @@ fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_th
         "nothing reached the other host"
     );
 }
+
+#[test]
+fn keys_come_from_a_named_aws_profile_and_a_profile_postcall_cannot_use_says_what_to_do() {
+    // `aws configure --profile archive` on a laptop: no keys in the environment.
+    let (dir, s3, _fake) = archived(4);
+    std::fs::write(
+        dir.join("credentials"),
+        format!(
+            "[archive]\naws_access_key_id = {}\naws_secret_access_key = {SECRET_ACCESS_KEY}\n",
+            postcall_testkit::s3::ACCESS_KEY_ID
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config"),
+        "[profile archive]\nregion = us-east-1\n\n[profile corp]\nsso_session = corp\nsso_account_id = 1\n",
+    )
+    .unwrap();
+    let inspect = |profile: &str| {
+        let mut cmd = dir.postcall_process();
+        cmd.envs(
+            s3.env()
+                .into_iter()
+                .filter(|(k, _)| !k.contains("_KEY") && *k != "AWS_REGION"),
+        );
+        cmd.env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
+            .env("AWS_CONFIG_FILE", dir.join("config"))
+            .env("AWS_PROFILE", profile)
+            // Were the profile not read, the chain would end at the instance role: here, a
+            // port nothing listens on.
+            .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1");
+        let out = cmd.args(["inspect", "s3://archive/calls"]).output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), said)
+    };
+    let (code, said) = inspect("archive");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("total: 4 call(s)"), "{said}");
+
+    let (code, said) = inspect("corp");
+    assert_ne!(code, Some(0), "{said}");
+    assert!(said.contains("the AWS profile `corp` signs in with SSO"), "{said}");
+    assert!(
+        said.contains("aws configure export-credentials --profile corp --format env"),
+        "{said}"
+    );
+    assert!(!said.contains(SECRET_ACCESS_KEY), "{said}");
+}
