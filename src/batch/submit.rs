@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use super::api::BatchApi;
 use super::input::{Part, Request, Splitter};
 use super::ledger::{Chunk, Ledger, Question, Step, Unit};
-use crate::evaluate::feed::Feed;
 use crate::evaluate::{cache_key, first_request, fit};
 use crate::llm::request::wire_body;
 use crate::plan::BatchPlan;
@@ -70,18 +69,8 @@ pub fn submit(
     };
     let (work, settings) = (&plan.work, &plan.work.settings);
     let say = Box::new(|line: &str| crate::terminal::eprintln!("{line}"));
-    let feed = Feed::start(
-        work.inputs.clone(),
-        settings.load_options.clone(),
-        work.rules,
-        std::sync::Arc::default(),
-        say,
-        notes,
-    );
-    for pos in 0.. {
-        let Some(fed) = feed.take(pos) else {
-            break;
-        };
+    let feed = work.read_inputs(std::sync::Arc::default(), say, notes);
+    for fed in feed.in_order() {
         let Ok(prepared) = fit(Ok(fed.call), settings) else {
             submitted.not_asked += 1;
             continue;

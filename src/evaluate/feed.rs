@@ -163,6 +163,12 @@ impl Feed {
         None
     }
 
+    /// Every call, in order, each as the scan makes it (for one reader: a run's workers take
+    /// positions with [`Feed::take`]).
+    pub fn in_order(&self) -> impl Iterator<Item = Fed> + '_ {
+        (0..).map_while(|pos| self.take(pos))
+    }
+
     /// Whether the run has any call: waits for the first, or for the scan to end without one.
     pub fn has_calls(&self) -> bool {
         let mut state = self.state();
@@ -312,7 +318,7 @@ mod tests {
     }
 
     fn ids(feed: &Feed) -> Vec<String> {
-        (0..).map_while(|pos| feed.take(pos)).map(|fed| fed.call.id).collect()
+        feed.in_order().map(|fed| fed.call.id).collect()
     }
 
     #[test]

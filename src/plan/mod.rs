@@ -16,7 +16,8 @@ use std::time::Instant;
 
 use crate::cache::{Cache, DEFAULT_DIR};
 use crate::cli::UsageError;
-use crate::evaluate::{GroupPlan, Limit, Settings, plan_groups, transcript_budget};
+use crate::evaluate::feed::{Feed, Say};
+use crate::evaluate::{GroupPlan, Halt, Limit, Settings, plan_groups, transcript_budget};
 use crate::llm::EndpointConfig;
 use crate::llm::pace::PaceSettings;
 use crate::prompt::PromptOptions;
@@ -47,6 +48,22 @@ pub struct RunWork {
     pub inputs: Vec<std::path::PathBuf>,
     /// `--limit`, `--sample`, `--shard`.
     pub rules: Rules,
+}
+
+impl RunWork {
+    /// Starts reading the inputs, taking the calls the rules select, until they are read or
+    /// `halt` stops it; `say` prints what is skipped (`notes` too: the documents that are
+    /// not calls).
+    pub fn read_inputs(&self, halt: std::sync::Arc<Halt>, say: Say, notes: bool) -> Feed {
+        Feed::start(
+            self.inputs.clone(),
+            self.settings.load_options.clone(),
+            self.rules,
+            halt,
+            say,
+            notes,
+        )
+    }
 }
 
 /// A real run: everything checked, outputs and cache open, the endpoint resolved.

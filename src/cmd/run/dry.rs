@@ -50,14 +50,7 @@ pub fn dry_run(plan: &DryRunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     // The inputs are read as a run reads them: each call once (from a bucket, one GET),
     // counted while the scan reads on.
     let say = Box::new(|line: &str| eprintln!("{line}"));
-    let feed = Feed::start(
-        work.inputs.clone(),
-        work.settings.load_options.clone(),
-        work.rules,
-        Arc::clone(&halt),
-        say,
-        !plan.quiet,
-    );
+    let feed = work.read_inputs(Arc::clone(&halt), say, !plan.quiet);
     let estimate = estimate(work, &feed, config, plan.cache.as_ref(), server);
     let scanned = feed.end();
     drop(local);
@@ -212,10 +205,7 @@ fn estimate(
     // Building each call's requests is only worth it when there is a cache to look in or a
     // tokenizer to count them with; otherwise the scan's estimate of the transcript will do.
     let exact = cache.is_some() || server.is_some() || counters.iter().any(Counter::is_exact);
-    for pos in 0.. {
-        let Some(fed) = feed.take(pos) else {
-            break;
-        };
+    for fed in feed.in_order() {
         let mut tokens = fed.entry.estimated_tokens;
         if tokens > max {
             estimate.long_calls += 1;

@@ -144,14 +144,7 @@ fn start_scan(work: &RunWork, halt: &Arc<Halt>, progress: &Progress, quiet: bool
         let progress = progress.clone();
         Box::new(move |line: &str| progress.warn(line))
     };
-    let feed = Feed::start(
-        work.inputs.clone(),
-        work.settings.load_options.clone(),
-        work.rules,
-        Arc::clone(halt),
-        say,
-        !quiet,
-    );
+    let feed = work.read_inputs(Arc::clone(halt), say, !quiet);
     if feed.has_calls() {
         return Ok(Scan::Going(Arc::new(feed), None));
     }
