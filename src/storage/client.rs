@@ -6,15 +6,20 @@
 //! of temporary credentials (`x-amz-security-token`, what a pod's or a task's role gives)
 //! went along, and a `PUT` answered 307 sends the report's bytes again, to wherever the store
 //! — or anything between — pointed. postcall's own HTTP client follows no redirect either
-//! (`net::client`); a redirect here is an error that names where it pointed.
+//! (`net::client`); a redirect here is a [`Redirected`] error that names where it pointed.
 //!
 //! What object_store's client does and this one does not: it shuffles the addresses a name
 //! resolves to (`randomize_addresses`, spreading connections over S3's front ends), from a
 //! resolver it does not export.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-use object_store::client::{ClientConfigKey, ClientOptions, HttpClient, HttpConnector};
+use object_store::client::{
+    ClientConfigKey, ClientOptions, HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse,
+    HttpService,
+};
 
 /// Builds the client of each store postcall reads or writes.
 #[derive(Debug, Default)]
@@ -23,7 +28,62 @@ pub struct NoRedirects;
 impl HttpConnector for NoRedirects {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
         let client = builder(options)?.build().map_err(generic)?;
-        Ok(HttpClient::new(client))
+        Ok(HttpClient::new(Refusing(client)))
+    }
+}
+
+/// A store answered a request with a redirect, which is not followed.
+#[derive(Debug, thiserror::Error)]
+#[error("the store answered {status} pointing at {to}")]
+pub struct Redirected {
+    pub status: u16,
+    /// Where it pointed: the scheme, host and port only (a query could carry a signature).
+    pub to: String,
+}
+
+/// The client, answering a 3xx with a [`Redirected`] error: object_store would report it as
+/// an unexpected status, without where it pointed, and says nothing of redirects.
+#[derive(Debug)]
+struct Refusing(reqwest::Client);
+
+// `HttpService` is an `async_trait`; its method written out as that macro would write it.
+impl HttpService for Refusing {
+    fn call<'a, 'b>(
+        &'a self,
+        request: HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'b>>
+    where
+        'a: 'b,
+        Self: 'b,
+    {
+        Box::pin(async move {
+            let response = HttpService::call(&self.0, request).await?;
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let to = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| "nowhere (no Location)".to_string(), origin);
+            let redirected = Redirected {
+                status: response.status().as_u16(),
+                to,
+            };
+            // Not retried: a redirect is not a passing failure.
+            Err(HttpError::new(HttpErrorKind::Unknown, redirected))
+        })
+    }
+}
+
+/// `scheme://host:port` of `location` (relative: the same host, so "a path on this host").
+fn origin(location: &str) -> String {
+    match reqwest::Url::parse(location) {
+        Ok(url) => match url.port() {
+            Some(port) => format!("{}://{}:{port}", url.scheme(), url.host_str().unwrap_or("?")),
+            None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?")),
+        },
+        Err(_) => "a path on the same host".to_string(),
     }
 }
 
@@ -120,5 +180,15 @@ mod tests {
         let bad = ClientOptions::new().with_config(ClientConfigKey::PoolMaxIdlePerHost, "many");
         assert!(NoRedirects.connect(&bad).is_err());
         assert!(is_true("True") && is_true("1") && !is_true("false") && !is_true(""));
+    }
+
+    #[test]
+    fn a_redirect_is_shown_by_where_it_points_without_its_query() {
+        assert_eq!(
+            origin("https://elsewhere.example:8443/b/k?X-Amz-Signature=abc"),
+            "https://elsewhere.example:8443"
+        );
+        assert_eq!(origin("http://elsewhere.example/b"), "http://elsewhere.example");
+        assert_eq!(origin("/b/k"), "a path on the same host");
     }
 }

@@ -65,18 +65,7 @@ impl StorageError {
         ]
         .iter()
         .any(|code| detail.contains(code));
-        // Redirects are not followed (see `storage::client`): object_store reports the
-        // 3xx it was given.
-        let redirected = [
-            "status code: 301",
-            "status code: 302",
-            "status code: 303",
-            "status code: 307",
-            "status code: 308",
-        ]
-        .iter()
-        .any(|status| detail.contains(status));
-        let message = if redirected {
+        let message = if redirected(error) {
             format!(
                 "the storage service answered with a redirect, which postcall does not follow (credentials and \
                  reports go only to the endpoint configured){} ({detail})",
@@ -110,6 +99,19 @@ impl StorageError {
             not_found,
         }
     }
+}
+
+/// Whether the store answered with a redirect, which its client does not follow (see
+/// `storage::client`).
+fn redirected(error: &object_store::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if inner.is::<super::client::Redirected>() {
+            return true;
+        }
+        source = inner.source();
+    }
+    false
 }
 
 /// The error and its sources, one line.

@@ -492,6 +492,7 @@ fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_th
     // token of temporary credentials and, on a PUT, the report.
     let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let elsewhere_url = format!("http://{}", elsewhere.local_addr().unwrap());
+    let elsewhere_shown = elsewhere_url.clone();
     let reached = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let log = std::sync::Arc::clone(&reached);
     serve_raw(elsewhere, move |request| {
@@ -536,6 +537,10 @@ fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_th
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("redirect, which postcall does not follow"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the store answered 307 pointing at {elsewhere_shown}")),
+        "{stderr}"
+    );
     assert_eq!(fake.requests(), 0, "the output is checked before the first request");
 
     let out = postcall(&["inspect", "s3://archive/calls"]);
