@@ -19,6 +19,7 @@ mod scan;
 pub(crate) mod speakers;
 #[cfg(test)]
 mod tests;
+mod unique_ids;
 
 pub use load::{
     CallEntry, Catalog, LoadError, LoadOptions, Origin, READ_EXTENSIONS, Skipped, SourceRef, TranscriptArgs,
