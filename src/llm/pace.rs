@@ -145,10 +145,7 @@ impl Pacer {
             }
             let wait = {
                 let buckets = self.buckets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-                match which(&buckets) {
-                    Some(bucket) => bucket.try_take(n, &self.clock),
-                    None => None,
-                }
+                which(&buckets).and_then(|bucket| bucket.try_take(n, &self.clock))
             };
             match wait {
                 None => return true,
