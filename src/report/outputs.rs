@@ -12,6 +12,17 @@ use crate::terminal::eprintln;
 pub struct Outputs {
     sinks: Vec<Box<dyn Sink>>,
     failed: Vec<String>,
+    /// Whether the run's answers go to a cache, which a re-run reads.
+    cached: bool,
+}
+
+/// What a re-run of a stopped run asks again: with a cache, only what was not answered.
+pub fn what_a_rerun_asks(cached: bool) -> &'static str {
+    if cached {
+        "cached answers are not asked again"
+    } else {
+        "with --no-cache, every call is asked again"
+    }
 }
 
 /// How the outputs ended: where the reports of a run that stopped early went, and what
@@ -26,10 +37,11 @@ pub struct Ended {
 }
 
 impl Outputs {
-    pub fn new(sinks: Vec<Box<dyn Sink>>) -> Outputs {
+    pub fn new(sinks: Vec<Box<dyn Sink>>, cached: bool) -> Outputs {
         Outputs {
             sinks,
             failed: Vec::new(),
+            cached,
         }
     }
 
@@ -81,8 +93,9 @@ impl Outputs {
         anyhow::ensure!(
             !self.sinks.is_empty(),
             "every output failed ({}); stopped so that no more answers are paid for: fix the outputs \
-             and re-run the same command (cached answers are not asked again)",
-            self.failed.join("; ")
+             and re-run the same command ({})",
+            self.failed.join("; "),
+            what_a_rerun_asks(self.cached)
         );
         Ok(())
     }

@@ -388,6 +388,27 @@ fn a_csv_output_whose_disk_fills_mid_run_is_dropped_and_the_other_outputs_keep_e
 }
 
 #[test]
+fn when_every_output_fails_at_the_start_the_advice_says_what_a_rerun_asks_again() {
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let dir = dir_with_calls(SPEC, 3);
+    // A JSONL writes its header first: on a full disk, the only output fails at the start.
+    std::os::unix::fs::symlink("/dev/full", dir.join("full.jsonl")).unwrap();
+    for (cache, says) in [
+        (None, "(cached answers are not asked again)"),
+        (Some("--no-cache"), "(with --no-cache, every call is asked again)"),
+    ] {
+        let mut cmd = dir.run_against(&fake);
+        cmd.args(["-o", "full.jsonl", "--quiet"]).args(cache);
+        let output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("every output failed"), "{stderr}");
+        assert!(stderr.contains(says), "{cache:?}: {stderr}");
+    }
+    assert_eq!(fake.requests(), 0, "nothing asked for outputs that cannot take it");
+}
+
+#[test]
 fn when_every_output_fails_only_at_finish_the_error_says_no_report_was_written() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let dir = dir_with_calls(SPEC, 3);

@@ -61,7 +61,7 @@ pub fn execute(plan: RunPlan, halt: Arc<Halt>) -> anyhow::Result<ExitCode> {
     let pacer = Pacer::new(first_share).map(Arc::new);
     let client = Client::new(endpoint.config, concurrency, max_retries)?.with_pace(pacer.clone());
     let header = opening_header(&work, client.config(), started_at);
-    let mut outputs = Outputs::new(outputs);
+    let mut outputs = Outputs::new(outputs, cache.is_some());
     outputs.begin(&ReportHead {
         header: &header,
         metrics: &work.spec.metrics,
@@ -399,12 +399,11 @@ struct Ending<'a> {
 
 impl Ending<'_> {
     /// How a re-run finishes the job: from the cache, or (with `--no-cache`) from scratch.
-    fn rerun(&self) -> &'static str {
-        if self.cached {
-            "re-run the same command to finish (cached answers are not asked again)"
-        } else {
-            "re-run the same command to finish (with --no-cache, every call is asked again)"
-        }
+    fn rerun(&self) -> String {
+        format!(
+            "re-run the same command to finish ({})",
+            crate::report::outputs::what_a_rerun_asks(self.cached)
+        )
     }
 
     /// "written to r.jsonl.partial (r.jsonl is as it was)", or "written" for stdout.
