@@ -402,6 +402,43 @@ fn a_dry_run_reads_each_object_once_and_finds_what_a_run_cached() {
     assert!(reads.values().all(|&n| n == 1), "one GET per object: {reads:?}");
 }
 
+#[test]
+fn ctrl_c_stops_a_dry_run_half_way_without_an_estimate() {
+    // moto serves some 260 objects a second: 300 take over a second to read, time enough
+    // to interrupt the count half-way.
+    let (dir, s3, fake) = archived(300);
+    s3.record_requests().unwrap();
+    let child = run(&dir, &s3, &fake, "s3://archive/calls", &["--dry-run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let read = || s3.object_reads("archive").unwrap().len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while read() < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("calls: no estimate printed, nothing was sent"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("dry run:"),
+        "an estimate of part of the archive: {stdout}"
+    );
+    assert!(read() < 300, "the scan went on to the end after Ctrl-C");
+    assert_eq!(fake.requests(), 0);
+}
+
 /// A run over `s3://archive/calls` writing `output` (local), and how many times it read
 /// each object of the bucket.
 fn counted_run(
