@@ -18,6 +18,12 @@
 //! costs memory only. The measurement begins once what was asked at the smaller size has
 //! come back: those reads, and the new connections' handshakes, say nothing about the new
 //! size.
+//!
+//! What pays can change during a run: a run resumed from its cache reads as fast as the
+//! store answers, then at the endpoint's pace once the cached calls are behind it, and the
+//! other way round. So a settled window tries doubling again every [`AGAIN_AFTER`] (below
+//! [`MAX`]); a doubling tried again is kept only when it reads [`GAIN`] times faster, since
+//! keeping it on noise each time would walk a window up to [`MAX`] over a long run.
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +42,9 @@ const GAIN: f64 = 1.2;
 /// mostly its scheduler.
 const MEASURED_FOR: Duration = Duration::from_millis(50);
 
+/// How long a settled window keeps its size before it tries doubling again.
+const AGAIN_AFTER: Duration = Duration::from_secs(30);
+
 /// The window of a read in order, told of each object handed on.
 #[derive(Debug)]
 pub struct Window {
@@ -46,7 +55,10 @@ pub struct Window {
     measuring: Option<(Instant, usize)>,
     /// Objects a second at half the current size (none at the start).
     before: Option<f64>,
-    settled: bool,
+    /// Since when the size has been kept, once the doubling stopped paying.
+    settled: Option<Instant>,
+    /// Whether the doubling measured is tried again after a settled size (see the module).
+    again: bool,
 }
 
 impl Window {
@@ -56,7 +68,8 @@ impl Window {
             warm_up: START,
             measuring: None,
             before: None,
-            settled: false,
+            settled: None,
+            again: false,
         }
     }
 
@@ -67,7 +80,19 @@ impl Window {
 
     /// One more object came back and was handed on, at `now`.
     pub fn handed_on(&mut self, now: Instant) {
-        if self.settled {
+        if let Some(since) = self.settled {
+            if self.size >= MAX || now.saturating_duration_since(since) < AGAIN_AFTER {
+                return;
+            }
+            // Measured afresh at this size, then doubled, as at the start.
+            *self = Window {
+                size: self.size,
+                warm_up: self.size,
+                measuring: None,
+                before: None,
+                settled: None,
+                again: true,
+            };
             return;
         }
         if self.warm_up > 0 {
@@ -87,12 +112,12 @@ impl Window {
         }
         let rate = *count as f64 / elapsed.as_secs_f64();
         match self.before {
-            Some(before) if rate < before => {
+            Some(before) if rate < before || (self.again && rate < before * GAIN) => {
                 self.size /= 2;
-                self.settled = true;
+                self.settled = Some(now);
             }
-            Some(before) if rate < before * GAIN => self.settled = true,
-            _ if self.size >= MAX => self.settled = true,
+            Some(before) if rate < before * GAIN => self.settled = Some(now),
+            _ if self.size >= MAX => self.settled = Some(now),
             _ => {
                 // What is in flight now was asked at this size: the doubled one is measured
                 // once those are back.
@@ -148,6 +173,53 @@ mod tests {
             [16, 32, 64],
             "64 read a little faster than 32: kept, and no more tried"
         );
+    }
+
+    /// [`run`], with the store's rate a function of the time since the start too.
+    fn run_timed(objects: usize, rate: impl Fn(usize, Duration) -> f64) -> Vec<usize> {
+        let mut window = Window::new();
+        let start = Instant::now();
+        let mut now = start;
+        let mut sizes = vec![window.size()];
+        for _ in 0..objects {
+            now += Duration::from_secs_f64(1.0 / rate(window.size(), now - start));
+            window.handed_on(now);
+            if sizes.last() != Some(&window.size()) {
+                sizes.push(window.size());
+            }
+        }
+        sizes
+    }
+
+    #[test]
+    fn a_window_settled_while_the_caller_was_slow_grows_when_it_no_longer_is() {
+        // 100 objects a second for the first minute (the endpoint's pace), then a store
+        // 30 ms away (the cached calls of a resumed run, say).
+        let sizes = run_timed(30_000, |size, t| {
+            if t < Duration::from_secs(60) {
+                100.0
+            } else {
+                size as f64 / 0.030
+            }
+        });
+        assert_eq!(
+            sizes,
+            [16, 32, 64, 32, 64, 128],
+            "32 kept at the start (as fast as 16), 64 tried at 30 s and given up, kept at 60 s"
+        );
+    }
+
+    #[test]
+    fn a_doubling_tried_again_on_a_store_at_its_limit_is_given_up_each_time() {
+        // Noise of a few per cent either way: kept at the start (no slower than half), never
+        // again after, so the window does not walk up to MAX over a long run.
+        let sizes = run_timed(600_000, |size, t| {
+            let noise = if t.as_secs() % 7 < 3 { 1.03 } else { 0.98 };
+            (3_000.0 + size as f64) * noise
+        });
+        assert!(sizes.len() >= 8, "tried again every 30 s: {sizes:?}");
+        assert!(sizes.iter().all(|&s| s <= 64), "{sizes:?}");
+        assert_eq!(sizes.last(), Some(&32), "{sizes:?}");
     }
 
     #[test]
