@@ -8,18 +8,22 @@
 //! — or anything between — pointed. postcall's own HTTP client follows no redirect either
 //! (`net::client`); a redirect here is a [`Redirected`] error that names where it pointed.
 //!
-//! What object_store's client does and this one does not: it shuffles the addresses a name
-//! resolves to (`randomize_addresses`, spreading connections over S3's front ends), from a
-//! resolver it does not export.
+//! A host is resolved as object_store's own client resolves it: by the resolver the options
+//! name (`ClientOptions::with_dns_resolver`), else with its addresses shuffled unless
+//! `randomize_addresses` is off — a bucket's name resolves to several of S3's front ends,
+//! and connections tried in the order the resolver gave them would all go to the first.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::client::{
-    ClientConfigKey, ClientOptions, HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse,
-    HttpService,
+    ClientConfigKey, ClientOptions, DnsResolver, HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest,
+    HttpResponse, HttpService,
 };
+use rand::seq::SliceRandom;
 
 /// Builds the client of each store postcall reads or writes.
 #[derive(Debug, Default)]
@@ -139,6 +143,14 @@ fn builder(options: &ClientOptions) -> object_store::Result<reqwest::ClientBuild
     if let Some(max) = value(ClientConfigKey::PoolMaxIdlePerHost) {
         builder = builder.pool_max_idle_per_host(max.parse().map_err(generic)?);
     }
+    let shuffle = value(ClientConfigKey::RandomizeAddresses).is_none_or(|v| is_true(&v));
+    if let Some(named) = options.dns_resolver() {
+        builder = builder.dns_resolver(Arc::new(Resolver {
+            named: Some(Arc::clone(named)),
+        }));
+    } else if shuffle {
+        builder = builder.dns_resolver(Arc::new(Resolver { named: None }));
+    }
     if on(ClientConfigKey::Http1Only) {
         builder = builder.http1_only();
     }
@@ -146,6 +158,40 @@ fn builder(options: &ClientOptions) -> object_store::Result<reqwest::ClientBuild
         builder = builder.http2_prior_knowledge();
     }
     Ok(builder)
+}
+
+/// Where a store's host is looked up (a host given as an address is not looked up at all).
+struct Resolver {
+    /// The resolver the options named; none: the system's, shuffled.
+    named: Option<Arc<dyn DnsResolver>>,
+}
+
+impl reqwest::dns::Resolve for Resolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let named = self.named.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let ips = match named {
+                Some(resolver) => resolver.resolve(&host).await?,
+                // getaddrinfo blocks: off the runtime's threads, as object_store does it.
+                None => {
+                    tokio::task::spawn_blocking(move || -> std::io::Result<Vec<IpAddr>> {
+                        let found = (host.as_str(), 0).to_socket_addrs()?;
+                        Ok(shuffled(found.map(|a| a.ip()).collect()))
+                    })
+                    .await??
+                }
+            };
+            // Port 0 stands for the URL's own, which reqwest puts in.
+            let addrs: reqwest::dns::Addrs = Box::new(ips.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            Ok(addrs)
+        })
+    }
+}
+
+fn shuffled(mut ips: Vec<IpAddr>) -> Vec<IpAddr> {
+    ips.shuffle(&mut rand::rng());
+    ips
 }
 
 /// A boolean setting as object_store reads one.
@@ -180,6 +226,70 @@ mod tests {
         let bad = ClientOptions::new().with_config(ClientConfigKey::PoolMaxIdlePerHost, "many");
         assert!(NoRedirects.connect(&bad).is_err());
         assert!(is_true("True") && is_true("1") && !is_true("false") && !is_true(""));
+    }
+
+    /// Answers every name with 127.0.0.1, and remembers the names it was asked.
+    #[derive(Debug, Default)]
+    struct Loopback(std::sync::Mutex<Vec<String>>);
+
+    impl DnsResolver for Loopback {
+        fn resolve(&self, host: &str) -> object_store::client::DnsFuture {
+            self.0.lock().unwrap().push(host.to_string());
+            Box::pin(async { Ok(vec![IpAddr::from([127, 0, 0, 1])]) })
+        }
+    }
+
+    #[test]
+    fn a_host_is_looked_up_by_the_resolver_the_options_name() {
+        use std::io::{Read, Write};
+        crate::net::tls::install_provider();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = [0u8; 1024];
+            let _ = stream.read(&mut head);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        });
+        let resolver = Arc::new(Loopback::default());
+        let options = ClientOptions::new()
+            .with_allow_http(true)
+            .with_dns_resolver(Arc::clone(&resolver) as Arc<dyn DnsResolver>);
+        let client = NoRedirects.connect(&options).unwrap();
+        let mut request = HttpRequest::new(object_store::client::HttpRequestBody::empty());
+        *request.uri_mut() = format!("http://store.invalid:{port}/bucket").parse().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let response = runtime.block_on(client.execute(request)).unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(*resolver.0.lock().unwrap(), ["store.invalid"]);
+    }
+
+    #[test]
+    fn without_a_named_resolver_the_system_resolves() {
+        use reqwest::dns::Resolve;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let found = runtime.block_on(Resolver { named: None }.resolve("localhost".parse().unwrap()));
+        let found: Vec<SocketAddr> = found.unwrap_or_else(|e| panic!("{e}")).collect();
+        assert!(
+            !found.is_empty() && found.iter().all(|a| a.ip().is_loopback()),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_addresses_of_a_name_are_tried_in_a_different_order_from_run_to_run() {
+        let ips: Vec<IpAddr> = (1..=8).map(|i| IpAddr::from([10, 0, 0, i])).collect();
+        let firsts: std::collections::BTreeSet<IpAddr> = (0..200).map(|_| shuffled(ips.clone())[0]).collect();
+        assert!(firsts.len() >= 6, "connections spread over the front ends: {firsts:?}");
+        let mut all = shuffled(ips.clone());
+        all.sort();
+        assert_eq!(all, ips, "each address once");
     }
 
     #[test]
