@@ -12,17 +12,21 @@
 //! - [`receiver`]: a webhook receiver on 127.0.0.1 that verifies signatures, fails a share
 //!   of requests and records what it acknowledged.
 //! - [`s3`]: an S3-compatible server (moto's server mode, from
-//!   `scripts/install-test-tools.sh`) on 127.0.0.1 for the object-storage tests.
+//!   `scripts/install-test-tools.sh`) on 127.0.0.1 for the object-storage tests;
+//!   [`azurite`] (Azure Blob Storage) and [`gcs`] (fake-gcs-server) for `az://` and `gs://`.
 //! - [`bench`]: the benchmark behind `postcall-bench` (synthetic calls, scenarios, the
 //!   measured child runner, the results table).
 //!
 //! It depends on postcall only for what must agree with it byte for byte (the prompt's
 //! fence markers) and, in its tests, to check that generated calls load.
 
+pub mod azurite;
 pub mod bench;
 pub mod fake_batch;
 pub mod fake_llm;
+pub mod gcs;
 pub mod hostile;
+mod http;
 mod listen;
 pub mod logprobs;
 pub mod quotes;

@@ -9,8 +9,7 @@
 //! [`S3Server::record_requests`] turns on moto's request recorder (into a file of this
 //! server's own), so a test can count the GETs a run made of each object.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -217,37 +216,15 @@ impl S3Server {
 
 /// One HTTP/1.1 exchange with moto on `port`, on a fresh connection: the status and the body.
 fn exchange(port: u16, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     // moto takes a request without an Authorization header for an anonymous one, which
     // may create but not read or replace private objects; with one (not checked until
     // `enforce_auth`) it is the account's own.
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 \
-         Credential={ACCESS_KEY_ID}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        port,
-        body.len()
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20260101/us-east-1/s3/aws4_request, \
+         SignedHeaders=host, Signature=00"
     );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of headers in moto's answer")?;
-    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no status in moto's answer")?;
-    let mut rest = answer[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        rest = unchunk(&rest);
-    }
-    Ok((status, rest))
+    let answer = crate::http::exchange(port, method, path, &[("Authorization", authorization)], body)?;
+    Ok((answer.status, answer.body))
 }
 
 impl Drop for S3Server {
@@ -277,20 +254,6 @@ pub(crate) fn die_with_parent(command: &mut Command) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = command;
-}
-
-fn unchunk(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&body[..line_end]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = line_end + 2;
-        out.extend_from_slice(&body[start..(start + size).min(body.len())]);
-        body = body.get(start + size + 2..).unwrap_or_default();
-    }
-    out
 }
 
 /// Starts a test server from `command`, with no input and its output discarded, to die with
