@@ -156,7 +156,11 @@ fn redirect_hint(scheme: Scheme) -> &'static str {
 fn endpoint_hint(scheme: Scheme) -> &'static str {
     match scheme {
         Scheme::S3 => " (and AWS_ENDPOINT_URL for an S3-compatible server)",
-        _ => "",
+        Scheme::Gcs => " (and the service account file's gcs_base_url for a GCS-compatible server)",
+        Scheme::Azure => {
+            " (and AZURE_STORAGE_ACCOUNT_NAME; for Azurite, AZURE_STORAGE_USE_EMULATOR=true and AZURITE_BLOB_STORAGE_URL)"
+        }
+        Scheme::Https => "",
     }
 }
 
@@ -210,6 +214,15 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("AWS_ENDPOINT_URL"), "{shown}");
+
+        let container = ObjectUrl::parse("az://calls/2026").unwrap();
+        let error = generic("Client error with status 404 Not Found: <Code>ContainerNotFound</Code>");
+        let shown = StorageError::from_store(&container, Doing::Listing, &error).to_string();
+        assert!(
+            shown.starts_with("az://calls/2026: the bucket `calls` does not exist"),
+            "{shown}"
+        );
+        assert!(shown.contains("AZURITE_BLOB_STORAGE_URL"), "{shown}");
     }
 
     #[test]
