@@ -18,6 +18,7 @@ mod integrity;
 mod long_calls;
 mod network;
 mod objstore;
+mod objstore_gcs_azure;
 mod platform_outputs;
 mod prompt;
 mod realworld;

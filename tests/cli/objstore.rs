@@ -90,7 +90,7 @@ fn as_read_from_the_bucket(mut local: Report) -> Report {
     local
 }
 
-fn assert_same_values(remote: &Report, local: &Report) {
+pub(crate) fn assert_same_values(remote: &Report, local: &Report) {
     assert_eq!(remote.metrics, local.metrics);
     assert_eq!(remote.calls, local.calls, "calls differ, values or sources");
     let (r, l) = (remote.header.as_ref().unwrap(), local.header.as_ref().unwrap());
