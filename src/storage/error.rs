@@ -79,7 +79,12 @@ impl StorageError {
             )
         } else if not_found && (doing != Doing::Reading || detail.contains("NoSuchBucket")) {
             format!(
-                "the bucket `{}` does not exist or these credentials cannot see it; check the URL{} ({detail})",
+                "the {} `{}` does not exist or these credentials cannot see it; check the URL{} ({detail})",
+                if url.scheme() == Scheme::Azure {
+                    "container"
+                } else {
+                    "bucket"
+                },
                 url.bucket(),
                 endpoint_hint(url.scheme())
             )
@@ -219,7 +224,7 @@ mod tests {
         let error = generic("Client error with status 404 Not Found: <Code>ContainerNotFound</Code>");
         let shown = StorageError::from_store(&container, Doing::Listing, &error).to_string();
         assert!(
-            shown.starts_with("az://calls/2026: the bucket `calls` does not exist"),
+            shown.starts_with("az://calls/2026: the container `calls` does not exist"),
             "{shown}"
         );
         assert!(shown.contains("AZURITE_BLOB_STORAGE_URL"), "{shown}");

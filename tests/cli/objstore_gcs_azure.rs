@@ -194,12 +194,12 @@ fn a_missing_azure_container_is_named_with_what_to_do_before_any_request() {
         (
             "az://no-such-container/calls",
             &["-o", "r.json"],
-            "az://no-such-container/calls: the bucket `no-such-container` does not exist",
+            "az://no-such-container/calls: the container `no-such-container` does not exist",
         ),
         (
             "calls",
             &["-o", "az://no-such-container/r.json"],
-            "cannot write the report to az://no-such-container/r.json: the bucket `no-such-container` does not exist",
+            "cannot write the report to az://no-such-container/r.json: the container `no-such-container` does not exist",
         ),
     ];
     for (input, args, says) in cases {
