@@ -132,7 +132,14 @@ fn section(path: Option<&PathBuf>, name: &str) -> Result<Option<HashMap<String, 
     let Some(path) = path.filter(|p| p.is_file()) else {
         return Ok(None);
     };
-    let ini = ini::Ini::load_from_file(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // Values as written, as the AWS SDKs read them: no quotes taken off, no `\` escapes, so a
+    // quoted `credential_process` path and a Windows path reach the command as the user wrote them.
+    let raw = ini::ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ini::ParseOption::default()
+    };
+    let ini = ini::Ini::load_from_file_opt(path, raw).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(ini.section(Some(name)).map(|properties| {
         properties
             .iter()
@@ -227,6 +234,21 @@ mod tests {
                 keys: None,
                 region: Some("us-west-2".into())
             }
+        );
+    }
+
+    #[test]
+    fn values_are_read_as_written_with_their_quotes_and_backslashes() {
+        let home = home(
+            "",
+            "[default]\ncredential_process = \"C:\\Program Files\\creds.exe\" --name 'a b'\n",
+        );
+        let config = section(Some(&home.path().join(".aws").join("config")), "default")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            config["credential_process"],
+            "\"C:\\Program Files\\creds.exe\" --name 'a b'"
         );
     }
 
