@@ -20,6 +20,8 @@ use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
 
 use super::error::{Doing, StorageError};
+use super::process_credentials::ProcessCredentials;
+use super::profile::Credentials;
 use super::url::{ObjectUrl, Scheme};
 use super::window::Window;
 
@@ -68,21 +70,30 @@ fn retry() -> RetryConfig {
     }
 }
 
-/// The keys and region of the AWS profile the environment names, which `from_env` does
-/// not read (see `profile`).
+/// The keys (or the `credential_process`) and region of the AWS profile the environment
+/// names, which `from_env` does not read (see `profile`).
 fn aws_profile(
     url: &ObjectUrl,
     builder: object_store::aws::AmazonS3Builder,
 ) -> Result<object_store::aws::AmazonS3Builder, StorageError> {
     let found = super::profile::find(&|name| std::env::var(name).ok()).map_err(|e| StorageError::new(url, e))?;
     let mut builder = builder;
-    if let Some(keys) = found.keys {
-        builder = builder
-            .with_access_key_id(keys.access_key_id)
-            .with_secret_access_key(keys.secret_access_key);
-        if let Some(token) = keys.session_token {
-            builder = builder.with_token(token);
+    match found.credentials {
+        Some(Credentials::Keys(keys)) => {
+            builder = builder
+                .with_access_key_id(keys.access_key_id)
+                .with_secret_access_key(keys.secret_access_key);
+            if let Some(token) = keys.session_token {
+                builder = builder.with_token(token);
+            }
         }
+        Some(Credentials::Process(process)) => {
+            // Run here, once, off the runtime: a command that fails stops the run before
+            // any request; after that the provider runs it again before the keys expire.
+            let provider = ProcessCredentials::start(process).map_err(|e| StorageError::new(url, e))?;
+            builder = builder.with_credentials(Arc::new(provider));
+        }
+        None => {}
     }
     if let Some(region) = found.region {
         builder = builder.with_region(region);

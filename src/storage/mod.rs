@@ -11,13 +11,17 @@
 //! Credentials come from each provider's own environment chain as object_store's
 //! `from_env` builders read it (AWS: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/
 //! `AWS_SESSION_TOKEN`, web identity, ECS task and EC2 instance roles; `AWS_ENDPOINT_URL`
-//! or `AWS_ENDPOINT_URL_S3` and `AWS_ALLOW_HTTP=true` for an S3-compatible server), and
+//! or `AWS_ENDPOINT_URL_S3` and `AWS_ALLOW_HTTP=true` for an S3-compatible server) and,
+//! for AWS, the named profile's keys or its `credential_process` ([`profile`],
+//! [`credential_process`], fetched again before they expire by [`process_credentials`]);
 //! no message ever shows one ([`error`]).
 
 mod blocking;
 mod client;
+mod credential_process;
 mod error;
 mod presigned;
+mod process_credentials;
 mod profile;
 mod url;
 mod window;

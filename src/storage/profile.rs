@@ -3,20 +3,33 @@
 //! and the instance's role).
 //!
 //! The order is every AWS SDK's: keys in the environment first, then the profile
-//! (`AWS_PROFILE`, else `default`), then the roles. A profile that gets its keys some other
-//! way — assuming a role, signing in with SSO, running a `credential_process` — needs the
-//! AWS SDK's machinery to follow; postcall says so and how to export the keys instead,
-//! rather than going on to the instance role and failing somewhere less clear.
+//! (`AWS_PROFILE`, else `default`), then the roles. A profile gives its keys as written,
+//! or the command its `credential_process` names (see `credential_process`). A profile
+//! that assumes a role or signs in with SSO needs the AWS SDK's machinery to follow;
+//! postcall says so and how to hand it the keys instead (the AWS CLI as the profile's
+//! `credential_process`, or its keys exported), rather than going on to the instance role
+//! and failing somewhere less clear.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use super::credential_process::CredentialProcess;
+
 /// What a profile gives the store's builder.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Found {
-    pub keys: Option<Keys>,
+    pub credentials: Option<Credentials>,
     /// The profile's region, when the environment names none.
     pub region: Option<String>,
+}
+
+/// Where a profile's keys come from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// Written in the profile.
+    Keys(Keys),
+    /// Printed by the command it names.
+    Process(CredentialProcess),
 }
 
 #[derive(PartialEq, Eq)]
@@ -91,11 +104,11 @@ pub fn find(var: &dyn Fn(&str) -> Option<String>) -> Result<Found, String> {
     let profile_region = region().is_none().then(|| config.get("region").cloned()).flatten();
     if let (Some(access_key_id), Some(secret_access_key)) = (get("aws_access_key_id"), get("aws_secret_access_key")) {
         return Ok(Found {
-            keys: Some(Keys {
+            credentials: Some(Credentials::Keys(Keys {
                 access_key_id,
                 secret_access_key,
                 session_token: get("aws_session_token"),
-            }),
+            })),
             region: profile_region,
         });
     }
@@ -103,15 +116,30 @@ pub fn find(var: &dyn Fn(&str) -> Option<String>) -> Result<Found, String> {
         Some("assumes a role (role_arn)")
     } else if get("sso_session").is_some() || get("sso_start_url").is_some() {
         Some("signs in with SSO")
-    } else if get("credential_process").is_some() {
-        Some("runs a credential_process")
     } else {
         None
     };
+    if how.is_none()
+        && let Some(line) = get("credential_process")
+    {
+        let file = if credentials.contains_key("credential_process") {
+            &credentials_file
+        } else {
+            &config_file
+        };
+        let file = file.clone().unwrap_or_default();
+        return Ok(Found {
+            credentials: Some(Credentials::Process(CredentialProcess::new(&name, file, &line)?)),
+            region: profile_region,
+        });
+    }
     match (how, &named) {
         (Some(how), _) => Err(format!(
-            "the AWS profile `{name}` {how}, which postcall does not do: export its keys first, \
-             with eval \"$(aws configure export-credentials --profile {name} --format env)\""
+            "the AWS profile `{name}` {how}, which postcall does not do itself: let the AWS CLI do it, with a \
+             profile of its own in {} (`[profile {name}-cli]` with `credential_process = aws configure \
+             export-credentials --profile {name} --format process`, then AWS_PROFILE={name}-cli), or export \
+             its keys first, with eval \"$(aws configure export-credentials --profile {name} --format env)\"",
+            shown(&config_file)
         )),
         (None, Some(_)) => Err(format!(
             "the AWS profile `{name}` has no aws_access_key_id and aws_secret_access_key (in {} or {})",
@@ -120,7 +148,7 @@ pub fn find(var: &dyn Fn(&str) -> Option<String>) -> Result<Found, String> {
         )),
         // `[default]` with only a region, say: the roles may still give the keys.
         (None, None) => Ok(Found {
-            keys: None,
+            credentials: None,
             region: profile_region,
         }),
     }
@@ -181,7 +209,9 @@ mod tests {
     fn a_named_profile_gives_its_keys_and_region() {
         let home = home(FILES.0, FILES.1);
         let found = find_in(&home, &[("AWS_PROFILE", "archive")]).unwrap();
-        let keys = found.keys.unwrap();
+        let Some(Credentials::Keys(keys)) = &found.credentials else {
+            panic!("{found:?}")
+        };
         assert_eq!(keys.access_key_id, "AKIAARCHIVE");
         assert_eq!(keys.secret_access_key, "s3cret-archive");
         assert_eq!(keys.session_token.as_deref(), Some("tok"));
@@ -191,7 +221,10 @@ mod tests {
         assert_eq!(found.region, None);
         // Without AWS_PROFILE, `default`.
         let found = find_in(&home, &[]).unwrap();
-        assert_eq!(found.keys.unwrap().access_key_id, "AKIADEFAULT");
+        let Some(Credentials::Keys(keys)) = &found.credentials else {
+            panic!("{found:?}")
+        };
+        assert_eq!(keys.access_key_id, "AKIADEFAULT");
         assert_eq!(found.region.as_deref(), Some("us-east-1"));
     }
 
@@ -222,6 +255,15 @@ mod tests {
                 "{error}"
             );
         }
+        let error = find_in(&home, &[("AWS_PROFILE", "sso")]).unwrap_err();
+        assert!(
+            error.contains(
+                "`[profile sso-cli]` with `credential_process = aws configure export-credentials --profile sso \
+                 --format process`, then AWS_PROFILE=sso-cli"
+            ),
+            "{error}"
+        );
+        assert!(error.contains(".aws/config"), "{error}");
         let error = find_in(&home, &[("AWS_PROFILE", "prod")]).unwrap_err();
         assert!(error.starts_with("AWS_PROFILE=prod: no such profile in "), "{error}");
         assert!(error.contains(".aws/credentials"), "{error}");
@@ -231,9 +273,37 @@ mod tests {
         assert_eq!(
             found,
             Found {
-                keys: None,
+                credentials: None,
                 region: Some("us-west-2".into())
             }
+        );
+    }
+
+    #[test]
+    fn a_profile_with_a_credential_process_gives_the_command_and_its_region() {
+        let home = home(
+            "[tools]\ncredential_process = /opt/bin/creds --user 'a b'\n",
+            "[profile build]\nregion = eu-north-1\ncredential_process = \"/opt/my tools/creds\" --x\n\n\
+             [profile broken]\ncredential_process = \"/opt/my tools/creds --x\n",
+        );
+        let found = find_in(&home, &[("AWS_PROFILE", "build")]).unwrap();
+        let config = home.path().join(".aws").join("config");
+        let expected = CredentialProcess::new("build", config.clone(), "\"/opt/my tools/creds\" --x").unwrap();
+        assert_eq!(found.credentials, Some(Credentials::Process(expected)));
+        assert_eq!(found.region.as_deref(), Some("eu-north-1"));
+        // In the credentials file, the command is said to be there.
+        let found = find_in(&home, &[("AWS_PROFILE", "tools")]).unwrap();
+        let Some(Credentials::Process(process)) = found.credentials else {
+            panic!("{found:?}")
+        };
+        assert!(format!("{process:?}").contains(".aws/credentials"), "{process:?}");
+        let error = find_in(&home, &[("AWS_PROFILE", "broken")]).unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "the credential_process of the AWS profile `broken` (in {}): a \" is not closed",
+                config.display()
+            )),
+            "{error}"
         );
     }
 
