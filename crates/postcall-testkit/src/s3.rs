@@ -199,6 +199,43 @@ impl S3Server {
         self.expect_ok("POST", "/moto-api/reset-auth", b"0")
     }
 
+    /// Keys of a new IAM user `user` allowed everything: what moto accepts once
+    /// [`S3Server::enforce_auth`] is called, so a test can check a run signs with them.
+    /// Returns the access key id and the secret.
+    pub fn user_keys(&self, user: &str) -> anyhow::Result<(String, String)> {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let encoded: String = policy
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        self.iam(&format!("Action=CreateUser&UserName={user}"))?;
+        self.iam(&format!(
+            "Action=PutUserPolicy&UserName={user}&PolicyName=everything&PolicyDocument={encoded}"
+        ))?;
+        let answer = self.iam(&format!("Action=CreateAccessKey&UserName={user}"))?;
+        let field = |name: &str| {
+            answer
+                .split(&format!("<{name}>"))
+                .nth(1)
+                .and_then(|rest| rest.split(&format!("</{name}>")).next())
+                .map(str::to_string)
+                .with_context(|| format!("no {name} in moto's CreateAccessKey answer: {answer}"))
+        };
+        Ok((field("AccessKeyId")?, field("SecretAccessKey")?))
+    }
+
+    /// One call of moto's IAM query API (routed by the service its Authorization names).
+    fn iam(&self, query: &str) -> anyhow::Result<String> {
+        let body = format!("{query}&Version=2010-05-08");
+        let (status, answer) = exchange_with(self.port, "iam", "POST", "/", body.as_bytes())?;
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        anyhow::ensure!(status == 200, "IAM {query}: HTTP {status}: {answer}");
+        Ok(answer)
+    }
+
     fn expect_ok(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<()> {
         let (status, answer) = self.request(method, path, body)?;
         anyhow::ensure!(
@@ -216,14 +253,24 @@ impl S3Server {
 
 /// One HTTP/1.1 exchange with moto on `port`, on a fresh connection: the status and the body.
 fn exchange(port: u16, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+    exchange_with(port, "s3", method, path, body)
+}
+
+/// [`exchange`] with the moto service `service` (`s3`, `iam`): a body to a service but S3
+/// is a form.
+fn exchange_with(port: u16, service: &str, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
     // moto takes a request without an Authorization header for an anonymous one, which
     // may create but not read or replace private objects; with one (not checked until
     // `enforce_auth`) it is the account's own.
     let authorization = format!(
-        "AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20260101/us-east-1/s3/aws4_request, \
+        "AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20260101/us-east-1/{service}/aws4_request, \
          SignedHeaders=host, Signature=00"
     );
-    let answer = crate::http::exchange(port, method, path, &[("Authorization", authorization)], body)?;
+    let mut headers = vec![("Authorization", authorization)];
+    if service != "s3" {
+        headers.push(("Content-Type", "application/x-www-form-urlencoded".to_string()));
+    }
+    let answer = crate::http::exchange(port, method, path, &headers, body)?;
     Ok((answer.status, answer.body))
 }
 
