@@ -161,8 +161,8 @@ impl CredentialProcess {
             error.to_string()
         };
         format!(
-            "{}: cannot start `{}`: {why}; check the command in credential_process (it runs without a shell: \
-             give the program's full path, in \"double quotes\" if it has spaces)",
+            "{}: cannot start `{}`: {why}; check the command in credential_process (it runs without a shell: a program on PATH or \
+             its full path, in \"double quotes\" if it has spaces)",
             self.whose(),
             self.program()
         )

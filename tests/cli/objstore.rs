@@ -646,3 +646,99 @@ fn keys_come_from_a_named_aws_profile_and_a_profile_postcall_cannot_use_says_wha
     );
     assert!(!said.contains(SECRET_ACCESS_KEY), "{said}");
 }
+
+#[test]
+fn keys_come_from_a_profiles_credential_process_and_a_failing_one_stops_the_run_before_any_request() {
+    // `credential_process = …` in ~/.aws/config, as a company sign-in tool or
+    // `aws configure export-credentials --format process` is set up: no keys anywhere else.
+    let (dir, s3, fake) = archived(3);
+    let (key_id, secret) = s3.user_keys("postcall-process").unwrap();
+    let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)).to_string();
+    std::fs::create_dir(dir.join("sign in")).unwrap();
+    std::fs::write(
+        dir.join("sign in/creds.sh"),
+        format!(
+            "[ \"$1 $2\" = '--account the archive' ] || exit 9\n\
+             echo '{{\"Version\": 1, \"AccessKeyId\": \"{key_id}\", \"SecretAccessKey\": \"{secret}\", \
+             \"Expiration\": \"{expires}\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sign in/failing.sh"),
+        format!(
+            "echo '{{\"Version\": 1, \"AccessKeyId\": \"{key_id}\", \"SecretAccessKey\": \"{secret}\"}}'\n\
+             echo 'error: your session has expired' >&2\necho 'sign in again with: corp-login' >&2\nexit 2\n"
+        ),
+    )
+    .unwrap();
+    // Through `sh`: a script just written and executed can fail with "text file busy"
+    // while other tests fork.
+    let script = |name: &str| dir.join("sign in").join(name).display().to_string();
+    std::fs::write(
+        dir.join("config"),
+        format!(
+            "[profile archive]\nregion = us-east-1\ncredential_process = sh \"{}\" --account \"the archive\"\n\n\
+             [profile failing]\ncredential_process = sh \"{}\"\n",
+            script("creds.sh"),
+            script("failing.sh")
+        ),
+    )
+    .unwrap();
+    let run_as = |profile: &str| {
+        let mut cmd = dir.postcall_process();
+        cmd.envs(
+            s3.env()
+                .into_iter()
+                .filter(|(k, _)| !k.contains("_KEY") && *k != "AWS_REGION"),
+        );
+        cmd.env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+            .env("AWS_CONFIG_FILE", dir.join("config"))
+            .env("AWS_PROFILE", profile)
+            // Were the process not run, the chain would end at the instance role: here, a
+            // port nothing listens on.
+            .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1");
+        cmd.args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "s3://archive/calls",
+            "-o",
+            "s3://reports/r.json",
+        ])
+        .args(["--base-url", &fake.base_url(), "--model", MODEL, "--quiet"]);
+        cmd
+    };
+
+    s3.record_requests().unwrap();
+    let stderr = fails(run_as("failing"));
+    let config = dir.join("config");
+    assert!(
+        stderr.contains(&format!(
+            "the credential_process of the AWS profile `failing` (in {}): `sh` failed (exit status: 2): \
+             error: your session has expired / sign in again with: corp-login; run it yourself to see why",
+            config.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&secret) && !stderr.contains(&key_id), "{stderr}");
+    let sent: Vec<_> = s3
+        .requests()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, path)| !path.starts_with("/moto-api"))
+        .collect();
+    assert_eq!(sent, [] as [(String, String); 0], "nothing was sent to the store");
+    assert_eq!(fake.requests(), 0, "nor to the endpoint");
+
+    // From here moto refuses any key but the user's: the run reads and uploads (a failed
+    // upload fails the run) signed with the process's.
+    s3.enforce_auth().unwrap();
+    let stderr = succeeds({
+        let mut cmd = run_as("archive");
+        cmd.args(["-o", "local.json"]);
+        cmd
+    });
+    assert!(!stderr.contains(&secret), "{stderr}");
+    assert_eq!(read_json_report(&dir.join("local.json")).calls.len(), 3);
+}
