@@ -137,7 +137,7 @@ fn chain(error: &dyn std::error::Error) -> String {
 fn credential_hint(scheme: Scheme) -> &'static str {
     match scheme {
         Scheme::S3 => {
-            "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, or the instance or task role (for a profile: eval \"$(aws configure export-credentials --format env)\")"
+            "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, the keys or credential_process of the profile AWS_PROFILE names (else `default`), or the instance or task role"
         }
         Scheme::Gcs => {
             "check GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_SERVICE_ACCOUNT, or the instance's service account"
