@@ -20,11 +20,21 @@ use super::credential_process::{CredentialProcess, Fetched};
 /// so that a request signed just before is not refused on its way.
 const EARLY: SignedDuration = SignedDuration::from_mins(5);
 
+/// After a refresh failed while the keys in hand still held, how long they are used before
+/// the command is run again: not for every request (each run may take up to its timeout).
+const RETRY_AFTER: SignedDuration = SignedDuration::from_mins(1);
+
+/// The keys in hand, and when to run the command again after it failed.
+struct Held {
+    fetched: Fetched,
+    retry_at: Option<Timestamp>,
+}
+
 type Clock = Box<dyn Fn() -> Timestamp + Send + Sync>;
 
 pub struct ProcessCredentials {
     process: Arc<CredentialProcess>,
-    cached: tokio::sync::Mutex<Fetched>,
+    cached: tokio::sync::Mutex<Held>,
     now: Clock,
 }
 
@@ -46,24 +56,46 @@ impl ProcessCredentials {
         let fetched = process.fetch(now())?;
         Ok(ProcessCredentials {
             process: Arc::new(process),
-            cached: tokio::sync::Mutex::new(fetched),
+            cached: tokio::sync::Mutex::new(Held {
+                fetched,
+                retry_at: None,
+            }),
             now,
         })
     }
 
-    /// The credentials, fetched again first when they are [`due`].
+    /// The credentials, fetched again first when they are [`due`]. A refresh that fails
+    /// while the keys in hand have not expired yet keeps them (said once per failure), and
+    /// is tried again [`RETRY_AFTER`]: a sign-in tool that is down for a minute does not
+    /// fail every request of a run whose keys are still good.
     async fn current(&self) -> object_store::Result<Arc<AwsCredential>> {
-        let mut cached = self.cached.lock().await;
+        let mut held = self.cached.lock().await;
         let now = (self.now)();
-        if due(&cached, now) {
+        if due(&held.fetched, now) && held.retry_at.is_none_or(|at| now >= at) {
             let process = Arc::clone(&self.process);
             let fetched = tokio::task::spawn_blocking(move || process.fetch(now))
                 .await
-                .map_err(|e| refused(e.to_string()))?
-                .map_err(refused)?;
-            *cached = fetched;
+                .map_err(|e| refused(e.to_string()))?;
+            match fetched {
+                Ok(fetched) => {
+                    *held = Held {
+                        fetched,
+                        retry_at: None,
+                    }
+                }
+                Err(error) => match held.fetched.expires.filter(|&expires| now < expires) {
+                    Some(expires) => {
+                        crate::terminal::eprintln!(
+                            "warning: {error}; the keys it gave before are used until they expire at {expires}, \
+                             and it runs again in a minute"
+                        );
+                        held.retry_at = Some(now + RETRY_AFTER);
+                    }
+                    None => return Err(refused(error)),
+                },
+            }
         }
-        Ok(Arc::clone(&cached.credential))
+        Ok(Arc::clone(&held.fetched.credential))
     }
 }
 
@@ -171,6 +203,39 @@ mod tests {
             2,
             "what was just fetched lasts a minute: not fetched again for every request"
         );
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_keys_in_hand_until_they_expire_and_retries_a_minute_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let (minutes, clock) = clock();
+        let process = counting(dir.path(), Some(at(65)));
+        let provider = ProcessCredentials::with_clock(process, clock).unwrap();
+        // From now on the command fails, as a sign-in tool that is down does.
+        let script = dir.path().join("creds.sh");
+        std::fs::write(
+            &script,
+            "echo run >> \"$(dirname \"$0\")/runs\"\necho down >&2\nexit 3\n",
+        )
+        .unwrap();
+        let runtime = runtime();
+        let get = || runtime.block_on(provider.get_credential());
+
+        minutes.store(61, Ordering::SeqCst); // due, 4 minutes left
+        assert_eq!(get().unwrap().key_id, "ASIAPROCESS", "the keys in hand");
+        assert_eq!(runs(dir.path()), 2);
+        get().unwrap();
+        assert_eq!(runs(dir.path()), 2, "not run again for every request");
+        minutes.store(62, Ordering::SeqCst);
+        get().unwrap();
+        assert_eq!(runs(dir.path()), 3, "run again a minute later");
+        minutes.store(65, Ordering::SeqCst); // expired: nothing to fall back on
+        let error = get().unwrap_err().to_string();
+        assert!(
+            error.contains("AWS profile `build`") && error.contains("down"),
+            "{error}"
+        );
+        assert_eq!(runs(dir.path()), 4);
     }
 
     #[test]
