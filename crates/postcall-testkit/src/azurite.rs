@@ -16,7 +16,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::http::{encode, exchange, xml_values};
-use crate::s3::{free_port, start_server, tools_dir};
+use crate::s3::{free_port, installed, start_server, tools_dir};
 
 /// The emulator's well-known account and key (Microsoft's documentation publishes them).
 pub const ACCOUNT: &str = "devstoreaccount1";
@@ -46,14 +46,7 @@ pub struct AzuriteServer {
 impl AzuriteServer {
     /// Starts Azurite's blob service on a free port and waits until it answers.
     pub fn start() -> anyhow::Result<AzuriteServer> {
-        let program = azurite_blob();
-        if !program.exists() {
-            bail!(
-                "Azurite is not installed at {}: run scripts/install-test-tools.sh (it installs the test servers \
-                 outside the repository), then run the tests again",
-                program.display()
-            );
-        }
+        let program = installed("Azurite", azurite_blob())?;
         let port = free_port()?;
         let location = tempfile::tempdir()?;
         let mut command = Command::new(&program);
@@ -145,13 +138,7 @@ impl AzuriteServer {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> anyhow::Result<()> {
-        let answer = signed(self.port, method, path, query, headers, body)?;
-        anyhow::ensure!(
-            (200..300).contains(&answer.status),
-            "{method} {path}: HTTP {}: {}",
-            answer.status,
-            String::from_utf8_lossy(&answer.body)
-        );
+        signed(self.port, method, path, query, headers, body)?.success(method, path)?;
         Ok(())
     }
 }

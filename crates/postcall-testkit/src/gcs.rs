@@ -19,7 +19,7 @@ use std::process::{Child, Command};
 use anyhow::{Context as _, bail};
 
 use crate::http::{encode, exchange};
-use crate::s3::{free_port, start_server, tools_dir};
+use crate::s3::{free_port, installed, start_server, tools_dir};
 
 /// The private key the tests' service-account file carries: not a key at all, and never to
 /// be shown (no request is signed with it: `disable_oauth`).
@@ -41,14 +41,7 @@ pub struct GcsServer {
 impl GcsServer {
     /// Starts fake-gcs-server on a free port and waits until it answers.
     pub fn start() -> anyhow::Result<GcsServer> {
-        let program = fake_gcs_server();
-        if !program.exists() {
-            bail!(
-                "fake-gcs-server is not installed at {}: run scripts/install-test-tools.sh (it installs the test \
-                 servers outside the repository), then run the tests again",
-                program.display()
-            );
-        }
+        let program = installed("fake-gcs-server", fake_gcs_server())?;
         let port = free_port()?;
         let address = format!("127.0.0.1:{port}");
         let mut command = Command::new(&program);
@@ -132,19 +125,14 @@ impl GcsServer {
     }
 
     fn expect_ok(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<()> {
-        let answer = exchange(
+        exchange(
             self.port,
             method,
             path,
             &[("Content-Type", "application/json".into())],
             body,
-        )?;
-        anyhow::ensure!(
-            (200..300).contains(&answer.status),
-            "{method} {path}: HTTP {}: {}",
-            answer.status,
-            String::from_utf8_lossy(&answer.body)
-        );
+        )?
+        .success(method, path)?;
         Ok(())
     }
 }

@@ -14,6 +14,20 @@ pub(crate) struct Answer {
     pub body: Vec<u8>,
 }
 
+impl Answer {
+    /// This answer if its status is 2xx; otherwise an error naming the request and
+    /// quoting what the server said.
+    pub(crate) fn success(self, method: &str, path: &str) -> anyhow::Result<Answer> {
+        anyhow::ensure!(
+            (200..300).contains(&self.status),
+            "{method} {path}: HTTP {}: {}",
+            self.status,
+            String::from_utf8_lossy(&self.body)
+        );
+        Ok(self)
+    }
+}
+
 /// `method path` to `127.0.0.1:port` with `headers` (besides Host, Content-Length and
 /// Connection, which this adds) and `body`.
 pub(crate) fn exchange(

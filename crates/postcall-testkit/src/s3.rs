@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use crate::http::Answer;
+
 /// The access key the tests' environment carries (moto, without auth, accepts any).
 pub const ACCESS_KEY_ID: &str = "AKIAPOSTCALLTEST0001";
 pub const SECRET_ACCESS_KEY: &str = "postcall-test-secret-key-0001";
@@ -41,6 +43,19 @@ pub fn tools_dir() -> PathBuf {
 }
 
 /// The venv `scripts/install-test-tools.sh` makes, where it makes it.
+/// `program` if `scripts/install-test-tools.sh` has put it in place; otherwise an error
+/// that names it and says to run the script.
+pub(crate) fn installed(name: &str, program: PathBuf) -> anyhow::Result<PathBuf> {
+    if !program.exists() {
+        bail!(
+            "{name} is not installed at {}: run scripts/install-test-tools.sh (it installs the test servers \
+             outside the repository), then run the tests again",
+            program.display()
+        );
+    }
+    Ok(program)
+}
+
 pub fn moto_python() -> PathBuf {
     tools_dir().join("moto").join("bin").join("python")
 }
@@ -79,14 +94,7 @@ impl S3Compatible for S3Server {
 impl S3Server {
     /// Starts moto on a free port and waits until it answers.
     pub fn start() -> anyhow::Result<S3Server> {
-        let python = moto_python();
-        if !python.exists() {
-            bail!(
-                "moto is not installed at {}: run scripts/install-test-tools.sh (it installs the test servers \
-                 outside the repository), then run the tests again",
-                python.display()
-            );
-        }
+        let python = installed("moto", moto_python())?;
         let port = free_port()?;
         let recording = tempfile::NamedTempFile::new()?.into_temp_path();
         let mut command = Command::new(&python);
@@ -230,19 +238,14 @@ impl S3Server {
     /// One call of moto's IAM query API (routed by the service its Authorization names).
     fn iam(&self, query: &str) -> anyhow::Result<String> {
         let body = format!("{query}&Version=2010-05-08");
-        let (status, answer) = exchange_with(self.port, "iam", "POST", "/", body.as_bytes())?;
+        let Answer { status, body: answer } = exchange_with(self.port, "iam", "POST", "/", body.as_bytes())?;
         let answer = String::from_utf8_lossy(&answer).into_owned();
         anyhow::ensure!(status == 200, "IAM {query}: HTTP {status}: {answer}");
         Ok(answer)
     }
 
     fn expect_ok(&self, method: &str, path: &str, body: &[u8]) -> anyhow::Result<()> {
-        let (status, answer) = self.request(method, path, body)?;
-        anyhow::ensure!(
-            (200..300).contains(&status),
-            "{method} {path}: HTTP {status}: {}",
-            String::from_utf8_lossy(&answer)
-        );
+        exchange_with(self.port, "s3", method, path, body)?.success(method, path)?;
         Ok(())
     }
 
@@ -253,12 +256,13 @@ impl S3Server {
 
 /// One HTTP/1.1 exchange with moto on `port`, on a fresh connection: the status and the body.
 fn exchange(port: u16, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
-    exchange_with(port, "s3", method, path, body)
+    let answer = exchange_with(port, "s3", method, path, body)?;
+    Ok((answer.status, answer.body))
 }
 
 /// [`exchange`] with the moto service `service` (`s3`, `iam`): a body to a service but S3
 /// is a form.
-fn exchange_with(port: u16, service: &str, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+fn exchange_with(port: u16, service: &str, method: &str, path: &str, body: &[u8]) -> anyhow::Result<Answer> {
     // moto takes a request without an Authorization header for an anonymous one, which
     // may create but not read or replace private objects; with one (not checked until
     // `enforce_auth`) it is the account's own.
@@ -270,8 +274,7 @@ fn exchange_with(port: u16, service: &str, method: &str, path: &str, body: &[u8]
     if service != "s3" {
         headers.push(("Content-Type", "application/x-www-form-urlencoded".to_string()));
     }
-    let answer = crate::http::exchange(port, method, path, &headers, body)?;
-    Ok((answer.status, answer.body))
+    crate::http::exchange(port, method, path, &headers, body)
 }
 
 impl Drop for S3Server {
