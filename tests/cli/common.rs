@@ -205,3 +205,27 @@ pub fn assert_same_metrics(a: &serde_json::Value, b: &serde_json::Value) {
         assert_eq!(a["metrics"], b["metrics"]);
     }
 }
+
+/// Waits until `done` holds, for at most 30 s, and fails the test if it never does: a run
+/// under way is given time to reach the point the test acts at.
+pub fn wait_until(done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(done(), "timed out waiting for the run to get there");
+}
+
+/// Waits until `fake` has been sent `n` requests (see [`wait_until`]).
+pub fn wait_for_requests(fake: &FakeServer, n: u64) {
+    wait_until(|| fake.requests() >= n);
+}
+
+/// Ctrl-C: sends SIGINT to `child`, as a terminal does, and waits for what it prints.
+pub fn interrupt(child: std::process::Child) -> std::process::Output {
+    // SAFETY: kill(2) on a pid this test spawned and has not waited for yet.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    child.wait_with_output().unwrap()
+}

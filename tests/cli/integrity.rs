@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
-use crate::common::{MODEL, TestDir, slow_fake};
+use crate::common::{MODEL, TestDir, slow_fake, wait_until};
 use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// The files in `dir` (not recursing), sorted, to check that nothing was left behind.
@@ -216,14 +216,6 @@ fn dev_null_is_an_output_like_any_other() {
     use std::os::unix::fs::FileTypeExt;
     let meta = std::fs::metadata("/dev/null").unwrap();
     assert!(meta.file_type().is_char_device(), "still the device");
-}
-
-fn wait_until(done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(done(), "timed out");
 }
 
 /// Runs `cmd` to the end, or kills it and fails after `limit`: for inputs that used to hang.

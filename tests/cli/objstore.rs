@@ -4,13 +4,12 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use postcall::report::Report;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 use postcall_testkit::s3::{S3Server, SECRET_ACCESS_KEY};
 
-use crate::common::{MODEL, TestDir, files_under, slow_fake};
+use crate::common::{MODEL, TestDir, files_under, interrupt, slow_fake, wait_for_requests, wait_until};
 use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// A moto server with an `archive` bucket holding `dir`'s `calls/` under `calls/`, and an
@@ -186,14 +185,8 @@ fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fake.requests() < 60 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let output = child.wait_with_output().unwrap();
+    wait_for_requests(&fake, 60);
+    let output = interrupt(child);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("not uploaded to s3://reports/r.json"), "{stderr}");
@@ -414,14 +407,8 @@ fn ctrl_c_stops_a_dry_run_half_way_without_an_estimate() {
         .spawn()
         .unwrap();
     let read = || s3.object_reads("archive").unwrap().len();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while read() < 20 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let output = child.wait_with_output().unwrap();
+    wait_until(|| read() >= 20);
+    let output = interrupt(child);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
@@ -614,17 +601,7 @@ fn keys_come_from_a_named_aws_profile_and_a_profile_postcall_cannot_use_says_wha
     .unwrap();
     let inspect = |profile: &str| {
         let mut cmd = dir.postcall_process();
-        cmd.envs(
-            s3.env()
-                .into_iter()
-                .filter(|(k, _)| !k.contains("_KEY") && *k != "AWS_REGION"),
-        );
-        cmd.env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
-            .env("AWS_CONFIG_FILE", dir.join("config"))
-            .env("AWS_PROFILE", profile)
-            // Were the profile not read, the chain would end at the instance role: here, a
-            // port nothing listens on.
-            .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1");
+        as_profile(&mut cmd, &dir, &s3, "credentials", profile);
         let out = cmd.args(["inspect", "s3://archive/calls"]).output().unwrap();
         let said = format!(
             "{}{}",
@@ -645,6 +622,22 @@ fn keys_come_from_a_named_aws_profile_and_a_profile_postcall_cannot_use_says_wha
         "{said}"
     );
     assert!(!said.contains(SECRET_ACCESS_KEY), "{said}");
+}
+
+/// `cmd` pointed at moto with no keys in its environment: only the AWS profile `profile`,
+/// from `dir`'s `config` and the credentials file `credentials`, can sign its requests.
+fn as_profile(cmd: &mut std::process::Command, dir: &TestDir, s3: &S3Server, credentials: &str, profile: &str) {
+    cmd.envs(
+        s3.env()
+            .into_iter()
+            .filter(|(k, _)| !k.contains("_KEY") && *k != "AWS_REGION"),
+    );
+    cmd.env("AWS_SHARED_CREDENTIALS_FILE", dir.join(credentials))
+        .env("AWS_CONFIG_FILE", dir.join("config"))
+        .env("AWS_PROFILE", profile)
+        // Were the profile not read, the chain would end at the instance role: here, a port
+        // nothing listens on.
+        .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1");
 }
 
 #[test]
@@ -687,17 +680,7 @@ fn keys_come_from_a_profiles_credential_process_and_a_failing_one_stops_the_run_
     .unwrap();
     let run_as = |profile: &str| {
         let mut cmd = dir.postcall_process();
-        cmd.envs(
-            s3.env()
-                .into_iter()
-                .filter(|(k, _)| !k.contains("_KEY") && *k != "AWS_REGION"),
-        );
-        cmd.env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
-            .env("AWS_CONFIG_FILE", dir.join("config"))
-            .env("AWS_PROFILE", profile)
-            // Were the process not run, the chain would end at the instance role: here, a
-            // port nothing listens on.
-            .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1");
+        as_profile(&mut cmd, &dir, &s3, "no-credentials", profile);
         cmd.args([
             "run",
             "-m",

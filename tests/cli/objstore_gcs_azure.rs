@@ -9,14 +9,13 @@
 //! `postcall_testkit::gcs`), so on `gs://` only reading is proven; the report goes to disk.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use postcall::report::Report;
 use postcall_testkit::azurite::{ACCOUNT_KEY, AzuriteServer};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer, Refuse};
 use postcall_testkit::gcs::{GcsServer, PRIVATE_KEY};
 
-use crate::common::{MODEL, TestDir, files_under, refusing_fake, slow_fake};
+use crate::common::{MODEL, TestDir, files_under, interrupt, refusing_fake, slow_fake, wait_for_requests};
 use crate::objstore::assert_same_values;
 use crate::run::{SPEC, dir_with_calls, read_json_report};
 
@@ -150,14 +149,8 @@ fn an_azure_report_is_replaced_only_when_the_run_finishes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while slow.requests() < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let output = child.wait_with_output().unwrap();
+    wait_for_requests(&slow, 3);
+    let output = interrupt(child);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("not uploaded to az://reports/r.json"), "{stderr}");

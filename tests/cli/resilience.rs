@@ -8,7 +8,7 @@ use postcall::report::json::HeaderLine;
 use postcall::report::{CallResult, MetricResult, Report, read_report};
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 
-use crate::common::{MODEL, TestDir, slow_fake};
+use crate::common::{MODEL, TestDir, interrupt, slow_fake, wait_for_requests};
 use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// A call's answers without its usage counters (which differ by design): id, summary, metrics.
@@ -140,13 +140,6 @@ fn cache_entries(dir: &TestDir) -> u64 {
     n
 }
 
-fn wait_for_requests(fake: &FakeServer, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fake.requests() < n && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Units in the per_metric run of SPEC: 9 metrics + the summary, per call.
 const UNITS_PER_CALL: u64 = 10;
 
@@ -218,10 +211,7 @@ fn ctrl_c_keeps_the_old_report_puts_what_finished_beside_it_and_a_re_run_complet
     dir.write("r.json", "yesterday's report");
     let child = spawn_run(&dir, &fake, "r.json");
     wait_for_requests(&fake, 120);
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = interrupt(child);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("re-run"), "{stderr}");
@@ -273,10 +263,7 @@ fn ctrl_c_with_only_the_last_requests_in_flight_ends_complete_with_exit_0() {
         .spawn()
         .unwrap();
     wait_for_requests(&fake, UNITS_PER_CALL);
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = interrupt(child);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(fake.requests(), UNITS_PER_CALL, "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
