@@ -98,7 +98,9 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            // The last guard of "no credentials in what postcall prints": an error that
+            // quotes a presigned URL or one with a password, wherever it was made.
+            eprintln!("error: {}", crate::net::redact::redact_urls_in(&format!("{err:#}")));
             if err.downcast_ref::<UsageError>().is_some() {
                 return ExitCode::from(exit::USAGE);
             }

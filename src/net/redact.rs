@@ -73,6 +73,9 @@ pub fn redact_urls_in(text: &str) -> Cow<'_, str> {
         let end = url_and_more
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | '`'))
             .unwrap_or(url_and_more.len());
+        // A sentence's punctuation after the URL (`… in https://h/x?sig=abc: 3 errors`) is
+        // the message's, not the query value's: left standing outside it.
+        let end = url_and_more[..end].trim_end_matches([':', ',', ';', '.']).len();
         out.push_str(&redact_url_text(&url_and_more[..end]));
         rest = &url_and_more[end..];
     }
@@ -134,5 +137,13 @@ mod tests {
             "error sending request for url (https://[REDACTED]@h/v1/chat/completions?key=[REDACTED]): refused"
         );
         assert_eq!(redact_urls_in("no url here"), "no url here");
+    }
+
+    #[test]
+    fn the_sentence_around_a_url_keeps_its_punctuation() {
+        assert_eq!(
+            redact_urls_in("no calls in http://h/c.json?X-Amz-Signature=abc: 1 skipped, http://h/d?sig=d."),
+            "no calls in http://h/c.json?X-Amz-Signature=[REDACTED]: 1 skipped, http://h/d?sig=[REDACTED]."
+        );
     }
 }
