@@ -20,6 +20,7 @@ mod network;
 mod objstore;
 mod objstore_gcs_azure;
 mod platform_outputs;
+mod presigned;
 mod prompt;
 mod realworld;
 mod resilience;

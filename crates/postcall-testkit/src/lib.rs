@@ -13,7 +13,8 @@
 //!   of requests and records what it acknowledged.
 //! - [`s3`]: an S3-compatible server (moto's server mode, from
 //!   `scripts/install-test-tools.sh`) on 127.0.0.1 for the object-storage tests;
-//!   [`azurite`] (Azure Blob Storage) and [`gcs`] (fake-gcs-server) for `az://` and `gs://`.
+//!   [`azurite`] (Azure Blob Storage) and [`gcs`] (fake-gcs-server) for `az://` and `gs://`;
+//!   [`presigned`], a store that answers only URLs carrying its signature.
 //! - [`bench`]: the benchmark behind `postcall-bench` (synthetic calls, scenarios, the
 //!   measured child runner, the results table).
 //!
@@ -29,6 +30,7 @@ pub mod hostile;
 mod http;
 mod listen;
 pub mod logprobs;
+pub mod presigned;
 pub mod quotes;
 pub mod receiver;
 pub mod s3;
