@@ -369,7 +369,18 @@ fn for_each_entry(dir: &Path, f: &mut dyn FnMut(&Path, &std::fs::Metadata)) -> s
 
 /// The bucket `dir` names, if it is a URL.
 fn bucket(dir: &Path) -> anyhow::Result<Option<ObjectUrl>> {
-    ObjectUrl::from_path(dir).map_err(|e| anyhow::anyhow!("--cache-dir {e}"))
+    let url = ObjectUrl::from_path(dir).map_err(|e| anyhow::anyhow!("--cache-dir {e}"))?;
+    if let Some(url) = url.as_ref().filter(|url| url.scheme() == storage::Scheme::Https) {
+        // A presigned link signs one object; the cache's entries are other objects, which
+        // the store would refuse one by one all run long.
+        return Err(crate::cli::UsageError(format!(
+            "--cache-dir {}: a presigned https:// URL names one object, and a cache is many; \
+             give a local directory or an s3://, gs:// or az:// prefix",
+            url.redacted()
+        ))
+        .into());
+    }
+    Ok(url)
 }
 
 /// Parses `30d`, `12h`, `45m`, `90s`. A bare number is refused: `--older-than 30` meant

@@ -90,3 +90,21 @@ fn a_presigned_input_that_is_refused_or_holds_no_call_stops_the_run_without_show
     assert_eq!(fake.requests(), 0, "nothing was asked of the endpoint");
     assert!(!dir.join("r.json").exists());
 }
+
+#[test]
+fn a_presigned_url_is_refused_as_a_cache_before_any_request() {
+    let dir = dir_with_calls(SPEC, 1);
+    let store = PresignedStore::start().unwrap();
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let mut cmd = dir.postcall_process();
+    cmd.args(["run", "-m", "metrics.yaml", "calls", "-o", "r.json"])
+        .args(["--base-url", &fake.base_url(), "--model", MODEL])
+        .args(["--cache-dir", &store.url("/cache")]);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("a presigned https:// URL names one object"), "{stderr}");
+    assert_no_credential("stderr", &stderr);
+    assert_eq!(fake.requests(), 0);
+    assert_eq!(store.requests(), Vec::<(String, String)>::new());
+}
