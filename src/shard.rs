@@ -34,11 +34,18 @@ impl Shard {
         let usage =
             || format!("{what} is `{text}`; write the shard as I/N with 0 ≤ I < N, e.g. 0/4 for the first of four");
         let (index, count) = text.trim().split_once('/').ok_or_else(usage)?;
-        let index: u32 = index.trim().parse().map_err(|_| usage())?;
-        let count: u32 = count.trim().parse().map_err(|_| usage())?;
+        // Read wider than a shard is, so that too many shards is said as that.
+        let index: u64 = index.trim().parse().map_err(|_| usage())?;
+        let count: u64 = count.trim().parse().map_err(|_| usage())?;
         if count == 0 || index >= count {
             return Err(usage());
         }
+        let (Ok(index), Ok(count)) = (u32::try_from(index), u32::try_from(count)) else {
+            return Err(format!(
+                "{what} is `{text}`; a run splits into at most {} shards",
+                u32::MAX
+            ));
+        };
         Ok(Shard { index, count })
     }
 
@@ -171,6 +178,15 @@ mod tests {
             let err = parse_arg(bad).unwrap_err();
             assert!(err.contains("I/N"), "{bad}: {err}");
         }
+        let too_many = parse_arg("0/4294967296").unwrap_err();
+        assert!(too_many.contains("at most 4294967295 shards"), "{too_many}");
+        assert_eq!(
+            parse_arg("4294967294/4294967295"),
+            Ok(ShardArg::Fixed(Shard {
+                index: u32::MAX - 1,
+                count: u32::MAX
+            }))
+        );
     }
 
     #[test]
