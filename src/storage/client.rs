@@ -25,6 +25,8 @@ use object_store::client::{
 };
 use rand::seq::SliceRandom;
 
+use super::pages::{Page, Pages};
+
 /// Builds the client of each store postcall reads or writes.
 #[derive(Debug, Default)]
 pub struct NoRedirects;
@@ -32,7 +34,10 @@ pub struct NoRedirects;
 impl HttpConnector for NoRedirects {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
         let client = builder(options)?.build().map_err(generic)?;
-        Ok(HttpClient::new(Refusing(client)))
+        Ok(HttpClient::new(Refusing {
+            client,
+            pages: Pages::default(),
+        }))
     }
 }
 
@@ -46,9 +51,13 @@ pub struct Redirected {
 }
 
 /// The client, answering a 3xx with a [`Redirected`] error: object_store would report it as
-/// an unexpected status, without where it pointed, and says nothing of redirects.
+/// an unexpected status, without where it pointed, and says nothing of redirects. A listing
+/// page asked for again is a [`GoesRound`](super::pages::GoesRound) error.
 #[derive(Debug)]
-struct Refusing(reqwest::Client);
+struct Refusing {
+    client: reqwest::Client,
+    pages: Pages,
+}
 
 // `HttpService` is an `async_trait`; its method written out as that macro would write it.
 impl HttpService for Refusing {
@@ -61,8 +70,23 @@ impl HttpService for Refusing {
         Self: 'b,
     {
         Box::pin(async move {
-            let response = HttpService::call(&self.0, request).await?;
+            // An object's GET has no query: only a listing's is parsed.
+            let listing = request.uri().query().is_some_and(|query| query.contains("list"));
+            let page = listing
+                .then(|| reqwest::Url::parse(&request.uri().to_string()).ok())
+                .flatten()
+                .and_then(|url| Page::of(request.method(), &url));
+            if let Some(page) = &page {
+                // Not retried either: the store would name the same page again.
+                self.pages
+                    .asking(page)
+                    .map_err(|round| HttpError::new(HttpErrorKind::Unknown, round))?;
+            }
+            let response = HttpService::call(&self.client, request).await?;
             if !response.status().is_redirection() {
+                if let Some(page) = page.filter(|_| response.status().is_success()) {
+                    self.pages.answered(page);
+                }
                 return Ok(response);
             }
             let to = response

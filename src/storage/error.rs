@@ -65,7 +65,13 @@ impl StorageError {
         ]
         .iter()
         .any(|code| detail.contains(code));
-        let message = if redirected(error) {
+        let message = if caused_by::<super::pages::GoesRound>(error) {
+            format!(
+                "the storage service's listing does not end: it named a page it had already given as the next, \
+                 so postcall stopped listing; list the prefix with the provider's own tool to see what it \
+                 holds, or report the store's fault ({detail})"
+            )
+        } else if caused_by::<super::client::Redirected>(error) {
             format!(
                 "the storage service answered with a redirect, which postcall does not follow (credentials and \
                  reports go only to the endpoint configured){} ({detail})",
@@ -106,12 +112,12 @@ impl StorageError {
     }
 }
 
-/// Whether the store answered with a redirect, which its client does not follow (see
-/// `storage::client`).
-fn redirected(error: &object_store::Error) -> bool {
+/// Whether `error` came of one of postcall's own refusals (`storage::client`): a redirect,
+/// a listing that goes round.
+fn caused_by<Refusal: std::error::Error + 'static>(error: &object_store::Error) -> bool {
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {
-        if inner.is::<super::client::Redirected>() {
+        if inner.is::<Refusal>() {
             return true;
         }
         source = inner.source();

@@ -583,6 +583,108 @@ fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_th
 }
 
 #[test]
+fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
+    // A broken or hostile store: every page says there is another, and names pages it gave
+    // already (B, then A, then B again). object_store follows the tokens for as long as they
+    // come, collecting the same keys each time.
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&asked);
+    let store = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let store_url = format!("http://{}", store.local_addr().unwrap());
+    serve_raw(store, move |request| {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let next = if request.contains("continuation-token=B") {
+            "A"
+        } else {
+            "B"
+        };
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>archive</Name>\
+             <Prefix>calls/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>\
+             <Contents><Key>calls/a.json</Key><LastModified>2026-12-01T00:00:00.000Z</LastModified>\
+             <ETag>\"e\"</ETag><Size>10</Size></Contents>\
+             <NextContinuationToken>{next}</NextContinuationToken></ListBucketResult>"
+        );
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    });
+    let dir = dir_with_calls(SPEC, 1);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let base_url = fake.base_url();
+    for args in [
+        &["inspect", "s3://archive/calls"][..],
+        &[
+            "run",
+            "-m",
+            "metrics.yaml",
+            "s3://archive/calls",
+            "--base-url",
+            &base_url,
+            "--model",
+            MODEL,
+            "--quiet",
+            "--no-cache",
+            "-o",
+            "r.json",
+        ],
+    ] {
+        asked.store(0, std::sync::atomic::Ordering::SeqCst);
+        let mut cmd = dir.postcall_process();
+        cmd.envs([
+            ("AWS_ENDPOINT_URL", store_url.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIAPOSTCALLROUND"),
+            ("AWS_SECRET_ACCESS_KEY", "not-shown"),
+            ("AWS_REGION", "us-east-1"),
+        ]);
+        let child = cmd
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Without the check the listing never ends: give it a deadline, then stop it.
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let finished = std::sync::Arc::clone(&done);
+        let watchdog = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !finished.load(std::sync::atomic::Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            if !finished.load(std::sync::atomic::Ordering::SeqCst) {
+                // SAFETY: kill(2) on the pid of a child this test spawned and is waiting for.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        });
+        let out = child.wait_with_output().unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        watchdog.join().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_ne!(out.status.code(), None, "{args:?}: still listing after 30 s, killed");
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {said}");
+        assert!(said.contains("listing does not end"), "{args:?}: {said}");
+        let requests = asked.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(requests <= 6, "{args:?}: {requests} list requests");
+        assert!(!said.contains("not-shown"), "{said}");
+    }
+    assert_eq!(
+        fake.requests(),
+        0,
+        "no call was evaluated from a listing that never ended"
+    );
+    assert!(!dir.join("r.json").exists());
+}
+
+#[test]
 fn keys_come_from_a_named_aws_profile_and_a_profile_postcall_cannot_use_says_what_to_do() {
     // `aws configure --profile archive` on a laptop: no keys in the environment.
     let (dir, s3, _fake) = archived(4);
