@@ -228,6 +228,9 @@ struct Sink {
 impl Sink {
     fn scan(mut self, inputs: &[PathBuf], options: &LoadOptions, notes: bool) -> Scanned {
         let catalog = scan_into(inputs, options, &mut self);
+        // An input given up while no call was on its way (a bucket's listing, when the run
+        // halted) stopped the scan without a call to say so.
+        self.stopped |= !self.wants_more();
         let (sample, archive) = std::mem::replace(&mut self.selector, Selector::new(Rules::default())).finish();
         for fed in sample {
             if self.send(fed).is_break() {
@@ -248,10 +251,6 @@ impl Sink {
             errors: self.errors,
             catalog,
         }
-    }
-
-    fn wants_more(&self) -> bool {
-        !self.stop.load(Ordering::Relaxed) && !self.halt.is_halted()
     }
 
     fn send(&mut self, fed: Fed) -> ControlFlow<()> {
@@ -281,6 +280,10 @@ impl Findings for Sink {
     fn error(&mut self, error: LoadError) {
         (self.say)(&format!("warning: skipping {error}"));
         self.errors.push(error);
+    }
+
+    fn wants_more(&self) -> bool {
+        !self.stop.load(Ordering::Relaxed) && !self.halt.is_halted()
     }
 }
 

@@ -154,9 +154,29 @@ const MAX_LEVELS: usize = 8;
 /// Every object under `url`'s key taken as a directory (`s3://b/calls` lists
 /// `calls/…`), sorted by key.
 pub fn list(url: &ObjectUrl) -> Result<Vec<Listed>, StorageError> {
+    Ok(list_unless(url, &|| false)?.unwrap_or_default())
+}
+
+/// How often a listing looks whether it is still wanted.
+const STILL_WANTED_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// [`list`], given up (`None`) as soon as `stop` says so: a bucket of a million objects
+/// takes a thousand pages, one after another, and a run interrupted while they come has
+/// nothing yet to finish.
+pub fn list_unless(url: &ObjectUrl, stop: &dyn Fn() -> bool) -> Result<Option<Vec<Listed>>, StorageError> {
     let store = store(url)?;
     let prefix = (!url.key().is_empty()).then(|| key(url));
-    let listed = runtime().block_on(list_tree(store, prefix));
+    let stopped = async {
+        while !stop() {
+            tokio::time::sleep(STILL_WANTED_EVERY).await;
+        }
+    };
+    let listing = std::pin::pin!(list_tree(store, prefix));
+    let listed = match runtime().block_on(futures_util::future::select(listing, std::pin::pin!(stopped))) {
+        futures_util::future::Either::Left((listed, _)) => listed,
+        // Dropping the listing cancels its requests in flight.
+        futures_util::future::Either::Right(((), _)) => return Ok(None),
+    };
     let mut listed: Vec<Listed> = listed
         .map_err(|e| StorageError::from_store(url, Doing::Listing, &e))?
         .into_iter()
@@ -166,7 +186,7 @@ pub fn list(url: &ObjectUrl) -> Result<Vec<Listed>, StorageError> {
         })
         .collect();
     listed.sort_unstable_by(|a, b| a.url.key().cmp(b.url.key()));
-    Ok(listed)
+    Ok(Some(listed))
 }
 
 /// The objects under `prefix`, listed a directory at a time, [`LISTS_AT_ONCE`] at once.

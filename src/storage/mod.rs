@@ -27,7 +27,9 @@ mod profile;
 mod url;
 mod window;
 
-pub use blocking::{check_bucket, download, list, put, read, read_if_there, read_in_order, read_range, upload};
+pub use blocking::{
+    check_bucket, download, list, list_unless, put, read, read_if_there, read_in_order, read_range, upload,
+};
 pub use error::StorageError;
 pub use url::{ObjectUrl, Scheme, is_url};
 

@@ -89,6 +89,11 @@ pub trait Findings {
     /// A call, its id already unique in the run. `Break` stops the scan: no more are wanted.
     fn call(&mut self, entry: CallEntry, call: Call) -> ControlFlow<()>;
     fn error(&mut self, error: LoadError);
+    /// Whether calls are still wanted, asked while the scan waits for something other than
+    /// a call (a bucket's listing): `false` gives the input up.
+    fn wants_more(&self) -> bool {
+        true
+    }
 }
 
 /// A Twilio sentences page waiting for the transcript resource that gives it roles.
@@ -307,8 +312,12 @@ impl<F: Findings> Scanner<'_, F> {
     fn object_input(&mut self, url: ObjectUrl) {
         let listed = match url.scheme() {
             Scheme::Https => Vec::new(),
-            _ => match storage::list(&url) {
-                Ok(listed) => listed,
+            _ => match storage::list_unless(&url, &|| !self.findings.wants_more()) {
+                Ok(Some(listed)) => listed,
+                Ok(None) => {
+                    self.stopped = true;
+                    return;
+                }
                 Err(e) => return self.error(LoadError::new(e.shown, e.message)),
             },
         };

@@ -221,11 +221,32 @@ pub fn wait_for_requests(fake: &FakeServer, n: u64) {
     wait_until(|| fake.requests() >= n);
 }
 
-/// Ctrl-C: sends SIGINT to `child`, as a terminal does, and waits for what it prints.
+/// Ctrl-C: sends SIGINT to `child`, as a terminal does, and waits for what it prints. A run
+/// still going 30 s later fails the test (and is killed) rather than hanging it.
 pub fn interrupt(child: std::process::Child) -> std::process::Output {
     // SAFETY: kill(2) on a pid this test spawned and has not waited for yet.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
-    child.wait_with_output().unwrap()
+    output_within(child, std::time::Duration::from_secs(30)).expect("the run stops after one Ctrl-C")
+}
+
+/// What `child` printed once it exits, if it does within `limit`; else it is killed and
+/// this is `None`.
+pub fn output_within(child: std::process::Child, limit: std::time::Duration) -> Option<std::process::Output> {
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output().unwrap());
+    });
+    let output = receiver.recv_timeout(limit).ok();
+    if output.is_none() {
+        // SAFETY: kill(2) on the pid of a child this test spawned, which the waiter has
+        // not reaped (it is still running).
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+        }
+    }
+    waiter.join().unwrap();
+    output
 }

@@ -9,7 +9,7 @@ use postcall::report::Report;
 use postcall_testkit::fake_llm::{FakeConfig, FakeServer};
 use postcall_testkit::s3::{S3Server, SECRET_ACCESS_KEY};
 
-use crate::common::{MODEL, TestDir, files_under, interrupt, slow_fake, wait_for_requests, wait_until};
+use crate::common::{MODEL, TestDir, files_under, interrupt, output_within, slow_fake, wait_for_requests, wait_until};
 use crate::run::{SPEC, dir_with_calls, read_json_report};
 
 /// A moto server with an `archive` bucket holding `dir`'s `calls/` under `calls/`, and an
@@ -582,33 +582,58 @@ fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_th
     );
 }
 
-#[test]
-fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
-    // A broken or hostile store: every page says there is another, and names pages it gave
-    // already (B, then A, then B again). object_store follows the tokens for as long as they
-    // come, collecting the same keys each time.
+/// A store on 127.0.0.1 whose every listing page holds one object and names a next page,
+/// the token `next` gives for the request; with how many requests it was sent.
+fn endless_listing(
+    next: impl Fn(&str) -> String + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = std::sync::Arc::clone(&asked);
     let store = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let store_url = format!("http://{}", store.local_addr().unwrap());
     serve_raw(store, move |request| {
         count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let next = if request.contains("continuation-token=B") {
-            "A"
-        } else {
-            "B"
-        };
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>archive</Name>\
              <Prefix>calls/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>\
              <Contents><Key>calls/a.json</Key><LastModified>2026-12-01T00:00:00.000Z</LastModified>\
              <ETag>\"e\"</ETag><Size>10</Size></Contents>\
-             <NextContinuationToken>{next}</NextContinuationToken></ListBucketResult>"
+             <NextContinuationToken>{}</NextContinuationToken></ListBucketResult>",
+            next(request)
         );
         format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         )
+    });
+    (store_url, asked)
+}
+
+/// postcall in `dir`, with keys for the store at `store_url`.
+fn postcall_on_store(dir: &TestDir, store_url: &str) -> std::process::Command {
+    let mut cmd = dir.postcall_process();
+    cmd.envs([
+        ("AWS_ENDPOINT_URL", store_url),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "AKIAPOSTCALLLISTING"),
+        ("AWS_SECRET_ACCESS_KEY", "not-shown"),
+        ("AWS_REGION", "us-east-1"),
+    ]);
+    cmd
+}
+
+#[test]
+fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
+    // A broken or hostile store: every page says there is another, and names pages it gave
+    // already (B, then A, then B again). object_store follows the tokens for as long as they
+    // come, collecting the same keys each time.
+    let (store_url, asked) = endless_listing(|request| {
+        if request.contains("continuation-token=B") {
+            "A"
+        } else {
+            "B"
+        }
+        .to_string()
     });
     let dir = dir_with_calls(SPEC, 1);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
@@ -631,45 +656,21 @@ fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
         ],
     ] {
         asked.store(0, std::sync::atomic::Ordering::SeqCst);
-        let mut cmd = dir.postcall_process();
-        cmd.envs([
-            ("AWS_ENDPOINT_URL", store_url.as_str()),
-            ("AWS_ALLOW_HTTP", "true"),
-            ("AWS_ACCESS_KEY_ID", "AKIAPOSTCALLROUND"),
-            ("AWS_SECRET_ACCESS_KEY", "not-shown"),
-            ("AWS_REGION", "us-east-1"),
-        ]);
-        let child = cmd
+        let child = postcall_on_store(&dir, &store_url)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let pid = child.id();
-        // Without the check the listing never ends: give it a deadline, then stop it.
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let finished = std::sync::Arc::clone(&done);
-        let watchdog = std::thread::spawn(move || {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-            while !finished.load(std::sync::atomic::Ordering::SeqCst) && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            if !finished.load(std::sync::atomic::Ordering::SeqCst) {
-                // SAFETY: kill(2) on the pid of a child this test spawned and is waiting for.
-                unsafe {
-                    libc::kill(pid as i32, libc::SIGKILL);
-                }
-            }
-        });
-        let out = child.wait_with_output().unwrap();
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        watchdog.join().unwrap();
+        // Without the check the listing never ends: given 30 s, then stopped.
+        let Some(out) = output_within(child, std::time::Duration::from_secs(30)) else {
+            panic!("{args:?}: still listing after 30 s, killed");
+        };
         let said = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_ne!(out.status.code(), None, "{args:?}: still listing after 30 s, killed");
         assert_ne!(out.status.code(), Some(0), "{args:?}: {said}");
         assert!(said.contains("listing does not end"), "{args:?}: {said}");
         let requests = asked.load(std::sync::atomic::Ordering::SeqCst);
@@ -682,6 +683,57 @@ fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
         "no call was evaluated from a listing that never ended"
     );
     assert!(!dir.join("r.json").exists());
+}
+
+#[test]
+fn ctrl_c_while_a_bucket_is_listed_stops_at_once_with_nothing_written() {
+    // A bucket of millions of objects lists for minutes, a page after another (here: pages
+    // without end, each a new token). Nothing is computed yet, so the first Ctrl-C stops.
+    let page = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (store_url, asked) = endless_listing(move |_| {
+        let n = page.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        format!("page-{n}")
+    });
+    let dir = dir_with_calls(SPEC, 1);
+    std::fs::write(dir.join("r.json"), "the report of an earlier run").unwrap();
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let base_url = fake.base_url();
+    let child = postcall_on_store(&dir, &store_url)
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "s3://archive/calls",
+            "--base-url",
+            &base_url,
+            "--model",
+            MODEL,
+            "-o",
+            "r.json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(|| asked.load(std::sync::atomic::Ordering::SeqCst) >= 5);
+    let out = interrupt(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("nothing was asked, no report was written"), "{stderr}");
+    assert!(!stderr.contains("interrupted again"), "one Ctrl-C was enough: {stderr}");
+    let after = asked.load(std::sync::atomic::Ordering::SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        after,
+        "no page asked after the exit"
+    );
+    assert_eq!(fake.requests(), 0);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("r.json")).unwrap(),
+        "the report of an earlier run"
+    );
 }
 
 #[test]
