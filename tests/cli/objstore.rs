@@ -582,9 +582,19 @@ fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_th
     );
 }
 
+/// Which store's listing a hostile server speaks.
+#[derive(Clone, Copy)]
+enum Api {
+    /// S3's ListObjectsV2 (GCS's XML API answers the same).
+    S3,
+    /// Azure's List Blobs.
+    Azure,
+}
+
 /// A store on 127.0.0.1 whose every listing page holds one object and names a next page,
 /// the token `next` gives for the request; with how many requests it was sent.
 fn endless_listing(
+    api: Api,
     next: impl Fn(&str) -> String + Send + 'static,
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -593,14 +603,24 @@ fn endless_listing(
     let store_url = format!("http://{}", store.local_addr().unwrap());
     serve_raw(store, move |request| {
         count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let body = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>archive</Name>\
-             <Prefix>calls/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>\
-             <Contents><Key>calls/a.json</Key><LastModified>2026-12-01T00:00:00.000Z</LastModified>\
-             <ETag>\"e\"</ETag><Size>10</Size></Contents>\
-             <NextContinuationToken>{}</NextContinuationToken></ListBucketResult>",
-            next(request)
-        );
+        let next = next(request);
+        let body = match api {
+            Api::S3 => format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>archive</Name>\
+                 <Prefix>calls/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>\
+                 <Contents><Key>calls/a.json</Key><LastModified>2026-12-01T00:00:00.000Z</LastModified>\
+                 <ETag>\"e\"</ETag><Size>10</Size></Contents>\
+                 <NextContinuationToken>{next}</NextContinuationToken></ListBucketResult>"
+            ),
+            Api::Azure => format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ContainerName=\"archive\">\
+                 <Prefix>calls/</Prefix><Delimiter>/</Delimiter><Blobs><Blob><Name>calls/a.json</Name><Properties>\
+                 <Last-Modified>Tue, 01 Dec 2026 00:00:00 GMT</Last-Modified><Etag>0x1</Etag>\
+                 <Content-Length>10</Content-Length><Content-Type>application/json</Content-Type>\
+                 <BlobType>BlockBlob</BlobType></Properties></Blob></Blobs>\
+                 <NextMarker>{next}</NextMarker></EnumerationResults>"
+            ),
+        };
         format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
@@ -627,7 +647,7 @@ fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
     // A broken or hostile store: every page says there is another, and names pages it gave
     // already (B, then A, then B again). object_store follows the tokens for as long as they
     // come, collecting the same keys each time.
-    let (store_url, asked) = endless_listing(|request| {
+    let (store_url, asked) = endless_listing(Api::S3, |request| {
         if request.contains("continuation-token=B") {
             "A"
         } else {
@@ -686,11 +706,43 @@ fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
 }
 
 #[test]
+fn an_azure_container_whose_listing_goes_round_is_stopped_the_same_way() {
+    // Azure names the next page by `marker`, not S3's `continuation-token`.
+    let (store_url, asked) = endless_listing(Api::Azure, |request| {
+        if request.contains("marker=B") { "A" } else { "B" }.to_string()
+    });
+    let dir = dir_with_calls(SPEC, 1);
+    let child = dir
+        .postcall_process()
+        .envs([
+            ("AZURE_STORAGE_USE_EMULATOR", "true"),
+            ("AZURITE_BLOB_STORAGE_URL", store_url.as_str()),
+        ])
+        .args(["inspect", "az://archive/calls"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let Some(out) = output_within(child, std::time::Duration::from_secs(30)) else {
+        panic!("still listing after 30 s, killed");
+    };
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("listing does not end"), "{said}");
+    let requests = asked.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(requests <= 6, "{requests} list requests");
+}
+
+#[test]
 fn ctrl_c_while_a_bucket_is_listed_stops_at_once_with_nothing_written() {
     // A bucket of millions of objects lists for minutes, a page after another (here: pages
     // without end, each a new token). Nothing is computed yet, so the first Ctrl-C stops.
     let page = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (store_url, asked) = endless_listing(move |_| {
+    let (store_url, asked) = endless_listing(Api::S3, move |_| {
         let n = page.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         std::thread::sleep(std::time::Duration::from_millis(5));
         format!("page-{n}")
