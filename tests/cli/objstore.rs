@@ -676,25 +676,7 @@ fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
         ],
     ] {
         asked.store(0, std::sync::atomic::Ordering::SeqCst);
-        let child = postcall_on_store(&dir, &store_url)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Without the check the listing never ends: given 30 s, then stopped.
-        let Some(out) = output_within(child, std::time::Duration::from_secs(30)) else {
-            panic!("{args:?}: still listing after 30 s, killed");
-        };
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_ne!(out.status.code(), Some(0), "{args:?}: {said}");
-        assert!(said.contains("listing does not end"), "{args:?}: {said}");
-        let requests = asked.load(std::sync::atomic::Ordering::SeqCst);
-        assert!(requests <= 6, "{args:?}: {requests} list requests");
+        let said = stops_listing(postcall_on_store(&dir, &store_url).args(args), &asked);
         assert!(!said.contains("not-shown"), "{said}");
     }
     assert_eq!(
@@ -712,19 +694,24 @@ fn an_azure_container_whose_listing_goes_round_is_stopped_the_same_way() {
         if request.contains("marker=B") { "A" } else { "B" }.to_string()
     });
     let dir = dir_with_calls(SPEC, 1);
-    let child = dir
-        .postcall_process()
-        .envs([
-            ("AZURE_STORAGE_USE_EMULATOR", "true"),
-            ("AZURITE_BLOB_STORAGE_URL", store_url.as_str()),
-        ])
-        .args(["inspect", "az://archive/calls"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    stops_listing(
+        dir.postcall_process()
+            .envs([
+                ("AZURE_STORAGE_USE_EMULATOR", "true"),
+                ("AZURITE_BLOB_STORAGE_URL", store_url.as_str()),
+            ])
+            .args(["inspect", "az://archive/calls"]),
+        &asked,
+    );
+}
+
+/// Runs `cmd` against a store whose listing goes round, and checks that postcall stops it
+/// (within a few pages, with an error that says so): what it printed. Without the check
+/// the listing never ends, so it is given 30 s and then killed.
+fn stops_listing(cmd: &mut std::process::Command, asked: &std::sync::atomic::AtomicUsize) -> String {
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let Some(out) = output_within(child, std::time::Duration::from_secs(30)) else {
-        panic!("still listing after 30 s, killed");
+        panic!("{cmd:?}: still listing after 30 s, killed");
     };
     let said = format!(
         "{}{}",
@@ -735,6 +722,7 @@ fn an_azure_container_whose_listing_goes_round_is_stopped_the_same_way() {
     assert!(said.contains("listing does not end"), "{said}");
     let requests = asked.load(std::sync::atomic::Ordering::SeqCst);
     assert!(requests <= 6, "{requests} list requests");
+    said
 }
 
 #[test]
