@@ -228,9 +228,6 @@ struct Sink {
 impl Sink {
     fn scan(mut self, inputs: &[PathBuf], options: &LoadOptions, notes: bool) -> Scanned {
         let catalog = scan_into(inputs, options, &mut self);
-        // An input given up while no call was on its way (a bucket's listing, when the run
-        // halted) stopped the scan without a call to say so.
-        self.stopped |= !self.wants_more();
         let (sample, archive) = std::mem::replace(&mut self.selector, Selector::new(Rules::default())).finish();
         for fed in sample {
             if self.send(fed).is_break() {
@@ -266,7 +263,6 @@ impl Sink {
 impl Findings for Sink {
     fn call(&mut self, entry: CallEntry, call: Call) -> ControlFlow<()> {
         if !self.wants_more() {
-            self.stopped = true;
             return ControlFlow::Break(());
         }
         let (id, digest) = (entry.id.clone(), entry.digest);
@@ -282,8 +278,12 @@ impl Findings for Sink {
         self.errors.push(error);
     }
 
-    fn wants_more(&self) -> bool {
-        !self.stop.load(Ordering::Relaxed) && !self.halt.is_halted()
+    /// Once the run wants no more, the scan stopped short, whatever it was waiting for.
+    fn wants_more(&mut self) -> bool {
+        if self.stop.load(Ordering::Relaxed) || self.halt.is_halted() {
+            self.stopped = true;
+        }
+        !self.stopped
     }
 }
 

@@ -154,7 +154,7 @@ const MAX_LEVELS: usize = 8;
 /// Every object under `url`'s key taken as a directory (`s3://b/calls` lists
 /// `calls/…`), sorted by key.
 pub fn list(url: &ObjectUrl) -> Result<Vec<Listed>, StorageError> {
-    Ok(list_unless(url, &|| false)?.unwrap_or_default())
+    Ok(list_unless(url, &mut || false)?.unwrap_or_default())
 }
 
 /// How often a listing looks whether it is still wanted.
@@ -163,7 +163,7 @@ const STILL_WANTED_EVERY: std::time::Duration = std::time::Duration::from_millis
 /// [`list`], given up (`None`) as soon as `stop` says so: a bucket of a million objects
 /// takes a thousand pages, one after another, and a run interrupted while they come has
 /// nothing yet to finish.
-pub fn list_unless(url: &ObjectUrl, stop: &dyn Fn() -> bool) -> Result<Option<Vec<Listed>>, StorageError> {
+pub fn list_unless(url: &ObjectUrl, stop: &mut dyn FnMut() -> bool) -> Result<Option<Vec<Listed>>, StorageError> {
     let store = store(url)?;
     let prefix = (!url.key().is_empty()).then(|| key(url));
     let stopped = async {

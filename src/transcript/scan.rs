@@ -91,7 +91,7 @@ pub trait Findings {
     fn error(&mut self, error: LoadError);
     /// Whether calls are still wanted, asked while the scan waits for something other than
     /// a call (a bucket's listing): `false` gives the input up.
-    fn wants_more(&self) -> bool {
+    fn wants_more(&mut self) -> bool {
         true
     }
 }
@@ -312,7 +312,7 @@ impl<F: Findings> Scanner<'_, F> {
     fn object_input(&mut self, url: ObjectUrl) {
         let listed = match url.scheme() {
             Scheme::Https => Vec::new(),
-            _ => match storage::list_unless(&url, &|| !self.findings.wants_more()) {
+            _ => match storage::list_unless(&url, &mut || !self.findings.wants_more()) {
                 Ok(Some(listed)) => listed,
                 Ok(None) => {
                     self.stopped = true;
