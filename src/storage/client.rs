@@ -70,12 +70,7 @@ impl HttpService for Refusing {
         Self: 'b,
     {
         Box::pin(async move {
-            // An object's GET has no query: only a listing's is parsed.
-            let listing = request.uri().query().is_some_and(|query| query.contains("list"));
-            let page = listing
-                .then(|| reqwest::Url::parse(&request.uri().to_string()).ok())
-                .flatten()
-                .and_then(|url| Page::of(request.method(), &url));
+            let page = Page::of(&request);
             if let Some(page) = &page {
                 // Not retried either: the store would name the same page again.
                 self.pages

@@ -16,6 +16,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use object_store::client::HttpRequest;
+
 /// The query parameters that carry a listing's continuation token: S3's and GCS's
 /// (`ListObjectsV2`), Azure's (`List Blobs`).
 const TOKENS: [&str; 2] = ["continuation-token", "marker"];
@@ -45,22 +47,25 @@ pub struct Page {
 }
 
 impl Page {
-    /// The page `url` asks for, if it is a listing's (a `GET` with a list's query).
-    pub fn of(method: &reqwest::Method, url: &reqwest::Url) -> Option<Page> {
-        let listing_query = url
-            .query_pairs()
-            .any(|(name, value)| (name == "list-type" && value == "2") || (name == "comp" && value == "list"));
-        if method != reqwest::Method::GET || !listing_query {
+    /// The page `request` asks for, if it is a listing's (a `GET` with a list's query).
+    pub fn of(request: &HttpRequest) -> Option<Page> {
+        // An object's GET has no query: only a listing's is parsed.
+        let listing_query = request.uri().query().is_some_and(|query| query.contains("list"));
+        if request.method() != reqwest::Method::GET || !listing_query {
             return None;
         }
-        let mut token = None;
-        let mut rest = Vec::new();
+        let url = reqwest::Url::parse(&request.uri().to_string()).ok()?;
+        let (mut listing, mut token, mut rest) = (false, None, Vec::new());
         for (name, value) in url.query_pairs() {
+            listing |= (name == "list-type" && value == "2") || (name == "comp" && value == "list");
             if TOKENS.contains(&name.as_ref()) {
                 token = Some(value.into_owned());
             } else if name != FIRST_PAGE_ONLY {
                 rest.push(format!("{name}={value}"));
             }
+        }
+        if !listing {
+            return None;
         }
         rest.sort_unstable();
         let listing = format!("{}{}?{}", url.authority(), url.path(), rest.join("&"));
@@ -100,22 +105,25 @@ impl Pages {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object_store::client::HttpRequestBody;
+
+    fn request(method: reqwest::Method, url: &str) -> HttpRequest {
+        let mut request = HttpRequest::new(HttpRequestBody::empty());
+        *request.method_mut() = method;
+        *request.uri_mut() = url.parse().unwrap();
+        request
+    }
 
     fn page(url: &str) -> Page {
-        Page::of(&reqwest::Method::GET, &reqwest::Url::parse(url).unwrap()).unwrap()
+        Page::of(&request(reqwest::Method::GET, url)).unwrap()
     }
 
     #[test]
     fn only_listing_requests_are_pages_and_the_token_is_not_part_of_the_listing() {
-        let get = |url: &str| Page::of(&reqwest::Method::GET, &reqwest::Url::parse(url).unwrap());
+        let get = |url: &str| Page::of(&request(reqwest::Method::GET, url));
         assert_eq!(get("http://h/b/calls/a.json"), None);
-        assert_eq!(
-            Page::of(
-                &reqwest::Method::PUT,
-                &reqwest::Url::parse("http://h/b?list-type=2").unwrap()
-            ),
-            None
-        );
+        assert_eq!(get("http://h/b/calls/a.json?versionId=list"), None);
+        assert_eq!(Page::of(&request(reqwest::Method::PUT, "http://h/b?list-type=2")), None);
         let first = page("http://h:9/b?list-type=2&prefix=calls%2F");
         let next = page("http://h:9/b?prefix=calls%2F&continuation-token=T%2B1&list-type=2");
         assert_eq!(first.listing, next.listing);
