@@ -35,3 +35,4 @@ pub mod quotes;
 pub mod receiver;
 pub mod s3;
 pub mod s3_fs;
+pub mod s3_mem;

@@ -67,6 +67,11 @@ pub trait S3Compatible {
     fn endpoint(&self) -> String;
     fn create_bucket(&self, bucket: &str) -> anyhow::Result<()>;
     fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> anyhow::Result<()>;
+    /// CPU the server has spent so far, where it can be told apart from the benchmark's
+    /// own (a server in this process).
+    fn cpu(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// The environment a user would set for this server.
     fn env(&self) -> Vec<(&'static str, String)> {
         vec![

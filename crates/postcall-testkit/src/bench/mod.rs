@@ -219,8 +219,16 @@ fn run_object_store(bench: &mut Bench, scenario: &Scenario, result: &mut Scenari
         progress(scenario, run, runs, " (local disk)", &m);
         result.small_runs.push(m);
         let server = bench.server(scenario)?;
+        let store_before = s3.cpu();
         let m = bench.run_input(scenario, &url, &env, scenario.calls, &server, None)?;
-        progress(scenario, run, runs, " (s3://)", &m);
+        let note = match (store_before, s3.cpu()) {
+            (Some(before), Some(after)) => format!(
+                " (s3://; the store's share of the endpoint CPU: {:.2} s)",
+                after.saturating_sub(before).as_secs_f64()
+            ),
+            _ => " (s3://)".to_string(),
+        };
+        progress(scenario, run, runs, &note, &m);
         result.runs.push(m);
     }
     // The scan alone (`inspect`: each call read once, nothing sent): how much of the

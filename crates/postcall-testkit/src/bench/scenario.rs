@@ -40,6 +40,9 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum S3ServerKind {
+    /// In memory, in the benchmark's process (s3s over a map of keys): a GET costs the
+    /// server next to nothing, so the figures are postcall's client.
+    Memory,
     /// s3s-fs (Rust; `scripts/install-test-tools.sh --bench`): thousands of objects a
     /// second, so the figures are postcall's.
     S3sFs,
@@ -50,18 +53,20 @@ pub enum S3ServerKind {
 impl S3ServerKind {
     pub fn name(self) -> &'static str {
         match self {
+            S3ServerKind::Memory => "memory",
             S3ServerKind::S3sFs => "s3s-fs",
             S3ServerKind::Moto => "moto",
         }
     }
 
     /// Starts one on a free port of 127.0.0.1, each request held `latency` on its way
-    /// (s3s-fs only: moto is reached directly).
+    /// (not moto: it is reached directly).
     pub fn start(self, latency: std::time::Duration) -> anyhow::Result<Box<dyn crate::s3::S3Compatible + Sync>> {
         Ok(match self {
+            S3ServerKind::Memory => Box::new(crate::s3_mem::MemS3Server::start_with_latency(latency)?),
             S3ServerKind::S3sFs => Box::new(crate::s3_fs::FsS3Server::start_with_latency(latency)?),
             S3ServerKind::Moto if !latency.is_zero() => {
-                anyhow::bail!("--s3-latency-ms needs --s3-server s3s-fs (moto is reached without a relay)")
+                anyhow::bail!("--s3-latency-ms needs --s3-server memory or s3s-fs (moto is reached without a relay)")
             }
             S3ServerKind::Moto => Box::new(crate::s3::S3Server::start()?),
         })
@@ -177,7 +182,7 @@ const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "s3",
-        what: "10k calls from an S3-compatible server on 127.0.0.1 (s3s-fs, or moto) vs local disk",
+        what: "10k calls from an S3-compatible server on 127.0.0.1 (in memory, s3s-fs or moto) vs local disk",
         kind: Kind::ObjectStore,
         ..COLD_10K
     },
@@ -317,7 +322,7 @@ impl Bench {
             work,
             seed,
             runs,
-            s3_server: S3ServerKind::S3sFs,
+            s3_server: S3ServerKind::Memory,
             s3_latency: std::time::Duration::ZERO,
             sets: HashMap::new(),
             metrics,

@@ -62,11 +62,12 @@ struct Args {
     /// Keep the generated calls and reports in DIR (default: a temp dir, removed).
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
-    /// The S3-compatible server of the `s3` scenario: s3s-fs (installed by
-    /// `scripts/install-test-tools.sh --bench`) or moto (the tests' server, far slower).
-    #[arg(long, value_enum, value_name = "NAME", default_value = "s3s-fs")]
+    /// The S3-compatible server of the `s3` scenario: in memory in this process, s3s-fs
+    /// (installed by `scripts/install-test-tools.sh --bench`), or moto (the tests' server,
+    /// far slower).
+    #[arg(long, value_enum, value_name = "NAME", default_value = "memory")]
     s3_server: S3ServerKind,
-    /// Hold each request to the `s3` scenario's server this long (s3s-fs only): a store
+    /// Hold each request to the `s3` scenario's server this long (not moto): a store
     /// across a network, where loopback answers at once.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     s3_latency_ms: u64,
