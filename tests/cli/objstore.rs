@@ -703,6 +703,37 @@ fn an_azure_container_whose_listing_goes_round_is_stopped_the_same_way() {
     );
 }
 
+#[test]
+fn a_gcs_bucket_whose_listing_goes_round_is_stopped_the_same_way() {
+    // GCS's XML API pages as S3's does (`continuation-token`); the store is named by a
+    // service-account file, as a user names a GCS-compatible server.
+    let (store_url, asked) = endless_listing(Api::S3, |request| {
+        if request.contains("continuation-token=B") {
+            "A"
+        } else {
+            "B"
+        }
+        .to_string()
+    });
+    let dir = dir_with_calls(SPEC, 1);
+    let account = serde_json::json!({
+        "type": "service_account",
+        "client_email": "postcall-tests@example.invalid",
+        "private_key_id": "postcall-test-key-id",
+        "private_key": "-----BEGIN PRIVATE KEY-----not-shown-----END PRIVATE KEY-----",
+        "gcs_base_url": store_url,
+        "disable_oauth": true,
+    });
+    std::fs::write(dir.join("account.json"), account.to_string()).unwrap();
+    let said = stops_listing(
+        dir.postcall_process()
+            .env("GOOGLE_SERVICE_ACCOUNT", dir.join("account.json"))
+            .args(["inspect", "gs://archive/calls"]),
+        &asked,
+    );
+    assert!(!said.contains("not-shown"), "{said}");
+}
+
 /// Runs `cmd` against a store whose listing goes round, and checks that postcall stops it
 /// (within a few pages, with an error that says so): what it printed. Without the check
 /// the listing never ends, so it is given 30 s and then killed.
