@@ -626,6 +626,15 @@ fn endless_listing(
     (store_url, asked)
 }
 
+/// The next page a listing that goes round names, its token in the query parameter
+/// `token`: B after the first page, then A, then B again.
+fn goes_round(token: &'static str) -> impl Fn(&str) -> String + Send + 'static {
+    move |request| {
+        let after_b = request.contains(&format!("{token}=B"));
+        if after_b { "A" } else { "B" }.to_string()
+    }
+}
+
 /// postcall in `dir`, with keys for the (hostile) store at `store_url`: the secret key is
 /// `not-shown`, which nothing postcall prints may contain.
 fn postcall_on_store(dir: &TestDir, store_url: &str) -> std::process::Command {
@@ -645,14 +654,7 @@ fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
     // A broken or hostile store: every page says there is another, and names pages it gave
     // already (B, then A, then B again). object_store follows the tokens for as long as they
     // come, collecting the same keys each time.
-    let (store_url, asked) = endless_listing(Api::S3, |request| {
-        if request.contains("continuation-token=B") {
-            "A"
-        } else {
-            "B"
-        }
-        .to_string()
-    });
+    let (store_url, asked) = endless_listing(Api::S3, goes_round("continuation-token"));
     let dir = dir_with_calls(SPEC, 1);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let base_url = fake.base_url();
@@ -688,9 +690,7 @@ fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
 #[test]
 fn an_azure_container_whose_listing_goes_round_is_stopped_the_same_way() {
     // Azure names the next page by `marker`, not S3's `continuation-token`.
-    let (store_url, asked) = endless_listing(Api::Azure, |request| {
-        if request.contains("marker=B") { "A" } else { "B" }.to_string()
-    });
+    let (store_url, asked) = endless_listing(Api::Azure, goes_round("marker"));
     let dir = dir_with_calls(SPEC, 1);
     stops_listing(
         dir.postcall_process()
@@ -707,14 +707,7 @@ fn an_azure_container_whose_listing_goes_round_is_stopped_the_same_way() {
 fn a_gcs_bucket_whose_listing_goes_round_is_stopped_the_same_way() {
     // GCS's XML API pages as S3's does (`continuation-token`); the store is named by a
     // service-account file, as a user names a GCS-compatible server.
-    let (store_url, asked) = endless_listing(Api::S3, |request| {
-        if request.contains("continuation-token=B") {
-            "A"
-        } else {
-            "B"
-        }
-        .to_string()
-    });
+    let (store_url, asked) = endless_listing(Api::S3, goes_round("continuation-token"));
     let dir = dir_with_calls(SPEC, 1);
     let account = serde_json::json!({
         "type": "service_account",
