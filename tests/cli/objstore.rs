@@ -709,14 +709,7 @@ fn a_gcs_bucket_whose_listing_goes_round_is_stopped_the_same_way() {
     // service-account file, as a user names a GCS-compatible server.
     let (store_url, asked) = endless_listing(Api::S3, goes_round("continuation-token"));
     let dir = dir_with_calls(SPEC, 1);
-    let account = serde_json::json!({
-        "type": "service_account",
-        "client_email": "postcall-tests@example.invalid",
-        "private_key_id": "postcall-test-key-id",
-        "private_key": "-----BEGIN PRIVATE KEY-----not-shown-----END PRIVATE KEY-----",
-        "gcs_base_url": store_url,
-        "disable_oauth": true,
-    });
+    let account = postcall_testkit::gcs::service_account(&store_url);
     std::fs::write(dir.join("account.json"), account.to_string()).unwrap();
     let said = stops_listing(
         dir.postcall_process()
@@ -724,7 +717,11 @@ fn a_gcs_bucket_whose_listing_goes_round_is_stopped_the_same_way() {
             .args(["inspect", "gs://archive/calls"]),
         &asked,
     );
-    assert!(!said.contains("not-shown"), "{said}");
+    let key = postcall_testkit::gcs::PRIVATE_KEY;
+    let key_body = key
+        .trim_start_matches("-----BEGIN PRIVATE KEY-----")
+        .trim_end_matches("-----END PRIVATE KEY-----");
+    assert!(!said.contains(key_body), "{said}");
 }
 
 /// Runs `cmd` against a store whose listing goes round, and checks that postcall stops it

@@ -25,6 +25,20 @@ use crate::s3::{free_port, installed, start_server, tools_dir};
 /// be shown (no request is signed with it: `disable_oauth`).
 pub const PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----postcall-test-private-key-0001-----END PRIVATE KEY-----";
 
+/// The service-account file a user would write for the GCS-compatible server at
+/// `endpoint` (this one, or a hostile one a test starts): requests unsigned, the key never
+/// used.
+pub fn service_account(endpoint: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "service_account",
+        "client_email": "postcall-tests@example.invalid",
+        "private_key_id": "postcall-test-key-id",
+        "private_key": PRIVATE_KEY,
+        "gcs_base_url": endpoint,
+        "disable_oauth": true,
+    })
+}
+
 /// Where `scripts/install-test-tools.sh` links the server's binary.
 pub fn fake_gcs_server() -> PathBuf {
     tools_dir().join("fake-gcs-server").join("bin").join("fake-gcs-server")
@@ -68,14 +82,7 @@ impl GcsServer {
 
     /// The service-account file a user would write for a GCS-compatible server.
     pub fn service_account(&self) -> serde_json::Value {
-        serde_json::json!({
-            "type": "service_account",
-            "client_email": "postcall-tests@example.invalid",
-            "private_key_id": "postcall-test-key-id",
-            "private_key": PRIVATE_KEY,
-            "gcs_base_url": self.endpoint(),
-            "disable_oauth": true,
-        })
+        service_account(&self.endpoint())
     }
 
     /// Where the service-account file is.
