@@ -2,9 +2,9 @@
 # Installs the system tools postcall's tests use besides cargo, one idempotent section per
 # tool: a tool already there is left as it is, so a second run only checks. System packages
 # come from Debian/Ubuntu (apt-get; root or sudo); Python tools go to venvs in a cache outside
-# the repository. README's test command and .ci/run call it. With --bench it also builds the
-# benchmark's S3 server (s3s-fs, with cargo install, a few minutes the first time), which the
-# tests do not need.
+# the repository. README's test command and .ci/run call it. With --bench it also builds
+# s3s-fs, an S3 server the benchmark can read from (`--s3-server s3s-fs`; cargo install, a few
+# minutes the first time), which the tests do not need.
 set -euo pipefail
 
 bench=false
@@ -117,7 +117,8 @@ else
     "$azurite/node_modules/.bin/azurite-blob" --version >/dev/null || die "azurite installed but does not run"
 fi
 
-# --- s3s-fs (--bench only): the benchmark's S3-compatible server (postcall-bench -s s3) -----
+# --- s3s-fs (--bench only): an S3 server for `postcall-bench -s s3 --s3-server s3s-fs` -----
+# (the default store is in memory in the benchmark: crates/postcall-testkit/src/s3_mem.rs).
 # moto serves ~260 objects/s on 2 cores, too slow to measure postcall against; s3s-fs (Rust,
 # a directory served as S3) is built from crates.io into the same cache, where
 # crates/postcall-testkit/src/s3_fs.rs runs `$tools/s3s-fs/bin/s3s-fs`. 0.14 is the last

@@ -1,6 +1,7 @@
-//! A fast S3-compatible server for the benchmark: s3s-fs (the `s3s` project's server over a
-//! directory, in Rust), installed by `scripts/install-test-tools.sh --bench` outside the
-//! repository, one process per [`FsS3Server`] serving a temp directory, killed when dropped.
+//! An S3-compatible server the benchmark can read from (`--s3-server s3s-fs`): s3s-fs (the
+//! `s3s` project's server over a directory, in Rust), installed by
+//! `scripts/install-test-tools.sh --bench` outside the repository, one process per
+//! [`FsS3Server`] serving a temp directory, killed when dropped.
 //!
 //! moto serves some 260 objects a second on the 2-core machine, so a benchmark against it
 //! measures moto; this one serves thousands. The tests keep moto, for its request recorder

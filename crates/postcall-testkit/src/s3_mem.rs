@@ -125,15 +125,16 @@ impl S3Compatible for MemS3Server {
         }
         let mut spent = 0u64;
         for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if !comm.starts_with(THREADS) {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // `TID (NAME) STATE …`: after the name's closing parenthesis, the state, then 10
+            // fields, then utime and stime.
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            if !head.split_once('(').is_some_and(|(_, name)| name.starts_with(THREADS)) {
                 continue;
             }
-            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-            // After the name's closing parenthesis: state, then 10 fields, then utime, stime.
-            let fields: Vec<&str> = stat
-                .rsplit_once(')')
-                .map(|(_, rest)| rest.split_whitespace().collect())?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
             spent += fields
                 .get(11..13)?
                 .iter()
