@@ -132,7 +132,10 @@ fn build(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>, StorageError> {
     built.map_err(|e| {
         StorageError::new(
             url,
-            format!("cannot set up the client: {e}; check the provider's environment variables"),
+            format!(
+                "cannot set up the client: {e}; {}",
+                super::error::setup_hint(url.scheme())
+            ),
         )
     })
 }

@@ -65,6 +65,10 @@ impl StorageError {
         ]
         .iter()
         .any(|code| detail.contains(code));
+        // The provider chains end at the cloud machine's metadata service, which object_store
+        // asks when nothing else named credentials; off a cloud machine nothing answers
+        // there, and its error names only that request.
+        let no_credentials = INSTANCE_METADATA_PATHS.iter().any(|path| detail.contains(path));
         let message = if caused_by::<super::pages::GoesRound>(error) {
             format!(
                 "the storage service's listing does not end: it named a page it had already given as the next, \
@@ -76,6 +80,14 @@ impl StorageError {
                 "the storage service answered with a redirect, which postcall does not follow (credentials and \
                  reports go only to the endpoint configured){} ({detail})",
                 redirect_hint(url.scheme())
+            )
+        } else if no_credentials {
+            format!(
+                "found no credentials to {} with: none are set in the environment or a profile, and the \
+                 instance metadata service (which answers only on a cloud machine with a role or service \
+                 account) gave none; {} ({detail})",
+                doing.verb(),
+                credential_hint(url.scheme())
             )
         } else if denied {
             format!(
@@ -138,6 +150,24 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text.replace('\n', " ")
+}
+
+/// The paths of the instance metadata services' credential requests (EC2's token and role,
+/// GCE's service-account token), whatever host they are asked of.
+const INSTANCE_METADATA_PATHS: [&str; 3] = [
+    "/latest/api/token",
+    "/latest/meta-data/iam/security-credentials",
+    "/computeMetadata/v1/instance/service-accounts",
+];
+
+/// What to set when a store's client cannot be built from the environment.
+pub(crate) fn setup_hint(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::Azure => {
+            "name the storage account in AZURE_STORAGE_ACCOUNT_NAME (with AZURE_STORAGE_ACCOUNT_KEY, a SAS token or a managed identity); the URL is az://CONTAINER/PREFIX"
+        }
+        _ => "check the provider's environment variables",
+    }
 }
 
 fn credential_hint(scheme: Scheme) -> &'static str {

@@ -509,6 +509,102 @@ fn serve_raw(listener: std::net::TcpListener, answer: impl Fn(&str) -> String + 
     });
 }
 
+/// A server on 127.0.0.1 that refuses every request (403), and the paths it was asked.
+fn refusing_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = std::sync::Arc::clone(&asked);
+    serve_raw(listener, move |request| {
+        log.lock()
+            .unwrap()
+            .push(request.split_whitespace().nth(1).unwrap_or("").to_string());
+        "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
+    });
+    (address, asked)
+}
+
+#[test]
+fn a_bucket_with_no_credentials_anywhere_says_where_postcall_looked_and_asks_the_store_nothing() {
+    // Off a cloud machine with nothing set, each provider's chain ends at an instance
+    // metadata service that is not there (the test's refuses, as a sandbox's network
+    // does). Before, the error named only that request (`PUT
+    // http://169.254.169.254/latest/api/token … 403`), which says nothing of what to set.
+    let (metadata, metadata_asked) = refusing_server();
+    let (store, store_asked) = refusing_server();
+    let dir = dir_with_calls(SPEC, 1);
+    let store_url = format!("http://{store}");
+    let metadata_url = format!("http://{metadata}");
+    for (url, envs, named) in [
+        (
+            "s3://archive/calls",
+            vec![
+                ("AWS_ENDPOINT_URL", store_url.as_str()),
+                ("AWS_ALLOW_HTTP", "true"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_METADATA_ENDPOINT", metadata_url.as_str()),
+            ],
+            "AWS_ACCESS_KEY_ID",
+        ),
+        (
+            "gs://archive/calls",
+            vec![
+                ("GCE_METADATA_HOST", metadata.as_str()),
+                ("GCE_METADATA_IP", metadata.as_str()),
+            ],
+            "GOOGLE_APPLICATION_CREDENTIALS",
+        ),
+    ] {
+        let out = dir
+            .postcall_process()
+            .env("HOME", dir.path())
+            .envs(envs)
+            .args(["inspect", url])
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{url}: {said}");
+        assert!(
+            said.contains(&format!("{url}: found no credentials to list with")),
+            "{url}: names the input and what is missing: {said}"
+        );
+        assert!(said.contains(named), "{url}: says what to set: {said}");
+    }
+    let asked = metadata_asked.lock().unwrap().clone();
+    assert!(asked.iter().any(|path| path == "/latest/api/token"), "{asked:?}");
+    assert!(
+        asked.iter().any(|path| path.starts_with("/computeMetadata/")),
+        "{asked:?}"
+    );
+    assert!(
+        store_asked.lock().unwrap().is_empty(),
+        "nothing unsigned goes to the store"
+    );
+}
+
+#[test]
+fn an_azure_url_without_an_account_says_how_to_name_one() {
+    let dir = dir_with_calls(SPEC, 1);
+    let out = dir
+        .postcall_process()
+        .env("HOME", dir.path())
+        .args(["inspect", "az://archive/calls"])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("az://archive/calls: cannot set up the client"), "{said}");
+    assert!(said.contains("AZURE_STORAGE_ACCOUNT_NAME"), "{said}");
+}
+
 #[test]
 fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_the_report() {
     // What a hostile or misconfigured store (or anything between) can answer: every request
