@@ -524,6 +524,25 @@ fn refusing_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) 
     (address, asked)
 }
 
+/// What `postcall inspect URL` printed, with `envs` and a HOME of the test's own (no
+/// profile, no application-default credentials), checked to have failed.
+fn inspect_failing(dir: &TestDir, url: &str, envs: &[(&str, &str)]) -> String {
+    let out = dir
+        .postcall_process()
+        .env("HOME", dir.path())
+        .envs(envs.iter().copied())
+        .args(["inspect", url])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{url}: {said}");
+    said
+}
+
 #[test]
 fn a_bucket_with_no_credentials_anywhere_says_where_postcall_looked_and_asks_the_store_nothing() {
     // Off a cloud machine with nothing set, each provider's chain ends at an instance
@@ -555,19 +574,7 @@ fn a_bucket_with_no_credentials_anywhere_says_where_postcall_looked_and_asks_the
             "GOOGLE_APPLICATION_CREDENTIALS",
         ),
     ] {
-        let out = dir
-            .postcall_process()
-            .env("HOME", dir.path())
-            .envs(envs)
-            .args(["inspect", url])
-            .output()
-            .unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(!out.status.success(), "{url}: {said}");
+        let said = inspect_failing(&dir, url, &envs);
         assert!(
             said.contains(&format!("{url}: found no credentials to list with")),
             "{url}: names the input and what is missing: {said}"
@@ -589,18 +596,7 @@ fn a_bucket_with_no_credentials_anywhere_says_where_postcall_looked_and_asks_the
 #[test]
 fn an_azure_url_without_an_account_says_how_to_name_one() {
     let dir = dir_with_calls(SPEC, 1);
-    let out = dir
-        .postcall_process()
-        .env("HOME", dir.path())
-        .args(["inspect", "az://archive/calls"])
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{said}");
+    let said = inspect_failing(&dir, "az://archive/calls", &[]);
     assert!(said.contains("az://archive/calls: cannot set up the client"), "{said}");
     assert!(said.contains("AZURE_STORAGE_ACCOUNT_NAME"), "{said}");
 }
