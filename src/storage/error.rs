@@ -160,13 +160,12 @@ const INSTANCE_METADATA_PATHS: [&str; 3] = [
     "/computeMetadata/v1/instance/service-accounts",
 ];
 
-/// What to set when a store's client cannot be built from the environment.
-pub(crate) fn setup_hint(scheme: Scheme) -> &'static str {
+/// What to set when a store's client cannot be built from the environment: for Azure,
+/// whose account is not in the URL, the variables that name it.
+pub(crate) fn setup_hint(scheme: Scheme) -> String {
     match scheme {
-        Scheme::Azure => {
-            "name the storage account in AZURE_STORAGE_ACCOUNT_NAME (with AZURE_STORAGE_ACCOUNT_KEY, a SAS token or a managed identity); the URL is az://CONTAINER/PREFIX"
-        }
-        _ => "check the provider's environment variables",
+        Scheme::Azure => format!("{}; the URL is az://CONTAINER/PREFIX", credential_hint(scheme)),
+        _ => "check the provider's environment variables".to_string(),
     }
 }
 
