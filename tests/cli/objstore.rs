@@ -509,19 +509,27 @@ fn serve_raw(listener: std::net::TcpListener, answer: impl Fn(&str) -> String + 
     });
 }
 
-/// A server on 127.0.0.1 that refuses every request (403), and the paths it was asked.
-fn refusing_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// A server on 127.0.0.1 that answers every request with `status` (`200 OK`) and no body;
+/// its address, and the requests it was sent.
+fn recording_server(status: &'static str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let log = std::sync::Arc::clone(&asked);
     serve_raw(listener, move |request| {
-        log.lock()
-            .unwrap()
-            .push(request.split_whitespace().nth(1).unwrap_or("").to_string());
-        "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
+        log.lock().unwrap().push(request.to_string());
+        format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
     });
     (address, asked)
+}
+
+/// What a command printed, stdout then stderr.
+fn printed(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// What `postcall inspect URL` printed, with `envs` and a HOME of the test's own (no
@@ -534,11 +542,7 @@ fn inspect_failing(dir: &TestDir, url: &str, envs: &[(&str, &str)]) -> String {
         .args(["inspect", url])
         .output()
         .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = printed(&out);
     assert!(!out.status.success(), "{url}: {said}");
     said
 }
@@ -549,8 +553,8 @@ fn a_bucket_with_no_credentials_anywhere_says_where_postcall_looked_and_asks_the
     // metadata service that is not there (the test's refuses, as a sandbox's network
     // does). Before, the error named only that request (`PUT
     // http://169.254.169.254/latest/api/token … 403`), which says nothing of what to set.
-    let (metadata, metadata_asked) = refusing_server();
-    let (store, store_asked) = refusing_server();
+    let (metadata, metadata_asked) = recording_server("403 Forbidden");
+    let (store, store_asked) = recording_server("403 Forbidden");
     let dir = dir_with_calls(SPEC, 1);
     let store_url = format!("http://{store}");
     let metadata_url = format!("http://{metadata}");
@@ -581,7 +585,12 @@ fn a_bucket_with_no_credentials_anywhere_says_where_postcall_looked_and_asks_the
         );
         assert!(said.contains(named), "{url}: says what to set: {said}");
     }
-    let asked = metadata_asked.lock().unwrap().clone();
+    let asked: Vec<String> = metadata_asked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|request| request.split_whitespace().nth(1).unwrap_or("").to_string())
+        .collect();
     assert!(asked.iter().any(|path| path == "/latest/api/token"), "{asked:?}");
     assert!(
         asked.iter().any(|path| path.starts_with("/computeMetadata/")),
@@ -606,15 +615,9 @@ fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_th
     // What a hostile or misconfigured store (or anything between) can answer: every request
     // is sent on to another host. object_store's client would follow, with the session
     // token of temporary credentials and, on a PUT, the report.
-    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let elsewhere_url = format!("http://{}", elsewhere.local_addr().unwrap());
+    let (elsewhere, reached) = recording_server("200 OK");
+    let elsewhere_url = format!("http://{elsewhere}");
     let elsewhere_shown = elsewhere_url.clone();
-    let reached = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let log = std::sync::Arc::clone(&reached);
-    serve_raw(elsewhere, move |request| {
-        log.lock().unwrap().push(request.to_string());
-        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
-    });
     let store = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let store_url = format!("http://{}", store.local_addr().unwrap());
     serve_raw(store, move |request| {
@@ -654,11 +657,7 @@ fn a_store_that_redirects_elsewhere_is_not_followed_with_the_session_token_or_th
     assert_eq!(fake.requests(), 0, "the output is checked before the first request");
 
     let out = postcall(&["inspect", "s3://archive/calls"]);
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = printed(&out);
     assert!(said.contains("redirect, which postcall does not follow"), "{said}");
     assert!(
         !said.contains("not-for-elsewhere") && !said.contains("not-shown"),
@@ -824,11 +823,7 @@ fn stops_listing(cmd: &mut std::process::Command, asked: &std::sync::atomic::Ato
     let Some(out) = output_within(child, std::time::Duration::from_secs(30)) else {
         panic!("{cmd:?}: still listing after 30 s, killed");
     };
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = printed(&out);
     assert_ne!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("listing does not end"), "{said}");
     let requests = asked.load(std::sync::atomic::Ordering::SeqCst);
@@ -908,11 +903,7 @@ fn keys_come_from_a_named_aws_profile_and_a_profile_postcall_cannot_use_says_wha
         let mut cmd = dir.postcall_process();
         as_profile(&mut cmd, &dir, &s3, "credentials", profile);
         let out = cmd.args(["inspect", "s3://archive/calls"]).output().unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let said = printed(&out);
         (out.status.code(), said)
     };
     let (code, said) = inspect("archive");
