@@ -183,9 +183,9 @@ pub fn list_unless(url: &ObjectUrl, stop: &mut dyn FnMut() -> bool) -> Result<Op
     let mut listed: Vec<Listed> = listed
         .map_err(|e| StorageError::from_store(url, Doing::Listing, &e))?
         .into_iter()
-        .map(|meta| Listed {
-            url: url.with_key(meta.location.as_ref()),
-            size: meta.size,
+        .map(|(key, size)| Listed {
+            url: url.with_key(key.as_ref()),
+            size,
         })
         .collect();
     listed.sort_unstable_by(|a, b| a.url.key().cmp(b.url.key()));
@@ -200,30 +200,34 @@ pub fn list_unless(url: &ObjectUrl, stop: &mut dyn FnMut() -> bool) -> Result<Op
 /// (`calls/2026/12/03/…`, `0042/…`), which can be listed side by side. A level with
 /// thousands of directories (`calls/<id>/transcript.json`) would cost a request an object,
 /// so its parents are listed flat instead.
-async fn list_tree(
-    store: Arc<dyn ObjectStore>,
-    prefix: Option<Key>,
-) -> object_store::Result<Vec<object_store::ObjectMeta>> {
+async fn list_tree(store: Arc<dyn ObjectStore>, prefix: Option<Key>) -> object_store::Result<Vec<(Key, u64)>> {
     let mut objects = Vec::new();
     let mut dirs = vec![prefix];
     for _ in 0..MAX_LEVELS {
-        let levels: Vec<object_store::ListResult> = futures_util::stream::iter(&dirs)
-            .map(|dir| store.list_with_delimiter(dir.as_ref()))
-            .buffered(LISTS_AT_ONCE)
-            .try_collect()
-            .await?;
-        let next_level: usize = levels.iter().map(|level| level.common_prefixes.len()).sum();
-        if next_level > MAX_DIRS_A_LEVEL {
+        // Each directory's answer is taken down to what is kept as it comes, not held
+        // until the whole level is in.
+        let mut level = futures_util::stream::iter(&dirs)
+            .map(|dir| {
+                let store = &store;
+                async move { (dir, store.list_with_delimiter(dir.as_ref()).await) }
+            })
+            .buffered(LISTS_AT_ONCE);
+        let mut found_here = Vec::new();
+        let mut next = Vec::new();
+        while let Some((dir, listed)) = level.next().await {
+            let listed = listed?;
+            found_here.extend(listed.objects.into_iter().filter_map(|o| found(dir, o)));
+            next.extend(listed.common_prefixes.into_iter().filter(|p| below(dir, p)).map(Some));
+        }
+        drop(level);
+        if next.len() > MAX_DIRS_A_LEVEL {
             // These directories again, flat: their listings bring what is directly in them
             // too, so what the level found is dropped.
             objects.extend(list_flat(&store, dirs).await?);
             return Ok(objects);
         }
-        let listed = std::mem::take(&mut dirs);
-        for (dir, level) in listed.iter().zip(levels) {
-            objects.extend(level.objects.into_iter().filter(|o| below(dir, &o.location)));
-            dirs.extend(level.common_prefixes.into_iter().filter(|p| below(dir, p)).map(Some));
-        }
+        objects.append(&mut found_here);
+        dirs = next;
         if dirs.is_empty() {
             return Ok(objects);
         }
@@ -247,17 +251,24 @@ fn below(dir: &Option<Key>, key: &Key) -> bool {
     }
 }
 
+/// What postcall keeps of a listed object, if it is below `dir`: its key and size. The rest
+/// (ETag, dates, version) is dropped as each page comes, not held for the whole bucket:
+/// some 100 bytes an object, in the storage threads' memory.
+fn found(dir: &Option<Key>, object: object_store::ObjectMeta) -> Option<(Key, u64)> {
+    below(dir, &object.location).then_some((object.location, object.size))
+}
+
 /// Everything under each of `dirs`, [`LISTS_AT_ONCE`] listings at once.
-async fn list_flat(
-    store: &Arc<dyn ObjectStore>,
-    dirs: Vec<Option<Key>>,
-) -> object_store::Result<Vec<object_store::ObjectMeta>> {
-    let listed: Vec<Vec<object_store::ObjectMeta>> = futures_util::stream::iter(dirs)
+async fn list_flat(store: &Arc<dyn ObjectStore>, dirs: Vec<Option<Key>>) -> object_store::Result<Vec<(Key, u64)>> {
+    let listed: Vec<Vec<(Key, u64)>> = futures_util::stream::iter(dirs)
         .map(|dir| {
             let store = store.clone();
             async move {
-                let listed = store.list(dir.as_ref()).try_collect::<Vec<_>>().await?;
-                Ok::<_, object_store::Error>(listed.into_iter().filter(|o| below(&dir, &o.location)).collect())
+                store
+                    .list(dir.as_ref())
+                    .try_filter_map(|o| std::future::ready(Ok(found(&dir, o))))
+                    .try_collect::<Vec<_>>()
+                    .await
             }
         })
         .buffer_unordered(LISTS_AT_ONCE)
@@ -482,13 +493,18 @@ mod tests {
     /// What a flat listing of `prefix` finds, and what `list_tree` finds, both sorted.
     fn both_listings(store: &Arc<dyn ObjectStore>, prefix: &str) -> (Vec<String>, Vec<String>) {
         let prefix = Key::from(prefix);
-        let sorted = |metas: Vec<object_store::ObjectMeta>| {
-            let mut keys: Vec<String> = metas.into_iter().map(|m| m.location.to_string()).collect();
+        let sorted = |found: Vec<(Key, u64)>| {
+            let mut keys: Vec<String> = found.into_iter().map(|(key, _)| key.to_string()).collect();
             keys.sort_unstable();
             keys
         };
         let flat = runtime()
-            .block_on(store.list(Some(&prefix)).try_collect::<Vec<_>>())
+            .block_on(
+                store
+                    .list(Some(&prefix))
+                    .map_ok(|m| (m.location, m.size))
+                    .try_collect::<Vec<_>>(),
+            )
             .unwrap();
         let tree = runtime().block_on(list_tree(store.clone(), Some(prefix))).unwrap();
         (sorted(flat), sorted(tree))
