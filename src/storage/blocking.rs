@@ -335,21 +335,26 @@ pub fn read_if_there(url: &ObjectUrl, limit: u64) -> Result<Option<Bytes>, Stora
 /// that came back before the caller's next.
 const HANDED_OVER: usize = 4;
 
-/// The objects of `urls`, in that order, a [`Window`] of them in flight: the caller parses
-/// one while the next are on their way, and holds no more than those in memory.
-pub fn read_in_order(
-    urls: Vec<ObjectUrl>,
+/// The objects of `objects`, in that order, each with what the caller gave along with it
+/// (so the caller keeps no second list of its own), a [`Window`] of them in flight: the
+/// caller parses one while the next are on their way, and holds no more than those in
+/// memory.
+pub fn read_in_order<T: Send + 'static>(
+    objects: Vec<(ObjectUrl, T)>,
     limit: u64,
-) -> impl Iterator<Item = (ObjectUrl, Result<Bytes, StorageError>)> {
+) -> impl Iterator<Item = (ObjectUrl, T, Result<Bytes, StorageError>)> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel(HANDED_OVER);
     runtime().spawn(async move {
-        let mut urls = urls.into_iter();
+        let mut objects = objects.into_iter();
         let mut window = Window::new();
         let mut reads = FuturesOrdered::new();
         loop {
             while reads.len() < window.size() {
-                let Some(url) = urls.next() else { break };
-                reads.push_back(read_one(url, limit));
+                let Some((url, with)) = objects.next() else { break };
+                reads.push_back(async move {
+                    let (url, read) = read_one(url, limit).await;
+                    (url, with, read)
+                });
             }
             let Some(read) = reads.next().await else { break };
             if sender.send(read).await.is_err() {

@@ -349,9 +349,8 @@ impl<F: Findings> Scanner<'_, F> {
 
     /// Reads `objects` in order, a few ahead of the parsing (see [`storage::read_in_order`]).
     fn objects(&mut self, objects: Vec<(ObjectUrl, Layout)>, named: bool) {
-        let (urls, layouts): (Vec<ObjectUrl>, Vec<Layout>) = objects.into_iter().unzip();
-        let read = storage::read_in_order(urls, self.options.max_file_size);
-        for ((url, bytes), layout) in read.zip(layouts) {
+        let read = storage::read_in_order(objects, self.options.max_file_size);
+        for (url, layout, bytes) in read {
             if self.stopped {
                 // Dropping the reads cancels those still on their way.
                 return;
