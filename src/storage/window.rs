@@ -27,8 +27,14 @@
 
 use std::time::{Duration, Instant};
 
-/// Reads in flight at first: at latency 0 as fast as any more.
-pub const START: usize = 16;
+/// Reads in flight at first. The first doubling that does not pay is kept unless it reads
+/// slower, so against a store on the same machine (the benchmark's in-memory store, where
+/// 16 in flight read less than 1.2 × what 8 do) a window started at 16 settled at 32, and
+/// one started at 8 settles at 16 (`ss` during the run): about 2 MB less at the peak of
+/// 10,000 objects, in connections and their read buffers. Starting lower costs a store
+/// across a network one more doubling to measure: `postcall inspect` of 10,000 objects at
+/// 30 ms a request took 3.14 and 3.16 s against 3.06 and 3.08.
+pub const START: usize = 8;
 
 /// The most reads in flight: where a 30 ms round trip still paid (1,700 objects a second
 /// against 900 at 32), at ~10 MB more than [`START`].
@@ -154,14 +160,14 @@ mod tests {
     fn a_store_across_a_network_gets_every_read_in_flight_it_pays_for() {
         // Each read takes 30 ms whatever the number in flight: the rate is the window's.
         let sizes = run(10_000, |size| size as f64 / 0.030);
-        assert_eq!(sizes, [16, 32, 64, 128]);
+        assert_eq!(sizes, [8, 16, 32, 64, 128]);
     }
 
     #[test]
     fn a_store_at_its_limit_keeps_the_start_window() {
         // The store's CPU is the limit: more in flight only queue there, and cost it a little.
         let sizes = run(10_000, |size| 3_500.0 - size as f64);
-        assert_eq!(sizes, [16, 32, 16], "one doubling tried, and given up");
+        assert_eq!(sizes, [8, 16, 8], "one doubling tried, and given up");
     }
 
     #[test]
@@ -170,7 +176,7 @@ mod tests {
         let sizes = run(10_000, |size| (size as f64 / 0.030).min(1_000.0) + size as f64);
         assert_eq!(
             sizes,
-            [16, 32, 64],
+            [8, 16, 32, 64],
             "64 read a little faster than 32: kept, and no more tried"
         );
     }
@@ -204,8 +210,8 @@ mod tests {
         });
         assert_eq!(
             sizes,
-            [16, 32, 64, 32, 64, 128],
-            "32 kept at the start (as fast as 16), 64 tried at 30 s and given up, kept at 60 s"
+            [8, 16, 32, 16, 32, 64, 128],
+            "16 kept at the start (as fast as 8), 32 tried at 30 s and given up, kept at 60 s"
         );
     }
 
@@ -218,13 +224,14 @@ mod tests {
             (3_000.0 + size as f64) * noise
         });
         assert!(sizes.len() >= 8, "tried again every 30 s: {sizes:?}");
-        assert!(sizes.iter().all(|&s| s <= 64), "{sizes:?}");
-        assert_eq!(sizes.last(), Some(&32), "{sizes:?}");
+        // Kept at twice the start, and never more than one doubling above that.
+        assert!(sizes.iter().all(|&s| s <= 4 * START), "{sizes:?}");
+        assert_eq!(sizes.last(), Some(&16), "{sizes:?}");
     }
 
     #[test]
     fn a_short_listing_is_read_at_the_start_window() {
         let sizes = run(20, |size| size as f64 / 0.030);
-        assert_eq!(sizes, [16]);
+        assert_eq!(sizes, [START]);
     }
 }
