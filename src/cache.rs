@@ -310,9 +310,9 @@ impl Cache {
         let dir = match &self.place {
             Place::Dir(dir) => dir,
             Place::Bucket(prefix) => {
-                for object in storage::list(prefix).map_err(std::io::Error::other)? {
-                    stats.entries += u64::from(object.url.key().ends_with(".json"));
-                    stats.bytes += object.size;
+                for (key, size) in storage::list(prefix).map_err(std::io::Error::other)?.iter() {
+                    stats.entries += u64::from(key.ends_with(".json"));
+                    stats.bytes += size;
                 }
                 return Ok(stats);
             }

@@ -20,6 +20,7 @@ use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
 
 use super::error::{Doing, StorageError};
+use super::listing::Listing;
 use super::process_credentials::ProcessCredentials;
 use super::profile::Credentials;
 use super::url::{ObjectUrl, Scheme};
@@ -27,13 +28,6 @@ use super::window::Window;
 
 /// Size of each part of a multipart upload (S3's minimum is 5 MiB, but for the last).
 const PART_BYTES: usize = 8 * 1024 * 1024;
-
-/// One object of a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub url: ObjectUrl,
-    pub size: u64,
-}
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -156,8 +150,8 @@ const MAX_LEVELS: usize = 8;
 
 /// Every object under `url`'s key taken as a directory (`s3://b/calls` lists
 /// `calls/…`), sorted by key.
-pub fn list(url: &ObjectUrl) -> Result<Vec<Listed>, StorageError> {
-    Ok(list_unless(url, &mut || false)?.unwrap_or_default())
+pub fn list(url: &ObjectUrl) -> Result<Listing, StorageError> {
+    Ok(list_unless(url, &mut || false)?.unwrap_or_else(|| Listing::new(url, Vec::new())))
 }
 
 /// How often a listing looks whether it is still wanted.
@@ -166,7 +160,7 @@ const STILL_WANTED_EVERY: std::time::Duration = std::time::Duration::from_millis
 /// [`list`], given up (`None`) as soon as `stop` says so: a bucket of a million objects
 /// takes a thousand pages, one after another, and a run interrupted while they come has
 /// nothing yet to finish.
-pub fn list_unless(url: &ObjectUrl, stop: &mut dyn FnMut() -> bool) -> Result<Option<Vec<Listed>>, StorageError> {
+pub fn list_unless(url: &ObjectUrl, stop: &mut dyn FnMut() -> bool) -> Result<Option<Listing>, StorageError> {
     let store = store(url)?;
     let prefix = (!url.key().is_empty()).then(|| key(url));
     let stopped = async {
@@ -180,16 +174,8 @@ pub fn list_unless(url: &ObjectUrl, stop: &mut dyn FnMut() -> bool) -> Result<Op
         // Dropping the listing cancels its requests in flight.
         futures_util::future::Either::Right(((), _)) => return Ok(None),
     };
-    let mut listed: Vec<Listed> = listed
-        .map_err(|e| StorageError::from_store(url, Doing::Listing, &e))?
-        .into_iter()
-        .map(|(key, size)| Listed {
-            url: url.with_key(key.as_ref()),
-            size,
-        })
-        .collect();
-    listed.sort_unstable_by(|a, b| a.url.key().cmp(b.url.key()));
-    Ok(Some(listed))
+    let found = listed.map_err(|e| StorageError::from_store(url, Doing::Listing, &e))?;
+    Ok(Some(Listing::new(url, found)))
 }
 
 /// The objects under `prefix`, listed a directory at a time, [`LISTS_AT_ONCE`] at once.
@@ -340,12 +326,12 @@ const HANDED_OVER: usize = 4;
 /// caller parses one while the next are on their way, and holds no more than those in
 /// memory.
 pub fn read_in_order<T: Send + 'static>(
-    objects: Vec<(ObjectUrl, T)>,
+    objects: impl IntoIterator<Item = (ObjectUrl, T), IntoIter: Send + 'static>,
     limit: u64,
 ) -> impl Iterator<Item = (ObjectUrl, T, Result<Bytes, StorageError>)> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel(HANDED_OVER);
+    let mut objects = objects.into_iter();
     runtime().spawn(async move {
-        let mut objects = objects.into_iter();
         let mut window = Window::new();
         let mut reads = FuturesOrdered::new();
         loop {

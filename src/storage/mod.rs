@@ -20,6 +20,7 @@ mod blocking;
 mod client;
 mod credential_process;
 mod error;
+mod listing;
 mod pages;
 mod presigned;
 mod process_credentials;

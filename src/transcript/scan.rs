@@ -310,10 +310,10 @@ impl<F: Findings> Scanner<'_, F> {
     /// only the endings a walk reads); a URL under which nothing is listed is one object,
     /// read whatever its ending, as a file named on the command line is.
     fn object_input(&mut self, url: ObjectUrl) {
-        let listed = match url.scheme() {
-            Scheme::Https => Vec::new(),
+        let listing = match url.scheme() {
+            Scheme::Https => None,
             _ => match storage::list_unless(&url, &mut || !self.findings.wants_more()) {
-                Ok(Some(listed)) => listed,
+                Ok(Some(listing)) => Some(listing),
                 Ok(None) => {
                     self.stopped = true;
                     return;
@@ -321,34 +321,39 @@ impl<F: Findings> Scanner<'_, F> {
                 Err(e) => return self.error(LoadError::new(e.shown, e.message)),
             },
         };
-        if listed.is_empty() {
+        let Some(listing) = listing.filter(|listing| !listing.is_empty()) else {
             let layout = layout_for(Path::new(url.file_name())).unwrap_or(Layout::Sniff);
             return self.objects(vec![(url, layout)], true);
-        }
+        };
         let limit = self.options.max_file_size;
-        let mut objects = Vec::with_capacity(listed.len());
-        for object in listed {
-            match layout_for(Path::new(object.url.file_name())) {
+        for index in 0..listing.len() {
+            let size = listing.size(index);
+            match layout_for(Path::new(listing.file_name(index))) {
                 None => self.catalog.skipped_non_json += 1,
-                Some(_) if object.size > limit => self.error(LoadError::new(
-                    object.url.redacted(),
-                    format!(
-                        "{}",
-                        ReadError::TooBig {
-                            size: object.size,
-                            limit
-                        }
-                    )
-                    .replace("the file", "the object"),
+                Some(_) if size > limit => self.error(LoadError::new(
+                    listing.url(index).redacted(),
+                    format!("{}", ReadError::TooBig { size, limit }).replace("the file", "the object"),
                 )),
-                Some(layout) => objects.push((object.url, layout)),
+                Some(_) => {}
             }
         }
+        // The objects the loop above let through: each URL is made at its object's turn,
+        // the keys kept in the listing's one buffer until then (see `storage::listing`).
+        let count = listing.len();
+        let read = move |index: usize| {
+            let layout = layout_for(Path::new(listing.file_name(index)))?;
+            (listing.size(index) <= limit).then(|| (listing.url(index), layout))
+        };
+        let objects = (0..count).filter_map(read);
         self.objects(objects, false);
     }
 
     /// Reads `objects` in order, a few ahead of the parsing (see [`storage::read_in_order`]).
-    fn objects(&mut self, objects: Vec<(ObjectUrl, Layout)>, named: bool) {
+    fn objects(
+        &mut self,
+        objects: impl IntoIterator<Item = (ObjectUrl, Layout), IntoIter: Send + 'static>,
+        named: bool,
+    ) {
         let read = storage::read_in_order(objects, self.options.max_file_size);
         for (url, layout, bytes) in read {
             if self.stopped {
