@@ -167,6 +167,24 @@ fn one_object_and_a_jsonl_bundle_are_read_like_files() {
 }
 
 #[test]
+fn a_listed_object_over_the_size_limit_is_named_other_kinds_are_counted_and_the_rest_are_read() {
+    let (dir, s3, _fake) = archived(3);
+    let big = format!(r#"{{"transcript": "{}"}}"#, "x".repeat(8_000));
+    s3.put_object("archive", "calls/0-big.json", big.as_bytes()).unwrap();
+    s3.put_object("archive", "calls/zz/recording.wav", b"RIFF").unwrap();
+    let out = postcall(&dir, &s3, &["inspect", "s3://archive/calls", "--max-file-size", "6KB"])
+        .output()
+        .unwrap();
+    let said = printed(&out);
+    assert!(
+        said.contains("s3://archive/calls/0-big.json: 7.8 KiB is over --max-file-size 5.9 KiB: raise --max-file-size, or split the object"),
+        "{said}"
+    );
+    assert!(said.contains("skipped 1 file(s) of other kinds"), "{said}");
+    assert!(said.contains("total: 3 call(s)"), "{said}");
+}
+
+#[test]
 fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
     let dir = dir_with_calls(SPEC, 40);
     let s3 = archive(&dir);
