@@ -32,6 +32,7 @@ pub use blocking::{
     check_bucket, download, list, list_unless, put, read, read_if_there, read_in_order, read_range, upload,
 };
 pub use error::StorageError;
+pub use listing::Listing;
 pub use url::{ObjectUrl, Scheme, is_url};
 
 /// The message for an object over `--max-file-size`, as the local reader says it.

@@ -63,6 +63,17 @@ fn layout_for(path: &Path) -> Option<Layout> {
     })
 }
 
+/// How the scan takes the `index`-th object of a listing: read in its layout, or not read,
+/// `None` for another kind of file and the error for one over `limit`.
+fn listed_layout(listing: &storage::Listing, index: usize, limit: u64) -> Result<Layout, Option<ReadError>> {
+    let layout = layout_for(Path::new(listing.file_name(index))).ok_or(None)?;
+    let size = listing.size(index);
+    if size > limit {
+        return Err(Some(ReadError::TooBig { size, limit }));
+    }
+    Ok(layout)
+}
+
 /// A path as text that names it exactly: valid UTF-8 as is, other bytes as `\xNN` (and, in
 /// such a name only, a backslash as `\\`, so the escape cannot be confused with the name).
 pub(crate) fn display_path(path: &Path) -> String {
@@ -327,24 +338,22 @@ impl<F: Findings> Scanner<'_, F> {
         };
         let limit = self.options.max_file_size;
         for index in 0..listing.len() {
-            let size = listing.size(index);
-            match layout_for(Path::new(listing.file_name(index))) {
-                None => self.catalog.skipped_non_json += 1,
-                Some(_) if size > limit => self.error(LoadError::new(
+            match listed_layout(&listing, index, limit) {
+                Ok(_) => {}
+                Err(None) => self.catalog.skipped_non_json += 1,
+                Err(Some(e)) => self.error(LoadError::new(
                     listing.url(index).redacted(),
-                    format!("{}", ReadError::TooBig { size, limit }).replace("the file", "the object"),
+                    e.to_string().replace("the file", "the object"),
                 )),
-                Some(_) => {}
             }
         }
-        // The objects the loop above let through: each URL is made at its object's turn,
-        // the keys kept in the listing's one buffer until then (see `storage::listing`).
+        // What the loop above let through: each URL is made at its object's turn, the keys
+        // kept in the listing's one buffer until then (see `storage::listing`).
         let count = listing.len();
-        let read = move |index: usize| {
-            let layout = layout_for(Path::new(listing.file_name(index)))?;
-            (listing.size(index) <= limit).then(|| (listing.url(index), layout))
-        };
-        let objects = (0..count).filter_map(read);
+        let objects = (0..count).filter_map(move |index| {
+            let layout = listed_layout(&listing, index, limit).ok()?;
+            Some((listing.url(index), layout))
+        });
         self.objects(objects, false);
     }
 
