@@ -310,10 +310,11 @@ impl Cache {
         let dir = match &self.place {
             Place::Dir(dir) => dir,
             Place::Bucket(prefix) => {
-                for (key, size) in storage::list(prefix).map_err(std::io::Error::other)?.iter() {
+                storage::for_each_listed(prefix, &mut |key, size| {
                     stats.entries += u64::from(key.ends_with(".json"));
                     stats.bytes += size;
-                }
+                })
+                .map_err(std::io::Error::other)?;
                 return Ok(stats);
             }
         };

@@ -20,10 +20,10 @@ use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
 
 use super::error::{Doing, StorageError};
-use super::listing::Listing;
 use super::process_credentials::ProcessCredentials;
 use super::profile::Credentials;
 use super::url::{ObjectUrl, Scheme};
+use super::walk::{Failed, walk};
 use super::window::Window;
 
 /// Size of each part of a multipart upload (S3's minimum is 5 MiB, but for the last).
@@ -138,129 +138,17 @@ fn key(url: &ObjectUrl) -> Key {
     Key::from(url.key())
 }
 
-/// Listings in flight at once while a tree is listed.
-const LISTS_AT_ONCE: usize = 16;
-
-/// A level of more "directories" than this is listed flat from the level above: a
-/// request a directory would cost more than the pages it saves.
-const MAX_DIRS_A_LEVEL: usize = 1_000;
-
-/// How deep the listing goes by directory before it lists what is left flat.
-const MAX_LEVELS: usize = 8;
-
-/// Every object under `url`'s key taken as a directory (`s3://b/calls` lists
-/// `calls/…`), sorted by key.
-pub fn list(url: &ObjectUrl) -> Result<Listing, StorageError> {
-    Ok(list_unless(url, &mut || false)?.unwrap_or_else(|| Listing::new(url, Vec::new())))
-}
-
-/// How often a listing looks whether it is still wanted.
-const STILL_WANTED_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// [`list`], given up (`None`) as soon as `stop` says so: a bucket of a million objects
-/// takes a thousand pages, one after another, and a run interrupted while they come has
-/// nothing yet to finish.
-pub fn list_unless(url: &ObjectUrl, stop: &mut dyn FnMut() -> bool) -> Result<Option<Listing>, StorageError> {
+/// Each object under `url`'s key taken as a directory (`s3://b/calls` lists `calls/…`), in
+/// key order, given to `each` with its size.
+pub fn for_each_listed(url: &ObjectUrl, each: &mut dyn FnMut(&str, u64)) -> Result<(), StorageError> {
     let store = store(url)?;
     let prefix = (!url.key().is_empty()).then(|| key(url));
-    let stopped = async {
-        while !stop() {
-            tokio::time::sleep(STILL_WANTED_EVERY).await;
-        }
-    };
-    let listing = std::pin::pin!(list_tree(store, prefix));
-    let listed = match runtime().block_on(futures_util::future::select(listing, std::pin::pin!(stopped))) {
-        futures_util::future::Either::Left((listed, _)) => listed,
-        // Dropping the listing cancels its requests in flight.
-        futures_util::future::Either::Right(((), _)) => return Ok(None),
-    };
-    let found = listed.map_err(|e| StorageError::from_store(url, Doing::Listing, &e))?;
-    Ok(Some(Listing::new(url, found)))
-}
-
-/// The objects under `prefix`, listed a directory at a time, [`LISTS_AT_ONCE`] at once.
-///
-/// A flat listing is one request after another (each page names where the next starts),
-/// 1,000 keys a page: 100 round trips for 100,000 calls, and some servers walk the whole
-/// bucket for every page. Archives are nearly always kept in "directories"
-/// (`calls/2026/12/03/…`, `0042/…`), which can be listed side by side. A level with
-/// thousands of directories (`calls/<id>/transcript.json`) would cost a request an object,
-/// so its parents are listed flat instead.
-async fn list_tree(store: Arc<dyn ObjectStore>, prefix: Option<Key>) -> object_store::Result<Vec<(Key, u64)>> {
-    let mut objects = Vec::new();
-    let mut dirs = vec![prefix];
-    for _ in 0..MAX_LEVELS {
-        // Each directory's answer is taken down to what is kept as it comes, not held
-        // until the whole level is in.
-        let mut level = futures_util::stream::iter(&dirs)
-            .map(|dir| {
-                let store = &store;
-                async move { (dir, store.list_with_delimiter(dir.as_ref()).await) }
-            })
-            .buffered(LISTS_AT_ONCE);
-        let mut found_here = Vec::new();
-        let mut next = Vec::new();
-        while let Some((dir, listed)) = level.next().await {
-            let listed = listed?;
-            found_here.extend(listed.objects.into_iter().filter_map(|o| found(dir, o)));
-            next.extend(listed.common_prefixes.into_iter().filter(|p| below(dir, p)).map(Some));
-        }
-        drop(level);
-        if next.len() > MAX_DIRS_A_LEVEL {
-            // These directories again, flat: their listings bring what is directly in them
-            // too, so what the level found is dropped.
-            objects.extend(list_flat(&store, dirs).await?);
-            return Ok(objects);
-        }
-        objects.append(&mut found_here);
-        dirs = next;
-        if dirs.is_empty() {
-            return Ok(objects);
-        }
-    }
-    objects.extend(list_flat(&store, dirs).await?);
-    Ok(objects)
-}
-
-/// Whether `key` is strictly below `dir`: what a listing of `dir` may bring. A store
-/// that answers otherwise (a prefix naming itself, a key from elsewhere in the bucket)
-/// would have the listing read outside the prefix the user gave, or the same calls again
-/// at every level.
-fn below(dir: &Option<Key>, key: &Key) -> bool {
-    let key = key.as_ref();
-    match dir {
-        None => !key.is_empty(),
-        Some(dir) => key
-            .strip_prefix(dir.as_ref())
-            .and_then(|rest| rest.strip_prefix('/'))
-            .is_some_and(|rest| !rest.is_empty()),
-    }
-}
-
-/// What postcall keeps of a listed object, if it is below `dir`: its key and size. The rest
-/// (ETag, dates, version) is dropped as each page comes, not held for the whole bucket:
-/// some 100 bytes an object, in the storage threads' memory.
-fn found(dir: &Option<Key>, object: object_store::ObjectMeta) -> Option<(Key, u64)> {
-    below(dir, &object.location).then_some((object.location, object.size))
-}
-
-/// Everything under each of `dirs`, [`LISTS_AT_ONCE`] listings at once.
-async fn list_flat(store: &Arc<dyn ObjectStore>, dirs: Vec<Option<Key>>) -> object_store::Result<Vec<(Key, u64)>> {
-    let listed: Vec<Vec<(Key, u64)>> = futures_util::stream::iter(dirs)
-        .map(|dir| {
-            let store = store.clone();
-            async move {
-                store
-                    .list(dir.as_ref())
-                    .try_filter_map(|o| std::future::ready(Ok(found(&dir, o))))
-                    .try_collect::<Vec<_>>()
-                    .await
-            }
-        })
-        .buffer_unordered(LISTS_AT_ONCE)
-        .try_collect()
-        .await?;
-    Ok(listed.into_iter().flatten().collect())
+    runtime()
+        .block_on(walk(store, prefix).try_for_each(|(key, size)| {
+            each(key.as_ref(), size);
+            std::future::ready(Ok(()))
+        }))
+        .map_err(|failed| not_listed(url, failed))
 }
 
 /// The whole object, refused (before its body is read) when it is over `limit` bytes.
@@ -321,35 +209,114 @@ pub fn read_if_there(url: &ObjectUrl, limit: u64) -> Result<Option<Bytes>, Stora
 /// that came back before the caller's next.
 const HANDED_OVER: usize = 4;
 
-/// The objects of `objects`, in that order, each with what the caller gave along with it
-/// (so the caller keeps no second list of its own), a [`Window`] of them in flight: the
-/// caller parses one while the next are on their way, and holds no more than those in
-/// memory.
-pub fn read_in_order<T: Send + 'static>(
-    objects: impl IntoIterator<Item = (ObjectUrl, T), IntoIter: Send + 'static>,
+/// How often a caller waiting for the next object looks whether it is still wanted.
+const STILL_WANTED_EVERY: Duration = Duration::from_millis(50);
+
+/// What [`read_listed`] hands on for each object under the prefix, in key order.
+pub enum Next<T, U> {
+    /// An object `choose` took, and what came of reading it.
+    Read(ObjectUrl, T, Result<Bytes, StorageError>),
+    /// An object `choose` passed over, with why.
+    Passed(ObjectUrl, U),
+    /// The listing failed here: nothing comes after.
+    Failed(StorageError),
+}
+
+/// The objects of a prefix as they come: see [`read_listed`].
+pub struct InOrder<T, U> {
+    receiver: tokio::sync::mpsc::Receiver<Next<T, U>>,
+}
+
+impl<T, U> InOrder<T, U> {
+    /// The next object, `None` after the last; `Err` as soon as `stop` says so while the
+    /// next is waited for (a listing of a million objects is a thousand pages, and a run
+    /// interrupted while they come has nothing to finish). Dropping the rest cancels the
+    /// listings and reads on their way.
+    pub fn next(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<Option<Next<T, U>>, Stopped> {
+        loop {
+            match self.receiver.try_recv() {
+                Ok(next) => return Ok(Some(next)),
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return Ok(None),
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {}
+            }
+            if stop() {
+                return Err(Stopped);
+            }
+            // The timer is made inside: it belongs to the runtime, which `block_on` enters.
+            let receiver = &mut self.receiver;
+            let waited = runtime().block_on(async { tokio::time::timeout(STILL_WANTED_EVERY, receiver.recv()).await });
+            if let Ok(next) = waited {
+                return Ok(next);
+            }
+        }
+    }
+}
+
+/// [`InOrder::next`] was told to stop.
+#[derive(Debug)]
+pub struct Stopped;
+
+/// The objects under `url`'s key taken as a directory (`s3://b/calls` lists `calls/…`), in
+/// key order, each either read or passed over as `choose` says from its URL and size. The
+/// listing goes a directory at a time ahead of the reads (see `storage::walk`), and the
+/// reads a [`Window`] of them at once: the caller parses one while the next are on their
+/// way, and neither the listing nor the objects are held whole.
+pub fn read_listed<T: Send + 'static, U: Send + 'static>(
+    url: &ObjectUrl,
     limit: u64,
-) -> impl Iterator<Item = (ObjectUrl, T, Result<Bytes, StorageError>)> {
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(HANDED_OVER);
-    let mut objects = objects.into_iter();
+    mut choose: impl FnMut(&ObjectUrl, u64) -> Result<T, U> + Send + 'static,
+) -> Result<InOrder<T, U>, StorageError> {
+    let store = store(url)?;
+    let listed = url.clone();
+    let prefix = (!url.key().is_empty()).then(|| key(url));
+    let (sender, receiver) = tokio::sync::mpsc::channel(HANDED_OVER);
     runtime().spawn(async move {
+        let mut objects = std::pin::pin!(walk(store, prefix));
         let mut window = Window::new();
         let mut reads = FuturesOrdered::new();
+        let mut listed_all = false;
         loop {
-            while reads.len() < window.size() {
-                let Some((url, with)) = objects.next() else { break };
-                reads.push_back(async move {
-                    let (url, read) = read_one(url, limit).await;
-                    (url, with, read)
-                });
+            while !listed_all && reads.len() < window.size() {
+                let next = match objects.next().await {
+                    None => {
+                        listed_all = true;
+                        break;
+                    }
+                    Some(Err(failed)) => Next::Failed(not_listed(&listed, failed)),
+                    Some(Ok((key, size))) => {
+                        let url = listed.with_key(key.as_ref());
+                        match choose(&url, size) {
+                            Ok(with) => {
+                                reads.push_back(futures_util::future::Either::Left(async move {
+                                    let (url, read) = read_one(url, limit).await;
+                                    Next::Read(url, with, read)
+                                }));
+                                continue;
+                            }
+                            Err(why) => Next::Passed(url, why),
+                        }
+                    }
+                };
+                listed_all = matches!(next, Next::Failed(_));
+                reads.push_back(futures_util::future::Either::Right(std::future::ready(next)));
             }
-            let Some(read) = reads.next().await else { break };
-            if sender.send(read).await.is_err() {
+            let Some(next) = reads.next().await else { break };
+            let read = matches!(next, Next::Read(..));
+            if sender.send(next).await.is_err() {
                 break;
             }
-            window.handed_on(Instant::now());
+            if read {
+                window.handed_on(Instant::now());
+            }
         }
     });
-    std::iter::from_fn(move || receiver.blocking_recv())
+    Ok(InOrder { receiver })
+}
+
+/// The error for a directory under `listed` that the store did not list, naming it.
+fn not_listed(listed: &ObjectUrl, failed: Failed) -> StorageError {
+    let dir = failed.dir.as_ref().map_or("", |dir| dir.as_ref());
+    StorageError::from_store(&listed.with_key(dir), Doing::Listing, &failed.error)
 }
 
 async fn read_one(url: ObjectUrl, limit: u64) -> (ObjectUrl, Result<Bytes, StorageError>) {
@@ -461,97 +428,4 @@ pub fn check_bucket(url: &ObjectUrl) -> Result<(), StorageError> {
         .block_on(store.list_with_delimiter(parent.as_ref()))
         .map(drop)
         .map_err(|e| StorageError::from_store(url, Doing::Listing, &e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use object_store::memory::InMemory;
-
-    fn store_with(keys: &[String]) -> Arc<dyn ObjectStore> {
-        let store = Arc::new(InMemory::new());
-        runtime().block_on(async {
-            for key in keys {
-                store
-                    .put(&Key::from(key.as_str()), PutPayload::from(key.clone().into_bytes()))
-                    .await
-                    .unwrap();
-            }
-        });
-        store
-    }
-
-    /// What a flat listing of `prefix` finds, and what `list_tree` finds, both sorted.
-    fn both_listings(store: &Arc<dyn ObjectStore>, prefix: &str) -> (Vec<String>, Vec<String>) {
-        let prefix = Key::from(prefix);
-        let sorted = |found: Vec<(Key, u64)>| {
-            let mut keys: Vec<String> = found.into_iter().map(|(key, _)| key.to_string()).collect();
-            keys.sort_unstable();
-            keys
-        };
-        let flat = runtime()
-            .block_on(
-                store
-                    .list(Some(&prefix))
-                    .map_ok(|m| (m.location, m.size))
-                    .try_collect::<Vec<_>>(),
-            )
-            .unwrap();
-        let tree = runtime().block_on(list_tree(store.clone(), Some(prefix))).unwrap();
-        (sorted(flat), sorted(tree))
-    }
-
-    #[test]
-    fn a_tree_listed_by_directory_finds_exactly_what_a_flat_listing_finds() {
-        let deep = (0..MAX_LEVELS + 2)
-            .map(|level| format!("d{level}"))
-            .collect::<Vec<_>>()
-            .join("/");
-        let keys: Vec<String> = [
-            "calls/a.json",
-            "calls/a-b/x.json",
-            "calls/a/b/c.json",
-            "calls/a/d.json",
-            "calls/a/b/e/f.json",
-            "callsX/not-under-the-prefix.json",
-            "other/n.json",
-        ]
-        .iter()
-        .map(|k| k.to_string())
-        .chain([format!("calls/{deep}/bottom.json"), format!("calls/{deep}.json")])
-        .collect();
-        let store = store_with(&keys);
-        let (flat, tree) = both_listings(&store, "calls");
-        assert_eq!(tree, flat);
-        assert_eq!(tree.len(), 7, "{tree:?}");
-        assert!(
-            tree.iter().any(|k| k.ends_with("bottom.json")),
-            "below the levels listed by directory: {tree:?}"
-        );
-    }
-
-    #[test]
-    fn only_keys_strictly_below_the_listed_directory_are_taken() {
-        let calls = Some(Key::from("calls"));
-        assert!(below(&calls, &Key::from("calls/a.json")));
-        assert!(below(&calls, &Key::from("calls/0042/a.json")));
-        assert!(!below(&calls, &Key::from("calls")), "a prefix naming itself");
-        assert!(!below(&calls, &Key::from("callsX/a.json")));
-        assert!(!below(&calls, &Key::from("secret/a.json")));
-        assert!(below(&None, &Key::from("a.json")));
-    }
-
-    #[test]
-    fn a_level_of_too_many_directories_is_listed_flat_once() {
-        let mut keys: Vec<String> = (0..=MAX_DIRS_A_LEVEL)
-            .map(|i| format!("many/{i:05}/transcript.json"))
-            .collect();
-        keys.push("many/direct.json".into());
-        keys.push("many/00007/extra/deeper.json".into());
-        let store = store_with(&keys);
-        let (flat, tree) = both_listings(&store, "many");
-        // Nothing twice: what the level found directly is not added to the flat listing's.
-        assert_eq!(tree, flat);
-        assert_eq!(tree.len(), MAX_DIRS_A_LEVEL + 3);
-    }
 }

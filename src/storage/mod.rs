@@ -2,8 +2,9 @@
 //! answers cached in `s3://`, `gs://` and `az://` buckets and presigned `https://` URLs.
 //!
 //! Storage is an edge, like `net`: the rest of postcall keeps its data flow and asks this
-//! module for bytes. The transcript scan lists a prefix and reads its objects in order
-//! ([`read_in_order`], as many at once as read faster, nothing copied to disk), a call is
+//! module for bytes. The transcript scan reads a prefix's objects in key order as it
+//! lists them ([`read_listed`]: a directory at a time, as many reads at once as read faster,
+//! nothing copied to disk), a call is
 //! read again by URL and range at its turn; a report is written locally beside nothing and uploaded once
 //! complete ([`upload`]: a multipart upload completed only at the end, so an interrupted run
 //! leaves no object and never half-replaces one); a bucket cache entry is one `PUT`.
@@ -20,19 +21,18 @@ mod blocking;
 mod client;
 mod credential_process;
 mod error;
-mod listing;
 mod pages;
 mod presigned;
 mod process_credentials;
 mod profile;
 mod url;
+mod walk;
 mod window;
 
 pub use blocking::{
-    check_bucket, download, list, list_unless, put, read, read_if_there, read_in_order, read_range, upload,
+    Next, Stopped, check_bucket, download, for_each_listed, put, read, read_if_there, read_listed, read_range, upload,
 };
 pub use error::StorageError;
-pub use listing::Listing;
 pub use url::{ObjectUrl, Scheme, is_url};
 
 /// The message for an object over `--max-file-size`, as the local reader says it.

@@ -63,11 +63,10 @@ fn layout_for(path: &Path) -> Option<Layout> {
     })
 }
 
-/// How the scan takes the `index`-th object of a listing: read in its layout, or not read,
-/// `None` for another kind of file and the error for one over `limit`.
-fn listed_layout(listing: &storage::Listing, index: usize, limit: u64) -> Result<Layout, Option<ReadError>> {
-    let layout = layout_for(Path::new(listing.file_name(index))).ok_or(None)?;
-    let size = listing.size(index);
+/// How the scan takes a listed object named `name` of `size` bytes: read in its layout, or
+/// not read, `None` for another kind of file and the error for one over `limit`.
+fn listed_layout(name: &str, size: u64, limit: u64) -> Result<Layout, Option<ReadError>> {
+    let layout = layout_for(Path::new(name)).ok_or(None)?;
     if size > limit {
         return Err(Some(ReadError::TooBig { size, limit }));
     }
@@ -317,74 +316,75 @@ impl<F: Findings> Scanner<'_, F> {
         }
     }
 
-    /// A URL: a prefix is listed and walked like a directory (its objects sorted by key,
-    /// only the endings a walk reads); a URL under which nothing is listed is one object,
-    /// read whatever its ending, as a file named on the command line is.
+    /// A URL: a prefix is walked like a directory (its objects in key order, only the
+    /// endings a walk reads, each read as the listing reaches it); a URL under which nothing
+    /// is listed is one object, read whatever its ending, as a file named on the command
+    /// line is.
     fn object_input(&mut self, url: ObjectUrl) {
-        let listing = match url.scheme() {
-            Scheme::Https => None,
-            _ => match storage::list_unless(&url, &mut || !self.findings.wants_more()) {
-                Ok(Some(listing)) => Some(listing),
-                Ok(None) => {
-                    self.stopped = true;
+        let limit = self.options.max_file_size;
+        if url.scheme() != Scheme::Https {
+            let choose = move |object: &ObjectUrl, size| listed_layout(object.file_name(), size, limit);
+            let mut objects = match storage::read_listed(&url, limit, choose) {
+                Ok(objects) => objects,
+                Err(e) => return self.error(LoadError::new(e.shown, e.message)),
+            };
+            let mut listed_any = false;
+            loop {
+                let next = match objects.next(&mut || !self.findings.wants_more()) {
+                    Ok(Some(next)) => next,
+                    Ok(None) => break,
+                    Err(storage::Stopped) => {
+                        self.stopped = true;
+                        return;
+                    }
+                };
+                if self.stopped {
+                    // Dropping the rest cancels the listings and reads on their way.
                     return;
                 }
-                Err(e) => return self.error(LoadError::new(e.shown, e.message)),
-            },
-        };
-        let Some(listing) = listing.filter(|listing| !listing.is_empty()) else {
-            let layout = layout_for(Path::new(url.file_name())).unwrap_or(Layout::Sniff);
-            return self.objects(vec![(url, layout)], true);
-        };
-        let limit = self.options.max_file_size;
-        for index in 0..listing.len() {
-            match listed_layout(&listing, index, limit) {
-                Ok(_) => {}
-                Err(None) => self.catalog.skipped_non_json += 1,
-                Err(Some(e)) => self.error(LoadError::new(
-                    listing.url(index).redacted(),
-                    e.to_string().replace("the file", "the object"),
-                )),
+                listed_any = true;
+                match next {
+                    storage::Next::Read(object, layout, bytes) => self.object(object, layout, bytes, false),
+                    storage::Next::Passed(_, None) => self.catalog.skipped_non_json += 1,
+                    storage::Next::Passed(object, Some(e)) => self.error(LoadError::new(
+                        object.redacted(),
+                        e.to_string().replace("the file", "the object"),
+                    )),
+                    storage::Next::Failed(e) => return self.error(LoadError::new(e.shown, e.message)),
+                }
             }
-        }
-        // What the loop above let through: each URL is made at its object's turn, the keys
-        // kept in the listing's one buffer until then (see `storage::listing`).
-        let count = listing.len();
-        let objects = (0..count).filter_map(move |index| {
-            let layout = listed_layout(&listing, index, limit).ok()?;
-            Some((listing.url(index), layout))
-        });
-        self.objects(objects, false);
-    }
-
-    /// Reads `objects` in order, a few ahead of the parsing (see [`storage::read_in_order`]).
-    fn objects(
-        &mut self,
-        objects: impl IntoIterator<Item = (ObjectUrl, Layout), IntoIter: Send + 'static>,
-        named: bool,
-    ) {
-        let read = storage::read_in_order(objects, self.options.max_file_size);
-        for (url, layout, bytes) in read {
-            if self.stopped {
-                // Dropping the reads cancels those still on their way.
+            if listed_any {
                 return;
             }
-            let display = url.redacted();
-            match bytes {
-                Ok(bytes) => {
-                    let name = Path::new(url.file_name());
-                    let stem = name.file_stem().map_or_else(|| display.clone(), |s| s.to_string_lossy().into_owned());
-                    let origin = Origin::Object(Box::new(url));
-                    self.document(&origin, Cow::Owned(Vec::from(bytes)), layout, &display, &stem);
-                }
-                Err(e) if e.not_found && named => self.error(LoadError::new(
-                    display,
-                    "no object at this URL and none under it as a prefix; check the URL (inputs are objects, prefixes, files, directories, or - for stdin)",
-                )),
-                Err(e) => self.error(LoadError::new(display, e.message)),
-            }
-            self.read_arrived();
         }
+        let layout = layout_for(Path::new(url.file_name())).unwrap_or(Layout::Sniff);
+        let bytes = storage::read(&url, limit);
+        self.object(url, layout, bytes, true);
+    }
+
+    /// An object's bytes parsed as `layout`, or why they could not be read.
+    fn object(
+        &mut self,
+        url: ObjectUrl,
+        layout: Layout,
+        bytes: Result<bytes::Bytes, storage::StorageError>,
+        named: bool,
+    ) {
+        let display = url.redacted();
+        match bytes {
+            Ok(bytes) => {
+                let name = Path::new(url.file_name());
+                let stem = name.file_stem().map_or_else(|| display.clone(), |s| s.to_string_lossy().into_owned());
+                let origin = Origin::Object(Box::new(url));
+                self.document(&origin, Cow::Owned(Vec::from(bytes)), layout, &display, &stem);
+            }
+            Err(e) if e.not_found && named => self.error(LoadError::new(
+                display,
+                "no object at this URL and none under it as a prefix; check the URL (inputs are objects, prefixes, files, directories, or - for stdin)",
+            )),
+            Err(e) => self.error(LoadError::new(display, e.message)),
+        }
+        self.read_arrived();
     }
 
     /// `bytes` is owned when the scan may drop it early: a big JSON document's bytes go as

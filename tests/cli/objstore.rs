@@ -849,6 +849,117 @@ fn stops_listing(cmd: &mut std::process::Command, asked: &std::sync::atomic::Ato
     said
 }
 
+/// A store of three "directories" under `calls/` that answers the listing of `calls/0001/`
+/// with 403, as a bucket policy denying one prefix does; the others hold a call each.
+fn store_refusing_one_directory() -> String {
+    let store = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let store_url = format!("http://{}", store.local_addr().unwrap());
+    let call =
+        |id: &str| format!(r#"{{"call_id": "{id}", "transcript": [{{"role": "agent", "content": "Hello, {id}."}}]}}"#);
+    serve_raw(store, move |request| {
+        let line = request.lines().next().unwrap_or_default();
+        let listing = |contents: &str, prefixes: &str| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>archive</Name>\
+                 <IsTruncated>false</IsTruncated>{contents}{prefixes}</ListBucketResult>"
+            )
+        };
+        let object = |key: &str, size: usize| {
+            format!(
+                "<Contents><Key>{key}</Key><LastModified>2026-12-01T00:00:00.000Z</LastModified>\
+                 <ETag>\"e\"</ETag><Size>{size}</Size></Contents>"
+            )
+        };
+        let (status, body) = if line.contains("prefix=calls%2F0000%2F") {
+            (
+                "200 OK",
+                listing(&object("calls/0000/first.json", call("first").len()), ""),
+            )
+        } else if line.contains("prefix=calls%2F0001%2F") {
+            (
+                "403 Forbidden",
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>\
+                 <Message>Access Denied</Message></Error>"
+                    .to_string(),
+            )
+        } else if line.contains("prefix=calls%2F0002%2F") {
+            (
+                "200 OK",
+                listing(&object("calls/0002/third.json", call("third").len()), ""),
+            )
+        } else if line.contains("prefix=calls%2F") {
+            let dirs: String = ["0000", "0001", "0002"]
+                .iter()
+                .map(|d| format!("<CommonPrefixes><Prefix>calls/{d}/</Prefix></CommonPrefixes>"))
+                .collect();
+            ("200 OK", listing("", &dirs))
+        } else if let Some(id) = ["first", "third"]
+            .iter()
+            .find(|id| line.contains(&format!("/{id}.json")))
+        {
+            return format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\netag: \"e\"\r\n\
+                 last-modified: Tue, 01 Dec 2026 00:00:00 GMT\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                call(id).len(),
+                call(id)
+            );
+        } else {
+            ("404 Not Found", String::new())
+        };
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    });
+    store_url
+}
+
+#[test]
+fn a_directory_the_store_will_not_list_is_named_and_the_calls_listed_before_it_are_evaluated() {
+    // The walk reads each directory's calls as it lists them. A directory the store refuses
+    // ends the input there: the calls already read are asked and reported, the error names
+    // the directory, and the run does not pass.
+    let store_url = store_refusing_one_directory();
+    let dir = dir_with_calls(SPEC, 0);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let base_url = fake.base_url();
+    let out = postcall_on_store(&dir, &store_url)
+        .args([
+            "run",
+            "-m",
+            "metrics.yaml",
+            "s3://archive/calls",
+            "--base-url",
+            &base_url,
+            "--model",
+            MODEL,
+            "--no-cache",
+            "-o",
+            "r.json",
+        ])
+        .output()
+        .unwrap();
+    let said = printed(&out);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("s3://archive/calls/0001"),
+        "the directory is named: {said}"
+    );
+    assert!(
+        said.contains("access denied") && said.contains("may not list"),
+        "{said}"
+    );
+    assert!(!said.contains("not-shown"), "{said}");
+    let report = read_json_report(&dir.join("r.json"));
+    let ids: Vec<&str> = report.calls.iter().map(|c| c.call_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["first"],
+        "the call listed before the refused directory, and none after"
+    );
+    assert!(fake.requests() > 0);
+}
+
 #[test]
 fn ctrl_c_while_a_bucket_is_listed_stops_at_once_with_nothing_written() {
     // A bucket of millions of objects lists for minutes, a page after another (here: pages
