@@ -758,6 +758,22 @@ fn postcall_on_store(dir: &TestDir, store_url: &str) -> std::process::Command {
     cmd
 }
 
+/// `postcall run` over `s3://archive/calls` against the fake endpoint at `base_url`,
+/// then `more`.
+fn run_archive<'a>(base_url: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let run = [
+        "run",
+        "-m",
+        "metrics.yaml",
+        "s3://archive/calls",
+        "--base-url",
+        base_url,
+        "--model",
+        MODEL,
+    ];
+    [&run[..], more].concat()
+}
+
 #[test]
 fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
     // A broken or hostile store: every page says there is another, and names pages it gave
@@ -769,20 +785,7 @@ fn a_store_whose_listing_goes_round_stops_the_run_instead_of_listing_forever() {
     let base_url = fake.base_url();
     for args in [
         &["inspect", "s3://archive/calls"][..],
-        &[
-            "run",
-            "-m",
-            "metrics.yaml",
-            "s3://archive/calls",
-            "--base-url",
-            &base_url,
-            "--model",
-            MODEL,
-            "--quiet",
-            "--no-cache",
-            "-o",
-            "r.json",
-        ],
+        &run_archive(&base_url, &["--quiet", "--no-cache", "-o", "r.json"]),
     ] {
         asked.store(0, std::sync::atomic::Ordering::SeqCst);
         let said = stops_listing(postcall_on_store(&dir, &store_url).args(args), &asked);
@@ -924,19 +927,7 @@ fn a_directory_the_store_will_not_list_is_named_and_the_calls_listed_before_it_a
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let base_url = fake.base_url();
     let out = postcall_on_store(&dir, &store_url)
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "s3://archive/calls",
-            "--base-url",
-            &base_url,
-            "--model",
-            MODEL,
-            "--no-cache",
-            "-o",
-            "r.json",
-        ])
+        .args(run_archive(&base_url, &["--no-cache", "-o", "r.json"]))
         .output()
         .unwrap();
     let said = printed(&out);
@@ -975,18 +966,7 @@ fn ctrl_c_while_a_bucket_is_listed_stops_at_once_with_nothing_written() {
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let base_url = fake.base_url();
     let child = postcall_on_store(&dir, &store_url)
-        .args([
-            "run",
-            "-m",
-            "metrics.yaml",
-            "s3://archive/calls",
-            "--base-url",
-            &base_url,
-            "--model",
-            MODEL,
-            "-o",
-            "r.json",
-        ])
+        .args(run_archive(&base_url, &["-o", "r.json"]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
