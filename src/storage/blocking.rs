@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use futures_util::stream::FuturesOrdered;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as Key;
@@ -252,6 +253,12 @@ impl<T, U> InOrder<T, U> {
     }
 }
 
+/// What the reading task waits for next.
+enum Event<L, R> {
+    Listed(Option<L>),
+    Read(Option<R>),
+}
+
 /// [`InOrder::next`] was told to stop.
 #[derive(Debug)]
 pub struct Stopped;
@@ -271,44 +278,59 @@ pub fn read_listed<T: Send + 'static, U: Send + 'static>(
     let prefix = (!url.key().is_empty()).then(|| key(url));
     let (sender, receiver) = tokio::sync::mpsc::channel(HANDED_OVER);
     runtime().spawn(async move {
-        let mut objects = std::pin::pin!(walk(store, prefix));
-        let mut window = Window::new();
-        let mut reads = FuturesOrdered::new();
-        let mut listed_all = false;
-        loop {
-            while !listed_all && reads.len() < window.size() {
-                let next = match objects.next().await {
-                    None => {
-                        listed_all = true;
-                        break;
+        let closed = sender.clone();
+        let work = async move {
+            let mut objects = std::pin::pin!(walk(store, prefix));
+            let mut window = Window::new();
+            let mut reads = FuturesOrdered::new();
+            let mut listed_all = false;
+            loop {
+                // The listing and the reads go on together: a directory's listing awaited
+                // alone would hold up the reads in flight, and those the caller awaits.
+                let room = !listed_all && reads.len() < window.size();
+                let event = if room && !reads.is_empty() {
+                    match futures_util::future::select(objects.next(), reads.next()).await {
+                        Either::Left((listed, _)) => Event::Listed(listed),
+                        Either::Right((read, _)) => Event::Read(read),
                     }
-                    Some(Err(failed)) => Next::Failed(not_listed(&listed, failed)),
-                    Some(Ok((key, size))) => {
+                } else if room {
+                    Event::Listed(objects.next().await)
+                } else {
+                    Event::Read(reads.next().await)
+                };
+                match event {
+                    Event::Listed(None) => listed_all = true,
+                    Event::Listed(Some(Err(failed))) => {
+                        listed_all = true;
+                        let failed = Next::Failed(not_listed(&listed, failed));
+                        reads.push_back(Either::Right(std::future::ready(failed)));
+                    }
+                    Event::Listed(Some(Ok((key, size)))) => {
                         let url = listed.with_key(key.as_ref());
                         match choose(&url, size) {
-                            Ok(with) => {
-                                reads.push_back(futures_util::future::Either::Left(async move {
-                                    let (url, read) = read_one(url, limit).await;
-                                    Next::Read(url, with, read)
-                                }));
-                                continue;
-                            }
-                            Err(why) => Next::Passed(url, why),
+                            Ok(with) => reads.push_back(Either::Left(async move {
+                                let (url, read) = read_one(url, limit).await;
+                                Next::Read(url, with, read)
+                            })),
+                            Err(why) => reads.push_back(Either::Right(std::future::ready(Next::Passed(url, why)))),
                         }
                     }
-                };
-                listed_all = matches!(next, Next::Failed(_));
-                reads.push_back(futures_util::future::Either::Right(std::future::ready(next)));
+                    // Nothing in flight and no room: everything listed was handed on.
+                    Event::Read(None) => break,
+                    Event::Read(Some(next)) => {
+                        let read = matches!(next, Next::Read(..));
+                        if sender.send(next).await.is_err() {
+                            break;
+                        }
+                        if read {
+                            window.handed_on(Instant::now());
+                        }
+                    }
+                }
             }
-            let Some(next) = reads.next().await else { break };
-            let read = matches!(next, Next::Read(..));
-            if sender.send(next).await.is_err() {
-                break;
-            }
-            if read {
-                window.handed_on(Instant::now());
-            }
-        }
+        };
+        // A caller that stopped taking them stops the listing too, even mid-page.
+        futures_util::future::select(std::pin::pin!(work), std::pin::pin!(closed.closed())).await;
     });
     Ok(InOrder { receiver })
 }
