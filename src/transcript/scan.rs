@@ -330,6 +330,12 @@ impl<F: Findings> Scanner<'_, F> {
             };
             let mut listed_any = false;
             loop {
+                if self.stopped {
+                    // Asked before the next is waited for, which may be behind a long
+                    // listing (`--limit 10` of a million-object directory). Dropping the
+                    // rest cancels the listings and reads on their way.
+                    return;
+                }
                 let next = match objects.next(&mut || !self.findings.wants_more()) {
                     Ok(Some(next)) => next,
                     Ok(None) => break,
@@ -338,10 +344,6 @@ impl<F: Findings> Scanner<'_, F> {
                         return;
                     }
                 };
-                if self.stopped {
-                    // Dropping the rest cancels the listings and reads on their way.
-                    return;
-                }
                 listed_any = true;
                 match next {
                     storage::Next::Read(object, layout, bytes) => self.object(object, layout, bytes, false),

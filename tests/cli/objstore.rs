@@ -852,9 +852,9 @@ fn stops_listing(cmd: &mut std::process::Command, asked: &std::sync::atomic::Ato
     said
 }
 
-/// A store of three "directories" under `calls/` that answers the listing of `calls/0001/`
-/// with 403, as a bucket policy denying one prefix does; the others hold a call each.
-fn store_refusing_one_directory() -> String {
+/// A store of three "directories" under `calls/`, `0000/` and `0002/` holding a call each;
+/// `second` answers every request about `calls/0001/` (status and body).
+fn three_directory_store(second: impl Fn(&str) -> (&'static str, String) + Send + 'static) -> String {
     let store = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let store_url = format!("http://{}", store.local_addr().unwrap());
     let call =
@@ -879,12 +879,7 @@ fn store_refusing_one_directory() -> String {
                 listing(&object("calls/0000/first.json", call("first").len()), ""),
             )
         } else if line.contains("prefix=calls%2F0001%2F") {
-            (
-                "403 Forbidden",
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>\
-                 <Message>Access Denied</Message></Error>"
-                    .to_string(),
-            )
+            second(line)
         } else if line.contains("prefix=calls%2F0002%2F") {
             (
                 "200 OK",
@@ -922,7 +917,15 @@ fn a_directory_the_store_will_not_list_is_named_and_the_calls_listed_before_it_a
     // The walk reads each directory's calls as it lists them. A directory the store refuses
     // ends the input there: the calls already read are asked and reported, the error names
     // the directory, and the run does not pass.
-    let store_url = store_refusing_one_directory();
+    // As a bucket policy denying one prefix answers.
+    let store_url = three_directory_store(|_| {
+        (
+            "403 Forbidden",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>\
+             <Message>Access Denied</Message></Error>"
+                .to_string(),
+        )
+    });
     let dir = dir_with_calls(SPEC, 0);
     let fake = FakeServer::start(FakeConfig::default()).unwrap();
     let base_url = fake.base_url();
@@ -949,6 +952,43 @@ fn a_directory_the_store_will_not_list_is_named_and_the_calls_listed_before_it_a
         "the call listed before the refused directory, and none after"
     );
     assert!(fake.requests() > 0);
+}
+
+#[test]
+fn a_limit_is_reached_without_waiting_for_the_rest_of_the_bucket_to_be_listed() {
+    // `--limit 1` over a bucket whose second directory lists for ever (a million objects,
+    // or a store that never ends): the first directory's call is all the run needs.
+    let page = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let store_url = three_directory_store(move |_| {
+        let n = page.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>archive</Name>\
+             <IsTruncated>true</IsTruncated><NextContinuationToken>page-{n}</NextContinuationToken>\
+             </ListBucketResult>"
+        );
+        ("200 OK", body)
+    });
+    let dir = dir_with_calls(SPEC, 0);
+    let fake = FakeServer::start(FakeConfig::default()).unwrap();
+    let base_url = fake.base_url();
+    let child = postcall_on_store(&dir, &store_url)
+        .args(run_archive(
+            &base_url,
+            &["--quiet", "--no-cache", "--limit", "1", "-o", "r.json"],
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let Some(out) = output_within(child, std::time::Duration::from_secs(30)) else {
+        panic!("still listing after 30 s, killed");
+    };
+    let said = printed(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let report = read_json_report(&dir.join("r.json"));
+    let ids: Vec<&str> = report.calls.iter().map(|c| c.call_id.as_str()).collect();
+    assert_eq!(ids, ["first"]);
 }
 
 #[test]
