@@ -17,7 +17,10 @@
 //! 1,000 keys a page: 100 round trips for 100,000 calls, and some servers walk the whole
 //! bucket for every page. A directory of more than [`MAX_DIRS_IN_ONE`] subdirectories
 //! (`calls/<id>/transcript.json`) would cost a request an object, so it is listed flat
-//! instead, as is anything below [`MAX_LEVELS`]; such a directory is held whole.
+//! instead, as is anything below [`MAX_LEVELS`]; such a directory is held whole. So are
+//! fewer subdirectories that each hold almost nothing (`calls/<day>/<id>/…`, a few hundred
+//! a day): once the first [`LISTS_AT_ONCE`] brought fewer than [`THIN`] entries each, the
+//! rest of their directory is listed flat, after the last object handed on.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -36,6 +39,12 @@ const MAX_DIRS_IN_ONE: usize = 1_000;
 
 /// How deep the walk goes by directory before it lists what is left flat.
 const MAX_LEVELS: usize = 8;
+
+/// A directory whose first [`LISTS_AT_ONCE`] subdirectories brought fewer entries than this
+/// each, on average, has the rest listed flat: one call a directory
+/// (`calls/2026-12-03/<id>/transcript.json`, a few hundred a day) would cost a request an
+/// object, and hold the reads to [`LISTS_AT_ONCE`] directories at a time.
+const THIN: usize = 8;
 
 /// The objects under `prefix` (all of the bucket's for `None`), in key order: key and size.
 /// A directory that cannot be listed ends the walk. Polled on the storage runtime: listings are tasks of their own,
@@ -67,10 +76,21 @@ struct Walk {
     frames: Vec<Frame>,
     /// Listings asked for and not yet taken.
     asked: usize,
+    /// The last object handed on: what a listing of the rest starts after.
+    last: Option<Key>,
+    /// Listings asked for in all.
+    listings: usize,
 }
 
 /// One directory's entries, in key order.
 struct Frame {
+    /// The directory (`None` for the walk's root, which holds the prefix alone).
+    dir: Option<Key>,
+    /// Its subdirectories' listings taken so far, and the entries they brought.
+    listed: usize,
+    found: usize,
+    /// Its rest is listed flat: no subdirectory is listed on its own any more.
+    flat: bool,
     entries: Vec<Entry>,
     /// The next entry to hand on.
     next: usize,
@@ -94,6 +114,10 @@ type Listing = AbortOnDropHandle<object_store::Result<Vec<Entry>>>;
 impl Walk {
     fn new(store: Arc<dyn ObjectStore>, prefix: Option<Key>) -> Walk {
         let root = Frame {
+            dir: None,
+            listed: 0,
+            found: 0,
+            flat: false,
             entries: vec![Entry::Dir(prefix, None)],
             next: 0,
             unasked: 0,
@@ -103,6 +127,8 @@ impl Walk {
             store,
             frames: vec![root],
             asked: 0,
+            last: None,
+            listings: 0,
         }
     }
 
@@ -110,14 +136,22 @@ impl Walk {
         loop {
             self.ask_ahead();
             let frame = self.frames.last_mut()?;
-            let Some(entry) = frame.entries.get_mut(frame.next) else {
+            if frame.next == frame.entries.len() {
                 self.frames.pop();
                 continue;
-            };
+            }
+            if matches!(frame.entries[frame.next], Entry::Dir(..)) && frame.is_thin() {
+                self.list_rest_flat();
+                continue;
+            }
+            let entry = &mut frame.entries[frame.next];
             frame.next += 1;
             let depth = frame.depth;
             match std::mem::replace(entry, Entry::Taken) {
-                Entry::Object(key, size) => return Some(Ok((key, size))),
+                Entry::Object(key, size) => {
+                    self.last = Some(key.clone());
+                    return Some(Ok((key, size)));
+                }
                 Entry::Dir(dir, listing) => {
                     let listing = match listing {
                         Some(listing) => {
@@ -126,7 +160,10 @@ impl Walk {
                         }
                         // Those ahead were asked for first when this directory came in
                         // after them (the entries of one just listed).
-                        None => ask(&self.store, dir.clone(), depth),
+                        None => {
+                            self.listings += 1;
+                            ask(&self.store, dir.clone(), depth)
+                        }
                     };
                     let entries = match listing.await {
                         Ok(Ok(entries)) => entries,
@@ -138,7 +175,14 @@ impl Walk {
                             }));
                         }
                     };
+                    let parent = self.frames.last_mut().expect("the directory's own frame");
+                    parent.listed += 1;
+                    parent.found += entries.len();
                     self.frames.push(Frame {
+                        dir,
+                        listed: 0,
+                        found: 0,
+                        flat: false,
                         entries,
                         next: 0,
                         unasked: 0,
@@ -161,10 +205,40 @@ impl Walk {
                 if let Entry::Dir(dir, listing @ None) = &mut frame.entries[frame.unasked] {
                     *listing = Some(ask(&self.store, dir.clone(), frame.depth));
                     self.asked += 1;
+                    self.listings += 1;
                 }
                 frame.unasked += 1;
             }
         }
+    }
+}
+
+impl Frame {
+    /// Whether its subdirectories so far were too thin to list one by one (see [`THIN`]).
+    fn is_thin(&self) -> bool {
+        !self.flat && self.listed >= LISTS_AT_ONCE && self.found < THIN * self.listed
+    }
+}
+
+impl Walk {
+    /// Replaces the rest of the deepest directory's entries with one flat listing of what
+    /// it holds after the last object handed on: everything handed on so far sorts before
+    /// its next entry, and everything still to come after. Listings on their way for the
+    /// entries dropped are cancelled.
+    fn list_rest_flat(&mut self) {
+        let frame = self.frames.last_mut().expect("a directory being walked");
+        let rest = frame.entries.split_off(frame.next);
+        self.asked -= rest.iter().filter(|e| matches!(e, Entry::Dir(_, Some(_)))).count();
+        let store = self.store.clone();
+        let (dir, after) = (frame.dir.clone(), self.last.clone());
+        let listing = AbortOnDropHandle::new(tokio::spawn(
+            async move { list_flat(&store, &dir, after.as_ref()).await },
+        ));
+        frame.entries.push(Entry::Dir(frame.dir.clone(), Some(listing)));
+        frame.flat = true;
+        frame.unasked = frame.entries.len();
+        self.asked += 1;
+        self.listings += 1;
     }
 }
 
@@ -174,12 +248,12 @@ fn ask(store: &Arc<dyn ObjectStore>, dir: Option<Key>, depth: usize) -> Listing 
     let store = store.clone();
     AbortOnDropHandle::new(tokio::spawn(async move {
         if depth >= MAX_LEVELS {
-            return list_flat(&store, &dir).await;
+            return list_flat(&store, &dir, None).await;
         }
         let listed = store.list_with_delimiter(dir.as_ref()).await?;
         if listed.common_prefixes.len() > MAX_DIRS_IN_ONE {
             // Listed again, flat: that listing brings what is directly in it too.
-            return list_flat(&store, &dir).await;
+            return list_flat(&store, &dir, None).await;
         }
         let mut entries: Vec<Entry> = listed
             .objects
@@ -199,10 +273,17 @@ fn ask(store: &Arc<dyn ObjectStore>, dir: Option<Key>, depth: usize) -> Listing 
     }))
 }
 
-/// Everything under `dir`, in key order.
-async fn list_flat(store: &Arc<dyn ObjectStore>, dir: &Option<Key>) -> object_store::Result<Vec<Entry>> {
-    let mut found: Vec<(Key, u64)> = store
-        .list(dir.as_ref())
+/// Everything under `dir` (after the key `after`, if given), in key order.
+async fn list_flat(
+    store: &Arc<dyn ObjectStore>,
+    dir: &Option<Key>,
+    after: Option<&Key>,
+) -> object_store::Result<Vec<Entry>> {
+    let listed = match after {
+        Some(after) => store.list_with_offset(dir.as_ref(), after),
+        None => store.list(dir.as_ref()),
+    };
+    let mut found: Vec<(Key, u64)> = listed
         .try_filter_map(|o| std::future::ready(Ok(found(dir, o))))
         .try_collect()
         .await?;
@@ -357,6 +438,37 @@ mod tests {
         // Nothing twice: what the delimiter listing found directly is not added to the flat one's.
         assert_eq!(walked, flat);
         assert_eq!(walked.len(), MAX_DIRS_IN_ONE + 3);
+    }
+
+    #[test]
+    fn directories_of_one_call_each_are_listed_flat_after_the_first_few() {
+        // `calls/<day>/<id>/transcript.json`: three days of 200 calls, a directory a call,
+        // and a direct object between the days. One listing a call would be 600 requests.
+        let mut keys: Vec<String> = (0..600)
+            .map(|i| format!("calls/day{}/{i:04}/transcript.json", i / 200))
+            .collect();
+        keys.push("calls/day1.json".into());
+        let runtime = runtime();
+        let store = store_with(&runtime, &keys);
+        let mut walk = Walk::new(store, Some(Key::from("calls")));
+        let walked: Vec<String> = runtime.block_on(async {
+            let mut walked = Vec::new();
+            while let Some(next) = walk.next().await {
+                let Ok((key, _)) = next else {
+                    panic!("the listing failed")
+                };
+                walked.push(key.to_string());
+            }
+            walked
+        });
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(walked, sorted, "the same objects in the same order");
+        assert!(
+            walk.listings < 3 * (2 * LISTS_AT_ONCE + 2),
+            "{} listings for 600 calls",
+            walk.listings
+        );
     }
 
     #[test]

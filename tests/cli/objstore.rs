@@ -185,6 +185,37 @@ fn a_listed_object_over_the_size_limit_is_named_other_kinds_are_counted_and_the_
 }
 
 #[test]
+fn an_archive_of_one_call_a_directory_is_read_whole_and_in_order() {
+    // `calls/<day>/<id>/transcript.json`: past the first directories, the walk lists the
+    // rest of a day flat, after the last call read (S3's `start-after`), not a request a
+    // call; what it reads is every call once, in key order, as a local walk reads them.
+    let dir = dir_with_calls(SPEC, 0);
+    std::fs::create_dir_all(dir.join("calls")).unwrap();
+    let s3 = archive(&dir);
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        let id = format!("day{}-{i:03}", i / 30);
+        let call = format!(r#"{{"call_id": "{id}", "transcript": [{{"role": "agent", "content": "Hello."}}]}}"#);
+        let key = format!("calls/day{}/{i:03}/transcript.json", i / 30);
+        s3.put_object("archive", &key, call.as_bytes()).unwrap();
+        ids.push(id);
+    }
+    let out = postcall(&dir, &s3, &["inspect", "s3://archive/calls", "--json"])
+        .output()
+        .unwrap();
+    let said = printed(&out);
+    assert!(out.status.success(), "{said}");
+    let inspected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {said}"));
+    let found: Vec<&str> = inspected["calls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{said}"))
+        .iter()
+        .map(|c| c["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ids);
+}
+
+#[test]
 fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
     let dir = dir_with_calls(SPEC, 40);
     let s3 = archive(&dir);
