@@ -283,8 +283,12 @@ async fn list_flat(
         Some(after) => store.list_with_offset(dir.as_ref(), after),
         None => store.list(dir.as_ref()),
     };
+    // Kept to what sorts after `after` here too: a store that ignored the offset would
+    // have the calls already read again, as duplicates.
+    let after = after.map(|key| key.as_ref());
     let mut found: Vec<(Key, u64)> = listed
         .try_filter_map(|o| std::future::ready(Ok(found(dir, o))))
+        .try_filter(|(key, _)| std::future::ready(after.is_none_or(|after| key.as_ref() > after)))
         .try_collect()
         .await?;
     found.sort_unstable_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));

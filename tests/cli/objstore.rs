@@ -216,6 +216,73 @@ fn an_archive_of_one_call_a_directory_is_read_whole_and_in_order() {
 }
 
 #[test]
+fn a_store_that_ignores_where_a_listing_starts_does_not_have_calls_read_twice() {
+    // 20 directories of one call each: after the first 16 the walk lists the rest flat,
+    // after the last call read. This store ignores `start-after` and answers the whole
+    // prefix again; the calls it names a second time are not read again.
+    let store = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let store_url = format!("http://{}", store.local_addr().unwrap());
+    let call =
+        |i: usize| format!(r#"{{"call_id": "c{i:02}", "transcript": [{{"role": "agent", "content": "Hello."}}]}}"#);
+    serve_raw(store, move |request| {
+        let line = request.lines().next().unwrap_or_default();
+        let object = |i: usize| {
+            format!(
+                "<Contents><Key>calls/d{i:02}/t.json</Key><LastModified>2026-12-01T00:00:00.000Z</LastModified>\
+                 <ETag>\"e\"</ETag><Size>{}</Size></Contents>",
+                call(i).len()
+            )
+        };
+        let listing = |entries: String| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>archive</Name>\
+                 <IsTruncated>false</IsTruncated>{entries}</ListBucketResult>"
+            )
+        };
+        let body = if let Some(i) = (0..20).find(|i| line.contains(&format!("/calls/d{i:02}/t.json"))) {
+            return format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\netag: \"e\"\r\n\
+                 last-modified: Tue, 01 Dec 2026 00:00:00 GMT\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                call(i).len(),
+                call(i)
+            );
+        } else if let Some(i) = (0..20).find(|i| line.contains(&format!("prefix=calls%2Fd{i:02}%2F"))) {
+            listing(object(i))
+        } else if line.contains("delimiter=") {
+            listing(
+                (0..20)
+                    .map(|i| format!("<CommonPrefixes><Prefix>calls/d{i:02}/</Prefix></CommonPrefixes>"))
+                    .collect(),
+            )
+        } else {
+            // The flat listing of the rest: every object, wherever it was asked to start.
+            listing((0..20).map(object).collect())
+        };
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    });
+    let dir = dir_with_calls(SPEC, 0);
+    let out = postcall_on_store(&dir, &store_url)
+        .args(["inspect", "s3://archive/calls", "--json"])
+        .output()
+        .unwrap();
+    let said = printed(&out);
+    assert!(out.status.success(), "{said}");
+    let inspected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {said}"));
+    let found: Vec<&str> = inspected["calls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{said}"))
+        .iter()
+        .map(|c| c["call_id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+    assert_eq!(found, expected, "{said}");
+    assert!(!said.contains("duplicate call id"), "{said}");
+}
+
+#[test]
 fn ctrl_c_leaves_no_partial_object_and_the_existing_report_untouched() {
     let dir = dir_with_calls(SPEC, 40);
     let s3 = archive(&dir);
