@@ -200,19 +200,23 @@ fn an_archive_of_one_call_a_directory_is_read_whole_and_in_order() {
         s3.put_object("archive", &key, call.as_bytes()).unwrap();
         ids.push(id);
     }
-    let out = postcall(&dir, &s3, &["inspect", "s3://archive/calls", "--json"])
-        .output()
-        .unwrap();
+    let (found, said) = inspected_ids(postcall(&dir, &s3, &["inspect", "s3://archive/calls", "--json"]));
+    assert_eq!(found, ids, "{said}");
+}
+
+/// The call ids `inspect --json` run by `cmd` found, in order, and all it printed.
+fn inspected_ids(mut cmd: std::process::Command) -> (Vec<String>, String) {
+    let out = cmd.output().unwrap();
     let said = printed(&out);
     assert!(out.status.success(), "{said}");
     let inspected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {said}"));
-    let found: Vec<&str> = inspected["calls"]
+    let found = inspected["calls"]
         .as_array()
         .unwrap_or_else(|| panic!("{said}"))
         .iter()
-        .map(|c| c["call_id"].as_str().unwrap())
+        .map(|c| c["call_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(found, ids);
+    (found, said)
 }
 
 #[test]
@@ -264,19 +268,9 @@ fn a_store_that_ignores_where_a_listing_starts_does_not_have_calls_read_twice() 
         )
     });
     let dir = dir_with_calls(SPEC, 0);
-    let out = postcall_on_store(&dir, &store_url)
-        .args(["inspect", "s3://archive/calls", "--json"])
-        .output()
-        .unwrap();
-    let said = printed(&out);
-    assert!(out.status.success(), "{said}");
-    let inspected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {said}"));
-    let found: Vec<&str> = inspected["calls"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{said}"))
-        .iter()
-        .map(|c| c["call_id"].as_str().unwrap())
-        .collect();
+    let mut inspect = postcall_on_store(&dir, &store_url);
+    inspect.args(["inspect", "s3://archive/calls", "--json"]);
+    let (found, said) = inspected_ids(inspect);
     let expected: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
     assert_eq!(found, expected, "{said}");
     assert!(!said.contains("duplicate call id"), "{said}");
