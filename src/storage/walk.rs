@@ -165,15 +165,9 @@ impl Walk {
                             ask(&self.store, dir.clone(), depth)
                         }
                     };
-                    let entries = match listing.await {
-                        Ok(Ok(entries)) => entries,
-                        Ok(Err(error)) => return Some(Err(Failed { dir, error })),
-                        Err(stopped) => {
-                            return Some(Err(Failed {
-                                dir,
-                                error: generic(stopped),
-                            }));
-                        }
+                    let entries = match listing.await.unwrap_or_else(|stopped| Err(stopped.into())) {
+                        Ok(entries) => entries,
+                        Err(error) => return Some(Err(Failed { dir, error })),
                     };
                     let parent = self.frames.last_mut().expect("the directory's own frame");
                     parent.listed += 1;
@@ -192,6 +186,26 @@ impl Walk {
                 Entry::Taken => unreachable!("an entry is taken once, at `next`, which then moves on"),
             }
         }
+    }
+
+    /// Replaces the rest of the deepest directory's entries with one flat listing of what
+    /// it holds after the last object handed on: everything handed on so far sorts before
+    /// its next entry, and everything still to come after. Listings on their way for the
+    /// entries dropped are cancelled.
+    fn list_rest_flat(&mut self) {
+        let frame = self.frames.last_mut().expect("a directory being walked");
+        let rest = frame.entries.split_off(frame.next);
+        self.asked -= rest.iter().filter(|e| matches!(e, Entry::Dir(_, Some(_)))).count();
+        let store = self.store.clone();
+        let (dir, after) = (frame.dir.clone(), self.last.clone());
+        let listing = AbortOnDropHandle::new(tokio::spawn(
+            async move { list_flat(&store, &dir, after.as_ref()).await },
+        ));
+        frame.entries.push(Entry::Dir(frame.dir.clone(), Some(listing)));
+        frame.flat = true;
+        frame.unasked = frame.entries.len();
+        self.asked += 1;
+        self.listings += 1;
     }
 
     /// Asks for the listings of the next directories in walk order, up to [`LISTS_AT_ONCE`].
@@ -217,28 +231,6 @@ impl Frame {
     /// Whether its subdirectories so far were too thin to list one by one (see [`THIN`]).
     fn is_thin(&self) -> bool {
         !self.flat && self.listed >= LISTS_AT_ONCE && self.found < THIN * self.listed
-    }
-}
-
-impl Walk {
-    /// Replaces the rest of the deepest directory's entries with one flat listing of what
-    /// it holds after the last object handed on: everything handed on so far sorts before
-    /// its next entry, and everything still to come after. Listings on their way for the
-    /// entries dropped are cancelled.
-    fn list_rest_flat(&mut self) {
-        let frame = self.frames.last_mut().expect("a directory being walked");
-        let rest = frame.entries.split_off(frame.next);
-        self.asked -= rest.iter().filter(|e| matches!(e, Entry::Dir(_, Some(_)))).count();
-        let store = self.store.clone();
-        let (dir, after) = (frame.dir.clone(), self.last.clone());
-        let listing = AbortOnDropHandle::new(tokio::spawn(
-            async move { list_flat(&store, &dir, after.as_ref()).await },
-        ));
-        frame.entries.push(Entry::Dir(frame.dir.clone(), Some(listing)));
-        frame.flat = true;
-        frame.unasked = frame.entries.len();
-        self.asked += 1;
-        self.listings += 1;
     }
 }
 
@@ -327,13 +319,6 @@ fn below(dir: &Option<Key>, key: &Key) -> bool {
 /// (ETag, dates, version) is dropped as each page comes.
 fn found(dir: &Option<Key>, object: object_store::ObjectMeta) -> Option<(Key, u64)> {
     below(dir, &object.location).then_some((object.location, object.size))
-}
-
-fn generic(error: impl std::error::Error + Send + Sync + 'static) -> object_store::Error {
-    object_store::Error::Generic {
-        store: "listing",
-        source: Box::new(error),
-    }
 }
 
 #[cfg(test)]
