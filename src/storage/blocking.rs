@@ -142,14 +142,22 @@ fn key(url: &ObjectUrl) -> Key {
 /// Each object under `url`'s key taken as a directory (`s3://b/calls` lists `calls/…`), in
 /// key order, given to `each` with its size.
 pub fn for_each_listed(url: &ObjectUrl, each: &mut dyn FnMut(&str, u64)) -> Result<(), StorageError> {
-    let store = store(url)?;
-    let prefix = (!url.key().is_empty()).then(|| key(url));
+    let objects = walk_under(url)?;
     runtime()
-        .block_on(walk(store, prefix).try_for_each(|(key, size)| {
+        .block_on(objects.try_for_each(|(key, size)| {
             each(key.as_ref(), size);
             std::future::ready(Ok(()))
         }))
         .map_err(|failed| not_listed(url, failed))
+}
+
+/// The walk of everything under `url`'s key taken as a directory (see `storage::walk`).
+fn walk_under(
+    url: &ObjectUrl,
+) -> Result<impl futures_util::Stream<Item = Result<(Key, u64), Failed>> + Send + 'static, StorageError> {
+    let store = store(url)?;
+    let prefix = (!url.key().is_empty()).then(|| key(url));
+    Ok(walk(store, prefix))
 }
 
 /// The whole object, refused (before its body is read) when it is over `limit` bytes.
@@ -273,14 +281,13 @@ pub fn read_listed<T: Send + 'static, U: Send + 'static>(
     limit: u64,
     mut choose: impl FnMut(&ObjectUrl, u64) -> Result<T, U> + Send + 'static,
 ) -> Result<InOrder<T, U>, StorageError> {
-    let store = store(url)?;
+    let objects = walk_under(url)?;
     let listed = url.clone();
-    let prefix = (!url.key().is_empty()).then(|| key(url));
     let (sender, receiver) = tokio::sync::mpsc::channel(HANDED_OVER);
     runtime().spawn(async move {
         let closed = sender.clone();
         let work = async move {
-            let mut objects = std::pin::pin!(walk(store, prefix));
+            let mut objects = std::pin::pin!(objects);
             let mut window = Window::new();
             let mut reads = FuturesOrdered::new();
             let mut listed_all = false;
